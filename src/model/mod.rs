@@ -1,0 +1,15 @@
+//! The domain model shared by desired and observed state.
+//!
+//! An [`Deployment`] is what a backend observes: sites with their federation
+//! routes, Edge pools with their topology flags and servers, Front End pools
+//! with their media association and failover state, and the external DNS
+//! records edgefed manages. The planner compares a [`crate::document::Desired`]
+//! against a `Deployment`; backends produce one; the lab stores one.
+
+mod deployment;
+mod dns_record;
+mod fqdn;
+
+pub use deployment::{Computer, Deployment, EdgePool, FrontEndPool, ServiceState, Site};
+pub use dns_record::{DnsName, DnsRecord, RecordType};
+pub use fqdn::{Fqdn, FqdnError};

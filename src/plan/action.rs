@@ -1,0 +1,229 @@
+//! One step of a plan: what to change, where, and why.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{DnsName, Fqdn};
+
+/// What an action does, with the fields of contract §4. The serde tag is the
+/// action's `kind` in the plan JSON.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    tag = "kind",
+    rename_all = "kebab-case",
+    rename_all_fields = "camelCase"
+)]
+pub enum Operation {
+    /// `Start-CsWindowsService -ComputerName`.
+    StartServices { pool: Fqdn, computer: Fqdn },
+    /// `Stop-CsWindowsService -ComputerName`.
+    StopServices { pool: Fqdn, computer: Fqdn },
+    /// `Set-CsEdgeServer -Identity EdgeServer:<edge> -Registrar Registrar:<fe>`.
+    SetEdgeNextHop { edge_pool: Fqdn, next_hop: Fqdn },
+    /// Topology edit: clear "Enable federation for this Edge pool (Port 5061)".
+    DisableSipFederation { edge_pool: Fqdn },
+    /// Topology edit: set "Enable federation for this Edge pool (Port 5061)".
+    EnableSipFederation { edge_pool: Fqdn },
+    /// Topology edit: "Associate Edge pool (for media components)".
+    SetMediaEdgePool {
+        front_end_pool: Fqdn,
+        edge_pool: Fqdn,
+    },
+    /// `Publish-CsTopology -FileName … -Force`, then `Enable-CsTopology`.
+    PublishTopology {},
+    /// Deployment Wizard "Run Again" (Bootstrapper.exe) on one Edge server.
+    RunSetup { pool: Fqdn, computer: Fqdn },
+    /// `Set-CsSite -Identity <site> -FederationRoute EdgeServer:<pool>`.
+    SetSiteFederationRoute {
+        site: String,
+        edge_pool: Option<Fqdn>,
+    },
+    /// `Set-CsSite -Identity <site> -XmppFederationRoute EdgeServer:<pool>`.
+    SetSiteXmppRoute {
+        site: String,
+        edge_pool: Option<Fqdn>,
+    },
+    /// RFC 2136 update of an SRV record set.
+    SetDnsSrv {
+        name: DnsName,
+        target: Fqdn,
+        port: u16,
+        priority: u16,
+        weight: u16,
+        ttl: u32,
+    },
+    /// RFC 2136 update of a host's A / AAAA record sets.
+    SetDnsA {
+        name: DnsName,
+        addresses: Vec<IpAddr>,
+        ttl: u32,
+    },
+    /// Probe a federation port on a pool's external address.
+    VerifyPort {
+        pool: Fqdn,
+        address: IpAddr,
+        port: u16,
+    },
+    /// `Invoke-CsPoolFailover -PoolFqdn <fe> -DisasterMode`.
+    InvokePoolFailover { front_end_pool: Fqdn },
+    /// `Invoke-CsPoolFailBack -PoolFqdn <fe>`.
+    InvokePoolFailback { front_end_pool: Fqdn },
+}
+
+impl Operation {
+    /// The kind as written in the plan (`start-services`, …).
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::StartServices { .. } => "start-services",
+            Self::StopServices { .. } => "stop-services",
+            Self::SetEdgeNextHop { .. } => "set-edge-next-hop",
+            Self::DisableSipFederation { .. } => "disable-sip-federation",
+            Self::EnableSipFederation { .. } => "enable-sip-federation",
+            Self::SetMediaEdgePool { .. } => "set-media-edge-pool",
+            Self::PublishTopology {} => "publish-topology",
+            Self::RunSetup { .. } => "run-setup",
+            Self::SetSiteFederationRoute { .. } => "set-site-federation-route",
+            Self::SetSiteXmppRoute { .. } => "set-site-xmpp-route",
+            Self::SetDnsSrv { .. } => "set-dns-srv",
+            Self::SetDnsA { .. } => "set-dns-a",
+            Self::VerifyPort { .. } => "verify-port",
+            Self::InvokePoolFailover { .. } => "invoke-pool-failover",
+            Self::InvokePoolFailback { .. } => "invoke-pool-failback",
+        }
+    }
+
+    /// The rank of the kind in contract §4's table: the second tie-break.
+    #[must_use]
+    pub fn kind_rank(&self) -> u8 {
+        match self {
+            Self::StartServices { .. } => 0,
+            Self::StopServices { .. } => 1,
+            Self::SetEdgeNextHop { .. } => 2,
+            Self::DisableSipFederation { .. } => 3,
+            Self::EnableSipFederation { .. } => 4,
+            Self::SetMediaEdgePool { .. } => 5,
+            Self::PublishTopology {} => 6,
+            Self::RunSetup { .. } => 7,
+            Self::SetSiteFederationRoute { .. } => 8,
+            Self::SetSiteXmppRoute { .. } => 9,
+            Self::SetDnsSrv { .. } => 10,
+            Self::SetDnsA { .. } => 11,
+            Self::VerifyPort { .. } => 12,
+            Self::InvokePoolFailover { .. } => 13,
+            Self::InvokePoolFailback { .. } => 14,
+        }
+    }
+
+    /// What the action acts on, for output and the third tie-break.
+    #[must_use]
+    pub fn target(&self) -> String {
+        match self {
+            Self::StartServices { computer, .. }
+            | Self::StopServices { computer, .. }
+            | Self::RunSetup { computer, .. } => computer.to_string(),
+            Self::SetEdgeNextHop { edge_pool, .. }
+            | Self::DisableSipFederation { edge_pool }
+            | Self::EnableSipFederation { edge_pool } => edge_pool.to_string(),
+            Self::SetMediaEdgePool { front_end_pool, .. }
+            | Self::InvokePoolFailover { front_end_pool }
+            | Self::InvokePoolFailback { front_end_pool } => front_end_pool.to_string(),
+            Self::PublishTopology {} => String::new(),
+            Self::SetSiteFederationRoute { site, .. } | Self::SetSiteXmppRoute { site, .. } => {
+                site.clone()
+            }
+            Self::SetDnsSrv { name, .. } | Self::SetDnsA { name, .. } => name.to_string(),
+            Self::VerifyPort { address, port, .. } => format!("{address}:{port}"),
+        }
+    }
+
+    /// Whether the action is a topology document edit (contract phase 3).
+    #[must_use]
+    pub fn is_topology_edit(&self) -> bool {
+        matches!(
+            self,
+            Self::DisableSipFederation { .. }
+                | Self::EnableSipFederation { .. }
+                | Self::SetMediaEdgePool { .. }
+        )
+    }
+
+    /// Whether the action changes external DNS (and so goes to the DNS system).
+    #[must_use]
+    pub fn is_dns(&self) -> bool {
+        matches!(self, Self::SetDnsSrv { .. } | Self::SetDnsA { .. })
+    }
+}
+
+impl fmt::Display for Operation {
+    /// One line: the kind and what it acts on, e.g.
+    /// `set-site-xmpp-route Site1 → edgepool1.contoso.com`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = self.kind();
+        let route = |p: &Option<Fqdn>| {
+            p.as_ref()
+                .map_or_else(|| "(none)".to_string(), ToString::to_string)
+        };
+        match self {
+            Self::StartServices { pool, computer }
+            | Self::StopServices { pool, computer }
+            | Self::RunSetup { pool, computer } => write!(f, "{kind} {computer} (pool {pool})"),
+            Self::SetEdgeNextHop {
+                edge_pool,
+                next_hop,
+            } => write!(f, "{kind} {edge_pool} → {next_hop}"),
+            Self::DisableSipFederation { edge_pool } | Self::EnableSipFederation { edge_pool } => {
+                write!(f, "{kind} {edge_pool}")
+            }
+            Self::SetMediaEdgePool {
+                front_end_pool,
+                edge_pool,
+            } => {
+                write!(f, "{kind} {front_end_pool} → {edge_pool}")
+            }
+            Self::PublishTopology {} => write!(f, "{kind}"),
+            Self::SetSiteFederationRoute { site, edge_pool }
+            | Self::SetSiteXmppRoute { site, edge_pool } => {
+                write!(f, "{kind} {site} → {}", route(edge_pool))
+            }
+            Self::SetDnsSrv {
+                name, target, port, ..
+            } => write!(f, "{kind} {name} → {target}:{port}"),
+            Self::SetDnsA {
+                name, addresses, ..
+            } => {
+                let list: Vec<String> = addresses.iter().map(ToString::to_string).collect();
+                write!(f, "{kind} {name} → {}", list.join(", "))
+            }
+            Self::VerifyPort {
+                pool,
+                address,
+                port,
+            } => write!(f, "{kind} {address}:{port} (pool {pool})"),
+            Self::InvokePoolFailover { front_end_pool }
+            | Self::InvokePoolFailback { front_end_pool } => {
+                write!(f, "{kind} {front_end_pool}")
+            }
+        }
+    }
+}
+
+/// An action of a plan: a node of its DAG.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Action {
+    /// 1-based position in the printed order.
+    pub id: usize,
+    /// What it does.
+    #[serde(flatten)]
+    pub operation: Operation,
+    /// Contract §4 phase (1–10): the first tie-break.
+    pub phase: u8,
+    /// Ids of the actions that must have succeeded before this one runs.
+    pub depends_on: Vec<usize>,
+    /// Why the action is in the plan, citing the procedure step. Display only:
+    /// nothing decides on it.
+    pub reason: String,
+}
