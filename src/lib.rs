@@ -1,6 +1,7 @@
 //! edgefed: declarative disaster recovery for Lync Server 2013 / Skype for
 //! Business Server Edge pool federation routing.
 
+pub mod backend;
 pub mod dns;
 pub mod model;
 pub mod plan;

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{DnsName, Fqdn};
+use crate::model::{DnsName, DnsRecord, Fqdn};
 
 /// What an action does, with the fields of contract §4. The serde tag is the
 /// action's `kind` in the plan JSON.
@@ -47,18 +47,28 @@ pub enum Operation {
     },
     /// RFC 2136 update of an SRV record set.
     SetDnsSrv {
+        /// The zone the update goes to (extension of contract §4).
+        zone: Fqdn,
         name: DnsName,
         target: Fqdn,
         port: u16,
         priority: u16,
         weight: u16,
         ttl: u32,
+        /// The record set the plan observed, or `None` when absent: the
+        /// update's prerequisite, so a change made by someone else between
+        /// plan and apply is detected instead of overwritten.
+        observed: Option<DnsRecord>,
     },
     /// RFC 2136 update of a host's A / AAAA record sets.
     SetDnsA {
+        /// The zone the update goes to (extension of contract §4).
+        zone: Fqdn,
         name: DnsName,
         addresses: Vec<IpAddr>,
         ttl: u32,
+        /// The record set the plan observed (the update's prerequisite).
+        observed: Option<DnsRecord>,
     },
     /// Probe a federation port on a pool's external address.
     VerifyPort {
