@@ -1,10 +1,27 @@
 //! edgefed: declarative disaster recovery for Lync Server 2013 / Skype for
 //! Business Server Edge pool federation routing.
 
+pub mod app;
 pub mod backend;
+pub mod cli;
+pub mod commands;
+pub mod diagnostic;
 pub mod dns;
+pub mod document;
+pub mod executor;
+pub mod exit;
 pub mod model;
 pub mod plan;
 pub mod powershell;
 pub mod probe;
+pub mod render;
 pub mod topology;
+
+/// `plan --output powershell`: the plan as a Management Shell runbook.
+///
+/// # Errors
+/// Until the PowerShell backend (issue 4) lands, always: this build cannot
+/// write runbooks yet.
+pub fn powershell_runbook(_actions: &[plan::Action]) -> Result<String, String> {
+    Err("`--output powershell` comes with the PowerShell backend (issue 4), which is not in this build yet".into())
+}

@@ -1,1 +1,5 @@
-fn main() {}
+//! The `edgefed` binary: everything is in the library.
+
+fn main() -> std::process::ExitCode {
+    edgefed::app::run(std::env::args_os())
+}

@@ -1,0 +1,199 @@
+//! The lab file (contract §6): a simulated deployment in one YAML file, read
+//! with positions in its errors and written atomically.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Deployment, DnsRecord};
+use crate::plan::Operation;
+
+/// A fault to inject: the next `times` operations of `kind` (on `target`,
+/// when given) fail with `message`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Fault {
+    /// The action kind, e.g. `publish-topology`.
+    pub kind: String,
+    /// How many matching operations fail (default 1).
+    #[serde(default = "one")]
+    pub times: u32,
+    /// The failure message.
+    pub message: String,
+    /// Only operations on this target (a computer, pool, site or record name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// The whole lab file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LabFile {
+    /// Always `edgefed/v1`.
+    pub api_version: String,
+    /// Always `Lab`.
+    pub kind: String,
+    /// The published topology and runtime state (its `dns` stays empty: DNS
+    /// is kept below, as external DNS is its own system).
+    pub topology: Deployment,
+    /// Topology edits made but not yet published, as Topology Builder holds
+    /// them: observation does not show them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub staged: Vec<Operation>,
+    /// External DNS.
+    #[serde(default)]
+    pub dns: Vec<DnsRecord>,
+    /// Faults to inject.
+    #[serde(default)]
+    pub faults: Vec<Fault>,
+    /// Every operation applied, in order.
+    #[serde(default)]
+    pub log: Vec<Operation>,
+}
+
+/// Why the lab file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum LabFileError {
+    /// The file does not exist.
+    #[error("lab file {path} does not exist")]
+    Missing {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Reading or writing failed.
+    #[error("cannot {action} lab file {path}: {source}")]
+    Io {
+        /// `read` or `write`.
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a valid lab.
+    #[error("{path}:{line}:{column}: invalid lab file: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line (0 when unknown).
+        line: u64,
+        /// 1-based column.
+        column: u64,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl LabFile {
+    /// Parses lab YAML.
+    ///
+    /// # Errors
+    /// [`LabFileError::Invalid`] with the position of the problem.
+    pub fn parse(path: &Path, text: &str) -> Result<Self, LabFileError> {
+        let lab: Self = serde_saphyr::from_str(text).map_err(|e| {
+            let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+            let message = e
+                .to_string()
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .trim_start_matches("error: ")
+                .to_string();
+            LabFileError::Invalid {
+                path: path.to_path_buf(),
+                line,
+                column,
+                message,
+            }
+        })?;
+        if lab.api_version != "edgefed/v1" || lab.kind != "Lab" {
+            return Err(LabFileError::Invalid {
+                path: path.to_path_buf(),
+                line: 1,
+                column: 1,
+                message: format!(
+                    "expected `apiVersion: edgefed/v1` and `kind: Lab`, found `{}` / `{}`",
+                    lab.api_version, lab.kind
+                ),
+            });
+        }
+        Ok(lab)
+    }
+
+    /// Reads the lab at `path`.
+    ///
+    /// # Errors
+    /// [`LabFileError`] when it is missing, unreadable or invalid.
+    pub fn read(path: &Path) -> Result<Self, LabFileError> {
+        let text = std::fs::read_to_string(path).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::NotFound {
+                LabFileError::Missing {
+                    path: path.to_path_buf(),
+                }
+            } else {
+                LabFileError::Io {
+                    action: "read",
+                    path: path.to_path_buf(),
+                    source,
+                }
+            }
+        })?;
+        Self::parse(path, &text)
+    }
+
+    /// The YAML text of the lab.
+    #[must_use]
+    pub fn to_yaml(&self) -> String {
+        // Every field serialises (strings, numbers, maps): this cannot fail.
+        serde_saphyr::to_string(self).unwrap_or_default()
+    }
+
+    /// Writes the lab atomically: a temporary file in the same folder, synced,
+    /// then renamed over `path`, then the folder synced.
+    ///
+    /// # Errors
+    /// [`LabFileError::Io`] when any step fails; `path` is then unchanged.
+    pub fn write(&self, path: &Path) -> Result<(), LabFileError> {
+        write_atomically(path, self.to_yaml().as_bytes())
+    }
+
+    /// The observed deployment: the published topology and DNS.
+    #[must_use]
+    pub fn deployment(&self) -> Deployment {
+        let mut d = self.topology.clone();
+        d.dns.clone_from(&self.dns);
+        d
+    }
+}
+
+/// Writes `bytes` to `path` atomically.
+///
+/// # Errors
+/// [`LabFileError::Io`] when any step fails; `path` is then unchanged.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), LabFileError> {
+    let io = |source| LabFileError::Io {
+        action: "write",
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).map_err(io)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(io)?;
+    tmp.write_all(bytes).map_err(io)?;
+    tmp.as_file().sync_all().map_err(io)?;
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    if let Ok(d) = std::fs::File::open(&dir) {
+        // Directory fsync makes the rename durable; not all filesystems allow it.
+        let _ = d.sync_all();
+    }
+    Ok(())
+}

@@ -1,0 +1,161 @@
+//! The lab backend (contract §6): a simulated Lync deployment kept in one
+//! YAML file. It is the default backend, the test bed and a place to
+//! rehearse disaster-recovery drills, and refuses what Lync refuses.
+
+mod file;
+mod lock;
+mod rules;
+mod scenario;
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+pub use file::{Fault, LabFile, LabFileError, write_atomically};
+pub use lock::{LabLock, LockError};
+pub use scenario::Scenario;
+
+use super::{Applied, Backend, BackendError, Observation};
+use crate::model::{Fqdn, ServiceState};
+use crate::plan::Operation;
+
+/// The lab as a [`Backend`]: the file's state in memory, written back
+/// atomically after every operation so that a crash loses nothing applied.
+#[derive(Debug)]
+pub struct LabBackend {
+    path: PathBuf,
+    state: Mutex<LabFile>,
+    _lock: Option<LabLock>,
+}
+
+impl LabBackend {
+    /// Opens the lab at `path` for reading (plan, observe).
+    ///
+    /// # Errors
+    /// [`LabFileError`] when the file is missing or invalid.
+    pub fn open(path: &Path) -> Result<Self, LabFileError> {
+        Ok(Self {
+            path: path.to_path_buf(),
+            state: Mutex::new(LabFile::read(path)?),
+            _lock: None,
+        })
+    }
+
+    /// Opens the lab for a reconcile: takes its lock first (waiting up to
+    /// `lock_timeout`), then reads it, so two reconciles never interleave.
+    ///
+    /// # Errors
+    /// [`LabError`] when the lock is held past the timeout or the file is bad.
+    pub fn open_locked(path: &Path, lock_timeout: Duration) -> Result<Self, LabError> {
+        let lock = LabLock::acquire(path, lock_timeout)?;
+        let lab = LabFile::read(path)?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            state: Mutex::new(lab),
+            _lock: Some(lock),
+        })
+    }
+
+    /// A copy of the lab's current state.
+    #[must_use]
+    pub fn snapshot(&self) -> LabFile {
+        self.state
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+}
+
+/// Opening the lab for a reconcile failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LabError {
+    /// The lock is held.
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    /// The file is missing or invalid.
+    #[error(transparent)]
+    File(#[from] LabFileError),
+}
+
+#[async_trait]
+impl Backend for LabBackend {
+    fn name(&self) -> &'static str {
+        "lab"
+    }
+
+    async fn observe(&self) -> Result<Observation, BackendError> {
+        let lab = self.snapshot();
+        let mut warnings = Vec::new();
+        if !lab.staged.is_empty() {
+            warnings.push(format!(
+                "the lab has {} unpublished topology edit(s) from an earlier run; observation shows the published topology",
+                lab.staged.len()
+            ));
+        }
+        Ok(Observation {
+            deployment: lab.deployment(),
+            warnings,
+        })
+    }
+
+    async fn apply(&self, operation: &Operation) -> Result<Applied, BackendError> {
+        let mut state = self.state.lock().map_err(|_| BackendError::Failed {
+            message: "lab state poisoned".into(),
+        })?;
+        let mut next = state.clone();
+        let result = rules::apply(&mut next, operation);
+        // Faults are consumed even when the operation fails: persist either way.
+        next.write(&self.path).map_err(|e| BackendError::Failed {
+            message: e.to_string(),
+        })?;
+        *state = next;
+        result
+    }
+}
+
+/// `lab fail POOL`: every server of the pool stops answering.
+///
+/// # Errors
+/// A message listing the known pools when `pool` is not one.
+pub fn fail_pool(lab: &mut LabFile, pool: &Fqdn) -> Result<usize, String> {
+    set_pool(lab, pool, |c| c.reachable = false)
+}
+
+/// `lab restore POOL`: every server of the pool answers again, services stopped.
+///
+/// # Errors
+/// A message listing the known pools when `pool` is not one.
+pub fn restore_pool(lab: &mut LabFile, pool: &Fqdn) -> Result<usize, String> {
+    set_pool(lab, pool, |c| {
+        c.reachable = true;
+        c.services = ServiceState::Stopped;
+    })
+}
+
+fn set_pool(
+    lab: &mut LabFile,
+    pool: &Fqdn,
+    f: impl Fn(&mut crate::model::Computer),
+) -> Result<usize, String> {
+    let topo = &mut lab.topology;
+    let computers = if let Some(p) = topo.edge_pools.get_mut(pool) {
+        &mut p.computers
+    } else if let Some(p) = topo.front_end_pools.get_mut(pool) {
+        &mut p.computers
+    } else {
+        let known: Vec<String> = topo
+            .edge_pools
+            .keys()
+            .chain(topo.front_end_pools.keys())
+            .map(ToString::to_string)
+            .collect();
+        return Err(format!(
+            "pool {pool} is not in the lab; known pools: {}",
+            known.join(", ")
+        ));
+    };
+    computers.values_mut().for_each(f);
+    Ok(computers.len())
+}

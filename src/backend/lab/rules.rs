@@ -1,0 +1,426 @@
+//! What the lab does for each operation, refusing what Lync refuses
+//! (contract §6). A pure function of the lab's state: the backend persists.
+
+use sha2::{Digest, Sha256};
+
+use super::file::LabFile;
+use crate::backend::{Applied, BackendError};
+use crate::model::{Computer, DnsRecord, Fqdn, ServiceState};
+use crate::plan::Operation;
+
+fn refused(message: impl Into<String>) -> BackendError {
+    BackendError::Refused {
+        message: message.into(),
+    }
+}
+
+/// Applies `op` to `lab`: injects a matching fault, or performs the
+/// operation and appends it to the log.
+///
+/// # Errors
+/// [`BackendError::Refused`] with the reason, in Lync's wording where it has one.
+pub fn apply(lab: &mut LabFile, op: &Operation) -> Result<Applied, BackendError> {
+    if let Some(message) = take_fault(lab, op) {
+        return Err(refused(message));
+    }
+    let applied = perform(lab, op)?;
+    lab.log.push(op.clone());
+    Ok(applied)
+}
+
+fn take_fault(lab: &mut LabFile, op: &Operation) -> Option<String> {
+    let target = op.target();
+    let idx = lab.faults.iter().position(|f| {
+        f.kind == op.kind()
+            && f.times > 0
+            && f.target
+                .as_ref()
+                .is_none_or(|t| t.eq_ignore_ascii_case(&target))
+    })?;
+    let fault = &mut lab.faults[idx];
+    fault.times -= 1;
+    let message = fault.message.clone();
+    if fault.times == 0 {
+        lab.faults.remove(idx);
+    }
+    Some(message)
+}
+
+fn computer<'a>(
+    lab: &'a mut LabFile,
+    pool: &Fqdn,
+    name: &Fqdn,
+) -> Result<&'a mut Computer, BackendError> {
+    let topo = &mut lab.topology;
+    let computers = if let Some(p) = topo.edge_pools.get_mut(pool) {
+        &mut p.computers
+    } else if let Some(p) = topo.front_end_pools.get_mut(pool) {
+        &mut p.computers
+    } else {
+        return Err(refused(format!(
+            "Cannot find pool \"{pool}\" in the topology."
+        )));
+    };
+    let c = computers.get_mut(name).ok_or_else(|| {
+        refused(format!(
+            "Cannot find computer \"{name}\" in pool \"{pool}\"."
+        ))
+    })?;
+    if c.reachable {
+        Ok(c)
+    } else {
+        Err(refused(format!(
+            "Cannot connect to computer \"{name}\": the server is unreachable."
+        )))
+    }
+}
+
+fn perform(lab: &mut LabFile, op: &Operation) -> Result<Applied, BackendError> {
+    match op {
+        Operation::StartServices {
+            pool,
+            computer: name,
+        } => {
+            computer(lab, pool, name)?.services = ServiceState::Running;
+            Ok(Applied::default())
+        }
+        Operation::StopServices {
+            pool,
+            computer: name,
+        } => {
+            computer(lab, pool, name)?.services = ServiceState::Stopped;
+            Ok(Applied::default())
+        }
+        Operation::SetEdgeNextHop {
+            edge_pool,
+            next_hop,
+        } => {
+            if !lab.topology.front_end_pools.contains_key(next_hop) {
+                return Err(refused(format!(
+                    "Cannot find Registrar \"Registrar:{next_hop}\" in the topology."
+                )));
+            }
+            let pool = edge_pool_mut(lab, edge_pool)?;
+            pool.next_hop = Some(next_hop.clone());
+            Ok(Applied::default())
+        }
+        Operation::DisableSipFederation { edge_pool }
+        | Operation::EnableSipFederation { edge_pool } => {
+            edge_pool_mut(lab, edge_pool)?;
+            stage(lab, op);
+            Ok(Applied {
+                detail: Some("staged; takes effect on publish".into()),
+                warnings: vec![],
+            })
+        }
+        Operation::SetMediaEdgePool {
+            front_end_pool,
+            edge_pool,
+        } => {
+            edge_pool_mut(lab, edge_pool)?;
+            if !lab.topology.front_end_pools.contains_key(front_end_pool) {
+                return Err(refused(format!(
+                    "Cannot find Front End pool \"{front_end_pool}\" in the topology."
+                )));
+            }
+            stage(lab, op);
+            Ok(Applied {
+                detail: Some("staged; takes effect on publish".into()),
+                warnings: vec![],
+            })
+        }
+        Operation::PublishTopology {} => Ok(publish(lab)),
+        Operation::RunSetup {
+            pool,
+            computer: name,
+        } => {
+            computer(lab, pool, name)?.setup_pending = false;
+            Ok(Applied::default())
+        }
+        Operation::SetSiteFederationRoute { site, edge_pool } => {
+            if let Some(pool) = edge_pool {
+                let p = edge_pool_mut(lab, pool)?;
+                if !p.sip_federation {
+                    return Err(refused(format!(
+                        "Cannot set the federation route of site \"{site}\" to \"EdgeServer:{pool}\": federation is not enabled for this Edge pool in the published topology."
+                    )));
+                }
+            }
+            site_mut(lab, site)?.federation_route.clone_from(edge_pool);
+            Ok(Applied::default())
+        }
+        Operation::SetSiteXmppRoute { site, edge_pool } => {
+            if let Some(pool) = edge_pool {
+                let p = edge_pool_mut(lab, pool)?;
+                if !p.xmpp_federation {
+                    return Err(refused(format!(
+                        "Cannot set the XMPP federation route of site \"{site}\" to \"EdgeServer:{pool}\": XMPP federation is not enabled for this Edge pool."
+                    )));
+                }
+            }
+            site_mut(lab, site)?
+                .xmpp_federation_route
+                .clone_from(edge_pool);
+            Ok(Applied::default())
+        }
+        Operation::SetDnsSrv {
+            name,
+            target,
+            port,
+            priority,
+            weight,
+            ttl,
+            observed,
+            ..
+        } => {
+            let record = DnsRecord::Srv {
+                name: name.clone(),
+                ttl: *ttl,
+                priority: *priority,
+                weight: *weight,
+                port: *port,
+                target: target.clone(),
+            };
+            set_record(lab, record, observed.as_ref())
+        }
+        Operation::SetDnsA {
+            name,
+            addresses,
+            ttl,
+            observed,
+            ..
+        } => {
+            let mut addresses = addresses.clone();
+            addresses.sort();
+            let record = DnsRecord::A {
+                name: name.clone(),
+                ttl: *ttl,
+                addresses,
+            };
+            set_record(lab, record, observed.as_ref())
+        }
+        Operation::VerifyPort {
+            pool,
+            address,
+            port,
+        } => probe(lab, pool, *address, *port),
+        Operation::InvokePoolFailover { front_end_pool } => {
+            let fe = lab
+                .topology
+                .front_end_pools
+                .get(front_end_pool)
+                .ok_or_else(|| {
+                    refused(format!(
+                        "Cannot find pool \"{front_end_pool}\" in the topology."
+                    ))
+                })?;
+            if lab
+                .topology
+                .edge_pools
+                .values()
+                .any(|e| e.next_hop.as_ref() == Some(front_end_pool))
+            {
+                return Err(refused(format!(
+                    "This Front-end pool \"{front_end_pool}\" is specified in topology as the next hop for the Edge server. Failing over this pool may cause External access/Federation/Split-domain/XMPP features to stop working. Please use Topology Builder to change the Edge internal next hop setting to point to a different Front-end pool,  before you proceed."
+                )));
+            }
+            if fe.backup_pool.is_none() {
+                return Err(refused(format!(
+                    "Pool \"{front_end_pool}\" has no backup pool: it cannot be failed over."
+                )));
+            }
+            front_end_mut(lab, front_end_pool)?.failed_over = true;
+            Ok(Applied::default())
+        }
+        Operation::InvokePoolFailback { front_end_pool } => {
+            front_end_mut(lab, front_end_pool)?.failed_over = false;
+            Ok(Applied::default())
+        }
+    }
+}
+
+fn edge_pool_mut<'a>(
+    lab: &'a mut LabFile,
+    pool: &Fqdn,
+) -> Result<&'a mut crate::model::EdgePool, BackendError> {
+    lab.topology.edge_pools.get_mut(pool).ok_or_else(|| {
+        refused(format!(
+            "Cannot find Edge pool \"EdgeServer:{pool}\" in the topology."
+        ))
+    })
+}
+
+fn front_end_mut<'a>(
+    lab: &'a mut LabFile,
+    pool: &Fqdn,
+) -> Result<&'a mut crate::model::FrontEndPool, BackendError> {
+    lab.topology
+        .front_end_pools
+        .get_mut(pool)
+        .ok_or_else(|| refused(format!("Cannot find pool \"{pool}\" in the topology.")))
+}
+
+fn site_mut<'a>(
+    lab: &'a mut LabFile,
+    site: &str,
+) -> Result<&'a mut crate::model::Site, BackendError> {
+    lab.topology.sites.get_mut(site).ok_or_else(|| {
+        refused(format!(
+            "Cannot find site \"{site}\". Use Get-CsSite to list the sites."
+        ))
+    })
+}
+
+/// Stages a topology edit, replacing an earlier staged edit of the same
+/// setting (so a failed publish followed by a new reconcile does not pile up).
+fn stage(lab: &mut LabFile, op: &Operation) {
+    let setting = |o: &Operation| match o {
+        Operation::DisableSipFederation { edge_pool }
+        | Operation::EnableSipFederation { edge_pool } => {
+            format!("sip:{edge_pool}")
+        }
+        Operation::SetMediaEdgePool { front_end_pool, .. } => format!("media:{front_end_pool}"),
+        other => other.kind().to_string(),
+    };
+    let key = setting(op);
+    lab.staged.retain(|o| setting(o) != key);
+    lab.staged.push(op.clone());
+}
+
+fn publish(lab: &mut LabFile) -> Applied {
+    for edit in std::mem::take(&mut lab.staged) {
+        match edit {
+            Operation::EnableSipFederation { edge_pool } => {
+                if let Some(p) = lab.topology.edge_pools.get_mut(&edge_pool) {
+                    if !p.sip_federation {
+                        p.sip_federation = true;
+                        // The role is published; each server must run setup to install it.
+                        for c in p.computers.values_mut() {
+                            c.setup_pending = true;
+                        }
+                    }
+                }
+            }
+            Operation::DisableSipFederation { edge_pool } => {
+                if let Some(p) = lab.topology.edge_pools.get_mut(&edge_pool) {
+                    p.sip_federation = false;
+                    for c in p.computers.values_mut() {
+                        c.setup_pending = false;
+                    }
+                }
+            }
+            Operation::SetMediaEdgePool {
+                front_end_pool,
+                edge_pool,
+            } => {
+                if let Some(fe) = lab.topology.front_end_pools.get_mut(&front_end_pool) {
+                    fe.media_edge_pool = Some(edge_pool);
+                }
+            }
+            _ => {}
+        }
+    }
+    let digest = Sha256::digest(format!("{}:{}", lab.topology.signature, lab.log.len()).as_bytes());
+    lab.topology.signature = hex::encode(&digest[..4]);
+    let federated = lab
+        .topology
+        .edge_pools
+        .values()
+        .filter(|p| p.sip_federation)
+        .count();
+    let mut warnings = Vec::new();
+    if federated > 1 {
+        warnings.push(
+            "WARNING: The topology has more than one Federated Edge Server. Only one Edge pool should be enabled for federation, except during a migration."
+                .to_string(),
+        );
+    }
+    Applied {
+        detail: Some(format!("new signature {}", lab.topology.signature)),
+        warnings,
+    }
+}
+
+fn set_record(
+    lab: &mut LabFile,
+    record: DnsRecord,
+    observed: Option<&DnsRecord>,
+) -> Result<Applied, BackendError> {
+    let idx = lab
+        .dns
+        .iter()
+        .position(|r| r.name() == record.name() && r.record_type() == record.record_type());
+    let current = idx.map(|i| &lab.dns[i]);
+    if current != observed {
+        let found = current.map_or_else(|| "no record".to_string(), |r| format!("{r:?}"));
+        return Err(refused(format!(
+            "DNS record {} {} changed since it was observed (prerequisite failed: found {found}); run `edgefed plan` again",
+            record.name(),
+            record.record_type()
+        )));
+    }
+    match idx {
+        Some(i) => lab.dns[i] = record,
+        None => lab.dns.push(record),
+    }
+    Ok(Applied::default())
+}
+
+fn probe(
+    lab: &LabFile,
+    pool: &Fqdn,
+    address: std::net::IpAddr,
+    port: u16,
+) -> Result<Applied, BackendError> {
+    let no_answer =
+        |why: String| refused(format!("no answer on {address}:{port} (simulated): {why}"));
+    let p = lab
+        .topology
+        .edge_pools
+        .get(pool)
+        .ok_or_else(|| no_answer(format!("{pool} is not an Edge pool")))?;
+    if !p.external_addresses.contains(&address) {
+        return Err(no_answer(format!(
+            "{address} is not an external address of {pool}"
+        )));
+    }
+    let serving: Vec<&Computer> = p
+        .computers
+        .values()
+        .filter(|c| c.reachable && c.services == ServiceState::Running)
+        .collect();
+    if serving.is_empty() {
+        return Err(no_answer(format!(
+            "no server of {pool} is reachable with its services running"
+        )));
+    }
+    match port {
+        5269 => {
+            let routed = lab
+                .topology
+                .sites
+                .values()
+                .any(|s| s.xmpp_federation_route.as_ref() == Some(pool));
+            if !p.xmpp_federation || !routed {
+                return Err(no_answer(format!("{pool} does not carry XMPP federation")));
+            }
+        }
+        5061 => {
+            if !p.sip_federation {
+                return Err(no_answer(format!(
+                    "federation is not enabled for {pool} in the published topology"
+                )));
+            }
+            if serving.iter().any(|c| c.setup_pending) {
+                return Err(no_answer(format!(
+                    "setup has not run on every server of {pool} since federation was enabled"
+                )));
+            }
+        }
+        _ => {}
+    }
+    Ok(Applied {
+        detail: Some(format!("{address}:{port} answered (simulated)")),
+        warnings: vec![],
+    })
+}

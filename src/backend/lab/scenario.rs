@@ -1,0 +1,74 @@
+//! The scenarios built into the binary for `lab init --scenario`.
+
+use std::fmt;
+use std::path::Path;
+
+use super::file::{LabFile, LabFileError};
+
+/// A built-in lab scenario.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scenario {
+    /// The seed's starting point: federation failed over to EdgePool2, EdgePool1 back but stopped.
+    XmppFailedOver,
+    /// Everything on EdgePool1, all running.
+    Healthy,
+    /// Everything on EdgePool1, which has just failed (unreachable).
+    EdgeDown,
+}
+
+impl Scenario {
+    /// The default scenario.
+    pub const DEFAULT: Self = Self::XmppFailedOver;
+
+    /// The scenario's name.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::XmppFailedOver => "xmpp-failed-over",
+            Self::Healthy => "healthy",
+            Self::EdgeDown => "edge-down",
+        }
+    }
+
+    /// The lab file text (commented YAML).
+    #[must_use]
+    pub fn text(self) -> &'static str {
+        match self {
+            Self::XmppFailedOver => include_str!("scenarios/xmpp-failed-over.yaml"),
+            Self::Healthy => include_str!("scenarios/healthy.yaml"),
+            Self::EdgeDown => include_str!("scenarios/edge-down.yaml"),
+        }
+    }
+
+    /// The scenario as a lab.
+    ///
+    /// # Errors
+    /// Never for the built-in texts (a test parses each); typed for safety.
+    pub fn lab(self) -> Result<LabFile, LabFileError> {
+        LabFile::parse(Path::new(self.name()), self.text())
+    }
+}
+
+impl fmt::Display for Scenario {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_built_in_scenario_is_a_valid_lab() {
+        for s in [
+            Scenario::XmppFailedOver,
+            Scenario::Healthy,
+            Scenario::EdgeDown,
+        ] {
+            let lab = s.lab().unwrap_or_else(|e| panic!("{s}: {e}"));
+            assert_eq!(lab.topology.sites.len(), 2, "{s}");
+            assert!(lab.log.is_empty());
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! The command line (contract §2), as clap types. [`crate::app`] turns it
+//! into work.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::backend::lab::Scenario;
+
+/// Default lab file.
+pub const DEFAULT_LAB: &str = ".edgefed/lab.yaml";
+
+/// Declarative disaster recovery for Lync Server 2013 / Skype for Business Edge pool federation routing.
+#[derive(Debug, Parser)]
+#[command(name = "edgefed", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Options every command takes.
+    #[command(flatten)]
+    pub global: Global,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Which system edgefed drives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BackendKind {
+    /// The simulated deployment in the lab file.
+    Lab,
+    /// A real deployment through the Lync Server Management Shell.
+    Powershell,
+}
+
+/// Output formats; each command accepts a subset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// For people (default).
+    Human,
+    /// Machine-readable JSON.
+    Json,
+    /// YAML (`observe`, `lab show`).
+    Yaml,
+    /// Markdown, for a pull-request comment (`plan`).
+    Markdown,
+    /// A PowerShell runbook (`plan`).
+    Powershell,
+}
+
+/// When to colour output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    /// When stdout is a terminal and `NO_COLOR` is unset.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The system to observe and change.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "lab",
+        env = "EDGEFED_BACKEND"
+    )]
+    pub backend: BackendKind,
+    /// The lab file (lab backend).
+    #[arg(long, global = true, env = "EDGEFED_LAB", value_name = "PATH")]
+    pub lab: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, global = true, value_enum)]
+    pub output: Option<OutputFormat>,
+    /// Colour.
+    #[arg(long, global = true, value_enum, default_value = "auto")]
+    pub color: ColorWhen,
+    /// More log output on stderr (repeatable); `RUST_LOG` overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// How long a reconcile waits for another one on the same lab, in seconds.
+    #[arg(long, global = true, default_value = "60", value_name = "SECONDS")]
+    pub lock_timeout: u64,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Static checks of a desired-state document (V1–V6); no backend contact.
+    Validate(DocArgs),
+    /// Observe, compare and print the plan.
+    Plan(PlanArgs),
+    /// Apply the plan (or, with --check, only compare).
+    Reconcile(ReconcileArgs),
+    /// Print the current state as a desired-state document.
+    Observe,
+    /// Print the JSON Schema (draft-07) of the desired-state document.
+    Schema(SchemaArgs),
+    /// The simulated deployment.
+    #[command(subcommand)]
+    Lab(LabCommand),
+}
+
+/// A desired-state document.
+#[derive(Debug, Args)]
+pub struct DocArgs {
+    /// The desired-state document (`-` for stdin).
+    #[arg(short = 'f', long = "file", value_name = "DESIRED.yaml")]
+    pub file: String,
+}
+
+/// `plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The document.
+    #[command(flatten)]
+    pub doc: DocArgs,
+    /// Also write the plan JSON to this file (for `reconcile --plan`).
+    #[arg(long, value_name = "PLAN.json")]
+    pub out: Option<PathBuf>,
+    /// Exit 2 when there is something to do, 0 when in sync.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+/// `reconcile`.
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    /// The desired-state document (`-` for stdin).
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "DESIRED.yaml",
+        required_unless_present = "plan",
+        conflicts_with = "plan"
+    )]
+    pub file: Option<String>,
+    /// Apply exactly this saved plan (refused if the deployment changed since).
+    #[arg(long, value_name = "PLAN.json")]
+    pub plan: Option<PathBuf>,
+    /// Only compare: exit 0 in sync, 2 drifted. Never changes anything.
+    #[arg(long, conflicts_with = "plan")]
+    pub check: bool,
+}
+
+/// `schema`.
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Write to this file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// `lab …`.
+#[derive(Debug, Subcommand)]
+pub enum LabCommand {
+    /// Create the lab file from a built-in scenario.
+    Init {
+        /// The scenario.
+        #[arg(long, value_enum, default_value_t = Scenario::DEFAULT)]
+        scenario: Scenario,
+        /// Overwrite an existing lab file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the lab.
+    Show,
+    /// Take a pool down: its servers stop answering.
+    Fail {
+        /// The pool (Edge or Front End) FQDN.
+        pool: String,
+    },
+    /// Bring a pool back: its servers answer, services stopped.
+    Restore {
+        /// The pool (Edge or Front End) FQDN.
+        pool: String,
+    },
+}

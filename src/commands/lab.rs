@@ -1,0 +1,158 @@
+//! `edgefed lab init | show | fail POOL | restore POOL`.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use crate::app::{self, Failure, Outcome, print};
+use crate::backend::lab::{self, LabFile, LabLock};
+use crate::cli::{DEFAULT_LAB, Global, LabCommand, OutputFormat};
+use crate::exit;
+use crate::model::Fqdn;
+
+/// Runs a `lab` command.
+///
+/// # Errors
+/// Missing or invalid lab, unknown pool, lock held (exit 1).
+pub fn run(global: &Global, command: &LabCommand) -> Outcome {
+    match command {
+        LabCommand::Init { scenario, force } => {
+            let path = global.lab.clone().unwrap_or_else(|| DEFAULT_LAB.into());
+            if path.exists() && !force {
+                return Err(Failure::error(format!(
+                    "lab file {} already exists; add --force to replace it with scenario `{scenario}`",
+                    path.display()
+                )));
+            }
+            let _lock = LabLock::acquire(&path, Duration::from_secs(global.lock_timeout))
+                .map_err(Failure::error)?;
+            app::create_lab(&path, *scenario)?;
+            app::note(&format!(
+                "edgefed: created lab {} from scenario `{scenario}`",
+                path.display()
+            ));
+            Ok(exit::SUCCESS)
+        }
+        LabCommand::Show => {
+            let path = app::lab_path(global, false)?;
+            let lab = app::read_lab(&path)?;
+            match global.output.unwrap_or(OutputFormat::Human) {
+                OutputFormat::Human => print(&summary(&lab)),
+                OutputFormat::Yaml => print(&lab.to_yaml()),
+                OutputFormat::Json => print(&format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&lab).unwrap_or_default()
+                )),
+                _ => return Err(Failure::usage("`lab show` prints human, yaml or json")),
+            }
+            Ok(exit::SUCCESS)
+        }
+        LabCommand::Fail { pool } => change(
+            global,
+            pool,
+            "failed: its servers are unreachable",
+            lab::fail_pool,
+        ),
+        LabCommand::Restore { pool } => change(
+            global,
+            pool,
+            "restored: its servers answer, services stopped",
+            lab::restore_pool,
+        ),
+    }
+}
+
+fn change(
+    global: &Global,
+    pool: &str,
+    what: &str,
+    f: fn(&mut LabFile, &Fqdn) -> Result<usize, String>,
+) -> Outcome {
+    let fqdn = Fqdn::parse(pool)
+        .map_err(|e| Failure::usage(format!("`{pool}` is not a pool FQDN: {e}")))?;
+    let path = app::lab_path(global, false)?;
+    let _lock = LabLock::acquire(&path, Duration::from_secs(global.lock_timeout))
+        .map_err(Failure::error)?;
+    let mut lab = app::read_lab(&path)?;
+    let n = f(&mut lab, &fqdn).map_err(Failure::error)?;
+    lab.write(&path).map_err(Failure::error)?;
+    app::note(&format!("edgefed: {fqdn} {what} ({n} server(s))"));
+    Ok(exit::SUCCESS)
+}
+
+fn summary(lab: &LabFile) -> String {
+    let t = &lab.topology;
+    let mut out = String::new();
+    let _ = writeln!(out, "Topology signature {}", t.signature);
+    let _ = writeln!(out, "Sites:");
+    let show = |r: &Option<Fqdn>| {
+        r.as_ref()
+            .map_or_else(|| "(none)".to_string(), ToString::to_string)
+    };
+    for (name, s) in &t.sites {
+        let _ = writeln!(
+            out,
+            "  {name}: federationRoute {}, xmppFederationRoute {}",
+            show(&s.federation_route),
+            show(&s.xmpp_federation_route)
+        );
+    }
+    let _ = writeln!(out, "Edge pools:");
+    for (pool, p) in &t.edge_pools {
+        let _ = writeln!(
+            out,
+            "  {pool} ({}): SIP federation {}, XMPP {}, next hop {}, addresses {:?}",
+            p.site,
+            if p.sip_federation { "on" } else { "off" },
+            if p.xmpp_federation { "on" } else { "off" },
+            show(&p.next_hop),
+            p.external_addresses
+        );
+        for (c, s) in &p.computers {
+            let _ = writeln!(
+                out,
+                "    {c}: {}{}{}",
+                if s.reachable {
+                    "reachable"
+                } else {
+                    "UNREACHABLE"
+                },
+                format_args!(", {}", s.services.as_str()),
+                if s.setup_pending {
+                    ", setup pending"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
+    let _ = writeln!(out, "Front End pools:");
+    for (pool, p) in &t.front_end_pools {
+        let _ = writeln!(
+            out,
+            "  {pool} ({}): media Edge pool {}, backup {}, {}",
+            p.site,
+            show(&p.media_edge_pool),
+            show(&p.backup_pool),
+            if p.failed_over {
+                "FAILED OVER"
+            } else {
+                "not failed over"
+            }
+        );
+    }
+    let _ = writeln!(out, "DNS:");
+    for r in &lab.dns {
+        let _ = writeln!(out, "  {}", serde_json::to_string(r).unwrap_or_default());
+    }
+    if !lab.staged.is_empty() {
+        let _ = writeln!(out, "Staged (unpublished) topology edits:");
+        for s in &lab.staged {
+            let _ = writeln!(out, "  {s}");
+        }
+    }
+    if !lab.faults.is_empty() {
+        let _ = writeln!(out, "Faults: {}", lab.faults.len());
+    }
+    let _ = writeln!(out, "Log: {} operation(s) applied", lab.log.len());
+    out
+}

@@ -1,0 +1,84 @@
+//! `edgefed plan -f DESIRED.yaml`: observe, compare, print the plan.
+
+use crate::app::{self, Access, Failure, Outcome, print};
+use crate::cli::{Global, OutputFormat, PlanArgs};
+use crate::document::Desired;
+use crate::exit;
+use crate::model::Deployment;
+use crate::plan::Plan;
+use crate::render::{self, PlanDocument};
+
+/// Observes through the configured backend and plans.
+pub(crate) fn make_plan(
+    global: &Global,
+    desired: &Desired,
+    access: Access,
+) -> Result<
+    (
+        std::sync::Arc<dyn crate::backend::Backend>,
+        Deployment,
+        Plan,
+        tokio::runtime::Runtime,
+    ),
+    Failure,
+> {
+    let rt = app::runtime()?;
+    let backend = app::open_backend(global, access)?;
+    let observation = app::observe(&rt, backend.as_ref())?;
+    let mut plan = crate::plan::plan(desired, &observation.deployment)
+        .map_err(|d| Failure::rendered(d.render()))?;
+    plan.warnings.extend(observation.warnings);
+    Ok((backend, observation.deployment, plan, rt))
+}
+
+/// Renders a plan in the requested format.
+pub(crate) fn render(
+    format: OutputFormat,
+    plan: &Plan,
+    doc: &PlanDocument,
+) -> Result<String, Failure> {
+    Ok(match format {
+        OutputFormat::Human => render::human::plan(plan),
+        OutputFormat::Json => doc.to_json(),
+        OutputFormat::Markdown => render::markdown::plan(plan),
+        OutputFormat::Powershell => {
+            crate::powershell_runbook(&plan.actions).map_err(Failure::usage)?
+        }
+        OutputFormat::Yaml => {
+            return Err(Failure::usage(
+                "`plan` prints human, json, markdown or powershell, not yaml",
+            ));
+        }
+    })
+}
+
+/// Runs `plan`.
+///
+/// # Errors
+/// Invalid document, plan-time rule, or backend failure (exit 1).
+pub fn run(global: &Global, args: &PlanArgs) -> Outcome {
+    let format = global.output.unwrap_or(OutputFormat::Human);
+    if format == OutputFormat::Yaml {
+        return Err(Failure::usage(
+            "`plan` prints human, json, markdown or powershell, not yaml",
+        ));
+    }
+    let desired = super::load_desired(&args.doc.file)?;
+    let (backend, observed, plan, _rt) = make_plan(global, &desired, Access::Read)?;
+    let doc = PlanDocument::new(&plan, &desired, backend.name(), &observed);
+    if let Some(out) = &args.out {
+        crate::backend::lab::write_atomically(out, doc.to_json().as_bytes())
+            .map_err(Failure::error)?;
+        app::note(&format!(
+            "edgefed: plan written to {} (apply it with `edgefed reconcile --plan {}`)",
+            out.display(),
+            out.display()
+        ));
+    }
+    print(&render(format, &plan, &doc)?);
+    Ok(if args.detailed_exitcode && !plan.in_sync() {
+        exit::DRIFT
+    } else {
+        exit::SUCCESS
+    })
+}

@@ -1,0 +1,157 @@
+//! Reading a desired-state document: bounded, never panicking, every error
+//! located.
+
+use std::io::Read as _;
+
+use sha2::{Digest, Sha256};
+
+use super::file::DocumentFile;
+use super::{Desired, Source, validate};
+use crate::diagnostic::{Diagnostic, Diagnostics, Position};
+
+/// Documents larger than this are refused before parsing (16 MiB: a
+/// thousand-site document is well under 1 MiB).
+pub const MAX_DOCUMENT_BYTES: usize = 16 * 1024 * 1024;
+
+/// Nesting deeper than this is refused (the format needs 6 levels).
+const MAX_DEPTH: usize = 32;
+/// Anchors and aliases are allowed, but bounded.
+const MAX_ALIASES: usize = 1_000;
+
+/// Why a document could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be read.
+    #[error("cannot read desired-state document {file}: {source}")]
+    Read {
+        /// The file.
+        file: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The document is invalid.
+    #[error(transparent)]
+    Invalid(#[from] Diagnostics),
+}
+
+/// Reads `file` (`-` for standard input), then [`parse`]s it.
+///
+/// # Errors
+/// [`LoadError::Read`] when the file cannot be read, [`LoadError::Invalid`]
+/// with every problem found.
+pub fn load(file: &str) -> Result<Desired, LoadError> {
+    let mut bytes = Vec::new();
+    let read = if file == "-" {
+        std::io::stdin()
+            .lock()
+            .take(MAX_DOCUMENT_BYTES as u64 + 1)
+            .read_to_end(&mut bytes)
+    } else {
+        std::fs::File::open(file).and_then(|f| {
+            f.take(MAX_DOCUMENT_BYTES as u64 + 1)
+                .read_to_end(&mut bytes)
+        })
+    };
+    read.map_err(|source| LoadError::Read {
+        file: file.to_string(),
+        source,
+    })?;
+    Ok(parse(file, &bytes)?)
+}
+
+/// Parses and validates a document (rules V1–V6).
+///
+/// # Errors
+/// [`Diagnostics`] with every problem found, each located.
+pub fn parse(file: &str, bytes: &[u8]) -> Result<Desired, Diagnostics> {
+    let fail = |text: String, d: Diagnostic| Diagnostics {
+        file: file.to_string(),
+        text,
+        diagnostics: vec![d],
+    };
+    if bytes.len() > MAX_DOCUMENT_BYTES {
+        return Err(fail(
+            String::new(),
+            Diagnostic::plain(format!("the document is larger than {MAX_DOCUMENT_BYTES} bytes"))
+                .help("a desired-state document of a thousand sites is well under 1 MiB: is this the right file?"),
+        ));
+    }
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t.strip_prefix('\u{feff}').unwrap_or(t).to_string(),
+        Err(e) => {
+            let before = &bytes[..e.valid_up_to()];
+            let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+            let column = before.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+            return Err(fail(
+                String::from_utf8_lossy(bytes).into_owned(),
+                Diagnostic::plain("the document is not valid UTF-8")
+                    .at(Some(Position::at(saturate(line), saturate(column))))
+                    .help("save the file as UTF-8"),
+            ));
+        }
+    };
+    let sha256 = hex::encode(Sha256::digest(bytes));
+    let file_doc: DocumentFile = match serde_saphyr::from_str_with_options(&text, options()) {
+        Ok(doc) => doc,
+        Err(e) => return Err(fail(text.clone(), syntax_diagnostic(&e))),
+    };
+    let source = Source {
+        file: file.to_string(),
+        sha256,
+        text,
+    };
+    validate::validate(file_doc, source)
+}
+
+fn options() -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_depth = MAX_DEPTH;
+    budget.max_aliases = MAX_ALIASES;
+    budget.max_documents = 1;
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    options.with_snippet = false;
+    options.alias_limits.max_alias_expansions_per_anchor = 100;
+    options.alias_limits.max_total_replayed_events = 100_000;
+    options
+}
+
+/// Turns a parser error into a located diagnostic with a hint.
+fn syntax_diagnostic(error: &serde_saphyr::Error) -> Diagnostic {
+    let raw = error.to_string();
+    let message = strip_location_prefix(raw.lines().next().unwrap_or_default()).to_string();
+    let position = error
+        .location()
+        .filter(|l| l.line() > 0)
+        .map(|l| Position::at(saturate(l.line()), saturate(l.column())));
+    let help = if message.contains("unknown field") {
+        "remove the key or fix its spelling; `edgefed schema` prints every key the document accepts"
+    } else if message.contains("duplicate") {
+        "each key may appear once in a mapping: remove or merge the duplicate"
+    } else if message.contains("budget") || message.contains("limit") {
+        "the document nests or aliases more than any desired-state document needs"
+    } else {
+        "see the document format in README.md, or `edgefed schema`"
+    };
+    Diagnostic::plain(message).at(position).help(help)
+}
+
+/// serde-saphyr prefixes messages with `error: line N column M: `; the
+/// position is shown separately, so drop it.
+fn strip_location_prefix(message: &str) -> &str {
+    let mut m = message.strip_prefix("error: ").unwrap_or(message);
+    if let Some(idx) = m.rfind(" at line ") {
+        m = &m[..idx];
+    }
+    if m.starts_with("line ") {
+        if let Some(idx) = m.find(": ") {
+            return &m[idx + 2..];
+        }
+    }
+    m
+}
+
+fn saturate<T: TryInto<u32>>(n: T) -> u32 {
+    n.try_into().unwrap_or(u32::MAX)
+}

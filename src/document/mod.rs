@@ -1,0 +1,34 @@
+//! The desired-state document (contract §3): parsing with positions, the
+//! static rules V1–V6, and the validated [`Desired`] state.
+
+mod desired;
+pub mod file;
+mod load;
+mod observed;
+mod validate;
+
+pub use desired::{
+    Desired, DesiredEdgePool, DesiredFrontEndPool, DesiredHost, DesiredSite, DesiredZone, Located,
+    Route, Source,
+};
+pub use load::{LoadError, MAX_DOCUMENT_BYTES, load, parse};
+pub use observed::observed_document;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(yaml: &str) -> String {
+        parse("t.yaml", yaml.as_bytes()).unwrap_err().render()
+    }
+
+    #[test]
+    fn the_failback_example_parses() {
+        let d = load("examples/failback.yaml").unwrap();
+        assert_eq!(d.sites.len(), 2);
+        let r = d.sites["Site1"].federation_route.as_ref().unwrap();
+        assert_eq!(r.value.as_ref().unwrap().as_str(), "edgepool1.contoso.com");
+        assert_eq!(r.at.unwrap().line, 17);
+        assert_eq!(r.at.unwrap().column, 24);
+    }
+}

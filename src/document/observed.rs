@@ -1,0 +1,256 @@
+//! The current state as a desired-state document (`edgefed observe`):
+//! reconciling it changes nothing. What the document format cannot express
+//! (a route target whose services are stopped, a DNS record that points
+//! elsewhere than its route) is left out and reported.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::model::{Deployment, DnsName, DnsRecord, Fqdn, RecordType, ServiceState};
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Doc {
+    api_version: &'static str,
+    kind: &'static str,
+    metadata: Meta,
+    spec: Spec,
+}
+
+#[derive(Serialize)]
+struct Meta {
+    name: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Spec {
+    sites: BTreeMap<String, SiteOut>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    edge_pools: BTreeMap<String, EdgeOut>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    front_end_pools: BTreeMap<String, FrontEndOut>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    dns: Vec<ZoneOut>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SiteOut {
+    federation_route: Option<String>,
+    xmpp_federation_route: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EdgeOut {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    services: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_hop: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FrontEndOut {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    media_edge_pool: Option<String>,
+    failed_over: bool,
+}
+
+#[derive(Serialize)]
+struct HostOut {
+    host: String,
+    ttl: u32,
+}
+
+#[derive(Serialize)]
+struct ZoneOut {
+    zone: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    xmpp: Option<HostOut>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sip: Option<HostOut>,
+}
+
+/// The document, in YAML (with the schema modeline) or JSON, and what it
+/// had to leave out.
+#[must_use]
+pub fn observed_document(d: &Deployment, json: bool) -> (String, Vec<String>) {
+    let mut notes = Vec::new();
+    let sites = d
+        .sites
+        .iter()
+        .map(|(n, s)| {
+            (
+                n.clone(),
+                SiteOut {
+                    federation_route: s.federation_route.as_ref().map(ToString::to_string),
+                    xmpp_federation_route: s
+                        .xmpp_federation_route
+                        .as_ref()
+                        .map(ToString::to_string),
+                },
+            )
+        })
+        .collect();
+    let fed: BTreeSet<&Fqdn> = d
+        .sites
+        .values()
+        .filter_map(|s| s.federation_route.as_ref())
+        .collect();
+    let xmpp: BTreeSet<&Fqdn> = d
+        .sites
+        .values()
+        .filter_map(|s| s.xmpp_federation_route.as_ref())
+        .collect();
+    let mut must_run: BTreeSet<&Fqdn> = fed.union(&xmpp).copied().collect();
+    must_run.extend(
+        d.front_end_pools
+            .values()
+            .filter_map(|p| p.media_edge_pool.as_ref()),
+    );
+
+    for (pool, p) in &d.edge_pools {
+        if p.sip_federation != fed.contains(pool) {
+            notes.push(format!(
+                "Edge pool {pool} has SIP federation {} but {} site routes to it: reconciling this document will {} it",
+                if p.sip_federation { "on" } else { "off" },
+                if fed.contains(pool) { "a" } else { "no" },
+                if p.sip_federation { "disable" } else { "enable" }
+            ));
+        }
+    }
+    let mut edge_pools = BTreeMap::new();
+    for (pool, p) in &d.edge_pools {
+        let reachable: Vec<_> = p.computers.values().filter(|c| c.reachable).collect();
+        let all =
+            |s: ServiceState| !reachable.is_empty() && reachable.iter().all(|c| c.services == s);
+        let services = if all(ServiceState::Running) {
+            Some("running")
+        } else if all(ServiceState::Stopped) && !must_run.contains(pool) {
+            Some("stopped")
+        } else {
+            if all(ServiceState::Stopped) {
+                notes.push(format!("Edge pool {pool} carries a route or media but its services are stopped: reconciling will start them"));
+            }
+            None
+        };
+        edge_pools.insert(
+            pool.to_string(),
+            EdgeOut {
+                services,
+                next_hop: p.next_hop.as_ref().map(ToString::to_string),
+            },
+        );
+    }
+    let front_end_pools = d
+        .front_end_pools
+        .iter()
+        .map(|(f, p)| {
+            (
+                f.to_string(),
+                FrontEndOut {
+                    media_edge_pool: p.media_edge_pool.as_ref().map(ToString::to_string),
+                    failed_over: p.failed_over,
+                },
+            )
+        })
+        .collect();
+
+    let mut zones: BTreeMap<String, ZoneOut> = BTreeMap::new();
+    for r in &d.dns {
+        let DnsRecord::Srv {
+            name,
+            ttl,
+            priority,
+            weight,
+            port,
+            target,
+        } = r
+        else {
+            continue;
+        };
+        let (zone, is_xmpp) = if let Some(z) = name.as_str().strip_prefix("_xmpp-server._tcp.") {
+            (z, true)
+        } else if let Some(z) = name.as_str().strip_prefix("_sipfederationtls._tcp.") {
+            (z, false)
+        } else {
+            continue;
+        };
+        let Ok(zone_fqdn) = Fqdn::parse(zone) else {
+            continue;
+        };
+        let expected_port = if is_xmpp { 5269 } else { 5061 };
+        let pool = single(if is_xmpp { &xmpp } else { &fed });
+        let addresses = pool.and_then(|p| d.edge_pools.get(p)).map(|p| {
+            let mut a = p.external_addresses.clone();
+            a.sort();
+            a
+        });
+        let a_ok = matches!(
+            (d.dns_record(&DnsName::host(target), RecordType::A), &addresses),
+            (Some(DnsRecord::A { ttl: at, addresses: got, .. }), Some(want)) if at == ttl && got == want
+        );
+        if *priority != 0
+            || *weight != 100
+            || *port != expected_port
+            || !target.is_in_zone(&zone_fqdn)
+            || !a_ok
+        {
+            notes.push(format!(
+                "the {} records of zone {zone} do not match what a document can express (SRV 0 100 {expected_port} to a host in the zone, A = the routed pool's addresses, same TTL): left out",
+                if is_xmpp { "XMPP" } else { "SIP federation" }
+            ));
+            continue;
+        }
+        let entry = zones.entry(zone.to_string()).or_insert_with(|| ZoneOut {
+            zone: zone.to_string(),
+            xmpp: None,
+            sip: None,
+        });
+        let host = Some(HostOut {
+            host: target.to_string(),
+            ttl: *ttl,
+        });
+        if is_xmpp {
+            entry.xmpp = host
+        } else {
+            entry.sip = host
+        }
+    }
+
+    let doc = Doc {
+        api_version: "edgefed/v1",
+        kind: "FederationTopology",
+        metadata: Meta {
+            name: "observed".into(),
+        },
+        spec: Spec {
+            sites,
+            edge_pools,
+            front_end_pools,
+            dns: zones.into_values().collect(),
+        },
+    };
+    let text = if json {
+        let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
+        s.push('\n');
+        s
+    } else {
+        format!(
+            "# yaml-language-server: $schema=https://edgefed.invalid/schemas/edgefed.schema.json\n# Observed by edgefed: reconciling this document changes nothing.\n{}",
+            serde_saphyr::to_string(&doc).unwrap_or_default()
+        )
+    };
+    (text, notes)
+}
+
+fn single<'a>(set: &BTreeSet<&'a Fqdn>) -> Option<&'a Fqdn> {
+    if set.len() == 1 {
+        set.iter().next().copied()
+    } else {
+        None
+    }
+}

@@ -1,0 +1,362 @@
+//! The static rules V1–V6 of contract §3: from the document as written to the
+//! [`Desired`] state it means. Every problem found is reported, not just the
+//! first.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use serde_saphyr::Spanned;
+
+use super::file::{DnsHostSpec, DocumentFile, ServicesSpec};
+use super::{
+    Desired, DesiredEdgePool, DesiredFrontEndPool, DesiredHost, DesiredSite, DesiredZone, Located,
+    Source,
+};
+use crate::diagnostic::{Diagnostic, Diagnostics, Position};
+use crate::model::{Fqdn, ServiceState};
+
+/// TTL used when a DNS host gives none.
+pub const DEFAULT_TTL: u32 = 300;
+
+/// The position of a spanned value.
+pub(crate) fn position<T>(s: &Spanned<T>) -> Option<Position> {
+    let l = s.referenced;
+    (l.line() > 0).then(|| Position {
+        line: u32::try_from(l.line()).unwrap_or(u32::MAX),
+        column: u32::try_from(l.column()).unwrap_or(u32::MAX),
+        len: u32::try_from(l.span().len()).unwrap_or(0),
+    })
+}
+
+struct Checker {
+    problems: Vec<Diagnostic>,
+}
+
+impl Checker {
+    fn fqdn(&mut self, what: &str, raw: &str, at: Option<Position>) -> Option<Fqdn> {
+        match Fqdn::parse(raw) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                self.problems.push(
+                    Diagnostic::rule("V2", format!("{what} `{raw}` is not a valid FQDN: {e}"))
+                        .at(at)
+                        .help("write the fully qualified host name, e.g. `edgepool1.contoso.com`"),
+                );
+                None
+            }
+        }
+    }
+
+    /// A route value: an Edge pool FQDN, or `EdgeServer:<fqdn>` (normalised).
+    fn route(&mut self, what: &str, raw: &str, at: Option<Position>) -> Option<Fqdn> {
+        let bare = raw
+            .get(..11)
+            .filter(|p| p.eq_ignore_ascii_case("EdgeServer:"))
+            .map_or(raw, |_| &raw[11..]);
+        self.fqdn(what, bare, at)
+    }
+
+    fn site_name(&mut self, name: &str, at: Option<Position>) {
+        let forbidden = |c: char| {
+            c.is_control() || matches!(c, '\'' | '"' | '`' | '$' | ';' | '\u{2018}'..='\u{201F}')
+        };
+        let count = name.chars().count();
+        if count == 0 || count > 64 || name.chars().any(forbidden) {
+            self.problems.push(
+                Diagnostic::rule("V2", format!("site name `{}` is not allowed", name.escape_debug()))
+                    .at(at)
+                    .help("site names are 1–64 printable characters without quotes, backticks, `$`, `;` or control characters"),
+            );
+        }
+    }
+}
+
+/// Applies V1–V6 and builds the desired state.
+pub(super) fn validate(doc: DocumentFile, source: Source) -> Result<Desired, Diagnostics> {
+    let mut c = Checker {
+        problems: Vec::new(),
+    };
+
+    if doc.api_version.value != "edgefed/v1" {
+        c.problems.push(
+            Diagnostic::rule(
+                "V1",
+                format!(
+                    "apiVersion is `{}`; this edgefed reads `edgefed/v1`",
+                    doc.api_version.value
+                ),
+            )
+            .at(position(&doc.api_version))
+            .help("set `apiVersion: edgefed/v1`"),
+        );
+    }
+    if doc.kind.value != "FederationTopology" {
+        c.problems.push(
+            Diagnostic::rule(
+                "V1",
+                format!(
+                    "kind is `{}`; a desired-state document is `FederationTopology`",
+                    doc.kind.value
+                ),
+            )
+            .at(position(&doc.kind))
+            .help("set `kind: FederationTopology` (a `Lab` file is given with `--lab`, not `-f`)"),
+        );
+    }
+
+    let spec = doc.spec;
+    let mut sites = BTreeMap::new();
+    for (key, site) in spec.sites.0 {
+        c.site_name(&key.value, position(&key));
+        let mut route = |what: &str, r: Option<Spanned<Option<String>>>| {
+            r.map(|r| {
+                let at = position(&r);
+                let value = r.value.as_deref().and_then(|raw| c.route(what, raw, at));
+                (Located::new(value, at), r.value.is_some())
+            })
+        };
+        let fed = route("federationRoute", site.federation_route);
+        let xmpp = route("xmppFederationRoute", site.xmpp_federation_route);
+        // A route that failed V2 is dropped (its error is already recorded).
+        let keep = |r: Option<(Located<Option<Fqdn>>, bool)>| {
+            r.filter(|(l, had)| l.value.is_some() || !had)
+                .map(|(l, _)| l)
+        };
+        sites.insert(
+            key.value.clone(),
+            DesiredSite {
+                at: position(&key),
+                federation_route: keep(fed),
+                xmpp_federation_route: keep(xmpp),
+            },
+        );
+    }
+
+    let mut edge_pools = BTreeMap::new();
+    for (key, pool) in spec.edge_pools.0 {
+        let Some(fqdn) = c.fqdn("Edge pool", &key.value, position(&key)) else {
+            continue;
+        };
+        let services = pool.services.map(|s| {
+            let state = match s.value {
+                ServicesSpec::Running => ServiceState::Running,
+                ServicesSpec::Stopped => ServiceState::Stopped,
+            };
+            Located::new(state, position(&s))
+        });
+        let next_hop = pool.next_hop.and_then(|n| {
+            c.fqdn("nextHop", &n.value, position(&n))
+                .map(|f| Located::new(f, position(&n)))
+        });
+        let external_addresses = pool.external_addresses.map(|list| {
+            list.iter()
+                .filter_map(|a| match a.value.parse::<IpAddr>() {
+                    Ok(ip) => Some(ip),
+                    Err(_) => {
+                        c.problems.push(
+                            Diagnostic::plain(format!(
+                                "externalAddresses: `{}` is not an IP address",
+                                a.value
+                            ))
+                            .at(position(a))
+                            .help("write IPv4 (131.107.155.10) or IPv6 addresses"),
+                        );
+                        None
+                    }
+                })
+                .collect()
+        });
+        if edge_pools.contains_key(&fqdn) {
+            c.problems.push(
+                Diagnostic::plain(format!(
+                    "Edge pool {fqdn} is listed twice (names compare case-insensitively)"
+                ))
+                .at(position(&key))
+                .help("merge the two entries"),
+            );
+        }
+        edge_pools.insert(
+            fqdn,
+            DesiredEdgePool {
+                at: position(&key),
+                services,
+                next_hop,
+                external_addresses,
+            },
+        );
+    }
+
+    let mut front_end_pools = BTreeMap::new();
+    for (key, pool) in spec.front_end_pools.0 {
+        let Some(fqdn) = c.fqdn("Front End pool", &key.value, position(&key)) else {
+            continue;
+        };
+        let media_edge_pool = pool.media_edge_pool.and_then(|m| {
+            c.route("mediaEdgePool", &m.value, position(&m))
+                .map(|f| Located::new(f, position(&m)))
+        });
+        let failed_over = pool
+            .failed_over
+            .map(|f| Located::new(f.value, position(&f)));
+        if front_end_pools.contains_key(&fqdn) {
+            c.problems.push(
+                Diagnostic::plain(format!(
+                    "Front End pool {fqdn} is listed twice (names compare case-insensitively)"
+                ))
+                .at(position(&key))
+                .help("merge the two entries"),
+            );
+        }
+        front_end_pools.insert(
+            fqdn,
+            DesiredFrontEndPool {
+                at: position(&key),
+                media_edge_pool,
+                failed_over,
+            },
+        );
+    }
+
+    let mut dns = Vec::new();
+    for zone in spec.dns {
+        let Some(name) = c.fqdn("DNS zone", &zone.zone.value, position(&zone.zone)) else {
+            continue;
+        };
+        let mut host = |h: Option<DnsHostSpec>| {
+            h.and_then(|h: DnsHostSpec| {
+                let at = position(&h.host);
+                c.fqdn("DNS host", &h.host.value, at).map(|f| DesiredHost {
+                    host: Located::new(f, at),
+                    ttl: h.ttl.unwrap_or(DEFAULT_TTL),
+                })
+            })
+        };
+        let xmpp = host(zone.xmpp);
+        let sip = host(zone.sip);
+        dns.push(DesiredZone {
+            zone: Located::new(name, position(&zone.zone)),
+            xmpp,
+            sip,
+        });
+    }
+
+    let desired = Desired {
+        source,
+        sites,
+        edge_pools,
+        front_end_pools,
+        dns,
+        verify_ports: spec.verify.and_then(|v| v.ports).unwrap_or(true),
+        allow_multiple_federation_routes: spec.allow_multiple_federation_routes,
+    };
+    cross_checks(&desired, &mut c.problems);
+
+    if c.problems.is_empty() {
+        Ok(desired)
+    } else {
+        c.problems.sort_by_key(|d| d.position);
+        Err(Diagnostics {
+            file: desired.source.file.clone(),
+            text: desired.source.text.clone(),
+            diagnostics: c.problems,
+        })
+    }
+}
+
+/// V3–V6: rules across the document.
+fn cross_checks(d: &Desired, problems: &mut Vec<Diagnostic>) {
+    // V3 / V4: one federation pool and one XMPP pool for the organisation.
+    let routes = |pick: fn(&DesiredSite) -> Option<&super::Route>| {
+        d.sites
+            .iter()
+            .filter_map(move |(name, s)| {
+                pick(s).and_then(|r| r.value.as_ref().map(|p| (name, p, r.at)))
+            })
+            .collect::<Vec<_>>()
+    };
+    let fed = routes(|s| s.federation_route.as_ref());
+    if !d.allow_multiple_federation_routes {
+        if let Some((first_site, first, _)) = fed.first() {
+            for (site, pool, at) in fed.iter().skip(1).filter(|(_, p, _)| p != first) {
+                problems.push(
+                    Diagnostic::rule(
+                        "V3",
+                        format!("site {site} routes SIP federation to {pool}, but site {first_site} routes it to {first}: Lync allows one federation Edge pool per organisation"),
+                    )
+                    .at(*at)
+                    .help(format!("route every site through one pool (e.g. {first}), or set `allowMultipleFederationRoutes: true` during a migration")),
+                );
+            }
+        }
+    }
+    let xmpp = routes(|s| s.xmpp_federation_route.as_ref());
+    if let Some((first_site, first, _)) = xmpp.first() {
+        for (site, pool, at) in xmpp.iter().skip(1).filter(|(_, p, _)| p != first) {
+            problems.push(
+                Diagnostic::rule(
+                    "V4",
+                    format!("site {site} routes XMPP federation to {pool}, but site {first_site} routes it to {first}: Lync allows one XMPP federation Edge pool per organisation"),
+                )
+                .at(*at)
+                .help(format!("route every site's XMPP federation through one pool (e.g. {first})")),
+            );
+        }
+    }
+
+    // V5: a pool that must carry traffic cannot be declared stopped.
+    let mut targets: Vec<(&Fqdn, String)> = Vec::new();
+    for (site, pool, _) in &fed {
+        targets.push((pool, format!("site {site}'s federationRoute")));
+    }
+    for (site, pool, _) in &xmpp {
+        targets.push((pool, format!("site {site}'s xmppFederationRoute")));
+    }
+    for (fe, p) in &d.front_end_pools {
+        if let Some(m) = &p.media_edge_pool {
+            targets.push((&m.value, format!("Front End pool {fe}'s mediaEdgePool")));
+        }
+    }
+    for (pool, why) in targets {
+        if let Some(services) = d.edge_pools.get(pool).and_then(|p| p.services.as_ref()) {
+            if services.value == ServiceState::Stopped {
+                problems.push(
+                    Diagnostic::rule("V5", format!("Edge pool {pool} is declared `services: stopped` but it is {why}"))
+                        .at(services.at)
+                        .help("a pool that carries a route or media must run: set `services: running`, or route elsewhere"),
+                );
+            }
+        }
+    }
+
+    // V6: DNS hosts lie in a declared zone.
+    let zones: Vec<&Fqdn> = d.dns.iter().map(|z| &z.zone.value).collect();
+    for z in &d.dns {
+        for h in [&z.xmpp, &z.sip].into_iter().flatten() {
+            if !zones.iter().any(|zone| h.host.value.is_in_zone(zone)) {
+                problems.push(
+                    Diagnostic::rule(
+                        "V6",
+                        format!(
+                            "DNS host {} is not in any declared zone ({})",
+                            h.host.value,
+                            join(&zones)
+                        ),
+                    )
+                    .at(h.host.at)
+                    .help(format!(
+                        "use a host below {}, or declare its zone under `dns:`",
+                        z.zone.value
+                    )),
+                );
+            }
+        }
+    }
+}
+
+pub(crate) fn join<T: std::fmt::Display>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,245 @@
+//! Plan-time rules P1–P6 and the plan-time half of V3 (contract §3): what the
+//! document can only be checked against once the deployment is observed.
+
+use crate::diagnostic::{Diagnostic, Position};
+use crate::document::{Desired, Located};
+use crate::model::{Deployment, Fqdn};
+
+use super::planner::Targets;
+
+fn list<'a>(names: impl Iterator<Item = &'a Fqdn>) -> String {
+    let v: Vec<String> = names.map(ToString::to_string).collect();
+    if v.is_empty() {
+        "none".into()
+    } else {
+        v.join(", ")
+    }
+}
+
+/// Checks that `pool` names an Edge pool (P1), not one of its servers (P4).
+fn edge_pool_exists(
+    observed: &Deployment,
+    pool: &Fqdn,
+    what: &str,
+    at: Option<Position>,
+    out: &mut Vec<Diagnostic>,
+) -> bool {
+    if observed.edge_pools.contains_key(pool) {
+        return true;
+    }
+    if let Some((owner, p)) = observed
+        .edge_pools
+        .iter()
+        .find(|(_, p)| p.computers.contains_key(pool))
+    {
+        out.push(
+            Diagnostic::rule("P4", format!("{what} names {pool}, which is a server of Edge pool {owner}, not a pool"))
+                .at(at)
+                .help(format!(
+                    "routes name pools: write `{owner}` (the pool has {} server(s); the procedures' example of a server FQDN is a mistake)",
+                    p.computers.len()
+                )),
+        );
+    } else {
+        out.push(
+            Diagnostic::rule(
+                "P1",
+                format!("{what} names Edge pool {pool}, which the deployment does not have"),
+            )
+            .at(at)
+            .help(format!(
+                "known Edge pools: {}",
+                list(observed.edge_pools.keys())
+            )),
+        );
+    }
+    false
+}
+
+fn front_end_exists(
+    observed: &Deployment,
+    pool: &Fqdn,
+    what: &str,
+    at: Option<Position>,
+    out: &mut Vec<Diagnostic>,
+) -> bool {
+    if observed.front_end_pools.contains_key(pool) {
+        return true;
+    }
+    out.push(
+        Diagnostic::rule(
+            "P1",
+            format!("{what} names Front End pool {pool}, which the deployment does not have"),
+        )
+        .at(at)
+        .help(format!(
+            "known Front End pools: {}",
+            list(observed.front_end_pools.keys())
+        )),
+    );
+    false
+}
+
+/// Runs every plan-time rule; returns the problems found.
+pub(super) fn check(
+    desired: &Desired,
+    observed: &Deployment,
+    targets: &Targets,
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+
+    // P1: sites.
+    for (name, site) in &desired.sites {
+        if !observed.sites.contains_key(name) {
+            let known: Vec<&str> = observed.sites.keys().map(String::as_str).collect();
+            out.push(
+                Diagnostic::rule("P1", format!("site {name} is not in the deployment"))
+                    .at(site.at)
+                    .help(format!(
+                        "known sites: {} (names are as Get-CsSite shows them, without `Site:`)",
+                        known.join(", ")
+                    )),
+            );
+        }
+    }
+    // P1 / P4 / P2 / P3: route targets.
+    for (name, site) in &desired.sites {
+        for (what, route, xmpp) in [
+            ("federationRoute", &site.federation_route, false),
+            ("xmppFederationRoute", &site.xmpp_federation_route, true),
+        ] {
+            let Some(Located {
+                value: Some(pool),
+                at,
+            }) = route
+            else {
+                continue;
+            };
+            let label = format!("site {name}'s {what}");
+            if !edge_pool_exists(observed, pool, &label, *at, &mut out) {
+                continue;
+            }
+            let p = &observed.edge_pools[pool];
+            if xmpp && !p.xmpp_federation {
+                out.push(
+                    Diagnostic::rule("P2", format!("{label} names {pool}, which does not have XMPP federation enabled in the topology"))
+                        .at(*at)
+                        .help("enable \"Enable XMPP federation for this Edge pool\" in Topology Builder and publish, or route to a pool that has it"),
+                );
+            }
+            if !p.computers.values().any(|c| c.reachable) {
+                out.push(
+                    Diagnostic::rule("P3", format!("{label} names {pool}, but none of its servers is reachable"))
+                        .at(*at)
+                        .help(format!(
+                            "route to a pool that is up; when {pool} is back, run `edgefed lab restore {pool}` (lab) or bring its servers up"
+                        )),
+                );
+            }
+        }
+    }
+    // P1: Edge pools and their next hops.
+    for (pool, p) in &desired.edge_pools {
+        edge_pool_exists(observed, pool, "edgePools", p.at, &mut out);
+        if let Some(hop) = &p.next_hop {
+            front_end_exists(
+                observed,
+                &hop.value,
+                &format!("{pool}'s nextHop"),
+                hop.at,
+                &mut out,
+            );
+        }
+    }
+    // P1 / P5 / P6: Front End pools.
+    for (pool, p) in &desired.front_end_pools {
+        if !front_end_exists(observed, pool, "frontEndPools", p.at, &mut out) {
+            continue;
+        }
+        if let Some(media) = &p.media_edge_pool {
+            edge_pool_exists(
+                observed,
+                &media.value,
+                &format!("{pool}'s mediaEdgePool"),
+                media.at,
+                &mut out,
+            );
+        }
+        let Some(Located { value: true, at }) = p.failed_over else {
+            continue;
+        };
+        let fe = &observed.front_end_pools[pool];
+        let Some(backup) = &fe.backup_pool else {
+            out.push(
+                Diagnostic::rule("P5", format!("frontEndPools.{pool}.failedOver is true, but {pool} has no backup pool in the topology"))
+                    .at(at)
+                    .help("pair the pool with a backup pool in Topology Builder and publish before failing it over"),
+            );
+            continue;
+        };
+        for (edge, hop) in &targets.next_hops {
+            if hop == pool {
+                let suggestion = observed
+                    .front_end_pools
+                    .iter()
+                    .find(|(other, o)| {
+                        *other != pool
+                            && !o.failed_over
+                            && o.site == observed.edge_pools[edge].site
+                            && !targets.failing_over(other)
+                    })
+                    .map_or(backup, |(other, _)| other);
+                out.push(
+                    Diagnostic::rule(
+                        "P6",
+                        format!("{pool} cannot be failed over while it is the next hop of Edge pool {edge}: Lync refuses that failover"),
+                    )
+                    .at(at)
+                    .help(format!("add `nextHop: {suggestion}` under `edgePools: {edge}:` so the next hop moves first")),
+                );
+            }
+        }
+    }
+
+    // V3 at plan time: the document's routes together with unlisted sites'.
+    if !desired.allow_multiple_federation_routes {
+        let pools: std::collections::BTreeSet<&Fqdn> =
+            targets.federation.values().flatten().collect();
+        if pools.len() > 1 {
+            for (site, route) in &targets.federation {
+                if desired
+                    .sites
+                    .get(site)
+                    .is_some_and(|s| s.federation_route.is_some())
+                {
+                    continue;
+                }
+                let Some(pool) = route else { continue };
+                let (listed_site, listed_pool, at) = desired
+                    .sites
+                    .iter()
+                    .find_map(|(n, s)| {
+                        s.federation_route.as_ref().and_then(|r| {
+                            r.value
+                                .as_ref()
+                                .filter(|p| *p != pool)
+                                .map(|p| (n, p, r.at))
+                        })
+                    })
+                    .unwrap_or((site, pool, None));
+                out.push(
+                    Diagnostic::rule(
+                        "V3",
+                        format!(
+                            "site {listed_site} routes SIP federation to {listed_pool}, but site {site}, which the document does not list, still routes it to {pool}: Lync allows one federation Edge pool per organisation"
+                        ),
+                    )
+                    .at(at)
+                    .help(format!("add site {site} to the document with `federationRoute: {listed_pool}`, or set `allowMultipleFederationRoutes: true` during a migration")),
+                );
+            }
+        }
+    }
+    out.sort_by_key(|d| d.position);
+    out
+}
