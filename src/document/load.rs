@@ -144,10 +144,10 @@ fn strip_location_prefix(message: &str) -> &str {
     if let Some(idx) = m.rfind(" at line ") {
         m = &m[..idx];
     }
-    if m.starts_with("line ") {
-        if let Some(idx) = m.find(": ") {
-            return &m[idx + 2..];
-        }
+    if m.starts_with("line ")
+        && let Some(idx) = m.find(": ")
+    {
+        return &m[idx + 2..];
     }
     m
 }

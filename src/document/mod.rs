@@ -18,10 +18,6 @@ pub use observed::observed_document;
 mod tests {
     use super::*;
 
-    fn err(yaml: &str) -> String {
-        parse("t.yaml", yaml.as_bytes()).unwrap_err().render()
-    }
-
     #[test]
     fn the_failback_example_parses() {
         let d = load("examples/failback.yaml").unwrap();

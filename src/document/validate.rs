@@ -275,10 +275,11 @@ fn cross_checks(d: &Desired, problems: &mut Vec<Diagnostic>) {
             .collect::<Vec<_>>()
     };
     let fed = routes(|s| s.federation_route.as_ref());
-    if !d.allow_multiple_federation_routes {
-        if let Some((first_site, first, _)) = fed.first() {
-            for (site, pool, at) in fed.iter().skip(1).filter(|(_, p, _)| p != first) {
-                problems.push(
+    if !d.allow_multiple_federation_routes
+        && let Some((first_site, first, _)) = fed.first()
+    {
+        for (site, pool, at) in fed.iter().skip(1).filter(|(_, p, _)| p != first) {
+            problems.push(
                     Diagnostic::rule(
                         "V3",
                         format!("site {site} routes SIP federation to {pool}, but site {first_site} routes it to {first}: Lync allows one federation Edge pool per organisation"),
@@ -286,7 +287,6 @@ fn cross_checks(d: &Desired, problems: &mut Vec<Diagnostic>) {
                     .at(*at)
                     .help(format!("route every site through one pool (e.g. {first}), or set `allowMultipleFederationRoutes: true` during a migration")),
                 );
-            }
         }
     }
     let xmpp = routes(|s| s.xmpp_federation_route.as_ref());
@@ -317,14 +317,14 @@ fn cross_checks(d: &Desired, problems: &mut Vec<Diagnostic>) {
         }
     }
     for (pool, why) in targets {
-        if let Some(services) = d.edge_pools.get(pool).and_then(|p| p.services.as_ref()) {
-            if services.value == ServiceState::Stopped {
-                problems.push(
+        if let Some(services) = d.edge_pools.get(pool).and_then(|p| p.services.as_ref())
+            && services.value == ServiceState::Stopped
+        {
+            problems.push(
                     Diagnostic::rule("V5", format!("Edge pool {pool} is declared `services: stopped` but it is {why}"))
                         .at(services.at)
                         .help("a pool that carries a route or media must run: set `services: running`, or route elsewhere"),
                 );
-            }
         }
     }
 

@@ -244,10 +244,9 @@ pub fn plan(desired: &Desired, observed: &Deployment) -> Result<Plan, Diagnostic
         }
     }
     for (pool, p) in &desired.edge_pools {
-        if !p
-            .services
+        if p.services
             .as_ref()
-            .is_some_and(|s| s.value == ServiceState::Stopped)
+            .is_none_or(|s| s.value != ServiceState::Stopped)
         {
             continue;
         }
@@ -496,10 +495,10 @@ pub fn plan(desired: &Desired, observed: &Deployment) -> Result<Plan, Diagnostic
                 }
                 None
             };
-            if let Some(pool) = &pool {
-                if !bracket_stops.contains_key(pool) || !is_xmpp {
-                    after.extend(ready_of(&ready, pool));
-                }
+            if let Some(pool) = &pool
+                && (!bracket_stops.contains_key(pool) || !is_xmpp)
+            {
+                after.extend(ready_of(&ready, pool));
             }
             let wanted = DnsRecord::Srv {
                 name: srv.clone(),
@@ -594,9 +593,13 @@ pub fn plan(desired: &Desired, observed: &Deployment) -> Result<Plan, Diagnostic
                     7,
                     Operation::SetDnsA { zone: zone_of(&host.value), name, addresses, ttl: *ttl, observed: seen.cloned() },
                     after,
-                    format!(
-                        "Failback step 3: the A record of the federation host holds the external addresses of {pool}, the pool the route names (the procedure's \"point it at EdgeServer2\" is a copy error)"
-                    ),
+                    if is_xmpp {
+                        format!(
+                            "Failback step 3: the A record of the XMPP host holds the external addresses of {pool}, the pool the route names (the procedure's \"point it at EdgeServer2\" is a copy error)"
+                        )
+                    } else {
+                        format!("SIP federation: the A record of the federation host holds the external addresses of {pool}, the pool the route names")
+                    },
                 );
                 if is_xmpp {
                     xmpp_dns.push(id)
@@ -608,7 +611,7 @@ pub fn plan(desired: &Desired, observed: &Deployment) -> Result<Plan, Diagnostic
     }
 
     // ---- Phase 8: end of the XMPP bracket -----------------------------------
-    for (pool, _) in &bracket_stops {
+    for pool in bracket_stops.keys() {
         let Some(p) = observed.edge_pools.get(pool) else {
             continue;
         };

@@ -4,7 +4,7 @@
 
 mod file;
 mod lock;
-mod rules;
+pub mod rules;
 mod scenario;
 
 use std::path::{Path, PathBuf};

@@ -291,13 +291,13 @@ fn publish(lab: &mut LabFile) -> Applied {
     for edit in std::mem::take(&mut lab.staged) {
         match edit {
             Operation::EnableSipFederation { edge_pool } => {
-                if let Some(p) = lab.topology.edge_pools.get_mut(&edge_pool) {
-                    if !p.sip_federation {
-                        p.sip_federation = true;
-                        // The role is published; each server must run setup to install it.
-                        for c in p.computers.values_mut() {
-                            c.setup_pending = true;
-                        }
+                if let Some(p) = lab.topology.edge_pools.get_mut(&edge_pool)
+                    && !p.sip_federation
+                {
+                    p.sip_federation = true;
+                    // The role is published; each server must run setup to install it.
+                    for c in p.computers.values_mut() {
+                        c.setup_pending = true;
                     }
                 }
             }

@@ -1,0 +1,108 @@
+//! Exit codes 0 / 1 / 2 / 64, `--check` changes nothing, `-f -`.
+
+use super::support::*;
+
+#[test]
+fn exit_codes_follow_the_contract() {
+    let env = Env::new("xmpp-failed-over");
+    let doc = example("failback.yaml");
+    assert_eq!(code(&env.run(&["validate", "-f", &doc])), 0);
+    assert_eq!(code(&env.run(&["plan", "-f", &doc])), 0);
+    assert_eq!(
+        code(&env.run(&["plan", "-f", &doc, "--detailed-exitcode"])),
+        2
+    );
+    assert_eq!(code(&env.run(&["reconcile", "--check", "-f", &doc])), 2);
+    assert_eq!(code(&env.run(&["plan", "--no-such-flag"])), 64);
+    assert_eq!(code(&env.run(&["plan"])), 64);
+    assert_eq!(code(&env.run(&["frobnicate"])), 64);
+    assert_eq!(code(&env.run(&["plan", "-f", "/nonexistent.yaml"])), 1);
+    assert_eq!(code(&env.run(&["--help"])), 0);
+}
+
+#[test]
+fn check_leaves_the_lab_byte_identical() {
+    let env = Env::new("xmpp-failed-over");
+    let before = std::fs::read(env.lab_path()).unwrap();
+    let out = env.run(&["reconcile", "--check", "-f", &example("failback.yaml")]);
+    assert_eq!(code(&out), 2, "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Plan: 17 actions (1 topology publish).")
+    );
+    assert_eq!(std::fs::read(env.lab_path()).unwrap(), before);
+}
+
+#[test]
+fn the_document_can_come_from_stdin() {
+    let env = Env::new("xmpp-failed-over");
+    let text_in = std::fs::read_to_string(example("failback.yaml")).unwrap();
+    let out = env.run_stdin(&["plan", "-f", "-", "--output", "json"], Some(&text_in));
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["desired"]["file"], "-");
+    assert_eq!(plan["summary"]["actions"], 17);
+}
+
+#[test]
+fn an_explicit_missing_lab_is_an_error_and_the_default_lab_is_created() {
+    let env = Env::new("healthy");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_edgefed"))
+        .current_dir(env.path())
+        .args(["--lab", "missing.yaml", "observe"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("lab file missing.yaml does not exist"),
+        "{}",
+        text(&out)
+    );
+    // With no --lab, the default lab is created in the working directory.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_edgefed"))
+        .current_dir(env.path())
+        .args(["plan", "-f", &example("failback.yaml")])
+        .env_remove("EDGEFED_LAB")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("created the lab .edgefed/lab.yaml"));
+    assert!(env.path().join(".edgefed/lab.yaml").exists());
+}
+
+#[test]
+fn the_same_inputs_give_a_byte_identical_plan() {
+    let env = Env::new("xmpp-failed-over");
+    let a = env.ok(&["plan", "-f", &example("failback.yaml"), "--output", "json"]);
+    let b = env.ok(&["plan", "-f", &example("failback.yaml"), "--output", "json"]);
+    assert_eq!(a, b);
+}
+
+#[test]
+fn every_example_validates_and_starts_with_the_modeline() {
+    let env = Env::new("healthy");
+    for entry in std::fs::read_dir(EXAMPLES).unwrap() {
+        let path = entry.unwrap().path();
+        let text_in = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text_in.starts_with("# yaml-language-server: $schema=../schemas/edgefed.schema.json\n"),
+            "{}",
+            path.display()
+        );
+        let out = env.run(&["validate", "-f", path.to_str().unwrap()]);
+        assert_eq!(code(&out), 0, "{}: {}", path.display(), text(&out));
+    }
+}
+
+#[test]
+fn the_committed_schema_matches_the_generated_one() {
+    let committed = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/schemas/edgefed.schema.json"
+    ))
+    .unwrap();
+    assert_eq!(
+        committed,
+        edgefed::commands::schema::schema_json(),
+        "run `edgefed schema --out schemas/edgefed.schema.json`"
+    );
+}

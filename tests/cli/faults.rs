@@ -1,0 +1,61 @@
+//! Failure handling: a fault on publish.
+
+use super::support::*;
+use edgefed::backend::lab::Fault;
+
+#[test]
+fn a_failed_publish_skips_its_dependents_and_the_next_reconcile_converges() {
+    let env = Env::new("xmpp-failed-over");
+    let mut lab = env.lab();
+    lab.faults.push(Fault {
+        kind: "publish-topology".into(),
+        times: 1,
+        message: "CMS unavailable".into(),
+        target: None,
+    });
+    env.set_lab(&lab);
+
+    let out = env.run(&["reconcile", "-f", &example("failback.yaml")]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("failed:\n    #6 publish-topology: CMS unavailable"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("not attempted:"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "#7 run-setup edgeserver1a.contoso.com (pool edgepool1.contoso.com) (blocked by #6)"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("applied:"), "{stdout}");
+
+    // No dependent of the publish ran: no run-setup, no federation route, no failback.
+    let log: Vec<String> = env.lab().log.iter().map(|o| o.kind().to_string()).collect();
+    for k in [
+        "publish-topology",
+        "run-setup",
+        "set-site-federation-route",
+        "invoke-pool-failback",
+    ] {
+        assert!(!log.iter().any(|l| l == k), "{k} ran: {log:?}");
+    }
+    // Independent branches went on: XMPP routes moved.
+    assert!(log.iter().any(|l| l == "set-site-xmpp-route"), "{log:?}");
+
+    let again = env.run(&["reconcile", "-f", &example("failback.yaml")]);
+    assert_eq!(code(&again), 0, "{}", text(&again));
+    assert_eq!(
+        code(&env.run(&["reconcile", "--check", "-f", &example("failback.yaml")])),
+        0
+    );
+    assert_eq!(
+        env.lab()
+            .log
+            .iter()
+            .filter(|o| o.kind() == "publish-topology")
+            .count(),
+        1
+    );
+}

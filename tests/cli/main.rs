@@ -1,0 +1,13 @@
+//! End-to-end tests of the `edgefed` binary on the lab backend. One test
+//! binary, a module per area.
+
+mod support;
+
+mod concurrency;
+mod exit_codes;
+mod failover;
+mod faults;
+mod invariants;
+mod saved_plan;
+mod seed_failback;
+mod validation;

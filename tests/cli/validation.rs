@@ -1,0 +1,288 @@
+//! Every validation rule: a failing document each, exit 1 and `file:line:col`.
+
+use super::support::*;
+
+const HEAD: &str = "apiVersion: edgefed/v1\nkind: FederationTopology\nspec:\n";
+
+/// Runs `command -f doc` and asserts exit 1, the rule, and the position.
+#[track_caller]
+fn refused(env: &Env, command: &str, body: &str, rule: &str, line_col: &str) -> String {
+    let doc = env.file("doc.yaml", body);
+    let out = env.run(&[command, "-f", &doc]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(err.contains(rule), "expected {rule}:\n{err}");
+    assert!(
+        err.contains(&format!("doc.yaml:{line_col}")),
+        "expected doc.yaml:{line_col}:\n{err}"
+    );
+    assert!(err.contains("= help:"), "{err}");
+    err
+}
+
+#[test]
+fn v1_api_version_and_kind() {
+    let env = Env::new("healthy");
+    refused(
+        &env,
+        "validate",
+        "apiVersion: edgefed/v2\nkind: FederationTopology\nspec: {}\n",
+        "error[V1]",
+        "1:13",
+    );
+    refused(
+        &env,
+        "validate",
+        "apiVersion: edgefed/v1\nkind: Lab\nspec: {}\n",
+        "error[V1]",
+        "2:7",
+    );
+}
+
+#[test]
+fn v2_fqdns_and_site_names() {
+    let env = Env::new("healthy");
+    refused(
+        &env,
+        "validate",
+        &format!("{HEAD}  sites:\n    Site1:\n      federationRoute: edgepool1\n"),
+        "error[V2]",
+        "6:24",
+    );
+    refused(
+        &env,
+        "validate",
+        &format!("{HEAD}  edgePools:\n    \"edge pool.contoso.com\": {{}}\n"),
+        "error[V2]",
+        "5:5",
+    );
+    refused(
+        &env,
+        "validate",
+        &format!("{HEAD}  sites:\n    \"Site1;$(rm)\":\n      federationRoute: null\n"),
+        "error[V2]",
+        "5:5",
+    );
+}
+
+#[test]
+fn v3_one_federation_pool() {
+    let env = Env::new("healthy");
+    let body = format!(
+        "{HEAD}  sites:\n    Site1:\n      federationRoute: edgepool1.contoso.com\n    Site2:\n      federationRoute: edgepool2.contoso.com\n"
+    );
+    refused(&env, "validate", &body, "error[V3]", "8:24");
+    let allowed = env.file(
+        "ok.yaml",
+        &format!("{body}  allowMultipleFederationRoutes: true\n"),
+    );
+    assert_eq!(code(&env.run(&["validate", "-f", &allowed])), 0);
+}
+
+#[test]
+fn v3_at_plan_time_names_the_unlisted_site() {
+    let env = Env::new("healthy");
+    let err = refused(
+        &env,
+        "plan",
+        &format!("{HEAD}  sites:\n    Site1:\n      federationRoute: edgepool2.contoso.com\n"),
+        "error[V3]",
+        "6:24",
+    );
+    assert!(
+        err.contains("site Site2, which the document does not list"),
+        "{err}"
+    );
+}
+
+#[test]
+fn v4_one_xmpp_pool() {
+    let env = Env::new("healthy");
+    refused(
+        &env,
+        "validate",
+        &format!(
+            "{HEAD}  sites:\n    Site1:\n      xmppFederationRoute: edgepool1.contoso.com\n    Site2:\n      xmppFederationRoute: edgepool2.contoso.com\n"
+        ),
+        "error[V4]",
+        "8:28",
+    );
+}
+
+#[test]
+fn v5_route_target_declared_stopped() {
+    let env = Env::new("healthy");
+    refused(
+        &env,
+        "validate",
+        &format!(
+            "{HEAD}  sites:\n    Site1:\n      federationRoute: edgepool1.contoso.com\n  edgePools:\n    edgepool1.contoso.com:\n      services: stopped\n"
+        ),
+        "error[V5]",
+        "9:17",
+    );
+}
+
+#[test]
+fn v6_dns_host_outside_declared_zones() {
+    let env = Env::new("healthy");
+    refused(
+        &env,
+        "validate",
+        &format!(
+            "{HEAD}  dns:\n    - zone: contoso.com\n      xmpp: {{ host: xmpp.fabrikam.com }}\n"
+        ),
+        "error[V6]",
+        "6:21",
+    );
+}
+
+#[test]
+fn p1_unknown_site_and_pool_list_the_known_ones() {
+    let env = Env::new("healthy");
+    let err = refused(
+        &env,
+        "plan",
+        &format!("{HEAD}  sites:\n    Site9:\n      federationRoute: null\n"),
+        "error[P1]",
+        "5:5",
+    );
+    assert!(err.contains("known sites: Site1, Site2"), "{err}");
+    let err = refused(
+        &env,
+        "plan",
+        &format!("{HEAD}  sites:\n    Site1:\n      xmppFederationRoute: edgepool9.contoso.com\n"),
+        "error[P1]",
+        "6:28",
+    );
+    assert!(
+        err.contains("edgepool1.contoso.com, edgepool2.contoso.com"),
+        "{err}"
+    );
+}
+
+#[test]
+fn p2_xmpp_route_needs_xmpp_enabled() {
+    let env = Env::new("healthy");
+    let mut lab = env.lab();
+    for p in lab.topology.edge_pools.values_mut() {
+        p.xmpp_federation = p.site == "Site1";
+    }
+    env.set_lab(&lab);
+    refused(
+        &env,
+        "plan",
+        &format!(
+            "{HEAD}  sites:\n    Site1:\n      xmppFederationRoute: edgepool2.contoso.com\n    Site2:\n      xmppFederationRoute: edgepool2.contoso.com\n"
+        ),
+        "error[P2]",
+        "6:28",
+    );
+}
+
+#[test]
+fn p3_route_target_with_no_reachable_server() {
+    let env = Env::new("edge-down");
+    refused(
+        &env,
+        "plan",
+        &format!("{HEAD}  sites:\n    Site1:\n      xmppFederationRoute: edgepool1.contoso.com\n"),
+        "error[P3]",
+        "6:28",
+    );
+}
+
+#[test]
+fn p4_route_naming_a_server_names_the_pool() {
+    let env = Env::new("healthy");
+    let err = refused(
+        &env,
+        "plan",
+        &format!(
+            "{HEAD}  sites:\n    Site1:\n      xmppFederationRoute: EdgeServer:edgeserver1a.contoso.com\n"
+        ),
+        "error[P4]",
+        "6:28",
+    );
+    assert!(err.contains("write `edgepool1.contoso.com`"), "{err}");
+}
+
+#[test]
+fn p5_failover_needs_a_backup_pool() {
+    let env = Env::new("healthy");
+    let mut lab = env.lab();
+    for p in lab.topology.front_end_pools.values_mut() {
+        p.backup_pool = None;
+    }
+    env.set_lab(&lab);
+    refused(
+        &env,
+        "plan",
+        &format!("{HEAD}  frontEndPools:\n    fepool3.contoso.com:\n      failedOver: true\n"),
+        "error[P5]",
+        "6:19",
+    );
+}
+
+#[test]
+fn p6_failover_of_a_next_hop_pool_names_the_edge_pool() {
+    let env = Env::new("healthy");
+    let err = refused(
+        &env,
+        "plan",
+        &format!("{HEAD}  frontEndPools:\n    fepool1.contoso.com:\n      failedOver: true\n"),
+        "error[P6]",
+        "6:19",
+    );
+    assert!(err.contains("Edge pool edgepool1.contoso.com"), "{err}");
+}
+
+#[test]
+fn syntax_unknown_and_duplicate_keys_and_wrong_types_are_located() {
+    let env = Env::new("healthy");
+    refused(
+        &env,
+        "validate",
+        &format!("{HEAD}  sites:\n    Site1:\n      federationRout: x.contoso.com\n"),
+        "unknown field",
+        "6:7",
+    );
+    refused(
+        &env,
+        "validate",
+        &format!("{HEAD}  sites:\n    Site1: {{}}\n    Site1: {{}}\n"),
+        "duplicate",
+        "6:5",
+    );
+    refused(
+        &env,
+        "validate",
+        &format!("{HEAD}  verify:\n    ports: maybe\n"),
+        "error:",
+        "5:12",
+    );
+    refused(
+        &env,
+        "validate",
+        &format!("{HEAD}  sites: [\n"),
+        "error:",
+        "4:",
+    );
+}
+
+#[test]
+fn alias_bombs_and_deep_nesting_are_bounded() {
+    let env = Env::new("healthy");
+    let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..12 {
+        let prev = i - 1;
+        bomb.push_str(&format!("a{i}: &a{i} [*a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}]\n"));
+    }
+    let doc = env.file("bomb.yaml", &bomb);
+    let out = env.run(&["validate", "-f", &doc]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let deep = format!("{HEAD}  sites: {}{}\n", "[".repeat(200), "]".repeat(200));
+    let doc = env.file("deep.yaml", &deep);
+    let out = env.run(&["validate", "-f", &doc]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+}
