@@ -19,7 +19,10 @@ fn lab_yaml() -> String {
     let mut s = String::with_capacity(4 << 20);
     s.push_str("apiVersion: edgefed/v1\nkind: Lab\ntopology:\n  signature: 00000000\n  sites:\n");
     for i in 0..SITES {
-        let _ = writeln!(s, "    Site{i}: {{ federationRoute: edge0.contoso.com, xmppFederationRoute: edge0.contoso.com }}");
+        let _ = writeln!(
+            s,
+            "    Site{i}: {{ federationRoute: edge0.contoso.com, xmppFederationRoute: edge0.contoso.com }}"
+        );
     }
     s.push_str("  edgePools:\n");
     for p in 0..EDGE_POOLS {
@@ -32,7 +35,10 @@ fn lab_yaml() -> String {
             p % 250 + 1
         );
         for c in 0..SERVERS_PER_POOL {
-            let _ = writeln!(s, "        edge{p}-{c}.contoso.com: {{ reachable: true, services: running }}");
+            let _ = writeln!(
+                s,
+                "        edge{p}-{c}.contoso.com: {{ reachable: true, services: running }}"
+            );
         }
     }
     s.push_str("  frontEndPools:\n");
@@ -51,11 +57,18 @@ fn lab_yaml() -> String {
 fn desired_yaml() -> String {
     let mut s = String::from("apiVersion: edgefed/v1\nkind: FederationTopology\nspec:\n  sites:\n");
     for i in 0..SITES {
-        let _ = writeln!(s, "    Site{i}:\n      federationRoute: edge1.contoso.com\n      xmppFederationRoute: edge1.contoso.com");
+        let _ = writeln!(
+            s,
+            "    Site{i}:\n      federationRoute: edge1.contoso.com\n      xmppFederationRoute: edge1.contoso.com"
+        );
     }
     s.push_str("  frontEndPools:\n");
     for f in 0..FRONT_END_POOLS {
-        let _ = writeln!(s, "    fe{f}.contoso.com:\n      mediaEdgePool: edge{}.contoso.com", (f + 1) % EDGE_POOLS);
+        let _ = writeln!(
+            s,
+            "    fe{f}.contoso.com:\n      mediaEdgePool: edge{}.contoso.com",
+            (f + 1) % EDGE_POOLS
+        );
     }
     s.push_str("  dns:\n    - zone: contoso.com\n      xmpp: { host: xmpp.contoso.com }\n");
     s
@@ -64,8 +77,16 @@ fn desired_yaml() -> String {
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_string))
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(str::to_string)
+        })
+        .and_then(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
@@ -81,9 +102,11 @@ fn main() {
     let mut runs = Vec::new();
     for _ in 0..5 {
         let t0 = Instant::now();
-        let lab = edgefed::backend::lab::LabFile::parse(&dir.join("lab.yaml"), &lab_text).expect("lab parses");
+        let lab = edgefed::backend::lab::LabFile::parse(&dir.join("lab.yaml"), &lab_text)
+            .expect("lab parses");
         let t1 = Instant::now();
-        let desired = edgefed::document::parse("desired.yaml", desired_text.as_bytes()).expect("document parses");
+        let desired = edgefed::document::parse("desired.yaml", desired_text.as_bytes())
+            .expect("document parses");
         let t2 = Instant::now();
         let deployment = lab.deployment();
         let plan = edgefed::plan::plan(&desired, &deployment).expect("plan");
@@ -93,17 +116,51 @@ fn main() {
         let human = edgefed::render::human::plan(&plan);
         let t4 = Instant::now();
         std::hint::black_box((&json, &human));
-        runs.push((t1 - t0, t2 - t1, t3 - t2, t4 - t3, t4 - t0, plan.actions.len()));
+        runs.push((
+            t1 - t0,
+            t2 - t1,
+            t3 - t2,
+            t4 - t3,
+            t4 - t0,
+            plan.actions.len(),
+        ));
     }
     runs.sort_by_key(|r| r.4);
     let (lab_parse, doc_parse, planning, render, total, actions) = runs[runs.len() / 2];
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
-    println!("plan benchmark: {SITES} sites, {EDGE_POOLS} Edge pools, {} Edge servers, {FRONT_END_POOLS} Front End pools", EDGE_POOLS * SERVERS_PER_POOL);
-    println!("  lab file {:.1} MiB, document {:.1} MiB, {actions} actions", lab_text.len() as f64 / 1048576.0, desired_text.len() as f64 / 1048576.0);
+    println!(
+        "plan benchmark: {SITES} sites, {EDGE_POOLS} Edge pools, {} Edge servers, {FRONT_END_POOLS} Front End pools",
+        EDGE_POOLS * SERVERS_PER_POOL
+    );
+    println!(
+        "  lab file {:.1} MiB, document {:.1} MiB, {actions} actions",
+        lab_text.len() as f64 / 1048576.0,
+        desired_text.len() as f64 / 1048576.0
+    );
     println!("  median of 5: total {:.0} ms", ms(total));
-    println!("    parse lab      {:>7.0} ms ({:.0} %)", ms(lab_parse), 100.0 * ms(lab_parse) / ms(total));
-    println!("    parse document {:>7.0} ms ({:.0} %)", ms(doc_parse), 100.0 * ms(doc_parse) / ms(total));
-    println!("    plan           {:>7.0} ms ({:.0} %)", ms(planning), 100.0 * ms(planning) / ms(total));
-    println!("    render         {:>7.0} ms ({:.0} %)", ms(render), 100.0 * ms(render) / ms(total));
-    println!("  peak RSS {:.0} MiB (generator alone {:.0} MiB)", peak_rss_mib(), base_rss);
+    println!(
+        "    parse lab      {:>7.0} ms ({:.0} %)",
+        ms(lab_parse),
+        100.0 * ms(lab_parse) / ms(total)
+    );
+    println!(
+        "    parse document {:>7.0} ms ({:.0} %)",
+        ms(doc_parse),
+        100.0 * ms(doc_parse) / ms(total)
+    );
+    println!(
+        "    plan           {:>7.0} ms ({:.0} %)",
+        ms(planning),
+        100.0 * ms(planning) / ms(total)
+    );
+    println!(
+        "    render         {:>7.0} ms ({:.0} %)",
+        ms(render),
+        100.0 * ms(render) / ms(total)
+    );
+    println!(
+        "  peak RSS {:.0} MiB (generator alone {:.0} MiB)",
+        peak_rss_mib(),
+        base_rss
+    );
 }

@@ -201,6 +201,36 @@ pub(super) fn check(
         }
     }
 
+    // V5 at plan time: a site the document does not list may still route to
+    // a pool the document declares stopped.
+    for (what, routes) in [
+        ("federationRoute", &targets.federation),
+        ("xmppFederationRoute", &targets.xmpp),
+    ] {
+        for (site, route) in routes {
+            let Some(pool) = route else { continue };
+            let listed = desired.sites.get(site).is_some_and(|s| {
+                if what == "federationRoute" {
+                    s.federation_route.is_some()
+                } else {
+                    s.xmpp_federation_route.is_some()
+                }
+            });
+            let stopped = desired
+                .edge_pools
+                .get(pool)
+                .and_then(|p| p.services.as_ref())
+                .filter(|s| s.value == crate::model::ServiceState::Stopped);
+            if let (false, Some(services)) = (listed, stopped) {
+                out.push(
+                    Diagnostic::rule("V5", format!("Edge pool {pool} is declared `services: stopped`, but site {site}, which the document does not list, still has it as its {what}"))
+                        .at(services.at)
+                        .help(format!("add site {site} to the document with another {what}, or keep {pool} running")),
+                );
+            }
+        }
+    }
+
     // V3 at plan time: the document's routes together with unlisted sites'.
     if !desired.allow_multiple_federation_routes {
         let pools: std::collections::BTreeSet<&Fqdn> =

@@ -286,3 +286,19 @@ fn alias_bombs_and_deep_nesting_are_bounded() {
     let out = env.run(&["validate", "-f", &doc]);
     assert_eq!(code(&out), 1, "{}", text(&out));
 }
+
+#[test]
+fn v5_at_plan_time_names_the_unlisted_site_still_routing_to_a_stopped_pool() {
+    let env = Env::new("healthy");
+    let err = refused(
+        &env,
+        "plan",
+        &format!("{HEAD}  edgePools:\n    edgepool1.contoso.com:\n      services: stopped\n"),
+        "error[V5]",
+        "6:17",
+    );
+    assert!(
+        err.contains("site Site1, which the document does not list"),
+        "{err}"
+    );
+}

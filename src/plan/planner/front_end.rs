@@ -1,0 +1,60 @@
+//! Phase 10: Front End pool failover (after the Edge next hop moved off the
+//! pool) and failback (last of all).
+
+use serde_json::json;
+
+use super::Planner;
+use crate::plan::Operation;
+
+impl Planner<'_> {
+    /// Phase 10.
+    pub(super) fn front_end_pools(&mut self) {
+        for (fe, p) in &self.desired.front_end_pools {
+            let (Some(f), Some(op)) = (&p.failed_over, self.observed.front_end_pools.get(fe))
+            else {
+                continue;
+            };
+            if f.value && !op.failed_over {
+                self.b.change(
+                    format!("frontEndPools.{fe}.failedOver"),
+                    json!(false),
+                    json!(true),
+                );
+                let after = self
+                    .next_hop_moves
+                    .iter()
+                    .filter(|(old, _)| old.as_ref() == Some(fe))
+                    .map(|(_, id)| *id)
+                    .collect();
+                self.b.add(
+                    10,
+                    Operation::InvokePoolFailover { front_end_pool: fe.clone() },
+                    after,
+                    "Front End failover: Invoke-CsPoolFailover -DisasterMode, after the Edge next hop has moved off the pool",
+                );
+            }
+        }
+        let everything: Vec<usize> = (0..self.b.nodes.len()).collect();
+        for (fe, p) in &self.desired.front_end_pools {
+            let (Some(f), Some(op)) = (&p.failed_over, self.observed.front_end_pools.get(fe))
+            else {
+                continue;
+            };
+            if !f.value && op.failed_over {
+                self.b.change(
+                    format!("frontEndPools.{fe}.failedOver"),
+                    json!(true),
+                    json!(false),
+                );
+                self.b.add(
+                    10,
+                    Operation::InvokePoolFailback {
+                        front_end_pool: fe.clone(),
+                    },
+                    everything.clone(),
+                    "Failback step 5: fail the Front End pool back (Invoke-CsPoolFailBack), last",
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! Phases 2–5: next hops, the topology document edits (SIP federation flags
+//! and media associations), the one publish, and setup on the servers of a
+//! pool that gained federation.
+
+use serde_json::json;
+
+use super::{Planner, route_json};
+use crate::plan::Operation;
+
+impl Planner<'_> {
+    /// Phase 2: `set-edge-next-hop` where the document's next hop differs.
+    pub(super) fn next_hops(&mut self) {
+        for (pool, p) in &self.desired.edge_pools {
+            let (Some(hop), Some(op)) = (&p.next_hop, self.observed.edge_pools.get(pool)) else {
+                continue;
+            };
+            if op.next_hop.as_ref() == Some(&hop.value) {
+                continue;
+            }
+            self.b.change(
+                format!("edgePools.{pool}.nextHop"),
+                route_json(op.next_hop.as_ref()),
+                json!(hop.value.as_str()),
+            );
+            let id = self.b.add(
+                2,
+                Operation::SetEdgeNextHop { edge_pool: pool.clone(), next_hop: hop.value.clone() },
+                vec![],
+                "Front End failover: move the Edge pool's next hop off a pool before failing that pool over (Set-CsEdgeServer -Registrar)",
+            );
+            self.next_hop_moves.push((op.next_hop.clone(), id));
+        }
+    }
+
+    /// Phase 3: the flag edits (disable before enable, in one document) and
+    /// the media associations.
+    pub(super) fn topology_edits(&mut self) {
+        let federation_pools = self.targets.federation_pools();
+        let mut disables = Vec::new();
+        for (pool, p) in &self.observed.edge_pools {
+            let want = federation_pools.contains(pool);
+            if p.sip_federation != want {
+                self.b.change(
+                    format!("edgePools.{pool}.sipFederation"),
+                    json!(p.sip_federation),
+                    json!(want),
+                );
+            }
+            if p.sip_federation && !want {
+                disables.push(self.b.add(
+                    3,
+                    Operation::DisableSipFederation { edge_pool: pool.clone() },
+                    vec![],
+                    "Failback step 2 / SIP failover: clear \"Enable federation for this Edge pool (Port 5061)\" on the pool that no longer carries federation (same topology document as the enable)",
+                ));
+            }
+        }
+        self.edits.clone_from(&disables);
+        for (pool, p) in &self.observed.edge_pools {
+            if p.sip_federation || !federation_pools.contains(pool) {
+                continue;
+            }
+            let mut after = disables.clone();
+            after.extend(self.ready_of(pool));
+            let id = self.b.add(
+                3,
+                Operation::EnableSipFederation { edge_pool: pool.clone() },
+                after,
+                "Failback step 2 / SIP failover: select \"Enable federation for this Edge pool (Port 5061)\" on the pool that carries federation",
+            );
+            self.edits.push(id);
+            self.enabled_pools.push(pool.clone());
+        }
+        for (fe, p) in &self.desired.front_end_pools {
+            let (Some(media), Some(op)) =
+                (&p.media_edge_pool, self.observed.front_end_pools.get(fe))
+            else {
+                continue;
+            };
+            if op.media_edge_pool.as_ref() == Some(&media.value) {
+                continue;
+            }
+            self.b.change(
+                format!("frontEndPools.{fe}.mediaEdgePool"),
+                route_json(op.media_edge_pool.as_ref()),
+                json!(media.value.as_str()),
+            );
+            let after = self.ready_of(&media.value);
+            let id = self.b.add(
+                3,
+                Operation::SetMediaEdgePool { front_end_pool: fe.clone(), edge_pool: media.value.clone() },
+                after,
+                "Failback step 4: associate the Front End pool with its local Edge pool for media (a topology edit, published below)",
+            );
+            self.edits.push(id);
+        }
+    }
+
+    /// Phase 4: one publish, iff there is any edit.
+    pub(super) fn publish(&mut self) {
+        if self.edits.is_empty() {
+            return;
+        }
+        self.publish = Some(self.b.add(
+            4,
+            Operation::PublishTopology {},
+            self.edits.clone(),
+            "Failback step 2: publish every topology edit in one document (Publish-CsTopology, Enable-CsTopology); Microsoft's media re-association page forgets this",
+        ));
+    }
+
+    /// Phase 5: setup on each reachable server of a pool that gained
+    /// federation (or still has setup pending from an earlier run).
+    pub(super) fn setup(&mut self) {
+        let federation_pools = self.targets.federation_pools();
+        for (pool, p) in &self.observed.edge_pools {
+            if !federation_pools.contains(pool) {
+                continue;
+            }
+            let newly = self.enabled_pools.contains(pool);
+            for (name, c) in &p.computers {
+                if !(newly || c.setup_pending) {
+                    continue;
+                }
+                if !c.reachable {
+                    self.b.warn(format!("{name} (Edge pool {pool}) is unreachable: setup must be run on it when it is back"));
+                    continue;
+                }
+                if !newly {
+                    self.b.change(
+                        format!("edgePools.{pool}.setupPending.{name}"),
+                        json!(true),
+                        json!(false),
+                    );
+                }
+                let mut after: Vec<usize> = self.publish.into_iter().collect();
+                after.extend(self.ready_of(pool));
+                let id = self.b.add(
+                    5,
+                    Operation::RunSetup { pool: pool.clone(), computer: name.clone() },
+                    after,
+                    "Failback step 2 / SIP failover: run setup (Deployment Wizard \"Run Again\") on each server of the pool that gained federation",
+                );
+                self.setups.entry(pool.clone()).or_default().push(id);
+            }
+        }
+    }
+}
