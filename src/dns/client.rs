@@ -70,13 +70,6 @@ impl DnsClient {
         self.server
     }
 
-    fn key_label(&self) -> String {
-        self.key.as_ref().map_or_else(
-            || "an unsigned update".into(),
-            |k| format!("key \"{}\"", k.name()),
-        )
-    }
-
     async fn handle(&self, what: &str) -> Result<Client<TokioRuntimeProvider>, DnsError> {
         let client = self
             .client
@@ -272,12 +265,15 @@ impl DnsClient {
                 server: self.server,
                 zone: zone.to_string(),
                 record,
-                rcode: rcode.to_string(),
-                key: self.key_label(),
-                hint: if self.key.is_none() {
-                    " (no TSIG key was given: set EDGEFED_TSIG_KEY_FILE)".into()
-                } else {
-                    String::new()
+                rcode: rcode_name(rcode),
+                key: self.key.as_ref().map(|k| k.name().to_string()),
+                hint: match &self.key {
+                    Some(k) => format!(
+                        "check that the zone's update-policy grants key \"{}\" this name and type (e.g. `update-policy {{ grant {} zonesub ANY; }};`)",
+                        k.name(),
+                        k.name()
+                    ),
+                    None => "the update was unsigned: give the TSIG key the zone's update-policy names (EDGEFED_TSIG_KEY_FILE or EDGEFED_TSIG_KEY)".into(),
                 },
             }),
             ResponseCode::NotAuth | ResponseCode::NotZone | ResponseCode::ServFail => {
@@ -285,14 +281,14 @@ impl DnsClient {
                     server: self.server,
                     zone: zone.to_string(),
                     record,
-                    rcode: rcode.to_string(),
+                    rcode: rcode_name(rcode),
                 })
             }
             other => Err(DnsError::UpdateFailed {
                 server: self.server,
                 zone: zone.to_string(),
                 record,
-                rcode: other.to_string(),
+                rcode: rcode_name(other),
             }),
         }
     }
@@ -429,8 +425,26 @@ async fn query(
             server,
             name: name.clone(),
             rtype: rtype.to_string(),
-            rcode: other.to_string(),
+            rcode: rcode_name(other),
         }),
+    }
+}
+
+/// The RFC name of a response code (`REFUSED`, `NOTAUTH`, …).
+fn rcode_name(rcode: ResponseCode) -> String {
+    match rcode {
+        ResponseCode::NoError => "NOERROR".into(),
+        ResponseCode::FormErr => "FORMERR".into(),
+        ResponseCode::ServFail => "SERVFAIL".into(),
+        ResponseCode::NXDomain => "NXDOMAIN".into(),
+        ResponseCode::NotImp => "NOTIMP".into(),
+        ResponseCode::Refused => "REFUSED".into(),
+        ResponseCode::YXDomain => "YXDOMAIN".into(),
+        ResponseCode::YXRRSet => "YXRRSET".into(),
+        ResponseCode::NXRRSet => "NXRRSET".into(),
+        ResponseCode::NotAuth => "NOTAUTH".into(),
+        ResponseCode::NotZone => "NOTZONE".into(),
+        other => format!("{other:?}").to_ascii_uppercase(),
     }
 }
 

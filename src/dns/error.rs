@@ -51,9 +51,7 @@ pub enum DnsError {
     },
     /// The server refused the update (REFUSED): no key, or the key is not
     /// granted this name by the zone's `update-policy` / `allow-update`.
-    #[error(
-        "DNS server {server} refused the update of {record} in zone {zone} ({rcode}): check that the zone's update-policy grants {key} this name and type{hint}"
-    )]
+    #[error("DNS server {server} refused the update of {record} in zone {zone} ({rcode}): {hint}")]
     UpdateRefused {
         /// The update server.
         server: SocketAddr,
@@ -63,9 +61,9 @@ pub enum DnsError {
         record: String,
         /// The response code.
         rcode: String,
-        /// `key "name"` or `an unsigned update`.
-        key: String,
-        /// Extra advice.
+        /// The key's name, `None` for an unsigned update.
+        key: Option<String>,
+        /// What to check.
         hint: String,
     },
     /// The server is not authoritative for the zone (NOTAUTH, SERVFAIL) or
