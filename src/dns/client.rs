@@ -135,7 +135,7 @@ impl DnsClient {
                     first_error.get_or_insert(DnsError::Transport {
                         server: self.server,
                         what: "querying".into(),
-                        source: NetError::from(join.to_string()),
+                        source: Box::new(NetError::from(join.to_string())),
                     });
                 }
             }
@@ -226,14 +226,14 @@ impl DnsClient {
                         .key
                         .as_ref()
                         .map_or_else(|| "(none)".into(), |k| k.name().to_string()),
-                    source: Some(e),
+                    source: Some(Box::new(e)),
                 });
             }
             Err(SendError::Net(source)) => {
                 return Err(DnsError::Transport {
                     server: self.server,
                     what,
-                    source,
+                    source: Box::new(source),
                 });
             }
         };
@@ -267,14 +267,6 @@ impl DnsClient {
                 record,
                 rcode: rcode_name(rcode),
                 key: self.key.as_ref().map(|k| k.name().to_string()),
-                hint: match &self.key {
-                    Some(k) => format!(
-                        "check that the zone's update-policy grants key \"{}\" this name and type (e.g. `update-policy {{ grant {} zonesub ANY; }};`)",
-                        k.name(),
-                        k.name()
-                    ),
-                    None => "the update was unsigned: give the TSIG key the zone's update-policy names (EDGEFED_TSIG_KEY_FILE or EDGEFED_TSIG_KEY)".into(),
-                },
             }),
             ResponseCode::NotAuth | ResponseCode::NotZone | ResponseCode::ServFail => {
                 Err(DnsError::UnknownZone {
@@ -414,7 +406,7 @@ async fn query(
             return Err(DnsError::Transport {
                 server,
                 what,
-                source,
+                source: Box::new(source),
             });
         }
         Ok(Ok(r)) => r,

@@ -28,6 +28,15 @@ pub(crate) fn show(record: Option<&DnsRecord>) -> String {
     }
 }
 
+fn refused_hint(key: Option<&str>) -> String {
+    match key {
+        Some(k) => format!(
+            "check that the zone's update-policy grants key \"{k}\" this name and type (e.g. `update-policy {{ grant {k} zonesub ANY; }};`)"
+        ),
+        None => "the update was unsigned: give the TSIG key the zone's update-policy names (EDGEFED_TSIG_KEY_FILE or EDGEFED_TSIG_KEY)".into(),
+    }
+}
+
 /// A DNS failure. Every variant names the server and what it was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum DnsError {
@@ -47,11 +56,14 @@ pub enum DnsError {
         key: String,
         /// The library error.
         #[source]
-        source: Option<NetError>,
+        source: Option<Box<NetError>>,
     },
     /// The server refused the update (REFUSED): no key, or the key is not
     /// granted this name by the zone's `update-policy` / `allow-update`.
-    #[error("DNS server {server} refused the update of {record} in zone {zone} ({rcode}): {hint}")]
+    #[error(
+        "DNS server {server} refused the update of {record} in zone {zone} ({rcode}): {}",
+        refused_hint(key.as_deref())
+    )]
     UpdateRefused {
         /// The update server.
         server: SocketAddr,
@@ -63,8 +75,6 @@ pub enum DnsError {
         rcode: String,
         /// The key's name, `None` for an unsigned update.
         key: Option<String>,
-        /// What to check.
-        hint: String,
     },
     /// The server is not authoritative for the zone (NOTAUTH, SERVFAIL) or
     /// the record is outside it (NOTZONE).
@@ -150,7 +160,7 @@ pub enum DnsError {
         what: String,
         /// The library error.
         #[source]
-        source: NetError,
+        source: Box<NetError>,
     },
     /// The request itself is invalid (name outside the zone, mismatched
     /// desired and observed names, unusable key).

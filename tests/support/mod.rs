@@ -134,9 +134,9 @@ impl Bind {
                 ),
             )
             .expect("write zone");
-            let _ = write!(
+            let _ = writeln!(
                 conf,
-                "zone \"{zone}\" {{ type primary; file \"{}\"; update-policy {{ grant {KEY_NAME} zonesub ANY; }}; }};\n",
+                "zone \"{zone}\" {{ type primary; file \"{}\"; update-policy {{ grant {KEY_NAME} zonesub ANY; }}; }};",
                 file.display()
             );
         }
