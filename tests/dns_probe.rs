@@ -461,24 +461,49 @@ async fn closed_port_and_non_xmpp_listener_fail_with_distinct_messages() {
     assert_eq!(tcp.answered, "TCP connection accepted");
 }
 
-async fn tls_listener() -> SocketAddr {
-    let mut params =
-        rcgen::CertificateParams::new(vec!["sip.edge.test".to_string()]).expect("params");
+/// A self-signed certificate for `cn` and its key.
+fn self_signed(
+    cn: &str,
+) -> (
+    rustls::pki_types::CertificateDer<'static>,
+    rustls::pki_types::PrivateKeyDer<'static>,
+) {
+    let mut params = rcgen::CertificateParams::new(vec![cn.to_string()]).expect("params");
     params
         .distinguished_name
-        .push(rcgen::DnType::CommonName, "sip.edge.test");
+        .push(rcgen::DnType::CommonName, cn);
     let key = rcgen::KeyPair::generate().expect("key pair");
     let cert = params.self_signed(&key).expect("self-signed");
+    (
+        cert.der().clone(),
+        rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+    )
+}
+
+/// A TLS 1.2 server that requires a client certificate (like Lync's Access
+/// Edge on 5061).
+async fn mutual_tls12_listener() -> SocketAddr {
+    let (ca_der, _) = self_signed("client-ca.edge.test");
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca_der).expect("root");
     let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let client_verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        Arc::clone(&provider),
+    )
+    .build()
+    .expect("client verifier");
+    let (cert, key) = self_signed("sip.edge.test");
     let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(&[&rustls::version::TLS12])
         .expect("versions")
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![cert.der().clone()],
-            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
-        )
+        .with_client_cert_verifier(client_verifier)
+        .with_single_cert(vec![cert], key)
         .expect("server config");
+    serve_tls(config).await
+}
+
+async fn serve_tls(config: rustls::ServerConfig) -> SocketAddr {
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .await
@@ -495,6 +520,18 @@ async fn tls_listener() -> SocketAddr {
         }
     });
     addr
+}
+
+async fn tls_listener() -> SocketAddr {
+    let (cert, key) = self_signed("sip.edge.test");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![cert], key)
+        .expect("server config");
+    serve_tls(config).await
 }
 
 #[tokio::test]
@@ -523,6 +560,20 @@ async fn tls_listener_passes_the_tls_probe_and_plain_tcp_fails_it() {
     assert!(matches!(err, ProbeError::TlsHandshake { .. }), "{err:?}");
     eprintln!("message: {err}");
     assert!(err.to_string().contains("TLS handshake failed"), "{err}");
+
+    // A mutual-TLS 1.2 server that aborts for want of a client certificate
+    // still answered TLS.
+    let mtls = probe(mutual_tls12_listener().await, &kind, TIMEOUT)
+        .await
+        .expect("mutual TLS server answers");
+    eprintln!("answered: {}", mtls.answered);
+    assert!(
+        mtls.answered.starts_with(
+            "TLS handshake up to the server's certificate CN=sip.edge.test; the server then required a client certificate"
+        ),
+        "{}",
+        mtls.answered
+    );
 }
 
 /// A fake XMPP server answering after `delay`, recording the most

@@ -6,15 +6,22 @@
 //! private CA, and the probe may run before DNS points at the pool). The
 //! handshake signature is still checked against the presented certificate,
 //! so a peer that cannot complete a real handshake fails.
+//!
+//! Lync's Access Edge speaks mutual TLS on 5061 and may abort a TLS 1.2
+//! handshake when the client has no certificate. When the server presented
+//! its certificate before such an abort (alert `handshake_failure`,
+//! `certificate_required`, `bad_certificate`, …), the port did answer TLS, and
+//! the probe passes with an answer saying the server asked for a client
+//! certificate.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, SignatureScheme};
+use rustls::{AlertDescription, DigitallySignedStruct, SignatureScheme};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
@@ -25,17 +32,28 @@ use super::error::ProbeError;
 #[derive(Debug)]
 struct AcceptAnyCertificate {
     algorithms: WebPkiSupportedAlgorithms,
+    /// The end-entity certificate the server presented, once it has.
+    seen: Mutex<Option<Vec<u8>>>,
+}
+
+impl AcceptAnyCertificate {
+    fn seen(&self) -> Option<Vec<u8>> {
+        self.seen.lock().ok().and_then(|g| g.clone())
+    }
 }
 
 impl ServerCertVerifier for AcceptAnyCertificate {
     fn verify_server_cert(
         &self,
-        _end_entity: &CertificateDer<'_>,
+        end_entity: &CertificateDer<'_>,
         _intermediates: &[CertificateDer<'_>],
         _server_name: &ServerName<'_>,
         _ocsp_response: &[u8],
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
+        if let Ok(mut seen) = self.seen.lock() {
+            *seen = Some(end_entity.as_ref().to_vec());
+        }
         Ok(ServerCertVerified::assertion())
     }
 
@@ -62,18 +80,19 @@ impl ServerCertVerifier for AcceptAnyCertificate {
     }
 }
 
-fn connector() -> Result<TlsConnector, rustls::Error> {
+fn connector() -> Result<(TlsConnector, Arc<AcceptAnyCertificate>), rustls::Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier = Arc::new(AcceptAnyCertificate {
         algorithms: provider.signature_verification_algorithms,
+        seen: Mutex::new(None),
     });
     let config =
         rustls::ClientConfig::builder_with_provider(Arc::<CryptoProvider>::clone(&provider))
             .with_safe_default_protocol_versions()?
             .dangerous()
-            .with_custom_certificate_verifier(verifier)
+            .with_custom_certificate_verifier(Arc::<AcceptAnyCertificate>::clone(&verifier))
             .with_no_client_auth();
-    Ok(TlsConnector::from(Arc::new(config)))
+    Ok((TlsConnector::from(Arc::new(config)), verifier))
 }
 
 /// Completes a handshake on `stream` with SNI `server_name`. Returns e.g.
@@ -90,18 +109,29 @@ pub(crate) async fn probe_tls(
             name: server_name.to_string(),
         }
     })?;
-    let connector = connector().map_err(|e| ProbeError::TlsHandshake {
+    let (connector, verifier) = connector().map_err(|e| ProbeError::TlsHandshake {
         addr,
         source: std::io::Error::other(e),
     })?;
-    let tls = tokio::time::timeout_at(deadline, connector.connect(name, stream))
+    let handshake = tokio::time::timeout_at(deadline, connector.connect(name, stream))
         .await
         .map_err(|_| ProbeError::Timeout {
             addr,
             stage: "the TLS handshake",
             after: timeout,
-        })?
-        .map_err(|source| ProbeError::TlsHandshake { addr, source })?;
+        })?;
+    let tls = match handshake {
+        Ok(tls) => tls,
+        Err(source) => {
+            return match (verifier.seen(), client_cert_alert(&source)) {
+                (Some(cert), Some(alert)) => Ok(format!(
+                    "TLS handshake up to the server's {}; the server then required a client certificate (mutual TLS, alert {alert:?})",
+                    describe_cert(&cert)
+                )),
+                _ => Err(ProbeError::TlsHandshake { addr, source }),
+            };
+        }
+    };
     let (_, conn) = tls.get_ref();
     let version = match conn.protocol_version() {
         Some(rustls::ProtocolVersion::TLSv1_3) => "TLS 1.3".to_string(),
@@ -117,6 +147,22 @@ pub(crate) async fn probe_tls(
             |c| describe_cert(c.as_ref()),
         );
     Ok(format!("{version} handshake, {cert}"))
+}
+
+/// The alert, when the handshake failed because the server wants a client
+/// certificate.
+fn client_cert_alert(e: &std::io::Error) -> Option<AlertDescription> {
+    match e.get_ref()?.downcast_ref::<rustls::Error>()? {
+        rustls::Error::AlertReceived(
+            alert @ (AlertDescription::HandshakeFailure
+            | AlertDescription::CertificateRequired
+            | AlertDescription::BadCertificate
+            | AlertDescription::CertificateUnknown
+            | AlertDescription::UnknownCA
+            | AlertDescription::AccessDenied),
+        ) => Some(*alert),
+        _ => None,
+    }
 }
 
 /// `certificate CN=…` from a DER certificate (or what could be read of it).
