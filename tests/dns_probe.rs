@@ -644,3 +644,98 @@ async fn probe_many_keeps_order_and_bounds_concurrency() {
     );
     assert_eq!(probe_kind_for_port(443, "x"), ProbeKind::Tcp);
 }
+
+/// Collects everything tracing writes.
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut v) = self.0.lock() {
+            v.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuffer {
+    type Writer = Self;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn tsig_secret_never_appears_in_trace_logs() {
+    if !need(DNS_TOOLS) {
+        return;
+    }
+    let zone = "edge.test";
+    let bind = Bind::start(&[zone.to_string()]);
+    let key_text = std::fs::read_to_string(&bind.key_file).expect("key file");
+    let secret = key_text
+        .split('"')
+        .nth(3)
+        .expect("secret in the tsig-keygen output")
+        .to_string();
+    assert!(secret.len() >= 40, "{secret}");
+
+    let logs = LogBuffer::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(logs.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let client = client(&bind);
+    let shown = format!("{client:?}");
+    assert!(!shown.contains(&secret), "{shown}");
+    client
+        .update(
+            &fqdn(zone),
+            &a("xmpp.edge.test", 300, &["198.51.100.30"]),
+            Some(&a("xmpp.edge.test", 300, &[INITIAL_XMPP_A])),
+        )
+        .await
+        .expect("update");
+    let wrong = DnsClient::new(
+        bind.addr(),
+        Some(
+            TsigKey::from_spec(&format!(
+                "{}:{}",
+                support::KEY_NAME,
+                "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+            ))
+            .expect("key"),
+        ),
+        TIMEOUT,
+    );
+    let _ = wrong
+        .update(
+            &fqdn(zone),
+            &a("xmpp.edge.test", 300, &["198.51.100.31"]),
+            None,
+        )
+        .await;
+    drop(_guard);
+
+    let text = String::from_utf8_lossy(&logs.0.lock().expect("logs")).into_owned();
+    assert!(
+        text.contains("sending DNS UPDATE"),
+        "no trace output captured"
+    );
+    assert!(!text.contains(&secret), "secret in logs");
+    let raw = base64_decode(&secret);
+    assert!(!text.contains(&format!("{raw:?}")), "raw key bytes in logs");
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(s)
+        .expect("base64")
+}
