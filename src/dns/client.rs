@@ -23,7 +23,8 @@ use super::key::TsigKey;
 use crate::model::{DnsName, DnsRecord, Fqdn, RecordType};
 
 /// A client of one DNS server: the primary that takes updates, or any server
-/// for queries.
+/// for queries. Requests go over UDP; the connection is made on the first
+/// request and stays bound to that request's tokio runtime.
 pub struct DnsClient {
     server: SocketAddr,
     key: Option<TsigKey>,
@@ -245,11 +246,22 @@ impl DnsClient {
             | ResponseCode::NXRRSet
             | ResponseCode::YXDomain
             | ResponseCode::NXDomain => {
-                let found = self
-                    .observe(&[(name.clone(), rtype)])
-                    .await?
-                    .into_iter()
-                    .next();
+                // The prerequisite failed: nothing was written. Re-read the set
+                // to say what it holds now.
+                let found = match self.observe(&[(name.clone(), rtype)]).await {
+                    Ok(found) => found.into_iter().next(),
+                    Err(e) => {
+                        return Err(DnsError::UpdateFailed {
+                            server: self.server,
+                            zone: zone.to_string(),
+                            record,
+                            rcode: format!(
+                                "{} (the set is no longer what the plan observed; nothing was changed; re-reading it failed: {e})",
+                                rcode_name(rcode)
+                            ),
+                        });
+                    }
+                };
                 if convert::same(found.as_ref(), Some(desired)) {
                     return Ok(UpdateOutcome::AlreadyDesired);
                 }
@@ -382,11 +394,7 @@ async fn query(
     name: &DnsName,
     wire: WireType,
 ) -> Result<Vec<hickory_proto::rr::Record>, DnsError> {
-    let rtype = if wire == WireType::AAAA {
-        "AAAA"
-    } else {
-        wire_str(wire)
-    };
+    let rtype = wire_str(wire);
     let what = format!("querying {rtype} {name}");
     let qname = wire_name(name.as_str()).map_err(|message| DnsError::InvalidRequest {
         zone: String::new(),

@@ -167,8 +167,8 @@ pub(crate) fn parse_key_file(text: &str, path: &Path) -> Result<TsigKey, TsigKey
         pos: 0,
         path,
     };
-    // Skip anything before the first `key` statement is not allowed: the file
-    // is meant to hold a key, so an unknown statement is reported.
+    // The file must start with the `key` statement: anything else (a
+    // named.conf, say) is reported rather than skipped.
     let (kw, key_line) = cur.value("`key`")?;
     if !kw.eq_ignore_ascii_case("key") {
         return Err(syntax(
