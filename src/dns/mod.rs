@@ -1,1 +1,17 @@
-//! Placeholder: being built in its own issue.
+//! External DNS: reading the federation SRV and host A/AAAA record sets and
+//! changing them with RFC 2136 UPDATEs signed with TSIG, each guarded by a
+//! prerequisite so a concurrent change is reported instead of overwritten.
+
+mod backend;
+mod client;
+mod convert;
+mod error;
+mod key;
+mod keyfile;
+mod resolve;
+
+pub use backend::{DnsBackend, to_backend};
+pub use client::{DnsClient, UpdateOutcome};
+pub use error::DnsError;
+pub use key::{KEY_ENV, KEY_FILE_ENV, TsigAlgo, TsigKey, TsigKeyError};
+pub use resolve::{PLAIN_TIMEOUT, resolve_plain, system_resolver};

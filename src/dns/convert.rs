@@ -1,0 +1,168 @@
+//! Conversions between edgefed's record sets and hickory's wire records.
+
+use std::net::IpAddr;
+
+use hickory_proto::rr::rdata::{A, AAAA, SRV};
+use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType as WireType};
+
+use crate::model::{DnsName, DnsRecord, Fqdn, RecordType};
+
+/// An absolute wire name for an owner name.
+pub(crate) fn wire_name(name: &str) -> Result<Name, String> {
+    Name::from_ascii(format!("{}.", name.trim_end_matches('.'))).map_err(|e| e.to_string())
+}
+
+/// The wire types of a record type: SRV, or A and AAAA.
+pub(crate) fn wire_types(rtype: RecordType) -> &'static [WireType] {
+    match rtype {
+        RecordType::Srv => &[WireType::SRV],
+        RecordType::A => &[WireType::A, WireType::AAAA],
+    }
+}
+
+/// `A xmpp.contoso.com`, for messages.
+pub(crate) fn describe(name: &DnsName, rtype: RecordType) -> String {
+    format!("{rtype} {name}")
+}
+
+/// The RDATA of a record set, per wire type (types without data are left out).
+pub(crate) fn rdatas(record: &DnsRecord) -> Result<Vec<(WireType, RData)>, String> {
+    match record {
+        DnsRecord::Srv {
+            priority,
+            weight,
+            port,
+            target,
+            ..
+        } => Ok(vec![(
+            WireType::SRV,
+            RData::SRV(SRV::new(
+                *priority,
+                *weight,
+                *port,
+                wire_name(target.as_str())?,
+            )),
+        )]),
+        DnsRecord::A { addresses, .. } => Ok(addresses
+            .iter()
+            .map(|a| match a {
+                IpAddr::V4(v4) => (WireType::A, RData::A(A(*v4))),
+                IpAddr::V6(v6) => (WireType::AAAA, RData::AAAA(AAAA(*v6))),
+            })
+            .collect()),
+    }
+}
+
+/// The TTL of a record set.
+pub(crate) fn ttl(record: &DnsRecord) -> u32 {
+    match record {
+        DnsRecord::Srv { ttl, .. } | DnsRecord::A { ttl, .. } => *ttl,
+    }
+}
+
+/// A record of class `class` (IN to add or as a value prerequisite, NONE to
+/// delete one RR).
+pub(crate) fn record(name: &Name, ttl: u32, class: DNSClass, data: RData) -> Record {
+    let mut r = Record::from_rdata(name.clone(), ttl, data);
+    r.dns_class = class;
+    r
+}
+
+/// An empty-RDATA record: class ANY deletes / requires the RRset, class NONE
+/// requires its absence.
+pub(crate) fn empty(name: &Name, class: DNSClass, rtype: WireType) -> Record {
+    let mut r = Record::update0(name.clone(), 0, rtype);
+    r.dns_class = class;
+    r
+}
+
+/// Builds the record set of `name` from the answers of its queries
+/// (SRV, or A and AAAA). `None` when no matching record was returned.
+///
+/// An SRV set with several records is reduced to the one with the lowest
+/// priority (then highest weight): the model holds one target per SRV name.
+pub(crate) fn from_answers(
+    name: &DnsName,
+    rtype: RecordType,
+    answers: &[Record],
+) -> Option<DnsRecord> {
+    let wanted = |r: &&Record| {
+        r.name
+            .to_ascii()
+            .trim_end_matches('.')
+            .eq_ignore_ascii_case(name.as_str())
+    };
+    match rtype {
+        RecordType::Srv => {
+            let mut srvs: Vec<(u32, &SRV)> = answers
+                .iter()
+                .filter(wanted)
+                .filter_map(|r| match &r.data {
+                    RData::SRV(s) => Some((r.ttl, s)),
+                    _ => None,
+                })
+                .collect();
+            srvs.sort_by_key(|(_, s)| (s.priority, std::cmp::Reverse(s.weight)));
+            let (ttl, srv) = srvs.first()?;
+            let target = Fqdn::parse(&srv.target.to_ascii()).ok()?;
+            Some(DnsRecord::Srv {
+                name: name.clone(),
+                ttl: *ttl,
+                priority: srv.priority,
+                weight: srv.weight,
+                port: srv.port,
+                target,
+            })
+        }
+        RecordType::A => {
+            let mut ttl: Option<u32> = None;
+            let mut addresses: Vec<IpAddr> = answers
+                .iter()
+                .filter(wanted)
+                .filter_map(|r| {
+                    let addr = match &r.data {
+                        RData::A(a) => IpAddr::V4(a.0),
+                        RData::AAAA(a) => IpAddr::V6(a.0),
+                        _ => return None,
+                    };
+                    ttl = Some(ttl.map_or(r.ttl, |t| t.min(r.ttl)));
+                    Some(addr)
+                })
+                .collect();
+            addresses.sort();
+            addresses.dedup();
+            Some(DnsRecord::A {
+                name: name.clone(),
+                ttl: ttl?,
+                addresses,
+            })
+        }
+    }
+}
+
+/// Whether two record sets hold the same data (TTL included).
+pub(crate) fn same(a: Option<&DnsRecord>, b: Option<&DnsRecord>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (
+            Some(DnsRecord::A {
+                ttl: t1,
+                addresses: a1,
+                name: n1,
+            }),
+            Some(DnsRecord::A {
+                ttl: t2,
+                addresses: a2,
+                name: n2,
+            }),
+        ) => {
+            let mut a1 = a1.clone();
+            let mut a2 = a2.clone();
+            a1.sort();
+            a2.sort();
+            n1 == n2 && t1 == t2 && a1 == a2
+        }
+        (Some(x), Some(y)) => x == y,
+        _ => false,
+    }
+}

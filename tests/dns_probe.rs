@@ -1,0 +1,741 @@
+//! DNS updates and federation port probes against real servers on loopback:
+//! BIND 9 (`named`, checked with `dig` and changed behind our back with
+//! `nsupdate`), Prosody for XMPP, and in-test TCP / TLS listeners.
+
+mod support;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use edgefed::backend::{Backend, BackendError};
+use edgefed::dns::{DnsBackend, DnsClient, DnsError, TsigAlgo, TsigKey, resolve_plain};
+use edgefed::model::{DnsName, DnsRecord, Fqdn, RecordType};
+use edgefed::plan::Operation;
+use edgefed::probe::{ProbeError, ProbeKind, ProbeTarget, probe, probe_kind_for_port, probe_many};
+use support::{Bind, INITIAL_XMPP_A, Prosody, need};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpListener;
+
+const TIMEOUT: Duration = Duration::from_secs(3);
+const DNS_TOOLS: &[&str] = &["named", "tsig-keygen", "dig", "nsupdate"];
+
+fn fqdn(s: &str) -> Fqdn {
+    Fqdn::parse(s).expect("test fqdn")
+}
+
+fn name(s: &str) -> DnsName {
+    DnsName::parse(s).expect("test name")
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().expect("test address")
+}
+
+fn a(host: &str, ttl: u32, addrs: &[&str]) -> DnsRecord {
+    let mut addresses: Vec<IpAddr> = addrs.iter().map(|s| ip(s)).collect();
+    addresses.sort();
+    DnsRecord::A {
+        name: name(host),
+        ttl,
+        addresses,
+    }
+}
+
+fn srv(zone: &str, target: &str) -> DnsRecord {
+    DnsRecord::Srv {
+        name: DnsName::xmpp_srv(&fqdn(zone)),
+        ttl: 300,
+        priority: 10,
+        weight: 5,
+        port: 5269,
+        target: fqdn(target),
+    }
+}
+
+fn client(bind: &Bind) -> DnsClient {
+    let key = TsigKey::from_file(&bind.key_file).expect("key file written by tsig-keygen");
+    DnsClient::new(bind.addr(), Some(key), TIMEOUT)
+}
+
+fn wanted(zone: &str) -> Vec<(DnsName, RecordType)> {
+    vec![
+        (name(&format!("xmpp.{zone}")), RecordType::A),
+        (DnsName::xmpp_srv(&fqdn(zone)), RecordType::Srv),
+    ]
+}
+
+#[tokio::test]
+async fn bind_moves_the_xmpp_a_record_and_creates_the_srv_record() {
+    if !need(DNS_TOOLS) {
+        return;
+    }
+    let zone = "edge.test";
+    let bind = Bind::start(&[zone.to_string()]);
+    let client = client(&bind);
+
+    let observed = client.observe(&wanted(zone)).await.expect("observe");
+    let old_a = a("xmpp.edge.test", 300, &[INITIAL_XMPP_A]);
+    assert_eq!(observed, vec![old_a.clone()], "SRV must be absent at first");
+
+    // Move the A record to the restored pool (adding an IPv6 address too:
+    // A and AAAA are replaced per family) and create the SRV record.
+    let new_a = a("xmpp.edge.test", 600, &["198.51.100.20", "2001:db8::20"]);
+    client
+        .update(&fqdn(zone), &new_a, Some(&old_a))
+        .await
+        .expect("update A");
+    let new_srv = srv(zone, "xmpp.edge.test");
+    client
+        .update(&fqdn(zone), &new_srv, None)
+        .await
+        .expect("create SRV");
+
+    // An independent resolver sees the change.
+    assert_eq!(bind.dig("xmpp.edge.test", "A"), vec!["198.51.100.20"]);
+    assert_eq!(bind.dig("xmpp.edge.test", "AAAA"), vec!["2001:db8::20"]);
+    assert_eq!(
+        bind.dig("_xmpp-server._tcp.edge.test", "SRV"),
+        vec!["10 5 5269 xmpp.edge.test."]
+    );
+    // And so do we, and a plain query through the given resolver.
+    let after = client.observe(&wanted(zone)).await.expect("observe");
+    assert_eq!(after, vec![new_a.clone(), new_srv.clone()]);
+    let plain = resolve_plain(Some(bind.addr()), &wanted(zone))
+        .await
+        .expect("plain query");
+    assert_eq!(plain, after);
+}
+
+#[tokio::test]
+async fn bind_refuses_a_wrong_key_with_a_clear_message() {
+    if !need(DNS_TOOLS) {
+        return;
+    }
+    let zone = "edge.test";
+    let bind = Bind::start(&[zone.to_string()]);
+    let secret = "c2VjcmV0LXRoYXQtdGhlLXNlcnZlci1kb2VzLW5vdC1rbm93";
+    let desired = a("xmpp.edge.test", 300, &["198.51.100.99"]);
+    let observed = a("xmpp.edge.test", 300, &[INITIAL_XMPP_A]);
+
+    for key_name in [support::KEY_NAME, "unknown-key"] {
+        let key = TsigKey::from_spec(&format!("hmac-sha256:{key_name}:{secret}")).expect("key");
+        let wrong = DnsClient::new(bind.addr(), Some(key), TIMEOUT);
+        let err = wrong
+            .update(&fqdn(zone), &desired, Some(&observed))
+            .await
+            .expect_err("a wrong key must be refused");
+        assert!(
+            matches!(err, DnsError::TsigRejected { .. }),
+            "{key_name}: {err:?}"
+        );
+        let msg = err.to_string();
+        eprintln!("message: {msg}");
+        for part in [
+            &bind.addr().to_string(),
+            "edge.test",
+            "A xmpp.edge.test",
+            key_name,
+            "secret",
+        ] {
+            assert!(msg.contains(part), "`{part}` missing from: {msg}");
+        }
+        assert!(!msg.contains(secret) && !format!("{err:?}").contains(secret));
+        assert!(!msg.contains("truncated"), "raw library message: {msg}");
+    }
+    // Without a key the update is refused by the zone's policy.
+    let unsigned = DnsClient::new(bind.addr(), None, TIMEOUT);
+    let err = unsigned
+        .update(&fqdn(zone), &desired, Some(&observed))
+        .await
+        .expect_err("unsigned update must be refused");
+    assert!(matches!(err, DnsError::UpdateRefused { .. }), "{err:?}");
+    eprintln!("message: {err}");
+    assert!(err.to_string().contains("EDGEFED_TSIG_KEY_FILE"), "{err}");
+
+    assert_eq!(bind.dig("xmpp.edge.test", "A"), vec![INITIAL_XMPP_A]);
+    let log = bind.log();
+    assert!(
+        log.contains("BADSIG") || log.contains("BADKEY") || log.contains("tsig"),
+        "named did not log the TSIG failure:\n{log}"
+    );
+}
+
+#[tokio::test]
+async fn bind_change_behind_our_back_is_detected_and_not_overwritten() {
+    if !need(DNS_TOOLS) {
+        return;
+    }
+    let zone = "edge.test";
+    let bind = Bind::start(&[zone.to_string()]);
+    let client = client(&bind);
+    let observed = client.observe(&wanted(zone)).await.expect("observe");
+    let observed_a = observed.first().cloned();
+    assert_eq!(
+        observed_a,
+        Some(a("xmpp.edge.test", 300, &[INITIAL_XMPP_A]))
+    );
+
+    // Someone else moves the A record and creates the SRV record.
+    bind.nsupdate(
+        "zone edge.test\n\
+         update delete xmpp.edge.test A\n\
+         update add xmpp.edge.test 300 A 203.0.113.7\n\
+         update add _xmpp-server._tcp.edge.test 300 SRV 0 0 5269 other.edge.test.",
+    );
+
+    let err = client
+        .update(
+            &fqdn(zone),
+            &a("xmpp.edge.test", 300, &["198.51.100.20"]),
+            observed_a.as_ref(),
+        )
+        .await
+        .expect_err("stale prerequisite must fail");
+    match &err {
+        DnsError::ChangedBehindOurBack {
+            name: n,
+            expected,
+            found,
+            ..
+        } => {
+            assert_eq!(n, &name("xmpp.edge.test"));
+            assert_eq!(expected, &observed_a);
+            assert_eq!(found, &Some(a("xmpp.edge.test", 300, &["203.0.113.7"])));
+        }
+        other => panic!("expected ChangedBehindOurBack, got {other:?}"),
+    }
+    let msg = err.to_string();
+    eprintln!("message: {msg}");
+    assert!(
+        msg.contains("203.0.113.7") && msg.contains("192.0.2.10") && msg.contains("127.0.0.1"),
+        "{msg}"
+    );
+
+    // The SRV we thought absent now exists: also detected.
+    let err = client
+        .update(&fqdn(zone), &srv(zone, "xmpp.edge.test"), None)
+        .await
+        .expect_err("absent prerequisite must fail");
+    assert!(
+        matches!(
+            &err,
+            DnsError::ChangedBehindOurBack {
+                expected: None,
+                found: Some(_),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+
+    // Nothing was overwritten.
+    assert_eq!(bind.dig("xmpp.edge.test", "A"), vec!["203.0.113.7"]);
+    assert_eq!(
+        bind.dig("_xmpp-server._tcp.edge.test", "SRV"),
+        vec!["0 0 5269 other.edge.test."]
+    );
+}
+
+#[tokio::test]
+async fn bind_unknown_zone_is_reported_with_server_zone_and_record() {
+    if !need(DNS_TOOLS) {
+        return;
+    }
+    let bind = Bind::start(&["edge.test".to_string()]);
+    let client = client(&bind);
+    let err = client
+        .update(
+            &fqdn("other.test"),
+            &a("xmpp.other.test", 300, &["198.51.100.20"]),
+            None,
+        )
+        .await
+        .expect_err("zone not served");
+    assert!(matches!(err, DnsError::UnknownZone { .. }), "{err:?}");
+    let msg = err.to_string();
+    eprintln!("message: {msg}");
+    assert!(
+        msg.contains("other.test")
+            && msg.contains("A xmpp.other.test")
+            && msg.contains(&bind.addr().to_string()),
+        "{msg}"
+    );
+}
+
+#[tokio::test]
+async fn dns_backend_applies_dns_actions_idempotently_and_rejects_others() {
+    if !need(DNS_TOOLS) {
+        return;
+    }
+    let zone = "edge.test";
+    let bind = Bind::start(&[zone.to_string()]);
+    let backend = DnsBackend::new(client(&bind));
+    assert_eq!(backend.name(), "dns");
+
+    let set_a = Operation::SetDnsA {
+        zone: fqdn(zone),
+        name: name("xmpp.edge.test"),
+        addresses: vec![ip("198.51.100.21")],
+        ttl: 300,
+        observed: Some(a("xmpp.edge.test", 300, &[INITIAL_XMPP_A])),
+    };
+    let set_srv = Operation::SetDnsSrv {
+        zone: fqdn(zone),
+        name: DnsName::xmpp_srv(&fqdn(zone)),
+        target: fqdn("xmpp.edge.test"),
+        port: 5269,
+        priority: 10,
+        weight: 5,
+        ttl: 300,
+        observed: None,
+    };
+    let applied = backend.apply(&set_a).await.expect("apply A");
+    assert!(
+        applied
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.starts_with("updated")),
+        "{applied:?}"
+    );
+    backend.apply(&set_srv).await.expect("apply SRV");
+    // Applying again (stale prerequisite, effect already holds) succeeds.
+    let again = backend.apply(&set_a).await.expect("re-apply A");
+    assert!(
+        again
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.starts_with("already held")),
+        "{again:?}"
+    );
+    assert_eq!(bind.dig("xmpp.edge.test", "A"), vec!["198.51.100.21"]);
+
+    let observed = backend
+        .observe_records(&wanted(zone))
+        .await
+        .expect("observe");
+    assert_eq!(observed.len(), 2);
+
+    let verify = Operation::VerifyPort {
+        pool: fqdn("edgepool1.edge.test"),
+        address: ip("127.0.0.1"),
+        port: 5269,
+    };
+    match backend.apply(&verify).await {
+        Err(BackendError::Failed { message }) => {
+            assert!(message.contains("not a DNS action"), "{message}");
+        }
+        other => panic!("expected Failed, got {other:?}"),
+    }
+    assert!(backend.observe().await.is_err());
+}
+
+#[tokio::test]
+async fn dns_timeout_names_the_server() {
+    // A UDP socket that never answers: no server needed.
+    let silent = tokio::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .expect("bind");
+    let addr = silent.local_addr().expect("addr");
+    let key = TsigKey::new(
+        "edgefed-key",
+        TsigAlgo::HmacSha256,
+        b"0123456789abcdef0123456789abcdef".to_vec(),
+    )
+    .expect("key");
+    let client = DnsClient::new(addr, Some(key), Duration::from_millis(300));
+    let err = client
+        .update(
+            &fqdn("edge.test"),
+            &a("xmpp.edge.test", 300, &["198.51.100.1"]),
+            None,
+        )
+        .await
+        .expect_err("no answer");
+    assert!(matches!(err, DnsError::Timeout { .. }), "{err:?}");
+    let msg = err.to_string();
+    eprintln!("message: {msg}");
+    assert!(
+        msg.contains(&addr.to_string()) && msg.contains("A xmpp.edge.test"),
+        "{msg}"
+    );
+    let err = client
+        .observe(&wanted("edge.test"))
+        .await
+        .expect_err("no answer");
+    assert!(matches!(err, DnsError::Timeout { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn prosody_answers_the_xmpp_server_probe() {
+    if !need(&["prosody"]) {
+        return;
+    }
+    let prosody = Prosody::start("xmpp.edge.test");
+    let kind = probe_kind_for_port(5269, "xmpp.edge.test");
+    assert_eq!(
+        kind,
+        ProbeKind::XmppServer {
+            domain: "xmpp.edge.test".into()
+        }
+    );
+    let answer = probe(prosody.addr(), &kind, TIMEOUT)
+        .await
+        .expect("prosody answers");
+    assert!(
+        answer
+            .answered
+            .starts_with("XMPP stream header from xmpp.edge.test (id="),
+        "{}",
+        answer.answered
+    );
+    assert!(answer.elapsed < TIMEOUT);
+}
+
+#[tokio::test]
+async fn closed_port_and_non_xmpp_listener_fail_with_distinct_messages() {
+    // A closed port: bind, take the port, close.
+    let closed = {
+        let l = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+        l.local_addr().expect("addr")
+    };
+    let kind = ProbeKind::XmppServer {
+        domain: "xmpp.edge.test".into(),
+    };
+    let refused = probe(closed, &kind, TIMEOUT).await.expect_err("closed");
+    assert!(
+        matches!(refused, ProbeError::ConnectionRefused { .. }),
+        "{refused:?}"
+    );
+    eprintln!("message: {refused}");
+    assert!(refused.to_string().contains("connection refused"));
+
+    // An HTTP server.
+    let http = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .expect("bind");
+    let http_addr = http.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = http.accept().await {
+            let mut buf = [0u8; 512];
+            let _ = s.read(&mut buf).await;
+            let _ = s
+                .write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+                .await;
+        }
+    });
+    let not_xmpp = probe(http_addr, &kind, TIMEOUT).await.expect_err("http");
+    match &not_xmpp {
+        ProbeError::NotXmpp { first_bytes, .. } => {
+            assert_eq!(
+                first_bytes,
+                "HTTP/1.1 400 Bad Request\\r\\nContent-Length: 0\\r\\n\\r\\n"
+            );
+        }
+        other => panic!("expected NotXmpp, got {other:?}"),
+    }
+    eprintln!("message: {not_xmpp}");
+    assert!(not_xmpp.to_string().contains("answered but not XMPP"));
+    assert_ne!(refused.to_string(), not_xmpp.to_string());
+
+    // A listener that accepts but never speaks: a timeout.
+    let silent = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .expect("bind");
+    let silent_addr = silent.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = silent.accept().await {
+            held.push(s);
+        }
+    });
+    let timeout = probe(silent_addr, &kind, Duration::from_millis(300))
+        .await
+        .expect_err("silent");
+    eprintln!("message: {timeout}");
+    assert!(matches!(timeout, ProbeError::Timeout { .. }), "{timeout:?}");
+    // A bare TCP probe passes against the same listener.
+    let tcp = probe(silent_addr, &ProbeKind::Tcp, TIMEOUT)
+        .await
+        .expect("tcp");
+    assert_eq!(tcp.answered, "TCP connection accepted");
+}
+
+/// A self-signed certificate for `cn` and its key.
+fn self_signed(
+    cn: &str,
+) -> (
+    rustls::pki_types::CertificateDer<'static>,
+    rustls::pki_types::PrivateKeyDer<'static>,
+) {
+    let mut params = rcgen::CertificateParams::new(vec![cn.to_string()]).expect("params");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, cn);
+    let key = rcgen::KeyPair::generate().expect("key pair");
+    let cert = params.self_signed(&key).expect("self-signed");
+    (
+        cert.der().clone(),
+        rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+    )
+}
+
+/// A TLS 1.2 server that requires a client certificate (like Lync's Access
+/// Edge on 5061).
+async fn mutual_tls12_listener() -> SocketAddr {
+    let (ca_der, _) = self_signed("client-ca.edge.test");
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca_der).expect("root");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let client_verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        Arc::clone(&provider),
+    )
+    .build()
+    .expect("client verifier");
+    let (cert, key) = self_signed("sip.edge.test");
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS12])
+        .expect("versions")
+        .with_client_cert_verifier(client_verifier)
+        .with_single_cert(vec![cert], key)
+        .expect("server config");
+    serve_tls(config).await
+}
+
+async fn serve_tls(config: rustls::ServerConfig) -> SocketAddr {
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((s, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                if let Ok(mut tls) = acceptor.accept(s).await {
+                    let _ = tls.shutdown().await;
+                }
+            });
+        }
+    });
+    addr
+}
+
+async fn tls_listener() -> SocketAddr {
+    let (cert, key) = self_signed("sip.edge.test");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![cert], key)
+        .expect("server config");
+    serve_tls(config).await
+}
+
+#[tokio::test]
+async fn tls_listener_passes_the_tls_probe_and_plain_tcp_fails_it() {
+    let addr = tls_listener().await;
+    let kind = probe_kind_for_port(5061, "sip.edge.test");
+    let answer = probe(addr, &kind, TIMEOUT).await.expect("tls answers");
+    assert_eq!(
+        answer.answered,
+        "TLS 1.3 handshake, certificate CN=sip.edge.test"
+    );
+
+    // A plain-text listener is not TLS.
+    let plain = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .expect("bind");
+    let plain_addr = plain.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = plain.accept().await {
+            let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
+        }
+    });
+    let err = probe(plain_addr, &kind, TIMEOUT)
+        .await
+        .expect_err("not tls");
+    assert!(matches!(err, ProbeError::TlsHandshake { .. }), "{err:?}");
+    eprintln!("message: {err}");
+    assert!(err.to_string().contains("TLS handshake failed"), "{err}");
+
+    // A mutual-TLS 1.2 server that aborts for want of a client certificate
+    // still answered TLS.
+    let mtls = probe(mutual_tls12_listener().await, &kind, TIMEOUT)
+        .await
+        .expect("mutual TLS server answers");
+    eprintln!("answered: {}", mtls.answered);
+    assert!(
+        mtls.answered.starts_with(
+            "TLS handshake up to the server's certificate CN=sip.edge.test; the server then required a client certificate"
+        ),
+        "{}",
+        mtls.answered
+    );
+}
+
+/// A fake XMPP server answering after `delay`, recording the most
+/// connections it held at once.
+async fn slow_xmpp_listener(delay: Duration) -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let current = Arc::new(AtomicUsize::new(0));
+    let max = Arc::new(AtomicUsize::new(0));
+    let max_out = Arc::clone(&max);
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let current = Arc::clone(&current);
+            let max = Arc::clone(&max);
+            tokio::spawn(async move {
+                let now = current.fetch_add(1, Ordering::SeqCst) + 1;
+                max.fetch_max(now, Ordering::SeqCst);
+                let mut buf = [0u8; 512];
+                let _ = s.read(&mut buf).await;
+                tokio::time::sleep(delay).await;
+                current.fetch_sub(1, Ordering::SeqCst);
+                let _ = s
+                    .write_all(b"<?xml version='1.0'?><stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' from='fake.edge.test' id='f1' version='1.0'>")
+                    .await;
+            });
+        }
+    });
+    (addr, max_out)
+}
+
+#[tokio::test]
+async fn probe_many_keeps_order_and_bounds_concurrency() {
+    let (xmpp, max_in_flight) = slow_xmpp_listener(Duration::from_millis(100)).await;
+    let closed = {
+        let l = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+        l.local_addr().expect("addr")
+    };
+    let kind = probe_kind_for_port(5269, "fake.edge.test");
+    let targets: Vec<ProbeTarget> = (0..20)
+        .map(|i| ProbeTarget {
+            addr: if i % 2 == 0 { xmpp } else { closed },
+            kind: kind.clone(),
+        })
+        .collect();
+    let results = probe_many(&targets, 4, TIMEOUT).await;
+    assert_eq!(results.len(), 20);
+    for (i, r) in results.iter().enumerate() {
+        if i % 2 == 0 {
+            let answer = r.as_ref().expect("fake XMPP answers");
+            assert_eq!(
+                answer.answered,
+                "XMPP stream header from fake.edge.test (id=f1, version=1.0)"
+            );
+        } else {
+            assert!(
+                matches!(r, Err(ProbeError::ConnectionRefused { .. })),
+                "{i}: {r:?}"
+            );
+        }
+    }
+    let max = max_in_flight.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        (2..=4).contains(&max),
+        "{max} probes in flight at once, bound is 4"
+    );
+    assert_eq!(probe_kind_for_port(443, "x"), ProbeKind::Tcp);
+}
+
+/// Collects everything tracing writes.
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut v) = self.0.lock() {
+            v.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuffer {
+    type Writer = Self;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn tsig_secret_never_appears_in_trace_logs() {
+    if !need(DNS_TOOLS) {
+        return;
+    }
+    let zone = "edge.test";
+    let bind = Bind::start(&[zone.to_string()]);
+    let key_text = std::fs::read_to_string(&bind.key_file).expect("key file");
+    let secret = key_text
+        .split('"')
+        .nth(3)
+        .expect("secret in the tsig-keygen output")
+        .to_string();
+    assert!(secret.len() >= 40, "{secret}");
+
+    let logs = LogBuffer::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(logs.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let client = client(&bind);
+    let shown = format!("{client:?}");
+    assert!(!shown.contains(&secret), "{shown}");
+    client
+        .update(
+            &fqdn(zone),
+            &a("xmpp.edge.test", 300, &["198.51.100.30"]),
+            Some(&a("xmpp.edge.test", 300, &[INITIAL_XMPP_A])),
+        )
+        .await
+        .expect("update");
+    let wrong = DnsClient::new(
+        bind.addr(),
+        Some(
+            TsigKey::from_spec(&format!(
+                "{}:{}",
+                support::KEY_NAME,
+                "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+            ))
+            .expect("key"),
+        ),
+        TIMEOUT,
+    );
+    let _ = wrong
+        .update(
+            &fqdn(zone),
+            &a("xmpp.edge.test", 300, &["198.51.100.31"]),
+            None,
+        )
+        .await;
+    drop(_guard);
+
+    let text = String::from_utf8_lossy(&logs.0.lock().expect("logs")).into_owned();
+    assert!(
+        text.contains("sending DNS UPDATE"),
+        "no trace output captured"
+    );
+    assert!(!text.contains(&secret), "secret in logs");
+    let raw = base64_decode(&secret);
+    assert!(!text.contains(&format!("{raw:?}")), "raw key bytes in logs");
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(s)
+        .expect("base64")
+}

@@ -1,0 +1,297 @@
+//! Real servers for the DNS and probe tests: BIND 9 (`named`) and Prosody,
+//! each started in its own temp dir on a free loopback port and killed on
+//! drop; plus the skipping rule (skip locally, fail under `CI=true`).
+
+#![allow(dead_code)]
+
+use std::fmt::Write as _;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+/// The address every zone's `xmpp` host starts with.
+pub const INITIAL_XMPP_A: &str = "192.0.2.10";
+/// The TSIG key name the servers are configured with.
+pub const KEY_NAME: &str = "edgefed-key";
+
+/// Finds a program on `PATH` or in the sbin directories Debian uses.
+pub fn tool(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin", "/usr/bin", "/bin"].map(PathBuf::from))
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+/// The skipping rule: when a tool is missing, print `skipped: <reason>` and
+/// return `false` — unless `CI=true`, where a missing tool is a failure.
+pub fn need(tools: &[&str]) -> bool {
+    let missing: Vec<&str> = tools
+        .iter()
+        .copied()
+        .filter(|t| tool(t).is_none())
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    let reason = format!(
+        "{} not installed (run .ci/install-test-servers)",
+        missing.join(", ")
+    );
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "CI=true and {reason}"
+    );
+    eprintln!("skipped: {reason}");
+    false
+}
+
+/// A loopback port free for both TCP and UDP (DNS uses both).
+pub fn free_port() -> u16 {
+    for _ in 0..50 {
+        let Ok(tcp) = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)) else {
+            continue;
+        };
+        let Ok(addr) = tcp.local_addr() else { continue };
+        if UdpSocket::bind((Ipv4Addr::LOCALHOST, addr.port())).is_ok() {
+            return addr.port();
+        }
+    }
+    panic!("no free loopback port found");
+}
+
+fn run(cmd: &mut Command) -> String {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn wait_for(what: &str, child: &mut Child, log: &Path, mut ready: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(20) {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!(
+                "{what} exited early ({status}):\n{}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+        }
+        if ready() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!(
+        "{what} not ready after 20 s:\n{}",
+        std::fs::read_to_string(log).unwrap_or_default()
+    );
+}
+
+/// A running `named` serving `zones`, each updatable with [`KEY_NAME`].
+pub struct Bind {
+    pub dir: TempDir,
+    pub port: u16,
+    pub key_file: PathBuf,
+    pub zones: Vec<String>,
+    child: Child,
+}
+
+impl Bind {
+    /// Starts `named -g` with one primary zone per name. Each zone has an SOA,
+    /// an NS, and `xmpp.<zone>` A [`INITIAL_XMPP_A`]; no SRV records.
+    pub fn start(zones: &[String]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let d = dir.path().display().to_string();
+        let key_file = dir.path().join("key.conf");
+        let key = run(
+            Command::new(tool("tsig-keygen").expect("tsig-keygen")).args([
+                "-a",
+                "hmac-sha256",
+                KEY_NAME,
+            ]),
+        );
+        std::fs::write(&key_file, key).expect("write key");
+        let port = free_port();
+        let mut conf = format!(
+            "include \"{d}/key.conf\";\n\
+             options {{\n  directory \"{d}\";\n  pid-file \"{d}/named.pid\";\n  session-keyfile \"{d}/session.key\";\n  managed-keys-directory \"{d}\";\n  listen-on port {port} {{ 127.0.0.1; }};\n  listen-on-v6 {{ none; }};\n  recursion no;\n  notify no;\n  dnssec-validation no;\n}};\ncontrols {{ }};\n"
+        );
+        for zone in zones {
+            let file = dir.path().join(format!("{zone}.db"));
+            std::fs::write(
+                &file,
+                format!(
+                    "$TTL 300\n@ IN SOA ns1.{zone}. hostmaster.{zone}. 1 3600 600 86400 300\n@ IN NS ns1.{zone}.\nns1 IN A 127.0.0.1\nxmpp IN A {INITIAL_XMPP_A}\n"
+                ),
+            )
+            .expect("write zone");
+            let _ = writeln!(
+                conf,
+                "zone \"{zone}\" {{ type primary; file \"{}\"; update-policy {{ grant {KEY_NAME} zonesub ANY; }}; }};",
+                file.display()
+            );
+        }
+        let conf_path = dir.path().join("named.conf");
+        std::fs::write(&conf_path, conf).expect("write named.conf");
+        let log = dir.path().join("named.log");
+        let child = Command::new(tool("named").expect("named"))
+            .args(["-g", "-n", "1", "-c"])
+            .arg(&conf_path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("spawn named");
+        let mut bind = Self {
+            dir,
+            port,
+            key_file,
+            zones: zones.to_vec(),
+            child,
+        };
+        let first = zones.first().cloned().unwrap_or_default();
+        let port = bind.port;
+        wait_for("named", &mut bind.child, &log, || {
+            Command::new(tool("dig").expect("dig"))
+                .args(["+short", "+time=1", "+tries=1", "@127.0.0.1", "-p"])
+                .arg(port.to_string())
+                .args([first.as_str(), "SOA"])
+                .output()
+                .is_ok_and(|o| !o.stdout.is_empty())
+        });
+        bind
+    }
+
+    /// The server's address.
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from((Ipv4Addr::LOCALHOST, self.port))
+    }
+
+    /// `dig +short @127.0.0.1 -p PORT name type`, lines sorted.
+    pub fn dig(&self, name: &str, rtype: &str) -> Vec<String> {
+        let out = run(Command::new(tool("dig").expect("dig"))
+            .args(["+short", "+time=2", "+tries=1", "@127.0.0.1", "-p"])
+            .arg(self.port.to_string())
+            .args([name, rtype]));
+        let mut lines: Vec<String> = out.lines().map(str::to_string).collect();
+        lines.sort();
+        lines
+    }
+
+    /// Runs an `nsupdate -k key` script against this server (someone else's
+    /// change). `server` and `send` are added.
+    pub fn nsupdate(&self, body: &str) {
+        use std::io::Write as _;
+        let mut child = Command::new(tool("nsupdate").expect("nsupdate"))
+            .arg("-k")
+            .arg(&self.key_file)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn nsupdate");
+        let script = format!("server 127.0.0.1 {}\n{body}\nsend\n", self.port);
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(script.as_bytes())
+            .expect("write script");
+        let out = child.wait_with_output().expect("nsupdate");
+        assert!(
+            out.status.success(),
+            "nsupdate failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("named.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Bind {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A running Prosody with s2s on a loopback port.
+pub struct Prosody {
+    pub dir: TempDir,
+    pub port: u16,
+    child: Child,
+}
+
+impl Prosody {
+    /// Starts `prosody -F` serving `domain`, s2s only, on 127.0.0.1.
+    pub fn start(domain: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let d = dir.path().display().to_string();
+        std::fs::create_dir_all(dir.path().join("data")).expect("data dir");
+        std::fs::create_dir_all(dir.path().join("certs")).expect("certs dir");
+        let port = free_port();
+        let conf = format!(
+            "-- tests run as root; prosody started directly does not switch user\n\
+             run_as_root = true\n\
+             pidfile = \"{d}/prosody.pid\"\n\
+             data_path = \"{d}/data\"\n\
+             certificates = \"{d}/certs\"\n\
+             interfaces = {{ \"127.0.0.1\" }}\n\
+             s2s_ports = {{ {port} }}\n\
+             c2s_ports = {{ }}\n\
+             c2s_direct_tls_ports = {{ }}\n\
+             s2s_direct_tls_ports = {{ }}\n\
+             component_ports = {{ }}\n\
+             http_ports = {{ }}\n\
+             https_ports = {{ }}\n\
+             log = {{ {{ levels = {{ min = \"info\" }}, to = \"console\" }} }}\n\
+             modules_disabled = {{ \"c2s\" }}\n\
+             VirtualHost \"{domain}\"\n"
+        );
+        let conf_path = dir.path().join("prosody.cfg.lua");
+        std::fs::write(&conf_path, conf).expect("write prosody config");
+        let log = dir.path().join("prosody.log");
+        let out = std::fs::File::create(&log).expect("log");
+        let err = out.try_clone().expect("log");
+        let child = Command::new(tool("prosody").expect("prosody"))
+            .arg("-F")
+            .arg("--config")
+            .arg(&conf_path)
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .expect("spawn prosody");
+        let mut p = Self { dir, port, child };
+        let addr = p.addr();
+        wait_for("prosody", &mut p.child, &log, || {
+            TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+        });
+        p
+    }
+
+    /// The s2s address.
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from((Ipv4Addr::LOCALHOST, self.port))
+    }
+}
+
+impl Drop for Prosody {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
