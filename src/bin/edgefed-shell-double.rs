@@ -10,10 +10,21 @@
 //! and progress noise (and a decoy marker), counts round trips and bytes in
 //! the state file and writes it back atomically.
 
+#[path = "edgefed-shell-double/cmdlets.rs"]
 mod cmdlets;
+#[path = "edgefed-shell-double/exec.rs"]
+mod exec;
+#[path = "edgefed-shell-double/lexer.rs"]
 mod lexer;
+#[path = "edgefed-shell-double/observe_answers.rs"]
+mod observe_answers;
+#[path = "edgefed-shell-double/publish.rs"]
+mod publish;
+#[path = "edgefed-shell-double/shell.rs"]
 mod shell;
+#[path = "edgefed-shell-double/state.rs"]
 mod state;
+#[path = "edgefed-shell-double/topology_xml.rs"]
 mod topology_xml;
 
 use std::io::{Read, Write};

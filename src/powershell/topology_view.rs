@@ -7,6 +7,7 @@ use std::net::IpAddr;
 
 use crate::model::Fqdn;
 use crate::plan::Operation;
+use crate::topology::{TopologyDocument, TopologyEdit};
 
 /// Per-pool facts about federation, from the topology document or (as a
 /// fallback) from `Get-CsService -EdgeServer`.
@@ -39,8 +40,24 @@ impl TopologyFacts {
     /// # Errors
     /// The topology module's message when the document does not parse.
     pub fn from_topology(xml: &str) -> Result<Self, String> {
-        let _ = xml;
-        Err("the topology module is not merged yet".into())
+        let doc = TopologyDocument::parse(xml.as_bytes(), "Get-CsTopology -AsXml")
+            .map_err(|e| e.to_string())?;
+        let model = doc.model();
+        let mut facts = Self::default();
+        for (pool, p) in &model.edge_pools {
+            facts.sip_federation.insert(pool.clone(), p.sip_federation);
+            facts.xmpp_federation.insert(pool.clone(), p.xmpp_federation);
+            facts.next_hop.insert(pool.clone(), p.next_hop.clone());
+            facts
+                .addresses
+                .insert(pool.clone(), p.external_addresses.clone());
+        }
+        for (pool, p) in &model.front_end_pools {
+            if let Some(edge) = &p.media_edge_pool {
+                facts.media.insert(pool.clone(), edge.clone());
+            }
+        }
+        Ok(facts)
     }
 }
 
@@ -50,6 +67,29 @@ impl TopologyFacts {
 /// The topology module's message when the document does not parse or an
 /// edit does not apply.
 pub fn apply_edits(xml: &str, edits: &[Operation]) -> Result<Vec<u8>, String> {
-    let _ = (xml, edits);
-    Err("the topology module is not merged yet".into())
+    let doc = TopologyDocument::parse(xml.as_bytes(), "Get-CsTopology -AsXml")
+        .map_err(|e| e.to_string())?;
+    let edits: Vec<TopologyEdit> = edits.iter().filter_map(to_edit).collect();
+    doc.apply(&edits).map_err(|e| e.to_string())
+}
+
+/// The topology edit of a phase-3 operation (`None` for other operations).
+#[must_use]
+pub fn to_edit(op: &Operation) -> Option<TopologyEdit> {
+    match op {
+        Operation::DisableSipFederation { edge_pool } => Some(TopologyEdit::DisableSipFederation {
+            edge_pool: edge_pool.clone(),
+        }),
+        Operation::EnableSipFederation { edge_pool } => Some(TopologyEdit::EnableSipFederation {
+            edge_pool: edge_pool.clone(),
+        }),
+        Operation::SetMediaEdgePool {
+            front_end_pool,
+            edge_pool,
+        } => Some(TopologyEdit::SetMediaEdgePool {
+            front_end_pool: front_end_pool.clone(),
+            edge_pool: edge_pool.clone(),
+        }),
+        _ => None,
+    }
 }

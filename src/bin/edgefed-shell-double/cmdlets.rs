@@ -204,13 +204,6 @@ fn is_command_word(w: &str) -> bool {
         && noun.chars().all(char::is_alphanumeric)
 }
 
-/// The canonical name of a Lync cmdlet (case-insensitive match).
-pub fn lync_cmdlet(w: &str) -> Option<&'static str> {
-    LYNC.iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(w))
-        .map(|(n, _)| *n)
-}
-
 /// Checks every command of a line against the tables. `helpers` are the
 /// functions the script defined.
 ///

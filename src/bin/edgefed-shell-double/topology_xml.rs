@@ -60,7 +60,7 @@ pub fn generate(d: &Deployment, version: u32) -> String {
     // Cluster numbers and service instances per site.
     let mut cluster_no: BTreeMap<usize, usize> = BTreeMap::new();
     let mut instance: BTreeMap<(usize, &str), usize> = BTreeMap::new();
-    let mut next = |map: &mut BTreeMap<usize, usize>, site: usize| {
+    let next = |map: &mut BTreeMap<usize, usize>, site: usize| {
         let e = map.entry(site).or_insert(0);
         *e += 1;
         *e
