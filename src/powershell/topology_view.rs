@@ -46,7 +46,9 @@ impl TopologyFacts {
         let mut facts = Self::default();
         for (pool, p) in &model.edge_pools {
             facts.sip_federation.insert(pool.clone(), p.sip_federation);
-            facts.xmpp_federation.insert(pool.clone(), p.xmpp_federation);
+            facts
+                .xmpp_federation
+                .insert(pool.clone(), p.xmpp_federation);
             facts.next_hop.insert(pool.clone(), p.next_hop.clone());
             facts
                 .addresses

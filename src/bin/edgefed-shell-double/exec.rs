@@ -205,7 +205,9 @@ pub fn exec_statement(st: &mut State, ctx: &mut Ctx, stmt: &[Tok]) -> Result<Out
                 return Ok(Err("Publish-CsTopology : Cannot process command because of one or more missing mandatory parameters: FileName.".into()));
             };
             let Some(bytes) = ctx.files.get(&path).cloned() else {
-                return Ok(Err(format!("Publish-CsTopology : Could not find file '{path}'.")));
+                return Ok(Err(format!(
+                    "Publish-CsTopology : Could not find file '{path}'."
+                )));
             };
             if !cmd.has("Force") {
                 return Err("the double expects Publish-CsTopology -Force".into());
@@ -232,11 +234,17 @@ pub fn exec_statement(st: &mut State, ctx: &mut Ctx, stmt: &[Tok]) -> Result<Out
                 .edge_pools
                 .values_mut()
                 .flat_map(|p| p.computers.iter_mut())
-                .chain(d.front_end_pools.values_mut().flat_map(|p| p.computers.iter_mut()))
+                .chain(
+                    d.front_end_pools
+                        .values_mut()
+                        .flat_map(|p| p.computers.iter_mut()),
+                )
                 .find(|(f, _)| **f == c)
                 .map(|(_, comp)| comp);
             let Some(comp) = comp else {
-                return Ok(Err(format!("Cannot find computer \"{c}\" in the topology.")));
+                return Ok(Err(format!(
+                    "Cannot find computer \"{c}\" in the topology."
+                )));
             };
             if !comp.reachable {
                 return Ok(Err(format!(
@@ -252,19 +260,28 @@ pub fn exec_statement(st: &mut State, ctx: &mut Ctx, stmt: &[Tok]) -> Result<Out
             none()
         }
         "set-csedgeserver" => {
-            let edge = identity(&cmd.string("Identity", ctx)?.unwrap_or_default(), "EdgeServer")?;
+            let edge = identity(
+                &cmd.string("Identity", ctx)?.unwrap_or_default(),
+                "EdgeServer",
+            )?;
             let Some(reg) = cmd.string("Registrar", ctx)? else {
                 return Err("the double expects -Registrar".into());
             };
             let fe = identity(&reg, "Registrar")?;
             if !d.front_end_pools.contains_key(&fe) {
-                return Ok(Err(format!("Cannot find service \"Registrar:{fe}\" in the topology.")));
+                return Ok(Err(format!(
+                    "Cannot find service \"Registrar:{fe}\" in the topology."
+                )));
             }
             let Some(p) = d.edge_pools.get_mut(&edge) else {
-                return Ok(Err(format!("Cannot find \"EdgeServer:{edge}\" because it does not exist.")));
+                return Ok(Err(format!(
+                    "Cannot find \"EdgeServer:{edge}\" because it does not exist."
+                )));
             };
             p.next_hop = Some(fe.clone());
-            st.log.push(format!("Set-CsEdgeServer EdgeServer:{edge} -Registrar Registrar:{fe}"));
+            st.log.push(format!(
+                "Set-CsEdgeServer EdgeServer:{edge} -Registrar Registrar:{fe}"
+            ));
             none()
         }
         "set-cssite" => {
@@ -272,7 +289,9 @@ pub fn exec_statement(st: &mut State, ctx: &mut Ctx, stmt: &[Tok]) -> Result<Out
                 return Err("the double expects -Identity".into());
             };
             if site.to_ascii_lowercase().starts_with("site:") {
-                return Ok(Err(format!("Cannot find site \"{site}\": give the site name without \"site:\".")));
+                return Ok(Err(format!(
+                    "Cannot find site \"{site}\": give the site name without \"site:\"."
+                )));
             }
             let (param, xmpp) = if cmd.has("XmppFederationRoute") {
                 ("XmppFederationRoute", true)
@@ -286,17 +305,25 @@ pub fn exec_statement(st: &mut State, ctx: &mut Ctx, stmt: &[Tok]) -> Result<Out
                 None => None,
                 Some(v) => {
                     if !v.to_ascii_lowercase().starts_with("edgeserver:") {
-                        return Ok(Err(format!("Set-CsSite : \"{v}\" is not a valid service identity (expected EdgeServer:<pool FQDN>).")));
+                        return Ok(Err(format!(
+                            "Set-CsSite : \"{v}\" is not a valid service identity (expected EdgeServer:<pool FQDN>)."
+                        )));
                     }
                     let pool = identity(v, "EdgeServer")?;
                     let Some(p) = d.edge_pools.get(&pool) else {
-                        return Ok(Err(format!("Set-CsSite : Cannot find service \"{v}\" in the topology (routes name Edge pools, not servers).")));
+                        return Ok(Err(format!(
+                            "Set-CsSite : Cannot find service \"{v}\" in the topology (routes name Edge pools, not servers)."
+                        )));
                     };
                     if xmpp && !p.xmpp_federation {
-                        return Ok(Err(format!("Set-CsSite : The Edge pool \"{pool}\" is not enabled for XMPP federation.")));
+                        return Ok(Err(format!(
+                            "Set-CsSite : The Edge pool \"{pool}\" is not enabled for XMPP federation."
+                        )));
                     }
                     if !xmpp && !p.sip_federation {
-                        return Ok(Err(format!("Set-CsSite : The Edge pool \"{pool}\" is not enabled for federation.")));
+                        return Ok(Err(format!(
+                            "Set-CsSite : The Edge pool \"{pool}\" is not enabled for federation."
+                        )));
                     }
                     Some(pool)
                 }
@@ -321,7 +348,10 @@ pub fn exec_statement(st: &mut State, ctx: &mut Ctx, stmt: &[Tok]) -> Result<Out
             };
             let pool = fqdn(&p)?;
             if cmd.get("Confirm") != Some(&Arg::Word("$false".into())) {
-                return Err(format!("{} would prompt for confirmation: pass -Confirm:$false", cmd.name));
+                return Err(format!(
+                    "{} would prompt for confirmation: pass -Confirm:$false",
+                    cmd.name
+                ));
             }
             let failover = lower == "invoke-cspoolfailover";
             if failover {
@@ -340,7 +370,9 @@ pub fn exec_statement(st: &mut State, ctx: &mut Ctx, stmt: &[Tok]) -> Result<Out
                 return Ok(Err(format!("Cannot find pool \"{pool}\" in the topology.")));
             };
             if failover && fe.backup_pool.is_none() {
-                return Ok(Err(format!("Pool failover can only be invoked if you have assigned a backup pool to the failed pool \"{pool}\".")));
+                return Ok(Err(format!(
+                    "Pool failover can only be invoked if you have assigned a backup pool to the failed pool \"{pool}\"."
+                )));
             }
             fe.failed_over = failover;
             st.log.push(format!("{} {pool}", cmd.name));
@@ -355,7 +387,8 @@ pub fn exec_statement(st: &mut State, ctx: &mut Ctx, stmt: &[Tok]) -> Result<Out
             let polls = t / p + 1;
             let lag = st.replication_lag.get(&c).copied().unwrap_or(0);
             if u64::from(lag) >= polls {
-                st.replication_lag.insert(c.clone(), lag - u32::try_from(polls).unwrap_or(lag));
+                st.replication_lag
+                    .insert(c.clone(), lag - u32::try_from(polls).unwrap_or(lag));
                 return Ok(Err(format!(
                     "CMS replication did not reach {c} within {t} s (Get-CsManagementStoreReplicationStatus: UpToDate is not True); run Invoke-CsManagementStoreReplication and try again"
                 )));
@@ -391,7 +424,10 @@ fn invoke_command(st: &mut State, ctx: &Ctx, cmd: &Command) -> Result<Outcome, S
         let mut lines = text.lines();
         let (user, secret) = (lines.next(), lines.next());
         if secret.is_none_or(str::is_empty)
-            || st.edge_credential_user.as_deref().is_some_and(|u| Some(u) != user)
+            || st
+                .edge_credential_user
+                .as_deref()
+                .is_some_and(|u| Some(u) != user)
         {
             return Ok(Err(format!(
                 "Connecting to remote server {c} failed with the following error message : Access is denied."
@@ -402,8 +438,7 @@ fn invoke_command(st: &mut State, ctx: &Ctx, cmd: &Command) -> Result<Outcome, S
             "Connecting to remote server {c} failed with the following error message : Access is denied."
         )));
     }
-    let product = Product::from_version(st.version)
-        .ok_or("the double's version has no product")?;
+    let product = Product::from_version(st.version).ok_or("the double's version has no product")?;
     let Some((_, pool)) = st
         .deployment
         .edge_pools

@@ -44,7 +44,9 @@ pub fn lex(line: &str) -> Result<Vec<Tok>, String> {
             continue;
         }
         if c == '"' {
-            let end = rest[1..].find('"').ok_or("unterminated double-quoted string")?;
+            let end = rest[1..]
+                .find('"')
+                .ok_or("unterminated double-quoted string")?;
             toks.push(Tok::DStr(rest[1..=end].to_string()));
             i += end + 2;
             continue;
@@ -57,8 +59,7 @@ pub fn lex(line: &str) -> Result<Vec<Tok>, String> {
             let mut len = 1 + body.len();
             let mut name = body.clone();
             let scoped = ["env", "using", "script", "global"];
-            if scoped.contains(&body.to_ascii_lowercase().as_str())
-                && rest[len..].starts_with(':')
+            if scoped.contains(&body.to_ascii_lowercase().as_str()) && rest[len..].starts_with(':')
             {
                 let more: String = rest[len + 1..]
                     .chars()

@@ -100,10 +100,18 @@ pub fn edge_services(st: &State) -> Answer {
             o.insert("AccessEdgeInternalSipPort".into(), json!("5061"));
             o.insert(
                 "AccessEdgeExternalSipPort".into(),
-                if p.sip_federation { json!("5061") } else { Value::Null },
+                if p.sip_federation {
+                    json!("5061")
+                } else {
+                    Value::Null
+                },
             );
             // Lync 2013 documentation prints the client port under another name (§2.6).
-            let client = if v <= 6 { "AccessEdgeClientPort" } else { "AccessEdgeClientSipPort" };
+            let client = if v <= 6 {
+                "AccessEdgeClientPort"
+            } else {
+                "AccessEdgeClientSipPort"
+            };
             o.insert(client.into(), json!("443"));
             o.insert("DataPsomServerPort".into(), json!("8057"));
             o.insert("MediaRelayAuthEdgePort".into(), json!("5062"));
@@ -155,7 +163,10 @@ pub fn registrars(st: &State) -> Answer {
 pub fn pools(st: &State) -> Answer {
     fault(st, "Get-CsPool")?;
     let d = &st.deployment;
-    let edge = d.edge_pools.iter().map(|(f, p)| (f, &p.site, p.computers.keys().collect::<Vec<_>>()));
+    let edge = d
+        .edge_pools
+        .iter()
+        .map(|(f, p)| (f, &p.site, p.computers.keys().collect::<Vec<_>>()));
     let fe = d
         .front_end_pools
         .iter()
@@ -190,8 +201,12 @@ pub fn windows_services(st: &State, results: &Map<String, Value>) -> Answer {
     let names = step_values(results, "edgeServices", "PoolFqdn");
     let mut out = Vec::new();
     for name in names {
-        let Ok(pool) = Fqdn::parse(&name) else { continue };
-        let Some(p) = st.deployment.edge_pools.get(&pool) else { continue };
+        let Ok(pool) = Fqdn::parse(&name) else {
+            continue;
+        };
+        let Some(p) = st.deployment.edge_pools.get(&pool) else {
+            continue;
+        };
         for (c, comp) in &p.computers {
             if !comp.reachable {
                 out.push(json!({ "ComputerName": c.to_string(), "Reachable": false, "Services": [], "Error": format!("Cannot open Service Control Manager on computer '{c}'. This operation might require other privileges.") }));
@@ -201,10 +216,16 @@ pub fn windows_services(st: &State, results: &Map<String, Value>) -> Answer {
                 ServiceState::Running => "Running",
                 ServiceState::Stopped => "Stopped",
             };
-            let services: Vec<Value> = ["RTCSRV", "RTCMRAUTH", "RTCMEDIARELAY", "RTCDATAPROXY", "REPLICA"]
-                .iter()
-                .map(|n| json!({ "Name": n, "Status": status }))
-                .collect();
+            let services: Vec<Value> = [
+                "RTCSRV",
+                "RTCMRAUTH",
+                "RTCMEDIARELAY",
+                "RTCDATAPROXY",
+                "REPLICA",
+            ]
+            .iter()
+            .map(|n| json!({ "Name": n, "Status": status }))
+            .collect();
             out.push(json!({ "ComputerName": c.to_string(), "Reachable": true, "Services": services, "Error": null }));
         }
     }
@@ -217,8 +238,12 @@ pub fn backups(st: &State, results: &Map<String, Value>) -> Answer {
     let names = step_values(results, "registrars", "PoolFqdn");
     let mut out = Vec::new();
     for name in names {
-        let Ok(pool) = Fqdn::parse(&name) else { continue };
-        let Some(p) = st.deployment.front_end_pools.get(&pool) else { continue };
+        let Ok(pool) = Fqdn::parse(&name) else {
+            continue;
+        };
+        let Some(p) = st.deployment.front_end_pools.get(&pool) else {
+            continue;
+        };
         let rel: Vec<Value> = p
             .backup_pool
             .iter()

@@ -18,7 +18,9 @@ pub fn publish(st: &mut State, bytes: &[u8]) -> Result<Vec<String>, String> {
     let d = &mut st.deployment;
     for (pool, p) in &model.edge_pools {
         let Some(e) = d.edge_pools.get_mut(pool) else {
-            return Err(format!("the document names Edge pool {pool}, which this double does not model"));
+            return Err(format!(
+                "the document names Edge pool {pool}, which this double does not model"
+            ));
         };
         let gained = p.sip_federation && !e.sip_federation;
         e.sip_federation = p.sip_federation;
@@ -40,8 +42,19 @@ pub fn publish(st: &mut State, bytes: &[u8]) -> Result<Vec<String>, String> {
     h.update(bytes);
     h.update(st.publishes.to_le_bytes());
     let x = hex::encode(&h.finalize()[..16]);
-    d.signature = format!("{}-{}-{}-{}-{}", &x[..8], &x[8..12], &x[12..16], &x[16..20], &x[20..32]);
-    let edges: Vec<Fqdn> = d.edge_pools.values().flat_map(|p| p.computers.keys().cloned()).collect();
+    d.signature = format!(
+        "{}-{}-{}-{}-{}",
+        &x[..8],
+        &x[8..12],
+        &x[12..16],
+        &x[16..20],
+        &x[20..32]
+    );
+    let edges: Vec<Fqdn> = d
+        .edge_pools
+        .values()
+        .flat_map(|p| p.computers.keys().cloned())
+        .collect();
     for c in edges {
         if st.replication_lag_polls > 0 {
             st.replication_lag.insert(c, st.replication_lag_polls);

@@ -61,12 +61,19 @@ pub fn run(st: &mut State, script: &str) -> Result<String, String> {
                 }
                 results.insert(key.clone(), outcome);
             }
-            [Tok::Word(w), Tok::Punct('('), Tok::Str(begin), Tok::Punct('+'), Tok::Str(nonce), ..]
-                if w == "Write-Output" && begin == "EDGEFED-BEGIN-" =>
-            {
+            [
+                Tok::Word(w),
+                Tok::Punct('('),
+                Tok::Str(begin),
+                Tok::Punct('+'),
+                Tok::Str(nonce),
+                ..,
+            ] if w == "Write-Output" && begin == "EDGEFED-BEGIN-" => {
                 let json = serde_json::to_string(&Value::Object(results.clone()))
                     .map_err(|e| e.to_string())?;
-                out.push_str(&format!("EDGEFED-BEGIN-{nonce}\r\n{json}\r\nEDGEFED-END-{nonce}\r\n"));
+                out.push_str(&format!(
+                    "EDGEFED-BEGIN-{nonce}\r\n{json}\r\nEDGEFED-END-{nonce}\r\n"
+                ));
                 finished = true;
             }
             _ => {
@@ -126,9 +133,7 @@ fn run_step(
         "Get-CsService EdgeServer Edgefed-Record" => Some(answers::edge_services(st)),
         "Get-CsService Registrar Edgefed-Record" => Some(answers::registrars(st)),
         "Get-CsPool Edgefed-Record" => Some(answers::pools(st)),
-        "Get-CsManagementStoreReplicationStatus Edgefed-Record" => {
-            Some(answers::replication(st))
-        }
+        "Get-CsManagementStoreReplicationStatus Edgefed-Record" => Some(answers::replication(st)),
         _ if w.first() == Some(&"foreach") && w.contains(&"Edgefed-ServiceState") => {
             Some(answers::windows_services(st, results))
         }

@@ -131,9 +131,21 @@ pub fn generate(d: &Deployment, version: u32) -> String {
             })
             .unwrap_or_default();
         for (role, ty, port) in [
-            ("Registrar", "RegistrarService", "<Port Owner=\"urn:component:Registrar\" Usage=\"SipServer\" InterfaceSide=\"Primary\" InterfaceNumber=\"1\" Port=\"5061\" Protocol=\"Mtls\" UrlPath=\"/\" AuthorizesRequests=\"true\" GruuType=\"HomeServer\" />"),
-            ("ConfServices", "ConfService", "<Port Owner=\"urn:component:IMConf\" Usage=\"SipServer\" InterfaceSide=\"Primary\" InterfaceNumber=\"1\" Port=\"5062\" Protocol=\"Mtls\" UrlPath=\"/\" AuthorizesRequests=\"true\" GruuType=\"chat\" />"),
-            ("MediationServer", "MediationService", "<Port Owner=\"urn:component:MediationServer\" Usage=\"SipServer\" InterfaceSide=\"Primary\" InterfaceNumber=\"1\" Port=\"5070\" Protocol=\"Mtls\" UrlPath=\"/\" AuthorizesRequests=\"true\" GruuType=\"MediationServer\" />"),
+            (
+                "Registrar",
+                "RegistrarService",
+                "<Port Owner=\"urn:component:Registrar\" Usage=\"SipServer\" InterfaceSide=\"Primary\" InterfaceNumber=\"1\" Port=\"5061\" Protocol=\"Mtls\" UrlPath=\"/\" AuthorizesRequests=\"true\" GruuType=\"HomeServer\" />",
+            ),
+            (
+                "ConfServices",
+                "ConfService",
+                "<Port Owner=\"urn:component:IMConf\" Usage=\"SipServer\" InterfaceSide=\"Primary\" InterfaceNumber=\"1\" Port=\"5062\" Protocol=\"Mtls\" UrlPath=\"/\" AuthorizesRequests=\"true\" GruuType=\"chat\" />",
+            ),
+            (
+                "MediationServer",
+                "MediationService",
+                "<Port Owner=\"urn:component:MediationServer\" Usage=\"SipServer\" InterfaceSide=\"Primary\" InterfaceNumber=\"1\" Port=\"5070\" Protocol=\"Mtls\" UrlPath=\"/\" AuthorizesRequests=\"true\" GruuType=\"MediationServer\" />",
+            ),
         ] {
             let _ = write!(
                 x,
@@ -163,11 +175,17 @@ pub fn generate(d: &Deployment, version: u32) -> String {
             ports.push_str("\r\n");
         };
         port("<Port Owner=\"urn:component:AccessEdge\" Usage=\"SipServer\" InterfaceSide=\"Internal\" InterfaceNumber=\"1\" Port=\"5061\" Protocol=\"Mtls\" UrlPath=\"/\" AuthorizesRequests=\"false\" />".into());
-        port(format!("<Port Owner=\"urn:component:AccessEdge\" Usage=\"SipClient\" InterfaceSide=\"External\" InterfaceNumber=\"1\" Port=\"443\" Protocol=\"Tls\" UrlPath=\"/\" AuthorizesRequests=\"false\" ConfiguredFqdn=\"{access}\" />"));
+        port(format!(
+            "<Port Owner=\"urn:component:AccessEdge\" Usage=\"SipClient\" InterfaceSide=\"External\" InterfaceNumber=\"1\" Port=\"443\" Protocol=\"Tls\" UrlPath=\"/\" AuthorizesRequests=\"false\" ConfiguredFqdn=\"{access}\" />"
+        ));
         port("<Port Owner=\"urn:component:DataEdge\" Usage=\"PsomServer\" InterfaceSide=\"Internal\" InterfaceNumber=\"1\" Port=\"8057\" Protocol=\"Mtls\" UrlPath=\"/\" AuthorizesRequests=\"false\" />".into());
-        port(format!("<Port Owner=\"urn:component:MediaRelayEdge\" Usage=\"TURNServer\" InterfaceSide=\"External\" InterfaceNumber=\"1\" Port=\"3478\" Protocol=\"Udp\" UrlPath=\"/\" AuthorizesRequests=\"false\" ConfiguredFqdn=\"{access}\" />"));
+        port(format!(
+            "<Port Owner=\"urn:component:MediaRelayEdge\" Usage=\"TURNServer\" InterfaceSide=\"External\" InterfaceNumber=\"1\" Port=\"3478\" Protocol=\"Udp\" UrlPath=\"/\" AuthorizesRequests=\"false\" ConfiguredFqdn=\"{access}\" />"
+        ));
         if p.sip_federation {
-            port(format!("<Port Owner=\"urn:component:AccessEdge\" Usage=\"SipServer\" InterfaceSide=\"External\" InterfaceNumber=\"1\" Port=\"5061\" Protocol=\"Mtls\" UrlPath=\"/\" AuthorizesRequests=\"false\" ConfiguredFqdn=\"{access}\" />"));
+            port(format!(
+                "<Port Owner=\"urn:component:AccessEdge\" Usage=\"SipServer\" InterfaceSide=\"External\" InterfaceNumber=\"1\" Port=\"5061\" Protocol=\"Mtls\" UrlPath=\"/\" AuthorizesRequests=\"false\" ConfiguredFqdn=\"{access}\" />"
+            ));
         }
         if p.xmpp_federation {
             port("<Port Owner=\"urn:component:XmppFederationProxy\" Usage=\"XmppServer\" InterfaceSide=\"External\" InterfaceNumber=\"1\" Port=\"5269\" Protocol=\"Tls\" UrlPath=\"/\" AuthorizesRequests=\"true\" />".into());
