@@ -69,7 +69,9 @@ pub const WAIT_REPLICATION_HELPER: &str = "function Edgefed-WaitReplication([str
 
 /// The helper that builds the Edge credential from a file the script reads
 /// (user name, then secret): the secret never appears in the script.
-#[must_use]
+///
+/// # Errors
+/// [`QuoteError`] when the path has a control character.
 pub fn credential_helper(path: &str) -> Result<String, QuoteError> {
     let path = super::quote::ps_value("credential file path", path)?;
     Ok(format!(

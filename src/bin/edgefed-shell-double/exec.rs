@@ -162,10 +162,10 @@ pub fn exec_statement(st: &mut State, ctx: &mut Ctx, stmt: &[Tok]) -> Result<Out
     let cmd = parse_command(stmt)?;
     let none = || Ok(Ok((Vec::new(), Vec::new())));
     let lower = cmd.name.to_ascii_lowercase();
-    if lower.contains("-cs") {
-        if let Err(m) = take_fault(st, &cmd.name) {
-            return Ok(Err(m));
-        }
+    if lower.contains("-cs")
+        && let Err(m) = take_fault(st, &cmd.name)
+    {
+        return Ok(Err(m));
     }
     let d = &mut st.deployment;
     match lower.as_str() {
@@ -338,7 +338,7 @@ pub fn exec_statement(st: &mut State, ctx: &mut Ctx, stmt: &[Tok]) -> Result<Out
             }
             st.log.push(format!(
                 "Set-CsSite {site} -{param} {}",
-                value.map_or_else(|| "$null".to_string(), |v| v)
+                value.unwrap_or_else(|| "$null".to_string())
             ));
             none()
         }
@@ -354,17 +354,14 @@ pub fn exec_statement(st: &mut State, ctx: &mut Ctx, stmt: &[Tok]) -> Result<Out
                 ));
             }
             let failover = lower == "invoke-cspoolfailover";
-            if failover {
-                if let Some(edge) = d
-                    .edge_pools
+            if failover
+                && d.edge_pools
                     .values()
-                    .find(|e| e.next_hop.as_ref() == Some(&pool))
-                {
-                    let _ = edge;
-                    return Ok(Err(format!(
-                        "Invoke-CsPoolFailOver : This Front-end pool \"{pool}\" is specified in topology as the next hop for the Edge server. Failing over this pool may cause External access/Federation/Split-domain/XMPP features to stop working. Please use Topology Builder to change the Edge internal next hop setting to point to a different Front-end pool,  before you proceed."
-                    )));
-                }
+                    .any(|e| e.next_hop.as_ref() == Some(&pool))
+            {
+                return Ok(Err(format!(
+                    "Invoke-CsPoolFailOver : This Front-end pool \"{pool}\" is specified in topology as the next hop for the Edge server. Failing over this pool may cause External access/Federation/Split-domain/XMPP features to stop working. Please use Topology Builder to change the Edge internal next hop setting to point to a different Front-end pool,  before you proceed."
+                )));
             }
             let Some(fe) = d.front_end_pools.get_mut(&pool) else {
                 return Ok(Err(format!("Cannot find pool \"{pool}\" in the topology.")));
