@@ -854,6 +854,21 @@ async fn a_shell_that_hangs_times_out() {
     );
 }
 
+#[tokio::test]
+async fn a_failing_observation_cmdlet_is_named_with_lyncs_message() {
+    let bed = Bed::new(
+        &seed_deployment(),
+        json!({ "faults": [{ "cmdlet": "Get-CsTopology", "message": "Cannot connect to the Central Management Store.", "times": 1 }] }),
+    );
+    match backend(&bed).observe().await {
+        Err(BackendError::Failed { message }) => assert_eq!(
+            message,
+            "`Get-CsTopology -AsXml` failed: Cannot connect to the Central Management Store."
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
 fn a_missing_required_property_names_the_cmdlet_and_the_property() {
     let topology = edgefed_double_topology();

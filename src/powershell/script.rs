@@ -23,6 +23,7 @@ pub const END_MARKER: &str = "EDGEFED-END-";
 pub const PRELUDE: &[&str] = &[
     "$ErrorActionPreference = 'Stop'; $ProgressPreference = 'SilentlyContinue'; $ConfirmPreference = 'None'",
     "try { [Console]::OutputEncoding = [System.Text.Encoding]::UTF8 } catch { }",
+    "if (-not (Get-Command Get-CsSite -ErrorAction SilentlyContinue)) { foreach ($m in @('SkypeForBusiness', 'Lync')) { try { Import-Module $m -ErrorAction Stop; break } catch { } } }",
     "$edgefedR = [ordered]@{}",
     "function Edgefed-Text($v) { if ($null -eq $v) { $null } elseif ($v -is [string] -or $v -is [ValueType]) { [string]$v } elseif ($v -is [System.Collections.IDictionary]) { , @($v.GetEnumerator() | ForEach-Object { [string]$_.Key + ':' + [string]$_.Value }) } elseif ($v -is [System.Collections.IEnumerable]) { , @($v | ForEach-Object { [string]$_ }) } else { [string]$v } }",
     "function Edgefed-Record { process { $h = [ordered]@{}; foreach ($p in $_.PSObject.Properties) { $h[$p.Name] = Edgefed-Text $p.Value }; $h } }",

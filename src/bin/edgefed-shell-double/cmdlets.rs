@@ -196,6 +196,8 @@ const STANDARD: &[&str] = &[
     "Write-Output",
     "Invoke-Command",
     "Remove-Item",
+    "Get-Command",
+    "Import-Module",
 ];
 
 /// Whether a word is in command form (`Verb-Noun`).

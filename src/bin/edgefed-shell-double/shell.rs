@@ -49,7 +49,7 @@ pub fn run(st: &mut State, script: &str) -> Result<String, String> {
     for (n, t) in toks.iter().enumerate() {
         match t.as_slice() {
             [] => {}
-            [Tok::Word(w), ..] if w == "function" || w == "try" => {}
+            [Tok::Word(w), ..] if w == "function" || w == "try" || w == "if" => {}
             [Tok::Var(v), ..] if v == "ErrorActionPreference" || v == "edgefedR" => {}
             [Tok::Word(w), Tok::Str(key), Tok::Punct('{'), ..] if w == "Edgefed-Step" => {
                 let close = matching(t, 2).ok_or(format!("line {}: unbalanced braces", n + 1))?;
