@@ -768,6 +768,29 @@ async fn a_cmdlet_failure_is_that_actions_refusal_with_lyncs_message() {
 }
 
 #[tokio::test]
+async fn a_null_route_is_sent_as_null_and_clears_the_route() {
+    let bed = Bed::new(&healthy_deployment(), json!({}));
+    let b = backend(&bed);
+    let op = Operation::SetSiteXmppRoute {
+        site: "Site2".into(),
+        edge_pool: None,
+    };
+    let line = edgefed::powershell::commands::cmdlet_line(&op)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        line,
+        "Set-CsSite -Identity 'Site2' -XmppFederationRoute $null"
+    );
+    b.apply(&op).await.unwrap();
+    assert_eq!(bed.deployment().sites["Site2"].xmpp_federation_route, None);
+    assert_eq!(
+        bed.log(),
+        vec!["Set-CsSite Site2 -XmppFederationRoute $null"]
+    );
+}
+
+#[tokio::test]
 async fn dns_and_probes_are_not_this_backends() {
     let bed = Bed::new(&seed_deployment(), json!({}));
     let b = backend(&bed);
