@@ -17,6 +17,11 @@
 //! `BackupPool`, and a failed-over indicator under `FailedOver`,
 //! `IsFailedOver`, or a state property whose value says `FailedOver`). When
 //! a paired pool's state cannot be read the observation warns.
+//!
+//! Only Edge servers are asked for their services (`Get-CsWindowsService
+//! -ComputerName`); Front End servers are reported reachable and running.
+//! `setup_pending` cannot be observed from the Management Shell and is
+//! reported `false`.
 
 use std::collections::BTreeMap;
 
@@ -149,18 +154,26 @@ pub fn parse_observation(reply: &Reply) -> Result<Observed, BackendError> {
 
     // Pools and their computers.
     let pool_values = required_step(reply, "pools", "Get-CsPool")?;
-    let mut computers_of: BTreeMap<Fqdn, Vec<Fqdn>> = BTreeMap::new();
+    // Computers stay text until an Edge or Front End pool needs them: other
+    // pools (SQL stores, gateways) may name machines edgefed never touches.
+    let mut raw_computers: BTreeMap<Fqdn, Vec<String>> = BTreeMap::new();
     for r in Record::all("Get-CsPool", &pool_values)? {
         let id = r.required(&["Identity", "Fqdn"])?;
         let Ok(pool) = Fqdn::parse(strip_role(&id)) else {
             continue; // Pools that are not FQDNs (e.g. SQL instances) are not ours.
         };
-        let mut list = Vec::new();
-        for c in r.list(&["Computers"]) {
-            list.push(fqdn_of("Get-CsPool", "Computers", &c)?);
-        }
-        computers_of.insert(pool, list);
+        raw_computers.insert(pool, r.list(&["Computers"]));
     }
+    let computers_of = |pool: &Fqdn| -> Result<Vec<Fqdn>, BackendError> {
+        raw_computers
+            .get(pool)
+            .map(|list| {
+                list.iter()
+                    .map(|c| fqdn_of("Get-CsPool", "Computers", c))
+                    .collect()
+            })
+            .unwrap_or_else(|| Ok(Vec::new()))
+    };
 
     // Edge services.
     let edge_values = required_step(reply, "edgeServices", "Get-CsService -EdgeServer")?;
@@ -293,7 +306,7 @@ pub fn parse_observation(reply: &Reply) -> Result<Observed, BackendError> {
     let mut edge_pools = BTreeMap::new();
     for (pool, site) in edge_sites {
         let mut computers = BTreeMap::new();
-        for c in computers_of.get(&pool).cloned().unwrap_or_default() {
+        for c in computers_of(&pool)? {
             let state = states.get(&c).cloned().unwrap_or(Computer {
                 reachable: false,
                 services: ServiceState::Stopped,
@@ -355,10 +368,7 @@ pub fn parse_observation(reply: &Reply) -> Result<Observed, BackendError> {
                 "Front End pool {pool}: Get-CsPoolBackupRelationship does not say whether it is failed over; assumed not"
             ));
         }
-        let computers = computers_of
-            .get(&pool)
-            .cloned()
-            .unwrap_or_default()
+        let computers = computers_of(&pool)?
             .into_iter()
             .map(|c| {
                 (
