@@ -1,1 +1,32 @@
-//! Placeholder: being built in its own issue.
+//! The PowerShell backend: drives a real Lync Server 2013 / Skype for
+//! Business Server deployment through the Management Shell.
+//!
+//! - [`PowerShellBackend`] implements [`crate::backend::Backend`]: observe in
+//!   one round trip, apply one DAG wave per round trip, topology edits
+//!   published as one document.
+//! - [`PowerShellConfig`] says how the shell is started (`--ps-command` /
+//!   `EDGEFED_PS_COMMAND`), where Edge credentials come from
+//!   (`EDGEFED_EDGE_CREDENTIAL_FILE`), timeouts and the backup folder.
+//! - [`runbook`] prints a plan as a reviewable Management Shell runbook.
+//! - [`quote`] makes every value placed into a script a single-quoted literal.
+
+mod backend;
+pub mod commands;
+mod config;
+pub mod observe;
+pub mod product;
+pub mod quote;
+pub mod records;
+mod runbook;
+pub mod script;
+pub mod topology_view;
+pub mod transport;
+
+pub use backend::PowerShellBackend;
+pub use config::{
+    ConfigError, ENV_EDGE_CREDENTIAL_FILE, ENV_PS_COMMAND, Launcher, PowerShellConfig, Timeouts,
+    default_launcher,
+};
+pub use product::Product;
+pub use runbook::runbook;
+pub use transport::RoundTripStats;

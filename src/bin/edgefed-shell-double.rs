@@ -1,0 +1,73 @@
+//! `edgefed-shell-double`: a stand-in for the Lync Server Management Shell,
+//! for tests (pwsh cannot be installed here).
+//!
+//! It reads a script on stdin, checks every command and parameter against
+//! the cmdlets Lync has (failing loudly on anything else, e.g.
+//! `-XmppExternalFederationRoute`), executes the statement shapes edgefed's
+//! backend generates against an in-memory deployment loaded from the JSON
+//! state file named by `EDGEFED_SHELL_DOUBLE_STATE`, answers with objects
+//! shaped like Lync's, surrounds the marked JSON result with banner, warning
+//! and progress noise (and a decoy marker), counts round trips and bytes in
+//! the state file and writes it back atomically.
+
+#[path = "edgefed-shell-double/cmdlets.rs"]
+mod cmdlets;
+#[path = "edgefed-shell-double/exec.rs"]
+mod exec;
+#[path = "edgefed-shell-double/lexer.rs"]
+mod lexer;
+#[path = "edgefed-shell-double/observe_answers.rs"]
+mod observe_answers;
+#[path = "edgefed-shell-double/publish.rs"]
+mod publish;
+#[path = "edgefed-shell-double/shell.rs"]
+mod shell;
+#[path = "edgefed-shell-double/state.rs"]
+mod state;
+#[path = "edgefed-shell-double/topology_xml.rs"]
+mod topology_xml;
+
+use std::io::{Read, Write};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let Ok(path) = std::env::var("EDGEFED_SHELL_DOUBLE_STATE") else {
+        eprintln!("edgefed-shell-double: EDGEFED_SHELL_DOUBLE_STATE is not set");
+        return ExitCode::from(2);
+    };
+    let mut script = String::new();
+    if let Err(e) = std::io::stdin().read_to_string(&mut script) {
+        eprintln!("edgefed-shell-double: cannot read the script: {e}");
+        return ExitCode::from(2);
+    }
+    let mut st = match state::load(&path) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("edgefed-shell-double: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    st.round_trips += 1;
+    st.bytes_in += script.len() as u64;
+    st.last_script = Some(script.clone());
+    let outcome = shell::run(&mut st, &script);
+    let (stdout, code) = match outcome {
+        Ok(out) => (out, 0u8),
+        Err(message) => {
+            eprintln!("edgefed-shell-double: {message}");
+            (String::from("Windows PowerShell\r\n"), 3)
+        }
+    };
+    st.bytes_out += stdout.len() as u64;
+    if let Err(e) = state::save(&path, &st) {
+        eprintln!("edgefed-shell-double: {e}");
+        return ExitCode::from(2);
+    }
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(stdout.as_bytes());
+    let _ = out.flush();
+    if !st.quiet {
+        eprintln!("WARNING: the double writes noise to stderr as well");
+    }
+    ExitCode::from(code)
+}

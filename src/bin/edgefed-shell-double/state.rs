@@ -1,0 +1,85 @@
+//! The double's state file: the deployment plus counters, a log of what was
+//! changed, injected faults and simulation knobs. JSON, written atomically.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use edgefed::model::{Deployment, Fqdn};
+use serde::{Deserialize, Serialize};
+
+/// A fault: the next `times` calls of `cmdlet` throw `message`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Fault {
+    /// The cmdlet, e.g. `Set-CsSite`.
+    pub cmdlet: String,
+    /// What it throws.
+    pub message: String,
+    /// How many calls fail.
+    pub times: u32,
+}
+
+fn seven() -> u32 {
+    7
+}
+
+/// Everything the double keeps between round trips.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct State {
+    /// The deployment the cmdlets act on.
+    pub deployment: Deployment,
+    /// `Version` / `ServiceVersion` of every pool (6, 7 or 8).
+    #[serde(default = "seven")]
+    pub version: u32,
+    /// Scripts received.
+    pub round_trips: u64,
+    /// Bytes of scripts received.
+    pub bytes_in: u64,
+    /// Bytes written to stdout.
+    pub bytes_out: u64,
+    /// Every change made, in order.
+    pub log: Vec<String>,
+    /// Injected faults.
+    pub faults: Vec<Fault>,
+    /// After a publish, every Edge replica is stale for this many polls.
+    pub replication_lag_polls: u32,
+    /// Remaining stale polls per Edge server.
+    pub replication_lag: BTreeMap<Fqdn, u32>,
+    /// When set, remote sessions need this user in the credential file.
+    pub edge_credential_user: Option<String>,
+    /// No noise on stdout / stderr.
+    pub quiet: bool,
+    /// The last script received (tests look for secrets in it).
+    pub last_script: Option<String>,
+    /// Publishes so far.
+    pub publishes: u32,
+}
+
+/// Loads the state.
+///
+/// # Errors
+/// A message when the file cannot be read or parsed.
+pub fn load(path: &str) -> Result<State, String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("cannot read state {path}: {e}"))?;
+    serde_json::from_str(&text).map_err(|e| format!("state {path} is not valid: {e}"))
+}
+
+/// Writes the state atomically (temporary file, then rename).
+///
+/// # Errors
+/// A message when the file cannot be written.
+pub fn save(path: &str, st: &State) -> Result<(), String> {
+    let p = Path::new(path);
+    let dir = p
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let text = serde_json::to_vec_pretty(st).map_err(|e| e.to_string())?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| e.to_string())?;
+    std::io::Write::write_all(&mut tmp, &text).map_err(|e| e.to_string())?;
+    tmp.as_file().sync_all().map_err(|e| e.to_string())?;
+    tmp.persist(p).map_err(|e| e.to_string())?;
+    Ok(())
+}

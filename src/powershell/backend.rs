@@ -1,0 +1,433 @@
+//! [`PowerShellBackend`]: the [`Backend`] that drives a real deployment
+//! through the Lync Server Management Shell.
+//!
+//! Observe is one round trip. Apply sends each wave of independent actions
+//! as one script (one round trip), every action in its own try/catch. The
+//! phase-3 topology edits are not sent one by one: the backend keeps the
+//! topology document it observed, and the first edit of a plan fetches the
+//! published document once (saved locally as a backup; its signature must
+//! still be the observed one, or the edits are refused because someone else
+//! published). `publish-topology` applies every staged edit to the observed
+//! document through the topology module and publishes that ONE document —
+//! after checking, inside the same script, that the signature is still the
+//! observed one.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use base64::Engine as _;
+use serde_json::Value;
+
+use super::commands::{
+    PUBLISH_HELPERS, WAIT_REPLICATION_HELPER, cmdlet_line, credential_helper, publish_body,
+    run_setup_body,
+};
+use super::config::PowerShellConfig;
+use super::observe::{Observed, observe_script, parse_observation, signature_of};
+use super::quote::ps_value;
+use super::script::Script;
+use super::topology_view::apply_edits;
+use super::transport::{Reply, RoundTripStats, StepOutcome, Transport, step};
+use crate::backend::{Applied, Backend, BackendError, Observation};
+use crate::plan::Operation;
+
+/// What the backend remembers between observe and apply.
+#[derive(Debug, Default)]
+struct Session {
+    observed: Option<Observed>,
+    staged: Vec<Operation>,
+    backup: Option<PathBuf>,
+}
+
+/// The PowerShell backend.
+#[derive(Debug)]
+pub struct PowerShellBackend {
+    config: PowerShellConfig,
+    transport: Transport,
+    session: Mutex<Session>,
+}
+
+fn failed(message: impl Into<String>) -> BackendError {
+    BackendError::Failed {
+        message: message.into(),
+    }
+}
+
+fn refused(message: impl Into<String>) -> BackendError {
+    BackendError::Refused {
+        message: message.into(),
+    }
+}
+
+/// What to do with one operation of a batch.
+enum Plan {
+    /// Answered without the shell.
+    Done(Result<Applied, BackendError>),
+    /// A script step.
+    Step(String),
+    /// A topology edit to stage.
+    Stage,
+    /// The publish step, with the document that will be published.
+    Publish(String),
+}
+
+impl PowerShellBackend {
+    /// A backend with `config`.
+    #[must_use]
+    pub fn new(config: PowerShellConfig) -> Self {
+        let transport = Transport::new(config.launcher.clone());
+        Self {
+            config,
+            transport,
+            session: Mutex::new(Session::default()),
+        }
+    }
+
+    /// The configuration.
+    #[must_use]
+    pub fn config(&self) -> &PowerShellConfig {
+        &self.config
+    }
+
+    /// Round trips and bytes exchanged so far.
+    #[must_use]
+    pub fn stats(&self) -> RoundTripStats {
+        self.transport.stats()
+    }
+
+    /// The topology edits staged for the next `publish-topology`.
+    #[must_use]
+    pub fn staged_edits(&self) -> Vec<Operation> {
+        self.lock().staged.clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Session> {
+        self.session
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn plan_one(&self, op: &Operation, script: &Script) -> Plan {
+        match op {
+            Operation::SetDnsSrv { .. } | Operation::SetDnsA { .. } => Plan::Done(Err(failed(
+                "DNS records are not changed by the PowerShell backend: they are handled by the DNS backend (RFC 2136)",
+            ))),
+            Operation::VerifyPort { .. } => Plan::Done(Err(failed(
+                "port probes are not run by the PowerShell backend: they are handled by the probe module",
+            ))),
+            op if op.is_topology_edit() => Plan::Stage,
+            Operation::PublishTopology {} => self.plan_publish(script),
+            Operation::RunSetup { pool, computer } => {
+                let session = self.lock();
+                let Some(observed) = session.observed.as_ref() else {
+                    return Plan::Done(Err(failed("run-setup needs an observation first")));
+                };
+                let Some(product) = observed.products.get(pool) else {
+                    return Plan::Done(Err(failed(format!(
+                        "the product version of Edge pool {pool} is unknown (Get-CsService -EdgeServer gave no Version): cannot locate Bootstrapper.exe"
+                    ))));
+                };
+                let t = &self.config.timeouts;
+                Plan::Step(run_setup_body(
+                    computer,
+                    &product.bootstrapper(),
+                    self.config.edge_credential_file.is_some(),
+                    t.replication_wait.as_secs(),
+                    t.replication_poll.as_secs().max(1),
+                ))
+            }
+            op => match cmdlet_line(op) {
+                Ok(Some(line)) => Plan::Step(line),
+                Ok(None) => Plan::Done(Err(failed(format!(
+                    "{} is not an operation of the PowerShell backend",
+                    op.kind()
+                )))),
+                Err(e) => Plan::Done(Err(refused(e.to_string()))),
+            },
+        }
+    }
+
+    fn plan_publish(&self, script: &Script) -> Plan {
+        let session = self.lock();
+        let Some(observed) = session.observed.as_ref() else {
+            return Plan::Done(Err(failed("publish-topology needs an observation first")));
+        };
+        if session.staged.is_empty() {
+            return Plan::Done(Err(refused(
+                "no topology edit is staged in this session (they were refused or never applied); nothing was published",
+            )));
+        }
+        let doc = match apply_edits(&observed.topology_xml, &session.staged) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                return Plan::Done(Err(failed(format!(
+                    "the staged topology edits cannot be applied to the observed document: {e}; nothing was published"
+                ))));
+            }
+        };
+        if let Err(e) = ps_value("topology signature", &observed.signature) {
+            return Plan::Done(Err(failed(e.to_string())));
+        }
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&doc);
+        let name = format!("edgefed-topology-{}.xml", script.nonce());
+        Plan::Publish(publish_body(&observed.signature, &name, &b64))
+    }
+
+    fn save_backup(&self, xml: &str) -> Result<PathBuf, BackendError> {
+        let dir = &self.config.backup_dir;
+        std::fs::create_dir_all(dir).map_err(|e| {
+            failed(format!(
+                "cannot create the backup folder {}: {e}; nothing was published",
+                dir.display()
+            ))
+        })?;
+        let sig = signature_of(xml).unwrap_or_else(|_| "unknown".into());
+        let safe: String = sig
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or_default();
+        let path = dir.join(format!("topology-{safe}-{stamp}.xml"));
+        std::fs::write(&path, xml).map_err(|e| {
+            failed(format!(
+                "cannot write the topology backup {}: {e}; nothing was published",
+                path.display()
+            ))
+        })?;
+        Ok(path)
+    }
+
+    /// Handles the staging step's answer: backup, signature check, stage.
+    fn finish_staging(
+        &self,
+        reply: Option<&Result<Reply, BackendError>>,
+        edits: &[Operation],
+    ) -> Result<Applied, BackendError> {
+        let backup = {
+            let session = self.lock();
+            session.backup.clone()
+        };
+        let backup = match (backup, reply) {
+            (Some(path), _) => path,
+            (None, Some(Ok(reply))) => {
+                let xml = match step(reply, "stage")? {
+                    StepOutcome::Ok { value, .. } => value
+                        .first()
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                        .ok_or_else(|| failed("`Get-CsTopology -AsXml` returned no document"))?,
+                    StepOutcome::Err(m) => {
+                        return Err(failed(format!("`Get-CsTopology -AsXml` failed: {m}")));
+                    }
+                };
+                let now = signature_of(&xml)?;
+                let path = self.save_backup(&xml)?;
+                let mut session = self.lock();
+                let observed = session
+                    .observed
+                    .as_ref()
+                    .ok_or_else(|| failed("topology edits need an observation first"))?;
+                if now != observed.signature {
+                    return Err(refused(format!(
+                        "the published topology changed since edgefed observed it (signature {}, now {now}): someone else published; nothing will be published. Observe again and re-plan. (Current topology saved to {})",
+                        observed.signature,
+                        path.display()
+                    )));
+                }
+                session.backup = Some(path.clone());
+                path
+            }
+            (None, Some(Err(e))) => return Err(e.clone()),
+            (None, None) => return Err(failed("the published topology was not fetched")),
+        };
+        let mut session = self.lock();
+        for e in edits {
+            if !session.staged.contains(e) {
+                session.staged.push(e.clone());
+            }
+        }
+        Ok(Applied {
+            detail: Some(format!(
+                "staged in the topology document for publish-topology (backup of the published topology: {})",
+                backup.display()
+            )),
+            warnings: Vec::new(),
+        })
+    }
+
+    fn finish_publish(&self, outcome: StepOutcome) -> Result<Applied, BackendError> {
+        match outcome {
+            StepOutcome::Ok { value, warnings } => {
+                let mut session = self.lock();
+                let new_sig = value.last().and_then(Value::as_str).map(str::to_string);
+                let staged = std::mem::take(&mut session.staged);
+                if let (Some(obs), Some(sig)) = (session.observed.as_mut(), new_sig.as_ref())
+                    && let Ok(doc) = apply_edits(&obs.topology_xml, &staged)
+                {
+                    obs.topology_xml = String::from_utf8_lossy(&doc).into_owned();
+                    obs.signature.clone_from(sig);
+                }
+                let backup = session.backup.take();
+                Ok(Applied {
+                    detail: Some(format!(
+                        "published and enabled ({} edit{}; new signature {}); backup of the previous topology: {}",
+                        staged.len(),
+                        if staged.len() == 1 { "" } else { "s" },
+                        new_sig.as_deref().unwrap_or("unknown"),
+                        backup.map_or_else(|| "none".into(), |p| p.display().to_string())
+                    )),
+                    warnings,
+                })
+            }
+            StepOutcome::Err(m) => Err(refused(m)),
+        }
+    }
+}
+
+#[async_trait]
+impl Backend for PowerShellBackend {
+    fn name(&self) -> &'static str {
+        "powershell"
+    }
+
+    /// One round trip; see the module documentation of `observe`.
+    ///
+    /// # Errors
+    /// [`BackendError::Failed`] when the shell cannot be run or a required
+    /// cmdlet or property is missing.
+    async fn observe(&self) -> Result<Observation, BackendError> {
+        let reply = self
+            .transport
+            .run(observe_script(), self.config.timeouts.observe)
+            .await?;
+        let observed = parse_observation(&reply)?;
+        let observation = Observation {
+            deployment: observed.deployment.clone(),
+            warnings: observed.warnings.clone(),
+        };
+        let mut session = self.lock();
+        *session = Session {
+            observed: Some(observed),
+            staged: Vec::new(),
+            backup: None,
+        };
+        Ok(observation)
+    }
+
+    async fn apply(&self, operation: &Operation) -> Result<Applied, BackendError> {
+        self.apply_batch(std::slice::from_ref(operation))
+            .await
+            .pop()
+            .unwrap_or_else(|| Err(failed("no result")))
+    }
+
+    async fn apply_batch(&self, operations: &[Operation]) -> Vec<Result<Applied, BackendError>> {
+        let mut script = Script::new();
+        let mut plans = Vec::with_capacity(operations.len());
+        let mut timeout = Duration::ZERO;
+        let mut needs_wait = false;
+        let mut needs_publish = false;
+        let mut any_step = false;
+        for op in operations {
+            let plan = self.plan_one(op, &script);
+            if matches!(plan, Plan::Step(_) | Plan::Publish(_)) {
+                timeout += self.config.timeouts.for_operation(op);
+                any_step = true;
+            }
+            needs_wait |= matches!(op, Operation::RunSetup { .. }) && matches!(plan, Plan::Step(_));
+            needs_publish |= matches!(plan, Plan::Publish(_));
+            plans.push(plan);
+        }
+        let edits: Vec<Operation> = operations
+            .iter()
+            .zip(&plans)
+            .filter(|(_, p)| matches!(p, Plan::Stage))
+            .map(|(op, _)| op.clone())
+            .collect();
+        let has_observation = self.lock().observed.is_some();
+        let needs_stage = !edits.is_empty() && has_observation && self.lock().backup.is_none();
+        if needs_wait {
+            script.line(WAIT_REPLICATION_HELPER);
+            if let Some(path) = &self.config.edge_credential_file {
+                match credential_helper(path) {
+                    Ok(h) => script.line(h),
+                    Err(e) => {
+                        return operations
+                            .iter()
+                            .map(|_| Err(failed(e.to_string())))
+                            .collect();
+                    }
+                }
+            }
+        }
+        if needs_publish {
+            for h in PUBLISH_HELPERS {
+                script.line(*h);
+            }
+        }
+        if needs_stage {
+            script.step("stage", "(Get-CsTopology -AsXml).ToString()");
+            timeout += self.config.timeouts.stage_topology;
+        }
+        for (i, plan) in plans.iter().enumerate() {
+            if let Plan::Step(body) | Plan::Publish(body) = plan {
+                script.step(&format!("a{i}"), body);
+            }
+        }
+        let reply = if any_step || needs_stage {
+            Some(self.transport.run(script, timeout).await)
+        } else {
+            None
+        };
+        let staged = if edits.is_empty() {
+            None
+        } else if !has_observation {
+            Some(Err(failed("topology edits need an observation first")))
+        } else {
+            Some(self.finish_staging(reply.as_ref(), &edits))
+        };
+        plans
+            .into_iter()
+            .enumerate()
+            .map(|(i, plan)| match plan {
+                Plan::Done(r) => r,
+                Plan::Stage => staged.clone().unwrap_or_else(|| Err(failed("not staged"))),
+                Plan::Step(_) | Plan::Publish(_) => {
+                    let reply = match reply.as_ref() {
+                        Some(Ok(r)) => r,
+                        Some(Err(e)) => return Err(e.clone()),
+                        None => return Err(failed("the script was not run")),
+                    };
+                    let outcome = match step(reply, &format!("a{i}")) {
+                        Ok(o) => o,
+                        Err(e) => return Err(e),
+                    };
+                    if matches!(plan, Plan::Publish(_)) {
+                        self.finish_publish(outcome)
+                    } else {
+                        match outcome {
+                            StepOutcome::Ok { warnings, .. } => Ok(Applied {
+                                detail: None,
+                                warnings,
+                            }),
+                            StepOutcome::Err(m) => Err(refused(m)),
+                        }
+                    }
+                }
+            })
+            .collect()
+    }
+
+    fn max_concurrency(&self) -> usize {
+        1
+    }
+
+    fn batches(&self) -> bool {
+        true
+    }
+}

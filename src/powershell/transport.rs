@@ -1,0 +1,211 @@
+//! One round trip: start the launcher, write the script to its stdin, read
+//! stdout until it exits (bounded by a timeout), and pull the marked JSON
+//! result out of whatever else the shell printed.
+
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::config::Launcher;
+use super::script::{Script, extract_result};
+use crate::backend::BackendError;
+
+/// Round trips and bytes exchanged so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RoundTripStats {
+    /// Scripts sent.
+    pub round_trips: u64,
+    /// Bytes written to the shell's stdin.
+    pub bytes_sent: u64,
+    /// Bytes read from its stdout and stderr.
+    pub bytes_received: u64,
+}
+
+/// Runs scripts through a launcher and counts them.
+#[derive(Debug)]
+pub struct Transport {
+    launcher: Launcher,
+    round_trips: AtomicU64,
+    sent: AtomicU64,
+    received: AtomicU64,
+}
+
+/// The result of one script: each step's outcome by key.
+pub type Reply = Map<String, Value>;
+
+impl Transport {
+    /// A transport over `launcher`.
+    #[must_use]
+    pub fn new(launcher: Launcher) -> Self {
+        Self {
+            launcher,
+            round_trips: AtomicU64::new(0),
+            sent: AtomicU64::new(0),
+            received: AtomicU64::new(0),
+        }
+    }
+
+    /// The counters.
+    #[must_use]
+    pub fn stats(&self) -> RoundTripStats {
+        RoundTripStats {
+            round_trips: self.round_trips.load(Ordering::Relaxed),
+            bytes_sent: self.sent.load(Ordering::Relaxed),
+            bytes_received: self.received.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Runs `script` and returns its result object.
+    ///
+    /// # Errors
+    /// [`BackendError::Failed`] when the launcher cannot start, times out,
+    /// or prints no marked result (with its exit status and the end of its
+    /// stderr).
+    pub async fn run(&self, script: Script, timeout: Duration) -> Result<Reply, BackendError> {
+        let (text, nonce) = script.finish();
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
+        self.sent.fetch_add(text.len() as u64, Ordering::Relaxed);
+        let program = &self.launcher.program;
+        let failed = |message: String| BackendError::Failed { message };
+        let mut child = tokio::process::Command::new(program)
+            .args(&self.launcher.args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| {
+                failed(format!(
+                    "cannot start the Management Shell launcher `{program}`: {e} (set --ps-command or EDGEFED_PS_COMMAND)"
+                ))
+            })?;
+        let mut stdin = child
+            .stdin
+            .take()
+            .ok_or_else(|| failed("the launcher's stdin is not available".into()))?;
+        let mut stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| failed("the launcher's stdout is not available".into()))?;
+        let mut stderr = child
+            .stderr
+            .take()
+            .ok_or_else(|| failed("the launcher's stderr is not available".into()))?;
+        let work = async {
+            let write = async {
+                let r = stdin.write_all(text.as_bytes()).await;
+                drop(stdin);
+                r
+            };
+            let mut out = Vec::new();
+            let mut err = Vec::new();
+            let (w, o, e) = tokio::join!(
+                write,
+                stdout.read_to_end(&mut out),
+                stderr.read_to_end(&mut err)
+            );
+            o.map_err(|e| failed(format!("reading the shell's output failed: {e}")))?;
+            e.map_err(|e| failed(format!("reading the shell's errors failed: {e}")))?;
+            let status = child
+                .wait()
+                .await
+                .map_err(|e| failed(format!("waiting for the shell failed: {e}")))?;
+            Ok::<_, BackendError>((w, out, err, status))
+        };
+        let (write, out, err, status) = tokio::time::timeout(timeout, work)
+            .await
+            .map_err(|_| {
+                failed(format!(
+                    "the Management Shell did not finish within {}s; the deployment's state is unknown: observe again",
+                    timeout.as_secs()
+                ))
+            })??;
+        self.received
+            .fetch_add((out.len() + err.len()) as u64, Ordering::Relaxed);
+        let stdout = String::from_utf8_lossy(&out);
+        let Some(json) = extract_result(&stdout, &nonce) else {
+            let stderr = String::from_utf8_lossy(&err);
+            let tail: String = stderr
+                .lines()
+                .rev()
+                .take(5)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect::<Vec<_>>()
+                .join(" | ");
+            let wrote = write
+                .err()
+                .map(|e| format!("; writing the script failed: {e}"))
+                .unwrap_or_default();
+            return Err(failed(format!(
+                "the Management Shell returned no result ({status}{wrote}); stderr: {}",
+                if tail.is_empty() { "(empty)" } else { &tail }
+            )));
+        };
+        match serde_json::from_str::<Value>(&json) {
+            Ok(Value::Object(map)) => Ok(map),
+            Ok(_) => Err(failed(
+                "the Management Shell's result is not a JSON object".into(),
+            )),
+            Err(e) => Err(failed(format!(
+                "the Management Shell's result is not valid JSON: {e}"
+            ))),
+        }
+    }
+}
+
+/// One step's outcome in a [`Reply`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepOutcome {
+    /// It ran: its output values and the warnings it wrote.
+    Ok {
+        /// The output.
+        value: Vec<Value>,
+        /// Warnings (e.g. Lync's publish warning).
+        warnings: Vec<String>,
+    },
+    /// It threw: Lync's message.
+    Err(String),
+}
+
+/// The outcome of step `key`.
+///
+/// # Errors
+/// [`BackendError::Failed`] when the reply has no such step (the script
+/// stopped before it).
+pub fn step(reply: &Reply, key: &str) -> Result<StepOutcome, BackendError> {
+    let Some(Value::Object(s)) = reply.get(key) else {
+        return Err(BackendError::Failed {
+            message: format!(
+                "the Management Shell's result has no outcome for step `{key}`: the script stopped before it; the step's effect is unknown"
+            ),
+        });
+    };
+    if s.get("ok").and_then(Value::as_bool) == Some(true) {
+        let value = match s.get("value") {
+            Some(Value::Array(a)) => a.clone(),
+            Some(Value::Null) | None => Vec::new(),
+            Some(v) => vec![v.clone()],
+        };
+        let warnings = match s.get("warnings") {
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(|w| w.as_str().map(str::to_string))
+                .collect(),
+            Some(Value::String(w)) => vec![w.clone()],
+            _ => Vec::new(),
+        };
+        Ok(StepOutcome::Ok { value, warnings })
+    } else {
+        let message = s
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or("the step failed without a message")
+            .to_string();
+        Ok(StepOutcome::Err(message))
+    }
+}

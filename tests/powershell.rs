@@ -1,0 +1,1116 @@
+//! The PowerShell backend end to end, through `edgefed-shell-double`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use edgefed::backend::{Backend, BackendError};
+use edgefed::model::{
+    Computer, Deployment, DnsName, EdgePool, Fqdn, FrontEndPool, ServiceState, Site,
+};
+use edgefed::plan::{Action, Operation};
+use edgefed::powershell::quote::{quote_literal, read_literal, site_name};
+use edgefed::powershell::{Launcher, PowerShellBackend, PowerShellConfig, runbook};
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+const DOUBLE: &str = env!("CARGO_BIN_EXE_edgefed-shell-double");
+
+fn f(s: &str) -> Fqdn {
+    Fqdn::parse(s).unwrap()
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn computer(reachable: bool, services: ServiceState) -> Computer {
+    Computer {
+        reachable,
+        services,
+        setup_pending: false,
+    }
+}
+
+/// The seed's starting point (contract §6, scenario `xmpp-failed-over`).
+fn seed_deployment() -> Deployment {
+    let site = |r: &str| Site {
+        federation_route: Some(f(r)),
+        xmpp_federation_route: Some(f(r)),
+    };
+    let edge = |site: &str, sip: bool, hop: &str, addr: &str, server: &str, svc| EdgePool {
+        site: site.into(),
+        sip_federation: sip,
+        xmpp_federation: true,
+        next_hop: Some(f(hop)),
+        external_addresses: vec![ip(addr)],
+        computers: BTreeMap::from([(f(server), computer(true, svc))]),
+    };
+    let fe = |site: &str, media: &str, server: &str| FrontEndPool {
+        site: site.into(),
+        media_edge_pool: Some(f(media)),
+        backup_pool: None,
+        failed_over: false,
+        computers: BTreeMap::from([(f(server), computer(true, ServiceState::Running))]),
+    };
+    let mut fepool3 = fe("Site1", "edgepool1.contoso.com", "fe3.contoso.com");
+    fepool3.backup_pool = Some(f("fepool2.contoso.com"));
+    fepool3.failed_over = true;
+    Deployment {
+        signature: "b2af3192-0000-4000-8000-000000000001".into(),
+        sites: BTreeMap::from([
+            ("Site1".to_string(), site("edgepool2.contoso.com")),
+            ("Site2".to_string(), site("edgepool2.contoso.com")),
+        ]),
+        edge_pools: BTreeMap::from([
+            (
+                f("edgepool1.contoso.com"),
+                edge(
+                    "Site1",
+                    false,
+                    "fepool1.contoso.com",
+                    "131.107.155.10",
+                    "edgeserver1.contoso.com",
+                    ServiceState::Stopped,
+                ),
+            ),
+            (
+                f("edgepool2.contoso.com"),
+                edge(
+                    "Site2",
+                    true,
+                    "fepool2.contoso.com",
+                    "131.107.155.20",
+                    "edgeserver2.contoso.com",
+                    ServiceState::Running,
+                ),
+            ),
+        ]),
+        front_end_pools: BTreeMap::from([
+            (
+                f("fepool1.contoso.com"),
+                fe("Site1", "edgepool2.contoso.com", "fe1.contoso.com"),
+            ),
+            (
+                f("fepool2.contoso.com"),
+                fe("Site2", "edgepool2.contoso.com", "fe2.contoso.com"),
+            ),
+            (f("fepool3.contoso.com"), fepool3),
+        ]),
+        dns: Vec::new(),
+    }
+}
+
+/// Everything on EdgePool1, all running (scenario `healthy`).
+fn healthy_deployment() -> Deployment {
+    let mut d = seed_deployment();
+    for s in d.sites.values_mut() {
+        s.federation_route = Some(f("edgepool1.contoso.com"));
+        s.xmpp_federation_route = Some(f("edgepool1.contoso.com"));
+    }
+    let e1 = d.edge_pools.get_mut(&f("edgepool1.contoso.com")).unwrap();
+    e1.sip_federation = true;
+    for c in e1.computers.values_mut() {
+        c.services = ServiceState::Running;
+    }
+    d.edge_pools
+        .get_mut(&f("edgepool2.contoso.com"))
+        .unwrap()
+        .sip_federation = false;
+    let fe1 = d
+        .front_end_pools
+        .get_mut(&f("fepool1.contoso.com"))
+        .unwrap();
+    fe1.media_edge_pool = Some(f("edgepool1.contoso.com"));
+    d.front_end_pools
+        .get_mut(&f("fepool3.contoso.com"))
+        .unwrap()
+        .failed_over = false;
+    d
+}
+
+/// A test bed: a state file for the double and a backend driving it.
+struct Bed {
+    dir: tempfile::TempDir,
+    state: PathBuf,
+}
+
+impl Bed {
+    fn new(deployment: &Deployment, extra: Value) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state.json");
+        let mut st = json!({ "deployment": deployment, "version": 7 });
+        if let (Some(o), Value::Object(x)) = (st.as_object_mut(), extra) {
+            o.extend(x);
+        }
+        std::fs::write(&state, serde_json::to_vec_pretty(&st).unwrap()).unwrap();
+        Self { dir, state }
+    }
+
+    fn config(&self) -> PowerShellConfig {
+        let mut c = PowerShellConfig::new("placeholder").unwrap();
+        c.backup_dir = self.dir.path().join("backups");
+        c.timeouts.replication_wait = Duration::from_secs(60);
+        c.timeouts.replication_poll = Duration::from_secs(15);
+        c
+    }
+
+    fn state(&self) -> Value {
+        serde_json::from_slice(&std::fs::read(&self.state).unwrap()).unwrap()
+    }
+
+    fn edit_state(&self, edit: impl FnOnce(&mut Value)) {
+        let mut st = self.state();
+        edit(&mut st);
+        std::fs::write(&self.state, serde_json::to_vec_pretty(&st).unwrap()).unwrap();
+    }
+
+    fn deployment(&self) -> Deployment {
+        serde_json::from_value(self.state()["deployment"].clone()).unwrap()
+    }
+
+    fn log(&self) -> Vec<String> {
+        serde_json::from_value(self.state()["log"].clone()).unwrap_or_default()
+    }
+
+    fn round_trips(&self) -> u64 {
+        self.state()["roundTrips"].as_u64().unwrap_or(0)
+    }
+}
+
+/// Each test runs the double with its own state file: the launcher is a
+/// wrapper that sets the variable for the child only.
+fn with_state(bed: &Bed, mut config: PowerShellConfig) -> PowerShellBackend {
+    config.launcher = Launcher {
+        program: "env".into(),
+        args: vec![
+            format!("EDGEFED_SHELL_DOUBLE_STATE={}", bed.state.display()),
+            DOUBLE.into(),
+        ],
+    };
+    PowerShellBackend::new(config)
+}
+
+fn backend(bed: &Bed) -> PowerShellBackend {
+    with_state(bed, bed.config())
+}
+
+fn action(id: usize, phase: u8, deps: &[usize], operation: Operation, reason: &str) -> Action {
+    Action {
+        id,
+        operation,
+        phase,
+        depends_on: deps.to_vec(),
+        reason: reason.into(),
+    }
+}
+
+/// The seed failback plan, as the planner produces it.
+fn seed_failback_plan() -> Vec<Action> {
+    let e1 = || f("edgepool1.contoso.com");
+    let e2 = || f("edgepool2.contoso.com");
+    let zone = f("contoso.com");
+    vec![
+        action(
+            1,
+            1,
+            &[],
+            Operation::StartServices {
+                pool: e1(),
+                computer: f("edgeserver1.contoso.com"),
+            },
+            "edgepool1.contoso.com must run: it becomes the federation route (failback step 1)",
+        ),
+        action(
+            2,
+            3,
+            &[1],
+            Operation::DisableSipFederation { edge_pool: e2() },
+            "no site routes SIP federation to edgepool2.contoso.com any more",
+        ),
+        action(
+            3,
+            3,
+            &[1],
+            Operation::EnableSipFederation { edge_pool: e1() },
+            "Site1 and Site2 route SIP federation to edgepool1.contoso.com",
+        ),
+        action(
+            4,
+            3,
+            &[1],
+            Operation::SetMediaEdgePool {
+                front_end_pool: f("fepool1.contoso.com"),
+                edge_pool: e1(),
+            },
+            "fepool1.contoso.com goes back to the Edge pool of its site (failback step 4)",
+        ),
+        action(
+            5,
+            4,
+            &[2, 3, 4],
+            Operation::PublishTopology {},
+            "publish the topology edits in one document",
+        ),
+        action(
+            6,
+            5,
+            &[5],
+            Operation::RunSetup {
+                pool: e1(),
+                computer: f("edgeserver1.contoso.com"),
+            },
+            "edgepool1.contoso.com gained the federation role",
+        ),
+        action(
+            7,
+            6,
+            &[5, 6],
+            Operation::SetSiteFederationRoute {
+                site: "Site1".into(),
+                edge_pool: Some(e1()),
+            },
+            "sites.Site1.federationRoute",
+        ),
+        action(
+            8,
+            6,
+            &[5, 6],
+            Operation::SetSiteFederationRoute {
+                site: "Site2".into(),
+                edge_pool: Some(e1()),
+            },
+            "sites.Site2.federationRoute",
+        ),
+        action(
+            9,
+            6,
+            &[1],
+            Operation::SetSiteXmppRoute {
+                site: "Site1".into(),
+                edge_pool: Some(e1()),
+            },
+            "sites.Site1.xmppFederationRoute",
+        ),
+        action(
+            10,
+            6,
+            &[1],
+            Operation::SetSiteXmppRoute {
+                site: "Site2".into(),
+                edge_pool: Some(e1()),
+            },
+            "sites.Site2.xmppFederationRoute",
+        ),
+        action(
+            11,
+            7,
+            &[9, 10],
+            Operation::SetDnsSrv {
+                zone: zone.clone(),
+                name: DnsName::xmpp_srv(&zone),
+                target: f("xmpp.contoso.com"),
+                port: 5269,
+                priority: 0,
+                weight: 100,
+                ttl: 300,
+                observed: None,
+            },
+            "dns._xmpp-server._tcp.contoso.com.SRV",
+        ),
+        action(
+            12,
+            7,
+            &[9, 10],
+            Operation::SetDnsA {
+                zone: zone.clone(),
+                name: DnsName::host(&f("xmpp.contoso.com")),
+                addresses: vec![ip("131.107.155.10")],
+                ttl: 300,
+                observed: None,
+            },
+            "dns.xmpp.contoso.com.A: the restored pool's external address",
+        ),
+        action(
+            13,
+            9,
+            &[11, 12],
+            Operation::VerifyPort {
+                pool: e1(),
+                address: ip("131.107.155.10"),
+                port: 5269,
+            },
+            "the XMPP route moved: verify 5269",
+        ),
+        action(
+            14,
+            10,
+            &[7, 8, 13],
+            Operation::InvokePoolFailback {
+                front_end_pool: f("fepool3.contoso.com"),
+            },
+            "fepool3.contoso.com failed with the site (failback step 5)",
+        ),
+    ]
+}
+
+/// The XMPP failover plan (procedure 1.2): EdgePool1 is down, XMPP moves to
+/// EdgePool2, whose servers already run: the bracket stops and restarts them.
+fn xmpp_failover_plan() -> Vec<Action> {
+    let e2 = || f("edgepool2.contoso.com");
+    let s2 = || f("edgeserver2.contoso.com");
+    let zone = f("contoso.com");
+    vec![
+        action(
+            1,
+            1,
+            &[],
+            Operation::StopServices {
+                pool: e2(),
+                computer: s2(),
+            },
+            "XMPP bracket: stop the new XMPP pool's services",
+        ),
+        action(
+            2,
+            6,
+            &[1],
+            Operation::SetSiteXmppRoute {
+                site: "Site1".into(),
+                edge_pool: Some(e2()),
+            },
+            "sites.Site1.xmppFederationRoute",
+        ),
+        action(
+            3,
+            6,
+            &[1],
+            Operation::SetSiteXmppRoute {
+                site: "Site2".into(),
+                edge_pool: Some(e2()),
+            },
+            "sites.Site2.xmppFederationRoute",
+        ),
+        action(
+            4,
+            7,
+            &[2, 3],
+            Operation::SetDnsA {
+                zone: zone.clone(),
+                name: DnsName::host(&f("xmpp.contoso.com")),
+                addresses: vec![ip("131.107.155.20")],
+                ttl: 300,
+                observed: None,
+            },
+            "A record",
+        ),
+        action(
+            5,
+            7,
+            &[2, 3],
+            Operation::SetDnsSrv {
+                zone: zone.clone(),
+                name: DnsName::xmpp_srv(&zone),
+                target: f("xmpp.contoso.com"),
+                port: 5269,
+                priority: 0,
+                weight: 100,
+                ttl: 300,
+                observed: None,
+            },
+            "SRV record",
+        ),
+        action(
+            6,
+            8,
+            &[4, 5],
+            Operation::StartServices {
+                pool: e2(),
+                computer: s2(),
+            },
+            "XMPP bracket: start the services again",
+        ),
+        action(
+            7,
+            9,
+            &[6],
+            Operation::VerifyPort {
+                pool: e2(),
+                address: ip("131.107.155.20"),
+                port: 5269,
+            },
+            "verify 5269",
+        ),
+    ]
+}
+
+/// The plan's DAG waves (Kahn levels).
+fn waves(actions: &[Action]) -> Vec<Vec<&Action>> {
+    let mut done = BTreeSet::new();
+    let mut out = Vec::new();
+    while done.len() < actions.len() {
+        let wave: Vec<&Action> = actions
+            .iter()
+            .filter(|a| !done.contains(&a.id) && a.depends_on.iter().all(|d| done.contains(d)))
+            .collect();
+        assert!(!wave.is_empty(), "cycle");
+        done.extend(wave.iter().map(|a| a.id));
+        out.push(wave);
+    }
+    out
+}
+
+/// Applies a plan wave by wave as the executor does, DNS and probes aside
+/// (they belong to other backends). Returns each action's result by id.
+async fn execute(
+    backend: &PowerShellBackend,
+    actions: &[Action],
+) -> BTreeMap<usize, Result<edgefed::backend::Applied, BackendError>> {
+    let mut results = BTreeMap::new();
+    for wave in waves(actions) {
+        let ours: Vec<&Action> = wave
+            .into_iter()
+            .filter(|a| {
+                !a.operation.is_dns() && !matches!(a.operation, Operation::VerifyPort { .. })
+            })
+            .filter(|a| {
+                a.depends_on
+                    .iter()
+                    .all(|d| results.get(d).is_none_or(Result::is_ok))
+            })
+            .collect();
+        if ours.is_empty() {
+            continue;
+        }
+        let ops: Vec<Operation> = ours.iter().map(|a| a.operation.clone()).collect();
+        let rs = backend.apply_batch(&ops).await;
+        assert_eq!(rs.len(), ops.len());
+        for (a, r) in ours.iter().zip(rs) {
+            results.insert(a.id, r);
+        }
+    }
+    results
+}
+
+#[tokio::test]
+async fn observe_reads_the_deployment_in_one_round_trip() {
+    let d = seed_deployment();
+    let bed = Bed::new(&d, json!({}));
+    let b = backend(&bed);
+    let obs = b.observe().await.unwrap();
+    let mut expected = d.clone();
+    // Get-CsPoolBackupRelationship gives the pairing; the double's topology
+    // names every server; the observation must be the deployment itself.
+    expected.dns.clear();
+    assert_eq!(obs.deployment, expected);
+    assert_eq!(bed.round_trips(), 1);
+    assert_eq!(b.stats().round_trips, 1);
+    assert!(obs.warnings.is_empty(), "{:?}", obs.warnings);
+}
+
+#[tokio::test]
+async fn observe_of_lync_2013_reads_the_renamed_properties() {
+    let d = seed_deployment();
+    let bed = Bed::new(&d, json!({ "version": 6 }));
+    let b = backend(&bed);
+    let obs = b.observe().await.unwrap();
+    assert_eq!(obs.deployment.edge_pools, d.edge_pools);
+}
+
+#[tokio::test]
+async fn seed_failback_end_to_end() {
+    let bed = Bed::new(&seed_deployment(), json!({ "replicationLagPolls": 2 }));
+    let b = backend(&bed);
+    b.observe().await.unwrap();
+    let observe_stats = b.stats();
+    let plan = seed_failback_plan();
+    let results = execute(&b, &plan).await;
+    for (id, r) in &results {
+        assert!(r.is_ok(), "action {id}: {r:?}");
+    }
+    let d = bed.deployment();
+    let e1 = &d.edge_pools[&f("edgepool1.contoso.com")];
+    assert!(e1.sip_federation);
+    assert!(!d.edge_pools[&f("edgepool2.contoso.com")].sip_federation);
+    assert_eq!(
+        e1.computers[&f("edgeserver1.contoso.com")],
+        computer(true, ServiceState::Running)
+    );
+    for s in d.sites.values() {
+        assert_eq!(s.federation_route, Some(f("edgepool1.contoso.com")));
+        assert_eq!(s.xmpp_federation_route, Some(f("edgepool1.contoso.com")));
+    }
+    assert_eq!(
+        d.front_end_pools[&f("fepool1.contoso.com")].media_edge_pool,
+        Some(f("edgepool1.contoso.com"))
+    );
+    assert!(!d.front_end_pools[&f("fepool3.contoso.com")].failed_over);
+    let log = bed.log();
+    assert_eq!(
+        log,
+        vec![
+            "Start-CsWindowsService edgeserver1.contoso.com",
+            "Set-CsSite Site1 -XmppFederationRoute EdgeServer:edgepool1.contoso.com",
+            "Set-CsSite Site2 -XmppFederationRoute EdgeServer:edgepool1.contoso.com",
+            "Publish-CsTopology",
+            "Enable-CsTopology",
+            "Bootstrapper.exe edgeserver1.contoso.com (Skype for Business Server 2015\\Deployment\\Bootstrapper.exe)",
+            "Set-CsSite Site1 -FederationRoute EdgeServer:edgepool1.contoso.com",
+            "Set-CsSite Site2 -FederationRoute EdgeServer:edgepool1.contoso.com",
+            "Invoke-CsPoolFailBack fepool3.contoso.com",
+        ]
+    );
+    // Round trips: observe = 1, apply <= number of DAG waves.
+    let applied = b.stats().round_trips - observe_stats.round_trips;
+    assert!(
+        applied <= waves(&plan).len() as u64,
+        "{applied} round trips"
+    );
+    assert_eq!(bed.round_trips(), 1 + applied);
+    // The publish reports where the backup went, and it is there.
+    let detail = results[&5].as_ref().unwrap().detail.clone().unwrap();
+    let backup = detail
+        .rsplit("backup of the previous topology: ")
+        .next()
+        .unwrap();
+    let saved = std::fs::read_to_string(backup).unwrap();
+    assert!(saved.contains("b2af3192-0000-4000-8000-000000000001"));
+    // A second observation sees the new state (the signature changed).
+    let again = b.observe().await.unwrap().deployment;
+    assert_ne!(again.signature, "b2af3192-0000-4000-8000-000000000001");
+    assert_eq!(again.sites, d.sites);
+    let stats = b.stats();
+    eprintln!(
+        "FIGURES seed failback: observe {} round trip, {} B sent, {} B received; apply {} round trips, {} B sent, {} B received",
+        observe_stats.round_trips,
+        observe_stats.bytes_sent,
+        observe_stats.bytes_received,
+        applied,
+        stats.bytes_sent - observe_stats.bytes_sent,
+        stats.bytes_received - observe_stats.bytes_received
+    );
+}
+
+#[tokio::test]
+async fn xmpp_failover_end_to_end() {
+    let mut d = healthy_deployment();
+    // EdgePool1 failed.
+    for c in d
+        .edge_pools
+        .get_mut(&f("edgepool1.contoso.com"))
+        .unwrap()
+        .computers
+        .values_mut()
+    {
+        c.reachable = false;
+    }
+    let bed = Bed::new(&d, json!({}));
+    let b = backend(&bed);
+    let obs = b.observe().await.unwrap();
+    assert!(
+        !obs.deployment.edge_pools[&f("edgepool1.contoso.com")].computers
+            [&f("edgeserver1.contoso.com")]
+            .reachable
+    );
+    let plan = xmpp_failover_plan();
+    let before = b.stats().round_trips;
+    let results = execute(&b, &plan).await;
+    assert!(results.values().all(Result::is_ok), "{results:?}");
+    assert_eq!(b.stats().round_trips - before, 3);
+    let after = bed.deployment();
+    for s in after.sites.values() {
+        assert_eq!(s.xmpp_federation_route, Some(f("edgepool2.contoso.com")));
+        assert_eq!(s.federation_route, Some(f("edgepool1.contoso.com")));
+    }
+    assert_eq!(
+        bed.log(),
+        vec![
+            "Stop-CsWindowsService edgeserver2.contoso.com",
+            "Set-CsSite Site1 -XmppFederationRoute EdgeServer:edgepool2.contoso.com",
+            "Set-CsSite Site2 -XmppFederationRoute EdgeServer:edgepool2.contoso.com",
+            "Start-CsWindowsService edgeserver2.contoso.com",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_publish_by_someone_else_after_observe_is_detected_and_nothing_is_published() {
+    let bed = Bed::new(&seed_deployment(), json!({}));
+    let b = backend(&bed);
+    b.observe().await.unwrap();
+    bed.edit_state(|st| {
+        st["deployment"]["signature"] = json!("c0ffee00-0000-4000-8000-000000000002");
+    });
+    let results = execute(&b, &seed_failback_plan()).await;
+    for id in [2, 3, 4] {
+        match &results[&id] {
+            Err(BackendError::Refused { message }) => {
+                assert!(message.contains("someone else published"), "{message}");
+            }
+            other => panic!("action {id}: {other:?}"),
+        }
+    }
+    assert!(!results.contains_key(&5), "publish must not run");
+    assert!(!bed.log().iter().any(|l| l.contains("Publish")));
+    assert!(b.staged_edits().is_empty());
+}
+
+#[tokio::test]
+async fn a_publish_by_someone_else_just_before_publishing_is_refused_in_the_script() {
+    let bed = Bed::new(&seed_deployment(), json!({}));
+    let b = backend(&bed);
+    b.observe().await.unwrap();
+    let plan = seed_failback_plan();
+    let ops = |ids: &[usize]| -> Vec<Operation> {
+        plan.iter()
+            .filter(|a| ids.contains(&a.id))
+            .map(|a| a.operation.clone())
+            .collect()
+    };
+    assert!(b.apply_batch(&ops(&[1])).await.iter().all(Result::is_ok));
+    assert!(
+        b.apply_batch(&ops(&[2, 3, 4]))
+            .await
+            .iter()
+            .all(Result::is_ok)
+    );
+    assert_eq!(b.staged_edits().len(), 3);
+    bed.edit_state(|st| {
+        st["deployment"]["signature"] = json!("c0ffee00-0000-4000-8000-000000000003");
+    });
+    let r = b.apply(&Operation::PublishTopology {}).await;
+    match r {
+        Err(BackendError::Refused { message }) => {
+            assert!(message.contains("someone else published"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!bed.log().iter().any(|l| l.contains("Publish")));
+    assert!(!bed.deployment().edge_pools[&f("edgepool1.contoso.com")].sip_federation);
+}
+
+#[tokio::test]
+async fn an_unreachable_edge_server_is_observed_and_its_action_refused() {
+    let mut d = seed_deployment();
+    d.edge_pools
+        .get_mut(&f("edgepool1.contoso.com"))
+        .unwrap()
+        .computers
+        .get_mut(&f("edgeserver1.contoso.com"))
+        .unwrap()
+        .reachable = false;
+    let bed = Bed::new(&d, json!({}));
+    let b = backend(&bed);
+    let obs = b.observe().await.unwrap();
+    let c = &obs.deployment.edge_pools[&f("edgepool1.contoso.com")].computers
+        [&f("edgeserver1.contoso.com")];
+    assert!(!c.reachable);
+    assert!(
+        obs.warnings
+            .iter()
+            .any(|w| w.contains("edgeserver1.contoso.com") && w.contains("Service Control Manager")),
+        "{:?}",
+        obs.warnings
+    );
+    let r = b.apply(&seed_failback_plan()[0].operation).await;
+    match r {
+        Err(BackendError::Refused { message }) => {
+            assert!(
+                message.contains(
+                    "Cannot open Service Control Manager on computer 'edgeserver1.contoso.com'"
+                ),
+                "{message}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_cmdlet_failure_is_that_actions_refusal_with_lyncs_message() {
+    let bed = Bed::new(
+        &healthy_deployment(),
+        json!({ "faults": [{ "cmdlet": "Set-CsSite", "message": "Set-CsSite : Unable to connect to the Central Management Store.", "times": 1 }] }),
+    );
+    let b = backend(&bed);
+    b.observe().await.unwrap();
+    let ops = vec![
+        Operation::SetSiteXmppRoute {
+            site: "Site1".into(),
+            edge_pool: Some(f("edgepool2.contoso.com")),
+        },
+        Operation::SetSiteXmppRoute {
+            site: "Site2".into(),
+            edge_pool: Some(f("edgepool2.contoso.com")),
+        },
+        Operation::SetSiteFederationRoute {
+            site: "Site2".into(),
+            edge_pool: Some(f("edgepool2.contoso.com")),
+        },
+    ];
+    let rs = b.apply_batch(&ops).await;
+    assert_eq!(
+        rs[0],
+        Err(BackendError::Refused {
+            message: "Set-CsSite : Unable to connect to the Central Management Store.".into()
+        })
+    );
+    assert!(rs[1].is_ok(), "{:?}", rs[1]);
+    // Lync refuses a SIP route to a pool without the published flag.
+    match &rs[2] {
+        Err(BackendError::Refused { message }) => {
+            assert!(message.contains("not enabled for federation"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(bed.round_trips(), 2);
+}
+
+#[tokio::test]
+async fn a_null_route_is_sent_as_null_and_clears_the_route() {
+    let bed = Bed::new(&healthy_deployment(), json!({}));
+    let b = backend(&bed);
+    let op = Operation::SetSiteXmppRoute {
+        site: "Site2".into(),
+        edge_pool: None,
+    };
+    let line = edgefed::powershell::commands::cmdlet_line(&op)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        line,
+        "Set-CsSite -Identity 'Site2' -XmppFederationRoute $null"
+    );
+    b.apply(&op).await.unwrap();
+    assert_eq!(bed.deployment().sites["Site2"].xmpp_federation_route, None);
+    assert_eq!(
+        bed.log(),
+        vec!["Set-CsSite Site2 -XmppFederationRoute $null"]
+    );
+}
+
+#[tokio::test]
+async fn dns_and_probes_are_not_this_backends() {
+    let bed = Bed::new(&seed_deployment(), json!({}));
+    let b = backend(&bed);
+    let plan = seed_failback_plan();
+    for id in [11, 12, 13] {
+        match b.apply(&plan[id - 1].operation).await {
+            Err(BackendError::Failed { message }) => {
+                assert!(
+                    message.contains("DNS backend") || message.contains("probe module"),
+                    "{message}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(bed.round_trips(), 0);
+}
+
+#[tokio::test]
+async fn run_setup_waits_for_replication_and_gives_up_when_bounded() {
+    let bed = Bed::new(&seed_deployment(), json!({ "replicationLagPolls": 50 }));
+    let b = backend(&bed);
+    b.observe().await.unwrap();
+    let plan = seed_failback_plan();
+    let results = execute(&b, &plan[..6]).await;
+    match &results[&6] {
+        Err(BackendError::Refused { message }) => {
+            assert!(
+                message.contains("CMS replication did not reach edgeserver1.contoso.com"),
+                "{message}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!bed.log().iter().any(|l| l.starts_with("Bootstrapper")));
+}
+
+#[tokio::test]
+async fn edge_credentials_come_from_a_file_and_never_appear_in_the_script() {
+    let bed = Bed::new(
+        &seed_deployment(),
+        json!({ "edgeCredentialUser": "EDGE01\\edgeadmin" }),
+    );
+    let cred = bed.dir.path().join("edge-credential.txt");
+    std::fs::write(&cred, "EDGE01\\edgeadmin\nS3cr3t-'$(pwn)'\n").unwrap();
+    let mut config = bed.config();
+    config.edge_credential_file = Some(cred.display().to_string());
+    let b = with_state(&bed, config);
+    b.observe().await.unwrap();
+    let results = execute(&b, &seed_failback_plan()[..6]).await;
+    assert!(results.values().all(Result::is_ok), "{results:?}");
+    let script = bed.state()["lastScript"].as_str().unwrap().to_string();
+    assert!(script.contains("-Credential (Edgefed-Credential)"));
+    assert!(!script.contains("S3cr3t"));
+    // Without the credential, the Edge server refuses the remote session.
+    let bed2 = Bed::new(
+        &seed_deployment(),
+        json!({ "edgeCredentialUser": "EDGE01\\edgeadmin" }),
+    );
+    let b2 = backend(&bed2);
+    b2.observe().await.unwrap();
+    let r = execute(&b2, &seed_failback_plan()[..6]).await;
+    assert!(
+        matches!(&r[&6], Err(BackendError::Refused { message }) if message.contains("Access is denied"))
+    );
+}
+
+#[tokio::test]
+async fn a_shell_that_hangs_times_out() {
+    let mut config = PowerShellConfig::new("sh -c 'sleep 30'").unwrap();
+    config.timeouts.observe = Duration::from_millis(300);
+    let b = PowerShellBackend::new(config);
+    let started = std::time::Instant::now();
+    match b.observe().await {
+        Err(BackendError::Failed { message }) => {
+            assert!(message.contains("did not finish"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let b = PowerShellBackend::new(PowerShellConfig::new("/nonexistent/pwsh -Command -").unwrap());
+    assert!(
+        matches!(b.observe().await, Err(BackendError::Failed { message }) if message.contains("cannot start"))
+    );
+}
+
+#[tokio::test]
+async fn a_failing_observation_cmdlet_is_named_with_lyncs_message() {
+    let bed = Bed::new(
+        &seed_deployment(),
+        json!({ "faults": [{ "cmdlet": "Get-CsTopology", "message": "Cannot connect to the Central Management Store.", "times": 1 }] }),
+    );
+    match backend(&bed).observe().await {
+        Err(BackendError::Failed { message }) => assert_eq!(
+            message,
+            "`Get-CsTopology -AsXml` failed: Cannot connect to the Central Management Store."
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_missing_required_property_names_the_cmdlet_and_the_property() {
+    let topology = edgefed_double_topology();
+    let reply: serde_json::Map<String, Value> = serde_json::from_value(json!({
+        "topology": { "ok": true, "value": [topology], "warnings": [] },
+        "sites": { "ok": true, "value": [{ "Identity": "Site:Site1", "FederationRoute": null }], "warnings": [] },
+    }))
+    .unwrap();
+    let e = edgefed::powershell::observe::parse_observation(&reply)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("Get-CsSite") && e.contains("XmppFederationRoute"),
+        "{e}"
+    );
+    let reply: serde_json::Map<String, Value> = serde_json::from_value(json!({
+        "topology": { "ok": false, "message": "Cannot connect to the Central Management Store" },
+    }))
+    .unwrap();
+    let e = edgefed::powershell::observe::parse_observation(&reply)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("Get-CsTopology") && e.contains("Central Management Store"),
+        "{e}"
+    );
+}
+
+fn edgefed_double_topology() -> String {
+    "<Topology xmlns=\"urn:schema:Microsoft.Rtc.Management.Deploy.Topology.2008\" Signature=\"s1\"><Sites/><Clusters/><Services/></Topology>".into()
+}
+
+fn run_double(bed: &Bed, script: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = std::process::Command::new(DOUBLE)
+        .env("EDGEFED_SHELL_DOUBLE_STATE", &bed.state)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn the_double_fails_loudly_on_what_lync_does_not_have() {
+    let bed = Bed::new(&seed_deployment(), json!({}));
+    let prelude = edgefed::powershell::script::PRELUDE.join("\n");
+    let end = "Write-Output ('EDGEFED-BEGIN-' + 'n1'); Write-Output (ConvertTo-Json -InputObject $edgefedR -Depth 8 -Compress); Write-Output ('EDGEFED-END-' + 'n1')";
+    for (line, expect) in [
+        (
+            "Edgefed-Step 'a0' { Set-CsSite -Identity 'Site1' -XmppExternalFederationRoute 'EdgeServer:edgepool1.contoso.com' }",
+            "parameter name 'XmppExternalFederationRoute'",
+        ),
+        (
+            "Edgefed-Step 'a0' { Enable-CsSiteFederationRoute -Identity 'Site1' }",
+            "not a Lync Server cmdlet",
+        ),
+        (
+            "Edgefed-Step 'a0' { Invoke-Expression 'calc' }",
+            "'Invoke-Expression' is not recognized",
+        ),
+    ] {
+        let out = run_double(&bed, &format!("{prelude}\n{line}\n{end}\n"));
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(expect), "{stderr}");
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("EDGEFED-BEGIN-n1"));
+    }
+    // The same statement with the real parameter is accepted.
+    let ok = run_double(
+        &bed,
+        &format!(
+            "{prelude}\nEdgefed-Step 'a0' {{ Set-CsSite -Identity 'Site1' -XmppFederationRoute 'EdgeServer:edgepool2.contoso.com' }}\n{end}\n"
+        ),
+    );
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+}
+
+#[test]
+fn runbook_of_the_seed_failback_matches_the_committed_snapshot() {
+    let text = runbook(&seed_failback_plan());
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/seed_failback_runbook.ps1");
+    if std::env::var_os("UPDATE_EXPECT").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &text).unwrap();
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_default();
+    assert_eq!(
+        text, expected,
+        "runbook changed: rerun with UPDATE_EXPECT=1 and review the diff"
+    );
+    assert!(text.contains("-XmppFederationRoute 'EdgeServer:edgepool1.contoso.com'"));
+    assert!(!text.contains("XmppExternalFederationRoute '"));
+    assert!(text.contains("Publish-CsTopology -FileName $EdgefedTopologyFile -Force"));
+    assert_eq!(text.matches("\nPublish-CsTopology").count(), 1);
+}
+
+#[test]
+fn a_runbook_never_turns_plan_text_into_code() {
+    let mut plan = seed_failback_plan();
+    plan[6].reason = "line one\nRemove-Item C:\\ -Recurse".into();
+    plan[7].operation = Operation::SetSiteFederationRoute {
+        site: "Site2'; Remove-Item C:\\ #".into(),
+        edge_pool: None,
+    };
+    let text = runbook(&plan);
+    assert!(text.lines().all(|l| !l.starts_with("Remove-Item")));
+    assert!(text.contains("#   REFUSED: site name"));
+}
+
+#[tokio::test]
+async fn observe_of_2000_edge_pools_is_one_round_trip() {
+    let mut d = Deployment {
+        signature: "big".into(),
+        ..Deployment::default()
+    };
+    d.sites.insert("Site1".into(), Site::default());
+    d.front_end_pools.insert(
+        f("fepool1.contoso.com"),
+        FrontEndPool {
+            site: "Site1".into(),
+            media_edge_pool: Some(f("edge0.contoso.com")),
+            backup_pool: None,
+            failed_over: false,
+            computers: BTreeMap::from([(
+                f("fe1.contoso.com"),
+                computer(true, ServiceState::Running),
+            )]),
+        },
+    );
+    for i in 0..2000 {
+        d.edge_pools.insert(
+            f(&format!("edge{i}.contoso.com")),
+            EdgePool {
+                site: "Site1".into(),
+                sip_federation: i == 0,
+                xmpp_federation: i == 0,
+                next_hop: Some(f("fepool1.contoso.com")),
+                external_addresses: vec![ip(&format!("131.107.{}.{}", i / 250, i % 250 + 1))],
+                computers: BTreeMap::from([
+                    (
+                        f(&format!("edge{i}a.contoso.com")),
+                        computer(true, ServiceState::Running),
+                    ),
+                    (
+                        f(&format!("edge{i}b.contoso.com")),
+                        computer(true, ServiceState::Running),
+                    ),
+                ]),
+            },
+        );
+    }
+    let bed = Bed::new(&d, json!({ "quiet": true }));
+    let b = backend(&bed);
+    let started = std::time::Instant::now();
+    let obs = b.observe().await.unwrap();
+    let took = started.elapsed();
+    assert_eq!(obs.deployment.edge_pools.len(), 2000);
+    assert_eq!(obs.deployment.edge_pools, d.edge_pools);
+    assert_eq!(bed.round_trips(), 1);
+    let s = b.stats();
+    eprintln!(
+        "FIGURES observe 2000 Edge pools / 4000 servers: {} round trip, {} B sent, {} B received, {:?} (debug build, double included)",
+        s.round_trips, s.bytes_sent, s.bytes_received, took
+    );
+}
+
+fn hostile() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        Just("'".to_string()),
+        Just("\u{2018}".to_string()),
+        Just("\u{2019}".to_string()),
+        Just("\u{201A}".to_string()),
+        Just("\u{201B}".to_string()),
+        Just("\"".to_string()),
+        Just("$(Remove-Item C:\\)".to_string()),
+        Just("`".to_string()),
+        Just(";".to_string()),
+        Just("\n".to_string()),
+        Just("\r".to_string()),
+        Just("\0".to_string()),
+        Just("''".to_string()),
+        Just("#".to_string()),
+        "[a-zA-Z0-9 .-]{0,5}",
+        any::<char>().prop_map(|c| c.to_string()),
+    ];
+    prop::collection::vec(piece, 0..12).prop_map(|v| v.concat())
+}
+
+proptest! {
+    #[test]
+    fn every_quoted_value_reads_back_as_exactly_one_literal(s in hostile(), tail in "[ ;a-z-]{0,6}") {
+        let lit = quote_literal(&s);
+        // Followed by more script text, the literal still ends where it should.
+        let text = format!("{lit}{tail}");
+        let read = read_literal(&text).unwrap();
+        prop_assert_eq!(&read.value, &s);
+        prop_assert_eq!(read.len, lit.len());
+    }
+
+    #[test]
+    fn site_names_are_either_refused_or_safe_single_line_literals(s in hostile()) {
+        if let Ok(lit) = site_name(&s) {
+            prop_assert!(!lit.contains('\n') && !lit.contains('\r') && !lit.contains('\0'));
+            let read = read_literal(&lit).unwrap();
+            prop_assert_eq!(read.value, s);
+            prop_assert_eq!(read.len, lit.len());
+        }
+    }
+}

@@ -1,0 +1,123 @@
+# edgefed runbook: review it, then run it step by step in the Lync Server Management Shell.
+# 14 actions, in the plan's order; each step names its action id. DNS changes and port checks
+# are comments: edgefed makes them through its DNS backend and probe module.
+$ErrorActionPreference = 'Stop'
+# The product folder of your Edge servers: 'Microsoft Lync Server 2013', 'Skype for Business Server 2015'
+# or 'Skype for Business Server 2019' (edgefed reads it from Get-CsService -EdgeServer -> Version).
+$EdgefedProduct = 'Skype for Business Server 2015'
+$EdgefedEdgeCredential = Get-Credential -Message 'Administrator of the Edge servers'
+$EdgefedTopologyFile = Join-Path $env:TEMP 'edgefed-topology.xml'
+
+# ---------------------------------------------------------------------------
+# Action 1: start-services edgeserver1.contoso.com (pool edgepool1.contoso.com)
+#   Why: edgepool1.contoso.com must run: it becomes the federation route (failback step 1)
+#   Procedure: Failback step 1: on the Edge pool that is available again, start the Edge services
+Start-CsWindowsService -ComputerName 'edgeserver1.contoso.com'
+
+# ---------------------------------------------------------------------------
+# Action 2: disable-sip-federation edgepool2.contoso.com
+#   Why: no site routes SIP federation to edgepool2.contoso.com any more
+#   Procedure: Failback step 2: clear 'Enable federation for this Edge pool (Port 5061)' on the pool currently configured for federation
+#   After action(s): 1
+# Export the published topology once: a backup, and the copy every edit goes into.
+$EdgefedBackupFile = Join-Path $env:TEMP ('edgefed-topology-backup-' + (Get-Date -Format 'yyyyMMdd-HHmmss') + '.xml')
+(Get-CsTopology -AsXml).ToString() | Out-File -FilePath $EdgefedBackupFile -Encoding utf8
+Copy-Item -LiteralPath $EdgefedBackupFile -Destination $EdgefedTopologyFile
+$EdgefedSignature = ([xml](Get-Content -LiteralPath $EdgefedTopologyFile -Raw)).Topology.Signature
+#   Edit $EdgefedTopologyFile (published by action 5): in the <Service> whose <ServiceId RoleName="EdgeServer"> is installed on <Cluster Fqdn="edgepool2.contoso.com">, remove
+#     <Port Owner="urn:component:AccessEdge" Usage="SipServer" InterfaceSide="External" Port="5061" Protocol="Mtls" .../>
+#   (keep the Internal SipServer port and the External SipClient port)
+
+# ---------------------------------------------------------------------------
+# Action 3: enable-sip-federation edgepool1.contoso.com
+#   Why: Site1 and Site2 route SIP federation to edgepool1.contoso.com
+#   Procedure: Failback step 2: select 'Enable federation for this Edge pool (Port 5061)' on the restored pool
+#   After action(s): 1
+#   Edit $EdgefedTopologyFile (published by action 5): in the <Service> whose <ServiceId RoleName="EdgeServer"> is installed on <Cluster Fqdn="edgepool1.contoso.com">, add
+#     <Port Owner="urn:component:AccessEdge" Usage="SipServer" InterfaceSide="External" InterfaceNumber="1" Port="5061" Protocol="Mtls" UrlPath="/" AuthorizesRequests="false" ConfiguredFqdn="<the pool's Access Edge external FQDN>" />
+#   (in the ServiceRoles.2008 namespace of its <Ports>)
+
+# ---------------------------------------------------------------------------
+# Action 4: set-media-edge-pool fepool1.contoso.com → edgepool1.contoso.com
+#   Why: fepool1.contoso.com goes back to the Edge pool of its site (failback step 4)
+#   Procedure: Failback step 4: the Front End pool goes back to the Edge pool of its own site ('Associate Edge pool (for media components)'); published, which the procedure forgets
+#   After action(s): 1
+#   Edit $EdgefedTopologyFile (published by action 5): in the Registrar, ConfServices and MediationServer services installed on <Cluster Fqdn="fepool1.contoso.com">, change the <Dependency> on <ServiceId RoleName="EdgeServer" .../> to the SiteId and Instance of the EdgeServer service installed on <Cluster Fqdn="edgepool1.contoso.com">
+
+# ---------------------------------------------------------------------------
+# Action 5: publish-topology
+#   Why: publish the topology edits in one document
+#   Procedure: Failback step 2: publish the topology (one document with every edit, disable before enable)
+#   After action(s): 2, 3, 4
+# Stop if someone else published since the export:
+if ((([xml](Get-CsTopology -AsXml).ToString()).Topology.Signature) -ne $EdgefedSignature) { throw 'The published topology changed since it was exported: stop, observe again and re-plan.' }
+Publish-CsTopology -FileName $EdgefedTopologyFile -Force
+Enable-CsTopology
+
+# ---------------------------------------------------------------------------
+# Action 6: run-setup edgeserver1.contoso.com (pool edgepool1.contoso.com)
+#   Why: edgepool1.contoso.com gained the federation role
+#   Procedure: Failback step 2: on the Edge server, Deployment Wizard 'Setup or Remove Lync Server Components' > Run Again
+#   After action(s): 5
+# Wait until CMS replication reached the server (UpToDate = True):
+while (@(Get-CsManagementStoreReplicationStatus -ReplicaFqdn 'edgeserver1.contoso.com' | Where-Object { [string]$_.UpToDate -ne 'True' }).Count -gt 0) { Start-Sleep -Seconds 15 }
+Invoke-Command -ComputerName 'edgeserver1.contoso.com' -Credential $EdgefedEdgeCredential -ArgumentList $EdgefedProduct -ScriptBlock { param($p) & (Join-Path $env:ProgramFiles (Join-Path $p 'Deployment\Bootstrapper.exe')); if ($LASTEXITCODE -ne 0) { throw ('Bootstrapper.exe exited with code ' + $LASTEXITCODE) } }
+
+# ---------------------------------------------------------------------------
+# Action 7: set-site-federation-route Site1 → edgepool1.contoso.com
+#   Why: sites.Site1.federationRoute
+#   Procedure: Failback step 2: the site's SIP federation route names the restored pool (Edge pool FQDN, not a server)
+#   After action(s): 5, 6
+Set-CsSite -Identity 'Site1' -FederationRoute 'EdgeServer:edgepool1.contoso.com'
+
+# ---------------------------------------------------------------------------
+# Action 8: set-site-federation-route Site2 → edgepool1.contoso.com
+#   Why: sites.Site2.federationRoute
+#   Procedure: Failback step 2: the site's SIP federation route names the restored pool (Edge pool FQDN, not a server)
+#   After action(s): 5, 6
+Set-CsSite -Identity 'Site2' -FederationRoute 'EdgeServer:edgepool1.contoso.com'
+
+# ---------------------------------------------------------------------------
+# Action 9: set-site-xmpp-route Site1 → edgepool1.contoso.com
+#   Why: sites.Site1.xmppFederationRoute
+#   Procedure: Failback step 3: Set-CsSite -XmppFederationRoute (the procedure's -XmppExternalFederationRoute does not exist; the value is the pool, not a server)
+#   After action(s): 1
+Set-CsSite -Identity 'Site1' -XmppFederationRoute 'EdgeServer:edgepool1.contoso.com'
+
+# ---------------------------------------------------------------------------
+# Action 10: set-site-xmpp-route Site2 → edgepool1.contoso.com
+#   Why: sites.Site2.xmppFederationRoute
+#   Procedure: Failback step 3: Set-CsSite -XmppFederationRoute (the procedure's -XmppExternalFederationRoute does not exist; the value is the pool, not a server)
+#   After action(s): 1
+Set-CsSite -Identity 'Site2' -XmppFederationRoute 'EdgeServer:edgepool1.contoso.com'
+
+# ---------------------------------------------------------------------------
+# Action 11: set-dns-srv _xmpp-server._tcp.contoso.com → xmpp.contoso.com:5269
+#   Why: dns._xmpp-server._tcp.contoso.com.SRV
+#   Procedure: Failback step 3: the SRV record resolves to the Edge pool that carries the federation
+#   After action(s): 9, 10
+#   DNS, not run here (edgefed's DNS backend sends an RFC 2136 update to zone contoso.com):
+#     set SRV _xmpp-server._tcp.contoso.com  TTL 300  priority 0  weight 100  port 5269  target xmpp.contoso.com
+
+# ---------------------------------------------------------------------------
+# Action 12: set-dns-a xmpp.contoso.com → 131.107.155.10
+#   Why: dns.xmpp.contoso.com.A: the restored pool's external address
+#   Procedure: Failback step 3: the A record points at the pool the route names (not EdgeServer2, a copy error in the procedure)
+#   After action(s): 9, 10
+#   DNS, not run here (edgefed's DNS backend sends an RFC 2136 update to zone contoso.com):
+#     set A xmpp.contoso.com  TTL 300  addresses 131.107.155.10
+
+# ---------------------------------------------------------------------------
+# Action 13: verify-port 131.107.155.10:5269 (pool edgepool1.contoso.com)
+#   Why: the XMPP route moved: verify 5269
+#   Procedure: Failback step 3: verify the pool that now hosts the federation has the port open externally
+#   After action(s): 11, 12
+#   Check, not run here (edgefed's probe module): TCP 131.107.155.10:5269 answers from outside, e.g.
+#     Test-NetConnection -ComputerName '131.107.155.10' -Port 5269
+
+# ---------------------------------------------------------------------------
+# Action 14: invoke-pool-failback fepool3.contoso.com
+#   Why: fepool3.contoso.com failed with the site (failback step 5)
+#   Procedure: Failback step 5: the Front End pool that failed too is failed back
+#   After action(s): 7, 8, 13
+Invoke-CsPoolFailBack -PoolFqdn 'fepool3.contoso.com' -Confirm:$false
