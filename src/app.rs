@@ -7,11 +7,17 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::net::SocketAddr;
+
+use crate::backend::combined::{Combined, DnsSystem, ProbeSystem};
 use crate::backend::lab::{LabBackend, LabFile, Scenario};
 use crate::backend::{Backend, Observation};
-use crate::cli::{BackendKind, Cli, ColorWhen, Command, DEFAULT_LAB, Global};
+use crate::cli::{BackendKind, Cli, ColorWhen, Command, DEFAULT_LAB, Global, ProbeMode};
 use crate::commands;
+use crate::dns::{DnsBackend, DnsClient, TsigKey};
 use crate::exit;
+use crate::model::{DnsName, RecordType};
+use crate::powershell::{PowerShellBackend, PowerShellConfig};
 
 /// A command's failure: what to print and the exit code.
 #[derive(Debug)]
@@ -196,27 +202,89 @@ pub enum Access {
     Write,
 }
 
-/// Opens the configured backend.
+/// Opens the configured backend: the Lync system (lab or PowerShell)
+/// combined with external DNS and port probes. `managed` lists the DNS
+/// record sets the document manages.
 ///
 /// # Errors
-/// When the backend cannot be reached or its lab is missing, invalid or locked.
-pub fn open_backend(global: &Global, access: Access) -> Result<Arc<dyn Backend>, Failure> {
-    match global.backend {
+/// When the backend cannot be set up, or its lab is missing, invalid or locked.
+pub fn open_backend(
+    global: &Global,
+    access: Access,
+    managed: Vec<(DnsName, RecordType)>,
+) -> Result<Arc<dyn Backend>, Failure> {
+    let timeout = Duration::from_secs(global.network_timeout);
+    let lync: Arc<dyn Backend> = match global.backend {
         BackendKind::Lab => {
             let path = lab_path(global, true)?;
-            let backend = match access {
-                Access::Read => LabBackend::open(&path).map_err(Failure::error)?,
-                Access::Write => {
+            match access {
+                Access::Read => Arc::new(LabBackend::open(&path).map_err(Failure::error)?),
+                Access::Write => Arc::new(
                     LabBackend::open_locked(&path, Duration::from_secs(global.lock_timeout))
-                        .map_err(Failure::error)?
-                }
-            };
-            Ok(Arc::new(backend))
+                        .map_err(Failure::error)?,
+                ),
+            }
         }
-        BackendKind::Powershell => Err(Failure::error(
-            "the PowerShell backend is not part of this build yet (issue 4); use `--backend lab`",
-        )),
-    }
+        BackendKind::Powershell => {
+            let config =
+                PowerShellConfig::from_env(global.ps_command.as_deref()).map_err(Failure::usage)?;
+            Arc::new(PowerShellBackend::new(config))
+        }
+    };
+    let dns = match &global.dns_server {
+        Some(server) => {
+            let addr = socket_addr(server, "--dns-server")?;
+            let key = match &global.tsig_key_file {
+                Some(path) => Some(TsigKey::from_file(path).map_err(Failure::error)?),
+                None => TsigKey::from_env().map_err(Failure::error)?,
+            };
+            if key.is_none() {
+                tracing::warn!(
+                    "no TSIG key (--tsig-key-file or EDGEFED_TSIG_KEY_FILE): DNS updates go unsigned"
+                );
+            }
+            DnsSystem::Server(DnsBackend::new(DnsClient::new(addr, key, timeout)))
+        }
+        None if global.backend == BackendKind::Lab => DnsSystem::Lync,
+        None => DnsSystem::Manual {
+            resolver: global
+                .resolver
+                .as_deref()
+                .map(|r| socket_addr(r, "--resolver"))
+                .transpose()?,
+        },
+    };
+    let probes = match (global.probes, global.backend) {
+        (Some(ProbeMode::Real), _) | (None, BackendKind::Powershell) => {
+            ProbeSystem::Real { timeout }
+        }
+        (Some(ProbeMode::Lab), BackendKind::Lab) | (None, BackendKind::Lab) => ProbeSystem::Lync,
+        (Some(ProbeMode::Lab), BackendKind::Powershell) => {
+            return Err(Failure::usage(
+                "`--probes lab` needs the lab backend; the PowerShell backend probes for real",
+            ));
+        }
+    };
+    Ok(Arc::new(Combined::new(lync, dns, probes, managed)))
+}
+
+/// Whether DNS changes are manual steps (no update server, not the lab).
+#[must_use]
+pub fn dns_is_manual(global: &Global) -> bool {
+    global.dns_server.is_none() && global.backend != BackendKind::Lab
+}
+
+/// Resolves `HOST:PORT`.
+fn socket_addr(text: &str, flag: &str) -> Result<SocketAddr, Failure> {
+    use std::net::ToSocketAddrs as _;
+    text.to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+        .ok_or_else(|| {
+            Failure::usage(format!(
+                "{flag} {text}: expected HOST:PORT, e.g. 192.0.2.53:53 or ns1.contoso.com:53"
+            ))
+        })
 }
 
 /// Observes through `backend`, printing its warnings on stderr.

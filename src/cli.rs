@@ -87,6 +87,51 @@ pub struct Global {
     /// How long a reconcile waits for another one on the same lab, in seconds.
     #[arg(long, global = true, default_value = "60", value_name = "SECONDS")]
     pub lock_timeout: u64,
+    /// How the PowerShell backend starts the Management Shell (script on stdin), e.g.
+    /// `ssh admin@fe01.contoso.com powershell.exe -NoProfile -NonInteractive -Command -`.
+    /// Env `EDGEFED_PS_COMMAND`; default `pwsh -NoProfile -NonInteractive -Command -`
+    /// (`powershell.exe …` on Windows).
+    #[arg(long, global = true, value_name = "CMD")]
+    pub ps_command: Option<String>,
+    /// The DNS primary that takes RFC 2136 updates for the managed zones.
+    /// Without it, DNS changes are shown as manual steps (PowerShell backend)
+    /// or simulated (lab).
+    #[arg(
+        long,
+        global = true,
+        env = "EDGEFED_DNS_SERVER",
+        value_name = "HOST:PORT"
+    )]
+    pub dns_server: Option<String>,
+    /// TSIG key for the updates, in `tsig-keygen` format. Env `EDGEFED_TSIG_KEY_FILE`,
+    /// or `EDGEFED_TSIG_KEY=algorithm:name:secret`. Never put it in the document.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub tsig_key_file: Option<PathBuf>,
+    /// The resolver for plain DNS queries when no --dns-server is given
+    /// (PowerShell backend); default: the first nameserver of /etc/resolv.conf.
+    #[arg(
+        long,
+        global = true,
+        env = "EDGEFED_RESOLVER",
+        value_name = "HOST:PORT"
+    )]
+    pub resolver: Option<String>,
+    /// Port probes: `lab` (simulated by the lab) or `real` (TCP / XMPP / TLS).
+    /// Default: `lab` with the lab backend, `real` with PowerShell.
+    #[arg(long, global = true, value_enum)]
+    pub probes: Option<ProbeMode>,
+    /// Bound on each DNS query / update and each port probe, in seconds.
+    #[arg(long, global = true, default_value = "5", value_name = "SECONDS")]
+    pub network_timeout: u64,
+}
+
+/// Where port probes go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ProbeMode {
+    /// Simulated by the lab.
+    Lab,
+    /// Real probes.
+    Real,
 }
 
 /// The commands.

@@ -16,12 +16,3 @@ pub mod powershell;
 pub mod probe;
 pub mod render;
 pub mod topology;
-
-/// `plan --output powershell`: the plan as a Management Shell runbook.
-///
-/// # Errors
-/// Until the PowerShell backend (issue 4) lands, always: this build cannot
-/// write runbooks yet.
-pub fn powershell_runbook(_actions: &[plan::Action]) -> Result<String, String> {
-    Err("`--output powershell` comes with the PowerShell backend (issue 4), which is not in this build yet".into())
-}

@@ -4,6 +4,7 @@
 //! time. The lab is the first implementation; the PowerShell backend drives a
 //! real Lync deployment; DNS is its own system combined with either.
 
+pub mod combined;
 pub mod lab;
 
 use async_trait::async_trait;

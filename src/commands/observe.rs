@@ -15,7 +15,7 @@ pub fn run(global: &Global) -> Outcome {
         _ => return Err(Failure::usage("`observe` prints yaml or json")),
     };
     let rt = app::runtime()?;
-    let backend = app::open_backend(global, Access::Read)?;
+    let backend = app::open_backend(global, Access::Read, Vec::new())?;
     let observation = app::observe(&rt, backend.as_ref())?;
     let (text, notes) = crate::document::observed_document(&observation.deployment, json);
     for n in notes {

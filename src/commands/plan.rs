@@ -8,27 +8,45 @@ use crate::model::Deployment;
 use crate::plan::Plan;
 use crate::render::{self, PlanDocument};
 
+/// A plan and what it was made against.
+pub(crate) struct Planned {
+    /// The backend that observed (and will apply).
+    pub backend: std::sync::Arc<dyn crate::backend::Backend>,
+    /// The observation.
+    pub observed: Deployment,
+    /// The plan.
+    pub plan: Plan,
+    /// The runtime the backend lives on.
+    pub rt: tokio::runtime::Runtime,
+}
+
 /// Observes through the configured backend and plans.
 pub(crate) fn make_plan(
     global: &Global,
     desired: &Desired,
     access: Access,
-) -> Result<
-    (
-        std::sync::Arc<dyn crate::backend::Backend>,
-        Deployment,
-        Plan,
-        tokio::runtime::Runtime,
-    ),
-    Failure,
-> {
+) -> Result<Planned, Failure> {
     let rt = app::runtime()?;
-    let backend = app::open_backend(global, access)?;
+    let backend = app::open_backend(global, access, desired.managed_records())?;
     let observation = app::observe(&rt, backend.as_ref())?;
     let mut plan = crate::plan::plan(desired, &observation.deployment)
         .map_err(|d| Failure::rendered(d.render()))?;
     plan.warnings.extend(observation.warnings);
-    Ok((backend, observation.deployment, plan, rt))
+    if app::dns_is_manual(global) {
+        for a in plan.actions.iter().filter(|a| a.operation.is_dns()) {
+            plan.warnings.push(format!(
+                "manual step #{}: {} (no --dns-server: edgefed does not change DNS itself)",
+                a.id,
+                crate::backend::combined::manual_record(&a.operation)
+            ));
+        }
+    }
+    Ok(Planned {
+        backend,
+        observed: observation.deployment,
+        plan,
+        rt,
+    })
 }
 
 /// Renders a plan in the requested format.
@@ -41,9 +59,7 @@ pub(crate) fn render(
         OutputFormat::Human => render::human::plan(plan),
         OutputFormat::Json => doc.to_json(),
         OutputFormat::Markdown => render::markdown::plan(plan),
-        OutputFormat::Powershell => {
-            crate::powershell_runbook(&plan.actions).map_err(Failure::usage)?
-        }
+        OutputFormat::Powershell => crate::powershell::runbook(&plan.actions),
         OutputFormat::Yaml => {
             return Err(Failure::usage(
                 "`plan` prints human, json, markdown or powershell, not yaml",
@@ -64,7 +80,12 @@ pub fn run(global: &Global, args: &PlanArgs) -> Outcome {
         ));
     }
     let desired = super::load_desired(&args.doc.file)?;
-    let (backend, observed, plan, _rt) = make_plan(global, &desired, Access::Read)?;
+    let Planned {
+        backend,
+        observed,
+        plan,
+        rt: _rt,
+    } = make_plan(global, &desired, Access::Read)?;
     let doc = PlanDocument::new(&plan, &desired, backend.name(), &observed);
     if let Some(out) = &args.out {
         crate::backend::lab::write_atomically(out, doc.to_json().as_bytes())

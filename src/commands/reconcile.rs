@@ -33,7 +33,12 @@ pub fn run(global: &Global, args: &ReconcileArgs) -> Outcome {
     } else {
         Access::Write
     };
-    let (backend, observed, plan, rt) = super::plan::make_plan(global, &desired, access)?;
+    let super::plan::Planned {
+        backend,
+        observed,
+        plan,
+        rt,
+    } = super::plan::make_plan(global, &desired, access)?;
     let doc = PlanDocument::new(&plan, &desired, backend.name(), &observed);
     if args.check {
         print(&super::plan::render(format, &plan, &doc)?);
@@ -147,7 +152,27 @@ fn apply_saved(global: &Global, path: &std::path::Path, format: OutputFormat) ->
     }
     check_ids(&doc.actions).map_err(|m| Failure::error(format!("{}: {m}", path.display())))?;
     let rt = app::runtime()?;
-    let backend = app::open_backend(global, Access::Write)?;
+    // Observe the same DNS record sets the plan saw.
+    let mut managed: Vec<_> = doc
+        .observed
+        .state
+        .iter()
+        .flat_map(|s| s.dns.iter().map(|r| (r.name().clone(), r.record_type())))
+        .collect();
+    for a in &doc.actions {
+        match &a.operation {
+            crate::plan::Operation::SetDnsSrv { name, .. } => {
+                managed.push((name.clone(), crate::model::RecordType::Srv))
+            }
+            crate::plan::Operation::SetDnsA { name, .. } => {
+                managed.push((name.clone(), crate::model::RecordType::A))
+            }
+            _ => {}
+        }
+    }
+    managed.sort();
+    managed.dedup();
+    let backend = app::open_backend(global, Access::Write, managed)?;
     if backend.name() != doc.observed.backend {
         return Err(Failure::error(format!(
             "{} was made against the {} backend, not {}: use `--backend {}`",

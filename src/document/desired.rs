@@ -110,3 +110,26 @@ pub struct Desired {
     /// `allowMultipleFederationRoutes`.
     pub allow_multiple_federation_routes: bool,
 }
+
+impl Desired {
+    /// The DNS record sets the document manages: per zone, the SRV record and
+    /// the A record of each federation host.
+    #[must_use]
+    pub fn managed_records(&self) -> Vec<(crate::model::DnsName, crate::model::RecordType)> {
+        use crate::model::{DnsName, RecordType};
+        let mut out = Vec::new();
+        for z in &self.dns {
+            if let Some(h) = &z.xmpp {
+                out.push((DnsName::xmpp_srv(&z.zone.value), RecordType::Srv));
+                out.push((DnsName::host(&h.host.value), RecordType::A));
+            }
+            if let Some(h) = &z.sip {
+                out.push((DnsName::sip_srv(&z.zone.value), RecordType::Srv));
+                out.push((DnsName::host(&h.host.value), RecordType::A));
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+}
