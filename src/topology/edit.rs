@@ -20,8 +20,10 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use super::extract::{ACCESS_EDGE, Links, is_federation_port};
-use super::index::{DepEntry, EDGE_ROLE, Index, REGISTRAR_ROLE, ServiceEntry, ServiceKey};
+use super::extract::{Links, is_federation_port};
+use super::index::{
+    DepEntry, EDGE_ROLE, Index, PortKind, REGISTRAR_ROLE, ServiceEntry, ServiceKey, Sym,
+};
 use super::{TopologyError, line_col};
 use crate::model::Fqdn;
 
@@ -180,7 +182,7 @@ impl Editor<'_> {
                             .links
                             .media_services
                             .iter()
-                            .filter_map(|(f, v)| Some((f.clone(), v.first()?.clone())))
+                            .filter_map(|(f, v)| Some((f.clone(), *v.first()?)))
                             .collect();
                         return Err(self.unknown("Front End pool", front_end_pool, &fe));
                     }
@@ -222,7 +224,8 @@ impl Editor<'_> {
     fn splice(&self, mut splices: Vec<Splice>) -> Result<String, TopologyError> {
         splices.sort_by_key(|s| (s.range.start, s.range.end));
         let added: usize = splices.iter().map(|s| s.with.len()).sum();
-        let mut out = String::with_capacity(self.text.len() + added);
+        // Room for a UTF-8 BOM, so encoding does not copy.
+        let mut out = String::with_capacity(self.text.len() + added + 3);
         let mut at = 0;
         for s in &splices {
             if s.range.start < at {
@@ -245,28 +248,28 @@ impl Editor<'_> {
             .ports
             .iter()
             .rev()
-            .find(|p| p.owner == "urn:component:MediaRelayEdge")
+            .find(|p| p.kind == PortKind::MediaRelay)
             .or_else(|| s.ports.last())
             .ok_or_else(|| {
                 self.cannot(
                     s.ports_range.as_ref().map_or(s.pos, |r| r.start),
                     format!(
                         "{} has no `Port` elements to place the federation port next to; enable federation in Topology Builder instead",
-                        s.key
+                        self.index.describe(&s.key)
                     ),
                 )
             })?;
         let fqdn = s
             .ports
             .iter()
-            .filter(|p| p.owner == ACCESS_EDGE && p.side == "External")
+            .filter(|p| matches!(p.kind, PortKind::Federation | PortKind::AccessEdgeExternal))
             .find_map(|p| p.configured_fqdn.as_deref())
             .ok_or_else(|| {
                 self.cannot(
                     s.pos,
                     format!(
                         "{} has no Access Edge external FQDN (`ConfiguredFqdn` of an external AccessEdge port) to give the federation port; set it in Topology Builder",
-                        s.key
+                        self.index.describe(&s.key)
                     ),
                 )
             })?;
@@ -286,7 +289,7 @@ impl Editor<'_> {
         let sep = &self.text[self.ws_start(anchor.range.start)..anchor.range.start];
         let q = quote;
         let attrs = [
-            ("Owner", ACCESS_EDGE),
+            ("Owner", "urn:component:AccessEdge"),
             ("Usage", "SipServer"),
             ("InterfaceSide", "External"),
             ("InterfaceNumber", "1"),
@@ -311,7 +314,7 @@ impl Editor<'_> {
     fn point_dependency(
         &self,
         s: &ServiceEntry,
-        role: &str,
+        role: Sym,
         target: &ServiceKey,
         splices: &mut Vec<Splice>,
     ) -> Result<(), TopologyError> {
@@ -322,13 +325,13 @@ impl Editor<'_> {
                 if d.key.site != target.site {
                     splices.push(Splice {
                         range: d.site_value.clone(),
-                        with: escape_attr(&target.site),
+                        with: escape_attr(self.index.names.name(target.site)),
                     });
                 }
                 if d.key.instance != target.instance {
                     splices.push(Splice {
                         range: d.instance_value.clone(),
-                        with: escape_attr(&target.instance),
+                        with: escape_attr(self.index.names.name(target.instance)),
                     });
                 }
             }
@@ -347,7 +350,7 @@ impl Editor<'_> {
                 s.pos,
                 format!(
                     "{} has no `DependsOn` element to add the dependency to",
-                    s.key
+                    self.index.describe(&s.key)
                 ),
             )
         })?;
@@ -357,9 +360,12 @@ impl Editor<'_> {
             let base = last.range.start;
             let mut at = base;
             let mut parts = [
-                (last.site_value.clone(), target.site.as_str()),
-                (last.role_value.clone(), target.role.as_str()),
-                (last.instance_value.clone(), target.instance.as_str()),
+                (last.site_value.clone(), self.index.names.name(target.site)),
+                (last.role_value.clone(), self.index.names.name(target.role)),
+                (
+                    last.instance_value.clone(),
+                    self.index.names.name(target.instance),
+                ),
             ];
             parts.sort_by_key(|(r, _)| r.start);
             for (r, v) in parts {
@@ -378,7 +384,9 @@ impl Editor<'_> {
         let le = self.line_ending();
         let indent = self.indent_of(d.range.start);
         let unit = if indent.contains('\t') { "\t" } else { "  " };
-        let prefix = d.qname.rsplit_once(':').map_or("", |(p, _)| p);
+        let slice = |r: &Range<usize>| self.text.get(r.clone()).unwrap_or("");
+        let own_qname = slice(&d.qname);
+        let prefix = own_qname.rsplit_once(':').map_or("", |(p, _)| p);
         let prefix = if prefix.is_empty() {
             String::new()
         } else {
@@ -386,18 +394,18 @@ impl Editor<'_> {
         };
         let dep_q = d
             .dependency_qname
-            .clone()
-            .unwrap_or_else(|| format!("{prefix}Dependency"));
+            .as_ref()
+            .map_or_else(|| format!("{prefix}Dependency"), |r| slice(r).to_string());
         let id_q = d
             .service_id_qname
-            .clone()
-            .unwrap_or_else(|| format!("{prefix}ServiceId"));
+            .as_ref()
+            .map_or_else(|| format!("{prefix}ServiceId"), |r| slice(r).to_string());
         let body = format!(
             "{le}{indent}{unit}<{dep_q} Usage=\"Default\">{le}{indent}{unit}{unit}<{id_q} SiteId=\"{}\" RoleName=\"{}\" Instance=\"{}\" />{le}{indent}{unit}</{dep_q}>{le}{indent}</{}>",
-            escape_attr(&target.site),
-            escape_attr(&target.role),
-            escape_attr(&target.instance),
-            d.qname
+            escape_attr(self.index.names.name(target.site)),
+            escape_attr(self.index.names.name(target.role)),
+            escape_attr(self.index.names.name(target.instance)),
+            own_qname
         );
         let src = &self.text[d.range.clone()];
         if d.self_closing {
