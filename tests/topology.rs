@@ -879,3 +879,62 @@ fn two_federation_pools_make_routes_ambiguous() {
     );
     assert!(to_deployment(&m, Some("[]")).is_ok());
 }
+
+// ---------------------------------------------------------------- namespaces
+
+const PREFIXED: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<t:Topology xmlns:t="urn:schema:Microsoft.Rtc.Management.Deploy.Topology.2008" Signature='s-1'>
+ <t:Sites><t:CentralSite SiteId="1"><t:Name>Site1</t:Name></t:CentralSite></t:Sites>
+ <t:Clusters>
+  <t:Cluster Fqdn="fe.contoso.com"><t:ClusterId SiteId="1" Number="1"/><t:Machine Fqdn="fe.contoso.com"/></t:Cluster>
+  <t:Cluster Fqdn="edge.contoso.com"><t:ClusterId SiteId="1" Number="2"/>
+   <t:Machine Fqdn="edge.contoso.com"><t:NetInterface InterfaceSide="External" IPAddress="192.0.2.7"/></t:Machine></t:Cluster>
+ </t:Clusters>
+ <t:Services>
+  <t:Service><t:ServiceId SiteId="1" RoleName="Registrar" Instance="1"/><t:DependsOn/>
+   <t:InstalledOn><t:ClusterId SiteId="1" Number="1"/></t:InstalledOn></t:Service>
+  <t:Service><t:ServiceId SiteId="1" RoleName="EdgeServer" Instance="1"/><t:DependsOn/>
+   <t:InstalledOn><t:ClusterId SiteId="1" Number="2"/></t:InstalledOn>
+   <r:Ports xmlns:r="urn:schema:Microsoft.Rtc.Management.Deploy.ServiceRoles.2008">
+    <r:Port Owner='urn:component:AccessEdge' Usage='SipClient' InterfaceSide='External' ConfiguredFqdn='sip.contoso.com'/>
+    <s:Port xmlns:s="urn:schema:Microsoft.Rtc.Management.Deploy.ServiceRoles.2008" Owner='urn:component:MediaRelayEdge' Usage='TURNServer' InterfaceSide='External'/>
+    <Port Owner="urn:component:AccessEdge" Usage="SipServer" InterfaceSide="External" Protocol="Mtls"/>
+   </r:Ports>
+  </t:Service>
+ </t:Services>
+</t:Topology>
+"#;
+
+#[test]
+fn prefixes_quotes_and_local_declarations_are_followed() {
+    let d = doc(PREFIXED);
+    let e = &d.model().edge_pools[&f("edge.contoso.com")];
+    assert!(
+        !e.sip_federation,
+        "the unprefixed Port is in no namespace, so it is not a port"
+    );
+    assert_eq!(
+        e.external_addresses,
+        ["192.0.2.7".parse::<std::net::IpAddr>().unwrap()]
+    );
+    let out = d
+        .apply(&[
+            TopologyEdit::EnableSipFederation {
+                edge_pool: f("edge.contoso.com"),
+            },
+            TopologyEdit::SetNextHop {
+                edge_pool: f("edge.contoso.com"),
+                next_hop: f("fe.contoso.com"),
+            },
+        ])
+        .unwrap();
+    let got = diff(PREFIXED, &out);
+    assert_eq!(
+        got,
+        "--- a\n+++ b\n@@ -12 +12,5 @@\n-  <t:Service><t:ServiceId SiteId=\"1\" RoleName=\"EdgeServer\" Instance=\"1\"/><t:DependsOn/>\n+  <t:Service><t:ServiceId SiteId=\"1\" RoleName=\"EdgeServer\" Instance=\"1\"/><t:DependsOn>\n+    <t:Dependency Usage=\"Default\">\n+      <t:ServiceId SiteId=\"1\" RoleName=\"Registrar\" Instance=\"1\" />\n+    </t:Dependency>\n+  </t:DependsOn>\n@@ -16,0 +21 @@\n+    <s:Port xmlns:s=\"urn:schema:Microsoft.Rtc.Management.Deploy.ServiceRoles.2008\" Owner='urn:component:AccessEdge' Usage='SipServer' InterfaceSide='External' InterfaceNumber='1' Port='5061' Protocol='Mtls' UrlPath='/' AuthorizesRequests='false' ConfiguredFqdn='sip.contoso.com'/>\n"
+    );
+    let again = TopologyDocument::parse(&out, "out.xml").unwrap();
+    let e = &again.model().edge_pools[&f("edge.contoso.com")];
+    assert!(e.sip_federation);
+    assert_eq!(e.next_hop, Some(f("fe.contoso.com")));
+}

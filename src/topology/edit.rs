@@ -85,6 +85,62 @@ fn escape_attr(v: &str) -> String {
         .replace('\'', "&apos;")
 }
 
+/// The `xmlns` / `xmlns:p` attributes of an element's start tag, each with
+/// a leading space, as written.
+fn namespace_declarations(element: &str) -> String {
+    let tag_end = {
+        let mut quote = None;
+        element
+            .char_indices()
+            .find(|&(_, c)| match quote {
+                Some(q) if c == q => {
+                    quote = None;
+                    false
+                }
+                Some(_) => false,
+                None if c == '"' || c == '\'' => {
+                    quote = Some(c);
+                    false
+                }
+                None => c == '>',
+            })
+            .map_or(element.len(), |(i, _)| i)
+    };
+    let tag = &element[..tag_end];
+    let mut out = String::new();
+    let mut rest = tag;
+    while let Some(i) = rest.find("xmlns") {
+        let preceded_by_space = rest[..i].ends_with(|c: char| c.is_whitespace());
+        let after = &rest[i..];
+        let eq = after.find('=');
+        let (Some(eq), true) = (eq, preceded_by_space) else {
+            rest = &rest[i + 5..];
+            continue;
+        };
+        let name = after[..eq].trim_end();
+        let value_part = after[eq + 1..].trim_start();
+        let Some(q) = value_part
+            .chars()
+            .next()
+            .filter(|c| *c == '"' || *c == '\'')
+        else {
+            break;
+        };
+        let Some(close) = value_part[1..].find(q) else {
+            break;
+        };
+        if name == "xmlns" || name.starts_with("xmlns:") {
+            out.push(' ');
+            out.push_str(name);
+            out.push('=');
+            out.push_str(&value_part[..close + 2]);
+        }
+        let consumed = after.len() - value_part.len() + close + 2;
+        rest = &after[consumed..];
+    }
+    out
+}
+
 impl Editor<'_> {
     fn cannot(&self, pos: usize, detail: String) -> TopologyError {
         let (line, column) = line_col(self.text, pos);
@@ -140,11 +196,8 @@ impl Editor<'_> {
     fn indent_of(&self, pos: usize) -> &str {
         let line_start = self.text[..pos].rfind('\n').map_or(0, |i| i + 1);
         let lead = &self.text[line_start..pos];
-        if lead.chars().all(|c| c == ' ' || c == '\t') {
-            lead
-        } else {
-            ""
-        }
+        let end = lead.find(|c| c != ' ' && c != '\t').unwrap_or(lead.len());
+        &lead[..end]
     }
 
     /// Computes the new text.
@@ -278,13 +331,11 @@ impl Editor<'_> {
             .find(|c: char| c.is_whitespace() || c == '/' || c == '>')
             .map_or(src.len(), |i| i + 1);
         let qname = &src[1..name_end];
-        let quote = src.find(['"', '\'']).map_or('"', |i| {
-            if src.as_bytes()[i] == b'\'' {
-                '\''
-            } else {
-                '"'
-            }
-        });
+        // The quote of the port's last attribute.
+        let quote = match src.trim_end_matches("/>").trim_end().chars().last() {
+            Some('\'') => '\'',
+            _ => '"',
+        };
         let close = if src.ends_with(" />") { " />" } else { "/>" };
         let sep = &self.text[self.ws_start(anchor.range.start)..anchor.range.start];
         let q = quote;
@@ -300,6 +351,8 @@ impl Editor<'_> {
             ("ConfiguredFqdn", fqdn),
         ];
         let mut with = format!("{sep}<{qname}");
+        // Namespace declarations on the copied port itself must come along.
+        with.push_str(&namespace_declarations(src));
         for (k, v) in attrs {
             with.push_str(&format!(" {k}={q}{}{q}", escape_attr(v)));
         }
@@ -423,5 +476,21 @@ impl Editor<'_> {
                 with: body,
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::namespace_declarations;
+
+    #[test]
+    fn namespace_declarations_are_found_in_the_start_tag_only() {
+        assert_eq!(
+            namespace_declarations(
+                r#"<r:Port xmlns:r="urn:a" Owner="x" xmlns='urn:b'><c xmlns="urn:c"/></r:Port>"#
+            ),
+            r#" xmlns:r="urn:a" xmlns='urn:b'"#
+        );
+        assert_eq!(namespace_declarations(r#"<Port Owner="a>xmlns=b" />"#), "");
     }
 }
