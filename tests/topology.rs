@@ -437,7 +437,10 @@ fn all_edits() -> Vec<TopologyEdit> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    // 64 cases unless PROPTEST_CASES says otherwise.
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(64)
+    ))]
 
     /// Edits applied one publish at a time (re-reading the output each
     /// time), then their inverses in reverse order, give back the original
@@ -469,7 +472,8 @@ proptest! {
         prop_assert_eq!(bytes, original);
     }
 
-    /// Truncated or corrupted documents give an error, never a panic.
+    /// Truncated or corrupted documents give an error, never a panic; what
+    /// is still accepted is written back unchanged, and its edits read back.
     #[test]
     fn damaged_documents_never_panic(cut in 0usize..12_000, pos in 0usize..12_000, byte in any::<u8>(), utf16 in any::<bool>()) {
         let mut bytes = if utf16 { utf16le_bom_crlf(TWO_SITES) } else { TWO_SITES.as_bytes().to_vec() };
@@ -479,8 +483,12 @@ proptest! {
         }
         bytes.truncate(cut.min(bytes.len()));
         if let Ok(d) = TopologyDocument::parse(&bytes, "damaged.xml") {
+            prop_assert_eq!(&d.apply(&[]).unwrap(), &bytes);
             for e in all_edits() {
-                let _ = d.apply(&[e]);
+                if let Ok(out) = d.apply(&[e]) {
+                    // What an edit writes reads back.
+                    prop_assert!(TopologyDocument::parse(&out, "out.xml").is_ok());
+                }
             }
         }
     }
@@ -937,4 +945,13 @@ fn prefixes_quotes_and_local_declarations_are_followed() {
     let e = &again.model().edge_pools[&f("edge.contoso.com")];
     assert!(e.sip_federation);
     assert_eq!(e.next_hop, Some(f("fe.contoso.com")));
+}
+
+#[test]
+fn a_utf16_file_with_an_xml_declaration_is_read() {
+    let text = format!("<?xml version=\"1.0\" encoding=\"utf-16\"?>\n{TWO_SITES}");
+    let bytes = utf16le_bom_crlf(&text);
+    let d = TopologyDocument::parse(&bytes, "decl.xml").unwrap();
+    assert_eq!(d.model(), doc(TWO_SITES).model());
+    assert_eq!(d.apply(&[]).unwrap(), bytes);
 }
