@@ -13,6 +13,9 @@ use std::ops::Range;
 
 use roxmltree::Node;
 
+pub(crate) use super::keys::{
+    ClusterKey, EDGE_ROLE, Interner, MEDIA_ROLES, REGISTRAR_ROLE, ServiceKey, Sym,
+};
 use super::{TopologyError, chunks, line_col};
 
 /// The published topology namespace.
@@ -21,76 +24,6 @@ pub const NS_TOPOLOGY: &str = "urn:schema:Microsoft.Rtc.Management.Deploy.Topolo
 pub const NS_SERVICE_ROLES: &str = "urn:schema:Microsoft.Rtc.Management.Deploy.ServiceRoles.2008";
 const NS_TOPOLOGY_BUILDER: &str = "urn:schema:Microsoft.Rtc.Management.Deploy.TopologyBuilder.2008";
 const NS_WRITABLE: &str = "urn:schema:Microsoft.Rtc.Management.Deploy.WritableTopology.2008";
-
-/// A short value of the document (`SiteId`, `RoleName`, `Instance`,
-/// `Number`), interned: keys are then a few bytes and `Copy`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) struct Sym(u32);
-
-/// The EdgeServer role (interned first).
-pub(crate) const EDGE_ROLE: Sym = Sym(0);
-/// The Registrar role.
-pub(crate) const REGISTRAR_ROLE: Sym = Sym(1);
-/// The Front End services whose dependency on an EdgeServer is the media association.
-pub(crate) const MEDIA_ROLES: [Sym; 3] = [Sym(1), Sym(2), Sym(3)];
-const SEEDED: [&str; 4] = ["EdgeServer", "Registrar", "ConfServices", "MediationServer"];
-
-/// The interned values of one document.
-#[derive(Clone, Debug)]
-pub(crate) struct Interner {
-    names: Vec<Box<str>>,
-    ids: HashMap<Box<str>, Sym>,
-}
-
-impl Default for Interner {
-    fn default() -> Self {
-        let mut i = Self {
-            names: Vec::new(),
-            ids: HashMap::new(),
-        };
-        for s in SEEDED {
-            i.intern(s);
-        }
-        i
-    }
-}
-
-impl Interner {
-    fn intern(&mut self, s: &str) -> Sym {
-        if let Some(sym) = self.ids.get(s) {
-            return *sym;
-        }
-        let sym = Sym(u32::try_from(self.names.len()).unwrap_or(u32::MAX));
-        self.names.push(s.into());
-        self.ids.insert(s.into(), sym);
-        sym
-    }
-
-    /// The symbol of `s`, if the document has it.
-    pub fn lookup(&self, s: &str) -> Option<Sym> {
-        self.ids.get(s).copied()
-    }
-
-    /// The text of `sym`.
-    pub fn name(&self, sym: Sym) -> &str {
-        self.names.get(sym.0 as usize).map_or("", |b| b)
-    }
-}
-
-/// `ServiceId`: (SiteId, RoleName, Instance), as written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) struct ServiceKey {
-    pub site: Sym,
-    pub role: Sym,
-    pub instance: Sym,
-}
-
-/// `ClusterId`: (SiteId, Number), as written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) struct ClusterKey {
-    pub site: Sym,
-    pub number: Sym,
-}
 
 /// A `CentralSite`.
 #[derive(Clone, Debug)]

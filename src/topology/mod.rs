@@ -11,7 +11,7 @@
 //! documents and anything else are refused with a [`TopologyError`].
 //!
 //! Files: `encoding` (bytes ↔ text), `chunks` (cutting a document into
-//! pieces), `index` (DOMs → ranges), `extract`
+//! pieces), `keys` (interned keys), `index` (DOMs → ranges), `extract`
 //! (ranges → model), `edit` (edits → splices), `model` (public model and
 //! [`show`]), `deployment` ([`to_deployment`]), `error`.
 
@@ -22,6 +22,7 @@ mod encoding;
 mod error;
 mod extract;
 mod index;
+mod keys;
 mod model;
 
 pub use deployment::to_deployment;
