@@ -366,23 +366,13 @@ fn utf8_bom_is_kept() {
     bytes.extend_from_slice(SINGLE_EDGE.as_bytes());
     let d = TopologyDocument::parse(&bytes, "bom.xml").unwrap();
     assert_eq!(d.encoding(), Encoding::Utf8 { bom: true });
-    let out = d
-        .apply(&[TopologyEdit::EnableSipFederation {
-            edge_pool: f("edge.contoso.com"),
-        }])
-        .unwrap();
+    let e = [TopologyEdit::EnableSipFederation {
+        edge_pool: f("edge.contoso.com"),
+    }];
+    let out = d.apply(&e).unwrap();
     assert_eq!(&out[..3], &[0xEF, 0xBB, 0xBF]);
-    assert_eq!(
-        out.len(),
-        bytes.len()
-            + doc(SINGLE_EDGE)
-                .apply(&[TopologyEdit::EnableSipFederation {
-                    edge_pool: f("edge.contoso.com")
-                }])
-                .unwrap()
-                .len()
-            - SINGLE_EDGE.len()
-    );
+    assert_eq!(&out[3..], doc(SINGLE_EDGE).apply(&e).unwrap().as_slice());
+    assert_eq!(d.apply(&[]).unwrap(), bytes);
 }
 
 // ---------------------------------------------------------------- properties
@@ -437,7 +427,10 @@ fn all_edits() -> Vec<TopologyEdit> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    // 64 cases unless PROPTEST_CASES says otherwise.
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(64)
+    ))]
 
     /// Edits applied one publish at a time (re-reading the output each
     /// time), then their inverses in reverse order, give back the original
@@ -469,7 +462,8 @@ proptest! {
         prop_assert_eq!(bytes, original);
     }
 
-    /// Truncated or corrupted documents give an error, never a panic.
+    /// Truncated or corrupted documents give an error, never a panic; what
+    /// is still accepted is written back unchanged, and its edits read back.
     #[test]
     fn damaged_documents_never_panic(cut in 0usize..12_000, pos in 0usize..12_000, byte in any::<u8>(), utf16 in any::<bool>()) {
         let mut bytes = if utf16 { utf16le_bom_crlf(TWO_SITES) } else { TWO_SITES.as_bytes().to_vec() };
@@ -479,8 +473,12 @@ proptest! {
         }
         bytes.truncate(cut.min(bytes.len()));
         if let Ok(d) = TopologyDocument::parse(&bytes, "damaged.xml") {
+            prop_assert_eq!(&d.apply(&[]).unwrap(), &bytes);
             for e in all_edits() {
-                let _ = d.apply(&[e]);
+                if let Ok(out) = d.apply(&[e]) {
+                    // What an edit writes reads back.
+                    prop_assert!(TopologyDocument::parse(&out, "out.xml").is_ok());
+                }
             }
         }
     }
@@ -878,4 +876,72 @@ fn two_federation_pools_make_routes_ambiguous() {
         "{err:?}"
     );
     assert!(to_deployment(&m, Some("[]")).is_ok());
+}
+
+// ---------------------------------------------------------------- namespaces
+
+const PREFIXED: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<t:Topology xmlns:t="urn:schema:Microsoft.Rtc.Management.Deploy.Topology.2008" Signature='s-1'>
+ <t:Sites><t:CentralSite SiteId="1"><t:Name>Site1</t:Name></t:CentralSite></t:Sites>
+ <t:Clusters>
+  <t:Cluster Fqdn="fe.contoso.com"><t:ClusterId SiteId="1" Number="1"/><t:Machine Fqdn="fe.contoso.com"/></t:Cluster>
+  <t:Cluster Fqdn="edge.contoso.com"><t:ClusterId SiteId="1" Number="2"/>
+   <t:Machine Fqdn="edge.contoso.com"><t:NetInterface InterfaceSide="External" IPAddress="192.0.2.7"/></t:Machine></t:Cluster>
+ </t:Clusters>
+ <t:Services>
+  <t:Service><t:ServiceId SiteId="1" RoleName="Registrar" Instance="1"/><t:DependsOn/>
+   <t:InstalledOn><t:ClusterId SiteId="1" Number="1"/></t:InstalledOn></t:Service>
+  <t:Service><t:ServiceId SiteId="1" RoleName="EdgeServer" Instance="1"/><t:DependsOn/>
+   <t:InstalledOn><t:ClusterId SiteId="1" Number="2"/></t:InstalledOn>
+   <r:Ports xmlns:r="urn:schema:Microsoft.Rtc.Management.Deploy.ServiceRoles.2008">
+    <r:Port Owner='urn:component:AccessEdge' Usage='SipClient' InterfaceSide='External' ConfiguredFqdn='sip.contoso.com'/>
+    <s:Port xmlns:s="urn:schema:Microsoft.Rtc.Management.Deploy.ServiceRoles.2008" Owner='urn:component:MediaRelayEdge' Usage='TURNServer' InterfaceSide='External'/>
+    <Port Owner="urn:component:AccessEdge" Usage="SipServer" InterfaceSide="External" Protocol="Mtls"/>
+   </r:Ports>
+  </t:Service>
+ </t:Services>
+</t:Topology>
+"#;
+
+#[test]
+fn prefixes_quotes_and_local_declarations_are_followed() {
+    let d = doc(PREFIXED);
+    let e = &d.model().edge_pools[&f("edge.contoso.com")];
+    assert!(
+        !e.sip_federation,
+        "the unprefixed Port is in no namespace, so it is not a port"
+    );
+    assert_eq!(
+        e.external_addresses,
+        ["192.0.2.7".parse::<std::net::IpAddr>().unwrap()]
+    );
+    let out = d
+        .apply(&[
+            TopologyEdit::EnableSipFederation {
+                edge_pool: f("edge.contoso.com"),
+            },
+            TopologyEdit::SetNextHop {
+                edge_pool: f("edge.contoso.com"),
+                next_hop: f("fe.contoso.com"),
+            },
+        ])
+        .unwrap();
+    let got = diff(PREFIXED, &out);
+    assert_eq!(
+        got,
+        "--- a\n+++ b\n@@ -12 +12,5 @@\n-  <t:Service><t:ServiceId SiteId=\"1\" RoleName=\"EdgeServer\" Instance=\"1\"/><t:DependsOn/>\n+  <t:Service><t:ServiceId SiteId=\"1\" RoleName=\"EdgeServer\" Instance=\"1\"/><t:DependsOn>\n+    <t:Dependency Usage=\"Default\">\n+      <t:ServiceId SiteId=\"1\" RoleName=\"Registrar\" Instance=\"1\" />\n+    </t:Dependency>\n+  </t:DependsOn>\n@@ -16,0 +21 @@\n+    <s:Port xmlns:s=\"urn:schema:Microsoft.Rtc.Management.Deploy.ServiceRoles.2008\" Owner='urn:component:AccessEdge' Usage='SipServer' InterfaceSide='External' InterfaceNumber='1' Port='5061' Protocol='Mtls' UrlPath='/' AuthorizesRequests='false' ConfiguredFqdn='sip.contoso.com'/>\n"
+    );
+    let again = TopologyDocument::parse(&out, "out.xml").unwrap();
+    let e = &again.model().edge_pools[&f("edge.contoso.com")];
+    assert!(e.sip_federation);
+    assert_eq!(e.next_hop, Some(f("fe.contoso.com")));
+}
+
+#[test]
+fn a_utf16_file_with_an_xml_declaration_is_read() {
+    let text = format!("<?xml version=\"1.0\" encoding=\"utf-16\"?>\n{TWO_SITES}");
+    let bytes = utf16le_bom_crlf(&text);
+    let d = TopologyDocument::parse(&bytes, "decl.xml").unwrap();
+    assert_eq!(d.model(), doc(TWO_SITES).model());
+    assert_eq!(d.apply(&[]).unwrap(), bytes);
 }

@@ -20,8 +20,10 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use super::extract::{ACCESS_EDGE, Links, is_federation_port};
-use super::index::{DepEntry, EDGE_ROLE, Index, REGISTRAR_ROLE, ServiceEntry, ServiceKey};
+use super::extract::{Links, is_federation_port};
+use super::index::{
+    DepEntry, EDGE_ROLE, Index, PortKind, REGISTRAR_ROLE, ServiceEntry, ServiceKey, Sym,
+};
 use super::{TopologyError, line_col};
 use crate::model::Fqdn;
 
@@ -83,6 +85,62 @@ fn escape_attr(v: &str) -> String {
         .replace('\'', "&apos;")
 }
 
+/// The `xmlns` / `xmlns:p` attributes of an element's start tag, each with
+/// a leading space, as written.
+fn namespace_declarations(element: &str) -> String {
+    let tag_end = {
+        let mut quote = None;
+        element
+            .char_indices()
+            .find(|&(_, c)| match quote {
+                Some(q) if c == q => {
+                    quote = None;
+                    false
+                }
+                Some(_) => false,
+                None if c == '"' || c == '\'' => {
+                    quote = Some(c);
+                    false
+                }
+                None => c == '>',
+            })
+            .map_or(element.len(), |(i, _)| i)
+    };
+    let tag = &element[..tag_end];
+    let mut out = String::new();
+    let mut rest = tag;
+    while let Some(i) = rest.find("xmlns") {
+        let preceded_by_space = rest[..i].ends_with(|c: char| c.is_whitespace());
+        let after = &rest[i..];
+        let eq = after.find('=');
+        let (Some(eq), true) = (eq, preceded_by_space) else {
+            rest = &rest[i + 5..];
+            continue;
+        };
+        let name = after[..eq].trim_end();
+        let value_part = after[eq + 1..].trim_start();
+        let Some(q) = value_part
+            .chars()
+            .next()
+            .filter(|c| *c == '"' || *c == '\'')
+        else {
+            break;
+        };
+        let Some(close) = value_part[1..].find(q) else {
+            break;
+        };
+        if name == "xmlns" || name.starts_with("xmlns:") {
+            out.push(' ');
+            out.push_str(name);
+            out.push('=');
+            out.push_str(&value_part[..close + 2]);
+        }
+        let consumed = after.len() - value_part.len() + close + 2;
+        rest = &after[consumed..];
+    }
+    out
+}
+
 impl Editor<'_> {
     fn cannot(&self, pos: usize, detail: String) -> TopologyError {
         let (line, column) = line_col(self.text, pos);
@@ -138,11 +196,8 @@ impl Editor<'_> {
     fn indent_of(&self, pos: usize) -> &str {
         let line_start = self.text[..pos].rfind('\n').map_or(0, |i| i + 1);
         let lead = &self.text[line_start..pos];
-        if lead.chars().all(|c| c == ' ' || c == '\t') {
-            lead
-        } else {
-            ""
-        }
+        let end = lead.find(|c| c != ' ' && c != '\t').unwrap_or(lead.len());
+        &lead[..end]
     }
 
     /// Computes the new text.
@@ -180,7 +235,7 @@ impl Editor<'_> {
                             .links
                             .media_services
                             .iter()
-                            .filter_map(|(f, v)| Some((f.clone(), v.first()?.clone())))
+                            .filter_map(|(f, v)| Some((f.clone(), *v.first()?)))
                             .collect();
                         return Err(self.unknown("Front End pool", front_end_pool, &fe));
                     }
@@ -222,7 +277,8 @@ impl Editor<'_> {
     fn splice(&self, mut splices: Vec<Splice>) -> Result<String, TopologyError> {
         splices.sort_by_key(|s| (s.range.start, s.range.end));
         let added: usize = splices.iter().map(|s| s.with.len()).sum();
-        let mut out = String::with_capacity(self.text.len() + added);
+        // Room for a UTF-8 BOM, so encoding does not copy.
+        let mut out = String::with_capacity(self.text.len() + added + 3);
         let mut at = 0;
         for s in &splices {
             if s.range.start < at {
@@ -245,28 +301,28 @@ impl Editor<'_> {
             .ports
             .iter()
             .rev()
-            .find(|p| p.owner == "urn:component:MediaRelayEdge")
+            .find(|p| p.kind == PortKind::MediaRelay)
             .or_else(|| s.ports.last())
             .ok_or_else(|| {
                 self.cannot(
                     s.ports_range.as_ref().map_or(s.pos, |r| r.start),
                     format!(
                         "{} has no `Port` elements to place the federation port next to; enable federation in Topology Builder instead",
-                        s.key
+                        self.index.describe(&s.key)
                     ),
                 )
             })?;
         let fqdn = s
             .ports
             .iter()
-            .filter(|p| p.owner == ACCESS_EDGE && p.side == "External")
+            .filter(|p| matches!(p.kind, PortKind::Federation | PortKind::AccessEdgeExternal))
             .find_map(|p| p.configured_fqdn.as_deref())
             .ok_or_else(|| {
                 self.cannot(
                     s.pos,
                     format!(
                         "{} has no Access Edge external FQDN (`ConfiguredFqdn` of an external AccessEdge port) to give the federation port; set it in Topology Builder",
-                        s.key
+                        self.index.describe(&s.key)
                     ),
                 )
             })?;
@@ -275,18 +331,16 @@ impl Editor<'_> {
             .find(|c: char| c.is_whitespace() || c == '/' || c == '>')
             .map_or(src.len(), |i| i + 1);
         let qname = &src[1..name_end];
-        let quote = src.find(['"', '\'']).map_or('"', |i| {
-            if src.as_bytes()[i] == b'\'' {
-                '\''
-            } else {
-                '"'
-            }
-        });
+        // The quote of the port's last attribute.
+        let quote = match src.trim_end_matches("/>").trim_end().chars().last() {
+            Some('\'') => '\'',
+            _ => '"',
+        };
         let close = if src.ends_with(" />") { " />" } else { "/>" };
         let sep = &self.text[self.ws_start(anchor.range.start)..anchor.range.start];
         let q = quote;
         let attrs = [
-            ("Owner", ACCESS_EDGE),
+            ("Owner", "urn:component:AccessEdge"),
             ("Usage", "SipServer"),
             ("InterfaceSide", "External"),
             ("InterfaceNumber", "1"),
@@ -297,6 +351,8 @@ impl Editor<'_> {
             ("ConfiguredFqdn", fqdn),
         ];
         let mut with = format!("{sep}<{qname}");
+        // Namespace declarations on the copied port itself must come along.
+        with.push_str(&namespace_declarations(src));
         for (k, v) in attrs {
             with.push_str(&format!(" {k}={q}{}{q}", escape_attr(v)));
         }
@@ -311,7 +367,7 @@ impl Editor<'_> {
     fn point_dependency(
         &self,
         s: &ServiceEntry,
-        role: &str,
+        role: Sym,
         target: &ServiceKey,
         splices: &mut Vec<Splice>,
     ) -> Result<(), TopologyError> {
@@ -322,13 +378,13 @@ impl Editor<'_> {
                 if d.key.site != target.site {
                     splices.push(Splice {
                         range: d.site_value.clone(),
-                        with: escape_attr(&target.site),
+                        with: escape_attr(self.index.names.name(target.site)),
                     });
                 }
                 if d.key.instance != target.instance {
                     splices.push(Splice {
                         range: d.instance_value.clone(),
-                        with: escape_attr(&target.instance),
+                        with: escape_attr(self.index.names.name(target.instance)),
                     });
                 }
             }
@@ -347,7 +403,7 @@ impl Editor<'_> {
                 s.pos,
                 format!(
                     "{} has no `DependsOn` element to add the dependency to",
-                    s.key
+                    self.index.describe(&s.key)
                 ),
             )
         })?;
@@ -357,9 +413,12 @@ impl Editor<'_> {
             let base = last.range.start;
             let mut at = base;
             let mut parts = [
-                (last.site_value.clone(), target.site.as_str()),
-                (last.role_value.clone(), target.role.as_str()),
-                (last.instance_value.clone(), target.instance.as_str()),
+                (last.site_value.clone(), self.index.names.name(target.site)),
+                (last.role_value.clone(), self.index.names.name(target.role)),
+                (
+                    last.instance_value.clone(),
+                    self.index.names.name(target.instance),
+                ),
             ];
             parts.sort_by_key(|(r, _)| r.start);
             for (r, v) in parts {
@@ -378,7 +437,9 @@ impl Editor<'_> {
         let le = self.line_ending();
         let indent = self.indent_of(d.range.start);
         let unit = if indent.contains('\t') { "\t" } else { "  " };
-        let prefix = d.qname.rsplit_once(':').map_or("", |(p, _)| p);
+        let slice = |r: &Range<usize>| self.text.get(r.clone()).unwrap_or("");
+        let own_qname = slice(&d.qname);
+        let prefix = own_qname.rsplit_once(':').map_or("", |(p, _)| p);
         let prefix = if prefix.is_empty() {
             String::new()
         } else {
@@ -386,18 +447,18 @@ impl Editor<'_> {
         };
         let dep_q = d
             .dependency_qname
-            .clone()
-            .unwrap_or_else(|| format!("{prefix}Dependency"));
+            .as_ref()
+            .map_or_else(|| format!("{prefix}Dependency"), |r| slice(r).to_string());
         let id_q = d
             .service_id_qname
-            .clone()
-            .unwrap_or_else(|| format!("{prefix}ServiceId"));
+            .as_ref()
+            .map_or_else(|| format!("{prefix}ServiceId"), |r| slice(r).to_string());
         let body = format!(
             "{le}{indent}{unit}<{dep_q} Usage=\"Default\">{le}{indent}{unit}{unit}<{id_q} SiteId=\"{}\" RoleName=\"{}\" Instance=\"{}\" />{le}{indent}{unit}</{dep_q}>{le}{indent}</{}>",
-            escape_attr(&target.site),
-            escape_attr(&target.role),
-            escape_attr(&target.instance),
-            d.qname
+            escape_attr(self.index.names.name(target.site)),
+            escape_attr(self.index.names.name(target.role)),
+            escape_attr(self.index.names.name(target.instance)),
+            own_qname
         );
         let src = &self.text[d.range.clone()];
         if d.self_closing {
@@ -415,5 +476,21 @@ impl Editor<'_> {
                 with: body,
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::namespace_declarations;
+
+    #[test]
+    fn namespace_declarations_are_found_in_the_start_tag_only() {
+        assert_eq!(
+            namespace_declarations(
+                r#"<r:Port xmlns:r="urn:a" Owner="x" xmlns='urn:b'><c xmlns="urn:c"/></r:Port>"#
+            ),
+            r#" xmlns:r="urn:a" xmlns='urn:b'"#
+        );
+        assert_eq!(namespace_declarations(r#"<Port Owner="a>xmlns=b" />"#), "");
     }
 }

@@ -109,15 +109,15 @@ pub(crate) fn decode<'a>(
 }
 
 /// Encodes `text` back into `encoding` (with its BOM when it had one).
-pub(crate) fn encode(text: &str, encoding: Encoding) -> Vec<u8> {
+/// UTF-8 reuses the string's buffer (give it 3 bytes of spare capacity for
+/// the BOM).
+pub(crate) fn encode(mut text: String, encoding: Encoding) -> Vec<u8> {
     match encoding {
         Encoding::Utf8 { bom } => {
-            let mut out = Vec::with_capacity(text.len() + 3);
             if bom {
-                out.extend_from_slice(&[0xEF, 0xBB, 0xBF]);
+                text.insert(0, '\u{FEFF}');
             }
-            out.extend_from_slice(text.as_bytes());
-            out
+            text.into_bytes()
         }
         Encoding::Utf16Le { bom } | Encoding::Utf16Be { bom } => {
             let little = matches!(encoding, Encoding::Utf16Le { .. });
@@ -151,7 +151,7 @@ mod tests {
             Encoding::Utf16Le { bom: false },
             Encoding::Utf16Be { bom: true },
         ] {
-            let bytes = encode(text, enc);
+            let bytes = encode(text.to_string(), enc);
             let (found, decoded) = decode(&bytes, "t.xml").unwrap();
             assert_eq!(found, enc);
             assert_eq!(decoded.as_str(), text);

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use super::index::{
-    ClusterKey, EDGE_ROLE, Index, MEDIA_ROLES, PortEntry, REGISTRAR_ROLE, ServiceKey,
+    ClusterKey, EDGE_ROLE, Index, MEDIA_ROLES, PortEntry, PortKind, REGISTRAR_ROLE, ServiceKey, Sym,
 };
 use super::model::{TopologyEdgePool, TopologyFrontEndPool, TopologyModel, TopologySite};
 use super::{TopologyError, line_col};
@@ -33,12 +33,9 @@ pub(crate) struct Links {
     pub media_services: BTreeMap<Fqdn, Vec<ServiceKey>>,
 }
 
-pub(crate) const ACCESS_EDGE: &str = "urn:component:AccessEdge";
-pub(crate) const XMPP_PROXY: &str = "urn:component:XmppFederationProxy";
-
 /// The SIP federation port of an Edge service.
 pub(crate) fn is_federation_port(p: &PortEntry) -> bool {
-    p.owner == ACCESS_EDGE && p.usage == "SipServer" && p.side == "External" && p.protocol == "Mtls"
+    p.kind == PortKind::Federation
 }
 
 struct Err<'a> {
@@ -79,12 +76,16 @@ pub(crate) fn extract(
     text: &str,
 ) -> Result<(TopologyModel, Links), TopologyError> {
     let e = Err { origin, text };
+    let names: std::collections::HashMap<Sym, &str> = index
+        .sites
+        .iter()
+        .filter_map(|s| Some((index.names.lookup(&s.id)?, s.name.as_str())))
+        .collect();
     let site_name = |k: &ClusterKey| {
-        index
-            .sites
-            .iter()
-            .find(|s| s.id == k.site)
-            .map_or_else(|| k.site.clone(), |s| s.name.clone())
+        names.get(&k.site).map_or_else(
+            || index.names.name(k.site).to_string(),
+            |n| (*n).to_string(),
+        )
     };
     let mut pool_fqdns: BTreeMap<ClusterKey, Fqdn> = BTreeMap::new();
     let mut pool_of = |k: &ClusterKey| -> Result<Fqdn, TopologyError> {
@@ -92,15 +93,15 @@ pub(crate) fn extract(
             return Ok(f.clone());
         }
         let c = &index.clusters[k];
-        let f = fqdn(&e, &c.fqdn.value, c.fqdn.pos, "pool")?;
-        pool_fqdns.insert(k.clone(), f.clone());
+        let f = fqdn(&e, c.fqdn.value(text), c.fqdn.pos(), "pool")?;
+        pool_fqdns.insert(*k, f.clone());
         Ok(f)
     };
     let servers = |k: &ClusterKey| -> Result<Vec<Fqdn>, TopologyError> {
         let mut v = index.clusters[k]
             .machines
             .iter()
-            .map(|m| fqdn(&e, &m.fqdn.value, m.fqdn.pos, "server"))
+            .map(|m| fqdn(&e, m.fqdn.value(text), m.fqdn.pos(), "server"))
             .collect::<Result<Vec<_>, _>>()?;
         v.sort();
         v.dedup();
@@ -108,47 +109,34 @@ pub(crate) fn extract(
     };
 
     let mut links = Links::default();
-    let mut first_pos: BTreeMap<(Fqdn, &str), usize> = BTreeMap::new();
+    let mut first_pos: BTreeMap<(Fqdn, Sym), usize> = BTreeMap::new();
     for s in index.services.values() {
         let pool = pool_of(&s.installed_on)?;
-        let role = s.key.role.as_str();
-        if role == EDGE_ROLE || role == REGISTRAR_ROLE {
-            let slot = if role == EDGE_ROLE {
-                EDGE_ROLE
-            } else {
-                REGISTRAR_ROLE
-            };
-            if let Some(first) = first_pos.insert((pool.clone(), slot), s.pos) {
-                return Err(e.duplicate(
-                    s.pos,
-                    first,
-                    format!("the {role} service of pool `{pool}`"),
-                ));
-            }
+        let role = s.key.role;
+        if (role == EDGE_ROLE || role == REGISTRAR_ROLE)
+            && let Some(first) = first_pos.insert((pool.clone(), role), s.pos)
+        {
+            return Err(e.duplicate(
+                s.pos,
+                first,
+                format!("the {} service of pool `{pool}`", index.names.name(role)),
+            ));
         }
-        match role {
-            EDGE_ROLE => {
-                links.edge_service.insert(pool, s.key.clone());
+        if role == EDGE_ROLE {
+            links.edge_service.insert(pool, s.key);
+        } else if role == REGISTRAR_ROLE {
+            links.registrar.insert(pool.clone(), s.key);
+            if !s.is_director {
+                links.media_services.entry(pool).or_default().push(s.key);
             }
-            REGISTRAR_ROLE => {
-                links.registrar.insert(pool.clone(), s.key.clone());
-                if !s.is_director {
-                    links
-                        .media_services
-                        .entry(pool)
-                        .or_default()
-                        .push(s.key.clone());
-                }
-            }
-            _ => {}
         }
     }
     // ConfServices / MediationServer collocated on a Front End pool.
     for s in index.services.values() {
-        if MEDIA_ROLES.contains(&s.key.role.as_str()) && s.key.role != REGISTRAR_ROLE {
+        if MEDIA_ROLES.contains(&s.key.role) && s.key.role != REGISTRAR_ROLE {
             let pool = pool_of(&s.installed_on)?;
             if let Some(v) = links.media_services.get_mut(&pool) {
-                v.push(s.key.clone());
+                v.push(s.key);
             }
         }
     }
@@ -157,7 +145,7 @@ pub(crate) fn extract(
     for (pool, key) in &links.edge_service {
         let s = &index.services[key];
         let sip_federation = s.ports.iter().any(is_federation_port);
-        let xmpp_federation = s.ports.iter().any(|p| p.owner == XMPP_PROXY);
+        let xmpp_federation = s.ports.iter().any(|p| p.kind == PortKind::XmppProxy);
         let mut next_hop = None;
         for d in s.deps.iter().filter(|d| d.key.role == REGISTRAR_ROLE) {
             let target = &index.services[&d.key];
@@ -169,7 +157,8 @@ pub(crate) fn extract(
             .find(|p| is_federation_port(p) && p.configured_fqdn.is_some())
             .or_else(|| {
                 s.ports.iter().find(|p| {
-                    p.owner == ACCESS_EDGE && p.side == "External" && p.configured_fqdn.is_some()
+                    matches!(p.kind, PortKind::Federation | PortKind::AccessEdgeExternal)
+                        && p.configured_fqdn.is_some()
                 })
             });
         let access_edge_fqdn = match access {
@@ -186,12 +175,12 @@ pub(crate) fn extract(
             for (ip, configured) in &m.external {
                 let chosen = configured
                     .as_ref()
-                    .filter(|c| !c.value.is_empty() && c.value != "0.0.0.0")
+                    .filter(|c| !c.value(text).is_empty() && c.value(text) != "0.0.0.0")
                     .unwrap_or(ip);
-                let addr: IpAddr = chosen.value.parse().map_err(|_| {
+                let addr: IpAddr = chosen.value(text).parse().map_err(|_| {
                     e.invalid(
-                        chosen.pos,
-                        format!("`{}` is not an IP address", chosen.value),
+                        chosen.pos(),
+                        format!("`{}` is not an IP address", chosen.value(text)),
                     )
                 })?;
                 if !addr.is_unspecified() {

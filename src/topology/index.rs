@@ -1,17 +1,22 @@
 //! The parsed index of a published topology: sites, clusters and the
 //! services edgefed reads or edits, with the byte ranges edits splice.
 //!
-//! Built from a roxmltree DOM, then the DOM is dropped: the index owns only
-//! small strings and ranges into the decoded text, so a 50 MB export does not
-//! keep its DOM alive. Everything is matched by namespace and local name,
-//! never by element order.
+//! Built from roxmltree DOMs — one per second-level element (see
+//! [`super::chunks`]), or of the whole document when it cannot be cut — which
+//! are dropped at once: the index owns only small strings and ranges into
+//! the decoded text. Everything is matched by namespace and local name,
+//! never by element order; references are checked once everything is read.
 
 use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
 use std::ops::Range;
 
-use roxmltree::{Document, Node};
+use roxmltree::Node;
 
-use super::TopologyError;
+pub(crate) use super::keys::{
+    ClusterKey, EDGE_ROLE, Interner, MEDIA_ROLES, REGISTRAR_ROLE, ServiceKey, Sym,
+};
+use super::{TopologyError, chunks, line_col};
 
 /// The published topology namespace.
 pub const NS_TOPOLOGY: &str = "urn:schema:Microsoft.Rtc.Management.Deploy.Topology.2008";
@@ -20,43 +25,6 @@ pub const NS_SERVICE_ROLES: &str = "urn:schema:Microsoft.Rtc.Management.Deploy.S
 const NS_TOPOLOGY_BUILDER: &str = "urn:schema:Microsoft.Rtc.Management.Deploy.TopologyBuilder.2008";
 const NS_WRITABLE: &str = "urn:schema:Microsoft.Rtc.Management.Deploy.WritableTopology.2008";
 
-/// The roles whose services the index keeps in full.
-pub(crate) const EDGE_ROLE: &str = "EdgeServer";
-pub(crate) const REGISTRAR_ROLE: &str = "Registrar";
-/// The Front End services whose dependency on an EdgeServer is the media association.
-pub(crate) const MEDIA_ROLES: [&str; 3] = ["Registrar", "ConfServices", "MediationServer"];
-
-/// `ServiceId`: (SiteId, RoleName, Instance), as written.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) struct ServiceKey {
-    pub site: String,
-    pub role: String,
-    pub instance: String,
-}
-
-impl std::fmt::Display for ServiceKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "service {} (site {}, instance {})",
-            self.role, self.site, self.instance
-        )
-    }
-}
-
-/// `ClusterId`: (SiteId, Number), as written.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) struct ClusterKey {
-    pub site: String,
-    pub number: String,
-}
-
-impl std::fmt::Display for ClusterKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "cluster {} of site {}", self.number, self.site)
-    }
-}
-
 /// A `CentralSite`.
 #[derive(Clone, Debug)]
 pub(crate) struct SiteEntry {
@@ -64,11 +32,23 @@ pub(crate) struct SiteEntry {
     pub name: String,
 }
 
-/// A raw value with its position, parsed later when it matters.
+/// An attribute value, as a range of the document (no copy).
 #[derive(Clone, Debug)]
 pub(crate) struct Located {
-    pub value: String,
-    pub pos: usize,
+    /// The value's range, quotes excluded.
+    pub range: Range<usize>,
+}
+
+impl Located {
+    /// The value as written, trimmed.
+    pub fn value<'t>(&self, text: &'t str) -> &'t str {
+        text.get(self.range.clone()).unwrap_or("").trim()
+    }
+
+    /// Where it starts.
+    pub fn pos(&self) -> usize {
+        self.range.start
+    }
 }
 
 /// A `Machine` of a cluster.
@@ -105,20 +85,49 @@ pub(crate) struct DependsOnEntry {
     /// Written `<DependsOn />`.
     pub self_closing: bool,
     /// The element's tag name as written (with any prefix).
-    pub qname: String,
+    pub qname: Range<usize>,
     /// The tag name of its `Dependency` children as written, if any.
-    pub dependency_qname: Option<String>,
+    pub dependency_qname: Option<Range<usize>>,
     /// The tag name of `ServiceId` inside those, as written.
-    pub service_id_qname: Option<String>,
+    pub service_id_qname: Option<Range<usize>>,
+}
+
+/// What a `Port` is, as far as edgefed cares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PortKind {
+    /// `AccessEdge` `SipServer` `External` `Mtls`: the SIP federation port.
+    Federation,
+    /// Another `AccessEdge` port on the `External` side (e.g. `SipClient`/`Tls`).
+    AccessEdgeExternal,
+    /// A `MediaRelayEdge` port.
+    MediaRelay,
+    /// An `XmppFederationProxy` port.
+    XmppProxy,
+    /// Anything else.
+    Other,
+}
+
+impl PortKind {
+    fn of(owner: &str, usage: &str, side: &str, protocol: &str) -> Self {
+        match owner {
+            "urn:component:AccessEdge" if side == "External" => {
+                if usage == "SipServer" && protocol == "Mtls" {
+                    Self::Federation
+                } else {
+                    Self::AccessEdgeExternal
+                }
+            }
+            "urn:component:MediaRelayEdge" => Self::MediaRelay,
+            "urn:component:XmppFederationProxy" => Self::XmppProxy,
+            _ => Self::Other,
+        }
+    }
 }
 
 /// A `Port` of a service.
 #[derive(Clone, Debug)]
 pub(crate) struct PortEntry {
-    pub owner: String,
-    pub usage: String,
-    pub side: String,
-    pub protocol: String,
+    pub kind: PortKind,
     pub configured_fqdn: Option<String>,
     pub range: Range<usize>,
 }
@@ -144,22 +153,54 @@ pub(crate) struct Index {
     pub sites: Vec<SiteEntry>,
     pub clusters: BTreeMap<ClusterKey, ClusterEntry>,
     pub services: BTreeMap<ServiceKey, ServiceEntry>,
+    pub names: Interner,
 }
 
-/// Builds errors for one document.
-pub(crate) struct Ctx<'a, 'input> {
-    pub origin: &'a str,
-    pub doc: &'a Document<'input>,
-}
-
-impl Ctx<'_, '_> {
-    pub fn pos(&self, pos: usize) -> (u32, u32) {
-        let p = self.doc.text_pos_at(pos);
-        (p.row, p.col)
+impl Index {
+    /// `service EdgeServer (site 1, instance 1)`.
+    pub fn describe(&self, k: &ServiceKey) -> String {
+        format!(
+            "service {} (site {}, instance {})",
+            self.names.name(k.role),
+            self.names.name(k.site),
+            self.names.name(k.instance)
+        )
     }
 
-    pub fn invalid(&self, pos: usize, detail: impl Into<String>) -> TopologyError {
-        let (line, column) = self.pos(pos);
+    /// `cluster 2 of site 1`.
+    pub fn describe_cluster(&self, k: &ClusterKey) -> String {
+        format!(
+            "cluster {} of site {}",
+            self.names.name(k.number),
+            self.names.name(k.site)
+        )
+    }
+}
+
+/// Builds errors and document positions for one parsed piece.
+pub(crate) struct Ctx<'a> {
+    pub origin: &'a str,
+    /// The whole decoded document.
+    pub text: &'a str,
+    /// Document offset = piece offset + `shift`.
+    pub shift: isize,
+}
+
+impl Ctx<'_> {
+    fn at(&self, pos: usize) -> usize {
+        pos.wrapping_add_signed(self.shift)
+    }
+
+    fn range(&self, r: Range<usize>) -> Range<usize> {
+        self.at(r.start)..self.at(r.end)
+    }
+
+    fn start(&self, node: Node<'_, '_>) -> usize {
+        self.at(node.range().start)
+    }
+
+    fn invalid(&self, pos: usize, detail: impl Into<String>) -> TopologyError {
+        let (line, column) = line_col(self.text, pos);
         TopologyError::Invalid {
             file: self.origin.to_string(),
             line,
@@ -167,27 +208,27 @@ impl Ctx<'_, '_> {
             detail: detail.into(),
         }
     }
+}
 
-    fn duplicate(&self, pos: usize, first: usize, what: String) -> TopologyError {
-        let (line, column) = self.pos(pos);
-        TopologyError::Duplicate {
-            file: self.origin.to_string(),
-            line,
-            column,
-            what,
-            first_line: self.pos(first).0,
-        }
+fn duplicate(origin: &str, text: &str, pos: usize, first: usize, what: String) -> TopologyError {
+    let (line, column) = line_col(text, pos);
+    TopologyError::Duplicate {
+        file: origin.to_string(),
+        line,
+        column,
+        what,
+        first_line: line_col(text, first).0,
     }
+}
 
-    fn missing(&self, pos: usize, what: String, reference: String) -> TopologyError {
-        let (line, column) = self.pos(pos);
-        TopologyError::MissingReference {
-            file: self.origin.to_string(),
-            line,
-            column,
-            what,
-            reference,
-        }
+fn missing(origin: &str, text: &str, pos: usize, what: String, reference: String) -> TopologyError {
+    let (line, column) = line_col(text, pos);
+    TopologyError::MissingReference {
+        file: origin.to_string(),
+        line,
+        column,
+        what,
+        reference,
     }
 }
 
@@ -211,59 +252,80 @@ fn child<'a, 'input: 'a>(
     children(node, ns, name).next()
 }
 
-fn attr<'a>(ctx: &Ctx<'_, '_>, node: Node<'a, '_>, name: &str) -> Result<&'a str, TopologyError> {
+fn attr<'a>(ctx: &Ctx<'_>, node: Node<'a, '_>, name: &str) -> Result<&'a str, TopologyError> {
     node.attribute(name).ok_or_else(|| {
         ctx.invalid(
-            node.range().start,
+            ctx.start(node),
             format!("`{}` has no `{name}` attribute", node.tag_name().name()),
         )
     })
 }
 
-fn value_range(node: Node<'_, '_>, name: &str) -> Option<Range<usize>> {
+fn value_range(ctx: &Ctx<'_>, node: Node<'_, '_>, name: &str) -> Option<Range<usize>> {
     node.attributes()
         .find(|a| a.name() == name && a.namespace().is_none())
-        .map(|a| a.range_value())
+        .map(|a| ctx.range(a.range_value()))
 }
 
-/// The tag name of an element exactly as written (with any prefix).
-fn qname<'t>(text: &'t str, node: Node<'_, '_>) -> &'t str {
-    let start = node.range().start + 1;
-    let rest = text.get(start..).unwrap_or("");
+/// The range of an element's tag name exactly as written (with any prefix).
+fn qname(ctx: &Ctx<'_>, node: Node<'_, '_>) -> Range<usize> {
+    let start = ctx.start(node) + 1;
+    let rest = ctx.text.get(start..).unwrap_or("");
     let end = rest
         .find(|c: char| c.is_whitespace() || c == '/' || c == '>')
         .unwrap_or(rest.len());
-    &rest[..end]
+    start..start + end
 }
 
-fn service_key(ctx: &Ctx<'_, '_>, node: Node<'_, '_>) -> Result<ServiceKey, TopologyError> {
+fn service_key(
+    ctx: &Ctx<'_>,
+    names: &mut Interner,
+    node: Node<'_, '_>,
+) -> Result<ServiceKey, TopologyError> {
     Ok(ServiceKey {
-        site: attr(ctx, node, "SiteId")?.trim().to_string(),
-        role: attr(ctx, node, "RoleName")?.trim().to_string(),
-        instance: attr(ctx, node, "Instance")?.trim().to_string(),
+        site: names.intern(attr(ctx, node, "SiteId")?.trim()),
+        role: names.intern(attr(ctx, node, "RoleName")?.trim()),
+        instance: names.intern(attr(ctx, node, "Instance")?.trim()),
     })
 }
 
-fn cluster_key(ctx: &Ctx<'_, '_>, node: Node<'_, '_>) -> Result<ClusterKey, TopologyError> {
+fn cluster_key(
+    ctx: &Ctx<'_>,
+    names: &mut Interner,
+    node: Node<'_, '_>,
+) -> Result<ClusterKey, TopologyError> {
     Ok(ClusterKey {
-        site: attr(ctx, node, "SiteId")?.trim().to_string(),
-        number: attr(ctx, node, "Number")?.trim().to_string(),
+        site: names.intern(attr(ctx, node, "SiteId")?.trim()),
+        number: names.intern(attr(ctx, node, "Number")?.trim()),
     })
 }
 
-fn located(node: Node<'_, '_>, name: &str) -> Option<Located> {
+fn located(ctx: &Ctx<'_>, node: Node<'_, '_>, name: &str) -> Option<Located> {
     let a = node
         .attributes()
         .find(|a| a.name() == name && a.namespace().is_none())?;
     Some(Located {
-        value: a.value().trim().to_string(),
-        pos: a.range_value().start,
+        range: ctx.range(a.range_value()),
     })
 }
 
-/// Checks the root and reads the index.
-pub(crate) fn build(ctx: &Ctx<'_, '_>, text: &str) -> Result<Index, TopologyError> {
-    let root = ctx.doc.root_element();
+/// Accumulates the index from the pieces of a document, in any order.
+#[derive(Default)]
+struct Builder {
+    index: Index,
+    site_pos: HashMap<Sym, usize>,
+    cluster_pos: HashMap<ClusterKey, usize>,
+    fqdn_pos: HashMap<String, usize>,
+    service_pos: HashMap<ServiceKey, usize>,
+    /// (what, its cluster, where) for every reference to a cluster.
+    cluster_refs: Vec<(ServiceKey, ClusterKey, usize)>,
+    /// (site, pool, where) of every `ClusterId` of a cluster.
+    site_refs: Vec<(Sym, String, usize)>,
+}
+
+/// Checks the root element: a published topology, not a Topology Builder
+/// document or anything else.
+fn check_root(ctx: &Ctx<'_>, root: Node<'_, '_>) -> Result<(), TopologyError> {
     let ns = root.tag_name().namespace().unwrap_or("");
     if ns == NS_TOPOLOGY_BUILDER || ns == NS_WRITABLE || root.tag_name().name() == "TopologyBuilder"
     {
@@ -272,7 +334,7 @@ pub(crate) fn build(ctx: &Ctx<'_, '_>, text: &str) -> Result<Index, TopologyErro
         });
     }
     if !is(root, NS_TOPOLOGY, "Topology") {
-        let (line, column) = ctx.pos(root.range().start);
+        let (line, column) = line_col(ctx.text, ctx.start(root));
         return Err(TopologyError::UnknownFormat {
             file: ctx.origin.to_string(),
             line,
@@ -281,182 +343,387 @@ pub(crate) fn build(ctx: &Ctx<'_, '_>, text: &str) -> Result<Index, TopologyErro
             namespace: ns.to_string(),
         });
     }
-    let mut index = Index {
-        signature: root.attribute("Signature").map(str::to_string),
-        ..Index::default()
-    };
+    Ok(())
+}
 
-    let mut site_pos: HashMap<String, usize> = HashMap::new();
-    for sites in children(root, NS_TOPOLOGY, "Sites") {
-        for site in children(sites, NS_TOPOLOGY, "CentralSite") {
-            let id = attr(ctx, site, "SiteId")?.trim().to_string();
-            let pos = site.range().start;
-            if let Some(first) = site_pos.insert(id.clone(), pos) {
-                return Err(ctx.duplicate(pos, first, format!("site {id}")));
-            }
-            let name = child(site, NS_TOPOLOGY, "Name")
-                .and_then(|n| n.text())
-                .map(|t| t.trim().to_string())
-                .filter(|t| !t.is_empty())
-                .ok_or_else(|| ctx.invalid(pos, format!("central site {id} has no `Name`")))?;
-            index.sites.push(SiteEntry { id, name });
+impl Builder {
+    /// Reads one second-level element (`section` is its parent).
+    fn element(
+        &mut self,
+        ctx: &Ctx<'_>,
+        section: Node<'_, '_>,
+        node: Node<'_, '_>,
+    ) -> Result<(), TopologyError> {
+        if is(section, NS_TOPOLOGY, "Sites") && is(node, NS_TOPOLOGY, "CentralSite") {
+            self.site(ctx, node)
+        } else if is(section, NS_TOPOLOGY, "Clusters") && is(node, NS_TOPOLOGY, "Cluster") {
+            self.cluster(ctx, node)
+        } else if is(section, NS_TOPOLOGY, "Services") && is(node, NS_TOPOLOGY, "Service") {
+            self.service(ctx, node)
+        } else {
+            Ok(())
         }
     }
 
-    let mut cluster_pos: HashMap<ClusterKey, usize> = HashMap::new();
-    let mut fqdn_pos: HashMap<String, usize> = HashMap::new();
-    for clusters in children(root, NS_TOPOLOGY, "Clusters") {
-        for cluster in children(clusters, NS_TOPOLOGY, "Cluster") {
-            let pos = cluster.range().start;
-            let fqdn = located(cluster, "Fqdn")
-                .ok_or_else(|| ctx.invalid(pos, "`Cluster` has no `Fqdn` attribute"))?;
-            let id = child(cluster, NS_TOPOLOGY, "ClusterId").ok_or_else(|| {
-                ctx.invalid(pos, format!("cluster `{}` has no `ClusterId`", fqdn.value))
-            })?;
-            let key = cluster_key(ctx, id)?;
-            if !site_pos.contains_key(&key.site) {
-                return Err(ctx.missing(
-                    id.range().start,
-                    format!("cluster `{}`", fqdn.value),
-                    format!("site {}", key.site),
-                ));
-            }
-            if let Some(first) = cluster_pos.insert(key.clone(), pos) {
-                return Err(ctx.duplicate(pos, first, key.to_string()));
-            }
-            if let Some(first) = fqdn_pos.insert(fqdn.value.to_ascii_lowercase(), pos) {
-                return Err(ctx.duplicate(pos, first, format!("pool `{}`", fqdn.value)));
-            }
-            let mut machines = Vec::new();
-            for machine in children(cluster, NS_TOPOLOGY, "Machine") {
-                let mpos = machine.range().start;
-                let mfqdn = located(machine, "Fqdn")
-                    .ok_or_else(|| ctx.invalid(mpos, "`Machine` has no `Fqdn` attribute"))?;
-                let external = children(machine, NS_TOPOLOGY, "NetInterface")
-                    .filter(|n| n.attribute("InterfaceSide") == Some("External"))
-                    .filter_map(|n| {
-                        Some((located(n, "IPAddress")?, located(n, "ConfiguredIPAddress")))
-                    })
-                    .collect();
-                machines.push(MachineEntry {
-                    fqdn: mfqdn,
-                    external,
-                });
-            }
-            index.clusters.insert(key, ClusterEntry { fqdn, machines });
+    fn site(&mut self, ctx: &Ctx<'_>, site: Node<'_, '_>) -> Result<(), TopologyError> {
+        let id = attr(ctx, site, "SiteId")?.trim().to_string();
+        let sym = self.index.names.intern(&id);
+        let pos = ctx.start(site);
+        if let Some(first) = self.site_pos.insert(sym, pos) {
+            return Err(duplicate(
+                ctx.origin,
+                ctx.text,
+                pos,
+                first,
+                format!("site {id}"),
+            ));
         }
+        let name = child(site, NS_TOPOLOGY, "Name")
+            .and_then(|n| n.text())
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| ctx.invalid(pos, format!("central site {id} has no `Name`")))?;
+        self.index.sites.push(SiteEntry { id, name });
+        Ok(())
     }
 
-    let mut service_pos: HashMap<ServiceKey, usize> = HashMap::new();
-    for services in children(root, NS_TOPOLOGY, "Services") {
-        for service in children(services, NS_TOPOLOGY, "Service") {
-            let pos = service.range().start;
-            let id = child(service, NS_TOPOLOGY, "ServiceId")
-                .ok_or_else(|| ctx.invalid(pos, "`Service` has no `ServiceId`"))?;
-            let key = service_key(ctx, id)?;
-            if let Some(first) = service_pos.insert(key.clone(), pos) {
-                return Err(ctx.duplicate(pos, first, key.to_string()));
-            }
-            // Where it is installed: a cluster directly, or a SQL instance on one.
-            let installed = child(service, NS_TOPOLOGY, "InstalledOn").and_then(|i| {
-                child(i, NS_TOPOLOGY, "ClusterId").or_else(|| {
-                    child(i, NS_TOPOLOGY, "SqlInstanceId")
-                        .and_then(|s| child(s, NS_TOPOLOGY, "ClusterId"))
+    fn cluster(&mut self, ctx: &Ctx<'_>, cluster: Node<'_, '_>) -> Result<(), TopologyError> {
+        let pos = ctx.start(cluster);
+        let fqdn = located(ctx, cluster, "Fqdn")
+            .ok_or_else(|| ctx.invalid(pos, "`Cluster` has no `Fqdn` attribute"))?;
+        let name = fqdn.value(ctx.text);
+        let id = child(cluster, NS_TOPOLOGY, "ClusterId")
+            .ok_or_else(|| ctx.invalid(pos, format!("cluster `{name}` has no `ClusterId`")))?;
+        let key = cluster_key(ctx, &mut self.index.names, id)?;
+        // References are checked at the end, unless already satisfied.
+        if !self.site_pos.contains_key(&key.site) {
+            self.site_refs
+                .push((key.site, name.to_string(), ctx.start(id)));
+        }
+        if let Some(first) = self.cluster_pos.insert(key, pos) {
+            return Err(duplicate(
+                ctx.origin,
+                ctx.text,
+                pos,
+                first,
+                self.index.describe_cluster(&key),
+            ));
+        }
+        if let Some(first) = self.fqdn_pos.insert(name.to_ascii_lowercase(), pos) {
+            return Err(duplicate(
+                ctx.origin,
+                ctx.text,
+                pos,
+                first,
+                format!("pool `{name}`"),
+            ));
+        }
+        let mut machines = Vec::new();
+        for machine in children(cluster, NS_TOPOLOGY, "Machine") {
+            let mpos = ctx.start(machine);
+            let mfqdn = located(ctx, machine, "Fqdn")
+                .ok_or_else(|| ctx.invalid(mpos, "`Machine` has no `Fqdn` attribute"))?;
+            let external = children(machine, NS_TOPOLOGY, "NetInterface")
+                .filter(|n| n.attribute("InterfaceSide") == Some("External"))
+                .filter_map(|n| {
+                    Some((
+                        located(ctx, n, "IPAddress")?,
+                        located(ctx, n, "ConfiguredIPAddress"),
+                    ))
                 })
+                .collect();
+            machines.push(MachineEntry {
+                fqdn: mfqdn,
+                external,
             });
-            let Some(installed) = installed else {
-                return Err(ctx.invalid(pos, format!("{key} has no `InstalledOn/ClusterId`")));
-            };
-            let installed_on = cluster_key(ctx, installed)?;
-            if !cluster_pos.contains_key(&installed_on) {
-                return Err(ctx.missing(
-                    installed.range().start,
-                    key.to_string(),
-                    installed_on.to_string(),
-                ));
-            }
-            if key.role != EDGE_ROLE && !MEDIA_ROLES.contains(&key.role.as_str()) {
-                continue;
-            }
-            let entry = service_entry(ctx, text, service, key.clone(), installed_on)?;
-            index.services.insert(key, entry);
         }
+        self.index
+            .clusters
+            .insert(key, ClusterEntry { fqdn, machines });
+        Ok(())
     }
 
-    // Dependencies of the services kept must name services that exist.
-    for s in index.services.values() {
-        for d in &s.deps {
-            if !service_pos.contains_key(&d.key) {
-                return Err(ctx.missing(d.pos, s.key.to_string(), d.key.to_string()));
+    fn service(&mut self, ctx: &Ctx<'_>, service: Node<'_, '_>) -> Result<(), TopologyError> {
+        let pos = ctx.start(service);
+        let id = child(service, NS_TOPOLOGY, "ServiceId")
+            .ok_or_else(|| ctx.invalid(pos, "`Service` has no `ServiceId`"))?;
+        let key = service_key(ctx, &mut self.index.names, id)?;
+        if let Some(first) = self.service_pos.insert(key, pos) {
+            return Err(duplicate(
+                ctx.origin,
+                ctx.text,
+                pos,
+                first,
+                self.index.describe(&key),
+            ));
+        }
+        // Where it is installed: a cluster directly, or a SQL instance on one.
+        let installed = child(service, NS_TOPOLOGY, "InstalledOn").and_then(|i| {
+            child(i, NS_TOPOLOGY, "ClusterId").or_else(|| {
+                child(i, NS_TOPOLOGY, "SqlInstanceId")
+                    .and_then(|s| child(s, NS_TOPOLOGY, "ClusterId"))
+            })
+        });
+        let Some(installed) = installed else {
+            return Err(ctx.invalid(
+                pos,
+                format!(
+                    "{} has no `InstalledOn/ClusterId`",
+                    self.index.describe(&key)
+                ),
+            ));
+        };
+        let installed_on = cluster_key(ctx, &mut self.index.names, installed)?;
+        if !self.cluster_pos.contains_key(&installed_on) {
+            self.cluster_refs
+                .push((key, installed_on, ctx.start(installed)));
+        }
+        if key.role != EDGE_ROLE && !MEDIA_ROLES.contains(&key.role) {
+            return Ok(());
+        }
+        let entry = service_entry(ctx, &mut self.index.names, service, key, installed_on)?;
+        self.index.services.insert(key, entry);
+        Ok(())
+    }
+
+    /// Checks every reference once all pieces are read.
+    fn finish(self, origin: &str, text: &str) -> Result<Index, TopologyError> {
+        let mut first: Option<(usize, TopologyError)> = None;
+        let mut note = |pos: usize, e: TopologyError| {
+            if first.as_ref().is_none_or(|(p, _)| pos < *p) {
+                first = Some((pos, e));
+            }
+        };
+        for (site, pool, pos) in &self.site_refs {
+            if !self.site_pos.contains_key(site) {
+                note(
+                    *pos,
+                    missing(
+                        origin,
+                        text,
+                        *pos,
+                        format!("cluster `{pool}`"),
+                        format!("site {}", self.index.names.name(*site)),
+                    ),
+                );
             }
         }
+        for (key, cluster, pos) in &self.cluster_refs {
+            if !self.cluster_pos.contains_key(cluster) {
+                note(
+                    *pos,
+                    missing(
+                        origin,
+                        text,
+                        *pos,
+                        self.index.describe(key),
+                        self.index.describe_cluster(cluster),
+                    ),
+                );
+            }
+        }
+        for s in self.index.services.values() {
+            for d in &s.deps {
+                if !self.service_pos.contains_key(&d.key) {
+                    note(
+                        d.pos,
+                        missing(
+                            origin,
+                            text,
+                            d.pos,
+                            self.index.describe(&s.key),
+                            self.index.describe(&d.key),
+                        ),
+                    );
+                }
+            }
+        }
+        if let Some((_, e)) = first {
+            return Err(e);
+        }
+        Ok(self.index)
     }
-    Ok(index)
+}
+
+fn xml_error(origin: &str, e: &roxmltree::Error) -> TopologyError {
+    let p = e.pos();
+    TopologyError::Xml {
+        file: origin.to_string(),
+        line: p.row,
+        column: p.col,
+        detail: e.to_string(),
+    }
+}
+
+fn options<'a>() -> roxmltree::ParsingOptions<'a> {
+    roxmltree::ParsingOptions {
+        allow_dtd: false,
+        ..roxmltree::ParsingOptions::default()
+    }
+}
+
+/// Reads the index of `text` (the decoded document).
+pub(crate) fn build(text: &str, origin: &str) -> Result<Index, TopologyError> {
+    if let Some(result) = build_in_pieces(text, origin) {
+        return result;
+    }
+    // The whole document at once: the authoritative XML errors.
+    let doc = roxmltree::Document::parse_with_options(text, options())
+        .map_err(|e| xml_error(origin, &e))?;
+    let ctx = Ctx {
+        origin,
+        text,
+        shift: 0,
+    };
+    let root = doc.root_element();
+    check_root(&ctx, root)?;
+    let mut b = Builder::default();
+    b.index.signature = root.attribute("Signature").map(str::to_string);
+    for section in root.children().filter(Node::is_element) {
+        for node in section.children().filter(Node::is_element) {
+            b.element(&ctx, section, node)?;
+        }
+    }
+    b.finish(origin, text)
+}
+
+/// The fast path: the skeleton and each second-level element parsed on its
+/// own. `None` when the document must be parsed whole instead.
+fn build_in_pieces(text: &str, origin: &str) -> Option<Result<Index, TopologyError>> {
+    let split = chunks::split(text)?;
+    let skeleton = roxmltree::Document::parse_with_options(&split.skeleton, options()).ok()?;
+    let root = skeleton.root_element();
+    let root_ctx = Ctx {
+        origin,
+        text,
+        shift: split.doc_pos(root.range().start) as isize - root.range().start as isize,
+    };
+    if let Err(e) = check_root(&root_ctx, root) {
+        return Some(Err(e));
+    }
+    let sections: Vec<Node<'_, '_>> = root.children().filter(Node::is_element).collect();
+    // The in-scope namespaces of each section, as a wrapper start tag.
+    let wrappers: Vec<String> = sections
+        .iter()
+        .map(|s| {
+            let mut w = String::from("<c");
+            for ns in s.namespaces() {
+                let uri = ns
+                    .uri()
+                    .replace('&', "&amp;")
+                    .replace('<', "&lt;")
+                    .replace('"', "&quot;");
+                match ns.name() {
+                    Some("xml") => {}
+                    Some(p) => {
+                        let _ = write!(w, " xmlns:{p}=\"{uri}\"");
+                    }
+                    None => {
+                        let _ = write!(w, " xmlns=\"{uri}\"");
+                    }
+                }
+            }
+            w.push('>');
+            w
+        })
+        .collect();
+    let mut b = Builder::default();
+    b.index.signature = root.attribute("Signature").map(str::to_string);
+    let mut buf = String::new();
+    for (range, section) in &split.chunks {
+        let (Some(wrapper), Some(section_node)) = (wrappers.get(*section), sections.get(*section))
+        else {
+            return None;
+        };
+        buf.clear();
+        buf.push_str(wrapper);
+        buf.push_str(&text[range.clone()]);
+        buf.push_str("</c>");
+        let doc = roxmltree::Document::parse_with_options(&buf, options()).ok()?;
+        let node = doc.root_element().first_element_child()?;
+        let ctx = Ctx {
+            origin,
+            text,
+            shift: range.start as isize - wrapper.len() as isize,
+        };
+        if let Err(e) = b.element(&ctx, *section_node, node) {
+            return Some(Err(e));
+        }
+    }
+    Some(b.finish(origin, text))
 }
 
 fn service_entry(
-    ctx: &Ctx<'_, '_>,
-    text: &str,
+    ctx: &Ctx<'_>,
+    names: &mut Interner,
     service: Node<'_, '_>,
     key: ServiceKey,
     installed_on: ClusterKey,
 ) -> Result<ServiceEntry, TopologyError> {
+    let text = ctx.text;
     let mut deps = Vec::new();
     let mut depends_on = None;
     if let Some(d) = child(service, NS_TOPOLOGY, "DependsOn") {
-        let range = d.range();
+        let range = ctx.range(d.range());
         let self_closing = text.get(..range.end).is_some_and(|t| t.ends_with("/>"));
         let mut entry = DependsOnEntry {
             range,
             self_closing,
-            qname: qname(text, d).to_string(),
+            qname: qname(ctx, d),
             dependency_qname: None,
             service_id_qname: None,
         };
         for dep in children(d, NS_TOPOLOGY, "Dependency") {
             entry
                 .dependency_qname
-                .get_or_insert_with(|| qname(text, dep).to_string());
+                .get_or_insert_with(|| qname(ctx, dep));
             let Some(id) = child(dep, NS_TOPOLOGY, "ServiceId") else {
-                return Err(ctx.invalid(dep.range().start, "`Dependency` has no `ServiceId`"));
+                return Err(ctx.invalid(ctx.start(dep), "`Dependency` has no `ServiceId`"));
             };
-            entry
-                .service_id_qname
-                .get_or_insert_with(|| qname(text, id).to_string());
-            let dkey = service_key(ctx, id)?;
+            entry.service_id_qname.get_or_insert_with(|| qname(ctx, id));
+            let dkey = service_key(ctx, names, id)?;
             let (Some(site_value), Some(role_value), Some(instance_value)) = (
-                value_range(id, "SiteId"),
-                value_range(id, "RoleName"),
-                value_range(id, "Instance"),
+                value_range(ctx, id, "SiteId"),
+                value_range(ctx, id, "RoleName"),
+                value_range(ctx, id, "Instance"),
             ) else {
-                return Err(
-                    ctx.invalid(id.range().start, "`ServiceId` lacks `SiteId` or `Instance`")
-                );
+                return Err(ctx.invalid(ctx.start(id), "`ServiceId` lacks `SiteId` or `Instance`"));
             };
             deps.push(DepEntry {
                 key: dkey,
-                pos: dep.range().start,
+                pos: ctx.start(dep),
                 site_value,
                 role_value,
                 instance_value,
-                range: dep.range(),
+                range: ctx.range(dep.range()),
             });
         }
         depends_on = Some(entry);
     }
     let mut ports = Vec::new();
     let mut ports_range = None;
-    if let Some(p) = child(service, NS_SERVICE_ROLES, "Ports") {
-        ports_range = Some(p.range());
+    // Only an Edge service's ports matter.
+    let edge_ports = (key.role == EDGE_ROLE)
+        .then(|| child(service, NS_SERVICE_ROLES, "Ports"))
+        .flatten();
+    if let Some(p) = edge_ports {
+        ports_range = Some(ctx.range(p.range()));
         for port in children(p, NS_SERVICE_ROLES, "Port") {
-            let get = |n: &str| port.attribute(n).unwrap_or("").to_string();
+            let get = |n: &str| port.attribute(n).unwrap_or("");
+            let kind = PortKind::of(
+                get("Owner"),
+                get("Usage"),
+                get("InterfaceSide"),
+                get("Protocol"),
+            );
+            let access_edge = matches!(kind, PortKind::Federation | PortKind::AccessEdgeExternal);
             ports.push(PortEntry {
-                owner: get("Owner"),
-                usage: get("Usage"),
-                side: get("InterfaceSide"),
-                protocol: get("Protocol"),
-                configured_fqdn: port.attribute("ConfiguredFqdn").map(str::to_string),
-                range: port.range(),
+                kind,
+                configured_fqdn: port
+                    .attribute("ConfiguredFqdn")
+                    .filter(|_| access_edge)
+                    .map(str::to_string),
+                range: ctx.range(port.range()),
             });
         }
     }
@@ -465,7 +732,7 @@ fn service_entry(
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
     Ok(ServiceEntry {
         key,
-        pos: service.range().start,
+        pos: ctx.start(service),
         installed_on,
         is_director,
         deps,
@@ -473,4 +740,38 @@ fn service_entry(
         ports,
         ports_range,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TWO_SITES: &str = include_str!("../../tests/fixtures/topology/two-sites.xml");
+
+    #[test]
+    fn pieces_and_whole_document_give_the_same_index() {
+        let pieces = build_in_pieces(TWO_SITES, "t.xml")
+            .expect("the fixture can be cut")
+            .unwrap();
+        let doc = roxmltree::Document::parse(TWO_SITES).unwrap();
+        let ctx = Ctx {
+            origin: "t.xml",
+            text: TWO_SITES,
+            shift: 0,
+        };
+        let mut b = Builder::default();
+        b.index.signature = doc
+            .root_element()
+            .attribute("Signature")
+            .map(str::to_string);
+        for section in doc.root_element().children().filter(Node::is_element) {
+            for node in section.children().filter(Node::is_element) {
+                b.element(&ctx, section, node).unwrap();
+            }
+        }
+        let whole = b.finish("t.xml", TWO_SITES).unwrap();
+        let view = |i: &Index| format!("{:?}", (&i.signature, &i.sites, &i.clusters, &i.services));
+        assert_eq!(view(&pieces), view(&whole));
+        assert_eq!(pieces.services.len(), 8);
+    }
 }

@@ -4,21 +4,25 @@
 //! The input is what `Get-CsTopology -AsXml | Out-File topology.xml` writes
 //! (UTF-16 LE, BOM, CRLF) or the same as UTF-8. [`TopologyDocument::parse`]
 //! decodes it, parses it with roxmltree (namespace-aware, order-independent),
-//! keeps a small index of byte ranges and drops the DOM.
+//! keeps a small index of byte ranges and drops the DOM (one small DOM per
+//! second-level element, see `chunks`, so a 50 MB export fits in memory).
 //! [`TopologyDocument::apply`] turns [`TopologyEdit`]s into splices of the
 //! original text and re-encodes it as it came. Topology Builder `.tbxml`
 //! documents and anything else are refused with a [`TopologyError`].
 //!
-//! Files: `encoding` (bytes ↔ text), `index` (DOM → ranges), `extract`
+//! Files: `encoding` (bytes ↔ text), `chunks` (cutting a document into
+//! pieces), `keys` (interned keys), `index` (DOMs → ranges), `extract`
 //! (ranges → model), `edit` (edits → splices), `model` (public model and
 //! [`show`]), `deployment` ([`to_deployment`]), `error`.
 
+mod chunks;
 mod deployment;
 mod edit;
 mod encoding;
 mod error;
 mod extract;
 mod index;
+mod keys;
 mod model;
 
 pub use deployment::to_deployment;
@@ -56,26 +60,8 @@ impl TopologyDocument {
     /// [`TopologyError::Duplicate`] for documents that are inconsistent.
     pub fn parse(bytes: &[u8], origin: &str) -> Result<Self, TopologyError> {
         let (encoding, decoded) = encoding::decode(bytes, origin)?;
-        let index = {
-            let options = roxmltree::ParsingOptions {
-                allow_dtd: false,
-                ..roxmltree::ParsingOptions::default()
-            };
-            let doc = roxmltree::Document::parse_with_options(decoded.as_str(), options).map_err(
-                |e| {
-                    let p = e.pos();
-                    TopologyError::Xml {
-                        file: origin.to_string(),
-                        line: p.row,
-                        column: p.col,
-                        detail: e.to_string(),
-                    }
-                },
-            )?;
-            let ctx = index::Ctx { origin, doc: &doc };
-            index::build(&ctx, decoded.as_str())?
-            // The DOM is dropped here, before the text is copied.
-        };
+        // Every DOM is dropped inside `build`, before the text is copied.
+        let index = index::build(decoded.as_str(), origin)?;
         let text = decoded.into_string();
         let (model, links) = extract::extract(&index, origin, &text)?;
         Ok(Self {
@@ -124,6 +110,6 @@ impl TopologyDocument {
             links: &self.links,
         };
         let text = editor.apply(edits)?;
-        Ok(encoding::encode(&text, self.encoding))
+        Ok(encoding::encode(text, self.encoding))
     }
 }
