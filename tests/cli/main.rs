@@ -3,6 +3,7 @@
 
 mod support;
 
+mod backends;
 mod concurrency;
 mod exit_codes;
 mod failover;
