@@ -21,10 +21,7 @@ const PROBES: usize = 100;
 const TIMEOUT: Duration = Duration::from_secs(5);
 
 fn main() {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             println!("dns_probe bench: cannot start a tokio runtime: {e}");
@@ -38,11 +35,7 @@ fn main() {
 }
 
 fn available(tools: &[&str]) -> Result<(), String> {
-    let missing: Vec<&str> = tools
-        .iter()
-        .copied()
-        .filter(|t| support::tool(t).is_none())
-        .collect();
+    let missing: Vec<&str> = tools.iter().copied().filter(|t| support::tool(t).is_none()).collect();
     if missing.is_empty() {
         Ok(())
     } else {
@@ -73,10 +66,7 @@ async fn dns_bench() {
         .flat_map(|z| {
             let zone = Fqdn::parse(z).expect("zone");
             [
-                (
-                    DnsName::parse(&format!("xmpp.{z}")).expect("name"),
-                    RecordType::A,
-                ),
+                (DnsName::parse(&format!("xmpp.{z}")).expect("name"), RecordType::A),
                 (DnsName::xmpp_srv(&zone), RecordType::Srv),
             ]
         })
@@ -169,28 +159,23 @@ async fn xmpp_listener() -> std::io::Result<SocketAddr> {
 }
 
 async fn tls_listener() -> SocketAddr {
-    let mut params =
-        rcgen::CertificateParams::new(vec!["sip.bench.test".to_string()]).expect("params");
+    let mut params = rcgen::CertificateParams::new(vec!["sip.bench.test".to_string()]).expect("params");
     params
         .distinguished_name
         .push(rcgen::DnType::CommonName, "sip.bench.test");
     let key = rcgen::KeyPair::generate().expect("key");
     let cert = params.self_signed(&key).expect("cert");
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("versions")
-    .with_no_client_auth()
-    .with_single_cert(
-        vec![cert.der().clone()],
-        rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
-    )
-    .expect("config");
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        )
+        .expect("config");
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .await
-        .expect("bind");
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
         while let Ok((s, _)) = listener.accept().await {

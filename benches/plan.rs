@@ -77,16 +77,8 @@ fn desired_yaml() -> String {
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .map(str::to_string)
-        })
-        .and_then(|l| {
-            l.split_whitespace()
-                .nth(1)
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_string))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
@@ -102,11 +94,9 @@ fn main() {
     let mut runs = Vec::new();
     for _ in 0..5 {
         let t0 = Instant::now();
-        let lab = edgefed::backend::lab::LabFile::parse(&dir.join("lab.yaml"), &lab_text)
-            .expect("lab parses");
+        let lab = edgefed::backend::lab::LabFile::parse(&dir.join("lab.yaml"), &lab_text).expect("lab parses");
         let t1 = Instant::now();
-        let desired = edgefed::document::parse("desired.yaml", desired_text.as_bytes())
-            .expect("document parses");
+        let desired = edgefed::document::parse("desired.yaml", desired_text.as_bytes()).expect("document parses");
         let t2 = Instant::now();
         let deployment = lab.deployment();
         let plan = edgefed::plan::plan(&desired, &deployment).expect("plan");
@@ -116,14 +106,7 @@ fn main() {
         let human = edgefed::render::human::plan(&plan);
         let t4 = Instant::now();
         std::hint::black_box((&json, &human));
-        runs.push((
-            t1 - t0,
-            t2 - t1,
-            t3 - t2,
-            t4 - t3,
-            t4 - t0,
-            plan.actions.len(),
-        ));
+        runs.push((t1 - t0, t2 - t1, t3 - t2, t4 - t3, t4 - t0, plan.actions.len()));
     }
     runs.sort_by_key(|r| r.4);
     let (lab_parse, doc_parse, planning, render, total, actions) = runs[runs.len() / 2];

@@ -18,13 +18,7 @@ const FE_MACHINES: usize = 15;
 fn edge_ports(out: &mut String, n: usize, federation: bool) {
     let ext = format!("sip{n}.contoso.com");
     let av = format!("av{n}.contoso.com");
-    let p = |out: &mut String,
-             owner: &str,
-             usage: &str,
-             side: &str,
-             port: u32,
-             proto: &str,
-             extra: &str| {
+    let p = |out: &mut String, owner: &str, usage: &str, side: &str, port: u32, proto: &str, extra: &str| {
         let _ = writeln!(
             out,
             r#"        <Port Owner="urn:component:{owner}" Usage="{usage}" InterfaceSide="{side}" InterfaceNumber="1" Port="{port}" Protocol="{proto}" UrlPath="/" AuthorizesRequests="false"{extra} />"#
@@ -59,15 +53,7 @@ fn edge_ports(out: &mut String, n: usize, federation: bool) {
         "Mtls",
         r#" GruuType="MRAS""#,
     );
-    p(
-        out,
-        "MediaRelayEdge",
-        "TURNServer",
-        "Internal",
-        443,
-        "Tcp",
-        "",
-    );
+    p(out, "MediaRelayEdge", "TURNServer", "Internal", 443, "Tcp", "");
     p(
         out,
         "MediaRelayEdge",
@@ -77,15 +63,7 @@ fn edge_ports(out: &mut String, n: usize, federation: bool) {
         "Tcp",
         &format!(r#" ConfiguredFqdn="{av}""#),
     );
-    p(
-        out,
-        "MediaRelayEdge",
-        "TURNServer",
-        "Internal",
-        3478,
-        "Udp",
-        "",
-    );
+    p(out, "MediaRelayEdge", "TURNServer", "Internal", 3478, "Udp", "");
     p(
         out,
         "MediaRelayEdge",
@@ -114,35 +92,12 @@ fn edge_ports(out: &mut String, n: usize, federation: bool) {
             "Mtls",
             &format!(r#" ConfiguredFqdn="{ext}""#),
         );
-        p(
-            out,
-            "XmppFederationProxy",
-            "XmppServer",
-            "External",
-            5269,
-            "Tls",
-            "",
-        );
-        p(
-            out,
-            "XmppFederationProxy",
-            "XptServer",
-            "Internal",
-            23456,
-            "Mtls",
-            "",
-        );
+        p(out, "XmppFederationProxy", "XmppServer", "External", 5269, "Tls", "");
+        p(out, "XmppFederationProxy", "XptServer", "Internal", 23456, "Mtls", "");
     }
 }
 
-fn service(
-    out: &mut String,
-    site: usize,
-    role: &str,
-    number: u32,
-    deps: &[(&str, usize)],
-    ports: &str,
-) {
+fn service(out: &mut String, site: usize, role: &str, number: u32, deps: &[(&str, usize)], ports: &str) {
     let _ = writeln!(out, r#"    <Service RoleVersion="2" ServiceVersion="6">"#);
     let _ = writeln!(
         out,
@@ -259,12 +214,8 @@ fn main() {
     let t_parse = t0.elapsed();
     drop(bytes);
     let model = doc.model();
-    assert_eq!(
-        model.edge_pools.len() + model.front_end_pools.len(),
-        2 * SITES
-    );
-    let last =
-        Fqdn::parse(&format!("edgepool{SITES}.contoso.com")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(model.edge_pools.len() + model.front_end_pools.len(), 2 * SITES);
+    let last = Fqdn::parse(&format!("edgepool{SITES}.contoso.com")).unwrap_or_else(|e| panic!("{e}"));
     let t1 = Instant::now();
     let out = doc
         .apply(&[TopologyEdit::EnableSipFederation { edge_pool: last }])

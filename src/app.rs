@@ -90,6 +90,7 @@ where
         Command::Observe => commands::observe::run(&cli.global),
         Command::Schema(ref a) => commands::schema::run(a),
         Command::Lab(ref c) => commands::lab::run(&cli.global, c),
+        Command::Topology(ref c) => commands::topology::run(&cli.global, c),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),
@@ -124,9 +125,8 @@ fn set_up_output(global: &Global) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("edgefed={level}")));
     use std::io::IsTerminal as _;
-    let ansi = std::io::stderr().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none()
-        && global.color != ColorWhen::Never;
+    let ansi =
+        std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() && global.color != ColorWhen::Never;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -220,14 +220,12 @@ pub fn open_backend(
             match access {
                 Access::Read => Arc::new(LabBackend::open(&path).map_err(Failure::error)?),
                 Access::Write => Arc::new(
-                    LabBackend::open_locked(&path, Duration::from_secs(global.lock_timeout))
-                        .map_err(Failure::error)?,
+                    LabBackend::open_locked(&path, Duration::from_secs(global.lock_timeout)).map_err(Failure::error)?,
                 ),
             }
         }
         BackendKind::Powershell => {
-            let config =
-                PowerShellConfig::from_env(global.ps_command.as_deref()).map_err(Failure::usage)?;
+            let config = PowerShellConfig::from_env(global.ps_command.as_deref()).map_err(Failure::usage)?;
             Arc::new(PowerShellBackend::new(config))
         }
     };
@@ -239,9 +237,7 @@ pub fn open_backend(
                 None => TsigKey::from_env().map_err(Failure::error)?,
             };
             if key.is_none() {
-                tracing::warn!(
-                    "no TSIG key (--tsig-key-file or EDGEFED_TSIG_KEY_FILE): DNS updates go unsigned"
-                );
+                tracing::warn!("no TSIG key (--tsig-key-file or EDGEFED_TSIG_KEY_FILE): DNS updates go unsigned");
             }
             DnsSystem::Server(DnsBackend::new(DnsClient::new(addr, key, timeout)))
         }
@@ -255,9 +251,7 @@ pub fn open_backend(
         },
     };
     let probes = match (global.probes, global.backend) {
-        (Some(ProbeMode::Real), _) | (None, BackendKind::Powershell) => {
-            ProbeSystem::Real { timeout }
-        }
+        (Some(ProbeMode::Real), _) | (None, BackendKind::Powershell) => ProbeSystem::Real { timeout },
         (Some(ProbeMode::Lab), BackendKind::Lab) | (None, BackendKind::Lab) => ProbeSystem::Lync,
         (Some(ProbeMode::Lab), BackendKind::Powershell) => {
             return Err(Failure::usage(
@@ -277,30 +271,21 @@ pub fn dns_is_manual(global: &Global) -> bool {
 /// Resolves `HOST:PORT`.
 fn socket_addr(text: &str, flag: &str) -> Result<SocketAddr, Failure> {
     use std::net::ToSocketAddrs as _;
-    text.to_socket_addrs()
-        .ok()
-        .and_then(|mut a| a.next())
-        .ok_or_else(|| {
-            Failure::usage(format!(
-                "{flag} {text}: expected HOST:PORT, e.g. 192.0.2.53:53 or ns1.contoso.com:53"
-            ))
-        })
+    text.to_socket_addrs().ok().and_then(|mut a| a.next()).ok_or_else(|| {
+        Failure::usage(format!(
+            "{flag} {text}: expected HOST:PORT, e.g. 192.0.2.53:53 or ns1.contoso.com:53"
+        ))
+    })
 }
 
 /// Observes through `backend`, printing its warnings on stderr.
 ///
 /// # Errors
 /// When the backend cannot observe.
-pub fn observe(
-    rt: &tokio::runtime::Runtime,
-    backend: &dyn Backend,
-) -> Result<Observation, Failure> {
-    let obs = rt.block_on(backend.observe()).map_err(|e| {
-        Failure::error(format!(
-            "cannot observe the deployment ({}): {e}",
-            backend.name()
-        ))
-    })?;
+pub fn observe(rt: &tokio::runtime::Runtime, backend: &dyn Backend) -> Result<Observation, Failure> {
+    let obs = rt
+        .block_on(backend.observe())
+        .map_err(|e| Failure::error(format!("cannot observe the deployment ({}): {e}", backend.name())))?;
     for w in &obs.warnings {
         note(&format!("warning: {w}"));
     }

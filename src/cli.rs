@@ -61,13 +61,7 @@ pub enum ColorWhen {
 #[derive(Debug, Args)]
 pub struct Global {
     /// The system to observe and change.
-    #[arg(
-        long,
-        global = true,
-        value_enum,
-        default_value = "lab",
-        env = "EDGEFED_BACKEND"
-    )]
+    #[arg(long, global = true, value_enum, default_value = "lab", env = "EDGEFED_BACKEND")]
     pub backend: BackendKind,
     /// The lab file (lab backend).
     #[arg(long, global = true, env = "EDGEFED_LAB", value_name = "PATH")]
@@ -96,12 +90,7 @@ pub struct Global {
     /// The DNS primary that takes RFC 2136 updates for the managed zones.
     /// Without it, DNS changes are shown as manual steps (PowerShell backend)
     /// or simulated (lab).
-    #[arg(
-        long,
-        global = true,
-        env = "EDGEFED_DNS_SERVER",
-        value_name = "HOST:PORT"
-    )]
+    #[arg(long, global = true, env = "EDGEFED_DNS_SERVER", value_name = "HOST:PORT")]
     pub dns_server: Option<String>,
     /// TSIG key for the updates, in `tsig-keygen` format. Env `EDGEFED_TSIG_KEY_FILE`,
     /// or `EDGEFED_TSIG_KEY=algorithm:name:secret`. Never put it in the document.
@@ -109,12 +98,7 @@ pub struct Global {
     pub tsig_key_file: Option<PathBuf>,
     /// The resolver for plain DNS queries when no --dns-server is given
     /// (PowerShell backend); default: the first nameserver of /etc/resolv.conf.
-    #[arg(
-        long,
-        global = true,
-        env = "EDGEFED_RESOLVER",
-        value_name = "HOST:PORT"
-    )]
+    #[arg(long, global = true, env = "EDGEFED_RESOLVER", value_name = "HOST:PORT")]
     pub resolver: Option<String>,
     /// Port probes: `lab` (simulated by the lab) or `real` (TCP / XMPP / TLS).
     /// Default: `lab` with the lab backend, `real` with PowerShell.
@@ -150,6 +134,39 @@ pub enum Command {
     /// The simulated deployment.
     #[command(subcommand)]
     Lab(LabCommand),
+    /// Read and edit Lync published topology documents (`Get-CsTopology -AsXml`).
+    #[command(subcommand)]
+    Topology(TopologyCommand),
+}
+
+/// `topology …`.
+#[derive(Debug, Subcommand)]
+pub enum TopologyCommand {
+    /// Print what edgefed reads from a published topology (`--output yaml|json`).
+    Show {
+        /// The document (`Get-CsTopology -AsXml | Out-File topology.xml`).
+        file: PathBuf,
+    },
+    /// Edit a published topology, changing only the bytes the edits need.
+    Edit {
+        /// The document.
+        file: PathBuf,
+        /// Turn on "Enable federation for this Edge pool (Port 5061)".
+        #[arg(long, value_name = "EDGE_POOL")]
+        enable_sip_federation: Vec<String>,
+        /// Turn it off.
+        #[arg(long, value_name = "EDGE_POOL")]
+        disable_sip_federation: Vec<String>,
+        /// Associate a Front End pool with an Edge pool for media.
+        #[arg(long, value_name = "FE=EDGE")]
+        media_edge_pool: Vec<String>,
+        /// Set an Edge pool's next-hop pool.
+        #[arg(long, value_name = "EDGE=FE")]
+        next_hop: Vec<String>,
+        /// Write here (atomically) instead of stdout.
+        #[arg(short = 'o', long, value_name = "OUT")]
+        out: Option<PathBuf>,
+    },
 }
 
 /// A desired-state document.
@@ -213,6 +230,13 @@ pub enum LabCommand {
         /// Overwrite an existing lab file.
         #[arg(long)]
         force: bool,
+        /// Build the lab from a real published topology instead of a scenario
+        /// (inventory, flags and addresses; every server reachable and running).
+        #[arg(long, value_name = "TOPOLOGY.xml", conflicts_with = "scenario")]
+        from_topology: Option<PathBuf>,
+        /// Site routes from a `Get-CsSite | ConvertTo-Json` dump (with --from-topology).
+        #[arg(long, value_name = "SITES.json", requires = "from_topology")]
+        sites_from: Option<PathBuf>,
     },
     /// Print the lab.
     Show,

@@ -6,9 +6,7 @@ use std::fmt::{self, Write as _};
 use serde::{Deserialize, Serialize};
 
 /// A place in a source file (1-based line and column, length in characters).
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Position {
     /// 1-based line.
     pub line: u32,
@@ -22,11 +20,7 @@ impl Position {
     /// A position of unknown length.
     #[must_use]
     pub fn at(line: u32, column: u32) -> Self {
-        Self {
-            line,
-            column,
-            len: 0,
-        }
+        Self { line, column, len: 0 }
     }
 }
 
@@ -107,10 +101,7 @@ impl Diagnostic {
                 if let Some(text) = source.lines().nth(pos.line as usize - 1) {
                     let number = pos.line.to_string();
                     let pad = " ".repeat(number.len());
-                    let shown: String = text
-                        .chars()
-                        .map(|c| if c.is_control() { ' ' } else { c })
-                        .collect();
+                    let shown: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
                     let before = " ".repeat(pos.column.saturating_sub(1) as usize);
                     let marks = "^".repeat(pos.len.max(1) as usize);
                     let _ = writeln!(out, " {pad} |");
@@ -193,10 +184,7 @@ mod tests {
             }))
             .help("use an FQDN");
         let text = d.render("x.yaml", src);
-        assert!(
-            text.starts_with("error[V2]: bad name\n  --> x.yaml:2:18\n"),
-            "{text}"
-        );
+        assert!(text.starts_with("error[V2]: bad name\n  --> x.yaml:2:18\n"), "{text}");
         assert!(text.contains(" 2 | federationRoute: edge pool\n"), "{text}");
         assert!(text.contains("   |                  ^^^^^^^^^\n"), "{text}");
         assert!(text.ends_with("   = help: use an FQDN\n"), "{text}");

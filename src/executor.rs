@@ -78,17 +78,11 @@ impl ApplyReport {
     /// Whether every action was applied.
     #[must_use]
     pub fn complete(&self) -> bool {
-        self.outcomes
-            .iter()
-            .all(|(_, o)| matches!(o, Outcome::Applied { .. }))
+        self.outcomes.iter().all(|(_, o)| matches!(o, Outcome::Applied { .. }))
     }
 
     fn ids(&self, f: impl Fn(&Outcome) -> bool) -> Vec<usize> {
-        self.outcomes
-            .iter()
-            .filter(|(_, o)| f(o))
-            .map(|(id, _)| *id)
-            .collect()
+        self.outcomes.iter().filter(|(_, o)| f(o)).map(|(id, _)| *id).collect()
     }
 }
 
@@ -102,19 +96,14 @@ pub async fn execute(
     mut progress: impl FnMut(Event<'_>),
 ) -> ApplyReport {
     let by_id: BTreeMap<usize, &Action> = actions.iter().map(|a| (a.id, a)).collect();
-    let mut waiting: BTreeMap<usize, usize> =
-        actions.iter().map(|a| (a.id, a.depends_on.len())).collect();
+    let mut waiting: BTreeMap<usize, usize> = actions.iter().map(|a| (a.id, a.depends_on.len())).collect();
     let mut dependents: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for a in actions {
         for d in &a.depends_on {
             dependents.entry(*d).or_default().push(a.id);
         }
     }
-    let mut ready: BTreeSet<usize> = waiting
-        .iter()
-        .filter(|(_, n)| **n == 0)
-        .map(|(id, _)| *id)
-        .collect();
+    let mut ready: BTreeSet<usize> = waiting.iter().filter(|(_, n)| **n == 0).map(|(id, _)| *id).collect();
     let mut outcomes: BTreeMap<usize, Outcome> = BTreeMap::new();
     let mut in_flight = 0usize;
     let mut tasks: JoinSet<Finished> = JoinSet::new();
@@ -139,8 +128,7 @@ pub async fn execute(
                         .map(|id| {
                             let r = results.next().unwrap_or_else(|| {
                                 Err(BackendError::Failed {
-                                    message: "the backend returned no result for this action"
-                                        .into(),
+                                    message: "the backend returned no result for this action".into(),
                                 })
                             });
                             (id, r, took)

@@ -86,10 +86,7 @@ async fn bind_moves_the_xmpp_a_record_and_creates_the_srv_record() {
         .await
         .expect("update A");
     let new_srv = srv(zone, "xmpp.edge.test");
-    client
-        .update(&fqdn(zone), &new_srv, None)
-        .await
-        .expect("create SRV");
+    client.update(&fqdn(zone), &new_srv, None).await.expect("create SRV");
 
     // An independent resolver sees the change.
     assert_eq!(bind.dig("xmpp.edge.test", "A"), vec!["198.51.100.20"]);
@@ -125,10 +122,7 @@ async fn bind_refuses_a_wrong_key_with_a_clear_message() {
             .update(&fqdn(zone), &desired, Some(&observed))
             .await
             .expect_err("a wrong key must be refused");
-        assert!(
-            matches!(err, DnsError::TsigRejected { .. }),
-            "{key_name}: {err:?}"
-        );
+        assert!(matches!(err, DnsError::TsigRejected { .. }), "{key_name}: {err:?}");
         let msg = err.to_string();
         eprintln!("message: {msg}");
         for part in [
@@ -171,10 +165,7 @@ async fn bind_change_behind_our_back_is_detected_and_not_overwritten() {
     let client = client(&bind);
     let observed = client.observe(&wanted(zone)).await.expect("observe");
     let observed_a = observed.first().cloned();
-    assert_eq!(
-        observed_a,
-        Some(a("xmpp.edge.test", 300, &[INITIAL_XMPP_A]))
-    );
+    assert_eq!(observed_a, Some(a("xmpp.edge.test", 300, &[INITIAL_XMPP_A])));
 
     // Someone else moves the A record and creates the SRV record.
     bind.nsupdate(
@@ -256,9 +247,7 @@ async fn bind_unknown_zone_is_reported_with_server_zone_and_record() {
     let msg = err.to_string();
     eprintln!("message: {msg}");
     assert!(
-        msg.contains("other.test")
-            && msg.contains("A xmpp.other.test")
-            && msg.contains(&bind.addr().to_string()),
+        msg.contains("other.test") && msg.contains("A xmpp.other.test") && msg.contains(&bind.addr().to_string()),
         "{msg}"
     );
 }
@@ -292,28 +281,19 @@ async fn dns_backend_applies_dns_actions_idempotently_and_rejects_others() {
     };
     let applied = backend.apply(&set_a).await.expect("apply A");
     assert!(
-        applied
-            .detail
-            .as_deref()
-            .is_some_and(|d| d.starts_with("updated")),
+        applied.detail.as_deref().is_some_and(|d| d.starts_with("updated")),
         "{applied:?}"
     );
     backend.apply(&set_srv).await.expect("apply SRV");
     // Applying again (stale prerequisite, effect already holds) succeeds.
     let again = backend.apply(&set_a).await.expect("re-apply A");
     assert!(
-        again
-            .detail
-            .as_deref()
-            .is_some_and(|d| d.starts_with("already held")),
+        again.detail.as_deref().is_some_and(|d| d.starts_with("already held")),
         "{again:?}"
     );
     assert_eq!(bind.dig("xmpp.edge.test", "A"), vec!["198.51.100.21"]);
 
-    let observed = backend
-        .observe_records(&wanted(zone))
-        .await
-        .expect("observe");
+    let observed = backend.observe_records(&wanted(zone)).await.expect("observe");
     assert_eq!(observed.len(), 2);
 
     let verify = Operation::VerifyPort {
@@ -345,11 +325,7 @@ async fn dns_timeout_names_the_server() {
     .expect("key");
     let client = DnsClient::new(addr, Some(key), Duration::from_millis(300));
     let err = client
-        .update(
-            &fqdn("edge.test"),
-            &a("xmpp.edge.test", 300, &["198.51.100.1"]),
-            None,
-        )
+        .update(&fqdn("edge.test"), &a("xmpp.edge.test", 300, &["198.51.100.1"]), None)
         .await
         .expect_err("no answer");
     assert!(matches!(err, DnsError::Timeout { .. }), "{err:?}");
@@ -359,10 +335,7 @@ async fn dns_timeout_names_the_server() {
         msg.contains(&addr.to_string()) && msg.contains("A xmpp.edge.test"),
         "{msg}"
     );
-    let err = client
-        .observe(&wanted("edge.test"))
-        .await
-        .expect_err("no answer");
+    let err = client.observe(&wanted("edge.test")).await.expect_err("no answer");
     assert!(matches!(err, DnsError::Timeout { .. }), "{err:?}");
 }
 
@@ -379,9 +352,7 @@ async fn prosody_answers_the_xmpp_server_probe() {
             domain: "xmpp.edge.test".into()
         }
     );
-    let answer = probe(prosody.addr(), &kind, TIMEOUT)
-        .await
-        .expect("prosody answers");
+    let answer = probe(prosody.addr(), &kind, TIMEOUT).await.expect("prosody answers");
     assert!(
         answer
             .answered
@@ -403,17 +374,12 @@ async fn closed_port_and_non_xmpp_listener_fail_with_distinct_messages() {
         domain: "xmpp.edge.test".into(),
     };
     let refused = probe(closed, &kind, TIMEOUT).await.expect_err("closed");
-    assert!(
-        matches!(refused, ProbeError::ConnectionRefused { .. }),
-        "{refused:?}"
-    );
+    assert!(matches!(refused, ProbeError::ConnectionRefused { .. }), "{refused:?}");
     eprintln!("message: {refused}");
     assert!(refused.to_string().contains("connection refused"));
 
     // An HTTP server.
-    let http = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .await
-        .expect("bind");
+    let http = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.expect("bind");
     let http_addr = http.local_addr().expect("addr");
     tokio::spawn(async move {
         while let Ok((mut s, _)) = http.accept().await {
@@ -439,9 +405,7 @@ async fn closed_port_and_non_xmpp_listener_fail_with_distinct_messages() {
     assert_ne!(refused.to_string(), not_xmpp.to_string());
 
     // A listener that accepts but never speaks: a timeout.
-    let silent = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .await
-        .expect("bind");
+    let silent = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.expect("bind");
     let silent_addr = silent.local_addr().expect("addr");
     tokio::spawn(async move {
         let mut held = Vec::new();
@@ -455,9 +419,7 @@ async fn closed_port_and_non_xmpp_listener_fail_with_distinct_messages() {
     eprintln!("message: {timeout}");
     assert!(matches!(timeout, ProbeError::Timeout { .. }), "{timeout:?}");
     // A bare TCP probe passes against the same listener.
-    let tcp = probe(silent_addr, &ProbeKind::Tcp, TIMEOUT)
-        .await
-        .expect("tcp");
+    let tcp = probe(silent_addr, &ProbeKind::Tcp, TIMEOUT).await.expect("tcp");
     assert_eq!(tcp.answered, "TCP connection accepted");
 }
 
@@ -469,9 +431,7 @@ fn self_signed(
     rustls::pki_types::PrivateKeyDer<'static>,
 ) {
     let mut params = rcgen::CertificateParams::new(vec![cn.to_string()]).expect("params");
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, cn);
+    params.distinguished_name.push(rcgen::DnType::CommonName, cn);
     let key = rcgen::KeyPair::generate().expect("key pair");
     let cert = params.self_signed(&key).expect("self-signed");
     (
@@ -487,12 +447,10 @@ async fn mutual_tls12_listener() -> SocketAddr {
     let mut roots = rustls::RootCertStore::empty();
     roots.add(ca_der).expect("root");
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let client_verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
-        Arc::new(roots),
-        Arc::clone(&provider),
-    )
-    .build()
-    .expect("client verifier");
+    let client_verifier =
+        rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider))
+            .build()
+            .expect("client verifier");
     let (cert, key) = self_signed("sip.edge.test");
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS12])
@@ -505,9 +463,7 @@ async fn mutual_tls12_listener() -> SocketAddr {
 
 async fn serve_tls(config: rustls::ServerConfig) -> SocketAddr {
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .await
-        .expect("bind");
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
         while let Ok((s, _)) = listener.accept().await {
@@ -539,24 +495,17 @@ async fn tls_listener_passes_the_tls_probe_and_plain_tcp_fails_it() {
     let addr = tls_listener().await;
     let kind = probe_kind_for_port(5061, "sip.edge.test");
     let answer = probe(addr, &kind, TIMEOUT).await.expect("tls answers");
-    assert_eq!(
-        answer.answered,
-        "TLS 1.3 handshake, certificate CN=sip.edge.test"
-    );
+    assert_eq!(answer.answered, "TLS 1.3 handshake, certificate CN=sip.edge.test");
 
     // A plain-text listener is not TLS.
-    let plain = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .await
-        .expect("bind");
+    let plain = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.expect("bind");
     let plain_addr = plain.local_addr().expect("addr");
     tokio::spawn(async move {
         while let Ok((mut s, _)) = plain.accept().await {
             let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
         }
     });
-    let err = probe(plain_addr, &kind, TIMEOUT)
-        .await
-        .expect_err("not tls");
+    let err = probe(plain_addr, &kind, TIMEOUT).await.expect_err("not tls");
     assert!(matches!(err, ProbeError::TlsHandshake { .. }), "{err:?}");
     eprintln!("message: {err}");
     assert!(err.to_string().contains("TLS handshake failed"), "{err}");
@@ -580,9 +529,7 @@ async fn tls_listener_passes_the_tls_probe_and_plain_tcp_fails_it() {
 /// connections it held at once.
 async fn slow_xmpp_listener(delay: Duration) -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .await
-        .expect("bind");
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let current = Arc::new(AtomicUsize::new(0));
     let max = Arc::new(AtomicUsize::new(0));
@@ -631,17 +578,11 @@ async fn probe_many_keeps_order_and_bounds_concurrency() {
                 "XMPP stream header from fake.edge.test (id=f1, version=1.0)"
             );
         } else {
-            assert!(
-                matches!(r, Err(ProbeError::ConnectionRefused { .. })),
-                "{i}: {r:?}"
-            );
+            assert!(matches!(r, Err(ProbeError::ConnectionRefused { .. })), "{i}: {r:?}");
         }
     }
     let max = max_in_flight.load(std::sync::atomic::Ordering::SeqCst);
-    assert!(
-        (2..=4).contains(&max),
-        "{max} probes in flight at once, bound is 4"
-    );
+    assert!((2..=4).contains(&max), "{max} probes in flight at once, bound is 4");
     assert_eq!(probe_kind_for_port(443, "x"), ProbeKind::Tcp);
 }
 
@@ -715,19 +656,12 @@ async fn tsig_secret_never_appears_in_trace_logs() {
         TIMEOUT,
     );
     let _ = wrong
-        .update(
-            &fqdn(zone),
-            &a("xmpp.edge.test", 300, &["198.51.100.31"]),
-            None,
-        )
+        .update(&fqdn(zone), &a("xmpp.edge.test", 300, &["198.51.100.31"]), None)
         .await;
     drop(_guard);
 
     let text = String::from_utf8_lossy(&logs.0.lock().expect("logs")).into_owned();
-    assert!(
-        text.contains("sending DNS UPDATE"),
-        "no trace output captured"
-    );
+    assert!(text.contains("sending DNS UPDATE"), "no trace output captured");
     assert!(!text.contains(&secret), "secret in logs");
     let raw = base64_decode(&secret);
     assert!(!text.contains(&format!("{raw:?}")), "raw key bytes in logs");
@@ -735,7 +669,5 @@ async fn tsig_secret_never_appears_in_trace_logs() {
 
 fn base64_decode(s: &str) -> Vec<u8> {
     use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD
-        .decode(s)
-        .expect("base64")
+    base64::engine::general_purpose::STANDARD.decode(s).expect("base64")
 }

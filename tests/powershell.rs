@@ -6,9 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use edgefed::backend::{Backend, BackendError};
-use edgefed::model::{
-    Computer, Deployment, DnsName, EdgePool, Fqdn, FrontEndPool, ServiceState, Site,
-};
+use edgefed::model::{Computer, Deployment, DnsName, EdgePool, Fqdn, FrontEndPool, ServiceState, Site};
 use edgefed::plan::{Action, Operation};
 use edgefed::powershell::quote::{quote_literal, read_literal, site_name};
 use edgefed::powershell::{Launcher, PowerShellBackend, PowerShellConfig, runbook};
@@ -118,10 +116,7 @@ fn healthy_deployment() -> Deployment {
         .get_mut(&f("edgepool2.contoso.com"))
         .unwrap()
         .sip_federation = false;
-    let fe1 = d
-        .front_end_pools
-        .get_mut(&f("fepool1.contoso.com"))
-        .unwrap();
+    let fe1 = d.front_end_pools.get_mut(&f("fepool1.contoso.com")).unwrap();
     fe1.media_edge_pool = Some(f("edgepool1.contoso.com"));
     d.front_end_pools
         .get_mut(&f("fepool3.contoso.com"))
@@ -471,14 +466,8 @@ async fn execute(
     for wave in waves(actions) {
         let ours: Vec<&Action> = wave
             .into_iter()
-            .filter(|a| {
-                !a.operation.is_dns() && !matches!(a.operation, Operation::VerifyPort { .. })
-            })
-            .filter(|a| {
-                a.depends_on
-                    .iter()
-                    .all(|d| results.get(d).is_none_or(Result::is_ok))
-            })
+            .filter(|a| !a.operation.is_dns() && !matches!(a.operation, Operation::VerifyPort { .. }))
+            .filter(|a| a.depends_on.iter().all(|d| results.get(d).is_none_or(Result::is_ok)))
             .collect();
         if ours.is_empty() {
             continue;
@@ -563,17 +552,11 @@ async fn seed_failback_end_to_end() {
     );
     // Round trips: observe = 1, apply <= number of DAG waves.
     let applied = b.stats().round_trips - observe_stats.round_trips;
-    assert!(
-        applied <= waves(&plan).len() as u64,
-        "{applied} round trips"
-    );
+    assert!(applied <= waves(&plan).len() as u64, "{applied} round trips");
     assert_eq!(bed.round_trips(), 1 + applied);
     // The publish reports where the backup went, and it is there.
     let detail = results[&5].as_ref().unwrap().detail.clone().unwrap();
-    let backup = detail
-        .rsplit("backup of the previous topology: ")
-        .next()
-        .unwrap();
+    let backup = detail.rsplit("backup of the previous topology: ").next().unwrap();
     let saved = std::fs::read_to_string(backup).unwrap();
     assert!(saved.contains("b2af3192-0000-4000-8000-000000000001"));
     // A second observation sees the new state (the signature changed).
@@ -608,11 +591,7 @@ async fn xmpp_failover_end_to_end() {
     let bed = Bed::new(&d, json!({}));
     let b = backend(&bed);
     let obs = b.observe().await.unwrap();
-    assert!(
-        !obs.deployment.edge_pools[&f("edgepool1.contoso.com")].computers
-            [&f("edgeserver1.contoso.com")]
-            .reachable
-    );
+    assert!(!obs.deployment.edge_pools[&f("edgepool1.contoso.com")].computers[&f("edgeserver1.contoso.com")].reachable);
     let plan = xmpp_failover_plan();
     let before = b.stats().round_trips;
     let results = execute(&b, &plan).await;
@@ -669,12 +648,7 @@ async fn a_publish_by_someone_else_just_before_publishing_is_refused_in_the_scri
             .collect()
     };
     assert!(b.apply_batch(&ops(&[1])).await.iter().all(Result::is_ok));
-    assert!(
-        b.apply_batch(&ops(&[2, 3, 4]))
-            .await
-            .iter()
-            .all(Result::is_ok)
-    );
+    assert!(b.apply_batch(&ops(&[2, 3, 4])).await.iter().all(Result::is_ok));
     assert_eq!(b.staged_edits().len(), 3);
     bed.edit_state(|st| {
         st["deployment"]["signature"] = json!("c0ffee00-0000-4000-8000-000000000003");
@@ -703,8 +677,7 @@ async fn an_unreachable_edge_server_is_observed_and_its_action_refused() {
     let bed = Bed::new(&d, json!({}));
     let b = backend(&bed);
     let obs = b.observe().await.unwrap();
-    let c = &obs.deployment.edge_pools[&f("edgepool1.contoso.com")].computers
-        [&f("edgeserver1.contoso.com")];
+    let c = &obs.deployment.edge_pools[&f("edgepool1.contoso.com")].computers[&f("edgeserver1.contoso.com")];
     assert!(!c.reachable);
     assert!(
         obs.warnings
@@ -717,9 +690,7 @@ async fn an_unreachable_edge_server_is_observed_and_its_action_refused() {
     match r {
         Err(BackendError::Refused { message }) => {
             assert!(
-                message.contains(
-                    "Cannot open Service Control Manager on computer 'edgeserver1.contoso.com'"
-                ),
+                message.contains("Cannot open Service Control Manager on computer 'edgeserver1.contoso.com'"),
                 "{message}"
             );
         }
@@ -775,19 +746,11 @@ async fn a_null_route_is_sent_as_null_and_clears_the_route() {
         site: "Site2".into(),
         edge_pool: None,
     };
-    let line = edgefed::powershell::commands::cmdlet_line(&op)
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        line,
-        "Set-CsSite -Identity 'Site2' -XmppFederationRoute $null"
-    );
+    let line = edgefed::powershell::commands::cmdlet_line(&op).unwrap().unwrap();
+    assert_eq!(line, "Set-CsSite -Identity 'Site2' -XmppFederationRoute $null");
     b.apply(&op).await.unwrap();
     assert_eq!(bed.deployment().sites["Site2"].xmpp_federation_route, None);
-    assert_eq!(
-        bed.log(),
-        vec!["Set-CsSite Site2 -XmppFederationRoute $null"]
-    );
+    assert_eq!(bed.log(), vec!["Set-CsSite Site2 -XmppFederationRoute $null"]);
 }
 
 #[tokio::test]
@@ -830,10 +793,7 @@ async fn run_setup_waits_for_replication_and_gives_up_when_bounded() {
 
 #[tokio::test]
 async fn edge_credentials_come_from_a_file_and_never_appear_in_the_script() {
-    let bed = Bed::new(
-        &seed_deployment(),
-        json!({ "edgeCredentialUser": "EDGE01\\edgeadmin" }),
-    );
+    let bed = Bed::new(&seed_deployment(), json!({ "edgeCredentialUser": "EDGE01\\edgeadmin" }));
     let cred = bed.dir.path().join("edge-credential.txt");
     std::fs::write(&cred, "EDGE01\\edgeadmin\nS3cr3t-'$(pwn)'\n").unwrap();
     let mut config = bed.config();
@@ -846,16 +806,11 @@ async fn edge_credentials_come_from_a_file_and_never_appear_in_the_script() {
     assert!(script.contains("-Credential (Edgefed-Credential)"));
     assert!(!script.contains("S3cr3t"));
     // Without the credential, the Edge server refuses the remote session.
-    let bed2 = Bed::new(
-        &seed_deployment(),
-        json!({ "edgeCredentialUser": "EDGE01\\edgeadmin" }),
-    );
+    let bed2 = Bed::new(&seed_deployment(), json!({ "edgeCredentialUser": "EDGE01\\edgeadmin" }));
     let b2 = backend(&bed2);
     b2.observe().await.unwrap();
     let r = execute(&b2, &seed_failback_plan()[..6]).await;
-    assert!(
-        matches!(&r[&6], Err(BackendError::Refused { message }) if message.contains("Access is denied"))
-    );
+    assert!(matches!(&r[&6], Err(BackendError::Refused { message }) if message.contains("Access is denied")));
 }
 
 #[tokio::test]
@@ -872,9 +827,7 @@ async fn a_shell_that_hangs_times_out() {
     }
     assert!(started.elapsed() < Duration::from_secs(5));
     let b = PowerShellBackend::new(PowerShellConfig::new("/nonexistent/pwsh -Command -").unwrap());
-    assert!(
-        matches!(b.observe().await, Err(BackendError::Failed { message }) if message.contains("cannot start"))
-    );
+    assert!(matches!(b.observe().await, Err(BackendError::Failed { message }) if message.contains("cannot start")));
 }
 
 #[tokio::test]
@@ -903,10 +856,7 @@ fn a_missing_required_property_names_the_cmdlet_and_the_property() {
     let e = edgefed::powershell::observe::parse_observation(&reply)
         .unwrap_err()
         .to_string();
-    assert!(
-        e.contains("Get-CsSite") && e.contains("XmppFederationRoute"),
-        "{e}"
-    );
+    assert!(e.contains("Get-CsSite") && e.contains("XmppFederationRoute"), "{e}");
     let reply: serde_json::Map<String, Value> = serde_json::from_value(json!({
         "topology": { "ok": false, "message": "Cannot connect to the Central Management Store" },
     }))
@@ -933,12 +883,7 @@ fn run_double(bed: &Bed, script: &str) -> std::process::Output {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(script.as_bytes())
-        .unwrap();
+    child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -974,18 +919,13 @@ fn the_double_fails_loudly_on_what_lync_does_not_have() {
             "{prelude}\nEdgefed-Step 'a0' {{ Set-CsSite -Identity 'Site1' -XmppFederationRoute 'EdgeServer:edgepool2.contoso.com' }}\n{end}\n"
         ),
     );
-    assert!(
-        ok.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
-    );
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
 }
 
 #[test]
 fn runbook_of_the_seed_failback_matches_the_committed_snapshot() {
     let text = runbook(&seed_failback_plan());
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/seed_failback_runbook.ps1");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/seed_failback_runbook.ps1");
     if std::env::var_os("UPDATE_EXPECT").is_some() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, &text).unwrap();
@@ -1028,10 +968,7 @@ async fn observe_of_2000_edge_pools_is_one_round_trip() {
             media_edge_pool: Some(f("edge0.contoso.com")),
             backup_pool: None,
             failed_over: false,
-            computers: BTreeMap::from([(
-                f("fe1.contoso.com"),
-                computer(true, ServiceState::Running),
-            )]),
+            computers: BTreeMap::from([(f("fe1.contoso.com"), computer(true, ServiceState::Running))]),
         },
     );
     for i in 0..2000 {

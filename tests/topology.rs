@@ -3,9 +3,7 @@
 use std::path::Path;
 
 use edgefed::model::Fqdn;
-use edgefed::topology::{
-    Encoding, ShowFormat, TopologyDocument, TopologyEdit, TopologyError, show, to_deployment,
-};
+use edgefed::topology::{Encoding, ShowFormat, TopologyDocument, TopologyEdit, TopologyError, show, to_deployment};
 use proptest::prelude::*;
 
 const TWO_SITES: &str = include_str!("fixtures/topology/two-sites.xml");
@@ -59,11 +57,7 @@ fn two_sites_model_has_pools_flags_hops_and_addresses() {
     let m = d.model();
     assert_eq!(d.signature(), Some("0f4c2a9e-6b1d-4e8a-9c3f-2d7b5a1e8c40"));
     assert_eq!(m.signature.as_deref(), d.signature());
-    let sites: Vec<(&str, &str)> = m
-        .sites
-        .iter()
-        .map(|s| (s.id.as_str(), s.name.as_str()))
-        .collect();
+    let sites: Vec<(&str, &str)> = m.sites.iter().map(|s| (s.id.as_str(), s.name.as_str())).collect();
     assert_eq!(sites, [("1", "Site1"), ("2", "Site2")]);
 
     assert_eq!(
@@ -84,17 +78,11 @@ fn two_sites_model_has_pools_flags_hops_and_addresses() {
         ],
         "ConfiguredIPAddress (the NAT address) wins over IPAddress"
     );
-    assert_eq!(
-        e1.servers,
-        [f("edge1a.contoso.com"), f("edge1b.contoso.com")]
-    );
+    assert_eq!(e1.servers, [f("edge1a.contoso.com"), f("edge1b.contoso.com")]);
 
     let e2 = &m.edge_pools[&f("edgepool2.contoso.com")];
     assert_eq!(e2.site, "Site2");
-    assert!(
-        !e2.sip_federation,
-        "the SipClient/Tls external port is not federation"
-    );
+    assert!(!e2.sip_federation, "the SipClient/Tls external port is not federation");
     assert!(!e2.xmpp_federation);
     assert_eq!(e2.next_hop, Some(f("pool2.contoso.com")));
     assert_eq!(e2.access_edge_fqdn, Some(f("sip2.contoso.com")));
@@ -105,10 +93,7 @@ fn two_sites_model_has_pools_flags_hops_and_addresses() {
     assert_eq!(e2.servers, [f("edge2a.contoso.com")]);
 
     assert_eq!(
-        m.front_end_pools
-            .keys()
-            .map(Fqdn::as_str)
-            .collect::<Vec<_>>(),
+        m.front_end_pools.keys().map(Fqdn::as_str).collect::<Vec<_>>(),
         ["pool1.contoso.com", "pool2.contoso.com"],
         "the Director is not a Front End pool"
     );
@@ -131,10 +116,7 @@ fn single_edge_model_without_dependencies() {
         e.external_addresses,
         ["198.51.100.50".parse::<std::net::IpAddr>().unwrap()]
     );
-    assert_eq!(
-        m.front_end_pools[&f("se1.contoso.com")].media_edge_pool,
-        None
-    );
+    assert_eq!(m.front_end_pools[&f("se1.contoso.com")].media_edge_pool, None);
 }
 
 #[test]
@@ -146,10 +128,7 @@ fn show_prints_yaml_and_json() {
     assert!(yaml.contains("accessEdgeFqdn: sip.contoso.com"), "{yaml}");
     let json = show(&m, ShowFormat::Json).unwrap();
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(
-        v["edgePools"]["edgepool1.contoso.com"]["nextHop"],
-        "pool1.contoso.com"
-    );
+    assert_eq!(v["edgePools"]["edgepool1.contoso.com"]["nextHop"], "pool1.contoso.com");
     assert_eq!(
         v["frontEndPools"]["pool2.contoso.com"]["mediaEdgePool"],
         "edgepool2.contoso.com"
@@ -329,10 +308,7 @@ fn a_later_edit_of_the_same_setting_wins() {
             },
         ])
         .unwrap();
-    let m = TopologyDocument::parse(&out, "out.xml")
-        .unwrap()
-        .model()
-        .clone();
+    let m = TopologyDocument::parse(&out, "out.xml").unwrap().model().clone();
     assert!(!m.edge_pools[&f("edgepool1.contoso.com")].sip_federation);
     assert!(!m.edge_pools[&f("edgepool2.contoso.com")].sip_federation);
 }
@@ -352,11 +328,7 @@ fn utf16_le_bom_crlf_is_read_and_written_back_as_it_came() {
     }];
     let out = utf16le_to_string(&d.apply(&e).unwrap());
     let utf8_out = String::from_utf8(doc(TWO_SITES).apply(&e).unwrap()).unwrap();
-    assert_eq!(
-        out,
-        utf8_out.replace('\n', "\r\n"),
-        "inserted line ends in CRLF too"
-    );
+    assert_eq!(out, utf8_out.replace('\n', "\r\n"), "inserted line ends in CRLF too");
     assert!(!out.replace("\r\n", "").contains('\n'), "no bare LF");
 }
 
@@ -381,8 +353,7 @@ fn utf8_bom_is_kept() {
 /// document's current model.
 fn inverse(m: &edgefed::topology::TopologyModel, e: &TopologyEdit) -> Option<TopologyEdit> {
     Some(match e {
-        TopologyEdit::EnableSipFederation { edge_pool }
-        | TopologyEdit::DisableSipFederation { edge_pool } => {
+        TopologyEdit::EnableSipFederation { edge_pool } | TopologyEdit::DisableSipFederation { edge_pool } => {
             if m.edge_pools[edge_pool].sip_federation {
                 TopologyEdit::EnableSipFederation {
                     edge_pool: edge_pool.clone(),
@@ -500,15 +471,9 @@ fn public_samples_are_read_and_tbxml_is_refused() {
         let bytes = std::fs::read(&path).unwrap();
         if name.ends_with(".tbxml") {
             let err = TopologyDocument::parse(&bytes, &name).unwrap_err();
-            assert!(
-                matches!(err, TopologyError::TopologyBuilderDocument { .. }),
-                "{err}"
-            );
+            assert!(matches!(err, TopologyError::TopologyBuilderDocument { .. }), "{err}");
             let msg = err.to_string();
-            assert!(
-                msg.contains("Get-CsTopology -AsXml | Out-File topology.xml"),
-                "{msg}"
-            );
+            assert!(msg.contains("Get-CsTopology -AsXml | Out-File topology.xml"), "{msg}");
             assert!(msg.contains(&name), "{msg}");
             seen += 1;
             continue;
@@ -527,15 +492,8 @@ fn public_samples_are_read_and_tbxml_is_refused() {
                 assert_eq!(e.xmpp_federation, name.contains("xmpp"), "{name}");
                 let fe = m.front_end_pools.keys().next().unwrap();
                 assert_eq!(e.next_hop.as_ref(), Some(fe), "{name}");
-                assert_eq!(
-                    m.front_end_pools[fe].media_edge_pool.as_ref(),
-                    Some(edge),
-                    "{name}"
-                );
-                assert_eq!(
-                    e.access_edge_fqdn.as_ref().map(Fqdn::as_str),
-                    Some("sip.contoso.com")
-                );
+                assert_eq!(m.front_end_pools[fe].media_edge_pool.as_ref(), Some(edge), "{name}");
+                assert_eq!(e.access_edge_fqdn.as_ref().map(Fqdn::as_str), Some("sip.contoso.com"));
                 // Disabling then enabling federation gives back the sample's bytes:
                 // the inserted port matches what Topology Builder writes.
                 let off = d
@@ -568,9 +526,8 @@ fn public_samples_are_read_and_tbxml_is_refused() {
 
 #[test]
 fn the_utf16_sample_names_its_pools() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(
-        "../shared/reference/lync-samples/published-topology-sfb2015-edge-xmpp-johanveldhuis.xml",
-    );
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/reference/lync-samples/published-topology-sfb2015-edge-xmpp-johanveldhuis.xml");
     let Ok(bytes) = std::fs::read(&path) else {
         println!("skipped: {} is absent", path.display());
         return;
@@ -582,10 +539,7 @@ fn the_utf16_sample_names_its_pools() {
     assert!(e.sip_federation && e.xmpp_federation);
     assert_eq!(e.next_hop, Some(f("s4blab92-fe1.contoso.com")));
     assert_eq!(e.site, "SiteA");
-    assert_eq!(
-        e.external_addresses,
-        ["1.0.0.1".parse::<std::net::IpAddr>().unwrap()]
-    );
+    assert_eq!(e.external_addresses, ["1.0.0.1".parse::<std::net::IpAddr>().unwrap()]);
     assert_eq!(d.apply(&[]).unwrap(), bytes);
 }
 
@@ -630,23 +584,13 @@ fn a_missing_dependency_target_is_refused() {
         1,
     );
     let err = parse_err(&text);
-    assert!(
-        matches!(err, TopologyError::MissingReference { .. }),
-        "{err:?}"
-    );
-    assert!(
-        err.to_string().contains("Registrar (site 2, instance 7)"),
-        "{err}"
-    );
+    assert!(matches!(err, TopologyError::MissingReference { .. }), "{err:?}");
+    assert!(err.to_string().contains("Registrar (site 2, instance 7)"), "{err}");
 }
 
 #[test]
 fn duplicate_pools_are_refused() {
-    let text = TWO_SITES.replacen(
-        "Fqdn=\"pool2.contoso.com\"",
-        "Fqdn=\"POOL1.contoso.com\"",
-        1,
-    );
+    let text = TWO_SITES.replacen("Fqdn=\"pool2.contoso.com\"", "Fqdn=\"POOL1.contoso.com\"", 1);
     let err = parse_err(&text);
     assert!(
         matches!(err, TopologyError::Duplicate { first_line: 17, .. }),
@@ -673,14 +617,7 @@ fn an_unknown_namespace_is_refused() {
     let text = TWO_SITES.replacen("Deploy.Topology.2008", "Deploy.Topology.2099", 1);
     let err = parse_err(&text);
     assert!(
-        matches!(
-            err,
-            TopologyError::UnknownFormat {
-                line: 1,
-                column: 1,
-                ..
-            }
-        ),
+        matches!(err, TopologyError::UnknownFormat { line: 1, column: 1, .. }),
         "{err:?}"
     );
     assert!(err.to_string().contains("Deploy.Topology.2099"), "{err}");
@@ -700,10 +637,7 @@ fn a_topology_builder_document_is_refused() {
   <NewTopology><PartialTopology xmlns="urn:schema:Microsoft.Rtc.Management.Deploy.WritableTopology.2008" /></NewTopology>
 </TopologyBuilder>"#;
     let err = parse_err(text);
-    assert!(
-        matches!(err, TopologyError::TopologyBuilderDocument { .. }),
-        "{err:?}"
-    );
+    assert!(matches!(err, TopologyError::TopologyBuilderDocument { .. }), "{err:?}");
     assert!(err.to_string().contains("cannot take it"), "{err}");
 }
 
@@ -711,10 +645,7 @@ fn a_topology_builder_document_is_refused() {
 fn bad_values_and_encodings_are_refused() {
     let text = TWO_SITES.replacen("131.107.155.20", "131.107.155.300", 1);
     let err = parse_err(&text);
-    assert!(
-        matches!(err, TopologyError::Invalid { line: 59, .. }),
-        "{err:?}"
-    );
+    assert!(matches!(err, TopologyError::Invalid { line: 59, .. }), "{err:?}");
     let err = TopologyDocument::parse(&[0xFF, 0xFE, b'<'], "odd.xml").unwrap_err();
     assert!(matches!(err, TopologyError::Encoding { .. }), "{err:?}");
     let err = TopologyDocument::parse(b"", "empty.xml").unwrap_err();
@@ -786,14 +717,8 @@ fn deployment_routes_default_to_the_federation_pools() {
     let dep = to_deployment(doc(TWO_SITES).model(), None).unwrap();
     assert_eq!(dep.signature, "0f4c2a9e-6b1d-4e8a-9c3f-2d7b5a1e8c40");
     for site in ["Site1", "Site2"] {
-        assert_eq!(
-            dep.sites[site].federation_route,
-            Some(f("edgepool1.contoso.com"))
-        );
-        assert_eq!(
-            dep.sites[site].xmpp_federation_route,
-            Some(f("edgepool1.contoso.com"))
-        );
+        assert_eq!(dep.sites[site].federation_route, Some(f("edgepool1.contoso.com")));
+        assert_eq!(dep.sites[site].xmpp_federation_route, Some(f("edgepool1.contoso.com")));
     }
     let e1 = &dep.edge_pools[&f("edgepool1.contoso.com")];
     assert!(e1.sip_federation && e1.xmpp_federation);
@@ -823,15 +748,9 @@ fn deployment_routes_come_from_get_cssite_json() {
       {"Identity": "Site:Site2", "SiteId": 2, "FederationRoute": "EdgeServer:EdgePool2.contoso.com", "XmppFederationRoute": "EdgeServer:edgepool2.contoso.com"}
     ]"#;
     let dep = to_deployment(&m, Some(json)).unwrap();
-    assert_eq!(
-        dep.sites["Site1"].federation_route,
-        Some(f("edgepool1.contoso.com"))
-    );
+    assert_eq!(dep.sites["Site1"].federation_route, Some(f("edgepool1.contoso.com")));
     assert_eq!(dep.sites["Site1"].xmpp_federation_route, None);
-    assert_eq!(
-        dep.sites["Site2"].federation_route,
-        Some(f("edgepool2.contoso.com"))
-    );
+    assert_eq!(dep.sites["Site2"].federation_route, Some(f("edgepool2.contoso.com")));
 
     let one = r#"{"Identity": "Site:Site2", "FederationRoute": null}"#;
     let dep = to_deployment(&m, Some(one)).unwrap();
@@ -847,14 +766,8 @@ fn deployment_routes_come_from_get_cssite_json() {
         r#"{"Identity": "Site:Site1", "FederationRoute": 7}"#,
     ] {
         let err = to_deployment(&m, Some(bad)).unwrap_err();
-        assert!(
-            matches!(err, TopologyError::SitesJson { .. }),
-            "{bad}: {err:?}"
-        );
-        assert!(
-            err.to_string().contains("Get-CsSite | ConvertTo-Json"),
-            "{err}"
-        );
+        assert!(matches!(err, TopologyError::SitesJson { .. }), "{bad}: {err:?}");
+        assert!(err.to_string().contains("Get-CsSite | ConvertTo-Json"), "{err}");
     }
 }
 
@@ -866,15 +779,9 @@ fn two_federation_pools_make_routes_ambiguous() {
             edge_pool: f("edgepool2.contoso.com"),
         }])
         .unwrap();
-    let m = TopologyDocument::parse(&out, "t.xml")
-        .unwrap()
-        .model()
-        .clone();
+    let m = TopologyDocument::parse(&out, "t.xml").unwrap().model().clone();
     let err = to_deployment(&m, None).unwrap_err();
-    assert!(
-        matches!(err, TopologyError::AmbiguousRoutes { .. }),
-        "{err:?}"
-    );
+    assert!(matches!(err, TopologyError::AmbiguousRoutes { .. }), "{err:?}");
     assert!(to_deployment(&m, Some("[]")).is_ok());
 }
 
@@ -911,10 +818,7 @@ fn prefixes_quotes_and_local_declarations_are_followed() {
         !e.sip_federation,
         "the unprefixed Port is in no namespace, so it is not a port"
     );
-    assert_eq!(
-        e.external_addresses,
-        ["192.0.2.7".parse::<std::net::IpAddr>().unwrap()]
-    );
+    assert_eq!(e.external_addresses, ["192.0.2.7".parse::<std::net::IpAddr>().unwrap()]);
     let out = d
         .apply(&[
             TopologyEdit::EnableSipFederation {

@@ -67,40 +67,22 @@ impl Combined {
 
     fn handles_here(&self, op: &Operation) -> bool {
         (op.is_dns() && !matches!(self.dns, DnsSystem::Lync))
-            || (matches!(op, Operation::VerifyPort { .. })
-                && matches!(self.probes, ProbeSystem::Real { .. }))
+            || (matches!(op, Operation::VerifyPort { .. }) && matches!(self.probes, ProbeSystem::Real { .. }))
     }
 
     async fn apply_here(&self, op: &Operation) -> Result<Applied, BackendError> {
         match (op, &self.dns, &self.probes) {
-            (
-                Operation::VerifyPort {
-                    pool,
-                    address,
-                    port,
-                },
-                _,
-                ProbeSystem::Real { timeout },
-            ) => {
+            (Operation::VerifyPort { pool, address, port }, _, ProbeSystem::Real { timeout }) => {
                 // The stream's `to` / TLS name: the pool's domain (contoso.com for edgepool1.contoso.com).
-                let domain = pool
-                    .as_str()
-                    .split_once('.')
-                    .map_or(pool.as_str(), |(_, d)| d);
+                let domain = pool.as_str().split_once('.').map_or(pool.as_str(), |(_, d)| d);
                 let kind = crate::probe::probe_kind_for_port(*port, domain);
                 let addr = SocketAddr::new(*address, *port);
                 match crate::probe::probe(addr, &kind, *timeout).await {
                     Ok(answer) => Ok(Applied {
-                        detail: Some(format!(
-                            "{} in {} ms",
-                            answer.answered,
-                            answer.elapsed.as_millis()
-                        )),
+                        detail: Some(format!("{} in {} ms", answer.answered, answer.elapsed.as_millis())),
                         warnings: vec![],
                     }),
-                    Err(e) => Err(BackendError::Refused {
-                        message: e.to_string(),
-                    }),
+                    Err(e) => Err(BackendError::Refused { message: e.to_string() }),
                 }
             }
             (_, DnsSystem::Server(dns), _) => dns.apply(op).await,
@@ -140,12 +122,7 @@ pub fn manual_record(op: &Operation) -> String {
         } => {
             let records: Vec<String> = addresses
                 .iter()
-                .map(|a| {
-                    format!(
-                        "{name}. {ttl} IN {} {a}",
-                        if a.is_ipv4() { "A" } else { "AAAA" }
-                    )
-                })
+                .map(|a| format!("{name}. {ttl} IN {} {a}", if a.is_ipv4() { "A" } else { "AAAA" }))
                 .collect();
             format!(
                 "in zone {zone}: {} (and no other address records for {name})",
@@ -169,15 +146,15 @@ impl Backend for Combined {
             DnsSystem::Server(dns) => {
                 obs.deployment.dns = dns.observe_records(&self.managed).await?;
             }
-            DnsSystem::Manual { resolver } => {
-                match crate::dns::resolve_plain(*resolver, &self.managed).await {
-                    Ok(records) => obs.deployment.dns = records,
-                    Err(e) => {
-                        obs.deployment.dns.clear();
-                        obs.warnings.push(format!("external DNS could not be read ({e}); the managed records are treated as absent"));
-                    }
+            DnsSystem::Manual { resolver } => match crate::dns::resolve_plain(*resolver, &self.managed).await {
+                Ok(records) => obs.deployment.dns = records,
+                Err(e) => {
+                    obs.deployment.dns.clear();
+                    obs.warnings.push(format!(
+                        "external DNS could not be read ({e}); the managed records are treated as absent"
+                    ));
                 }
-            }
+            },
         }
         Ok(obs)
     }
@@ -191,11 +168,9 @@ impl Backend for Combined {
     }
 
     async fn apply_batch(&self, ops: &[Operation]) -> Vec<Result<Applied, BackendError>> {
-        let (here, there): (Vec<usize>, Vec<usize>) =
-            (0..ops.len()).partition(|i| self.handles_here(&ops[*i]));
+        let (here, there): (Vec<usize>, Vec<usize>) = (0..ops.len()).partition(|i| self.handles_here(&ops[*i]));
         let lync_ops: Vec<Operation> = there.iter().map(|i| ops[*i].clone()).collect();
-        let mut results: Vec<Option<Result<Applied, BackendError>>> =
-            (0..ops.len()).map(|_| None).collect();
+        let mut results: Vec<Option<Result<Applied, BackendError>>> = (0..ops.len()).map(|_| None).collect();
         let lync_results = if lync_ops.is_empty() {
             Vec::new()
         } else {

@@ -15,21 +15,30 @@ use crate::model::Fqdn;
 /// Missing or invalid lab, unknown pool, lock held (exit 1).
 pub fn run(global: &Global, command: &LabCommand) -> Outcome {
     match command {
-        LabCommand::Init { scenario, force } => {
+        LabCommand::Init {
+            scenario,
+            force,
+            from_topology,
+            sites_from,
+        } => {
             let path = global.lab.clone().unwrap_or_else(|| DEFAULT_LAB.into());
             if path.exists() && !force {
                 return Err(Failure::error(format!(
-                    "lab file {} already exists; add --force to replace it with scenario `{scenario}`",
+                    "lab file {} already exists; add --force to replace it",
                     path.display()
                 )));
             }
-            let _lock = LabLock::acquire(&path, Duration::from_secs(global.lock_timeout))
-                .map_err(Failure::error)?;
-            app::create_lab(&path, *scenario)?;
-            app::note(&format!(
-                "edgefed: created lab {} from scenario `{scenario}`",
-                path.display()
-            ));
+            let _lock = LabLock::acquire(&path, Duration::from_secs(global.lock_timeout)).map_err(Failure::error)?;
+            match from_topology {
+                Some(topology) => from_real_topology(&path, topology, sites_from.as_deref())?,
+                None => {
+                    app::create_lab(&path, *scenario)?;
+                    app::note(&format!(
+                        "edgefed: created lab {} from scenario `{scenario}`",
+                        path.display()
+                    ));
+                }
+            }
             Ok(exit::SUCCESS)
         }
         LabCommand::Show => {
@@ -38,20 +47,12 @@ pub fn run(global: &Global, command: &LabCommand) -> Outcome {
             match global.output.unwrap_or(OutputFormat::Human) {
                 OutputFormat::Human => print(&summary(&lab)),
                 OutputFormat::Yaml => print(&lab.to_yaml()),
-                OutputFormat::Json => print(&format!(
-                    "{}\n",
-                    serde_json::to_string_pretty(&lab).unwrap_or_default()
-                )),
+                OutputFormat::Json => print(&format!("{}\n", serde_json::to_string_pretty(&lab).unwrap_or_default())),
                 _ => return Err(Failure::usage("`lab show` prints human, yaml or json")),
             }
             Ok(exit::SUCCESS)
         }
-        LabCommand::Fail { pool } => change(
-            global,
-            pool,
-            "failed: its servers are unreachable",
-            lab::fail_pool,
-        ),
+        LabCommand::Fail { pool } => change(global, pool, "failed: its servers are unreachable", lab::fail_pool),
         LabCommand::Restore { pool } => change(
             global,
             pool,
@@ -61,17 +62,10 @@ pub fn run(global: &Global, command: &LabCommand) -> Outcome {
     }
 }
 
-fn change(
-    global: &Global,
-    pool: &str,
-    what: &str,
-    f: fn(&mut LabFile, &Fqdn) -> Result<usize, String>,
-) -> Outcome {
-    let fqdn = Fqdn::parse(pool)
-        .map_err(|e| Failure::usage(format!("`{pool}` is not a pool FQDN: {e}")))?;
+fn change(global: &Global, pool: &str, what: &str, f: fn(&mut LabFile, &Fqdn) -> Result<usize, String>) -> Outcome {
+    let fqdn = Fqdn::parse(pool).map_err(|e| Failure::usage(format!("`{pool}` is not a pool FQDN: {e}")))?;
     let path = app::lab_path(global, false)?;
-    let _lock = LabLock::acquire(&path, Duration::from_secs(global.lock_timeout))
-        .map_err(Failure::error)?;
+    let _lock = LabLock::acquire(&path, Duration::from_secs(global.lock_timeout)).map_err(Failure::error)?;
     let mut lab = app::read_lab(&path)?;
     let n = f(&mut lab, &fqdn).map_err(Failure::error)?;
     lab.write(&path).map_err(Failure::error)?;
@@ -84,10 +78,7 @@ fn summary(lab: &LabFile) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Topology signature {}", t.signature);
     let _ = writeln!(out, "Sites:");
-    let show = |r: &Option<Fqdn>| {
-        r.as_ref()
-            .map_or_else(|| "(none)".to_string(), ToString::to_string)
-    };
+    let show = |r: &Option<Fqdn>| r.as_ref().map_or_else(|| "(none)".to_string(), ToString::to_string);
     for (name, s) in &t.sites {
         let _ = writeln!(
             out,
@@ -111,17 +102,9 @@ fn summary(lab: &LabFile) -> String {
             let _ = writeln!(
                 out,
                 "    {c}: {}{}{}",
-                if s.reachable {
-                    "reachable"
-                } else {
-                    "UNREACHABLE"
-                },
+                if s.reachable { "reachable" } else { "UNREACHABLE" },
                 format_args!(", {}", s.services.as_str()),
-                if s.setup_pending {
-                    ", setup pending"
-                } else {
-                    ""
-                }
+                if s.setup_pending { ", setup pending" } else { "" }
             );
         }
     }
@@ -155,4 +138,49 @@ fn summary(lab: &LabFile) -> String {
     }
     let _ = writeln!(out, "Log: {} operation(s) applied", lab.log.len());
     out
+}
+
+/// `lab init --from-topology FILE [--sites-from JSON]`: the lab's inventory,
+/// flags and addresses come from a real export, which is kept beside the lab
+/// and edited on every publish.
+fn from_real_topology(
+    lab: &std::path::Path,
+    topology: &std::path::Path,
+    sites_from: Option<&std::path::Path>,
+) -> Result<(), Failure> {
+    let doc = super::topology::read(topology)?;
+    let sites = sites_from
+        .map(|p| std::fs::read_to_string(p).map_err(|e| Failure::error(format!("cannot read {}: {e}", p.display()))))
+        .transpose()?;
+    let deployment = crate::topology::to_deployment(doc.model(), sites.as_deref()).map_err(Failure::error)?;
+    let mut name = lab
+        .file_name()
+        .map(std::ffi::OsStr::to_os_string)
+        .unwrap_or_else(|| "lab.yaml".into());
+    name.push(".topology.xml");
+    let copy = lab.with_file_name(&name);
+    let bytes = std::fs::read(topology)
+        .map_err(|e| Failure::error(format!("cannot read topology {}: {e}", topology.display())))?;
+    lab::write_atomically(&copy, &bytes).map_err(Failure::error)?;
+    let file = LabFile {
+        api_version: "edgefed/v1".into(),
+        kind: "Lab".into(),
+        topology: deployment,
+        staged: Vec::new(),
+        dns: Vec::new(),
+        faults: Vec::new(),
+        log: Vec::new(),
+        topology_document: Some(std::path::PathBuf::from(name)),
+    };
+    file.write(lab).map_err(Failure::error)?;
+    app::note(&format!(
+        "edgefed: created lab {} from {} ({} site(s), {} Edge pool(s), {} Front End pool(s)); its topology document is {}",
+        lab.display(),
+        topology.display(),
+        file.topology.sites.len(),
+        file.topology.edge_pools.len(),
+        file.topology.front_end_pools.len(),
+        copy.display()
+    ));
+    Ok(())
 }

@@ -6,6 +6,7 @@ pub mod observe;
 pub mod plan;
 pub mod reconcile;
 pub mod schema;
+pub mod topology;
 pub mod validate;
 
 use crate::app::Failure;

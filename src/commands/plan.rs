@@ -21,16 +21,11 @@ pub(crate) struct Planned {
 }
 
 /// Observes through the configured backend and plans.
-pub(crate) fn make_plan(
-    global: &Global,
-    desired: &Desired,
-    access: Access,
-) -> Result<Planned, Failure> {
+pub(crate) fn make_plan(global: &Global, desired: &Desired, access: Access) -> Result<Planned, Failure> {
     let rt = app::runtime()?;
     let backend = app::open_backend(global, access, desired.managed_records())?;
     let observation = app::observe(&rt, backend.as_ref())?;
-    let mut plan = crate::plan::plan(desired, &observation.deployment)
-        .map_err(|d| Failure::rendered(d.render()))?;
+    let mut plan = crate::plan::plan(desired, &observation.deployment).map_err(|d| Failure::rendered(d.render()))?;
     plan.warnings.extend(observation.warnings);
     if app::dns_is_manual(global) {
         for a in plan.actions.iter().filter(|a| a.operation.is_dns()) {
@@ -50,11 +45,7 @@ pub(crate) fn make_plan(
 }
 
 /// Renders a plan in the requested format.
-pub(crate) fn render(
-    format: OutputFormat,
-    plan: &Plan,
-    doc: &PlanDocument,
-) -> Result<String, Failure> {
+pub(crate) fn render(format: OutputFormat, plan: &Plan, doc: &PlanDocument) -> Result<String, Failure> {
     Ok(match format {
         OutputFormat::Human => render::human::plan(plan),
         OutputFormat::Json => doc.to_json(),
@@ -88,8 +79,7 @@ pub fn run(global: &Global, args: &PlanArgs) -> Outcome {
     } = make_plan(global, &desired, Access::Read)?;
     let doc = PlanDocument::new(&plan, &desired, backend.name(), &observed);
     if let Some(out) = &args.out {
-        crate::backend::lab::write_atomically(out, doc.to_json().as_bytes())
-            .map_err(Failure::error)?;
+        crate::backend::lab::write_atomically(out, doc.to_json().as_bytes()).map_err(Failure::error)?;
         app::note(&format!(
             "edgefed: plan written to {} (apply it with `edgefed reconcile --plan {}`)",
             out.display(),

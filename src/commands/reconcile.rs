@@ -28,11 +28,7 @@ pub fn run(global: &Global, args: &ReconcileArgs) -> Outcome {
     };
     let desired = super::load_desired(file)?;
     // A check only reads; a reconcile holds the lab's lock from observation to the end.
-    let access = if args.check {
-        Access::Read
-    } else {
-        Access::Write
-    };
+    let access = if args.check { Access::Read } else { Access::Write };
     let super::plan::Planned {
         backend,
         observed,
@@ -42,11 +38,7 @@ pub fn run(global: &Global, args: &ReconcileArgs) -> Outcome {
     let doc = PlanDocument::new(&plan, &desired, backend.name(), &observed);
     if args.check {
         print(&super::plan::render(format, &plan, &doc)?);
-        return Ok(if plan.in_sync() {
-            exit::SUCCESS
-        } else {
-            exit::DRIFT
-        });
+        return Ok(if plan.in_sync() { exit::SUCCESS } else { exit::DRIFT });
     }
     if format == OutputFormat::Human {
         print(&render::human::plan(&plan));
@@ -61,12 +53,7 @@ pub fn run(global: &Global, args: &ReconcileArgs) -> Outcome {
     finish(&doc, &plan, &report, format)
 }
 
-fn apply(
-    rt: &tokio::runtime::Runtime,
-    plan: &Plan,
-    backend: Arc<dyn Backend>,
-    format: OutputFormat,
-) -> ApplyReport {
+fn apply(rt: &tokio::runtime::Runtime, plan: &Plan, backend: Arc<dyn Backend>, format: OutputFormat) -> ApplyReport {
     let total = plan.actions.len();
     if format == OutputFormat::Human {
         print("\nApplying:\n");
@@ -85,10 +72,7 @@ fn apply(
 fn finish(doc: &PlanDocument, plan: &Plan, report: &ApplyReport, format: OutputFormat) -> Outcome {
     match format {
         OutputFormat::Json => print(&result_json(doc, report)),
-        _ => print(&format!(
-            "\n{}",
-            render::human::report(&plan.actions, report)
-        )),
+        _ => print(&format!("\n{}", render::human::report(&plan.actions, report))),
     }
     Ok(if report.complete() {
         exit::SUCCESS
@@ -164,9 +148,7 @@ fn apply_saved(global: &Global, path: &std::path::Path, format: OutputFormat) ->
             crate::plan::Operation::SetDnsSrv { name, .. } => {
                 managed.push((name.clone(), crate::model::RecordType::Srv))
             }
-            crate::plan::Operation::SetDnsA { name, .. } => {
-                managed.push((name.clone(), crate::model::RecordType::A))
-            }
+            crate::plan::Operation::SetDnsA { name, .. } => managed.push((name.clone(), crate::model::RecordType::A)),
             _ => {}
         }
     }
@@ -228,10 +210,7 @@ fn check_ids(actions: &[Action]) -> Result<(), String> {
             ));
         }
         if let Some(d) = a.depends_on.iter().find(|d| **d >= a.id || **d == 0) {
-            return Err(format!(
-                "action {} depends on {d}, which does not come before it",
-                a.id
-            ));
+            return Err(format!("action {} depends on {d}, which does not come before it", a.id));
         }
     }
     Ok(())

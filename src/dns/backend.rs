@@ -32,10 +32,7 @@ impl DnsBackend {
     ///
     /// # Errors
     /// [`BackendError::Failed`] with the [`DnsError`] message.
-    pub async fn observe_records(
-        &self,
-        wanted: &[(DnsName, RecordType)],
-    ) -> Result<Vec<DnsRecord>, BackendError> {
+    pub async fn observe_records(&self, wanted: &[(DnsName, RecordType)]) -> Result<Vec<DnsRecord>, BackendError> {
         self.client.observe(wanted).await.map_err(to_backend)
     }
 }
@@ -68,7 +65,9 @@ impl Backend for DnsBackend {
     /// Not meaningful for DNS: use [`DnsBackend::observe_records`].
     async fn observe(&self) -> Result<Observation, BackendError> {
         Err(BackendError::Failed {
-            message: "the DNS backend does not observe a deployment; use DnsBackend::observe_records for the managed records".into(),
+            message:
+                "the DNS backend does not observe a deployment; use DnsBackend::observe_records for the managed records"
+                    .into(),
         })
     }
 

@@ -10,9 +10,7 @@ use hickory_net::client::{Client, ClientHandle};
 use hickory_net::runtime::TokioRuntimeProvider;
 use hickory_net::udp::UdpClientStream;
 use hickory_net::xfer::DnsHandle;
-use hickory_proto::op::{
-    DnsRequest, DnsRequestOptions, Edns, Message, OpCode, Query, ResponseCode, UpdateMessage,
-};
+use hickory_proto::op::{DnsRequest, DnsRequestOptions, Edns, Message, OpCode, Query, ResponseCode, UpdateMessage};
 use hickory_proto::rr::{DNSClass, RData, RecordType as WireType, TSigner};
 use tokio::sync::OnceCell;
 use tokio::task::JoinSet;
@@ -102,10 +100,7 @@ impl DnsClient {
     /// # Errors
     /// [`DnsError::Timeout`], [`DnsError::QueryFailed`] (e.g. REFUSED or
     /// SERVFAIL) or [`DnsError::Transport`].
-    pub async fn observe(
-        &self,
-        wanted: &[(DnsName, RecordType)],
-    ) -> Result<Vec<DnsRecord>, DnsError> {
+    pub async fn observe(&self, wanted: &[(DnsName, RecordType)]) -> Result<Vec<DnsRecord>, DnsError> {
         let client = self.handle("querying").await?;
         let mut set = JoinSet::new();
         for (i, (name, rtype)) in wanted.iter().enumerate() {
@@ -162,15 +157,8 @@ impl DnsClient {
     /// [`DnsError::UpdateRefused`], [`DnsError::UnknownZone`],
     /// [`DnsError::Timeout`], [`DnsError::InvalidRequest`] or
     /// [`DnsError::Transport`].
-    pub async fn update(
-        &self,
-        zone: &Fqdn,
-        desired: &DnsRecord,
-        observed: Option<&DnsRecord>,
-    ) -> Result<(), DnsError> {
-        self.update_with_outcome(zone, desired, observed)
-            .await
-            .map(|_| ())
+    pub async fn update(&self, zone: &Fqdn, desired: &DnsRecord, observed: Option<&DnsRecord>) -> Result<(), DnsError> {
+        self.update_with_outcome(zone, desired, observed).await.map(|_| ())
     }
 
     /// As [`DnsClient::update`], telling whether the server was changed.
@@ -191,8 +179,7 @@ impl DnsClient {
             record: record.clone(),
             message,
         };
-        let in_zone = name.as_str() == zone.as_str()
-            || name.as_str().ends_with(&format!(".{}", zone.as_str()));
+        let in_zone = name.as_str() == zone.as_str() || name.as_str().ends_with(&format!(".{}", zone.as_str()));
         if !in_zone {
             return Err(invalid(format!("{name} is not in zone {zone}")));
         }
@@ -242,10 +229,7 @@ impl DnsClient {
         tracing::debug!(server = %self.server, %zone, %record, %rcode, "DNS UPDATE answered");
         match rcode {
             ResponseCode::NoError => Ok(UpdateOutcome::Updated),
-            ResponseCode::YXRRSet
-            | ResponseCode::NXRRSet
-            | ResponseCode::YXDomain
-            | ResponseCode::NXDomain => {
+            ResponseCode::YXRRSet | ResponseCode::NXRRSet | ResponseCode::YXDomain | ResponseCode::NXDomain => {
                 // The prerequisite failed: nothing was written. Re-read the set
                 // to say what it holds now.
                 let found = match self.observe(&[(name.clone(), rtype)]).await {
@@ -280,14 +264,12 @@ impl DnsClient {
                 rcode: rcode_name(rcode),
                 key: self.key.as_ref().map(|k| k.name().to_string()),
             }),
-            ResponseCode::NotAuth | ResponseCode::NotZone | ResponseCode::ServFail => {
-                Err(DnsError::UnknownZone {
-                    server: self.server,
-                    zone: zone.to_string(),
-                    record,
-                    rcode: rcode_name(rcode),
-                })
-            }
+            ResponseCode::NotAuth | ResponseCode::NotZone | ResponseCode::ServFail => Err(DnsError::UnknownZone {
+                server: self.server,
+                zone: zone.to_string(),
+                record,
+                rcode: rcode_name(rcode),
+            }),
             other => Err(DnsError::UpdateFailed {
                 server: self.server,
                 zone: zone.to_string(),
@@ -300,11 +282,7 @@ impl DnsClient {
 
 /// Builds the UPDATE message: zone section, prerequisites, then per family a
 /// delete of the RRset and the adds of the desired records.
-fn build_update(
-    zone: &Fqdn,
-    desired: &DnsRecord,
-    observed: Option<&DnsRecord>,
-) -> Result<Message, String> {
+fn build_update(zone: &Fqdn, desired: &DnsRecord, observed: Option<&DnsRecord>) -> Result<Message, String> {
     let owner = wire_name(desired.name().as_str())?;
     let mut zone_q = Query::new();
     zone_q
@@ -318,10 +296,7 @@ fn build_update(
     message.add_zone(zone_q);
 
     let desired_data = convert::rdatas(desired)?;
-    let observed_data = observed
-        .map(convert::rdatas)
-        .transpose()?
-        .unwrap_or_default();
+    let observed_data = observed.map(convert::rdatas).transpose()?.unwrap_or_default();
     let ttl = convert::ttl(desired);
 
     for &family in wire_types(desired.record_type()) {

@@ -36,12 +36,7 @@ pub(crate) fn rdatas(record: &DnsRecord) -> Result<Vec<(WireType, RData)>, Strin
             ..
         } => Ok(vec![(
             WireType::SRV,
-            RData::SRV(SRV::new(
-                *priority,
-                *weight,
-                *port,
-                wire_name(target.as_str())?,
-            )),
+            RData::SRV(SRV::new(*priority, *weight, *port, wire_name(target.as_str())?)),
         )]),
         DnsRecord::A { addresses, .. } => Ok(addresses
             .iter()
@@ -81,11 +76,7 @@ pub(crate) fn empty(name: &Name, class: DNSClass, rtype: WireType) -> Record {
 ///
 /// An SRV set with several records is reduced to the one with the lowest
 /// priority (then highest weight): the model holds one target per SRV name.
-pub(crate) fn from_answers(
-    name: &DnsName,
-    rtype: RecordType,
-    answers: &[Record],
-) -> Option<DnsRecord> {
+pub(crate) fn from_answers(name: &DnsName, rtype: RecordType, answers: &[Record]) -> Option<DnsRecord> {
     let wanted = |r: &&Record| {
         r.name
             .to_ascii()

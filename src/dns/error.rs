@@ -138,9 +138,7 @@ pub enum DnsError {
         rcode: String,
     },
     /// The server answered an update with another error.
-    #[error(
-        "DNS server {server} answered the update of {record} in zone {zone} with {rcode}: see the server's log"
-    )]
+    #[error("DNS server {server} answered the update of {record} in zone {zone} with {rcode}: see the server's log")]
     UpdateFailed {
         /// The server.
         server: SocketAddr,

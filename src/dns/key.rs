@@ -142,9 +142,7 @@ pub enum TsigKeyError {
         name: String,
     },
     /// The environment variable is malformed.
-    #[error(
-        "{var} must be `algorithm:name:base64secret` or `name:base64secret` (like nsupdate -y): {message}"
-    )]
+    #[error("{var} must be `algorithm:name:base64secret` or `name:base64secret` (like nsupdate -y): {message}")]
     Env {
         /// The variable.
         var: &'static str,
@@ -162,13 +160,7 @@ impl TsigKey {
         Self::build(name, algorithm, secret, Path::new("<key>"), 1)
     }
 
-    fn build(
-        name: &str,
-        algorithm: TsigAlgo,
-        secret: Vec<u8>,
-        path: &Path,
-        line: usize,
-    ) -> Result<Self, TsigKeyError> {
+    fn build(name: &str, algorithm: TsigAlgo, secret: Vec<u8>, path: &Path, line: usize) -> Result<Self, TsigKeyError> {
         let trimmed = name.trim_end_matches('.');
         if trimmed.is_empty() || Name::from_ascii(trimmed).is_err() {
             return Err(TsigKeyError::BadName {
@@ -237,12 +229,11 @@ impl TsigKey {
         let (algorithm, name, secret) = match parts.as_slice() {
             [name, secret] => (TsigAlgo::HmacSha256, *name, *secret),
             [alg, name, secret] => {
-                let algorithm =
-                    TsigAlgo::parse(alg).ok_or_else(|| TsigKeyError::UnknownAlgorithm {
-                        path: env_path.to_path_buf(),
-                        line: 1,
-                        algorithm: (*alg).to_string(),
-                    })?;
+                let algorithm = TsigAlgo::parse(alg).ok_or_else(|| TsigKeyError::UnknownAlgorithm {
+                    path: env_path.to_path_buf(),
+                    line: 1,
+                    algorithm: (*alg).to_string(),
+                })?;
                 (algorithm, *name, *secret)
             }
             _ => {
@@ -275,8 +266,7 @@ impl TsigKey {
     /// The hickory signer for this key.
     pub(crate) fn signer(&self) -> Result<TSigner, String> {
         let name = Name::from_ascii(format!("{}.", self.name)).map_err(|e| e.to_string())?;
-        TSigner::new(self.secret.clone(), self.algorithm.hickory(), name, FUDGE)
-            .map_err(|e| e.to_string())
+        TSigner::new(self.secret.clone(), self.algorithm.hickory(), name, FUDGE).map_err(|e| e.to_string())
     }
 
     pub(crate) fn from_parts_checked(

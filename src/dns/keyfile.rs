@@ -65,18 +65,9 @@ fn tokenize(text: &str, path: &Path) -> Result<Vec<Token>, TsigKeyError> {
                     return Err(syntax(path, start, "unterminated `/*` comment"));
                 }
             }
-            '{' => out.push(Token {
-                tok: Tok::Open,
-                line,
-            }),
-            '}' => out.push(Token {
-                tok: Tok::Close,
-                line,
-            }),
-            ';' => out.push(Token {
-                tok: Tok::Semi,
-                line,
-            }),
+            '{' => out.push(Token { tok: Tok::Open, line }),
+            '}' => out.push(Token { tok: Tok::Close, line }),
+            ';' => out.push(Token { tok: Tok::Semi, line }),
             '"' => {
                 let start = line;
                 let mut s = String::new();
@@ -129,11 +120,7 @@ impl Cursor<'_> {
     fn next(&mut self, what: &str) -> Result<&Token, TsigKeyError> {
         let tok = self.toks.get(self.pos).ok_or_else(|| {
             let line = self.toks.last().map_or(1, |t| t.line);
-            syntax(
-                self.path,
-                line,
-                format!("unexpected end of file, expected {what}"),
-            )
+            syntax(self.path, line, format!("unexpected end of file, expected {what}"))
         })?;
         self.pos += 1;
         Ok(tok)
@@ -171,11 +158,7 @@ pub(crate) fn parse_key_file(text: &str, path: &Path) -> Result<TsigKey, TsigKey
     // named.conf, say) is reported rather than skipped.
     let (kw, key_line) = cur.value("`key`")?;
     if !kw.eq_ignore_ascii_case("key") {
-        return Err(syntax(
-            path,
-            key_line,
-            format!("expected `key`, found `{kw}`"),
-        ));
+        return Err(syntax(path, key_line, format!("expected `key`, found `{kw}`")));
     }
     let (name, name_line) = cur.value("the key name")?;
     cur.expect(&Tok::Open, "`{` after the key name")?;
@@ -189,14 +172,11 @@ pub(crate) fn parse_key_file(text: &str, path: &Path) -> Result<TsigKey, TsigKey
             Tok::Close => break,
             Tok::Word(w) if w.eq_ignore_ascii_case("algorithm") => {
                 let (alg, line) = cur.value("an algorithm name")?;
-                algorithm =
-                    Some(
-                        TsigAlgo::parse(&alg).ok_or_else(|| TsigKeyError::UnknownAlgorithm {
-                            path: path.to_path_buf(),
-                            line,
-                            algorithm: alg.clone(),
-                        })?,
-                    );
+                algorithm = Some(TsigAlgo::parse(&alg).ok_or_else(|| TsigKeyError::UnknownAlgorithm {
+                    path: path.to_path_buf(),
+                    line,
+                    algorithm: alg.clone(),
+                })?);
                 cur.expect(&Tok::Semi, "`;` after the algorithm")?;
             }
             Tok::Word(w) if w.eq_ignore_ascii_case("secret") => {
@@ -204,11 +184,7 @@ pub(crate) fn parse_key_file(text: &str, path: &Path) -> Result<TsigKey, TsigKey
                 cur.expect(&Tok::Semi, "`;` after the secret")?;
             }
             Tok::Word(w) => {
-                return Err(syntax(
-                    path,
-                    line,
-                    format!("unknown clause `{w}` in key \"{name}\""),
-                ));
+                return Err(syntax(path, line, format!("unknown clause `{w}` in key \"{name}\"")));
             }
             _ => {
                 return Err(syntax(path, line, "expected `algorithm`, `secret` or `}`"));
@@ -246,9 +222,7 @@ mod tests {
 
     #[test]
     fn reads_a_key_as_tsig_keygen_writes_it() {
-        let text = format!(
-            "key \"edgefed-key\" {{\n\talgorithm hmac-sha256;\n\tsecret \"{SECRET}\";\n}};\n"
-        );
+        let text = format!("key \"edgefed-key\" {{\n\talgorithm hmac-sha256;\n\tsecret \"{SECRET}\";\n}};\n");
         let key = parse(&text).expect("valid key");
         assert_eq!(key.name(), "edgefed-key");
         assert_eq!(key.algorithm(), TsigAlgo::HmacSha256);
@@ -277,8 +251,7 @@ mod tests {
 
     #[test]
     fn bad_base64_names_the_secret_line() {
-        let err = parse("key \"k\" {\n algorithm hmac-sha256;\n secret \"not*base64!\";\n};")
-            .unwrap_err();
+        let err = parse("key \"k\" {\n algorithm hmac-sha256;\n secret \"not*base64!\";\n};").unwrap_err();
         assert!(matches!(err, TsigKeyError::BadBase64 { line: 3, .. }));
         let msg = err.to_string();
         assert!(msg.starts_with("/etc/edgefed/key.conf:3:"), "{msg}");
@@ -291,20 +264,14 @@ mod tests {
             "key \"k\" {{\n\n algorithm hmac-md5;\n secret \"{SECRET}\";\n}};"
         ))
         .unwrap_err();
-        assert!(matches!(
-            err,
-            TsigKeyError::UnknownAlgorithm { line: 3, .. }
-        ));
+        assert!(matches!(err, TsigKeyError::UnknownAlgorithm { line: 3, .. }));
         assert!(err.to_string().contains("`hmac-md5`"));
     }
 
     #[test]
     fn syntax_errors_have_lines() {
         let err = parse("key \"k\" {\n algorithm hmac-sha256\n secret \"x\";\n};").unwrap_err();
-        assert!(
-            matches!(err, TsigKeyError::Syntax { line: 3, .. }),
-            "{err:?}"
-        );
+        assert!(matches!(err, TsigKeyError::Syntax { line: 3, .. }), "{err:?}");
         let err = parse("zone \"x\" { };").unwrap_err();
         assert!(matches!(err, TsigKeyError::Syntax { line: 1, .. }));
         let err = parse("key \"k\" {\n algorithm hmac-sha256;\n").unwrap_err();
@@ -313,10 +280,7 @@ mod tests {
 
     #[test]
     fn debug_and_display_never_show_the_secret() {
-        let key = parse(&format!(
-            "key k {{ algorithm hmac-sha256; secret \"{SECRET}\"; }};"
-        ))
-        .expect("valid key");
+        let key = parse(&format!("key k {{ algorithm hmac-sha256; secret \"{SECRET}\"; }};")).expect("valid key");
         let raw = decode_secret(SECRET).expect("base64");
         let shown = format!("{key:?} {key} {key:#?}");
         assert!(!shown.contains(SECRET), "{shown}");

@@ -26,9 +26,7 @@ pub async fn resolve_plain(
         Some(s) => s,
         None => system_resolver(Path::new("/etc/resolv.conf"))?,
     };
-    DnsClient::new(server, None, PLAIN_TIMEOUT)
-        .observe(wanted)
-        .await
+    DnsClient::new(server, None, PLAIN_TIMEOUT).observe(wanted).await
 }
 
 /// The first `nameserver` of a resolv.conf file, port 53.
@@ -41,10 +39,7 @@ pub async fn resolve_plain(
 )]
 pub fn system_resolver(path: &Path) -> Result<SocketAddr, DnsError> {
     let text = std::fs::read_to_string(path).map_err(|e| DnsError::NoResolver {
-        message: format!(
-            "cannot read {}: {e}; pass a resolver address",
-            path.display()
-        ),
+        message: format!("cannot read {}: {e}; pass a resolver address", path.display()),
     })?;
     first_nameserver(&text).ok_or_else(|| DnsError::NoResolver {
         message: format!(
@@ -63,9 +58,7 @@ fn first_nameserver(text: &str) -> Option<SocketAddr> {
         let addr = words.next()?;
         // Drop an IPv6 zone index (`fe80::1%eth0`): SocketAddr cannot hold it by name.
         let addr = addr.split('%').next()?;
-        addr.parse::<IpAddr>()
-            .ok()
-            .map(|ip| SocketAddr::new(ip, 53))
+        addr.parse::<IpAddr>().ok().map(|ip| SocketAddr::new(ip, 53))
     })
 }
 
@@ -76,10 +69,7 @@ mod tests {
     #[test]
     fn first_nameserver_line_wins() {
         let text = "# comment\nsearch example\nnameserver 10.0.0.53\nnameserver 10.0.0.54\n";
-        assert_eq!(
-            first_nameserver(text),
-            Some("10.0.0.53:53".parse().expect("addr"))
-        );
+        assert_eq!(first_nameserver(text), Some("10.0.0.53:53".parse().expect("addr")));
         assert_eq!(
             first_nameserver("nameserver fe80::1%eth0\n"),
             Some("[fe80::1]:53".parse().expect("addr"))

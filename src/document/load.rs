@@ -48,10 +48,7 @@ pub fn load(file: &str) -> Result<Desired, LoadError> {
             .take(MAX_DOCUMENT_BYTES as u64 + 1)
             .read_to_end(&mut bytes)
     } else {
-        std::fs::File::open(file).and_then(|f| {
-            f.take(MAX_DOCUMENT_BYTES as u64 + 1)
-                .read_to_end(&mut bytes)
-        })
+        std::fs::File::open(file).and_then(|f| f.take(MAX_DOCUMENT_BYTES as u64 + 1).read_to_end(&mut bytes))
     };
     read.map_err(|source| LoadError::Read {
         file: file.to_string(),

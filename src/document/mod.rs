@@ -8,8 +8,7 @@ mod observed;
 mod validate;
 
 pub use desired::{
-    Desired, DesiredEdgePool, DesiredFrontEndPool, DesiredHost, DesiredSite, DesiredZone, Located,
-    Route, Source,
+    Desired, DesiredEdgePool, DesiredFrontEndPool, DesiredHost, DesiredSite, DesiredZone, Located, Route, Source,
 };
 pub use load::{LoadError, MAX_DOCUMENT_BYTES, load, parse};
 pub use observed::observed_document;

@@ -87,30 +87,19 @@ pub fn observed_document(d: &Deployment, json: bool) -> (String, Vec<String>) {
                 n.clone(),
                 SiteOut {
                     federation_route: s.federation_route.as_ref().map(ToString::to_string),
-                    xmpp_federation_route: s
-                        .xmpp_federation_route
-                        .as_ref()
-                        .map(ToString::to_string),
+                    xmpp_federation_route: s.xmpp_federation_route.as_ref().map(ToString::to_string),
                 },
             )
         })
         .collect();
-    let fed: BTreeSet<&Fqdn> = d
-        .sites
-        .values()
-        .filter_map(|s| s.federation_route.as_ref())
-        .collect();
+    let fed: BTreeSet<&Fqdn> = d.sites.values().filter_map(|s| s.federation_route.as_ref()).collect();
     let xmpp: BTreeSet<&Fqdn> = d
         .sites
         .values()
         .filter_map(|s| s.xmpp_federation_route.as_ref())
         .collect();
     let mut must_run: BTreeSet<&Fqdn> = fed.union(&xmpp).copied().collect();
-    must_run.extend(
-        d.front_end_pools
-            .values()
-            .filter_map(|p| p.media_edge_pool.as_ref()),
-    );
+    must_run.extend(d.front_end_pools.values().filter_map(|p| p.media_edge_pool.as_ref()));
 
     for (pool, p) in &d.edge_pools {
         if p.sip_federation != fed.contains(pool) {
@@ -125,8 +114,7 @@ pub fn observed_document(d: &Deployment, json: bool) -> (String, Vec<String>) {
     let mut edge_pools = BTreeMap::new();
     for (pool, p) in &d.edge_pools {
         let reachable: Vec<_> = p.computers.values().filter(|c| c.reachable).collect();
-        let all =
-            |s: ServiceState| !reachable.is_empty() && reachable.iter().all(|c| c.services == s);
+        let all = |s: ServiceState| !reachable.is_empty() && reachable.iter().all(|c| c.services == s);
         let services = if all(ServiceState::Running) {
             Some("running")
         } else if all(ServiceState::Stopped) && !must_run.contains(pool) {
@@ -193,12 +181,7 @@ pub fn observed_document(d: &Deployment, json: bool) -> (String, Vec<String>) {
             (d.dns_record(&DnsName::host(target), RecordType::A), &addresses),
             (Some(DnsRecord::A { ttl: at, addresses: got, .. }), Some(want)) if at == ttl && got == want
         );
-        if *priority != 0
-            || *weight != 100
-            || *port != expected_port
-            || !target.is_in_zone(&zone_fqdn)
-            || !a_ok
-        {
+        if *priority != 0 || *weight != 100 || *port != expected_port || !target.is_in_zone(&zone_fqdn) || !a_ok {
             notes.push(format!(
                 "the {} records of zone {zone} do not match what a document can express (SRV 0 100 {expected_port} to a host in the zone, A = the routed pool's addresses, same TTL): left out",
                 if is_xmpp { "XMPP" } else { "SIP federation" }
@@ -214,11 +197,7 @@ pub fn observed_document(d: &Deployment, json: bool) -> (String, Vec<String>) {
             host: target.to_string(),
             ttl: *ttl,
         });
-        if is_xmpp {
-            entry.xmpp = host
-        } else {
-            entry.sip = host
-        }
+        if is_xmpp { entry.xmpp = host } else { entry.sip = host }
     }
 
     let doc = Doc {

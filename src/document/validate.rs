@@ -8,10 +8,7 @@ use std::net::IpAddr;
 use serde_saphyr::Spanned;
 
 use super::file::{DnsHostSpec, DocumentFile, ServicesSpec};
-use super::{
-    Desired, DesiredEdgePool, DesiredFrontEndPool, DesiredHost, DesiredSite, DesiredZone, Located,
-    Source,
-};
+use super::{Desired, DesiredEdgePool, DesiredFrontEndPool, DesiredHost, DesiredSite, DesiredZone, Located, Source};
 use crate::diagnostic::{Diagnostic, Diagnostics, Position};
 use crate::model::{Fqdn, ServiceState};
 
@@ -57,9 +54,7 @@ impl Checker {
     }
 
     fn site_name(&mut self, name: &str, at: Option<Position>) {
-        let forbidden = |c: char| {
-            c.is_control() || matches!(c, '\'' | '"' | '`' | '$' | ';' | '\u{2018}'..='\u{201F}')
-        };
+        let forbidden = |c: char| c.is_control() || matches!(c, '\'' | '"' | '`' | '$' | ';' | '\u{2018}'..='\u{201F}');
         let count = name.chars().count();
         if count == 0 || count > 64 || name.chars().any(forbidden) {
             self.problems.push(
@@ -73,9 +68,7 @@ impl Checker {
 
 /// Applies V1–V6 and builds the desired state.
 pub(super) fn validate(doc: DocumentFile, source: Source) -> Result<Desired, Diagnostics> {
-    let mut c = Checker {
-        problems: Vec::new(),
-    };
+    let mut c = Checker { problems: Vec::new() };
 
     if doc.api_version.value != "edgefed/v1" {
         c.problems.push(
@@ -118,10 +111,8 @@ pub(super) fn validate(doc: DocumentFile, source: Source) -> Result<Desired, Dia
         let fed = route("federationRoute", site.federation_route);
         let xmpp = route("xmppFederationRoute", site.xmpp_federation_route);
         // A route that failed V2 is dropped (its error is already recorded).
-        let keep = |r: Option<(Located<Option<Fqdn>>, bool)>| {
-            r.filter(|(l, had)| l.value.is_some() || !had)
-                .map(|(l, _)| l)
-        };
+        let keep =
+            |r: Option<(Located<Option<Fqdn>>, bool)>| r.filter(|(l, had)| l.value.is_some() || !had).map(|(l, _)| l);
         sites.insert(
             key.value.clone(),
             DesiredSite {
@@ -154,12 +145,9 @@ pub(super) fn validate(doc: DocumentFile, source: Source) -> Result<Desired, Dia
                     Ok(ip) => Some(ip),
                     Err(_) => {
                         c.problems.push(
-                            Diagnostic::plain(format!(
-                                "externalAddresses: `{}` is not an IP address",
-                                a.value
-                            ))
-                            .at(position(a))
-                            .help("write IPv4 (131.107.155.10) or IPv6 addresses"),
+                            Diagnostic::plain(format!("externalAddresses: `{}` is not an IP address", a.value))
+                                .at(position(a))
+                                .help("write IPv4 (131.107.155.10) or IPv6 addresses"),
                         );
                         None
                     }
@@ -195,9 +183,7 @@ pub(super) fn validate(doc: DocumentFile, source: Source) -> Result<Desired, Dia
             c.route("mediaEdgePool", &m.value, position(&m))
                 .map(|f| Located::new(f, position(&m)))
         });
-        let failed_over = pool
-            .failed_over
-            .map(|f| Located::new(f.value, position(&f)));
+        let failed_over = pool.failed_over.map(|f| Located::new(f.value, position(&f)));
         if front_end_pools.contains_key(&fqdn) {
             c.problems.push(
                 Diagnostic::plain(format!(
@@ -269,9 +255,7 @@ fn cross_checks(d: &Desired, problems: &mut Vec<Diagnostic>) {
     let routes = |pick: fn(&DesiredSite) -> Option<&super::Route>| {
         d.sites
             .iter()
-            .filter_map(move |(name, s)| {
-                pick(s).and_then(|r| r.value.as_ref().map(|p| (name, p, r.at)))
-            })
+            .filter_map(move |(name, s)| pick(s).and_then(|r| r.value.as_ref().map(|p| (name, p, r.at))))
             .collect::<Vec<_>>()
     };
     let fed = routes(|s| s.federation_route.as_ref());
@@ -321,10 +305,13 @@ fn cross_checks(d: &Desired, problems: &mut Vec<Diagnostic>) {
             && services.value == ServiceState::Stopped
         {
             problems.push(
-                    Diagnostic::rule("V5", format!("Edge pool {pool} is declared `services: stopped` but it is {why}"))
-                        .at(services.at)
-                        .help("a pool that carries a route or media must run: set `services: running`, or route elsewhere"),
-                );
+                Diagnostic::rule(
+                    "V5",
+                    format!("Edge pool {pool} is declared `services: stopped` but it is {why}"),
+                )
+                .at(services.at)
+                .help("a pool that carries a route or media must run: set `services: running`, or route elsewhere"),
+            );
         }
     }
 
@@ -354,9 +341,5 @@ fn cross_checks(d: &Desired, problems: &mut Vec<Diagnostic>) {
 }
 
 pub(crate) fn join<T: std::fmt::Display>(items: &[T]) -> String {
-    items
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
+    items.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
 }

@@ -127,9 +127,7 @@ impl Deployment {
     /// The DNS record of `name` and `kind`, if observed.
     #[must_use]
     pub fn dns_record(&self, name: &DnsName, kind: super::RecordType) -> Option<&DnsRecord> {
-        self.dns
-            .iter()
-            .find(|r| r.name() == name && r.record_type() == kind)
+        self.dns.iter().find(|r| r.name() == name && r.record_type() == kind)
     }
 
     /// A stable digest of everything observed: a saved plan records it, and

@@ -92,10 +92,7 @@ impl DnsName {
         let trimmed = s.strip_suffix('.').unwrap_or(s);
         // Service labels are host-name labels with a leading underscore:
         // validate them as such by checking the rest of the name as an FQDN.
-        let host_part: Vec<&str> = trimmed
-            .split('.')
-            .map(|l| l.strip_prefix('_').unwrap_or(l))
-            .collect();
+        let host_part: Vec<&str> = trimmed.split('.').map(|l| l.strip_prefix('_').unwrap_or(l)).collect();
         Fqdn::parse(&host_part.join("."))?;
         Ok(Self(trimmed.to_ascii_lowercase()))
     }

@@ -10,11 +10,7 @@ use crate::model::{DnsName, DnsRecord, Fqdn};
 /// What an action does, with the fields of contract §4. The serde tag is the
 /// action's `kind` in the plan JSON.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(
-    tag = "kind",
-    rename_all = "kebab-case",
-    rename_all_fields = "camelCase"
-)]
+#[serde(tag = "kind", rename_all = "kebab-case", rename_all_fields = "camelCase")]
 pub enum Operation {
     /// `Start-CsWindowsService -ComputerName`.
     StartServices { pool: Fqdn, computer: Fqdn },
@@ -27,24 +23,15 @@ pub enum Operation {
     /// Topology edit: set "Enable federation for this Edge pool (Port 5061)".
     EnableSipFederation { edge_pool: Fqdn },
     /// Topology edit: "Associate Edge pool (for media components)".
-    SetMediaEdgePool {
-        front_end_pool: Fqdn,
-        edge_pool: Fqdn,
-    },
+    SetMediaEdgePool { front_end_pool: Fqdn, edge_pool: Fqdn },
     /// `Publish-CsTopology -FileName … -Force`, then `Enable-CsTopology`.
     PublishTopology {},
     /// Deployment Wizard "Run Again" (Bootstrapper.exe) on one Edge server.
     RunSetup { pool: Fqdn, computer: Fqdn },
     /// `Set-CsSite -Identity <site> -FederationRoute EdgeServer:<pool>`.
-    SetSiteFederationRoute {
-        site: String,
-        edge_pool: Option<Fqdn>,
-    },
+    SetSiteFederationRoute { site: String, edge_pool: Option<Fqdn> },
     /// `Set-CsSite -Identity <site> -XmppFederationRoute EdgeServer:<pool>`.
-    SetSiteXmppRoute {
-        site: String,
-        edge_pool: Option<Fqdn>,
-    },
+    SetSiteXmppRoute { site: String, edge_pool: Option<Fqdn> },
     /// RFC 2136 update of an SRV record set.
     SetDnsSrv {
         /// The zone the update goes to (extension of contract §4).
@@ -71,11 +58,7 @@ pub enum Operation {
         observed: Option<DnsRecord>,
     },
     /// Probe a federation port on a pool's external address.
-    VerifyPort {
-        pool: Fqdn,
-        address: IpAddr,
-        port: u16,
-    },
+    VerifyPort { pool: Fqdn, address: IpAddr, port: u16 },
     /// `Invoke-CsPoolFailover -PoolFqdn <fe> -DisasterMode`.
     InvokePoolFailover { front_end_pool: Fqdn },
     /// `Invoke-CsPoolFailBack -PoolFqdn <fe>`.
@@ -141,9 +124,7 @@ impl Operation {
             | Self::InvokePoolFailover { front_end_pool }
             | Self::InvokePoolFailback { front_end_pool } => front_end_pool.to_string(),
             Self::PublishTopology {} => String::new(),
-            Self::SetSiteFederationRoute { site, .. } | Self::SetSiteXmppRoute { site, .. } => {
-                site.clone()
-            }
+            Self::SetSiteFederationRoute { site, .. } | Self::SetSiteXmppRoute { site, .. } => site.clone(),
             Self::SetDnsSrv { name, .. } | Self::SetDnsA { name, .. } => name.to_string(),
             Self::VerifyPort { address, port, .. } => format!("{address}:{port}"),
         }
@@ -154,9 +135,7 @@ impl Operation {
     pub fn is_topology_edit(&self) -> bool {
         matches!(
             self,
-            Self::DisableSipFederation { .. }
-                | Self::EnableSipFederation { .. }
-                | Self::SetMediaEdgePool { .. }
+            Self::DisableSipFederation { .. } | Self::EnableSipFederation { .. } | Self::SetMediaEdgePool { .. }
         )
     }
 
@@ -172,18 +151,12 @@ impl fmt::Display for Operation {
     /// `set-site-xmpp-route Site1 → edgepool1.contoso.com`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = self.kind();
-        let route = |p: &Option<Fqdn>| {
-            p.as_ref()
-                .map_or_else(|| "(none)".to_string(), ToString::to_string)
-        };
+        let route = |p: &Option<Fqdn>| p.as_ref().map_or_else(|| "(none)".to_string(), ToString::to_string);
         match self {
             Self::StartServices { pool, computer }
             | Self::StopServices { pool, computer }
             | Self::RunSetup { pool, computer } => write!(f, "{kind} {computer} (pool {pool})"),
-            Self::SetEdgeNextHop {
-                edge_pool,
-                next_hop,
-            } => write!(f, "{kind} {edge_pool} → {next_hop}"),
+            Self::SetEdgeNextHop { edge_pool, next_hop } => write!(f, "{kind} {edge_pool} → {next_hop}"),
             Self::DisableSipFederation { edge_pool } | Self::EnableSipFederation { edge_pool } => {
                 write!(f, "{kind} {edge_pool}")
             }
@@ -194,26 +167,16 @@ impl fmt::Display for Operation {
                 write!(f, "{kind} {front_end_pool} → {edge_pool}")
             }
             Self::PublishTopology {} => write!(f, "{kind}"),
-            Self::SetSiteFederationRoute { site, edge_pool }
-            | Self::SetSiteXmppRoute { site, edge_pool } => {
+            Self::SetSiteFederationRoute { site, edge_pool } | Self::SetSiteXmppRoute { site, edge_pool } => {
                 write!(f, "{kind} {site} → {}", route(edge_pool))
             }
-            Self::SetDnsSrv {
-                name, target, port, ..
-            } => write!(f, "{kind} {name} → {target}:{port}"),
-            Self::SetDnsA {
-                name, addresses, ..
-            } => {
+            Self::SetDnsSrv { name, target, port, .. } => write!(f, "{kind} {name} → {target}:{port}"),
+            Self::SetDnsA { name, addresses, .. } => {
                 let list: Vec<String> = addresses.iter().map(ToString::to_string).collect();
                 write!(f, "{kind} {name} → {}", list.join(", "))
             }
-            Self::VerifyPort {
-                pool,
-                address,
-                port,
-            } => write!(f, "{kind} {address}:{port} (pool {pool})"),
-            Self::InvokePoolFailover { front_end_pool }
-            | Self::InvokePoolFailback { front_end_pool } => {
+            Self::VerifyPort { pool, address, port } => write!(f, "{kind} {address}:{port} (pool {pool})"),
+            Self::InvokePoolFailover { front_end_pool } | Self::InvokePoolFailback { front_end_pool } => {
                 write!(f, "{kind} {front_end_pool}")
             }
         }

@@ -9,11 +9,7 @@ use super::planner::Targets;
 
 fn list<'a>(names: impl Iterator<Item = &'a Fqdn>) -> String {
     let v: Vec<String> = names.map(ToString::to_string).collect();
-    if v.is_empty() {
-        "none".into()
-    } else {
-        v.join(", ")
-    }
+    if v.is_empty() { "none".into() } else { v.join(", ") }
 }
 
 /// Checks that `pool` names an Edge pool (P1), not one of its servers (P4).
@@ -27,11 +23,7 @@ fn edge_pool_exists(
     if observed.edge_pools.contains_key(pool) {
         return true;
     }
-    if let Some((owner, p)) = observed
-        .edge_pools
-        .iter()
-        .find(|(_, p)| p.computers.contains_key(pool))
-    {
+    if let Some((owner, p)) = observed.edge_pools.iter().find(|(_, p)| p.computers.contains_key(pool)) {
         out.push(
             Diagnostic::rule("P4", format!("{what} names {pool}, which is a server of Edge pool {owner}, not a pool"))
                 .at(at)
@@ -47,10 +39,7 @@ fn edge_pool_exists(
                 format!("{what} names Edge pool {pool}, which the deployment does not have"),
             )
             .at(at)
-            .help(format!(
-                "known Edge pools: {}",
-                list(observed.edge_pools.keys())
-            )),
+            .help(format!("known Edge pools: {}", list(observed.edge_pools.keys()))),
         );
     }
     false
@@ -81,11 +70,7 @@ fn front_end_exists(
 }
 
 /// Runs every plan-time rule; returns the problems found.
-pub(super) fn check(
-    desired: &Desired,
-    observed: &Deployment,
-    targets: &Targets,
-) -> Vec<Diagnostic> {
+pub(super) fn check(desired: &Desired, observed: &Deployment, targets: &Targets) -> Vec<Diagnostic> {
     let mut out = Vec::new();
 
     // P1: sites.
@@ -108,11 +93,7 @@ pub(super) fn check(
             ("federationRoute", &site.federation_route, false),
             ("xmppFederationRoute", &site.xmpp_federation_route, true),
         ] {
-            let Some(Located {
-                value: Some(pool),
-                at,
-            }) = route
-            else {
+            let Some(Located { value: Some(pool), at }) = route else {
                 continue;
             };
             let label = format!("site {name}'s {what}");
@@ -142,13 +123,7 @@ pub(super) fn check(
     for (pool, p) in &desired.edge_pools {
         edge_pool_exists(observed, pool, "edgePools", p.at, &mut out);
         if let Some(hop) = &p.next_hop {
-            front_end_exists(
-                observed,
-                &hop.value,
-                &format!("{pool}'s nextHop"),
-                hop.at,
-                &mut out,
-            );
+            front_end_exists(observed, &hop.value, &format!("{pool}'s nextHop"), hop.at, &mut out);
         }
     }
     // P1 / P5 / P6: Front End pools.
@@ -171,9 +146,12 @@ pub(super) fn check(
         let fe = &observed.front_end_pools[pool];
         let Some(backup) = &fe.backup_pool else {
             out.push(
-                Diagnostic::rule("P5", format!("frontEndPools.{pool}.failedOver is true, but {pool} has no backup pool in the topology"))
-                    .at(at)
-                    .help("pair the pool with a backup pool in Topology Builder and publish before failing it over"),
+                Diagnostic::rule(
+                    "P5",
+                    format!("frontEndPools.{pool}.failedOver is true, but {pool} has no backup pool in the topology"),
+                )
+                .at(at)
+                .help("pair the pool with a backup pool in Topology Builder and publish before failing it over"),
             );
             continue;
         };
@@ -233,15 +211,10 @@ pub(super) fn check(
 
     // V3 at plan time: the document's routes together with unlisted sites'.
     if !desired.allow_multiple_federation_routes {
-        let pools: std::collections::BTreeSet<&Fqdn> =
-            targets.federation.values().flatten().collect();
+        let pools: std::collections::BTreeSet<&Fqdn> = targets.federation.values().flatten().collect();
         if pools.len() > 1 {
             for (site, route) in &targets.federation {
-                if desired
-                    .sites
-                    .get(site)
-                    .is_some_and(|s| s.federation_route.is_some())
-                {
+                if desired.sites.get(site).is_some_and(|s| s.federation_route.is_some()) {
                     continue;
                 }
                 let Some(pool) = route else { continue };
@@ -249,12 +222,9 @@ pub(super) fn check(
                     .sites
                     .iter()
                     .find_map(|(n, s)| {
-                        s.federation_route.as_ref().and_then(|r| {
-                            r.value
-                                .as_ref()
-                                .filter(|p| *p != pool)
-                                .map(|p| (n, p, r.at))
-                        })
+                        s.federation_route
+                            .as_ref()
+                            .and_then(|r| r.value.as_ref().filter(|p| *p != pool).map(|p| (n, p, r.at)))
                     })
                     .unwrap_or((site, pool, None));
                 out.push(

@@ -24,16 +24,8 @@ pub(super) fn order(nodes: &[Node<'_>]) -> Result<Vec<usize>, Vec<usize>> {
             dependents[d].push(i);
         }
     }
-    let key = |i: usize| {
-        (
-            nodes[i].phase,
-            nodes[i].kind_rank,
-            nodes[i].target.clone(),
-            i,
-        )
-    };
-    let mut ready: BTreeSet<(u8, u8, String, usize)> =
-        (0..n).filter(|&i| waiting[i] == 0).map(key).collect();
+    let key = |i: usize| (nodes[i].phase, nodes[i].kind_rank, nodes[i].target.clone(), i);
+    let mut ready: BTreeSet<(u8, u8, String, usize)> = (0..n).filter(|&i| waiting[i] == 0).map(key).collect();
     let mut out = Vec::with_capacity(n);
     while let Some(first) = ready.pop_first() {
         let i = first.3;

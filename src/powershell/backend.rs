@@ -21,8 +21,7 @@ use base64::Engine as _;
 use serde_json::Value;
 
 use super::commands::{
-    PUBLISH_HELPERS, WAIT_REPLICATION_HELPER, cmdlet_line, credential_helper, publish_body,
-    run_setup_body,
+    PUBLISH_HELPERS, WAIT_REPLICATION_HELPER, cmdlet_line, credential_helper, publish_body, run_setup_body,
 };
 use super::config::PowerShellConfig;
 use super::observe::{Observed, observe_script, parse_observation, signature_of};
@@ -104,9 +103,7 @@ impl PowerShellBackend {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Session> {
-        self.session
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.session.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn plan_one(&self, op: &Operation, script: &Script) -> Plan {
@@ -184,10 +181,7 @@ impl PowerShellBackend {
             ))
         })?;
         let sig = signature_of(xml).unwrap_or_else(|_| "unknown".into());
-        let safe: String = sig
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-            .collect();
+        let safe: String = sig.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis())
@@ -357,10 +351,7 @@ impl Backend for PowerShellBackend {
                 match credential_helper(path) {
                     Ok(h) => script.line(h),
                     Err(e) => {
-                        return operations
-                            .iter()
-                            .map(|_| Err(failed(e.to_string())))
-                            .collect();
+                        return operations.iter().map(|_| Err(failed(e.to_string()))).collect();
                     }
                 }
             }
@@ -411,10 +402,7 @@ impl Backend for PowerShellBackend {
                         self.finish_publish(outcome)
                     } else {
                         match outcome {
-                            StepOutcome::Ok { warnings, .. } => Ok(Applied {
-                                detail: None,
-                                warnings,
-                            }),
+                            StepOutcome::Ok { warnings, .. } => Ok(Applied { detail: None, warnings }),
                             StepOutcome::Err(m) => Err(refused(m)),
                         }
                     }

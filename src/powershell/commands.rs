@@ -14,10 +14,7 @@ fn q(f: &Fqdn) -> String {
 
 /// A route value: `'EdgeServer:<pool>'` or `$null`.
 fn route(pool: Option<&Fqdn>) -> String {
-    pool.map_or_else(
-        || "$null".to_string(),
-        |p| quote_literal(&format!("EdgeServer:{p}")),
-    )
+    pool.map_or_else(|| "$null".to_string(), |p| quote_literal(&format!("EdgeServer:{p}")))
 }
 
 /// The cmdlet line of an operation that is one cmdlet call, or `None` for
@@ -34,10 +31,7 @@ pub fn cmdlet_line(op: &Operation) -> Result<Option<String>, QuoteError> {
         Operation::StopServices { computer, .. } => {
             format!("Stop-CsWindowsService -ComputerName {}", q(computer))
         }
-        Operation::SetEdgeNextHop {
-            edge_pool,
-            next_hop,
-        } => format!(
+        Operation::SetEdgeNextHop { edge_pool, next_hop } => format!(
             "Set-CsEdgeServer -Identity {} -Registrar {}",
             quote_literal(&format!("EdgeServer:{edge_pool}")),
             quote_literal(&format!("Registrar:{next_hop}"))
@@ -56,10 +50,9 @@ pub fn cmdlet_line(op: &Operation) -> Result<Option<String>, QuoteError> {
             "Invoke-CsPoolFailover -PoolFqdn {} -DisasterMode -Confirm:$false",
             q(front_end_pool)
         ),
-        Operation::InvokePoolFailback { front_end_pool } => format!(
-            "Invoke-CsPoolFailBack -PoolFqdn {} -Confirm:$false",
-            q(front_end_pool)
-        ),
+        Operation::InvokePoolFailback { front_end_pool } => {
+            format!("Invoke-CsPoolFailBack -PoolFqdn {} -Confirm:$false", q(front_end_pool))
+        }
         _ => return Ok(None),
     }))
 }

@@ -123,15 +123,9 @@ impl Timeouts {
             | Operation::SetMediaEdgePool { .. } => self.stage_topology,
             Operation::PublishTopology {} => self.publish_topology,
             Operation::RunSetup { .. } => self.run_setup + self.replication_wait,
-            Operation::SetSiteFederationRoute { .. } | Operation::SetSiteXmppRoute { .. } => {
-                self.set_site
-            }
-            Operation::InvokePoolFailover { .. } | Operation::InvokePoolFailback { .. } => {
-                self.pool_failover
-            }
-            Operation::SetDnsSrv { .. }
-            | Operation::SetDnsA { .. }
-            | Operation::VerifyPort { .. } => Duration::ZERO,
+            Operation::SetSiteFederationRoute { .. } | Operation::SetSiteXmppRoute { .. } => self.set_site,
+            Operation::InvokePoolFailover { .. } | Operation::InvokePoolFailback { .. } => self.pool_failover,
+            Operation::SetDnsSrv { .. } | Operation::SetDnsA { .. } | Operation::VerifyPort { .. } => Duration::ZERO,
         }
     }
 }
@@ -181,9 +175,7 @@ impl PowerShellConfig {
             .or(env_line)
             .unwrap_or_else(|| default_launcher().to_string());
         let mut config = Self::new(&line)?;
-        config.edge_credential_file = std::env::var(ENV_EDGE_CREDENTIAL_FILE)
-            .ok()
-            .filter(|s| !s.is_empty());
+        config.edge_credential_file = std::env::var(ENV_EDGE_CREDENTIAL_FILE).ok().filter(|s| !s.is_empty());
         Ok(config)
     }
 }
@@ -194,10 +186,8 @@ mod tests {
 
     #[test]
     fn launcher_lines_split_like_a_shell_without_one() {
-        let l = Launcher::parse(
-            "ssh admin@fe01.contoso.com 'powershell.exe' -NoProfile -NonInteractive -Command -",
-        )
-        .unwrap();
+        let l = Launcher::parse("ssh admin@fe01.contoso.com 'powershell.exe' -NoProfile -NonInteractive -Command -")
+            .unwrap();
         assert_eq!(l.program, "ssh");
         assert_eq!(l.args[1], "powershell.exe");
         assert_eq!(l.args.last().unwrap(), "-");

@@ -24,8 +24,7 @@ pub mod transport;
 
 pub use backend::PowerShellBackend;
 pub use config::{
-    ConfigError, ENV_EDGE_CREDENTIAL_FILE, ENV_PS_COMMAND, Launcher, PowerShellConfig, Timeouts,
-    default_launcher,
+    ConfigError, ENV_EDGE_CREDENTIAL_FILE, ENV_PS_COMMAND, Launcher, PowerShellConfig, Timeouts, default_launcher,
 };
 pub use product::Product;
 pub use runbook::runbook;

@@ -54,10 +54,7 @@ pub fn observe_script() -> Script {
     s.step("edgeServices", "Get-CsService -EdgeServer | Edgefed-Record");
     s.step("registrars", "Get-CsService -Registrar | Edgefed-Record");
     s.step("pools", "Get-CsPool | Edgefed-Record");
-    s.step(
-        "replication",
-        "Get-CsManagementStoreReplicationStatus | Edgefed-Record",
-    );
+    s.step("replication", "Get-CsManagementStoreReplicationStatus | Edgefed-Record");
     s.step(
         "windowsServices",
         "foreach ($edgefedPool in @($edgefedR['edgeServices'].value)) { foreach ($edgefedComputer in @(Edgefed-Computers ([string]$edgefedPool.PoolFqdn))) { Edgefed-ServiceState ([string]$edgefedComputer) } }",
@@ -167,11 +164,7 @@ pub fn parse_observation(reply: &Reply) -> Result<Observed, BackendError> {
     let computers_of = |pool: &Fqdn| -> Result<Vec<Fqdn>, BackendError> {
         raw_computers
             .get(pool)
-            .map(|list| {
-                list.iter()
-                    .map(|c| fqdn_of("Get-CsPool", "Computers", c))
-                    .collect()
-            })
+            .map(|list| list.iter().map(|c| fqdn_of("Get-CsPool", "Computers", c)).collect())
             .unwrap_or_else(|| Ok(Vec::new()))
     };
 
@@ -188,9 +181,7 @@ pub fn parse_observation(reply: &Reply) -> Result<Observed, BackendError> {
             .text(&["Registrar"])
             .map(|v| fqdn_of("Get-CsService -EdgeServer", "Registrar", &v))
             .transpose()?;
-        let sip = r
-            .present(&["AccessEdgeExternalSipPort"])?
-            .is_some_and(|p| p != "0");
+        let sip = r.present(&["AccessEdgeExternalSipPort"])?.is_some_and(|p| p != "0");
         let xmpp = r.text(&["XmppListeningPort"]).is_some_and(|p| p != "0");
         if let Some(v) = r.text(&["Version"]).and_then(|v| v.parse::<u32>().ok()) {
             match Product::from_version(v) {
@@ -204,10 +195,8 @@ pub fn parse_observation(reply: &Reply) -> Result<Observed, BackendError> {
         }
         for dep in r.list(&["DependentServiceList"]) {
             let role = role_of(&dep).unwrap_or_default();
-            if matches!(
-                role.as_str(),
-                "registrar" | "conferencingserver" | "mediationserver"
-            ) && let Ok(fe) = Fqdn::parse(strip_role(&dep))
+            if matches!(role.as_str(), "registrar" | "conferencingserver" | "mediationserver")
+                && let Ok(fe) = Fqdn::parse(strip_role(&dep))
             {
                 facts.media.entry(fe).or_insert_with(|| pool.clone());
             }
@@ -260,10 +249,7 @@ pub fn parse_observation(reply: &Reply) -> Result<Observed, BackendError> {
                             .is_some_and(|st| st.eq_ignore_ascii_case("Running"))
                     });
                 if !reachable {
-                    let why = obj
-                        .get("Error")
-                        .and_then(Value::as_str)
-                        .unwrap_or("no answer");
+                    let why = obj.get("Error").and_then(Value::as_str).unwrap_or("no answer");
                     warnings.push(format!(
                         "Edge server {computer} did not answer Get-CsWindowsService: {why}"
                     ));
@@ -346,11 +332,7 @@ pub fn parse_observation(reply: &Reply) -> Result<Observed, BackendError> {
             let mut failed_over = None;
             for r in Record::all("Get-CsPoolBackupRelationship", &rels)? {
                 if let Some(b) = r.text(&["BackupPoolFqdn", "BackupPool"]) {
-                    backup = Some(fqdn_of(
-                        "Get-CsPoolBackupRelationship",
-                        "BackupPoolFqdn",
-                        &b,
-                    )?);
+                    backup = Some(fqdn_of("Get-CsPoolBackupRelationship", "BackupPoolFqdn", &b)?);
                 }
                 failed_over = failed_over.or_else(|| failed_over_of(&r));
             }

@@ -81,9 +81,7 @@ pub fn ps_value(what: &'static str, value: &str) -> Result<String, QuoteError> {
 /// characters, or has a quote, backtick, `$`, `;` or control character.
 pub fn site_name(name: &str) -> Result<String, QuoteError> {
     let len = name.chars().count();
-    let bad = |c: char| {
-        c.is_control() || c == '"' || c == '`' || c == '$' || c == ';' || is_single_quote(c)
-    };
+    let bad = |c: char| c.is_control() || c == '"' || c == '`' || c == '$' || c == ';' || is_single_quote(c);
     if len == 0 || len > 64 || name.chars().any(bad) || name.trim().is_empty() {
         return Err(QuoteError::BadSiteName {
             shown: name.escape_debug().to_string(),

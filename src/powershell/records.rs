@@ -110,11 +110,7 @@ impl<'a> Record<'a> {
     #[must_use]
     pub fn list(&self, names: &[&str]) -> Vec<String> {
         match self.lookup(names) {
-            Some(Value::Array(a)) => a
-                .iter()
-                .filter_map(|v| v.as_str())
-                .flat_map(split_list)
-                .collect(),
+            Some(Value::Array(a)) => a.iter().filter_map(|v| v.as_str()).flat_map(split_list).collect(),
             Some(Value::String(s)) => split_list(s),
             _ => Vec::new(),
         }
@@ -147,11 +143,7 @@ fn split_list(s: &str) -> Vec<String> {
 #[must_use]
 pub fn strip_role(value: &str) -> &str {
     match value.split_once(':') {
-        Some((role, rest))
-            if !role.is_empty() && role.chars().all(|c| c.is_ascii_alphanumeric()) =>
-        {
-            rest.trim()
-        }
+        Some((role, rest)) if !role.is_empty() && role.chars().all(|c| c.is_ascii_alphanumeric()) => rest.trim(),
         _ => value.trim(),
     }
 }
@@ -159,9 +151,7 @@ pub fn strip_role(value: &str) -> &str {
 /// The role of a `Role:fqdn` service identity, lower-case.
 #[must_use]
 pub fn role_of(value: &str) -> Option<String> {
-    value
-        .split_once(':')
-        .map(|(r, _)| r.trim().to_ascii_lowercase())
+    value.split_once(':').map(|(r, _)| r.trim().to_ascii_lowercase())
 }
 
 /// A pool FQDN from a service identity or a bare name.
@@ -181,10 +171,7 @@ mod tests {
 
     #[test]
     fn identities_and_lists_are_read_leniently() {
-        assert_eq!(
-            strip_role("EdgeServer:edge.contoso.com"),
-            "edge.contoso.com"
-        );
+        assert_eq!(strip_role("EdgeServer:edge.contoso.com"), "edge.contoso.com");
         assert_eq!(strip_role("Registrar: fe.contoso.com"), "fe.contoso.com");
         assert_eq!(strip_role("Site:Site1"), "Site1");
         assert_eq!(strip_role("fe.contoso.com"), "fe.contoso.com");

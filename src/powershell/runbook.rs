@@ -12,10 +12,7 @@ use crate::plan::{Action, Operation};
 /// from a plan can become code.
 fn comment(out: &mut String, prefix: &str, text: &str) {
     for line in text.lines() {
-        let clean: String = line
-            .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect();
+        let clean: String = line.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
         let _ = writeln!(out, "{prefix}{clean}");
     }
     if text.is_empty() {
@@ -71,9 +68,7 @@ fn procedure_step(action: &Action) -> &'static str {
         Operation::InvokePoolFailover { .. } => {
             "Pool failover: Invoke-CsPoolFailover -DisasterMode, after the Edge next hop moved"
         }
-        Operation::InvokePoolFailback { .. } => {
-            "Failback step 5: the Front End pool that failed too is failed back"
-        }
+        Operation::InvokePoolFailback { .. } => "Failback step 5: the Front End pool that failed too is failed back",
     }
 }
 
@@ -142,10 +137,7 @@ fn dns_comment(out: &mut String, op: &Operation) {
 #[allow(clippy::too_many_lines)]
 pub fn runbook(actions: &[Action]) -> String {
     let mut out = String::new();
-    let edits: Vec<&Action> = actions
-        .iter()
-        .filter(|a| a.operation.is_topology_edit())
-        .collect();
+    let edits: Vec<&Action> = actions.iter().filter(|a| a.operation.is_topology_edit()).collect();
     let has_setup = actions
         .iter()
         .any(|a| matches!(a.operation, Operation::RunSetup { .. }));
@@ -168,14 +160,8 @@ pub fn runbook(actions: &[Action]) -> String {
     }
     let mut exported = false;
     for action in actions {
-        out.push_str(
-            "\n# ---------------------------------------------------------------------------\n",
-        );
-        comment(
-            &mut out,
-            "# ",
-            &format!("Action {}: {}", action.id, action.operation),
-        );
+        out.push_str("\n# ---------------------------------------------------------------------------\n");
+        comment(&mut out, "# ", &format!("Action {}: {}", action.id, action.operation));
         comment(&mut out, "#   Why: ", &action.reason);
         comment(&mut out, "#   Procedure: ", procedure_step(action));
         if !action.depends_on.is_empty() {
@@ -187,21 +173,20 @@ pub fn runbook(actions: &[Action]) -> String {
             op if op.is_topology_edit() => {
                 if !exported {
                     exported = true;
-                    out.push_str("# Export the published topology once: a backup, and the copy every edit goes into.\n");
-                    out.push_str("$EdgefedBackupFile = Join-Path $env:TEMP ('edgefed-topology-backup-' + (Get-Date -Format 'yyyyMMdd-HHmmss') + '.xml')\n");
-                    out.push_str("(Get-CsTopology -AsXml).ToString() | Out-File -FilePath $EdgefedBackupFile -Encoding utf8\n");
                     out.push_str(
-                        "Copy-Item -LiteralPath $EdgefedBackupFile -Destination $EdgefedTopologyFile\n",
+                        "# Export the published topology once: a backup, and the copy every edit goes into.\n",
                     );
+                    out.push_str("$EdgefedBackupFile = Join-Path $env:TEMP ('edgefed-topology-backup-' + (Get-Date -Format 'yyyyMMdd-HHmmss') + '.xml')\n");
+                    out.push_str(
+                        "(Get-CsTopology -AsXml).ToString() | Out-File -FilePath $EdgefedBackupFile -Encoding utf8\n",
+                    );
+                    out.push_str("Copy-Item -LiteralPath $EdgefedBackupFile -Destination $EdgefedTopologyFile\n");
                     out.push_str("$EdgefedSignature = ([xml](Get-Content -LiteralPath $EdgefedTopologyFile -Raw)).Topology.Signature\n");
                 }
                 let publish = actions
                     .iter()
                     .find(|a| matches!(a.operation, Operation::PublishTopology {}))
-                    .map_or_else(
-                        || "publish-topology".to_string(),
-                        |a| format!("action {}", a.id),
-                    );
+                    .map_or_else(|| "publish-topology".to_string(), |a| format!("action {}", a.id));
                 comment(
                     &mut out,
                     "#   ",
@@ -219,9 +204,7 @@ pub fn runbook(actions: &[Action]) -> String {
             }
             Operation::RunSetup { computer, .. } => {
                 let c = quote_literal(computer.as_str());
-                out.push_str(
-                    "# Wait until CMS replication reached the server (UpToDate = True):\n",
-                );
+                out.push_str("# Wait until CMS replication reached the server (UpToDate = True):\n");
                 let _ = writeln!(
                     out,
                     "while (@(Get-CsManagementStoreReplicationStatus -ReplicaFqdn {c} | Where-Object {{ [string]$_.UpToDate -ne 'True' }}).Count -gt 0) {{ Start-Sleep -Seconds 15 }}"

@@ -61,8 +61,7 @@ impl Script {
     /// Adds a step: `body` runs inside try/catch; its output (warnings
     /// apart) becomes the value of `key` in the result.
     pub fn step(&mut self, key: &str, body: &str) {
-        self.lines
-            .push(format!("Edgefed-Step '{key}' {{ {body} }}"));
+        self.lines.push(format!("Edgefed-Step '{key}' {{ {body} }}"));
     }
 
     /// The nonce of this script's markers.

@@ -40,19 +40,14 @@ impl TopologyFacts {
     /// # Errors
     /// The topology module's message when the document does not parse.
     pub fn from_topology(xml: &str) -> Result<Self, String> {
-        let doc = TopologyDocument::parse(xml.as_bytes(), "Get-CsTopology -AsXml")
-            .map_err(|e| e.to_string())?;
+        let doc = TopologyDocument::parse(xml.as_bytes(), "Get-CsTopology -AsXml").map_err(|e| e.to_string())?;
         let model = doc.model();
         let mut facts = Self::default();
         for (pool, p) in &model.edge_pools {
             facts.sip_federation.insert(pool.clone(), p.sip_federation);
-            facts
-                .xmpp_federation
-                .insert(pool.clone(), p.xmpp_federation);
+            facts.xmpp_federation.insert(pool.clone(), p.xmpp_federation);
             facts.next_hop.insert(pool.clone(), p.next_hop.clone());
-            facts
-                .addresses
-                .insert(pool.clone(), p.external_addresses.clone());
+            facts.addresses.insert(pool.clone(), p.external_addresses.clone());
         }
         for (pool, p) in &model.front_end_pools {
             if let Some(edge) = &p.media_edge_pool {
@@ -69,8 +64,7 @@ impl TopologyFacts {
 /// The topology module's message when the document does not parse or an
 /// edit does not apply.
 pub fn apply_edits(xml: &str, edits: &[Operation]) -> Result<Vec<u8>, String> {
-    let doc = TopologyDocument::parse(xml.as_bytes(), "Get-CsTopology -AsXml")
-        .map_err(|e| e.to_string())?;
+    let doc = TopologyDocument::parse(xml.as_bytes(), "Get-CsTopology -AsXml").map_err(|e| e.to_string())?;
     let edits: Vec<TopologyEdit> = edits.iter().filter_map(to_edit).collect();
     doc.apply(&edits).map_err(|e| e.to_string())
 }

@@ -102,11 +102,7 @@ impl Transport {
             };
             let mut out = Vec::new();
             let mut err = Vec::new();
-            let (w, o, e) = tokio::join!(
-                write,
-                stdout.read_to_end(&mut out),
-                stderr.read_to_end(&mut err)
-            );
+            let (w, o, e) = tokio::join!(write, stdout.read_to_end(&mut out), stderr.read_to_end(&mut err));
             o.map_err(|e| failed(format!("reading the shell's output failed: {e}")))?;
             e.map_err(|e| failed(format!("reading the shell's errors failed: {e}")))?;
             let status = child
@@ -115,14 +111,12 @@ impl Transport {
                 .map_err(|e| failed(format!("waiting for the shell failed: {e}")))?;
             Ok::<_, BackendError>((w, out, err, status))
         };
-        let (write, out, err, status) = tokio::time::timeout(timeout, work)
-            .await
-            .map_err(|_| {
-                failed(format!(
-                    "the Management Shell did not finish within {}s; the deployment's state is unknown: observe again",
-                    timeout.as_secs()
-                ))
-            })??;
+        let (write, out, err, status) = tokio::time::timeout(timeout, work).await.map_err(|_| {
+            failed(format!(
+                "the Management Shell did not finish within {}s; the deployment's state is unknown: observe again",
+                timeout.as_secs()
+            ))
+        })??;
         self.received
             .fetch_add((out.len() + err.len()) as u64, Ordering::Relaxed);
         let stdout = String::from_utf8_lossy(&out);
@@ -148,12 +142,8 @@ impl Transport {
         };
         match serde_json::from_str::<Value>(&json) {
             Ok(Value::Object(map)) => Ok(map),
-            Ok(_) => Err(failed(
-                "the Management Shell's result is not a JSON object".into(),
-            )),
-            Err(e) => Err(failed(format!(
-                "the Management Shell's result is not valid JSON: {e}"
-            ))),
+            Ok(_) => Err(failed("the Management Shell's result is not a JSON object".into())),
+            Err(e) => Err(failed(format!("the Management Shell's result is not valid JSON: {e}"))),
         }
     }
 }
@@ -192,10 +182,7 @@ pub fn step(reply: &Reply, key: &str) -> Result<StepOutcome, BackendError> {
             Some(v) => vec![v.clone()],
         };
         let warnings = match s.get("warnings") {
-            Some(Value::Array(a)) => a
-                .iter()
-                .filter_map(|w| w.as_str().map(str::to_string))
-                .collect(),
+            Some(Value::Array(a)) => a.iter().filter_map(|w| w.as_str().map(str::to_string)).collect(),
             Some(Value::String(w)) => vec![w.clone()],
             _ => Vec::new(),
         };

@@ -52,9 +52,7 @@ pub enum ProbeError {
         addr: SocketAddr,
     },
     /// The peer closed the connection before saying anything useful.
-    #[error(
-        "{addr}: the peer closed the connection after {received} bytes without an XMPP stream header"
-    )]
+    #[error("{addr}: the peer closed the connection after {received} bytes without an XMPP stream header")]
     ClosedEarly {
         /// The probed address.
         addr: SocketAddr,
@@ -62,9 +60,7 @@ pub enum ProbeError {
         received: usize,
     },
     /// The TLS handshake failed.
-    #[error(
-        "{addr}: TLS handshake failed: {source}; check that the port serves TLS (SIP federation, 5061)"
-    )]
+    #[error("{addr}: TLS handshake failed: {source}; check that the port serves TLS (SIP federation, 5061)")]
     TlsHandshake {
         /// The probed address.
         addr: SocketAddr,

@@ -37,8 +37,7 @@ pub async fn probe_many(
             (i, probe(target.addr, &target.kind, timeout).await)
         });
     }
-    let mut results: Vec<Option<Result<ProbeAnswer, ProbeError>>> =
-        (0..targets.len()).map(|_| None).collect();
+    let mut results: Vec<Option<Result<ProbeAnswer, ProbeError>>> = (0..targets.len()).map(|_| None).collect();
     while let Some(joined) = set.join_next().await {
         if let Ok((i, r)) = joined
             && let Some(slot) = results.get_mut(i)

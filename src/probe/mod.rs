@@ -61,11 +61,7 @@ pub fn probe_kind_for_port(port: u16, domain: &str) -> ProbeKind {
 /// [`ProbeError::ConnectionRefused`], [`ProbeError::Timeout`],
 /// [`ProbeError::NotXmpp`] / [`ProbeError::ClosedEarly`] (answered, but not
 /// XMPP), [`ProbeError::TlsHandshake`], or another connect / I/O error.
-pub async fn probe(
-    addr: SocketAddr,
-    kind: &ProbeKind,
-    timeout: Duration,
-) -> Result<ProbeAnswer, ProbeError> {
+pub async fn probe(addr: SocketAddr, kind: &ProbeKind, timeout: Duration) -> Result<ProbeAnswer, ProbeError> {
     let start = Instant::now();
     let deadline = tokio::time::Instant::now() + timeout;
     let stream = tokio::time::timeout_at(deadline, TcpStream::connect(addr))
@@ -84,12 +80,8 @@ pub async fn probe(
         })?;
     let answered = match kind {
         ProbeKind::Tcp => "TCP connection accepted".to_string(),
-        ProbeKind::XmppServer { domain } => {
-            xmpp::probe_xmpp(stream, addr, domain, deadline, timeout).await?
-        }
-        ProbeKind::Tls { server_name } => {
-            tls::probe_tls(stream, addr, server_name, deadline, timeout).await?
-        }
+        ProbeKind::XmppServer { domain } => xmpp::probe_xmpp(stream, addr, domain, deadline, timeout).await?,
+        ProbeKind::Tls { server_name } => tls::probe_tls(stream, addr, server_name, deadline, timeout).await?,
     };
     let elapsed = start.elapsed();
     tracing::debug!(%addr, %answered, ?elapsed, "probe answered");

@@ -86,12 +86,11 @@ fn connector() -> Result<(TlsConnector, Arc<AcceptAnyCertificate>), rustls::Erro
         algorithms: provider.signature_verification_algorithms,
         seen: Mutex::new(None),
     });
-    let config =
-        rustls::ClientConfig::builder_with_provider(Arc::<CryptoProvider>::clone(&provider))
-            .with_safe_default_protocol_versions()?
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::<AcceptAnyCertificate>::clone(&verifier))
-            .with_no_client_auth();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::<CryptoProvider>::clone(&provider))
+        .with_safe_default_protocol_versions()?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::<AcceptAnyCertificate>::clone(&verifier))
+        .with_no_client_auth();
     Ok((TlsConnector::from(Arc::new(config)), verifier))
 }
 
@@ -104,10 +103,8 @@ pub(crate) async fn probe_tls(
     deadline: tokio::time::Instant,
     timeout: Duration,
 ) -> Result<String, ProbeError> {
-    let name = ServerName::try_from(server_name.to_string()).map_err(|_| {
-        ProbeError::InvalidServerName {
-            name: server_name.to_string(),
-        }
+    let name = ServerName::try_from(server_name.to_string()).map_err(|_| ProbeError::InvalidServerName {
+        name: server_name.to_string(),
     })?;
     let (connector, verifier) = connector().map_err(|e| ProbeError::TlsHandshake {
         addr,
@@ -142,10 +139,7 @@ pub(crate) async fn probe_tls(
     let cert = conn
         .peer_certificates()
         .and_then(|c| c.first())
-        .map_or_else(
-            || "no certificate".to_string(),
-            |c| describe_cert(c.as_ref()),
-        );
+        .map_or_else(|| "no certificate".to_string(), |c| describe_cert(c.as_ref()));
     Ok(format!("{version} handshake, {cert}"))
 }
 
@@ -175,10 +169,7 @@ fn describe_cert(der: &[u8]) -> String {
                 .next()
                 .and_then(|cn| cn.as_str().ok().map(str::to_string));
             match cn {
-                Some(cn) => format!(
-                    "certificate CN={}",
-                    super::error::sanitise(cn.as_bytes(), 128)
-                ),
+                Some(cn) => format!("certificate CN={}", super::error::sanitise(cn.as_bytes(), 128)),
                 None => format!("certificate subject {}", cert.subject()),
             }
         }

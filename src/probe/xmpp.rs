@@ -180,10 +180,7 @@ mod tests {
         assert!(matches!(scan(b"<?xml version='1.0'"), Scan::NeedMore));
         assert!(matches!(scan(b"<stream:str"), Scan::NeedMore));
         assert!(matches!(scan(b"<stream:stream from='a'"), Scan::NeedMore));
-        assert!(matches!(
-            scan(b"HTTP/1.1 400 Bad Request\r\n"),
-            Scan::NotXmpp
-        ));
+        assert!(matches!(scan(b"HTTP/1.1 400 Bad Request\r\n"), Scan::NotXmpp));
         assert!(matches!(scan(b"<html><body>"), Scan::NotXmpp));
     }
 }

@@ -87,10 +87,7 @@ pub fn finished(action: &Action, total: usize, outcome: &Outcome) -> String {
             action.operation,
             duration.as_millis()
         ),
-        Outcome::NotAttempted { .. } => format!(
-            "[{:>width$}/{total}] {} not attempted",
-            action.id, action.operation
-        ),
+        Outcome::NotAttempted { .. } => format!("[{:>width$}/{total}] {} not attempted", action.id, action.operation),
     }
 }
 
@@ -102,11 +99,7 @@ pub fn report(actions: &[Action], report: &ApplyReport) -> String {
     let applied = report.applied();
     let mut out = String::new();
     if report.complete() {
-        let _ = writeln!(
-            out,
-            "{GREEN}Applied {} of {total} actions.{GREEN:#}",
-            applied.len()
-        );
+        let _ = writeln!(out, "{GREEN}Applied {} of {total} actions.{GREEN:#}", applied.len());
         return out;
     }
     let failed = report.failed();
@@ -142,12 +135,7 @@ pub fn report(actions: &[Action], report: &ApplyReport) -> String {
         for (id, o) in &report.outcomes {
             if let Outcome::NotAttempted { blocked_by } = o {
                 let ids: Vec<String> = blocked_by.iter().map(|d| format!("#{d}")).collect();
-                let _ = writeln!(
-                    out,
-                    "    #{id} {} (blocked by {})",
-                    name(*id),
-                    ids.join(", ")
-                );
+                let _ = writeln!(out, "    #{id} {} (blocked by {})", name(*id), ids.join(", "));
             }
         }
     }

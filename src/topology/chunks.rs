@@ -27,10 +27,7 @@ pub(crate) struct Split {
 impl Split {
     /// The document offset of skeleton offset `pos`.
     pub fn doc_pos(&self, pos: usize) -> usize {
-        let i = self
-            .segments
-            .partition_point(|(s, _)| *s <= pos)
-            .saturating_sub(1);
+        let i = self.segments.partition_point(|(s, _)| *s <= pos).saturating_sub(1);
         self.segments.get(i).map_or(pos, |(s, d)| d + (pos - s))
     }
 }

@@ -50,10 +50,7 @@ fn the_pool(
             detail: format!(
                 "{} Edge pools have {what} enabled ({}), so the sites' routes cannot be told from the topology",
                 many.len(),
-                many.iter()
-                    .map(|f| f.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                many.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(", ")
             ),
         }),
     }
@@ -64,12 +61,7 @@ fn json_err(detail: String) -> TopologyError {
 }
 
 /// A route value: `EdgeServer:edgepool1.contoso.com`, a bare FQDN, or null.
-fn route(
-    site: &str,
-    field: &str,
-    v: Option<&Value>,
-    model: &TopologyModel,
-) -> Result<Option<Fqdn>, TopologyError> {
+fn route(site: &str, field: &str, v: Option<&Value>, model: &TopologyModel) -> Result<Option<Fqdn>, TopologyError> {
     let s = match v {
         None | Some(Value::Null) => return Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => return Ok(None),
@@ -89,8 +81,7 @@ fn route(
         }
         None => s,
     };
-    let f = Fqdn::parse(fqdn_text)
-        .map_err(|e| json_err(format!("site `{site}`: `{field}` `{s}`: {e}")))?;
+    let f = Fqdn::parse(fqdn_text).map_err(|e| json_err(format!("site `{site}`: `{field}` `{s}`: {e}")))?;
     if !model.edge_pools.contains_key(&f) {
         return Err(json_err(format!(
             "site `{site}`: `{field}` names `{f}`, which is not an Edge pool of the topology"
@@ -106,9 +97,7 @@ fn parse_sites(json: &str, model: &TopologyModel) -> Result<BTreeMap<String, Sit
         Value::Array(items) => items,
         obj @ Value::Object(_) => vec![obj],
         other => {
-            return Err(json_err(format!(
-                "expected an object or an array, found {other}"
-            )));
+            return Err(json_err(format!("expected an object or an array, found {other}")));
         }
     };
     let mut out = BTreeMap::new();
@@ -145,12 +134,7 @@ fn parse_sites(json: &str, model: &TopologyModel) -> Result<BTreeMap<String, Sit
         }
         let site = Site {
             federation_route: route(&name, "FederationRoute", o.get("FederationRoute"), model)?,
-            xmpp_federation_route: route(
-                &name,
-                "XmppFederationRoute",
-                o.get("XmppFederationRoute"),
-                model,
-            )?,
+            xmpp_federation_route: route(&name, "XmppFederationRoute", o.get("XmppFederationRoute"), model)?,
         };
         if out.insert(name.clone(), site).is_some() {
             return Err(json_err(format!("site `{name}` appears twice")));
@@ -175,22 +159,14 @@ fn parse_sites(json: &str, model: &TopologyModel) -> Result<BTreeMap<String, Sit
 /// [`TopologyError::SitesJson`] when the dump cannot be read or names an
 /// unknown site or pool; [`TopologyError::AmbiguousRoutes`] when there is
 /// no dump and more than one pool has the same federation enabled.
-pub fn to_deployment(
-    model: &TopologyModel,
-    sites_json: Option<&str>,
-) -> Result<Deployment, TopologyError> {
+pub fn to_deployment(model: &TopologyModel, sites_json: Option<&str>) -> Result<Deployment, TopologyError> {
     let sites = match sites_json {
         Some(json) => {
             let given = parse_sites(json, model)?;
             model
                 .sites
                 .iter()
-                .map(|s| {
-                    (
-                        s.name.clone(),
-                        given.get(&s.name).cloned().unwrap_or_default(),
-                    )
-                })
+                .map(|s| (s.name.clone(), given.get(&s.name).cloned().unwrap_or_default()))
                 .collect()
         }
         None => {

@@ -21,9 +21,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 use super::extract::{Links, is_federation_port};
-use super::index::{
-    DepEntry, EDGE_ROLE, Index, PortKind, REGISTRAR_ROLE, ServiceEntry, ServiceKey, Sym,
-};
+use super::index::{DepEntry, EDGE_ROLE, Index, PortKind, REGISTRAR_ROLE, ServiceEntry, ServiceKey, Sym};
 use super::{TopologyError, line_col};
 use crate::model::Fqdn;
 
@@ -119,11 +117,7 @@ fn namespace_declarations(element: &str) -> String {
         };
         let name = after[..eq].trim_end();
         let value_part = after[eq + 1..].trim_start();
-        let Some(q) = value_part
-            .chars()
-            .next()
-            .filter(|c| *c == '"' || *c == '\'')
-        else {
+        let Some(q) = value_part.chars().next().filter(|c| *c == '"' || *c == '\'') else {
             break;
         };
         let Some(close) = value_part[1..].find(q) else {
@@ -152,12 +146,7 @@ impl Editor<'_> {
         }
     }
 
-    fn unknown(
-        &self,
-        kind: &'static str,
-        pool: &Fqdn,
-        map: &BTreeMap<Fqdn, ServiceKey>,
-    ) -> TopologyError {
+    fn unknown(&self, kind: &'static str, pool: &Fqdn, map: &BTreeMap<Fqdn, ServiceKey>) -> TopologyError {
         TopologyError::UnknownPool {
             file: self.origin.to_string(),
             kind,
@@ -185,11 +174,7 @@ impl Editor<'_> {
     }
 
     fn line_ending(&self) -> &'static str {
-        if self.text.contains("\r\n") {
-            "\r\n"
-        } else {
-            "\n"
-        }
+        if self.text.contains("\r\n") { "\r\n" } else { "\n" }
     }
 
     /// The whitespace that starts the line of `pos` (its indentation).
@@ -284,8 +269,7 @@ impl Editor<'_> {
             if s.range.start < at {
                 return Err(self.cannot(
                     s.range.start,
-                    "two edits change the same part of the document; apply them one at a time"
-                        .to_string(),
+                    "two edits change the same part of the document; apply them one at a time".to_string(),
                 ));
             }
             out.push_str(&self.text[at..s.range.start]);
@@ -393,11 +377,7 @@ impl Editor<'_> {
         Ok(())
     }
 
-    fn add_dependency(
-        &self,
-        s: &ServiceEntry,
-        target: &ServiceKey,
-    ) -> Result<Splice, TopologyError> {
+    fn add_dependency(&self, s: &ServiceEntry, target: &ServiceKey) -> Result<Splice, TopologyError> {
         let d = s.depends_on.as_ref().ok_or_else(|| {
             self.cannot(
                 s.pos,
@@ -415,10 +395,7 @@ impl Editor<'_> {
             let mut parts = [
                 (last.site_value.clone(), self.index.names.name(target.site)),
                 (last.role_value.clone(), self.index.names.name(target.role)),
-                (
-                    last.instance_value.clone(),
-                    self.index.names.name(target.instance),
-                ),
+                (last.instance_value.clone(), self.index.names.name(target.instance)),
             ];
             parts.sort_by_key(|(r, _)| r.start);
             for (r, v) in parts {
@@ -468,9 +445,7 @@ impl Editor<'_> {
                 with: format!("{head}>{body}"),
             })
         } else {
-            let start_tag_end = src
-                .find('>')
-                .map_or(d.range.start, |i| d.range.start + i + 1);
+            let start_tag_end = src.find('>').map_or(d.range.start, |i| d.range.start + i + 1);
             Ok(Splice {
                 range: start_tag_end..d.range.end,
                 with: body,
@@ -486,9 +461,7 @@ mod tests {
     #[test]
     fn namespace_declarations_are_found_in_the_start_tag_only() {
         assert_eq!(
-            namespace_declarations(
-                r#"<r:Port xmlns:r="urn:a" Owner="x" xmlns='urn:b'><c xmlns="urn:c"/></r:Port>"#
-            ),
+            namespace_declarations(r#"<r:Port xmlns:r="urn:a" Owner="x" xmlns='urn:b'><c xmlns="urn:c"/></r:Port>"#),
             r#" xmlns:r="urn:a" xmlns='urn:b'"#
         );
         assert_eq!(namespace_declarations(r#"<Port Owner="a>xmlns=b" />"#), "");

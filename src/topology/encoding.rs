@@ -54,10 +54,7 @@ impl Decoded<'_> {
 }
 
 /// Detects the encoding of `bytes` and decodes them.
-pub(crate) fn decode<'a>(
-    bytes: &'a [u8],
-    origin: &str,
-) -> Result<(Encoding, Decoded<'a>), TopologyError> {
+pub(crate) fn decode<'a>(bytes: &'a [u8], origin: &str) -> Result<(Encoding, Decoded<'a>), TopologyError> {
     let err = |detail: String| TopologyError::Encoding {
         file: origin.to_string(),
         detail,
@@ -126,11 +123,7 @@ pub(crate) fn encode(mut text: String, encoding: Encoding) -> Vec<u8> {
                 out.extend_from_slice(if little { &[0xFF, 0xFE] } else { &[0xFE, 0xFF] });
             }
             for unit in text.encode_utf16() {
-                out.extend_from_slice(&if little {
-                    unit.to_le_bytes()
-                } else {
-                    unit.to_be_bytes()
-                });
+                out.extend_from_slice(&if little { unit.to_le_bytes() } else { unit.to_be_bytes() });
             }
             out
         }

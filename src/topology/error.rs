@@ -57,9 +57,7 @@ pub enum TopologyError {
         namespace: String,
     },
     /// An element lacks something required, or a value cannot be read.
-    #[error(
-        "{file}:{line}:{column}: {detail}. Fix the document or export it again with `Get-CsTopology -AsXml`"
-    )]
+    #[error("{file}:{line}:{column}: {detail}. Fix the document or export it again with `Get-CsTopology -AsXml`")]
     Invalid {
         /// The file.
         file: String,
@@ -127,17 +125,13 @@ pub enum TopologyError {
         detail: String,
     },
     /// The `Get-CsSite | ConvertTo-Json` dump cannot be used.
-    #[error(
-        "Get-CsSite JSON: {detail}. Give the output of `Get-CsSite | ConvertTo-Json` (one object or an array)"
-    )]
+    #[error("Get-CsSite JSON: {detail}. Give the output of `Get-CsSite | ConvertTo-Json` (one object or an array)")]
     SitesJson {
         /// What is wrong.
         detail: String,
     },
     /// The site routes cannot be derived from the topology alone.
-    #[error(
-        "{detail}. Give the sites with `--sites-from` (the output of `Get-CsSite | ConvertTo-Json`)"
-    )]
+    #[error("{detail}. Give the sites with `--sites-from` (the output of `Get-CsSite | ConvertTo-Json`)")]
     AmbiguousRoutes {
         /// What is ambiguous.
         detail: String,

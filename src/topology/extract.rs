@@ -15,9 +15,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use super::index::{
-    ClusterKey, EDGE_ROLE, Index, MEDIA_ROLES, PortEntry, PortKind, REGISTRAR_ROLE, ServiceKey, Sym,
-};
+use super::index::{ClusterKey, EDGE_ROLE, Index, MEDIA_ROLES, PortEntry, PortKind, REGISTRAR_ROLE, ServiceKey, Sym};
 use super::model::{TopologyEdgePool, TopologyFrontEndPool, TopologyModel, TopologySite};
 use super::{TopologyError, line_col};
 use crate::model::Fqdn;
@@ -70,11 +68,7 @@ fn fqdn(e: &Err<'_>, raw: &str, pos: usize, what: &str) -> Result<Fqdn, Topology
 }
 
 /// Builds the model and the links.
-pub(crate) fn extract(
-    index: &Index,
-    origin: &str,
-    text: &str,
-) -> Result<(TopologyModel, Links), TopologyError> {
+pub(crate) fn extract(index: &Index, origin: &str, text: &str) -> Result<(TopologyModel, Links), TopologyError> {
     let e = Err { origin, text };
     let names: std::collections::HashMap<Sym, &str> = index
         .sites
@@ -82,10 +76,9 @@ pub(crate) fn extract(
         .filter_map(|s| Some((index.names.lookup(&s.id)?, s.name.as_str())))
         .collect();
     let site_name = |k: &ClusterKey| {
-        names.get(&k.site).map_or_else(
-            || index.names.name(k.site).to_string(),
-            |n| (*n).to_string(),
-        )
+        names
+            .get(&k.site)
+            .map_or_else(|| index.names.name(k.site).to_string(), |n| (*n).to_string())
     };
     let mut pool_fqdns: BTreeMap<ClusterKey, Fqdn> = BTreeMap::new();
     let mut pool_of = |k: &ClusterKey| -> Result<Fqdn, TopologyError> {
@@ -157,8 +150,7 @@ pub(crate) fn extract(
             .find(|p| is_federation_port(p) && p.configured_fqdn.is_some())
             .or_else(|| {
                 s.ports.iter().find(|p| {
-                    matches!(p.kind, PortKind::Federation | PortKind::AccessEdgeExternal)
-                        && p.configured_fqdn.is_some()
+                    matches!(p.kind, PortKind::Federation | PortKind::AccessEdgeExternal) && p.configured_fqdn.is_some()
                 })
             });
         let access_edge_fqdn = match access {
@@ -177,12 +169,10 @@ pub(crate) fn extract(
                     .as_ref()
                     .filter(|c| !c.value(text).is_empty() && c.value(text) != "0.0.0.0")
                     .unwrap_or(ip);
-                let addr: IpAddr = chosen.value(text).parse().map_err(|_| {
-                    e.invalid(
-                        chosen.pos(),
-                        format!("`{}` is not an IP address", chosen.value(text)),
-                    )
-                })?;
+                let addr: IpAddr = chosen
+                    .value(text)
+                    .parse()
+                    .map_err(|_| e.invalid(chosen.pos(), format!("`{}` is not an IP address", chosen.value(text))))?;
                 if !addr.is_unspecified() {
                     external_addresses.push(addr);
                 }
@@ -209,11 +199,7 @@ pub(crate) fn extract(
         let mut media_edge_pool = None;
         // Registrar first (it is pushed first), then the others.
         for key in keys {
-            for d in index.services[key]
-                .deps
-                .iter()
-                .filter(|d| d.key.role == EDGE_ROLE)
-            {
+            for d in index.services[key].deps.iter().filter(|d| d.key.role == EDGE_ROLE) {
                 let target = &index.services[&d.key];
                 media_edge_pool.get_or_insert(pool_of(&target.installed_on)?);
             }

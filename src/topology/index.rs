@@ -13,9 +13,7 @@ use std::ops::Range;
 
 use roxmltree::Node;
 
-pub(crate) use super::keys::{
-    ClusterKey, EDGE_ROLE, Interner, MEDIA_ROLES, REGISTRAR_ROLE, ServiceKey, Sym,
-};
+pub(crate) use super::keys::{ClusterKey, EDGE_ROLE, Interner, MEDIA_ROLES, REGISTRAR_ROLE, ServiceKey, Sym};
 use super::{TopologyError, chunks, line_col};
 
 /// The published topology namespace.
@@ -244,11 +242,7 @@ fn children<'a, 'input: 'a>(
     node.children().filter(move |c| is(*c, ns, name))
 }
 
-fn child<'a, 'input: 'a>(
-    node: Node<'a, 'input>,
-    ns: &'a str,
-    name: &'a str,
-) -> Option<Node<'a, 'input>> {
+fn child<'a, 'input: 'a>(node: Node<'a, 'input>, ns: &'a str, name: &'a str) -> Option<Node<'a, 'input>> {
     children(node, ns, name).next()
 }
 
@@ -277,11 +271,7 @@ fn qname(ctx: &Ctx<'_>, node: Node<'_, '_>) -> Range<usize> {
     start..start + end
 }
 
-fn service_key(
-    ctx: &Ctx<'_>,
-    names: &mut Interner,
-    node: Node<'_, '_>,
-) -> Result<ServiceKey, TopologyError> {
+fn service_key(ctx: &Ctx<'_>, names: &mut Interner, node: Node<'_, '_>) -> Result<ServiceKey, TopologyError> {
     Ok(ServiceKey {
         site: names.intern(attr(ctx, node, "SiteId")?.trim()),
         role: names.intern(attr(ctx, node, "RoleName")?.trim()),
@@ -289,11 +279,7 @@ fn service_key(
     })
 }
 
-fn cluster_key(
-    ctx: &Ctx<'_>,
-    names: &mut Interner,
-    node: Node<'_, '_>,
-) -> Result<ClusterKey, TopologyError> {
+fn cluster_key(ctx: &Ctx<'_>, names: &mut Interner, node: Node<'_, '_>) -> Result<ClusterKey, TopologyError> {
     Ok(ClusterKey {
         site: names.intern(attr(ctx, node, "SiteId")?.trim()),
         number: names.intern(attr(ctx, node, "Number")?.trim()),
@@ -327,8 +313,7 @@ struct Builder {
 /// document or anything else.
 fn check_root(ctx: &Ctx<'_>, root: Node<'_, '_>) -> Result<(), TopologyError> {
     let ns = root.tag_name().namespace().unwrap_or("");
-    if ns == NS_TOPOLOGY_BUILDER || ns == NS_WRITABLE || root.tag_name().name() == "TopologyBuilder"
-    {
+    if ns == NS_TOPOLOGY_BUILDER || ns == NS_WRITABLE || root.tag_name().name() == "TopologyBuilder" {
         return Err(TopologyError::TopologyBuilderDocument {
             file: ctx.origin.to_string(),
         });
@@ -348,12 +333,7 @@ fn check_root(ctx: &Ctx<'_>, root: Node<'_, '_>) -> Result<(), TopologyError> {
 
 impl Builder {
     /// Reads one second-level element (`section` is its parent).
-    fn element(
-        &mut self,
-        ctx: &Ctx<'_>,
-        section: Node<'_, '_>,
-        node: Node<'_, '_>,
-    ) -> Result<(), TopologyError> {
+    fn element(&mut self, ctx: &Ctx<'_>, section: Node<'_, '_>, node: Node<'_, '_>) -> Result<(), TopologyError> {
         if is(section, NS_TOPOLOGY, "Sites") && is(node, NS_TOPOLOGY, "CentralSite") {
             self.site(ctx, node)
         } else if is(section, NS_TOPOLOGY, "Clusters") && is(node, NS_TOPOLOGY, "Cluster") {
@@ -370,13 +350,7 @@ impl Builder {
         let sym = self.index.names.intern(&id);
         let pos = ctx.start(site);
         if let Some(first) = self.site_pos.insert(sym, pos) {
-            return Err(duplicate(
-                ctx.origin,
-                ctx.text,
-                pos,
-                first,
-                format!("site {id}"),
-            ));
+            return Err(duplicate(ctx.origin, ctx.text, pos, first, format!("site {id}")));
         }
         let name = child(site, NS_TOPOLOGY, "Name")
             .and_then(|n| n.text())
@@ -389,16 +363,15 @@ impl Builder {
 
     fn cluster(&mut self, ctx: &Ctx<'_>, cluster: Node<'_, '_>) -> Result<(), TopologyError> {
         let pos = ctx.start(cluster);
-        let fqdn = located(ctx, cluster, "Fqdn")
-            .ok_or_else(|| ctx.invalid(pos, "`Cluster` has no `Fqdn` attribute"))?;
+        let fqdn =
+            located(ctx, cluster, "Fqdn").ok_or_else(|| ctx.invalid(pos, "`Cluster` has no `Fqdn` attribute"))?;
         let name = fqdn.value(ctx.text);
         let id = child(cluster, NS_TOPOLOGY, "ClusterId")
             .ok_or_else(|| ctx.invalid(pos, format!("cluster `{name}` has no `ClusterId`")))?;
         let key = cluster_key(ctx, &mut self.index.names, id)?;
         // References are checked at the end, unless already satisfied.
         if !self.site_pos.contains_key(&key.site) {
-            self.site_refs
-                .push((key.site, name.to_string(), ctx.start(id)));
+            self.site_refs.push((key.site, name.to_string(), ctx.start(id)));
         }
         if let Some(first) = self.cluster_pos.insert(key, pos) {
             return Err(duplicate(
@@ -410,73 +383,45 @@ impl Builder {
             ));
         }
         if let Some(first) = self.fqdn_pos.insert(name.to_ascii_lowercase(), pos) {
-            return Err(duplicate(
-                ctx.origin,
-                ctx.text,
-                pos,
-                first,
-                format!("pool `{name}`"),
-            ));
+            return Err(duplicate(ctx.origin, ctx.text, pos, first, format!("pool `{name}`")));
         }
         let mut machines = Vec::new();
         for machine in children(cluster, NS_TOPOLOGY, "Machine") {
             let mpos = ctx.start(machine);
-            let mfqdn = located(ctx, machine, "Fqdn")
-                .ok_or_else(|| ctx.invalid(mpos, "`Machine` has no `Fqdn` attribute"))?;
+            let mfqdn =
+                located(ctx, machine, "Fqdn").ok_or_else(|| ctx.invalid(mpos, "`Machine` has no `Fqdn` attribute"))?;
             let external = children(machine, NS_TOPOLOGY, "NetInterface")
                 .filter(|n| n.attribute("InterfaceSide") == Some("External"))
-                .filter_map(|n| {
-                    Some((
-                        located(ctx, n, "IPAddress")?,
-                        located(ctx, n, "ConfiguredIPAddress"),
-                    ))
-                })
+                .filter_map(|n| Some((located(ctx, n, "IPAddress")?, located(ctx, n, "ConfiguredIPAddress"))))
                 .collect();
-            machines.push(MachineEntry {
-                fqdn: mfqdn,
-                external,
-            });
+            machines.push(MachineEntry { fqdn: mfqdn, external });
         }
-        self.index
-            .clusters
-            .insert(key, ClusterEntry { fqdn, machines });
+        self.index.clusters.insert(key, ClusterEntry { fqdn, machines });
         Ok(())
     }
 
     fn service(&mut self, ctx: &Ctx<'_>, service: Node<'_, '_>) -> Result<(), TopologyError> {
         let pos = ctx.start(service);
-        let id = child(service, NS_TOPOLOGY, "ServiceId")
-            .ok_or_else(|| ctx.invalid(pos, "`Service` has no `ServiceId`"))?;
+        let id =
+            child(service, NS_TOPOLOGY, "ServiceId").ok_or_else(|| ctx.invalid(pos, "`Service` has no `ServiceId`"))?;
         let key = service_key(ctx, &mut self.index.names, id)?;
         if let Some(first) = self.service_pos.insert(key, pos) {
-            return Err(duplicate(
-                ctx.origin,
-                ctx.text,
-                pos,
-                first,
-                self.index.describe(&key),
-            ));
+            return Err(duplicate(ctx.origin, ctx.text, pos, first, self.index.describe(&key)));
         }
         // Where it is installed: a cluster directly, or a SQL instance on one.
         let installed = child(service, NS_TOPOLOGY, "InstalledOn").and_then(|i| {
-            child(i, NS_TOPOLOGY, "ClusterId").or_else(|| {
-                child(i, NS_TOPOLOGY, "SqlInstanceId")
-                    .and_then(|s| child(s, NS_TOPOLOGY, "ClusterId"))
-            })
+            child(i, NS_TOPOLOGY, "ClusterId")
+                .or_else(|| child(i, NS_TOPOLOGY, "SqlInstanceId").and_then(|s| child(s, NS_TOPOLOGY, "ClusterId")))
         });
         let Some(installed) = installed else {
             return Err(ctx.invalid(
                 pos,
-                format!(
-                    "{} has no `InstalledOn/ClusterId`",
-                    self.index.describe(&key)
-                ),
+                format!("{} has no `InstalledOn/ClusterId`", self.index.describe(&key)),
             ));
         };
         let installed_on = cluster_key(ctx, &mut self.index.names, installed)?;
         if !self.cluster_pos.contains_key(&installed_on) {
-            self.cluster_refs
-                .push((key, installed_on, ctx.start(installed)));
+            self.cluster_refs.push((key, installed_on, ctx.start(installed)));
         }
         if key.role != EDGE_ROLE && !MEDIA_ROLES.contains(&key.role) {
             return Ok(());
@@ -568,13 +513,8 @@ pub(crate) fn build(text: &str, origin: &str) -> Result<Index, TopologyError> {
         return result;
     }
     // The whole document at once: the authoritative XML errors.
-    let doc = roxmltree::Document::parse_with_options(text, options())
-        .map_err(|e| xml_error(origin, &e))?;
-    let ctx = Ctx {
-        origin,
-        text,
-        shift: 0,
-    };
+    let doc = roxmltree::Document::parse_with_options(text, options()).map_err(|e| xml_error(origin, &e))?;
+    let ctx = Ctx { origin, text, shift: 0 };
     let root = doc.root_element();
     check_root(&ctx, root)?;
     let mut b = Builder::default();
@@ -631,8 +571,7 @@ fn build_in_pieces(text: &str, origin: &str) -> Option<Result<Index, TopologyErr
     b.index.signature = root.attribute("Signature").map(str::to_string);
     let mut buf = String::new();
     for (range, section) in &split.chunks {
-        let (Some(wrapper), Some(section_node)) = (wrappers.get(*section), sections.get(*section))
-        else {
+        let (Some(wrapper), Some(section_node)) = (wrappers.get(*section), sections.get(*section)) else {
             return None;
         };
         buf.clear();
@@ -674,9 +613,7 @@ fn service_entry(
             service_id_qname: None,
         };
         for dep in children(d, NS_TOPOLOGY, "Dependency") {
-            entry
-                .dependency_qname
-                .get_or_insert_with(|| qname(ctx, dep));
+            entry.dependency_qname.get_or_insert_with(|| qname(ctx, dep));
             let Some(id) = child(dep, NS_TOPOLOGY, "ServiceId") else {
                 return Err(ctx.invalid(ctx.start(dep), "`Dependency` has no `ServiceId`"));
             };
@@ -710,12 +647,7 @@ fn service_entry(
         ports_range = Some(ctx.range(p.range()));
         for port in children(p, NS_SERVICE_ROLES, "Port") {
             let get = |n: &str| port.attribute(n).unwrap_or("");
-            let kind = PortKind::of(
-                get("Owner"),
-                get("Usage"),
-                get("InterfaceSide"),
-                get("Protocol"),
-            );
+            let kind = PortKind::of(get("Owner"), get("Usage"), get("InterfaceSide"), get("Protocol"));
             let access_edge = matches!(kind, PortKind::Federation | PortKind::AccessEdgeExternal);
             ports.push(PortEntry {
                 kind,
@@ -760,10 +692,7 @@ mod tests {
             shift: 0,
         };
         let mut b = Builder::default();
-        b.index.signature = doc
-            .root_element()
-            .attribute("Signature")
-            .map(str::to_string);
+        b.index.signature = doc.root_element().attribute("Signature").map(str::to_string);
         for section in doc.root_element().children().filter(Node::is_element) {
             for node in section.children().filter(Node::is_element) {
                 b.element(&ctx, section, node).unwrap();

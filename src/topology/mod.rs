@@ -31,9 +31,7 @@ pub use encoding::Encoding;
 pub use error::TopologyError;
 pub(crate) use error::line_col;
 pub use index::{NS_SERVICE_ROLES, NS_TOPOLOGY};
-pub use model::{
-    ShowFormat, TopologyEdgePool, TopologyFrontEndPool, TopologyModel, TopologySite, show,
-};
+pub use model::{ShowFormat, TopologyEdgePool, TopologyFrontEndPool, TopologyModel, TopologySite, show};
 
 /// A published topology: its original text and encoding, the parsed index
 /// and the model.

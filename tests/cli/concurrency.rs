@@ -14,13 +14,7 @@ fn two_concurrent_reconciles_publish_once_and_converge() {
     assert_eq!(code(&a), 0, "{}", text(&a));
     assert_eq!(code(&b), 0, "{}", text(&b));
     let lab = env.lab();
-    assert_eq!(
-        lab.log
-            .iter()
-            .filter(|o| o.kind() == "publish-topology")
-            .count(),
-        1
-    );
+    assert_eq!(lab.log.iter().filter(|o| o.kind() == "publish-topology").count(), 1);
     assert_eq!(lab.log.len(), 17);
     assert_eq!(code(&env.run(&["reconcile", "--check", "-f", &doc])), 0);
 }
@@ -28,16 +22,8 @@ fn two_concurrent_reconciles_publish_once_and_converge() {
 #[test]
 fn a_held_lock_times_out_naming_the_holder() {
     let env = Env::new("xmpp-failed-over");
-    let _held =
-        edgefed::backend::lab::LabLock::acquire(&env.lab_path(), std::time::Duration::from_secs(1))
-            .unwrap();
-    let out = env.run(&[
-        "--lock-timeout",
-        "0",
-        "reconcile",
-        "-f",
-        &example("failback.yaml"),
-    ]);
+    let _held = edgefed::backend::lab::LabLock::acquire(&env.lab_path(), std::time::Duration::from_secs(1)).unwrap();
+    let out = env.run(&["--lock-timeout", "0", "reconcile", "-f", &example("failback.yaml")]);
     assert_eq!(code(&out), 1, "{}", text(&out));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("is locked by edgefed (pid"), "{err}");

@@ -8,10 +8,7 @@ fn exit_codes_follow_the_contract() {
     let doc = example("failback.yaml");
     assert_eq!(code(&env.run(&["validate", "-f", &doc])), 0);
     assert_eq!(code(&env.run(&["plan", "-f", &doc])), 0);
-    assert_eq!(
-        code(&env.run(&["plan", "-f", &doc, "--detailed-exitcode"])),
-        2
-    );
+    assert_eq!(code(&env.run(&["plan", "-f", &doc, "--detailed-exitcode"])), 2);
     assert_eq!(code(&env.run(&["reconcile", "--check", "-f", &doc])), 2);
     assert_eq!(code(&env.run(&["plan", "--no-such-flag"])), 64);
     assert_eq!(code(&env.run(&["plan"])), 64);
@@ -26,9 +23,7 @@ fn check_leaves_the_lab_byte_identical() {
     let before = std::fs::read(env.lab_path()).unwrap();
     let out = env.run(&["reconcile", "--check", "-f", &example("failback.yaml")]);
     assert_eq!(code(&out), 2, "{}", text(&out));
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("Plan: 17 actions (1 topology publish).")
-    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Plan: 17 actions (1 topology publish)."));
     assert_eq!(std::fs::read(env.lab_path()).unwrap(), before);
 }
 
@@ -95,11 +90,8 @@ fn every_example_validates_and_starts_with_the_modeline() {
 
 #[test]
 fn the_committed_schema_matches_the_generated_one() {
-    let committed = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/schemas/edgefed.schema.json"
-    ))
-    .unwrap();
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/edgefed.schema.json")).unwrap();
     assert_eq!(
         committed,
         edgefed::commands::schema::schema_json(),

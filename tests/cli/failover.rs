@@ -21,17 +21,10 @@ fn xmpp_failover_brackets_the_route_change_with_stop_and_start() {
     let dns = position(&s, "set-dns-a xmpp.contoso.com");
     let start = position(&s, "start-services edgeserver2a.contoso.com");
     let verify = position(&s, "verify-port 131.107.155.20:5269");
-    assert!(
-        stop < route && route < dns && dns < start && start < verify,
-        "{s:?}"
-    );
+    assert!(stop < route && route < dns && dns < start && start < verify, "{s:?}");
     // Nothing on the failed pool's servers.
     assert!(!s.iter().any(|x| x.contains("edgeserver1")), "{s:?}");
-    assert!(
-        plan["warnings"]
-            .to_string()
-            .contains("edgeserver1a.contoso.com")
-    );
+    assert!(plan["warnings"].to_string().contains("edgeserver1a.contoso.com"));
     env.ok(&["reconcile", "-f", &example("xmpp-failover.yaml")]);
     assert_eq!(
         code(&env.run(&["reconcile", "--check", "-f", &example("xmpp-failover.yaml")])),
@@ -50,10 +43,7 @@ fn sip_failover_moves_the_flag_in_one_publish_and_runs_setup_on_the_new_pool() {
             < position(&s, "enable-sip-federation edgepool2.contoso.com")
     );
     assert!(position(&s, "publish-topology") < position(&s, "run-setup edgeserver2a.contoso.com"));
-    assert!(
-        position(&s, "run-setup edgeserver2b.contoso.com")
-            < position(&s, "set-dns-a sip.contoso.com")
-    );
+    assert!(position(&s, "run-setup edgeserver2b.contoso.com") < position(&s, "set-dns-a sip.contoso.com"));
     assert_eq!(plan["summary"]["topologyPublishes"], 1);
     env.ok(&["reconcile", "-f", &example("sip-failover.yaml")]);
     assert_eq!(
@@ -76,13 +66,7 @@ fn front_end_failover_moves_the_next_hop_first() {
     );
     assert_eq!(plan["actions"][1]["dependsOn"], serde_json::json!([1]));
     env.ok(&["reconcile", "-f", &example("frontend-failover.yaml")]);
-    assert!(
-        env.lab()
-            .topology
-            .front_end_pools
-            .values()
-            .any(|p| p.failed_over)
-    );
+    assert!(env.lab().topology.front_end_pools.values().any(|p| p.failed_over));
 }
 
 #[test]

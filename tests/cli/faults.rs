@@ -24,9 +24,7 @@ fn a_failed_publish_skips_its_dependents_and_the_next_reconcile_converges() {
     );
     assert!(stdout.contains("not attempted:"), "{stdout}");
     assert!(
-        stdout.contains(
-            "#7 run-setup edgeserver1a.contoso.com (pool edgepool1.contoso.com) (blocked by #6)"
-        ),
+        stdout.contains("#7 run-setup edgeserver1a.contoso.com (pool edgepool1.contoso.com) (blocked by #6)"),
         "{stdout}"
     );
     assert!(stdout.contains("applied:"), "{stdout}");
@@ -51,11 +49,7 @@ fn a_failed_publish_skips_its_dependents_and_the_next_reconcile_converges() {
         0
     );
     assert_eq!(
-        env.lab()
-            .log
-            .iter()
-            .filter(|o| o.kind() == "publish-topology")
-            .count(),
+        env.lab().log.iter().filter(|o| o.kind() == "publish-topology").count(),
         1
     );
 }

@@ -43,17 +43,9 @@ fn world() -> impl Strategy<Value = World> {
         prop::collection::vec(edge, 1..4),
         prop::collection::vec(fe, 1..4),
         prop::collection::vec((0usize..4, 0usize..4), 3),
-        (
-            any::<bool>(),
-            0usize..4,
-            0usize..4,
-            any::<bool>(),
-            any::<bool>(),
-        ),
+        (any::<bool>(), 0usize..4, 0usize..4, any::<bool>(), any::<bool>()),
     )
-        .prop_map(|(n_sites, edges, fes, routes, choice)| {
-            build(n_sites, &edges, &fes, &routes, choice)
-        })
+        .prop_map(|(n_sites, edges, fes, routes, choice)| build(n_sites, &edges, &fes, &routes, choice))
 }
 
 #[allow(clippy::type_complexity)]
@@ -117,12 +109,7 @@ fn build(
         );
     }
     // The document: valid targets only (reachable; XMPP-enabled for XMPP).
-    let up = |p: &Fqdn| {
-        lab.topology.edge_pools[p]
-            .computers
-            .values()
-            .any(|c| c.reachable)
-    };
+    let up = |p: &Fqdn| lab.topology.edge_pools[p].computers.values().any(|c| c.reachable);
     let fed_target = edge_names
         .iter()
         .cycle()
@@ -137,17 +124,13 @@ fn build(
         .take(edge_names.len())
         .find(|p| up(p) && lab.topology.edge_pools[*p].xmpp_federation)
         .cloned();
-    let show = |p: &Option<Fqdn>| {
-        p.as_ref()
-            .map_or_else(|| "null".to_string(), ToString::to_string)
-    };
+    let show = |p: &Option<Fqdn>| p.as_ref().map_or_else(|| "null".to_string(), ToString::to_string);
     let listed: Vec<&String> = if list_all {
         sites.iter().collect()
     } else {
         sites.iter().take(1).collect()
     };
-    let mut doc =
-        String::from("apiVersion: edgefed/v1\nkind: FederationTopology\nspec:\n  sites:\n");
+    let mut doc = String::from("apiVersion: edgefed/v1\nkind: FederationTopology\nspec:\n  sites:\n");
     for s in &listed {
         doc.push_str(&format!(
             "    {s}:\n      federationRoute: {}\n      xmppFederationRoute: {}\n",

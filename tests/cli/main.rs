@@ -9,6 +9,8 @@ mod exit_codes;
 mod failover;
 mod faults;
 mod invariants;
+mod output;
 mod saved_plan;
 mod seed_failback;
+mod topology;
 mod validation;

@@ -5,13 +5,7 @@ use super::support::*;
 #[test]
 fn a_stale_plan_is_refused_naming_what_changed_and_nothing_is_applied() {
     let env = Env::new("xmpp-failed-over");
-    env.ok(&[
-        "plan",
-        "-f",
-        &example("failback.yaml"),
-        "--out",
-        "plan.json",
-    ]);
+    env.ok(&["plan", "-f", &example("failback.yaml"), "--out", "plan.json"]);
     env.ok(&["lab", "fail", "edgepool2.contoso.com"]);
     let before = std::fs::read(env.lab_path()).unwrap();
     let out = env.run(&["reconcile", "--plan", "plan.json"]);
@@ -28,23 +22,11 @@ fn a_stale_plan_is_refused_naming_what_changed_and_nothing_is_applied() {
 #[test]
 fn a_fresh_plan_applies_exactly_its_actions() {
     let env = Env::new("xmpp-failed-over");
-    env.ok(&[
-        "plan",
-        "-f",
-        &example("failback.yaml"),
-        "--out",
-        "plan.json",
-    ]);
+    env.ok(&["plan", "-f", &example("failback.yaml"), "--out", "plan.json"]);
     let saved: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(env.path().join("plan.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&std::fs::read_to_string(env.path().join("plan.json")).unwrap()).unwrap();
     env.ok(&["reconcile", "--plan", "plan.json"]);
-    let logged: Vec<serde_json::Value> = env
-        .lab()
-        .log
-        .iter()
-        .map(|o| serde_json::to_value(o).unwrap())
-        .collect();
+    let logged: Vec<serde_json::Value> = env.lab().log.iter().map(|o| serde_json::to_value(o).unwrap()).collect();
     let planned: Vec<serde_json::Value> = saved["actions"]
         .as_array()
         .unwrap()

@@ -51,10 +51,7 @@ fn failback_performs_the_five_seed_steps_in_the_contracts_order() {
     let out = env.run(&["reconcile", "-f", &example("failback.yaml")]);
     assert_eq!(code(&out), 0, "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains("Plan: 17 actions (1 topology publish)."),
-        "{stdout}"
-    );
+    assert!(stdout.contains("Plan: 17 actions (1 topology publish)."), "{stdout}");
     assert!(stdout.contains("Applied 17 of 17 actions."), "{stdout}");
 
     // Converged: --check is clean and a second plan is empty.
@@ -82,11 +79,7 @@ fn failback_performs_the_five_seed_steps_in_the_contracts_order() {
         .collect();
     assert_eq!(
         edits,
-        [
-            "disable-sip-federation",
-            "enable-sip-federation",
-            "set-media-edge-pool"
-        ]
+        ["disable-sip-federation", "enable-sip-federation", "set-media-edge-pool"]
     );
 }
 
@@ -119,10 +112,7 @@ fn observe_prints_a_document_that_reconciles_to_nothing() {
     let env = Env::new("xmpp-failed-over");
     env.ok(&["reconcile", "-f", &example("failback.yaml")]);
     let observed = env.ok(&["observe"]);
-    assert!(
-        observed.starts_with("# yaml-language-server: $schema="),
-        "{observed}"
-    );
+    assert!(observed.starts_with("# yaml-language-server: $schema="), "{observed}");
     let doc = env.file("observed.yaml", &observed);
     let out = env.run(&["reconcile", "--check", "-f", &doc]);
     assert_eq!(code(&out), 0, "{}", text(&out));

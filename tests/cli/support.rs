@@ -45,11 +45,7 @@ impl Env {
             .env("NO_COLOR", "1")
             .env_remove("EDGEFED_LAB")
             .env_remove("RUST_LOG")
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
+            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn edgefed");
@@ -117,23 +113,12 @@ pub fn steps(plan: &Value) -> Vec<String> {
         .iter()
         .map(|a| {
             let kind = a["kind"].as_str().unwrap_or_default();
-            let target = [
-                "computer",
-                "site",
-                "frontEndPool",
-                "edgePool",
-                "name",
-                "address",
-            ]
-            .iter()
-            .find_map(|k| a.get(*k).and_then(Value::as_str).map(str::to_string))
-            .unwrap_or_default();
+            let target = ["computer", "site", "frontEndPool", "edgePool", "name", "address"]
+                .iter()
+                .find_map(|k| a.get(*k).and_then(Value::as_str).map(str::to_string))
+                .unwrap_or_default();
             if kind == "verify-port" {
-                format!(
-                    "{kind} {}:{}",
-                    a["address"].as_str().unwrap_or_default(),
-                    a["port"]
-                )
+                format!("{kind} {}:{}", a["address"].as_str().unwrap_or_default(), a["port"])
             } else {
                 format!("{kind} {target}").trim_end().to_string()
             }
@@ -143,12 +128,7 @@ pub fn steps(plan: &Value) -> Vec<String> {
 
 /// Asserts that every action comes after all it depends on.
 pub fn assert_order_respects_dependencies(plan: &Value) {
-    for (pos, a) in plan["actions"]
-        .as_array()
-        .expect("actions")
-        .iter()
-        .enumerate()
-    {
+    for (pos, a) in plan["actions"].as_array().expect("actions").iter().enumerate() {
         assert_eq!(a["id"].as_u64(), Some(pos as u64 + 1));
         for d in a["dependsOn"].as_array().expect("dependsOn") {
             assert!(

@@ -72,10 +72,7 @@ fn v3_one_federation_pool() {
         "{HEAD}  sites:\n    Site1:\n      federationRoute: edgepool1.contoso.com\n    Site2:\n      federationRoute: edgepool2.contoso.com\n"
     );
     refused(&env, "validate", &body, "error[V3]", "8:24");
-    let allowed = env.file(
-        "ok.yaml",
-        &format!("{body}  allowMultipleFederationRoutes: true\n"),
-    );
+    let allowed = env.file("ok.yaml", &format!("{body}  allowMultipleFederationRoutes: true\n"));
     assert_eq!(code(&env.run(&["validate", "-f", &allowed])), 0);
 }
 
@@ -89,10 +86,7 @@ fn v3_at_plan_time_names_the_unlisted_site() {
         "error[V3]",
         "6:24",
     );
-    assert!(
-        err.contains("site Site2, which the document does not list"),
-        "{err}"
-    );
+    assert!(err.contains("site Site2, which the document does not list"), "{err}");
 }
 
 #[test]
@@ -129,9 +123,7 @@ fn v6_dns_host_outside_declared_zones() {
     refused(
         &env,
         "validate",
-        &format!(
-            "{HEAD}  dns:\n    - zone: contoso.com\n      xmpp: {{ host: xmpp.fabrikam.com }}\n"
-        ),
+        &format!("{HEAD}  dns:\n    - zone: contoso.com\n      xmpp: {{ host: xmpp.fabrikam.com }}\n"),
         "error[V6]",
         "6:21",
     );
@@ -155,10 +147,7 @@ fn p1_unknown_site_and_pool_list_the_known_ones() {
         "error[P1]",
         "6:28",
     );
-    assert!(
-        err.contains("edgepool1.contoso.com, edgepool2.contoso.com"),
-        "{err}"
-    );
+    assert!(err.contains("edgepool1.contoso.com, edgepool2.contoso.com"), "{err}");
 }
 
 #[test]
@@ -198,9 +187,7 @@ fn p4_route_naming_a_server_names_the_pool() {
     let err = refused(
         &env,
         "plan",
-        &format!(
-            "{HEAD}  sites:\n    Site1:\n      xmppFederationRoute: EdgeServer:edgeserver1a.contoso.com\n"
-        ),
+        &format!("{HEAD}  sites:\n    Site1:\n      xmppFederationRoute: EdgeServer:edgeserver1a.contoso.com\n"),
         "error[P4]",
         "6:28",
     );
@@ -261,13 +248,7 @@ fn syntax_unknown_and_duplicate_keys_and_wrong_types_are_located() {
         "error:",
         "5:12",
     );
-    refused(
-        &env,
-        "validate",
-        &format!("{HEAD}  sites: [\n"),
-        "error:",
-        "4:",
-    );
+    refused(&env, "validate", &format!("{HEAD}  sites: [\n"), "error:", "4:");
 }
 
 #[test]
@@ -297,8 +278,5 @@ fn v5_at_plan_time_names_the_unlisted_site_still_routing_to_a_stopped_pool() {
         "error[V5]",
         "6:17",
     );
-    assert!(
-        err.contains("site Site1, which the document does not list"),
-        "{err}"
-    );
+    assert!(err.contains("site Site1, which the document does not list"), "{err}");
 }

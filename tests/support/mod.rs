@@ -29,22 +29,12 @@ pub fn tool(name: &str) -> Option<PathBuf> {
 /// The skipping rule: when a tool is missing, print `skipped: <reason>` and
 /// return `false` — unless `CI=true`, where a missing tool is a failure.
 pub fn need(tools: &[&str]) -> bool {
-    let missing: Vec<&str> = tools
-        .iter()
-        .copied()
-        .filter(|t| tool(t).is_none())
-        .collect();
+    let missing: Vec<&str> = tools.iter().copied().filter(|t| tool(t).is_none()).collect();
     if missing.is_empty() {
         return true;
     }
-    let reason = format!(
-        "{} not installed (run .ci/install-test-servers)",
-        missing.join(", ")
-    );
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "CI=true and {reason}"
-    );
+    let reason = format!("{} not installed (run .ci/install-test-servers)", missing.join(", "));
+    assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true and {reason}");
     eprintln!("skipped: {reason}");
     false
 }
@@ -64,9 +54,7 @@ pub fn free_port() -> u16 {
 }
 
 fn run(cmd: &mut Command) -> String {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     assert!(
         out.status.success(),
         "{cmd:?} failed: {}{}",
@@ -112,13 +100,7 @@ impl Bind {
         let dir = tempfile::tempdir().expect("temp dir");
         let d = dir.path().display().to_string();
         let key_file = dir.path().join("key.conf");
-        let key = run(
-            Command::new(tool("tsig-keygen").expect("tsig-keygen")).args([
-                "-a",
-                "hmac-sha256",
-                KEY_NAME,
-            ]),
-        );
+        let key = run(Command::new(tool("tsig-keygen").expect("tsig-keygen")).args(["-a", "hmac-sha256", KEY_NAME]));
         std::fs::write(&key_file, key).expect("write key");
         let port = free_port();
         let mut conf = format!(

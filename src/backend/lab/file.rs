@@ -54,6 +54,12 @@ pub struct LabFile {
     /// Every operation applied, in order.
     #[serde(default)]
     pub log: Vec<Operation>,
+    /// A published topology document (`Get-CsTopology -AsXml`), relative to
+    /// the lab file, kept in step with `topology`: publish and next-hop
+    /// changes edit it with the same code the PowerShell backend publishes
+    /// with. Set by `lab init --from-topology`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topology_document: Option<PathBuf>,
 }
 
 /// Why the lab file cannot be used.

@@ -87,12 +87,7 @@ impl LabLock {
         let _ = file.set_len(0);
         let _ = file.rewind();
         let args: Vec<String> = std::env::args().collect();
-        let _ = write!(
-            file,
-            "edgefed (pid {}, `{}`)",
-            std::process::id(),
-            args.join(" ")
-        );
+        let _ = write!(file, "edgefed (pid {}, `{}`)", std::process::id(), args.join(" "));
         let _ = file.flush();
         Ok(Self { file })
     }
@@ -106,10 +101,7 @@ impl Drop for LabLock {
 }
 
 fn lock_path(lab: &Path) -> PathBuf {
-    let mut name = lab
-        .file_name()
-        .map(std::ffi::OsStr::to_os_string)
-        .unwrap_or_default();
+    let mut name = lab.file_name().map(std::ffi::OsStr::to_os_string).unwrap_or_default();
     name.push(".lock");
     lab.with_file_name(name)
 }

@@ -2,6 +2,7 @@
 //! YAML file. It is the default backend, the test bed and a place to
 //! rehearse disaster-recovery drills, and refuses what Lync refuses.
 
+mod document;
 mod file;
 mod lock;
 pub mod rules;
@@ -106,10 +107,15 @@ impl Backend for LabBackend {
         })?;
         let mut next = state.clone();
         let result = rules::apply(&mut next, operation);
+        if result.is_ok()
+            && let Some(doc) = &state.topology_document
+        {
+            let path = self.path.parent().unwrap_or(Path::new(".")).join(doc);
+            document::follow(&path, &state, &next, operation)?;
+        }
         // Faults are consumed even when the operation fails: persist either way.
-        next.write(&self.path).map_err(|e| BackendError::Failed {
-            message: e.to_string(),
-        })?;
+        next.write(&self.path)
+            .map_err(|e| BackendError::Failed { message: e.to_string() })?;
         *state = next;
         result
     }
@@ -134,11 +140,7 @@ pub fn restore_pool(lab: &mut LabFile, pool: &Fqdn) -> Result<usize, String> {
     })
 }
 
-fn set_pool(
-    lab: &mut LabFile,
-    pool: &Fqdn,
-    f: impl Fn(&mut crate::model::Computer),
-) -> Result<usize, String> {
+fn set_pool(lab: &mut LabFile, pool: &Fqdn, f: impl Fn(&mut crate::model::Computer)) -> Result<usize, String> {
     let topo = &mut lab.topology;
     let computers = if let Some(p) = topo.edge_pools.get_mut(pool) {
         &mut p.computers

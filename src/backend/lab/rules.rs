@@ -31,11 +31,7 @@ pub fn apply(lab: &mut LabFile, op: &Operation) -> Result<Applied, BackendError>
 fn take_fault(lab: &mut LabFile, op: &Operation) -> Option<String> {
     let target = op.target();
     let idx = lab.faults.iter().position(|f| {
-        f.kind == op.kind()
-            && f.times > 0
-            && f.target
-                .as_ref()
-                .is_none_or(|t| t.eq_ignore_ascii_case(&target))
+        f.kind == op.kind() && f.times > 0 && f.target.as_ref().is_none_or(|t| t.eq_ignore_ascii_case(&target))
     })?;
     let fault = &mut lab.faults[idx];
     fault.times -= 1;
@@ -46,26 +42,18 @@ fn take_fault(lab: &mut LabFile, op: &Operation) -> Option<String> {
     Some(message)
 }
 
-fn computer<'a>(
-    lab: &'a mut LabFile,
-    pool: &Fqdn,
-    name: &Fqdn,
-) -> Result<&'a mut Computer, BackendError> {
+fn computer<'a>(lab: &'a mut LabFile, pool: &Fqdn, name: &Fqdn) -> Result<&'a mut Computer, BackendError> {
     let topo = &mut lab.topology;
     let computers = if let Some(p) = topo.edge_pools.get_mut(pool) {
         &mut p.computers
     } else if let Some(p) = topo.front_end_pools.get_mut(pool) {
         &mut p.computers
     } else {
-        return Err(refused(format!(
-            "Cannot find pool \"{pool}\" in the topology."
-        )));
+        return Err(refused(format!("Cannot find pool \"{pool}\" in the topology.")));
     };
-    let c = computers.get_mut(name).ok_or_else(|| {
-        refused(format!(
-            "Cannot find computer \"{name}\" in pool \"{pool}\"."
-        ))
-    })?;
+    let c = computers
+        .get_mut(name)
+        .ok_or_else(|| refused(format!("Cannot find computer \"{name}\" in pool \"{pool}\".")))?;
     if c.reachable {
         Ok(c)
     } else {
@@ -77,24 +65,15 @@ fn computer<'a>(
 
 fn perform(lab: &mut LabFile, op: &Operation) -> Result<Applied, BackendError> {
     match op {
-        Operation::StartServices {
-            pool,
-            computer: name,
-        } => {
+        Operation::StartServices { pool, computer: name } => {
             computer(lab, pool, name)?.services = ServiceState::Running;
             Ok(Applied::default())
         }
-        Operation::StopServices {
-            pool,
-            computer: name,
-        } => {
+        Operation::StopServices { pool, computer: name } => {
             computer(lab, pool, name)?.services = ServiceState::Stopped;
             Ok(Applied::default())
         }
-        Operation::SetEdgeNextHop {
-            edge_pool,
-            next_hop,
-        } => {
+        Operation::SetEdgeNextHop { edge_pool, next_hop } => {
             if !lab.topology.front_end_pools.contains_key(next_hop) {
                 return Err(refused(format!(
                     "Cannot find Registrar \"Registrar:{next_hop}\" in the topology."
@@ -104,8 +83,7 @@ fn perform(lab: &mut LabFile, op: &Operation) -> Result<Applied, BackendError> {
             pool.next_hop = Some(next_hop.clone());
             Ok(Applied::default())
         }
-        Operation::DisableSipFederation { edge_pool }
-        | Operation::EnableSipFederation { edge_pool } => {
+        Operation::DisableSipFederation { edge_pool } | Operation::EnableSipFederation { edge_pool } => {
             edge_pool_mut(lab, edge_pool)?;
             stage(lab, op);
             Ok(Applied {
@@ -130,10 +108,7 @@ fn perform(lab: &mut LabFile, op: &Operation) -> Result<Applied, BackendError> {
             })
         }
         Operation::PublishTopology {} => Ok(publish(lab)),
-        Operation::RunSetup {
-            pool,
-            computer: name,
-        } => {
+        Operation::RunSetup { pool, computer: name } => {
             computer(lab, pool, name)?.setup_pending = false;
             Ok(Applied::default())
         }
@@ -158,9 +133,7 @@ fn perform(lab: &mut LabFile, op: &Operation) -> Result<Applied, BackendError> {
                     )));
                 }
             }
-            site_mut(lab, site)?
-                .xmpp_federation_route
-                .clone_from(edge_pool);
+            site_mut(lab, site)?.xmpp_federation_route.clone_from(edge_pool);
             Ok(Applied::default())
         }
         Operation::SetDnsSrv {
@@ -199,21 +172,13 @@ fn perform(lab: &mut LabFile, op: &Operation) -> Result<Applied, BackendError> {
             };
             set_record(lab, record, observed.as_ref())
         }
-        Operation::VerifyPort {
-            pool,
-            address,
-            port,
-        } => probe(lab, pool, *address, *port),
+        Operation::VerifyPort { pool, address, port } => probe(lab, pool, *address, *port),
         Operation::InvokePoolFailover { front_end_pool } => {
             let fe = lab
                 .topology
                 .front_end_pools
                 .get(front_end_pool)
-                .ok_or_else(|| {
-                    refused(format!(
-                        "Cannot find pool \"{front_end_pool}\" in the topology."
-                    ))
-                })?;
+                .ok_or_else(|| refused(format!("Cannot find pool \"{front_end_pool}\" in the topology.")))?;
             if lab
                 .topology
                 .edge_pools
@@ -239,31 +204,21 @@ fn perform(lab: &mut LabFile, op: &Operation) -> Result<Applied, BackendError> {
     }
 }
 
-fn edge_pool_mut<'a>(
-    lab: &'a mut LabFile,
-    pool: &Fqdn,
-) -> Result<&'a mut crate::model::EdgePool, BackendError> {
-    lab.topology.edge_pools.get_mut(pool).ok_or_else(|| {
-        refused(format!(
-            "Cannot find Edge pool \"EdgeServer:{pool}\" in the topology."
-        ))
-    })
+fn edge_pool_mut<'a>(lab: &'a mut LabFile, pool: &Fqdn) -> Result<&'a mut crate::model::EdgePool, BackendError> {
+    lab.topology
+        .edge_pools
+        .get_mut(pool)
+        .ok_or_else(|| refused(format!("Cannot find Edge pool \"EdgeServer:{pool}\" in the topology.")))
 }
 
-fn front_end_mut<'a>(
-    lab: &'a mut LabFile,
-    pool: &Fqdn,
-) -> Result<&'a mut crate::model::FrontEndPool, BackendError> {
+fn front_end_mut<'a>(lab: &'a mut LabFile, pool: &Fqdn) -> Result<&'a mut crate::model::FrontEndPool, BackendError> {
     lab.topology
         .front_end_pools
         .get_mut(pool)
         .ok_or_else(|| refused(format!("Cannot find pool \"{pool}\" in the topology.")))
 }
 
-fn site_mut<'a>(
-    lab: &'a mut LabFile,
-    site: &str,
-) -> Result<&'a mut crate::model::Site, BackendError> {
+fn site_mut<'a>(lab: &'a mut LabFile, site: &str) -> Result<&'a mut crate::model::Site, BackendError> {
     lab.topology.sites.get_mut(site).ok_or_else(|| {
         refused(format!(
             "Cannot find site \"{site}\". Use Get-CsSite to list the sites."
@@ -275,8 +230,7 @@ fn site_mut<'a>(
 /// setting (so a failed publish followed by a new reconcile does not pile up).
 fn stage(lab: &mut LabFile, op: &Operation) {
     let setting = |o: &Operation| match o {
-        Operation::DisableSipFederation { edge_pool }
-        | Operation::EnableSipFederation { edge_pool } => {
+        Operation::DisableSipFederation { edge_pool } | Operation::EnableSipFederation { edge_pool } => {
             format!("sip:{edge_pool}")
         }
         Operation::SetMediaEdgePool { front_end_pool, .. } => format!("media:{front_end_pool}"),
@@ -322,12 +276,7 @@ fn publish(lab: &mut LabFile) -> Applied {
     }
     let digest = Sha256::digest(format!("{}:{}", lab.topology.signature, lab.log.len()).as_bytes());
     lab.topology.signature = hex::encode(&digest[..4]);
-    let federated = lab
-        .topology
-        .edge_pools
-        .values()
-        .filter(|p| p.sip_federation)
-        .count();
+    let federated = lab.topology.edge_pools.values().filter(|p| p.sip_federation).count();
     let mut warnings = Vec::new();
     if federated > 1 {
         warnings.push(
@@ -341,11 +290,7 @@ fn publish(lab: &mut LabFile) -> Applied {
     }
 }
 
-fn set_record(
-    lab: &mut LabFile,
-    record: DnsRecord,
-    observed: Option<&DnsRecord>,
-) -> Result<Applied, BackendError> {
+fn set_record(lab: &mut LabFile, record: DnsRecord, observed: Option<&DnsRecord>) -> Result<Applied, BackendError> {
     let idx = lab
         .dns
         .iter()
@@ -366,23 +311,15 @@ fn set_record(
     Ok(Applied::default())
 }
 
-fn probe(
-    lab: &LabFile,
-    pool: &Fqdn,
-    address: std::net::IpAddr,
-    port: u16,
-) -> Result<Applied, BackendError> {
-    let no_answer =
-        |why: String| refused(format!("no answer on {address}:{port} (simulated): {why}"));
+fn probe(lab: &LabFile, pool: &Fqdn, address: std::net::IpAddr, port: u16) -> Result<Applied, BackendError> {
+    let no_answer = |why: String| refused(format!("no answer on {address}:{port} (simulated): {why}"));
     let p = lab
         .topology
         .edge_pools
         .get(pool)
         .ok_or_else(|| no_answer(format!("{pool} is not an Edge pool")))?;
     if !p.external_addresses.contains(&address) {
-        return Err(no_answer(format!(
-            "{address} is not an external address of {pool}"
-        )));
+        return Err(no_answer(format!("{address} is not an external address of {pool}")));
     }
     let serving: Vec<&Computer> = p
         .computers

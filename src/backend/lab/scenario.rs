@@ -61,11 +61,7 @@ mod tests {
 
     #[test]
     fn every_built_in_scenario_is_a_valid_lab() {
-        for s in [
-            Scenario::XmppFailedOver,
-            Scenario::Healthy,
-            Scenario::EdgeDown,
-        ] {
+        for s in [Scenario::XmppFailedOver, Scenario::Healthy, Scenario::EdgeDown] {
             let lab = s.lab().unwrap_or_else(|e| panic!("{s}: {e}"));
             assert_eq!(lab.topology.sites.len(), 2, "{s}");
             assert!(lab.log.is_empty());

@@ -144,10 +144,7 @@ const LYNC: &[(&str, &[&str])] = &[
         "Get-CsManagementStoreReplicationStatus",
         &["ReplicaFqdn", "CentralManagementStoreStatus"],
     ),
-    (
-        "Invoke-CsManagementStoreReplication",
-        &["ReplicaFqdn", "Force"],
-    ),
+    ("Invoke-CsManagementStoreReplication", &["ReplicaFqdn", "Force"]),
     (
         "Invoke-CsPoolFailover",
         &[
@@ -176,10 +173,7 @@ const LYNC: &[(&str, &[&str])] = &[
             "SkipDataVerification",
         ],
     ),
-    (
-        "Get-CsPoolBackupRelationship",
-        &["PoolFqdn", "Force", "LocalStore"],
-    ),
+    ("Get-CsPoolBackupRelationship", &["PoolFqdn", "Force", "LocalStore"]),
 ];
 
 /// Windows PowerShell commands edgefed's scripts use (parameters not checked).
@@ -236,10 +230,7 @@ pub fn validate(toks: &[Tok], helpers: &[String]) -> Result<(), String> {
                     }
                     Tok::Punct(';' | '|') if depth == 0 => break,
                     Tok::Param(p, _) if depth == 0 => {
-                        let known = params
-                            .iter()
-                            .chain(COMMON)
-                            .any(|k| k.eq_ignore_ascii_case(p));
+                        let known = params.iter().chain(COMMON).any(|k| k.eq_ignore_ascii_case(p));
                         if !known {
                             return Err(format!(
                                 "{name} : A parameter cannot be found that matches parameter name '{p}'."

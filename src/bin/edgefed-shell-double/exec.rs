@@ -101,8 +101,7 @@ fn parse_command(toks: &[Tok]) -> Result<Command, String> {
                 }
             }
             _ => {
-                let (arg, next) =
-                    value_at(i).ok_or(format!("{name}: unexpected token {:?}", toks[i]))?;
+                let (arg, next) = value_at(i).ok_or(format!("{name}: unexpected token {:?}", toks[i]))?;
                 positional.push(arg);
                 i = next;
             }
@@ -205,9 +204,7 @@ pub fn exec_statement(st: &mut State, ctx: &mut Ctx, stmt: &[Tok]) -> Result<Out
                 return Ok(Err("Publish-CsTopology : Cannot process command because of one or more missing mandatory parameters: FileName.".into()));
             };
             let Some(bytes) = ctx.files.get(&path).cloned() else {
-                return Ok(Err(format!(
-                    "Publish-CsTopology : Could not find file '{path}'."
-                )));
+                return Ok(Err(format!("Publish-CsTopology : Could not find file '{path}'.")));
             };
             if !cmd.has("Force") {
                 return Err("the double expects Publish-CsTopology -Force".into());
@@ -234,17 +231,11 @@ pub fn exec_statement(st: &mut State, ctx: &mut Ctx, stmt: &[Tok]) -> Result<Out
                 .edge_pools
                 .values_mut()
                 .flat_map(|p| p.computers.iter_mut())
-                .chain(
-                    d.front_end_pools
-                        .values_mut()
-                        .flat_map(|p| p.computers.iter_mut()),
-                )
+                .chain(d.front_end_pools.values_mut().flat_map(|p| p.computers.iter_mut()))
                 .find(|(f, _)| **f == c)
                 .map(|(_, comp)| comp);
             let Some(comp) = comp else {
-                return Ok(Err(format!(
-                    "Cannot find computer \"{c}\" in the topology."
-                )));
+                return Ok(Err(format!("Cannot find computer \"{c}\" in the topology.")));
             };
             if !comp.reachable {
                 return Ok(Err(format!(
@@ -260,18 +251,13 @@ pub fn exec_statement(st: &mut State, ctx: &mut Ctx, stmt: &[Tok]) -> Result<Out
             none()
         }
         "set-csedgeserver" => {
-            let edge = identity(
-                &cmd.string("Identity", ctx)?.unwrap_or_default(),
-                "EdgeServer",
-            )?;
+            let edge = identity(&cmd.string("Identity", ctx)?.unwrap_or_default(), "EdgeServer")?;
             let Some(reg) = cmd.string("Registrar", ctx)? else {
                 return Err("the double expects -Registrar".into());
             };
             let fe = identity(&reg, "Registrar")?;
             if !d.front_end_pools.contains_key(&fe) {
-                return Ok(Err(format!(
-                    "Cannot find service \"Registrar:{fe}\" in the topology."
-                )));
+                return Ok(Err(format!("Cannot find service \"Registrar:{fe}\" in the topology.")));
             }
             let Some(p) = d.edge_pools.get_mut(&edge) else {
                 return Ok(Err(format!(
@@ -279,9 +265,8 @@ pub fn exec_statement(st: &mut State, ctx: &mut Ctx, stmt: &[Tok]) -> Result<Out
                 )));
             };
             p.next_hop = Some(fe.clone());
-            st.log.push(format!(
-                "Set-CsEdgeServer EdgeServer:{edge} -Registrar Registrar:{fe}"
-            ));
+            st.log
+                .push(format!("Set-CsEdgeServer EdgeServer:{edge} -Registrar Registrar:{fe}"));
             none()
         }
         "set-cssite" => {
@@ -354,11 +339,7 @@ pub fn exec_statement(st: &mut State, ctx: &mut Ctx, stmt: &[Tok]) -> Result<Out
                 ));
             }
             let failover = lower == "invoke-cspoolfailover";
-            if failover
-                && d.edge_pools
-                    .values()
-                    .any(|e| e.next_hop.as_ref() == Some(&pool))
-            {
+            if failover && d.edge_pools.values().any(|e| e.next_hop.as_ref() == Some(&pool)) {
                 return Ok(Err(format!(
                     "Invoke-CsPoolFailOver : This Front-end pool \"{pool}\" is specified in topology as the next hop for the Edge server. Failing over this pool may cause External access/Federation/Split-domain/XMPP features to stop working. Please use Topology Builder to change the Edge internal next hop setting to point to a different Front-end pool,  before you proceed."
                 )));
@@ -420,12 +401,7 @@ fn invoke_command(st: &mut State, ctx: &Ctx, cmd: &Command) -> Result<Outcome, S
         let text = std::fs::read_to_string(file).unwrap_or_default();
         let mut lines = text.lines();
         let (user, secret) = (lines.next(), lines.next());
-        if secret.is_none_or(str::is_empty)
-            || st
-                .edge_credential_user
-                .as_deref()
-                .is_some_and(|u| Some(u) != user)
-        {
+        if secret.is_none_or(str::is_empty) || st.edge_credential_user.as_deref().is_some_and(|u| Some(u) != user) {
             return Ok(Err(format!(
                 "Connecting to remote server {c} failed with the following error message : Access is denied."
             )));

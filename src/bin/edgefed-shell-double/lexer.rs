@@ -44,9 +44,7 @@ pub fn lex(line: &str) -> Result<Vec<Tok>, String> {
             continue;
         }
         if c == '"' {
-            let end = rest[1..]
-                .find('"')
-                .ok_or("unterminated double-quoted string")?;
+            let end = rest[1..].find('"').ok_or("unterminated double-quoted string")?;
             toks.push(Tok::DStr(rest[1..=end].to_string()));
             i += end + 2;
             continue;
@@ -59,8 +57,7 @@ pub fn lex(line: &str) -> Result<Vec<Tok>, String> {
             let mut len = 1 + body.len();
             let mut name = body.clone();
             let scoped = ["env", "using", "script", "global"];
-            if scoped.contains(&body.to_ascii_lowercase().as_str()) && rest[len..].starts_with(':')
-            {
+            if scoped.contains(&body.to_ascii_lowercase().as_str()) && rest[len..].starts_with(':') {
                 let more: String = rest[len + 1..]
                     .chars()
                     .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
@@ -76,10 +73,7 @@ pub fn lex(line: &str) -> Result<Vec<Tok>, String> {
             continue;
         }
         if c == '-' && rest[1..].starts_with(|c: char| c.is_ascii_alphabetic()) {
-            let name: String = rest[1..]
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric())
-                .collect();
+            let name: String = rest[1..].chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
             let mut len = 1 + name.len();
             let mut attached = None;
             if rest[len..].starts_with(':') {

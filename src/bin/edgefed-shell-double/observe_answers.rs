@@ -100,11 +100,7 @@ pub fn edge_services(st: &State) -> Answer {
             o.insert("AccessEdgeInternalSipPort".into(), json!("5061"));
             o.insert(
                 "AccessEdgeExternalSipPort".into(),
-                if p.sip_federation {
-                    json!("5061")
-                } else {
-                    Value::Null
-                },
+                if p.sip_federation { json!("5061") } else { Value::Null },
             );
             // Lync 2013 documentation prints the client port under another name (§2.6).
             let client = if v <= 6 {
@@ -216,16 +212,10 @@ pub fn windows_services(st: &State, results: &Map<String, Value>) -> Answer {
                 ServiceState::Running => "Running",
                 ServiceState::Stopped => "Stopped",
             };
-            let services: Vec<Value> = [
-                "RTCSRV",
-                "RTCMRAUTH",
-                "RTCMEDIARELAY",
-                "RTCDATAPROXY",
-                "REPLICA",
-            ]
-            .iter()
-            .map(|n| json!({ "Name": n, "Status": status }))
-            .collect();
+            let services: Vec<Value> = ["RTCSRV", "RTCMRAUTH", "RTCMEDIARELAY", "RTCDATAPROXY", "REPLICA"]
+                .iter()
+                .map(|n| json!({ "Name": n, "Status": status }))
+                .collect();
             out.push(json!({ "ComputerName": c.to_string(), "Reachable": true, "Services": services, "Error": null }));
         }
     }

@@ -42,14 +42,7 @@ pub fn publish(st: &mut State, bytes: &[u8]) -> Result<Vec<String>, String> {
     h.update(bytes);
     h.update(st.publishes.to_le_bytes());
     let x = hex::encode(&h.finalize()[..16]);
-    d.signature = format!(
-        "{}-{}-{}-{}-{}",
-        &x[..8],
-        &x[8..12],
-        &x[12..16],
-        &x[16..20],
-        &x[20..32]
-    );
+    d.signature = format!("{}-{}-{}-{}-{}", &x[..8], &x[8..12], &x[12..16], &x[16..20], &x[20..32]);
     let edges: Vec<Fqdn> = d
         .edge_pools
         .values()

@@ -69,11 +69,8 @@ pub fn run(st: &mut State, script: &str) -> Result<String, String> {
                 Tok::Str(nonce),
                 ..,
             ] if w == "Write-Output" && begin == "EDGEFED-BEGIN-" => {
-                let json = serde_json::to_string(&Value::Object(results.clone()))
-                    .map_err(|e| e.to_string())?;
-                out.push_str(&format!(
-                    "EDGEFED-BEGIN-{nonce}\r\n{json}\r\nEDGEFED-END-{nonce}\r\n"
-                ));
+                let json = serde_json::to_string(&Value::Object(results.clone())).map_err(|e| e.to_string())?;
+                out.push_str(&format!("EDGEFED-BEGIN-{nonce}\r\n{json}\r\nEDGEFED-END-{nonce}\r\n"));
                 finished = true;
             }
             _ => {
@@ -97,8 +94,7 @@ pub fn run(st: &mut State, script: &str) -> Result<String, String> {
 /// The credential file the script's `Edgefed-Credential` helper reads.
 fn credential_file(toks: &[Vec<Tok>]) -> Option<String> {
     toks.iter().find_map(|t| {
-        if !matches!(t.as_slice(), [Tok::Word(f), Tok::Word(n), ..] if f == "function" && n == "Edgefed-Credential")
-        {
+        if !matches!(t.as_slice(), [Tok::Word(f), Tok::Word(n), ..] if f == "function" && n == "Edgefed-Credential") {
             return None;
         }
         t.windows(2).find_map(|w| match w {
@@ -118,12 +114,7 @@ fn words(body: &[Tok]) -> Vec<&str> {
         .collect()
 }
 
-fn run_step(
-    st: &mut State,
-    ctx: &mut Ctx,
-    results: &Map<String, Value>,
-    body: &[Tok],
-) -> Result<Value, String> {
+fn run_step(st: &mut State, ctx: &mut Ctx, results: &Map<String, Value>, body: &[Tok]) -> Result<Value, String> {
     let w = words(body);
     let ok = |value: Vec<Value>| json!({ "ok": true, "value": value, "warnings": [] });
     let shape = w.join(" ");
@@ -137,9 +128,7 @@ fn run_step(
         _ if w.first() == Some(&"foreach") && w.contains(&"Edgefed-ServiceState") => {
             Some(answers::windows_services(st, results))
         }
-        _ if w.first() == Some(&"foreach") && w.contains(&"Edgefed-Backup") => {
-            Some(answers::backups(st, results))
-        }
+        _ if w.first() == Some(&"foreach") && w.contains(&"Edgefed-Backup") => Some(answers::backups(st, results)),
         _ => None,
     };
     if let Some(a) = answer {

@@ -61,8 +61,7 @@ pub struct State {
 /// # Errors
 /// A message when the file cannot be read or parsed.
 pub fn load(path: &str) -> Result<State, String> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("cannot read state {path}: {e}"))?;
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read state {path}: {e}"))?;
     serde_json::from_str(&text).map_err(|e| format!("state {path} is not valid: {e}"))
 }
 

@@ -25,13 +25,7 @@ pub(super) struct Builder {
 
 impl Builder {
     /// Adds a node; returns its index.
-    pub fn add(
-        &mut self,
-        phase: u8,
-        operation: Operation,
-        after: Vec<usize>,
-        reason: impl Into<String>,
-    ) -> usize {
+    pub fn add(&mut self, phase: u8, operation: Operation, after: Vec<usize>, reason: impl Into<String>) -> usize {
         self.nodes.push(PlanNode {
             operation,
             phase,
@@ -77,8 +71,11 @@ impl Builder {
                 file: desired.source.file.clone(),
                 text: String::new(),
                 diagnostics: vec![
-                    Diagnostic::plain(format!("internal error: the plan has a dependency cycle through {}", names.join("; ")))
-                        .help("this is a bug in edgefed; please report it with the document and `edgefed observe` output"),
+                    Diagnostic::plain(format!(
+                        "internal error: the plan has a dependency cycle through {}",
+                        names.join("; ")
+                    ))
+                    .help("this is a bug in edgefed; please report it with the document and `edgefed observe` output"),
                 ],
             }
         })?;

@@ -71,10 +71,7 @@ impl Planner<'_> {
                 .collect(),
         };
         // Inside the XMPP bracket the records change while the pool is stopped.
-        if let Some(pool) = pool
-            .as_ref()
-            .filter(|p| which == Federation::Sip || !self.bracketed(p))
-        {
+        if let Some(pool) = pool.as_ref().filter(|p| which == Federation::Sip || !self.bracketed(p)) {
             after.extend(self.ready_of(pool));
         }
 
@@ -88,11 +85,8 @@ impl Planner<'_> {
         };
         let seen = self.observed.dns_record(&srv, RecordType::Srv);
         if seen != Some(&wanted) {
-            self.b.change(
-                format!("dns.{srv}.SRV"),
-                record_json(seen),
-                record_json(Some(&wanted)),
-            );
+            self.b
+                .change(format!("dns.{srv}.SRV"), record_json(seen), record_json(Some(&wanted)));
             let id = self.b.add(
                 7,
                 Operation::SetDnsSrv {
@@ -150,11 +144,8 @@ impl Planner<'_> {
         if seen == Some(&wanted) {
             return;
         }
-        self.b.change(
-            format!("dns.{name}.A"),
-            record_json(seen),
-            record_json(Some(&wanted)),
-        );
+        self.b
+            .change(format!("dns.{name}.A"), record_json(seen), record_json(Some(&wanted)));
         let reason = match which {
             Federation::Xmpp => format!(
                 "Failback step 3: the A record of the XMPP host holds the external addresses of {pool}, the pool the route names (the procedure's \"point it at EdgeServer2\" is a copy error)"

@@ -10,16 +10,12 @@ impl Planner<'_> {
     /// Phase 10.
     pub(super) fn front_end_pools(&mut self) {
         for (fe, p) in &self.desired.front_end_pools {
-            let (Some(f), Some(op)) = (&p.failed_over, self.observed.front_end_pools.get(fe))
-            else {
+            let (Some(f), Some(op)) = (&p.failed_over, self.observed.front_end_pools.get(fe)) else {
                 continue;
             };
             if f.value && !op.failed_over {
-                self.b.change(
-                    format!("frontEndPools.{fe}.failedOver"),
-                    json!(false),
-                    json!(true),
-                );
+                self.b
+                    .change(format!("frontEndPools.{fe}.failedOver"), json!(false), json!(true));
                 let after = self
                     .next_hop_moves
                     .iter()
@@ -36,16 +32,12 @@ impl Planner<'_> {
         }
         let everything: Vec<usize> = (0..self.b.nodes.len()).collect();
         for (fe, p) in &self.desired.front_end_pools {
-            let (Some(f), Some(op)) = (&p.failed_over, self.observed.front_end_pools.get(fe))
-            else {
+            let (Some(f), Some(op)) = (&p.failed_over, self.observed.front_end_pools.get(fe)) else {
                 continue;
             };
             if !f.value && op.failed_over {
-                self.b.change(
-                    format!("frontEndPools.{fe}.failedOver"),
-                    json!(true),
-                    json!(false),
-                );
+                self.b
+                    .change(format!("frontEndPools.{fe}.failedOver"), json!(true), json!(false));
                 self.b.add(
                     10,
                     Operation::InvokePoolFailback {

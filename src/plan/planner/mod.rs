@@ -144,12 +144,7 @@ impl<'a> Planner<'a> {
             .edge_pools
             .get(pool)
             .and_then(|p| p.external_addresses.clone())
-            .or_else(|| {
-                self.observed
-                    .edge_pools
-                    .get(pool)
-                    .map(|p| p.external_addresses.clone())
-            })
+            .or_else(|| self.observed.edge_pools.get(pool).map(|p| p.external_addresses.clone()))
             .unwrap_or_default();
         addresses.sort();
         addresses.dedup();

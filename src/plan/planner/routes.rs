@@ -64,30 +64,15 @@ impl Planner<'_> {
             return;
         }
         let mut probes: BTreeSet<(Fqdn, u16)> = BTreeSet::new();
-        probes.extend(
-            self.fed_moves
-                .iter()
-                .filter_map(|(_, r)| r.clone())
-                .map(|p| (p, 5061)),
-        );
-        probes.extend(
-            self.xmpp_moves
-                .iter()
-                .filter_map(|(_, r)| r.clone())
-                .map(|p| (p, 5269)),
-        );
+        probes.extend(self.fed_moves.iter().filter_map(|(_, r)| r.clone()).map(|p| (p, 5061)));
+        probes.extend(self.xmpp_moves.iter().filter_map(|(_, r)| r.clone()).map(|p| (p, 5269)));
         for (pool, port) in probes {
             if !self.observed.edge_pools.contains_key(&pool) {
                 continue;
             }
             let mut after = self.ready_of(&pool);
             if port == 5269 {
-                after.extend(
-                    self.xmpp_routes
-                        .get(&Some(pool.clone()))
-                        .cloned()
-                        .unwrap_or_default(),
-                );
+                after.extend(self.xmpp_routes.get(&Some(pool.clone())).cloned().unwrap_or_default());
                 after.extend(&self.xmpp_dns);
             } else {
                 after.extend(self.publish);
@@ -98,7 +83,11 @@ impl Planner<'_> {
             for address in self.external_addresses(&pool) {
                 self.b.add(
                     9,
-                    Operation::VerifyPort { pool: pool.clone(), address, port },
+                    Operation::VerifyPort {
+                        pool: pool.clone(),
+                        address,
+                        port,
+                    },
                     after.clone(),
                     if port == 5269 {
                         "Failback step 3: verify that the pool now hosting XMPP federation has port 5269 open"

@@ -14,12 +14,7 @@ use crate::plan::Operation;
 impl Planner<'_> {
     /// The pools that must run when the plan is done.
     fn must_run(&self) -> BTreeSet<Fqdn> {
-        let mut pools: BTreeSet<Fqdn> = self
-            .targets
-            .federation_pools()
-            .into_iter()
-            .cloned()
-            .collect();
+        let mut pools: BTreeSet<Fqdn> = self.targets.federation_pools().into_iter().cloned().collect();
         pools.extend(self.targets.xmpp_pools().into_iter().cloned());
         for p in self.desired.front_end_pools.values() {
             if let Some(m) = &p.media_edge_pool {
@@ -27,10 +22,7 @@ impl Planner<'_> {
             }
         }
         for (pool, p) in &self.desired.edge_pools {
-            if p.services
-                .as_ref()
-                .is_some_and(|s| s.value == ServiceState::Running)
-            {
+            if p.services.as_ref().is_some_and(|s| s.value == ServiceState::Running) {
                 pools.insert(pool.clone());
             }
         }
@@ -40,11 +32,7 @@ impl Planner<'_> {
     /// Phase 1: start what must run, open the XMPP bracket, stop what the
     /// document stops.
     pub(super) fn services(&mut self) {
-        let xmpp_targets: BTreeSet<Fqdn> = self
-            .xmpp_moves
-            .iter()
-            .filter_map(|(_, r)| r.clone())
-            .collect();
+        let xmpp_targets: BTreeSet<Fqdn> = self.xmpp_moves.iter().filter_map(|(_, r)| r.clone()).collect();
         for pool in self.must_run() {
             let Some(p) = self.observed.edge_pools.get(&pool) else {
                 continue;
@@ -83,18 +71,18 @@ impl Planner<'_> {
                 .map(|(n, _)| *n)
                 .collect();
             if !stopped.is_empty() {
-                self.b.change(
-                    format!("edgePools.{pool}.services"),
-                    json!("stopped"),
-                    json!("running"),
-                );
+                self.b
+                    .change(format!("edgePools.{pool}.services"), json!("stopped"), json!("running"));
             }
             let starts = stopped
                 .into_iter()
                 .map(|name| {
                     self.b.add(
                         1,
-                        Operation::StartServices { pool: pool.clone(), computer: name.clone() },
+                        Operation::StartServices {
+                            pool: pool.clone(),
+                            computer: name.clone(),
+                        },
                         vec![],
                         "Failback step 1: start the Edge services on the pool that must carry federation or media",
                     )
@@ -103,10 +91,7 @@ impl Planner<'_> {
             self.ready.insert(pool, starts);
         }
         for (pool, p) in &self.desired.edge_pools {
-            if p.services
-                .as_ref()
-                .is_none_or(|s| s.value != ServiceState::Stopped)
-            {
+            if p.services.as_ref().is_none_or(|s| s.value != ServiceState::Stopped) {
                 continue;
             }
             let Some(op) = self.observed.edge_pools.get(pool) else {
@@ -119,11 +104,8 @@ impl Planner<'_> {
                 .map(|(n, _)| n)
                 .collect();
             if !running.is_empty() {
-                self.b.change(
-                    format!("edgePools.{pool}.services"),
-                    json!("running"),
-                    json!("stopped"),
-                );
+                self.b
+                    .change(format!("edgePools.{pool}.services"), json!("running"), json!("stopped"));
             }
             for name in running {
                 self.b.add(
@@ -148,11 +130,7 @@ impl Planner<'_> {
             let Some(p) = self.observed.edge_pools.get(pool) else {
                 continue;
             };
-            let mut after = self
-                .xmpp_routes
-                .get(&Some(pool.clone()))
-                .cloned()
-                .unwrap_or_default();
+            let mut after = self.xmpp_routes.get(&Some(pool.clone())).cloned().unwrap_or_default();
             after.extend(&self.xmpp_dns);
             let starts = p
                 .computers
@@ -161,7 +139,10 @@ impl Planner<'_> {
                 .map(|(name, _)| {
                     self.b.add(
                         8,
-                        Operation::StartServices { pool: pool.clone(), computer: name.clone() },
+                        Operation::StartServices {
+                            pool: pool.clone(),
+                            computer: name.clone(),
+                        },
                         after.clone(),
                         "XMPP failover: start the Edge services again once the route and DNS point at the pool",
                     )
@@ -172,11 +153,10 @@ impl Planner<'_> {
         let federation_pool = self.single_federation_pool();
         for node in &mut self.b.nodes {
             let pool = match &node.operation {
-                Operation::EnableSipFederation { edge_pool }
-                | Operation::SetMediaEdgePool { edge_pool, .. } => Some(edge_pool),
-                Operation::SetSiteFederationRoute {
-                    edge_pool: Some(p), ..
-                } => Some(p),
+                Operation::EnableSipFederation { edge_pool } | Operation::SetMediaEdgePool { edge_pool, .. } => {
+                    Some(edge_pool)
+                }
+                Operation::SetSiteFederationRoute { edge_pool: Some(p), .. } => Some(p),
                 Operation::RunSetup { pool, .. } => Some(pool),
                 _ => None,
             };

@@ -72,9 +72,7 @@ impl Planner<'_> {
             self.enabled_pools.push(pool.clone());
         }
         for (fe, p) in &self.desired.front_end_pools {
-            let (Some(media), Some(op)) =
-                (&p.media_edge_pool, self.observed.front_end_pools.get(fe))
-            else {
+            let (Some(media), Some(op)) = (&p.media_edge_pool, self.observed.front_end_pools.get(fe)) else {
                 continue;
             };
             if op.media_edge_pool.as_ref() == Some(&media.value) {
@@ -123,7 +121,9 @@ impl Planner<'_> {
                     continue;
                 }
                 if !c.reachable {
-                    self.b.warn(format!("{name} (Edge pool {pool}) is unreachable: setup must be run on it when it is back"));
+                    self.b.warn(format!(
+                        "{name} (Edge pool {pool}) is unreachable: setup must be run on it when it is back"
+                    ));
                     continue;
                 }
                 if !newly {

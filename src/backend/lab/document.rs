@@ -1,0 +1,97 @@
+//! A lab made from a real topology keeps that document in step: publish and
+//! next-hop changes go through the topology module's byte-exact edits — the
+//! same code the PowerShell backend publishes with — and the lab checks that
+//! the edited document says what the lab now believes.
+
+use std::path::Path;
+
+use super::file::{LabFile, write_atomically};
+use crate::backend::BackendError;
+use crate::plan::Operation;
+use crate::topology::{TopologyDocument, TopologyEdit};
+
+fn failed(message: String) -> BackendError {
+    BackendError::Failed { message }
+}
+
+/// The document edits `op` makes, given the lab before it (`staged` edits
+/// are published by `publish-topology`).
+fn edits(before: &LabFile, op: &Operation) -> Vec<TopologyEdit> {
+    match op {
+        Operation::PublishTopology {} => before
+            .staged
+            .iter()
+            .filter_map(|s| match s {
+                Operation::EnableSipFederation { edge_pool } => Some(TopologyEdit::EnableSipFederation {
+                    edge_pool: edge_pool.clone(),
+                }),
+                Operation::DisableSipFederation { edge_pool } => Some(TopologyEdit::DisableSipFederation {
+                    edge_pool: edge_pool.clone(),
+                }),
+                Operation::SetMediaEdgePool {
+                    front_end_pool,
+                    edge_pool,
+                } => Some(TopologyEdit::SetMediaEdgePool {
+                    front_end_pool: front_end_pool.clone(),
+                    edge_pool: edge_pool.clone(),
+                }),
+                _ => None,
+            })
+            .collect(),
+        Operation::SetEdgeNextHop { edge_pool, next_hop } => {
+            vec![TopologyEdit::SetNextHop {
+                edge_pool: edge_pool.clone(),
+                next_hop: next_hop.clone(),
+            }]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Applies `op`'s edits to the document at `path` and checks the result
+/// against `after`, the lab's state once `op` is applied.
+///
+/// # Errors
+/// [`BackendError::Failed`] when the document cannot be read, edited or
+/// written, or disagrees with the lab afterwards; the document is then
+/// unchanged.
+pub(super) fn follow(path: &Path, before: &LabFile, after: &LabFile, op: &Operation) -> Result<(), BackendError> {
+    let edits = edits(before, op);
+    if edits.is_empty() {
+        return Ok(());
+    }
+    let origin = path.display().to_string();
+    let bytes =
+        std::fs::read(path).map_err(|e| failed(format!("cannot read the lab's topology document {origin}: {e}")))?;
+    let doc = TopologyDocument::parse(&bytes, &origin).map_err(|e| failed(e.to_string()))?;
+    let edited = doc.apply(&edits).map_err(|e| failed(e.to_string()))?;
+    let check = TopologyDocument::parse(&edited, &origin)
+        .map_err(|e| failed(format!("the edited topology does not read back: {e}")))?;
+    for (pool, p) in &after.topology.edge_pools {
+        let Some(t) = check.model().edge_pools.get(pool) else {
+            continue;
+        };
+        if t.sip_federation != p.sip_federation || t.next_hop != p.next_hop {
+            return Err(failed(format!(
+                "after {}, the topology document {origin} says {pool} has SIP federation {} and next hop {:?}, but the lab says {} and {:?}",
+                op.kind(),
+                t.sip_federation,
+                t.next_hop.as_ref().map(ToString::to_string),
+                p.sip_federation,
+                p.next_hop.as_ref().map(ToString::to_string)
+            )));
+        }
+    }
+    for (pool, p) in &after.topology.front_end_pools {
+        let Some(t) = check.model().front_end_pools.get(pool) else {
+            continue;
+        };
+        if t.media_edge_pool != p.media_edge_pool {
+            return Err(failed(format!(
+                "after {}, the topology document {origin} disagrees with the lab on {pool}'s media Edge pool",
+                op.kind()
+            )));
+        }
+    }
+    write_atomically(path, &edited).map_err(|e| failed(e.to_string()))
+}

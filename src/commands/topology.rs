@@ -1,0 +1,105 @@
+//! `edgefed topology show FILE` and `edgefed topology edit FILE …`.
+
+use std::path::Path;
+
+use crate::app::{self, Failure, Outcome, print};
+use crate::cli::{Global, OutputFormat, TopologyCommand};
+use crate::exit;
+use crate::model::Fqdn;
+use crate::topology::{ShowFormat, TopologyDocument, TopologyEdit};
+
+/// Reads and parses a topology document.
+///
+/// # Errors
+/// When it cannot be read or is not a published topology.
+pub(crate) fn read(path: &Path) -> Result<TopologyDocument, Failure> {
+    let bytes =
+        std::fs::read(path).map_err(|e| Failure::error(format!("cannot read topology {}: {e}", path.display())))?;
+    TopologyDocument::parse(&bytes, &path.display().to_string()).map_err(Failure::error)
+}
+
+/// Runs a `topology` command.
+///
+/// # Errors
+/// Unreadable or invalid document, unknown pool, bad argument.
+pub fn run(global: &Global, command: &TopologyCommand) -> Outcome {
+    match command {
+        TopologyCommand::Show { file } => {
+            let format = match global.output.unwrap_or(OutputFormat::Yaml) {
+                OutputFormat::Yaml | OutputFormat::Human => ShowFormat::Yaml,
+                OutputFormat::Json => ShowFormat::Json,
+                _ => return Err(Failure::usage("`topology show` prints yaml or json")),
+            };
+            let doc = read(file)?;
+            print(&crate::topology::show(doc.model(), format).map_err(Failure::error)?);
+            Ok(exit::SUCCESS)
+        }
+        TopologyCommand::Edit {
+            file,
+            enable_sip_federation,
+            disable_sip_federation,
+            media_edge_pool,
+            next_hop,
+            out,
+        } => {
+            let mut edits = Vec::new();
+            for p in disable_sip_federation {
+                edits.push(TopologyEdit::DisableSipFederation {
+                    edge_pool: fqdn(p, "--disable-sip-federation")?,
+                });
+            }
+            for p in enable_sip_federation {
+                edits.push(TopologyEdit::EnableSipFederation {
+                    edge_pool: fqdn(p, "--enable-sip-federation")?,
+                });
+            }
+            for pair in media_edge_pool {
+                let (fe, edge) = pair_of(pair, "--media-edge-pool", "FE=EDGE")?;
+                edits.push(TopologyEdit::SetMediaEdgePool {
+                    front_end_pool: fe,
+                    edge_pool: edge,
+                });
+            }
+            for pair in next_hop {
+                let (edge, fe) = pair_of(pair, "--next-hop", "EDGE=FE")?;
+                edits.push(TopologyEdit::SetNextHop {
+                    edge_pool: edge,
+                    next_hop: fe,
+                });
+            }
+            if edits.is_empty() {
+                return Err(Failure::usage(
+                    "no edit given: use --enable-sip-federation, --disable-sip-federation, --media-edge-pool or --next-hop",
+                ));
+            }
+            let doc = read(file)?;
+            let bytes = doc.apply(&edits).map_err(Failure::error)?;
+            match out {
+                Some(path) => {
+                    crate::backend::lab::write_atomically(path, &bytes).map_err(Failure::error)?;
+                    app::note(&format!("edgefed: wrote {} ({} edit(s))", path.display(), edits.len()));
+                }
+                None => {
+                    use std::io::Write as _;
+                    let mut stdout = std::io::stdout().lock();
+                    stdout
+                        .write_all(&bytes)
+                        .and_then(|()| stdout.flush())
+                        .map_err(|e| Failure::error(format!("cannot write to stdout: {e}")))?;
+                }
+            }
+            Ok(exit::SUCCESS)
+        }
+    }
+}
+
+fn fqdn(text: &str, flag: &str) -> Result<Fqdn, Failure> {
+    Fqdn::parse(text).map_err(|e| Failure::usage(format!("{flag} {text}: {e}")))
+}
+
+fn pair_of(text: &str, flag: &str, shape: &str) -> Result<(Fqdn, Fqdn), Failure> {
+    let (a, b) = text
+        .split_once('=')
+        .ok_or_else(|| Failure::usage(format!("{flag} {text}: expected {shape}")))?;
+    Ok((fqdn(a, flag)?, fqdn(b, flag)?))
+}
