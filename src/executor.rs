@@ -209,3 +209,187 @@ pub async fn execute(
             .collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::backend::Observation;
+    use crate::model::Fqdn;
+    use crate::plan::Operation;
+
+    /// A backend that records what it is asked to do.
+    #[derive(Default)]
+    struct Recorder {
+        fail: Vec<String>,
+        limit: usize,
+        batches: bool,
+        applied: Mutex<Vec<String>>,
+        waves: Mutex<Vec<Vec<String>>>,
+        in_flight: AtomicUsize,
+        max_in_flight: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl Backend for Recorder {
+        fn name(&self) -> &'static str {
+            "recorder"
+        }
+        async fn observe(&self) -> Result<Observation, BackendError> {
+            Ok(Observation::default())
+        }
+        async fn apply(&self, op: &Operation) -> Result<Applied, BackendError> {
+            let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+            for _ in 0..3 {
+                tokio::task::yield_now().await;
+            }
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            let target = op.target();
+            self.applied.lock().unwrap().push(target.clone());
+            if self.fail.contains(&target) {
+                Err(BackendError::Refused {
+                    message: format!("{target} refused"),
+                })
+            } else {
+                Ok(Applied::default())
+            }
+        }
+        async fn apply_batch(&self, ops: &[Operation]) -> Vec<Result<Applied, BackendError>> {
+            self.waves
+                .lock()
+                .unwrap()
+                .push(ops.iter().map(Operation::target).collect());
+            let mut out = Vec::new();
+            for op in ops {
+                out.push(self.apply(op).await);
+            }
+            out
+        }
+        fn max_concurrency(&self) -> usize {
+            self.limit
+        }
+        fn batches(&self) -> bool {
+            self.batches
+        }
+    }
+
+    /// An action on computer `name` (the target), after `deps`.
+    fn action(id: usize, name: &str, deps: &[usize]) -> Action {
+        let fqdn = Fqdn::parse(&format!("{name}.contoso.com")).unwrap();
+        Action {
+            id,
+            operation: Operation::StartServices {
+                pool: fqdn.clone(),
+                computer: fqdn,
+            },
+            phase: 1,
+            depends_on: deps.to_vec(),
+            reason: String::new(),
+        }
+    }
+
+    fn names(v: &[&str]) -> Vec<String> {
+        v.iter().map(|n| format!("{n}.contoso.com")).collect()
+    }
+
+    #[tokio::test]
+    async fn one_at_a_time_runs_in_plan_order() {
+        let actions = [
+            action(1, "a", &[]),
+            action(2, "b", &[]),
+            action(3, "c", &[1]),
+            action(4, "d", &[2, 3]),
+        ];
+        let backend = Arc::new(Recorder {
+            limit: 1,
+            ..Recorder::default()
+        });
+        let report = execute(&actions, backend.clone(), |_| {}).await;
+        assert!(report.complete());
+        assert_eq!(*backend.applied.lock().unwrap(), names(&["a", "b", "c", "d"]));
+        assert_eq!(backend.max_in_flight.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_failure_skips_its_dependents_but_not_independent_branches() {
+        // 1 → 2 → 3 fails at 1; 4 is independent; 5 needs 2 and 4.
+        let actions = [
+            action(1, "a", &[]),
+            action(2, "b", &[1]),
+            action(3, "c", &[2]),
+            action(4, "d", &[]),
+            action(5, "e", &[2, 4]),
+        ];
+        let backend = Arc::new(Recorder {
+            limit: 1,
+            fail: names(&["a"]),
+            ..Recorder::default()
+        });
+        let report = execute(&actions, backend.clone(), |_| {}).await;
+        assert_eq!(*backend.applied.lock().unwrap(), names(&["a", "d"]));
+        assert_eq!(report.failed(), vec![1]);
+        assert_eq!(report.applied(), vec![4]);
+        assert_eq!(report.not_attempted(), vec![2, 3, 5]);
+        let blocked: Vec<(usize, Vec<usize>)> = report
+            .outcomes
+            .iter()
+            .filter_map(|(id, o)| match o {
+                Outcome::NotAttempted { blocked_by } => Some((*id, blocked_by.clone())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(blocked, vec![(2, vec![1]), (3, vec![2]), (5, vec![2])]);
+    }
+
+    #[tokio::test]
+    async fn independent_actions_run_concurrently_up_to_the_limit() {
+        let actions = [
+            action(1, "a", &[]),
+            action(2, "b", &[]),
+            action(3, "c", &[]),
+            action(4, "d", &[1, 2, 3]),
+        ];
+        let backend = Arc::new(Recorder {
+            limit: 2,
+            ..Recorder::default()
+        });
+        let mut events = Vec::new();
+        let report = execute(&actions, backend.clone(), |e| {
+            events.push(match e {
+                Event::Started(a) => format!("start {}", a.id),
+                Event::Finished(a, _) => format!("end {}", a.id),
+            });
+        })
+        .await;
+        assert!(report.complete());
+        assert_eq!(backend.max_in_flight.load(Ordering::SeqCst), 2);
+        assert_eq!(&events[..2], ["start 1", "start 2"]);
+        assert_eq!(events.last().map(String::as_str), Some("end 4"));
+    }
+
+    #[tokio::test]
+    async fn batching_backends_get_one_call_per_wave() {
+        let actions = [
+            action(1, "a", &[]),
+            action(2, "b", &[]),
+            action(3, "c", &[1, 2]),
+            action(4, "d", &[1]),
+        ];
+        let backend = Arc::new(Recorder {
+            limit: 1,
+            batches: true,
+            ..Recorder::default()
+        });
+        let report = execute(&actions, backend.clone(), |_| {}).await;
+        assert!(report.complete());
+        assert_eq!(
+            *backend.waves.lock().unwrap(),
+            vec![names(&["a", "b"]), names(&["c", "d"])]
+        );
+    }
+}
