@@ -225,7 +225,14 @@ pub fn open_backend(
             }
         }
         BackendKind::Powershell => {
-            let config = PowerShellConfig::from_env(global.ps_command.as_deref()).map_err(Failure::usage)?;
+            let mut config = PowerShellConfig::from_env(global.ps_command.as_deref()).map_err(Failure::usage)?;
+            for spec in &global.ps_timeout {
+                config
+                    .timeouts
+                    .set(spec)
+                    .map_err(|e| Failure::usage(format!("--ps-timeout {e}")))?;
+            }
+            config.backup_dir.clone_from(&global.backup_dir);
             Arc::new(PowerShellBackend::new(config))
         }
     };

@@ -87,6 +87,14 @@ pub struct Global {
     /// (`powershell.exe …` on Windows).
     #[arg(long, global = true, value_name = "CMD")]
     pub ps_command: Option<String>,
+    /// A per-kind PowerShell timeout, `NAME=SECONDS` (repeatable): observe, services,
+    /// set-edge-next-hop, stage-topology, publish-topology, run-setup, set-site,
+    /// pool-failover, replication-wait, replication-poll.
+    #[arg(long, global = true, value_name = "NAME=SECONDS")]
+    pub ps_timeout: Vec<String>,
+    /// Where the PowerShell backend saves backups of the published topology.
+    #[arg(long, global = true, value_name = "DIR", default_value = ".edgefed/backups")]
+    pub backup_dir: PathBuf,
     /// The DNS primary that takes RFC 2136 updates for the managed zones.
     /// Without it, DNS changes are shown as manual steps (PowerShell backend)
     /// or simulated (lab).

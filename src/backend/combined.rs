@@ -14,6 +14,9 @@ use crate::dns::DnsBackend;
 use crate::model::{DnsName, RecordType};
 use crate::plan::Operation;
 
+/// How many DNS updates or probes of one wave run at once.
+const PARALLEL: usize = 16;
+
 /// Where DNS is observed and changed.
 pub enum DnsSystem {
     /// The Lync backend's own (the lab's simulated DNS).
@@ -179,8 +182,16 @@ impl Backend for Combined {
         for (i, r) in there.into_iter().zip(lync_results) {
             results[i] = Some(r);
         }
-        for i in here {
-            results[i] = Some(self.apply_here(&ops[i]).await);
+        // DNS updates and probes of one wave are independent: run them
+        // concurrently, a bounded number at a time.
+        for chunk in here.chunks(PARALLEL) {
+            let mut futures = Vec::with_capacity(chunk.len());
+            for i in chunk {
+                futures.push(self.apply_here(&ops[*i]));
+            }
+            for (i, r) in chunk.iter().zip(futures_util::future::join_all(futures).await) {
+                results[*i] = Some(r);
+            }
         }
         results
             .into_iter()

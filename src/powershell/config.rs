@@ -112,6 +112,39 @@ impl Default for Timeouts {
 }
 
 impl Timeouts {
+    /// The names `set` accepts, for messages.
+    pub const NAMES: &'static str = "observe, services, set-edge-next-hop, stage-topology, publish-topology, run-setup, set-site, pool-failover, replication-wait, replication-poll";
+
+    /// Sets one timeout from `NAME=SECONDS` (`--ps-timeout`).
+    ///
+    /// # Errors
+    /// A message naming the accepted names when the name or number is wrong.
+    pub fn set(&mut self, spec: &str) -> Result<(), String> {
+        let (name, secs) = spec
+            .split_once('=')
+            .ok_or_else(|| format!("`{spec}`: expected NAME=SECONDS"))?;
+        let secs: u64 = secs
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{spec}`: {secs} is not a number of seconds"))?;
+        let d = Duration::from_secs(secs);
+        let slot = match name.trim() {
+            "observe" => &mut self.observe,
+            "services" => &mut self.services,
+            "set-edge-next-hop" => &mut self.set_edge_next_hop,
+            "stage-topology" => &mut self.stage_topology,
+            "publish-topology" => &mut self.publish_topology,
+            "run-setup" => &mut self.run_setup,
+            "set-site" => &mut self.set_site,
+            "pool-failover" => &mut self.pool_failover,
+            "replication-wait" => &mut self.replication_wait,
+            "replication-poll" => &mut self.replication_poll,
+            other => return Err(format!("`{other}` is not a timeout; known: {}", Self::NAMES)),
+        };
+        *slot = d;
+        Ok(())
+    }
+
     /// The timeout of one operation's share of a round trip.
     #[must_use]
     pub fn for_operation(&self, op: &Operation) -> Duration {
@@ -193,5 +226,15 @@ mod tests {
         assert_eq!(l.args.last().unwrap(), "-");
         assert!(Launcher::parse("ssh 'open").is_err());
         assert_eq!(Launcher::parse("  "), Err(ConfigError::EmptyLauncher));
+    }
+
+    #[test]
+    fn timeouts_are_set_by_name() {
+        let mut t = Timeouts::default();
+        t.set("run-setup=60").unwrap();
+        assert_eq!(t.run_setup, Duration::from_secs(60));
+        assert!(t.set("runsetup=60").unwrap_err().contains("known: observe"));
+        assert!(t.set("run-setup=soon").is_err());
+        assert!(t.set("run-setup").is_err());
     }
 }
