@@ -103,36 +103,15 @@ impl Combined {
 /// The exact record a DNS action sets, for a manual step.
 #[must_use]
 pub fn manual_record(op: &Operation) -> String {
-    match op {
-        Operation::SetDnsSrv {
-            zone,
-            name,
-            target,
-            port,
-            priority,
-            weight,
-            ttl,
-            ..
-        } => {
-            format!("in zone {zone}: {name}. {ttl} IN SRV {priority} {weight} {port} {target}.")
-        }
-        Operation::SetDnsA {
-            zone,
-            name,
-            addresses,
-            ttl,
-            ..
-        } => {
-            let records: Vec<String> = addresses
-                .iter()
-                .map(|a| format!("{name}. {ttl} IN {} {a}", if a.is_ipv4() { "A" } else { "AAAA" }))
-                .collect();
-            format!(
-                "in zone {zone}: {} (and no other address records for {name})",
-                records.join("; ")
-            )
-        }
-        other => other.to_string(),
+    match op.dns_change() {
+        Some(change) => format!(
+            "in zone {}: {} (and no other {} records for {})",
+            change.zone,
+            change.desired.zone_file_lines().join("; "),
+            change.desired.record_type(),
+            change.desired.name()
+        ),
+        None => op.to_string(),
     }
 }
 

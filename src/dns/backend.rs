@@ -7,7 +7,7 @@ use super::client::{DnsClient, UpdateOutcome};
 use super::error::{DnsError, show};
 use crate::backend::{Applied, Backend, BackendError, Observation};
 use crate::model::{DnsName, DnsRecord, RecordType};
-use crate::plan::Operation;
+use crate::plan::{DnsChange, Operation};
 
 /// A [`Backend`] for DNS operations only.
 #[derive(Debug)]
@@ -72,56 +72,19 @@ impl Backend for DnsBackend {
     }
 
     async fn apply(&self, operation: &Operation) -> Result<Applied, BackendError> {
-        let (zone, desired, observed) = match operation {
-            Operation::SetDnsSrv {
-                zone,
-                name,
-                target,
-                port,
-                priority,
-                weight,
-                ttl,
-                observed,
-            } => (
-                zone,
-                DnsRecord::Srv {
-                    name: name.clone(),
-                    ttl: *ttl,
-                    priority: *priority,
-                    weight: *weight,
-                    port: *port,
-                    target: target.clone(),
-                },
-                observed,
-            ),
-            Operation::SetDnsA {
-                zone,
-                name,
-                addresses,
-                ttl,
-                observed,
-            } => {
-                let mut addresses = addresses.clone();
-                addresses.sort();
-                addresses.dedup();
-                (
-                    zone,
-                    DnsRecord::A {
-                        name: name.clone(),
-                        ttl: *ttl,
-                        addresses,
-                    },
-                    observed,
-                )
-            }
-            other => {
-                return Err(BackendError::Failed {
-                    message: format!(
-                        "`{other}` is not a DNS action; the DNS backend applies set-dns-srv and set-dns-a only"
-                    ),
-                });
-            }
+        let Some(DnsChange {
+            zone,
+            desired,
+            observed,
+        }) = operation.dns_change()
+        else {
+            return Err(BackendError::Failed {
+                message: format!(
+                    "`{operation}` is not a DNS action; the DNS backend applies set-dns-srv and set-dns-a only"
+                ),
+            });
         };
+        let zone = &zone;
         let outcome = self
             .client
             .update_with_outcome(zone, &desired, observed.as_ref())

@@ -67,6 +67,28 @@ impl DnsRecord {
         }
     }
 
+    /// The record set as zone-file lines, e.g.
+    /// `_xmpp-server._tcp.contoso.com. 300 IN SRV 0 100 5269 xmpp.contoso.com.`
+    #[must_use]
+    pub fn zone_file_lines(&self) -> Vec<String> {
+        match self {
+            Self::Srv {
+                name,
+                ttl,
+                priority,
+                weight,
+                port,
+                target,
+            } => {
+                vec![format!("{name}. {ttl} IN SRV {priority} {weight} {port} {target}.")]
+            }
+            Self::A { name, ttl, addresses } => addresses
+                .iter()
+                .map(|a| format!("{name}. {ttl} IN {} {a}", if a.is_ipv4() { "A" } else { "AAAA" }))
+                .collect(),
+        }
+    }
+
     /// The record type.
     #[must_use]
     pub fn record_type(&self) -> RecordType {

@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{DnsName, DnsRecord, Fqdn};
+use crate::topology::TopologyEdit;
 
 /// What an action does, with the fields of contract §4. The serde tag is the
 /// action's `kind` in the plan JSON.
@@ -144,6 +145,77 @@ impl Operation {
     pub fn is_dns(&self) -> bool {
         matches!(self, Self::SetDnsSrv { .. } | Self::SetDnsA { .. })
     }
+
+    /// For a DNS action, the change it makes: the zone, the record set to
+    /// hold afterwards (addresses sorted), and the one it expects to find.
+    #[must_use]
+    pub fn dns_change(&self) -> Option<DnsChange> {
+        match self {
+            Self::SetDnsSrv {
+                zone,
+                name,
+                target,
+                port,
+                priority,
+                weight,
+                ttl,
+                observed,
+            } => Some(DnsChange {
+                zone: zone.clone(),
+                desired: DnsRecord::Srv {
+                    name: name.clone(),
+                    ttl: *ttl,
+                    priority: *priority,
+                    weight: *weight,
+                    port: *port,
+                    target: target.clone(),
+                },
+                observed: observed.clone(),
+            }),
+            Self::SetDnsA {
+                zone,
+                name,
+                addresses,
+                ttl,
+                observed,
+            } => {
+                let mut addresses = addresses.clone();
+                addresses.sort();
+                addresses.dedup();
+                Some(DnsChange {
+                    zone: zone.clone(),
+                    desired: DnsRecord::A {
+                        name: name.clone(),
+                        ttl: *ttl,
+                        addresses,
+                    },
+                    observed: observed.clone(),
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// For a topology document edit (phase 3), the edit itself.
+    #[must_use]
+    pub fn topology_edit(&self) -> Option<TopologyEdit> {
+        match self {
+            Self::DisableSipFederation { edge_pool } => Some(TopologyEdit::DisableSipFederation {
+                edge_pool: edge_pool.clone(),
+            }),
+            Self::EnableSipFederation { edge_pool } => Some(TopologyEdit::EnableSipFederation {
+                edge_pool: edge_pool.clone(),
+            }),
+            Self::SetMediaEdgePool {
+                front_end_pool,
+                edge_pool,
+            } => Some(TopologyEdit::SetMediaEdgePool {
+                front_end_pool: front_end_pool.clone(),
+                edge_pool: edge_pool.clone(),
+            }),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for Operation {
@@ -181,6 +253,17 @@ impl fmt::Display for Operation {
             }
         }
     }
+}
+
+/// The change a DNS action makes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DnsChange {
+    /// The zone the update goes to.
+    pub zone: Fqdn,
+    /// The record set afterwards.
+    pub desired: DnsRecord,
+    /// The record set the plan observed (`None`: absent).
+    pub observed: Option<DnsRecord>,
 }
 
 /// An action of a plan: a node of its DAG.

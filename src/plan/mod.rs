@@ -8,6 +8,6 @@ mod order;
 mod plan;
 mod planner;
 
-pub use action::{Action, Operation};
+pub use action::{Action, DnsChange, Operation};
 pub use plan::{Change, Plan};
 pub use planner::plan;

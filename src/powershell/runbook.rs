@@ -92,43 +92,18 @@ fn edit_description(op: &Operation) -> String {
 }
 
 fn dns_comment(out: &mut String, op: &Operation) {
-    match op {
-        Operation::SetDnsSrv {
-            zone,
-            name,
-            target,
-            port,
-            priority,
-            weight,
-            ttl,
-            ..
-        } => {
-            comment(
-                out,
-                "#   ",
-                &format!(
-                    "DNS, not run here (edgefed's DNS backend sends an RFC 2136 update to zone {zone}):\n  set SRV {name}  TTL {ttl}  priority {priority}  weight {weight}  port {port}  target {target}"
-                ),
-            );
-        }
-        Operation::SetDnsA {
-            zone,
-            name,
-            addresses,
-            ttl,
-            ..
-        } => {
-            let list: Vec<String> = addresses.iter().map(ToString::to_string).collect();
-            comment(
-                out,
-                "#   ",
-                &format!(
-                    "DNS, not run here (edgefed's DNS backend sends an RFC 2136 update to zone {zone}):\n  set A {name}  TTL {ttl}  addresses {}",
-                    list.join(", ")
-                ),
-            );
-        }
-        _ => {}
+    if let Some(change) = op.dns_change() {
+        comment(
+            out,
+            "#   ",
+            &format!(
+                "DNS, not run here (edgefed's DNS backend sends an RFC 2136 update to zone {}): the {} record set of {} becomes\n  {}",
+                change.zone,
+                change.desired.record_type(),
+                change.desired.name(),
+                change.desired.zone_file_lines().join("\n  ")
+            ),
+        );
     }
 }
 

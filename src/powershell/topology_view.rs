@@ -65,27 +65,6 @@ impl TopologyFacts {
 /// edit does not apply.
 pub fn apply_edits(xml: &str, edits: &[Operation]) -> Result<Vec<u8>, String> {
     let doc = TopologyDocument::parse(xml.as_bytes(), "Get-CsTopology -AsXml").map_err(|e| e.to_string())?;
-    let edits: Vec<TopologyEdit> = edits.iter().filter_map(to_edit).collect();
+    let edits: Vec<TopologyEdit> = edits.iter().filter_map(Operation::topology_edit).collect();
     doc.apply(&edits).map_err(|e| e.to_string())
-}
-
-/// The topology edit of a phase-3 operation (`None` for other operations).
-#[must_use]
-pub fn to_edit(op: &Operation) -> Option<TopologyEdit> {
-    match op {
-        Operation::DisableSipFederation { edge_pool } => Some(TopologyEdit::DisableSipFederation {
-            edge_pool: edge_pool.clone(),
-        }),
-        Operation::EnableSipFederation { edge_pool } => Some(TopologyEdit::EnableSipFederation {
-            edge_pool: edge_pool.clone(),
-        }),
-        Operation::SetMediaEdgePool {
-            front_end_pool,
-            edge_pool,
-        } => Some(TopologyEdit::SetMediaEdgePool {
-            front_end_pool: front_end_pool.clone(),
-            edge_pool: edge_pool.clone(),
-        }),
-        _ => None,
-    }
 }

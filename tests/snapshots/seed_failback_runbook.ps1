@@ -96,16 +96,16 @@ Set-CsSite -Identity 'Site2' -XmppFederationRoute 'EdgeServer:edgepool1.contoso.
 #   Why: dns._xmpp-server._tcp.contoso.com.SRV
 #   Procedure: Failback step 3: the SRV record resolves to the Edge pool that carries the federation
 #   After action(s): 9, 10
-#   DNS, not run here (edgefed's DNS backend sends an RFC 2136 update to zone contoso.com):
-#     set SRV _xmpp-server._tcp.contoso.com  TTL 300  priority 0  weight 100  port 5269  target xmpp.contoso.com
+#   DNS, not run here (edgefed's DNS backend sends an RFC 2136 update to zone contoso.com): the SRV record set of _xmpp-server._tcp.contoso.com becomes
+#     _xmpp-server._tcp.contoso.com. 300 IN SRV 0 100 5269 xmpp.contoso.com.
 
 # ---------------------------------------------------------------------------
 # Action 12: set-dns-a xmpp.contoso.com → 131.107.155.10
 #   Why: dns.xmpp.contoso.com.A: the restored pool's external address
 #   Procedure: Failback step 3: the A record points at the pool the route names (not EdgeServer2, a copy error in the procedure)
 #   After action(s): 9, 10
-#   DNS, not run here (edgefed's DNS backend sends an RFC 2136 update to zone contoso.com):
-#     set A xmpp.contoso.com  TTL 300  addresses 131.107.155.10
+#   DNS, not run here (edgefed's DNS backend sends an RFC 2136 update to zone contoso.com): the A record set of xmpp.contoso.com becomes
+#     xmpp.contoso.com. 300 IN A 131.107.155.10
 
 # ---------------------------------------------------------------------------
 # Action 13: verify-port 131.107.155.10:5269 (pool edgepool1.contoso.com)

@@ -18,26 +18,7 @@ fn failed(message: String) -> BackendError {
 /// are published by `publish-topology`).
 fn edits(before: &LabFile, op: &Operation) -> Vec<TopologyEdit> {
     match op {
-        Operation::PublishTopology {} => before
-            .staged
-            .iter()
-            .filter_map(|s| match s {
-                Operation::EnableSipFederation { edge_pool } => Some(TopologyEdit::EnableSipFederation {
-                    edge_pool: edge_pool.clone(),
-                }),
-                Operation::DisableSipFederation { edge_pool } => Some(TopologyEdit::DisableSipFederation {
-                    edge_pool: edge_pool.clone(),
-                }),
-                Operation::SetMediaEdgePool {
-                    front_end_pool,
-                    edge_pool,
-                } => Some(TopologyEdit::SetMediaEdgePool {
-                    front_end_pool: front_end_pool.clone(),
-                    edge_pool: edge_pool.clone(),
-                }),
-                _ => None,
-            })
-            .collect(),
+        Operation::PublishTopology {} => before.staged.iter().filter_map(Operation::topology_edit).collect(),
         Operation::SetEdgeNextHop { edge_pool, next_hop } => {
             vec![TopologyEdit::SetNextHop {
                 edge_pool: edge_pool.clone(),

@@ -136,41 +136,9 @@ fn perform(lab: &mut LabFile, op: &Operation) -> Result<Applied, BackendError> {
             site_mut(lab, site)?.xmpp_federation_route.clone_from(edge_pool);
             Ok(Applied::default())
         }
-        Operation::SetDnsSrv {
-            name,
-            target,
-            port,
-            priority,
-            weight,
-            ttl,
-            observed,
-            ..
-        } => {
-            let record = DnsRecord::Srv {
-                name: name.clone(),
-                ttl: *ttl,
-                priority: *priority,
-                weight: *weight,
-                port: *port,
-                target: target.clone(),
-            };
-            set_record(lab, record, observed.as_ref())
-        }
-        Operation::SetDnsA {
-            name,
-            addresses,
-            ttl,
-            observed,
-            ..
-        } => {
-            let mut addresses = addresses.clone();
-            addresses.sort();
-            let record = DnsRecord::A {
-                name: name.clone(),
-                ttl: *ttl,
-                addresses,
-            };
-            set_record(lab, record, observed.as_ref())
+        Operation::SetDnsSrv { .. } | Operation::SetDnsA { .. } => {
+            let change = op.dns_change().ok_or_else(|| refused("not a DNS change"))?;
+            set_record(lab, change.desired, change.observed.as_ref())
         }
         Operation::VerifyPort { pool, address, port } => probe(lab, pool, *address, *port),
         Operation::InvokePoolFailover { front_end_pool } => {
