@@ -33,13 +33,19 @@ struct Spec {
     front_end_pools: BTreeMap<String, FrontEndOut>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     dns: Vec<ZoneOut>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    allow_multiple_federation_routes: bool,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct SiteOut {
-    federation_route: Option<String>,
-    xmpp_federation_route: Option<String>,
+    /// Outer `None`: left out (a route the rules would refuse).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    federation_route: Option<Option<String>>,
+    /// Outer `None`: left out (several XMPP pools, or a route the rules would refuse).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    xmpp_federation_route: Option<Option<String>>,
 }
 
 #[derive(Serialize)]
@@ -56,7 +62,8 @@ struct EdgeOut {
 struct FrontEndOut {
     #[serde(skip_serializing_if = "Option::is_none")]
     media_edge_pool: Option<String>,
-    failed_over: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failed_over: Option<bool>,
 }
 
 #[derive(Serialize)]
@@ -79,24 +86,66 @@ struct ZoneOut {
 #[must_use]
 pub fn observed_document(d: &Deployment, json: bool) -> (String, Vec<String>) {
     let mut notes = Vec::new();
-    let sites = d
-        .sites
-        .iter()
-        .map(|(n, s)| {
-            (
-                n.clone(),
-                SiteOut {
-                    federation_route: s.federation_route.as_ref().map(ToString::to_string),
-                    xmpp_federation_route: s.xmpp_federation_route.as_ref().map(ToString::to_string),
-                },
-            )
-        })
-        .collect();
     let fed: BTreeSet<&Fqdn> = d.sites.values().filter_map(|s| s.federation_route.as_ref()).collect();
     let xmpp: BTreeSet<&Fqdn> = d
         .sites
         .values()
         .filter_map(|s| s.xmpp_federation_route.as_ref())
+        .collect();
+    if xmpp.len() > 1 {
+        notes.push(format!(
+            "the sites route XMPP federation to {} pools, which a document cannot express (rule V4): the XMPP routes are left out",
+            xmpp.len()
+        ));
+    }
+    if fed.len() > 1 {
+        notes.push(format!(
+            "the sites route SIP federation to {} pools: the document says `allowMultipleFederationRoutes: true`",
+            fed.len()
+        ));
+    }
+    // A route the plan-time rules would refuse (P2: no XMPP; P3: no reachable
+    // server) is left out, so the document stays valid.
+    let up = |pool: &Fqdn| {
+        d.edge_pools
+            .get(pool)
+            .is_some_and(|p| p.computers.values().any(|c| c.reachable))
+    };
+    let mut route_out = |site: &str, what: &str, route: Option<&Fqdn>, xmpp_route: bool| -> Option<Option<String>> {
+        let Some(pool) = route else { return Some(None) };
+        let refused = if !up(pool) {
+            Some("none of its servers is reachable")
+        } else if xmpp_route && !d.edge_pools.get(pool).is_some_and(|p| p.xmpp_federation) {
+            Some("it does not have XMPP federation enabled")
+        } else {
+            None
+        };
+        match refused {
+            Some(why) => {
+                notes.push(format!("site {site}'s {what} names {pool}, but {why}: left out"));
+                None
+            }
+            None => Some(Some(pool.to_string())),
+        }
+    };
+    let sites = d
+        .sites
+        .iter()
+        .map(|(n, s)| {
+            let federation_route = route_out(n, "federationRoute", s.federation_route.as_ref(), false);
+            let xmpp_federation_route = if xmpp.len() > 1 {
+                None
+            } else {
+                route_out(n, "xmppFederationRoute", s.xmpp_federation_route.as_ref(), true)
+            };
+            (
+                n.clone(),
+                SiteOut {
+                    federation_route,
+                    xmpp_federation_route,
+                },
+            )
+        })
         .collect();
     let mut must_run: BTreeSet<&Fqdn> = fed.union(&xmpp).copied().collect();
     must_run.extend(d.front_end_pools.values().filter_map(|p| p.media_edge_pool.as_ref()));
@@ -120,8 +169,10 @@ pub fn observed_document(d: &Deployment, json: bool) -> (String, Vec<String>) {
         } else if all(ServiceState::Stopped) && !must_run.contains(pool) {
             Some("stopped")
         } else {
-            if all(ServiceState::Stopped) {
-                notes.push(format!("Edge pool {pool} carries a route or media but its services are stopped: reconciling will start them"));
+            if must_run.contains(pool) && reachable.iter().any(|c| c.services == ServiceState::Stopped) {
+                notes.push(format!(
+                    "Edge pool {pool} carries a route or media but some of its servers' services are stopped: reconciling will start them"
+                ));
             }
             None
         };
@@ -141,7 +192,11 @@ pub fn observed_document(d: &Deployment, json: bool) -> (String, Vec<String>) {
                 f.to_string(),
                 FrontEndOut {
                     media_edge_pool: p.media_edge_pool.as_ref().map(ToString::to_string),
-                    failed_over: p.failed_over,
+                    // P5 / P6 would refuse `failedOver: true` without a backup
+                    // pool or while the pool is an Edge next hop.
+                    failed_over: (!p.failed_over
+                        || (p.backup_pool.is_some() && !d.edge_pools.values().any(|e| e.next_hop.as_ref() == Some(f))))
+                    .then_some(p.failed_over),
                 },
             )
         })
@@ -211,6 +266,7 @@ pub fn observed_document(d: &Deployment, json: bool) -> (String, Vec<String>) {
             edge_pools,
             front_end_pools,
             dns: zones.into_values().collect(),
+            allow_multiple_federation_routes: fed.len() > 1,
         },
     };
     let text = if json {
@@ -219,7 +275,7 @@ pub fn observed_document(d: &Deployment, json: bool) -> (String, Vec<String>) {
         s
     } else {
         format!(
-            "# yaml-language-server: $schema=https://edgefed.invalid/schemas/edgefed.schema.json\n# Observed by edgefed: reconciling this document changes nothing.\n{}",
+            "# yaml-language-server: $schema=edgefed.schema.json\n# Observed by edgefed: reconciling this document changes nothing.\n# (Write the schema beside it with `edgefed schema --out edgefed.schema.json`.)\n{}",
             serde_saphyr::to_string(&doc).unwrap_or_default()
         )
     };

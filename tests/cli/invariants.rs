@@ -168,7 +168,7 @@ fn build(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
 
     #[test]
     fn reconcile_converges_and_plans_are_minimal_and_ordered(w in world()) {
@@ -205,4 +205,34 @@ proptest! {
         let second = plan(&desired, &lab.deployment()).map_err(|e| TestCaseError::fail(e.render()))?;
         prop_assert!(second.in_sync(), "second plan not empty: {:?}\n{}", second, w.doc);
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
+
+    #[test]
+    fn an_observed_document_reconciles_to_nothing(w in world()) {
+        // First bring the random lab to a consistent state, then observe it.
+        let mut lab = w.lab.clone();
+        if let Ok(desired) = edgefed::document::parse("random.yaml", w.doc.as_bytes()) {
+            if let Ok(p) = plan(&desired, &lab.deployment()) {
+                for a in &p.actions {
+                    let _ = rules::apply(&mut lab, &a.operation);
+                }
+            }
+        }
+        let (text, notes) = edgefed::document::observed_document(&lab.deployment(), false);
+        let observed = edgefed::document::parse("observed.yaml", text.as_bytes())
+            .map_err(|e| TestCaseError::fail(format!("observe wrote an invalid document:\n{text}\n{}", e.render())))?;
+        let again = plan(&observed, &lab.deployment());
+        if notes.is_empty() {
+            let again = again.map_err(|e| TestCaseError::fail(format!("{text}\n{}", e.render())))?;
+            prop_assert!(again.in_sync(), "observed document is not a no-op:\n{}\n{:?}", text, again);
+        }
+    }
+}
+
+/// 200 cases, or `PROPTEST_CASES` for a longer run.
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(200)
 }
