@@ -214,11 +214,11 @@ proptest! {
     fn an_observed_document_reconciles_to_nothing(w in world()) {
         // First bring the random lab to a consistent state, then observe it.
         let mut lab = w.lab.clone();
-        if let Ok(desired) = edgefed::document::parse("random.yaml", w.doc.as_bytes()) {
-            if let Ok(p) = plan(&desired, &lab.deployment()) {
-                for a in &p.actions {
-                    let _ = rules::apply(&mut lab, &a.operation);
-                }
+        if let Ok(desired) = edgefed::document::parse("random.yaml", w.doc.as_bytes())
+            && let Ok(p) = plan(&desired, &lab.deployment())
+        {
+            for a in &p.actions {
+                let _ = rules::apply(&mut lab, &a.operation);
             }
         }
         let (text, notes) = edgefed::document::observed_document(&lab.deployment(), false);
@@ -234,5 +234,8 @@ proptest! {
 
 /// 200 cases, or `PROPTEST_CASES` for a longer run.
 fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(200)
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200)
 }
