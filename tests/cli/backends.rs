@@ -1,2 +1,818 @@
 //! End-to-end through the binary with the other systems: the PowerShell
 //! backend (through the Management Shell test double) and real DNS (BIND).
+//!
+//! Everything here talks only to loopback: BIND and Prosody are started on
+//! 127.0.0.0/8, and before any reconcile that could probe, the plan is
+//! checked to probe nothing but loopback addresses.
+
+#[path = "../support/mod.rs"]
+mod servers;
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use edgefed::backend::lab::{LabFile, Scenario};
+use edgefed::model::Fqdn;
+use serde_json::{Value, json};
+
+use super::support::{Env, code, example, steps, text};
+use servers::{Bind, need};
+
+const EDGEFED: &str = env!("CARGO_BIN_EXE_edgefed");
+const DOUBLE: &str = env!("CARGO_BIN_EXE_edgefed-shell-double");
+const DNS_TOOLS: &[&str] = &["named", "tsig-keygen", "dig", "nsupdate"];
+
+/// The environment variables that would change what edgefed talks to.
+const EDGEFED_VARS: &[&str] = &[
+    "EDGEFED_LAB",
+    "EDGEFED_BACKEND",
+    "EDGEFED_PS_COMMAND",
+    "EDGEFED_EDGE_CREDENTIAL_FILE",
+    "EDGEFED_DNS_SERVER",
+    "EDGEFED_TSIG_KEY",
+    "EDGEFED_TSIG_KEY_FILE",
+    "EDGEFED_RESOLVER",
+    "RUST_LOG",
+];
+
+/// The seed failback from `xmpp-failed-over`, with every SRV record already
+/// in place (what `tests/cli/seed_failback.rs` expects of the lab).
+const SEED_STEPS: [&str; 17] = [
+    "start-services edgeserver1a.contoso.com",
+    "start-services edgeserver1b.contoso.com",
+    "disable-sip-federation edgepool2.contoso.com",
+    "enable-sip-federation edgepool1.contoso.com",
+    "set-media-edge-pool fepool1.contoso.com",
+    "publish-topology",
+    "run-setup edgeserver1a.contoso.com",
+    "run-setup edgeserver1b.contoso.com",
+    "set-site-federation-route Site1",
+    "set-site-federation-route Site2",
+    "set-site-xmpp-route Site1",
+    "set-site-xmpp-route Site2",
+    "set-dns-a sip.contoso.com",
+    "set-dns-a xmpp.contoso.com",
+    "verify-port 131.107.155.10:5061",
+    "verify-port 131.107.155.10:5269",
+    "invoke-pool-failback fepool3.contoso.com",
+];
+
+/// Runs `edgefed ARGS` in `dir` with only the given EDGEFED_* variables.
+fn edgefed(dir: &Path, args: &[&str], envs: &[(&str, &Path)]) -> Output {
+    let mut cmd = Command::new(EDGEFED);
+    cmd.current_dir(dir).args(args).env("NO_COLOR", "1");
+    for v in EDGEFED_VARS {
+        cmd.env_remove(v);
+    }
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run edgefed")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn json_of(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", text(out)))
+}
+
+/// The action of `plan` whose `steps` line is `step`.
+fn action<'a>(plan: &'a Value, step: &str) -> &'a Value {
+    let i = steps(plan)
+        .iter()
+        .position(|s| s == step)
+        .unwrap_or_else(|| panic!("no `{step}` in {:?}", steps(plan)));
+    &plan["actions"][i]
+}
+
+fn id(plan: &Value, step: &str) -> u64 {
+    action(plan, step)["id"].as_u64().expect("id")
+}
+
+/// `reconcile --output json`'s result for action `id`.
+fn result(doc: &Value, id: u64) -> &Value {
+    doc["apply"]["results"]
+        .as_array()
+        .expect("apply.results")
+        .iter()
+        .find(|r| r["id"] == id)
+        .unwrap_or_else(|| panic!("no result for #{id}"))
+}
+
+/// Fails the test unless every port probe in `plan` goes to loopback: no
+/// reconcile here may probe anything else.
+fn assert_probes_only_loopback(plan: &Value) {
+    for a in plan["actions"].as_array().expect("actions") {
+        if a["kind"] == "verify-port" {
+            let addr: std::net::IpAddr = a["address"].as_str().expect("address").parse().unwrap();
+            assert!(addr.is_loopback(), "the plan would probe {addr}: {a}");
+        }
+    }
+}
+
+/// Fails the test unless every `verify-port` depends on a DNS action (which
+/// fails in manual-DNS mode, so the probe of a non-loopback address is never
+/// attempted).
+fn assert_every_probe_waits_for_dns(plan: &Value) {
+    let actions = plan["actions"].as_array().expect("actions");
+    for a in actions {
+        if a["kind"] != "verify-port" {
+            continue;
+        }
+        let after_dns = a["dependsOn"]
+            .as_array()
+            .expect("dependsOn")
+            .iter()
+            .any(|d| {
+                actions.iter().any(|b| {
+                    b["id"] == *d
+                        && b["kind"]
+                            .as_str()
+                            .is_some_and(|k| k.starts_with("set-dns-"))
+                })
+            });
+        assert!(after_dns, "verify-port does not wait for DNS: {a}");
+    }
+}
+
+/// The seed's DNS (as the lab has it): SRV records, A records on EdgePool2.
+fn seed_xmpp_records(bind: &Bind) {
+    bind.nsupdate(
+        "zone contoso.com\n\
+         update delete xmpp.contoso.com A\n\
+         update add xmpp.contoso.com 300 A 131.107.155.20\n\
+         update add _xmpp-server._tcp.contoso.com 300 SRV 0 100 5269 xmpp.contoso.com.",
+    );
+}
+
+fn seed_sip_records(bind: &Bind) {
+    bind.nsupdate(
+        "zone contoso.com\n\
+         update add sip.contoso.com 300 A 131.107.155.20\n\
+         update add _sipfederationtls._tcp.contoso.com 300 SRV 0 100 5061 sip.contoso.com.",
+    );
+}
+
+fn contoso_bind() -> Bind {
+    Bind::start(&["contoso.com".to_string()])
+}
+
+/// The TSIG secret in a `tsig-keygen` file.
+fn secret_of(key_file: &Path) -> String {
+    let text = std::fs::read_to_string(key_file).expect("key file");
+    let secret = text.split('"').nth(3).expect("secret").to_string();
+    assert!(secret.len() >= 40, "{secret}");
+    secret
+}
+
+// ---------------------------------------------------------------------------
+// PowerShell backend, through the Management Shell double
+
+/// A state file for `edgefed-shell-double` and a folder to run edgefed in.
+struct Double {
+    dir: tempfile::TempDir,
+    state: PathBuf,
+}
+
+impl Double {
+    /// The seed's starting point: the `xmpp-failed-over` lab's topology, as
+    /// `tests/powershell.rs` seeds the double (DNS is not Lync's).
+    fn seed() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let state = dir.path().join("state.json");
+        let topology = Scenario::XmppFailedOver.lab().expect("scenario").topology;
+        let st = json!({ "deployment": topology, "version": 7, "replicationLagPolls": 2 });
+        std::fs::write(&state, serde_json::to_vec_pretty(&st).unwrap()).expect("state");
+        Self { dir, state }
+    }
+
+    /// `edgefed --backend powershell --ps-command DOUBLE ARGS`.
+    fn run(&self, args: &[&str]) -> Output {
+        let mut all = vec![
+            "--backend",
+            "powershell",
+            "--ps-command",
+            DOUBLE,
+            "--network-timeout",
+            "3",
+        ];
+        all.extend_from_slice(args);
+        edgefed(
+            self.dir.path(),
+            &all,
+            &[("EDGEFED_SHELL_DOUBLE_STATE", &self.state)],
+        )
+    }
+
+    fn state(&self) -> Value {
+        serde_json::from_slice(&std::fs::read(&self.state).expect("state")).expect("state JSON")
+    }
+
+    /// What the double changed, one line per cmdlet.
+    fn log(&self) -> Vec<String> {
+        serde_json::from_value(self.state()["log"].clone()).unwrap_or_default()
+    }
+}
+
+#[test]
+fn powershell_backend_plans_the_seed_failback_and_applies_all_but_the_manual_dns_steps() {
+    if !need(DNS_TOOLS) {
+        return;
+    }
+    // The resolver the manual-DNS observation reads: the seed's records.
+    let bind = contoso_bind();
+    seed_xmpp_records(&bind);
+    seed_sip_records(&bind);
+    let resolver = bind.addr().to_string();
+    let double = Double::seed();
+    let doc = example("failback.yaml");
+
+    // plan: the seed plan, observed through the shell, DNS through plain queries.
+    let out = double.run(&[
+        "--resolver",
+        &resolver,
+        "plan",
+        "-f",
+        &doc,
+        "--output",
+        "json",
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let plan = json_of(&out);
+    assert_eq!(steps(&plan), SEED_STEPS);
+    assert_eq!(plan["observed"]["backend"], "powershell");
+    assert_eq!(plan["summary"]["topologyPublishes"], 1);
+    for a in plan["actions"].as_array().unwrap() {
+        if a["kind"] == "set-site-xmpp-route" {
+            assert_eq!(a["edgePool"], "edgepool1.contoso.com");
+        }
+    }
+    let xmpp_a = id(&plan, "set-dns-a xmpp.contoso.com");
+    let sip_a = id(&plan, "set-dns-a sip.contoso.com");
+    let warnings = plan["warnings"].to_string();
+    for wanted in [
+        format!(
+            "manual step #{xmpp_a}: in zone contoso.com: xmpp.contoso.com. 300 IN A 131.107.155.10"
+        ),
+        format!(
+            "manual step #{sip_a}: in zone contoso.com: sip.contoso.com. 300 IN A 131.107.155.10"
+        ),
+    ] {
+        assert!(warnings.contains(&wanted), "`{wanted}` not in {warnings}");
+    }
+    // The observation saw the records the resolver holds (EdgePool2's A).
+    assert_eq!(
+        action(&plan, "set-dns-a xmpp.contoso.com")["observed"]["addresses"],
+        json!(["131.107.155.20"]),
+        "{plan:#}"
+    );
+    // A plan changes nothing: one observation round trip, nothing logged.
+    assert_eq!(double.state()["roundTrips"], 1);
+    assert!(double.log().is_empty(), "{:?}", double.log());
+    // The same warning in the human plan.
+    let human = double.run(&["--resolver", &resolver, "plan", "-f", &doc]);
+    assert_eq!(code(&human), 0, "{}", text(&human));
+    assert!(
+        stdout(&human).contains(&format!(
+            "manual step #{xmpp_a}: in zone contoso.com: xmpp.contoso.com. 300 IN A 131.107.155.10"
+        )),
+        "{}",
+        text(&human)
+    );
+
+    // reconcile: everything Lync does is applied; the DNS steps fail as manual
+    // steps naming the exact record; the probes and the failback wait.
+    assert_every_probe_waits_for_dns(&plan);
+    let out = double.run(&["--resolver", &resolver, "reconcile", "-f", &doc]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let report = stdout(&out);
+    assert!(
+        report.contains("Applied 12 of 17 actions; 2 failed; 3 not attempted."),
+        "{report}"
+    );
+    for (n, record) in [
+        (xmpp_a, "xmpp.contoso.com. 300 IN A 131.107.155.10"),
+        (sip_a, "sip.contoso.com. 300 IN A 131.107.155.10"),
+    ] {
+        let line = report
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("#{n} ")))
+            .unwrap_or_else(|| panic!("no report line for #{n}:\n{report}"));
+        assert!(
+            line.contains("manual step")
+                && line.contains("--dns-server")
+                && line.contains(&format!("in zone contoso.com: {record}")),
+            "{line}"
+        );
+    }
+    let not_attempted = report
+        .split("  not attempted:\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no `not attempted` section:\n{report}"));
+    for step in [
+        "verify-port 131.107.155.10:5061",
+        "verify-port 131.107.155.10:5269",
+        "invoke-pool-failback fepool3.contoso.com",
+    ] {
+        let n = id(&plan, step);
+        assert!(
+            not_attempted
+                .lines()
+                .any(|l| l.trim_start().starts_with(&format!("#{n} ")) && l.contains("blocked by")),
+            "#{n} ({step}) not reported as not attempted:\n{report}"
+        );
+    }
+    // What the Management Shell was asked to do, in order.
+    let log = double.log();
+    assert_eq!(
+        log,
+        [
+            "Start-CsWindowsService edgeserver1a.contoso.com",
+            "Start-CsWindowsService edgeserver1b.contoso.com",
+            "Set-CsSite Site1 -XmppFederationRoute EdgeServer:edgepool1.contoso.com",
+            "Set-CsSite Site2 -XmppFederationRoute EdgeServer:edgepool1.contoso.com",
+            "Publish-CsTopology",
+            "Enable-CsTopology",
+            "Bootstrapper.exe edgeserver1a.contoso.com (Skype for Business Server 2015\\Deployment\\Bootstrapper.exe)",
+            "Bootstrapper.exe edgeserver1b.contoso.com (Skype for Business Server 2015\\Deployment\\Bootstrapper.exe)",
+            "Set-CsSite Site1 -FederationRoute EdgeServer:edgepool1.contoso.com",
+            "Set-CsSite Site2 -FederationRoute EdgeServer:edgepool1.contoso.com",
+        ]
+    );
+    assert!(
+        !log.iter()
+            .any(|l| l.contains("XmppExternalFederationRoute"))
+    );
+    assert!(
+        !stderr(&out).contains("XmppExternalFederationRoute"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        double.state()["publishes"],
+        1,
+        "one publish: {}",
+        double.state()
+    );
+    // edgefed changed no DNS itself.
+    assert_eq!(bind.dig("xmpp.contoso.com", "A"), ["131.107.155.20"]);
+    assert_eq!(bind.dig("sip.contoso.com", "A"), ["131.107.155.20"]);
+
+    // Run again: only what is left — the DNS steps, the probes, the failback.
+    let out = double.run(&[
+        "--resolver",
+        &resolver,
+        "plan",
+        "-f",
+        &doc,
+        "--output",
+        "json",
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let left = json_of(&out);
+    // (Whether the probes are planned again is the subject of
+    // `a_rerun_after_the_manual_dns_steps_still_verifies_the_ports_before_failing_back`.)
+    let left: Vec<String> = steps(&left)
+        .into_iter()
+        .filter(|s| !s.starts_with("verify-port"))
+        .collect();
+    assert_eq!(
+        left,
+        [
+            "set-dns-a sip.contoso.com",
+            "set-dns-a xmpp.contoso.com",
+            "invoke-pool-failback fepool3.contoso.com",
+        ]
+    );
+}
+
+#[test]
+fn powershell_runbook_names_the_xmpp_route_parameter_that_exists_and_unreadable_dns_is_a_warning() {
+    // A closed loopback port as the resolver: DNS cannot be read.
+    let closed = {
+        let s = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+        s.local_addr().expect("addr").to_string()
+    };
+    let double = Double::seed();
+    let out = double.run(&[
+        "--resolver",
+        &closed,
+        "plan",
+        "-f",
+        &example("failback.yaml"),
+        "--output",
+        "powershell",
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let runbook = stdout(&out);
+    for site in ["Site1", "Site2"] {
+        let line = format!(
+            "Set-CsSite -Identity '{site}' -XmppFederationRoute 'EdgeServer:edgepool1.contoso.com'"
+        );
+        assert!(
+            runbook.lines().any(|l| l == line),
+            "`{line}` missing:\n{runbook}"
+        );
+    }
+    // The non-existent parameter appears only in a comment explaining that.
+    for l in runbook
+        .lines()
+        .filter(|l| l.contains("XmppExternalFederationRoute"))
+    {
+        assert!(
+            l.starts_with('#'),
+            "code line names XmppExternalFederationRoute: {l}"
+        );
+    }
+    assert_eq!(
+        runbook
+            .lines()
+            .filter(|l| l.starts_with("Publish-CsTopology"))
+            .count(),
+        1,
+        "{runbook}"
+    );
+    assert!(
+        runbook.contains("set A xmpp.contoso.com  TTL 300  addresses 131.107.155.10"),
+        "{runbook}"
+    );
+    // stdout is the runbook only; the unreadable DNS is a warning on stderr
+    // and the records are treated as absent (the SRV records are planned).
+    assert!(runbook.starts_with("# edgefed runbook"), "{runbook}");
+    assert!(
+        stderr(&out).contains("warning: external DNS could not be read")
+            && stderr(&out).contains(&closed),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        runbook.contains("set SRV _xmpp-server._tcp.contoso.com"),
+        "{runbook}"
+    );
+    assert!(double.log().is_empty());
+}
+
+#[test]
+fn powershell_backend_with_an_rfc2136_server_fails_back_completely() {
+    if !need(DNS_TOOLS) {
+        return;
+    }
+    let bind = contoso_bind();
+    seed_xmpp_records(&bind);
+    seed_sip_records(&bind);
+    let double = Double::seed();
+    // The real probes would go to the seed's public addresses: this document
+    // turns them off (probes are covered on loopback below).
+    let doc = double.dir.path().join("failback-no-probes.yaml");
+    let text_of_doc = std::fs::read_to_string(example("failback.yaml")).expect("example");
+    assert!(text_of_doc.contains("ports: true"));
+    std::fs::write(&doc, text_of_doc.replace("ports: true", "ports: false")).expect("doc");
+    let doc = doc.to_string_lossy().into_owned();
+    let server = bind.addr().to_string();
+    let key = bind.key_file.to_string_lossy().into_owned();
+    let dns = [
+        "--dns-server",
+        server.as_str(),
+        "--tsig-key-file",
+        key.as_str(),
+    ];
+
+    let out = double.run(&[&dns[..], &["plan", "-f", &doc, "--output", "json"]].concat());
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let plan = json_of(&out);
+    assert_probes_only_loopback(&plan);
+    assert!(
+        !plan["warnings"].to_string().contains("manual step"),
+        "{plan:#}"
+    );
+
+    let out = double.run(&[&dns[..], &["reconcile", "-f", &doc]].concat());
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert!(
+        stdout(&out).contains("Applied 15 of 15 actions."),
+        "{}",
+        text(&out)
+    );
+    let log = double.log();
+    assert_eq!(
+        log.last().map(String::as_str),
+        Some("Invoke-CsPoolFailBack fepool3.contoso.com"),
+        "{log:?}"
+    );
+    assert_eq!(
+        log.iter()
+            .filter(|l| l.starts_with("Publish-CsTopology"))
+            .count(),
+        1
+    );
+    assert!(
+        !log.iter()
+            .any(|l| l.contains("XmppExternalFederationRoute"))
+    );
+    assert_eq!(bind.dig("xmpp.contoso.com", "A"), ["131.107.155.10"]);
+    assert_eq!(bind.dig("sip.contoso.com", "A"), ["131.107.155.10"]);
+    // Converged: a check through the shell and the DNS server is clean.
+    let out = double.run(&[&dns[..], &["reconcile", "--check", "-f", &doc]].concat());
+    assert_eq!(code(&out), 0, "{}", text(&out));
+}
+
+#[test]
+fn a_rerun_after_the_manual_dns_steps_still_verifies_the_ports_before_failing_back() {
+    // PRODUCT BUG (reported to the lead; this test fails until it is fixed):
+    // verify-port is planned only when a route moves (src/plan). After a
+    // reconcile whose manual DNS steps failed, the routes have moved already,
+    // so the next plan sets the DNS records and fails the Front End pool back
+    // with no port check at all: the probes that were "not attempted" are
+    // silently lost, and `invoke-pool-failback` runs unverified.
+    if !need(DNS_TOOLS) {
+        return;
+    }
+    let bind = contoso_bind();
+    seed_xmpp_records(&bind);
+    seed_sip_records(&bind);
+    let resolver = bind.addr().to_string();
+    let double = Double::seed();
+    let doc = example("failback.yaml");
+    let first = double.run(&[
+        "--resolver",
+        &resolver,
+        "plan",
+        "-f",
+        &doc,
+        "--output",
+        "json",
+    ]);
+    assert_every_probe_waits_for_dns(&json_of(&first));
+    let out = double.run(&["--resolver", &resolver, "reconcile", "-f", &doc]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    // The administrator does the manual steps exactly as printed.
+    bind.nsupdate(
+        "zone contoso.com\n\
+         update delete xmpp.contoso.com A\n\
+         update add xmpp.contoso.com 300 A 131.107.155.10\n\
+         update delete sip.contoso.com A\n\
+         update add sip.contoso.com 300 A 131.107.155.10",
+    );
+    let out = double.run(&[
+        "--resolver",
+        &resolver,
+        "plan",
+        "-f",
+        &doc,
+        "--output",
+        "json",
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let left = json_of(&out);
+    assert_eq!(
+        steps(&left),
+        [
+            "verify-port 131.107.155.10:5061",
+            "verify-port 131.107.155.10:5269",
+            "invoke-pool-failback fepool3.contoso.com",
+        ],
+        "the failback must still wait for the port checks that were never made"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Lab backend with a real DNS server (BIND, RFC 2136 + TSIG)
+
+/// `edgefed --lab LAB ARGS` in the lab's folder.
+fn lab_run(env: &Env, args: &[&str]) -> Output {
+    let lab = env.lab_path();
+    let mut all = vec!["--lab", lab.to_str().expect("lab path")];
+    all.extend_from_slice(args);
+    edgefed(env.path(), &all, &[])
+}
+
+/// `--dns-server 127.0.0.1:PORT --tsig-key-file KEY`.
+fn dns_flags(bind: &Bind, key: &Path) -> Vec<String> {
+    vec![
+        "--dns-server".into(),
+        bind.addr().to_string(),
+        "--tsig-key-file".into(),
+        key.to_string_lossy().into_owned(),
+    ]
+}
+
+fn with<'a>(flags: &'a [String], args: &[&'a str]) -> Vec<&'a str> {
+    flags
+        .iter()
+        .map(String::as_str)
+        .chain(args.iter().copied())
+        .collect()
+}
+
+#[test]
+fn lab_with_bind_moves_the_xmpp_record_home_and_creates_the_sip_records() {
+    if !need(DNS_TOOLS) {
+        return;
+    }
+    let bind = contoso_bind();
+    seed_xmpp_records(&bind);
+    assert_eq!(bind.dig("xmpp.contoso.com", "A"), ["131.107.155.20"]);
+    let env = Env::new("xmpp-failed-over");
+    let lab_dns_before = env.lab().dns;
+    let dns = dns_flags(&bind, &bind.key_file);
+    let doc = example("failback.yaml");
+
+    let out = lab_run(&env, &with(&dns, &["plan", "-f", &doc, "--output", "json"]));
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let plan = json_of(&out);
+    let dns_steps: Vec<String> = steps(&plan)
+        .into_iter()
+        .filter(|s| s.starts_with("set-dns-"))
+        .collect();
+    // The server's records, not the lab's: the xmpp SRV holds, the SIP ones
+    // are missing.
+    assert_eq!(
+        dns_steps,
+        [
+            "set-dns-srv _sipfederationtls._tcp.contoso.com",
+            "set-dns-a sip.contoso.com",
+            "set-dns-a xmpp.contoso.com",
+        ]
+    );
+
+    let out = lab_run(&env, &with(&dns, &["reconcile", "-f", &doc]));
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let n = plan["actions"].as_array().unwrap().len();
+    assert!(
+        stdout(&out).contains(&format!("Applied {n} of {n} actions.")),
+        "{}",
+        text(&out)
+    );
+    // An independent resolver sees the restored pool, and the SIP records.
+    assert_eq!(bind.dig("xmpp.contoso.com", "A"), ["131.107.155.10"]);
+    assert_eq!(bind.dig("sip.contoso.com", "A"), ["131.107.155.10"]);
+    assert_eq!(
+        bind.dig("_sipfederationtls._tcp.contoso.com", "SRV"),
+        ["0 100 5061 sip.contoso.com."]
+    );
+    assert_eq!(
+        bind.dig("_xmpp-server._tcp.contoso.com", "SRV"),
+        ["0 100 5269 xmpp.contoso.com."]
+    );
+    // The updates went to the server, not to the lab's simulated DNS.
+    let lab = env.lab();
+    assert_eq!(lab.dns, lab_dns_before);
+    assert!(!lab.log.iter().any(edgefed::plan::Operation::is_dns));
+
+    let out = lab_run(&env, &with(&dns, &["reconcile", "--check", "-f", &doc]));
+    assert_eq!(code(&out), 0, "{}", text(&out));
+}
+
+#[test]
+fn lab_with_bind_and_a_wrong_tsig_key_fails_the_dns_actions_and_keeps_the_secret() {
+    if !need(DNS_TOOLS) {
+        return;
+    }
+    let bind = contoso_bind();
+    seed_xmpp_records(&bind);
+    let env = Env::new("xmpp-failed-over");
+    // The server's key name, another secret.
+    let wrong_secret = "c2VjcmV0LXRoYXQtdGhlLXNlcnZlci1kb2VzLW5vdC1rbm93";
+    let wrong = env.file(
+        "wrong.key",
+        &format!(
+            "key \"{}\" {{\n\talgorithm hmac-sha256;\n\tsecret \"{wrong_secret}\";\n}};\n",
+            servers::KEY_NAME
+        ),
+    );
+    let right_secret = secret_of(&bind.key_file);
+    let dns = dns_flags(&bind, Path::new(&wrong));
+    let doc = example("failback.yaml");
+    let plan = json_of(&lab_run(
+        &env,
+        &with(&dns, &["plan", "-f", &doc, "--output", "json"]),
+    ));
+
+    let out = lab_run(&env, &with(&dns, &["-vv", "reconcile", "-f", &doc]));
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let report = stdout(&out);
+    let server = bind.addr().to_string();
+    let line = |step: &str| -> String {
+        let n = id(&plan, step);
+        report
+            .lines()
+            .rev()
+            .find(|l| l.trim_start().starts_with(&format!("#{n} ")))
+            .unwrap_or_else(|| panic!("no report line for #{n} {step}:\n{report}"))
+            .to_string()
+    };
+    for (step, record) in [
+        ("set-dns-a xmpp.contoso.com", "A xmpp.contoso.com"),
+        ("set-dns-a sip.contoso.com", "A sip.contoso.com"),
+        (
+            "set-dns-srv _sipfederationtls._tcp.contoso.com",
+            "SRV _sipfederationtls._tcp.contoso.com",
+        ),
+    ] {
+        let l = line(step);
+        for part in [
+            server.as_str(),
+            "zone contoso.com",
+            record,
+            "TSIG",
+            servers::KEY_NAME,
+        ] {
+            assert!(l.contains(part), "`{part}` missing from: {l}");
+        }
+    }
+    for step in [
+        "verify-port 131.107.155.10:5061",
+        "verify-port 131.107.155.10:5269",
+        "invoke-pool-failback fepool3.contoso.com",
+    ] {
+        let l = line(step);
+        assert!(l.contains("(blocked by"), "{step}: {l}");
+    }
+    assert!(
+        report.contains(&format!(
+            "Applied 12 of {} actions; 3 failed; 3 not attempted.",
+            plan["actions"].as_array().unwrap().len()
+        )),
+        "{report}"
+    );
+    // Neither secret is shown, even with debug logging.
+    for secret in [wrong_secret, right_secret.as_str()] {
+        assert!(
+            !stdout(&out).contains(secret) && !stderr(&out).contains(secret),
+            "secret shown:\n{}",
+            text(&out)
+        );
+    }
+    // Nothing changed in DNS; the failback was not made.
+    assert_eq!(bind.dig("xmpp.contoso.com", "A"), ["131.107.155.20"]);
+    assert!(bind.dig("sip.contoso.com", "A").is_empty());
+    let fe3 = Fqdn::parse("fepool3.contoso.com").unwrap();
+    assert!(env.lab().topology.front_end_pools[&fe3].failed_over);
+}
+
+#[test]
+fn lab_with_bind_refuses_a_saved_plan_after_a_record_changed_behind_its_back() {
+    if !need(DNS_TOOLS) {
+        return;
+    }
+    let bind = contoso_bind();
+    seed_xmpp_records(&bind);
+    let env = Env::new("xmpp-failed-over");
+    let dns = dns_flags(&bind, &bind.key_file);
+    let out = lab_run(
+        &env,
+        &with(
+            &dns,
+            &[
+                "plan",
+                "-f",
+                &example("failback.yaml"),
+                "--out",
+                "plan.json",
+            ],
+        ),
+    );
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    // Someone else moves the XMPP A record.
+    bind.nsupdate(
+        "zone contoso.com\n\
+         update delete xmpp.contoso.com A\n\
+         update add xmpp.contoso.com 300 A 203.0.113.7",
+    );
+    let lab_before = std::fs::read(env.lab_path()).expect("lab");
+    let out = lab_run(&env, &with(&dns, &["reconcile", "--plan", "plan.json"]));
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("is stale") && err.contains("fingerprint"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was applied"), "{err}");
+    assert!(
+        err.lines().any(|l| l.contains("changed:")
+            && l.contains("xmpp.contoso.com")
+            && l.contains("203.0.113.7")),
+        "{err}"
+    );
+    assert!(!stdout(&out).contains("Applying"), "{}", text(&out));
+    // Nothing applied: neither the lab nor DNS changed.
+    assert_eq!(std::fs::read(env.lab_path()).expect("lab"), lab_before);
+    assert_eq!(bind.dig("xmpp.contoso.com", "A"), ["203.0.113.7"]);
+    assert!(bind.dig("sip.contoso.com", "A").is_empty());
+    assert!(
+        bind.dig("_sipfederationtls._tcp.contoso.com", "SRV")
+            .is_empty()
+    );
+}
