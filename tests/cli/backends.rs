@@ -816,3 +816,288 @@ fn lab_with_bind_refuses_a_saved_plan_after_a_record_changed_behind_its_back() {
             .is_empty()
     );
 }
+
+// ---------------------------------------------------------------------------
+// Real port probes from the lab (--probes real), on loopback
+
+/// The skipping rule for a port we cannot have: skip locally with the
+/// reason, fail under `CI=true`.
+fn skip(reason: &str) -> bool {
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "CI=true and {reason}"
+    );
+    eprintln!("skipped: {reason}");
+    false
+}
+
+/// Whether nothing listens on `ip:port` and we may bind it.
+fn port_is_ours(ip: &str, port: u16) -> bool {
+    match TcpListener::bind((ip, port)) {
+        Ok(_) => true,
+        Err(e) => skip(&format!("{ip}:{port} cannot be bound ({e})")),
+    }
+}
+
+/// A lab from `xmpp-failed-over` whose EdgePool1 answers on `ip`: the probes
+/// of the failback go there (and nowhere else, which is checked).
+fn lab_with_edgepool1_at(ip: &str) -> Env {
+    let env = Env::new("xmpp-failed-over");
+    let mut lab: LabFile = env.lab();
+    let e1 = Fqdn::parse("edgepool1.contoso.com").unwrap();
+    lab.topology
+        .edge_pools
+        .get_mut(&e1)
+        .expect("edgepool1")
+        .external_addresses = vec![ip.parse().unwrap()];
+    env.set_lab(&lab);
+    env
+}
+
+/// Waits until `addr` accepts TCP connections, or `child` exits, or 20 s.
+fn wait_until_listening(what: &str, addr: SocketAddr, child: &mut std::process::Child, log: &Path) {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(20) {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!(
+                "{what} exited early ({status}):\n{}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+        }
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!(
+        "{what} not listening on {addr} after 20 s:\n{}",
+        std::fs::read_to_string(log).unwrap_or_default()
+    );
+}
+
+/// Prosody serving `contoso.com` with s2s on `ip:5269` (the port the
+/// verify-port action probes; `tests/support`'s Prosody takes a free port).
+struct Prosody5269 {
+    _dir: tempfile::TempDir,
+    child: std::process::Child,
+}
+
+impl Prosody5269 {
+    fn start(ip: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let d = dir.path().display().to_string();
+        std::fs::create_dir_all(dir.path().join("data")).expect("data dir");
+        std::fs::create_dir_all(dir.path().join("certs")).expect("certs dir");
+        let conf = format!(
+            "run_as_root = true\n\
+             pidfile = \"{d}/prosody.pid\"\n\
+             data_path = \"{d}/data\"\n\
+             certificates = \"{d}/certs\"\n\
+             interfaces = {{ \"{ip}\" }}\n\
+             s2s_ports = {{ 5269 }}\n\
+             c2s_ports = {{ }}\n\
+             c2s_direct_tls_ports = {{ }}\n\
+             s2s_direct_tls_ports = {{ }}\n\
+             component_ports = {{ }}\n\
+             http_ports = {{ }}\n\
+             https_ports = {{ }}\n\
+             log = {{ {{ levels = {{ min = \"info\" }}, to = \"console\" }} }}\n\
+             modules_disabled = {{ \"c2s\" }}\n\
+             VirtualHost \"contoso.com\"\n"
+        );
+        let conf_path = dir.path().join("prosody.cfg.lua");
+        std::fs::write(&conf_path, conf).expect("prosody config");
+        let log = dir.path().join("prosody.log");
+        let out = std::fs::File::create(&log).expect("log");
+        let err = out.try_clone().expect("log");
+        let mut child = Command::new(servers::tool("prosody").expect("prosody"))
+            .arg("-F")
+            .arg("--config")
+            .arg(&conf_path)
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .expect("spawn prosody");
+        let addr = SocketAddr::new(ip.parse().unwrap(), 5269);
+        wait_until_listening("prosody", addr, &mut child, &log);
+        Self { _dir: dir, child }
+    }
+}
+
+impl Drop for Prosody5269 {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A TLS listener (self-signed `sip.contoso.com`) on `ip:5061`, served by
+/// `rt`; returns how many handshakes it completed.
+fn tls_5061(
+    rt: &tokio::runtime::Runtime,
+    ip: &str,
+) -> std::sync::Arc<std::sync::atomic::AtomicUsize> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let mut params =
+        rcgen::CertificateParams::new(vec!["sip.contoso.com".to_string()]).expect("params");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "sip.contoso.com");
+    let key = rcgen::KeyPair::generate().expect("key pair");
+    let cert = params.self_signed(&key).expect("self-signed");
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_no_client_auth()
+    .with_single_cert(
+        vec![cert.der().clone()],
+        rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+    )
+    .expect("server config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let addr = SocketAddr::new(ip.parse().unwrap(), 5061);
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind(addr))
+        .expect("bind 5061");
+    let handshakes = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&handshakes);
+    rt.spawn(async move {
+        while let Ok((s, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            let count = Arc::clone(&count);
+            tokio::spawn(async move {
+                if let Ok(mut tls) = acceptor.accept(s).await {
+                    count.fetch_add(1, Ordering::SeqCst);
+                    let _ = tokio::io::AsyncWriteExt::shutdown(&mut tls).await;
+                }
+            });
+        }
+    });
+    handshakes
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// The reconcile's progress line of action `n`.
+fn progress_line(report: &str, n: u64, total: usize) -> String {
+    let prefix = format!("[{n:>width$}/{total}]", width = total.to_string().len());
+    report
+        .lines()
+        .find(|l| l.starts_with(&prefix))
+        .unwrap_or_else(|| panic!("no progress line {prefix}:\n{report}"))
+        .to_string()
+}
+
+#[test]
+fn real_probes_from_the_lab_report_what_answered_on_5061_and_5269() {
+    const IP: &str = "127.0.0.51";
+    if !need(&["prosody"]) || !port_is_ours(IP, 5269) || !port_is_ours(IP, 5061) {
+        return;
+    }
+    let _prosody = Prosody5269::start(IP);
+    let rt = runtime();
+    let handshakes = tls_5061(&rt, IP);
+    let env = lab_with_edgepool1_at(IP);
+    let doc = example("failback.yaml");
+    let plan = json_of(&lab_run(
+        &env,
+        &["--probes", "real", "plan", "-f", &doc, "--output", "json"],
+    ));
+    assert_probes_only_loopback(&plan);
+    let total = plan["actions"].as_array().unwrap().len();
+    let v5061 = id(&plan, "verify-port 127.0.0.51:5061");
+    let v5269 = id(&plan, "verify-port 127.0.0.51:5269");
+
+    let out = lab_run(&env, &["--probes", "real", "reconcile", "-f", &doc]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let report = stdout(&out);
+    assert!(
+        report.contains(&format!("Applied {total} of {total} actions.")),
+        "{report}"
+    );
+    let xmpp = progress_line(&report, v5269, total);
+    assert!(
+        xmpp.contains("done") && xmpp.contains("XMPP stream header from contoso.com (id="),
+        "{xmpp}"
+    );
+    let tls = progress_line(&report, v5061, total);
+    eprintln!("{xmpp}\n{tls}");
+    assert!(
+        tls.contains("done") && tls.contains("TLS") && tls.contains("CN=sip.contoso.com"),
+        "{tls}"
+    );
+    assert!(handshakes.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+    // The lab did not simulate the probes: they are not in its log.
+    assert!(
+        !env.lab()
+            .log
+            .iter()
+            .any(|o| matches!(o, edgefed::plan::Operation::VerifyPort { .. })),
+        "the lab simulated a probe"
+    );
+}
+
+#[test]
+fn a_refused_real_probe_fails_verify_port_and_the_failback_is_not_attempted() {
+    const IP: &str = "127.0.0.52";
+    // 5269: nothing listens (checked by binding it, then letting it go).
+    if !port_is_ours(IP, 5269) || !port_is_ours(IP, 5061) {
+        return;
+    }
+    let rt = runtime();
+    let _handshakes = tls_5061(&rt, IP);
+    let env = lab_with_edgepool1_at(IP);
+    let doc = example("failback.yaml");
+    let plan = json_of(&lab_run(
+        &env,
+        &["--probes", "real", "plan", "-f", &doc, "--output", "json"],
+    ));
+    assert_probes_only_loopback(&plan);
+    let v5061 = id(&plan, "verify-port 127.0.0.52:5061");
+    let v5269 = id(&plan, "verify-port 127.0.0.52:5269");
+    let failback = id(&plan, "invoke-pool-failback fepool3.contoso.com");
+
+    let out = lab_run(
+        &env,
+        &[
+            "--probes",
+            "real",
+            "reconcile",
+            "-f",
+            &doc,
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let doc_out = json_of(&out);
+    let refused = result(&doc_out, v5269);
+    assert_eq!(refused["status"], "failed", "{refused}");
+    let message = refused["message"].as_str().unwrap_or_default();
+    eprintln!("verify-port 5269: {message}");
+    assert!(
+        message.contains("127.0.0.52:5269") && message.contains("connection refused"),
+        "{message}"
+    );
+    assert_eq!(result(&doc_out, v5061)["status"], "applied");
+    let fb = result(&doc_out, failback);
+    assert_eq!(fb["status"], "not-attempted", "{fb}");
+    assert!(
+        fb["blockedBy"].as_array().unwrap().contains(&json!(v5269)),
+        "{fb}"
+    );
+    assert_eq!(doc_out["apply"]["failed"], 1);
+    let fe3 = Fqdn::parse("fepool3.contoso.com").unwrap();
+    assert!(env.lab().topology.front_end_pools[&fe3].failed_over);
+}
