@@ -8,6 +8,7 @@
 #[path = "../support/mod.rs"]
 mod servers;
 
+use std::ffi::OsStr;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -60,7 +61,7 @@ const SEED_STEPS: [&str; 17] = [
 ];
 
 /// Runs `edgefed ARGS` in `dir` with only the given EDGEFED_* variables.
-fn edgefed(dir: &Path, args: &[&str], envs: &[(&str, &Path)]) -> Output {
+fn edgefed(dir: &Path, args: &[&str], envs: &[(&str, &OsStr)]) -> Output {
     let mut cmd = Command::new(EDGEFED);
     cmd.current_dir(dir).args(args).env("NO_COLOR", "1");
     for v in EDGEFED_VARS {
@@ -165,7 +166,19 @@ fn seed_sip_records(bind: &Bind) {
     );
 }
 
+/// Serialises the starts of `named` in this test binary. `free_port` lets
+/// the port go before `named` binds it, so two tests starting at once can be
+/// handed the same port; BIND 9.18 listens with SO_REUSEPORT, so both servers
+/// then run on it without an error and the kernel spreads queries and
+/// updates between them (the likely cause of the one `nsupdate` failure seen
+/// while writing these tests). Once `Bind::start` returns, its server holds
+/// the port, so the next `free_port` cannot hand it out again.
+static BIND_START: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn contoso_bind() -> Bind {
+    let _one_at_a_time = BIND_START
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     Bind::start(&["contoso.com".to_string()])
 }
 
@@ -212,7 +225,7 @@ impl Double {
         edgefed(
             self.dir.path(),
             &all,
-            &[("EDGEFED_SHELL_DOUBLE_STATE", &self.state)],
+            &[("EDGEFED_SHELL_DOUBLE_STATE", self.state.as_os_str())],
         )
     }
 
@@ -587,15 +600,92 @@ fn a_rerun_after_the_manual_dns_steps_still_verifies_the_ports_before_failing_ba
     );
 }
 
+#[test]
+fn powershell_check_and_a_stale_saved_plan_change_nothing_in_the_shell() {
+    if !need(DNS_TOOLS) {
+        return;
+    }
+    let bind = contoso_bind();
+    seed_xmpp_records(&bind);
+    seed_sip_records(&bind);
+    let resolver = bind.addr().to_string();
+    let double = Double::seed();
+    let doc = example("failback.yaml");
+
+    // --check: drift is exit 2, and the shell is only observed.
+    let out = double.run(&["--resolver", &resolver, "reconcile", "--check", "-f", &doc]);
+    assert_eq!(code(&out), 2, "{}", text(&out));
+    assert!(
+        stdout(&out).contains("Plan: 17 actions (1 topology publish)."),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(double.state()["roundTrips"], 1);
+    assert!(double.log().is_empty(), "{:?}", double.log());
+
+    // A saved plan, then someone runs Set-CsSite by hand.
+    let out = double.run(&[
+        "--resolver",
+        &resolver,
+        "plan",
+        "-f",
+        &doc,
+        "--out",
+        "plan.json",
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let mut st = double.state();
+    st["deployment"]["sites"]["Site1"]["xmppFederationRoute"] = json!("edgepool1.contoso.com");
+    std::fs::write(&double.state, serde_json::to_vec_pretty(&st).unwrap()).expect("state");
+    let out = double.run(&["--resolver", &resolver, "reconcile", "--plan", "plan.json"]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("is stale") && err.contains("nothing was applied"),
+        "{err}"
+    );
+    assert!(
+        err.lines()
+            .any(|l| l.contains("changed:") && l.contains("sites.Site1.xmppFederationRoute")),
+        "{err}"
+    );
+    assert!(double.log().is_empty(), "{:?}", double.log());
+    // Observations only: --check, plan, the stale check.
+    assert_eq!(double.state()["roundTrips"], 3);
+}
+
+#[test]
+fn powershell_backend_refuses_lab_probes_and_a_malformed_dns_server_as_usage_errors() {
+    let double = Double::seed();
+    let doc = example("failback.yaml");
+    let out = double.run(&["--probes", "lab", "plan", "-f", &doc]);
+    assert_eq!(code(&out), 64, "{}", text(&out));
+    assert!(stderr(&out).contains("--probes lab"), "{}", text(&out));
+    let out = double.run(&["--dns-server", "not-an-address", "plan", "-f", &doc]);
+    assert_eq!(code(&out), 64, "{}", text(&out));
+    assert!(
+        stderr(&out).contains("--dns-server not-an-address"),
+        "{}",
+        text(&out)
+    );
+    // Neither reached the shell.
+    assert!(double.state()["roundTrips"].as_u64().unwrap_or(0) == 0);
+}
+
 // ---------------------------------------------------------------------------
 // Lab backend with a real DNS server (BIND, RFC 2136 + TSIG)
 
 /// `edgefed --lab LAB ARGS` in the lab's folder.
 fn lab_run(env: &Env, args: &[&str]) -> Output {
+    lab_run_env(env, args, &[])
+}
+
+/// `lab_run` with some EDGEFED_* variables set.
+fn lab_run_env(env: &Env, args: &[&str], vars: &[(&str, &OsStr)]) -> Output {
     let lab = env.lab_path();
     let mut all = vec!["--lab", lab.to_str().expect("lab path")];
     all.extend_from_slice(args);
-    edgefed(env.path(), &all, &[])
+    edgefed(env.path(), &all, vars)
 }
 
 /// `--dns-server 127.0.0.1:PORT --tsig-key-file KEY`.
@@ -1100,4 +1190,53 @@ fn a_refused_real_probe_fails_verify_port_and_the_failback_is_not_attempted() {
     assert_eq!(doc_out["apply"]["failed"], 1);
     let fe3 = Fqdn::parse("fepool3.contoso.com").unwrap();
     assert!(env.lab().topology.front_end_pools[&fe3].failed_over);
+}
+
+#[test]
+fn lab_with_bind_unsigned_updates_are_refused_then_the_key_from_the_environment_applies_them() {
+    if !need(DNS_TOOLS) {
+        return;
+    }
+    let bind = contoso_bind();
+    seed_xmpp_records(&bind);
+    let env = Env::new("xmpp-failed-over");
+    let server = bind.addr().to_string();
+    let doc = example("failback.yaml");
+
+    // No key: edgefed warns, BIND's update-policy refuses, the message says
+    // which key settings to give.
+    let out = lab_run(&env, &["--dns-server", &server, "reconcile", "-f", &doc]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    assert!(
+        stderr(&out).contains("DNS updates go unsigned"),
+        "{}",
+        text(&out)
+    );
+    let failed = stdout(&out);
+    let failed = failed
+        .split("  failed:\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no failures:\n{}", text(&out)));
+    assert!(
+        failed.contains(&format!(
+            "DNS server {server} refused the update of A xmpp.contoso.com in zone contoso.com"
+        )) && failed.contains("EDGEFED_TSIG_KEY_FILE"),
+        "{failed}"
+    );
+    assert_eq!(bind.dig("xmpp.contoso.com", "A"), ["131.107.155.20"]);
+
+    // The key as EDGEFED_TSIG_KEY=algorithm:name:secret.
+    let secret = secret_of(&bind.key_file);
+    let spec = format!("hmac-sha256:{}:{secret}", servers::KEY_NAME);
+    let out = lab_run_env(
+        &env,
+        &["--dns-server", &server, "reconcile", "-f", &doc],
+        &[("EDGEFED_TSIG_KEY", OsStr::new(&spec))],
+    );
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert!(!text(&out).contains(&secret), "{}", text(&out));
+    assert_eq!(bind.dig("xmpp.contoso.com", "A"), ["131.107.155.10"]);
+    assert_eq!(bind.dig("sip.contoso.com", "A"), ["131.107.155.10"]);
+    let fe3 = Fqdn::parse("fepool3.contoso.com").unwrap();
+    assert!(!env.lab().topology.front_end_pools[&fe3].failed_over);
 }
