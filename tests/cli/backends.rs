@@ -1240,3 +1240,39 @@ fn lab_with_bind_unsigned_updates_are_refused_then_the_key_from_the_environment_
     let fe3 = Fqdn::parse("fepool3.contoso.com").unwrap();
     assert!(!env.lab().topology.front_end_pools[&fe3].failed_over);
 }
+
+#[test]
+fn a_rerun_after_a_refused_probe_probes_again_before_failing_back() {
+    // PRODUCT BUG (reported to the lead; this test fails until it is fixed):
+    // the same cause as
+    // `a_rerun_after_the_manual_dns_steps_still_verifies_the_ports_before_failing_back`.
+    // verify-port 5269 was refused, so the failback waited — but the routes
+    // have moved by then, so the next reconcile plans no probe at all and
+    // fails the Front End pool back although nothing was fixed and 5269
+    // still refuses connections.
+    const IP: &str = "127.0.0.53";
+    if !port_is_ours(IP, 5269) || !port_is_ours(IP, 5061) {
+        return;
+    }
+    let rt = runtime();
+    let _handshakes = tls_5061(&rt, IP);
+    let env = lab_with_edgepool1_at(IP);
+    let doc = example("failback.yaml");
+    let out = lab_run(&env, &["--probes", "real", "reconcile", "-f", &doc]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    // Nothing changed: 5269 still refuses. Run again.
+    let plan = json_of(&lab_run(
+        &env,
+        &["--probes", "real", "plan", "-f", &doc, "--output", "json"],
+    ));
+    assert_probes_only_loopback(&plan);
+    let out = lab_run(&env, &["--probes", "real", "reconcile", "-f", &doc]);
+    let fe3 = Fqdn::parse("fepool3.contoso.com").unwrap();
+    assert!(
+        env.lab().topology.front_end_pools[&fe3].failed_over,
+        "fepool3 was failed back although 5269 still refuses connections; the plan was {:?}:\n{}",
+        steps(&plan),
+        text(&out)
+    );
+    assert_eq!(code(&out), 1, "{}", text(&out));
+}
