@@ -213,14 +213,7 @@ impl Double {
 
     /// `edgefed --backend powershell --ps-command DOUBLE ARGS`.
     fn run(&self, args: &[&str]) -> Output {
-        let mut all = vec![
-            "--backend",
-            "powershell",
-            "--ps-command",
-            DOUBLE,
-            "--network-timeout",
-            "3",
-        ];
+        let mut all = vec!["--backend", "powershell", "--ps-command", DOUBLE];
         all.extend_from_slice(args);
         edgefed(
             self.dir.path(),
@@ -670,6 +663,75 @@ fn powershell_backend_refuses_lab_probes_and_a_malformed_dns_server_as_usage_err
     );
     // Neither reached the shell.
     assert!(double.state()["roundTrips"].as_u64().unwrap_or(0) == 0);
+}
+
+#[test]
+fn plain_dns_observation_honours_the_network_timeout() {
+    // PRODUCT BUG (reported to the lead; this test fails until it is fixed):
+    // `--network-timeout` is documented as the bound on each DNS query, but
+    // the plain queries of manual-DNS mode always wait
+    // `edgefed::dns::PLAIN_TIMEOUT` (5 s, src/dns/resolve.rs).
+    let closed = {
+        let s = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+        s.local_addr().expect("addr").to_string()
+    };
+    let double = Double::seed();
+    let started = Instant::now();
+    let out = double.run(&[
+        "--network-timeout",
+        "1",
+        "--resolver",
+        &closed,
+        "plan",
+        "-f",
+        &example("failback.yaml"),
+    ]);
+    let took = started.elapsed();
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert!(
+        stderr(&out).contains("external DNS could not be read"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        took < Duration::from_secs(4),
+        "plan took {took:?} with --network-timeout 1:\n{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn plan_as_a_powershell_runbook_still_shows_the_manual_dns_steps() {
+    // PRODUCT BUG (reported to the lead; this test fails until it is fixed):
+    // with `--output powershell` the plan's warnings — here the manual DNS
+    // steps — are printed nowhere (src/commands/plan.rs renders only the
+    // actions), although warnings belong on stderr; and the runbook's DNS
+    // comments say edgefed's DNS backend makes the change, which it does not
+    // without --dns-server.
+    if !need(DNS_TOOLS) {
+        return;
+    }
+    let bind = contoso_bind();
+    seed_xmpp_records(&bind);
+    seed_sip_records(&bind);
+    let double = Double::seed();
+    let out = double.run(&[
+        "--resolver",
+        &bind.addr().to_string(),
+        "plan",
+        "-f",
+        &example("failback.yaml"),
+        "--output",
+        "powershell",
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert!(
+        text(&out).contains(
+            "manual step #14: in zone contoso.com: xmpp.contoso.com. 300 IN A 131.107.155.10"
+        ),
+        "the manual DNS step is not shown:\n{}",
+        text(&out)
+    );
 }
 
 // ---------------------------------------------------------------------------
