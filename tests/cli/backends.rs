@@ -167,19 +167,48 @@ fn seed_sip_records(bind: &Bind) {
 }
 
 /// Serialises the starts of `named` in this test binary. `free_port` lets
-/// the port go before `named` binds it, so two tests starting at once can be
-/// handed the same port; BIND 9.18 listens with SO_REUSEPORT, so both servers
-/// then run on it without an error and the kernel spreads queries and
-/// updates between them (the likely cause of the one `nsupdate` failure seen
-/// while writing these tests). Once `Bind::start` returns, its server holds
-/// the port, so the next `free_port` cannot hand it out again.
+/// the port go before `named` binds it, so two tests starting at once could
+/// be handed the same port; BIND 9.18 listens with SO_REUSEPORT, so both
+/// servers would then run on it without an error (tried by hand) and the
+/// kernel would spread queries and updates between them. Once a server is
+/// ready it holds its port, and the next `free_port` cannot hand it out.
 static BIND_START: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// BIND serving `contoso.com`, ready for updates.
+///
+/// `Bind::start` (tests/support/mod.rs) takes any stdout of `dig +short` as
+/// readiness, but dig prints its own errors there (";; communications error
+/// to 127.0.0.1#PORT: connection refused", exit 9), so it can return before
+/// `named` listens, and the first `nsupdate` then fails with "connection
+/// refused" (seen here about once in 15 runs). So wait again, for a real
+/// SOA answer.
 fn contoso_bind() -> Bind {
     let _one_at_a_time = BIND_START
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    Bind::start(&["contoso.com".to_string()])
+    let bind = Bind::start(&["contoso.com".to_string()]);
+    let dig = servers::tool("dig").expect("dig");
+    let start = Instant::now();
+    loop {
+        let answer = Command::new(&dig)
+            .args(["+short", "+time=1", "+tries=1", "@127.0.0.1", "-p"])
+            .arg(bind.port.to_string())
+            .args(["contoso.com", "SOA"])
+            .output()
+            .expect("run dig");
+        if answer.status.success()
+            && String::from_utf8_lossy(&answer.stdout).contains("hostmaster.contoso.com.")
+        {
+            return bind;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "named is not answering on port {} after 20 s:\n{}",
+            bind.port,
+            bind.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// The TSIG secret in a `tsig-keygen` file.
