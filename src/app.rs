@@ -255,6 +255,7 @@ pub fn open_backend(
                 .as_deref()
                 .map(|r| socket_addr(r, "--resolver"))
                 .transpose()?,
+            timeout,
         },
     };
     let probes = match (global.probes, global.backend) {

@@ -98,7 +98,7 @@ async fn bind_moves_the_xmpp_a_record_and_creates_the_srv_record() {
     // And so do we, and a plain query through the given resolver.
     let after = client.observe(&wanted(zone)).await.expect("observe");
     assert_eq!(after, vec![new_a.clone(), new_srv.clone()]);
-    let plain = resolve_plain(Some(bind.addr()), &wanted(zone))
+    let plain = resolve_plain(Some(bind.addr()), &wanted(zone), edgefed::dns::PLAIN_TIMEOUT)
         .await
         .expect("plain query");
     assert_eq!(plain, after);

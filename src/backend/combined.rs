@@ -28,6 +28,8 @@ pub enum DnsSystem {
     Manual {
         /// The resolver to query, or `None` for `/etc/resolv.conf`.
         resolver: Option<SocketAddr>,
+        /// Bound on each query.
+        timeout: Duration,
     },
 }
 
@@ -128,15 +130,17 @@ impl Backend for Combined {
             DnsSystem::Server(dns) => {
                 obs.deployment.dns = dns.observe_records(&self.managed).await?;
             }
-            DnsSystem::Manual { resolver } => match crate::dns::resolve_plain(*resolver, &self.managed).await {
-                Ok(records) => obs.deployment.dns = records,
-                Err(e) => {
-                    obs.deployment.dns.clear();
-                    obs.warnings.push(format!(
-                        "external DNS could not be read ({e}); the managed records are treated as absent"
-                    ));
+            DnsSystem::Manual { resolver, timeout } => {
+                match crate::dns::resolve_plain(*resolver, &self.managed, *timeout).await {
+                    Ok(records) => obs.deployment.dns = records,
+                    Err(e) => {
+                        obs.deployment.dns.clear();
+                        obs.warnings.push(format!(
+                            "external DNS could not be read ({e}); the managed records are treated as absent"
+                        ));
+                    }
                 }
-            },
+            }
         }
         Ok(obs)
     }

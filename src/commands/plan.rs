@@ -50,7 +50,17 @@ pub(crate) fn render(format: OutputFormat, plan: &Plan, doc: &PlanDocument) -> R
         OutputFormat::Human => render::human::plan(plan),
         OutputFormat::Json => doc.to_json(),
         OutputFormat::Markdown => render::markdown::plan(plan),
-        OutputFormat::Powershell => crate::powershell::runbook(&plan.actions),
+        OutputFormat::Powershell => {
+            // The runbook carries the plan's warnings (unreachable servers,
+            // manual DNS steps) as comments at its top, and stderr repeats them.
+            let mut text = String::new();
+            for w in &plan.warnings {
+                app::note(&format!("warning: {w}"));
+                text.push_str(&format!("# WARNING: {w}\n"));
+            }
+            text.push_str(&crate::powershell::runbook(&plan.actions));
+            text
+        }
         OutputFormat::Yaml => {
             return Err(Failure::usage(
                 "`plan` prints human, json, markdown or powershell, not yaml",

@@ -9,11 +9,12 @@ use super::client::DnsClient;
 use super::error::DnsError;
 use crate::model::{DnsName, DnsRecord, RecordType};
 
-/// How long a plain query waits.
+/// How long a plain query waits by default (`--network-timeout`).
 pub const PLAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Reads the wanted record sets from `resolver`, or from the first
-/// nameserver of `/etc/resolv.conf` when `None`.
+/// nameserver of `/etc/resolv.conf` when `None`, each query bounded by
+/// `timeout`.
 ///
 /// # Errors
 /// [`DnsError::NoResolver`] when no resolver is configured, else as
@@ -21,12 +22,13 @@ pub const PLAIN_TIMEOUT: Duration = Duration::from_secs(5);
 pub async fn resolve_plain(
     resolver: Option<SocketAddr>,
     wanted: &[(DnsName, RecordType)],
+    timeout: Duration,
 ) -> Result<Vec<DnsRecord>, DnsError> {
     let server = match resolver {
         Some(s) => s,
         None => system_resolver(Path::new("/etc/resolv.conf"))?,
     };
-    DnsClient::new(server, None, PLAIN_TIMEOUT).observe(wanted).await
+    DnsClient::new(server, None, timeout).observe(wanted).await
 }
 
 /// The first `nameserver` of a resolv.conf file, port 53.

@@ -97,7 +97,7 @@ fn dns_comment(out: &mut String, op: &Operation) {
             out,
             "#   ",
             &format!(
-                "DNS, not run here (edgefed's DNS backend sends an RFC 2136 update to zone {}): the {} record set of {} becomes\n  {}",
+                "DNS, not run by this runbook: in zone {} (by hand, or by edgefed as an RFC 2136 update when given --dns-server) the {} record set of {} becomes\n  {}",
                 change.zone,
                 change.desired.record_type(),
                 change.desired.name(),

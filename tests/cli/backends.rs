@@ -132,18 +132,11 @@ fn assert_every_probe_waits_for_dns(plan: &Value) {
         if a["kind"] != "verify-port" {
             continue;
         }
-        let after_dns = a["dependsOn"]
-            .as_array()
-            .expect("dependsOn")
-            .iter()
-            .any(|d| {
-                actions.iter().any(|b| {
-                    b["id"] == *d
-                        && b["kind"]
-                            .as_str()
-                            .is_some_and(|k| k.starts_with("set-dns-"))
-                })
-            });
+        let after_dns = a["dependsOn"].as_array().expect("dependsOn").iter().any(|d| {
+            actions
+                .iter()
+                .any(|b| b["id"] == *d && b["kind"].as_str().is_some_and(|k| k.starts_with("set-dns-")))
+        });
         assert!(after_dns, "verify-port does not wait for DNS: {a}");
     }
 }
@@ -183,9 +176,7 @@ static BIND_START: std::sync::Mutex<()> = std::sync::Mutex::new(());
 /// refused" (seen here about once in 15 runs). So wait again, for a real
 /// SOA answer.
 fn contoso_bind() -> Bind {
-    let _one_at_a_time = BIND_START
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _one_at_a_time = BIND_START.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let bind = Bind::start(&["contoso.com".to_string()]);
     let dig = servers::tool("dig").expect("dig");
     let start = Instant::now();
@@ -196,9 +187,7 @@ fn contoso_bind() -> Bind {
             .args(["contoso.com", "SOA"])
             .output()
             .expect("run dig");
-        if answer.status.success()
-            && String::from_utf8_lossy(&answer.stdout).contains("hostmaster.contoso.com.")
-        {
+        if answer.status.success() && String::from_utf8_lossy(&answer.stdout).contains("hostmaster.contoso.com.") {
             return bind;
         }
         assert!(
@@ -275,15 +264,7 @@ fn powershell_backend_plans_the_seed_failback_and_applies_all_but_the_manual_dns
     let doc = example("failback.yaml");
 
     // plan: the seed plan, observed through the shell, DNS through plain queries.
-    let out = double.run(&[
-        "--resolver",
-        &resolver,
-        "plan",
-        "-f",
-        &doc,
-        "--output",
-        "json",
-    ]);
+    let out = double.run(&["--resolver", &resolver, "plan", "-f", &doc, "--output", "json"]);
     assert_eq!(code(&out), 0, "{}", text(&out));
     let plan = json_of(&out);
     assert_eq!(steps(&plan), SEED_STEPS);
@@ -298,12 +279,8 @@ fn powershell_backend_plans_the_seed_failback_and_applies_all_but_the_manual_dns
     let sip_a = id(&plan, "set-dns-a sip.contoso.com");
     let warnings = plan["warnings"].to_string();
     for wanted in [
-        format!(
-            "manual step #{xmpp_a}: in zone contoso.com: xmpp.contoso.com. 300 IN A 131.107.155.10"
-        ),
-        format!(
-            "manual step #{sip_a}: in zone contoso.com: sip.contoso.com. 300 IN A 131.107.155.10"
-        ),
+        format!("manual step #{xmpp_a}: in zone contoso.com: xmpp.contoso.com. 300 IN A 131.107.155.10"),
+        format!("manual step #{sip_a}: in zone contoso.com: sip.contoso.com. 300 IN A 131.107.155.10"),
     ] {
         assert!(warnings.contains(&wanted), "`{wanted}` not in {warnings}");
     }
@@ -386,35 +363,15 @@ fn powershell_backend_plans_the_seed_failback_and_applies_all_but_the_manual_dns
             "Set-CsSite Site2 -FederationRoute EdgeServer:edgepool1.contoso.com",
         ]
     );
-    assert!(
-        !log.iter()
-            .any(|l| l.contains("XmppExternalFederationRoute"))
-    );
-    assert!(
-        !stderr(&out).contains("XmppExternalFederationRoute"),
-        "{}",
-        text(&out)
-    );
-    assert_eq!(
-        double.state()["publishes"],
-        1,
-        "one publish: {}",
-        double.state()
-    );
+    assert!(!log.iter().any(|l| l.contains("XmppExternalFederationRoute")));
+    assert!(!stderr(&out).contains("XmppExternalFederationRoute"), "{}", text(&out));
+    assert_eq!(double.state()["publishes"], 1, "one publish: {}", double.state());
     // edgefed changed no DNS itself.
     assert_eq!(bind.dig("xmpp.contoso.com", "A"), ["131.107.155.20"]);
     assert_eq!(bind.dig("sip.contoso.com", "A"), ["131.107.155.20"]);
 
     // Run again: only what is left — the DNS steps, the probes, the failback.
-    let out = double.run(&[
-        "--resolver",
-        &resolver,
-        "plan",
-        "-f",
-        &doc,
-        "--output",
-        "json",
-    ]);
+    let out = double.run(&["--resolver", &resolver, "plan", "-f", &doc, "--output", "json"]);
     assert_eq!(code(&out), 0, "{}", text(&out));
     let left = json_of(&out);
     // (Whether the probes are planned again is the subject of
@@ -453,47 +410,41 @@ fn powershell_runbook_names_the_xmpp_route_parameter_that_exists_and_unreadable_
     assert_eq!(code(&out), 0, "{}", text(&out));
     let runbook = stdout(&out);
     for site in ["Site1", "Site2"] {
-        let line = format!(
-            "Set-CsSite -Identity '{site}' -XmppFederationRoute 'EdgeServer:edgepool1.contoso.com'"
-        );
-        assert!(
-            runbook.lines().any(|l| l == line),
-            "`{line}` missing:\n{runbook}"
-        );
+        let line = format!("Set-CsSite -Identity '{site}' -XmppFederationRoute 'EdgeServer:edgepool1.contoso.com'");
+        assert!(runbook.lines().any(|l| l == line), "`{line}` missing:\n{runbook}");
     }
     // The non-existent parameter appears only in a comment explaining that.
-    for l in runbook
-        .lines()
-        .filter(|l| l.contains("XmppExternalFederationRoute"))
-    {
-        assert!(
-            l.starts_with('#'),
-            "code line names XmppExternalFederationRoute: {l}"
-        );
+    for l in runbook.lines().filter(|l| l.contains("XmppExternalFederationRoute")) {
+        assert!(l.starts_with('#'), "code line names XmppExternalFederationRoute: {l}");
     }
     assert_eq!(
-        runbook
-            .lines()
-            .filter(|l| l.starts_with("Publish-CsTopology"))
-            .count(),
+        runbook.lines().filter(|l| l.starts_with("Publish-CsTopology")).count(),
         1,
         "{runbook}"
     );
     assert!(
-        runbook.contains("set A xmpp.contoso.com  TTL 300  addresses 131.107.155.10"),
+        runbook.contains("xmpp.contoso.com. 300 IN A 131.107.155.10"),
         "{runbook}"
     );
-    // stdout is the runbook only; the unreadable DNS is a warning on stderr
-    // and the records are treated as absent (the SRV records are planned).
-    assert!(runbook.starts_with("# edgefed runbook"), "{runbook}");
+    // stdout is the runbook only — the plan's warnings lead it as comments —
+    // and the unreadable DNS is a warning on stderr too; the records are
+    // treated as absent (the SRV records are planned).
+    let first_code = runbook
+        .lines()
+        .find(|l| !l.starts_with("# WARNING: "))
+        .unwrap_or_default();
+    assert!(first_code.starts_with("# edgefed runbook"), "{runbook}");
     assert!(
-        stderr(&out).contains("warning: external DNS could not be read")
-            && stderr(&out).contains(&closed),
+        runbook.starts_with("# WARNING: external DNS could not be read"),
+        "{runbook}"
+    );
+    assert!(
+        stderr(&out).contains("warning: external DNS could not be read") && stderr(&out).contains(&closed),
         "{}",
         text(&out)
     );
     assert!(
-        runbook.contains("set SRV _xmpp-server._tcp.contoso.com"),
+        runbook.contains("_xmpp-server._tcp.contoso.com. 300 IN SRV 0 100 5269 xmpp.contoso.com."),
         "{runbook}"
     );
     assert!(double.log().is_empty());
@@ -517,45 +468,25 @@ fn powershell_backend_with_an_rfc2136_server_fails_back_completely() {
     let doc = doc.to_string_lossy().into_owned();
     let server = bind.addr().to_string();
     let key = bind.key_file.to_string_lossy().into_owned();
-    let dns = [
-        "--dns-server",
-        server.as_str(),
-        "--tsig-key-file",
-        key.as_str(),
-    ];
+    let dns = ["--dns-server", server.as_str(), "--tsig-key-file", key.as_str()];
 
     let out = double.run(&[&dns[..], &["plan", "-f", &doc, "--output", "json"]].concat());
     assert_eq!(code(&out), 0, "{}", text(&out));
     let plan = json_of(&out);
     assert_probes_only_loopback(&plan);
-    assert!(
-        !plan["warnings"].to_string().contains("manual step"),
-        "{plan:#}"
-    );
+    assert!(!plan["warnings"].to_string().contains("manual step"), "{plan:#}");
 
     let out = double.run(&[&dns[..], &["reconcile", "-f", &doc]].concat());
     assert_eq!(code(&out), 0, "{}", text(&out));
-    assert!(
-        stdout(&out).contains("Applied 15 of 15 actions."),
-        "{}",
-        text(&out)
-    );
+    assert!(stdout(&out).contains("Applied 15 of 15 actions."), "{}", text(&out));
     let log = double.log();
     assert_eq!(
         log.last().map(String::as_str),
         Some("Invoke-CsPoolFailBack fepool3.contoso.com"),
         "{log:?}"
     );
-    assert_eq!(
-        log.iter()
-            .filter(|l| l.starts_with("Publish-CsTopology"))
-            .count(),
-        1
-    );
-    assert!(
-        !log.iter()
-            .any(|l| l.contains("XmppExternalFederationRoute"))
-    );
+    assert_eq!(log.iter().filter(|l| l.starts_with("Publish-CsTopology")).count(), 1);
+    assert!(!log.iter().any(|l| l.contains("XmppExternalFederationRoute")));
     assert_eq!(bind.dig("xmpp.contoso.com", "A"), ["131.107.155.10"]);
     assert_eq!(bind.dig("sip.contoso.com", "A"), ["131.107.155.10"]);
     // Converged: a check through the shell and the DNS server is clean.
@@ -565,12 +496,13 @@ fn powershell_backend_with_an_rfc2136_server_fails_back_completely() {
 
 #[test]
 fn a_rerun_after_the_manual_dns_steps_still_verifies_the_ports_before_failing_back() {
-    // PRODUCT BUG (reported to the lead; this test fails until it is fixed):
-    // verify-port is planned only when a route moves (src/plan). After a
+    // Regression: verify-port used to be planned only when a route moved. After a
     // reconcile whose manual DNS steps failed, the routes have moved already,
     // so the next plan sets the DNS records and fails the Front End pool back
-    // with no port check at all: the probes that were "not attempted" are
-    // silently lost, and `invoke-pool-failback` runs unverified.
+    // with no port check at all: the probes that were "not attempted" were
+    // silently lost, and `invoke-pool-failback` ran unverified. Now a changed
+    // DNS record, service or setup of the route's pool, or a failback, brings
+    // the check back (src/plan/planner/routes.rs).
     if !need(DNS_TOOLS) {
         return;
     }
@@ -580,15 +512,7 @@ fn a_rerun_after_the_manual_dns_steps_still_verifies_the_ports_before_failing_ba
     let resolver = bind.addr().to_string();
     let double = Double::seed();
     let doc = example("failback.yaml");
-    let first = double.run(&[
-        "--resolver",
-        &resolver,
-        "plan",
-        "-f",
-        &doc,
-        "--output",
-        "json",
-    ]);
+    let first = double.run(&["--resolver", &resolver, "plan", "-f", &doc, "--output", "json"]);
     assert_every_probe_waits_for_dns(&json_of(&first));
     let out = double.run(&["--resolver", &resolver, "reconcile", "-f", &doc]);
     assert_eq!(code(&out), 1, "{}", text(&out));
@@ -600,15 +524,7 @@ fn a_rerun_after_the_manual_dns_steps_still_verifies_the_ports_before_failing_ba
          update delete sip.contoso.com A\n\
          update add sip.contoso.com 300 A 131.107.155.10",
     );
-    let out = double.run(&[
-        "--resolver",
-        &resolver,
-        "plan",
-        "-f",
-        &doc,
-        "--output",
-        "json",
-    ]);
+    let out = double.run(&["--resolver", &resolver, "plan", "-f", &doc, "--output", "json"]);
     assert_eq!(code(&out), 0, "{}", text(&out));
     let left = json_of(&out);
     assert_eq!(
@@ -646,15 +562,7 @@ fn powershell_check_and_a_stale_saved_plan_change_nothing_in_the_shell() {
     assert!(double.log().is_empty(), "{:?}", double.log());
 
     // A saved plan, then someone runs Set-CsSite by hand.
-    let out = double.run(&[
-        "--resolver",
-        &resolver,
-        "plan",
-        "-f",
-        &doc,
-        "--out",
-        "plan.json",
-    ]);
+    let out = double.run(&["--resolver", &resolver, "plan", "-f", &doc, "--out", "plan.json"]);
     assert_eq!(code(&out), 0, "{}", text(&out));
     let mut st = double.state();
     st["deployment"]["sites"]["Site1"]["xmppFederationRoute"] = json!("edgepool1.contoso.com");
@@ -662,10 +570,7 @@ fn powershell_check_and_a_stale_saved_plan_change_nothing_in_the_shell() {
     let out = double.run(&["--resolver", &resolver, "reconcile", "--plan", "plan.json"]);
     assert_eq!(code(&out), 1, "{}", text(&out));
     let err = stderr(&out);
-    assert!(
-        err.contains("is stale") && err.contains("nothing was applied"),
-        "{err}"
-    );
+    assert!(err.contains("is stale") && err.contains("nothing was applied"), "{err}");
     assert!(
         err.lines()
             .any(|l| l.contains("changed:") && l.contains("sites.Site1.xmppFederationRoute")),
@@ -685,21 +590,15 @@ fn powershell_backend_refuses_lab_probes_and_a_malformed_dns_server_as_usage_err
     assert!(stderr(&out).contains("--probes lab"), "{}", text(&out));
     let out = double.run(&["--dns-server", "not-an-address", "plan", "-f", &doc]);
     assert_eq!(code(&out), 64, "{}", text(&out));
-    assert!(
-        stderr(&out).contains("--dns-server not-an-address"),
-        "{}",
-        text(&out)
-    );
+    assert!(stderr(&out).contains("--dns-server not-an-address"), "{}", text(&out));
     // Neither reached the shell.
     assert!(double.state()["roundTrips"].as_u64().unwrap_or(0) == 0);
 }
 
 #[test]
 fn plain_dns_observation_honours_the_network_timeout() {
-    // PRODUCT BUG (reported to the lead; this test fails until it is fixed):
-    // `--network-timeout` is documented as the bound on each DNS query, but
-    // the plain queries of manual-DNS mode always wait
-    // `edgefed::dns::PLAIN_TIMEOUT` (5 s, src/dns/resolve.rs).
+    // Regression: `--network-timeout` is the bound on each DNS query, but the
+    // plain queries of manual-DNS mode used to wait `PLAIN_TIMEOUT` (5 s).
     let closed = {
         let s = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
         s.local_addr().expect("addr").to_string()
@@ -731,11 +630,9 @@ fn plain_dns_observation_honours_the_network_timeout() {
 
 #[test]
 fn plan_as_a_powershell_runbook_still_shows_the_manual_dns_steps() {
-    // PRODUCT BUG (reported to the lead; this test fails until it is fixed):
-    // with `--output powershell` the plan's warnings — here the manual DNS
-    // steps — are printed nowhere (src/commands/plan.rs renders only the
-    // actions), although warnings belong on stderr; and the runbook's DNS
-    // comments say edgefed's DNS backend makes the change, which it does not
+    // Regression: with `--output powershell` the plan's warnings — here the
+    // manual DNS steps — used to be printed nowhere, and the runbook's DNS
+    // comments said edgefed's DNS backend makes the change, which it does not
     // without --dns-server.
     if !need(DNS_TOOLS) {
         return;
@@ -755,9 +652,7 @@ fn plan_as_a_powershell_runbook_still_shows_the_manual_dns_steps() {
     ]);
     assert_eq!(code(&out), 0, "{}", text(&out));
     assert!(
-        text(&out).contains(
-            "manual step #14: in zone contoso.com: xmpp.contoso.com. 300 IN A 131.107.155.10"
-        ),
+        text(&out).contains("manual step #14: in zone contoso.com: xmpp.contoso.com. 300 IN A 131.107.155.10"),
         "the manual DNS step is not shown:\n{}",
         text(&out)
     );
@@ -790,11 +685,7 @@ fn dns_flags(bind: &Bind, key: &Path) -> Vec<String> {
 }
 
 fn with<'a>(flags: &'a [String], args: &[&'a str]) -> Vec<&'a str> {
-    flags
-        .iter()
-        .map(String::as_str)
-        .chain(args.iter().copied())
-        .collect()
+    flags.iter().map(String::as_str).chain(args.iter().copied()).collect()
 }
 
 #[test]
@@ -813,10 +704,7 @@ fn lab_with_bind_moves_the_xmpp_record_home_and_creates_the_sip_records() {
     let out = lab_run(&env, &with(&dns, &["plan", "-f", &doc, "--output", "json"]));
     assert_eq!(code(&out), 0, "{}", text(&out));
     let plan = json_of(&out);
-    let dns_steps: Vec<String> = steps(&plan)
-        .into_iter()
-        .filter(|s| s.starts_with("set-dns-"))
-        .collect();
+    let dns_steps: Vec<String> = steps(&plan).into_iter().filter(|s| s.starts_with("set-dns-")).collect();
     // The server's records, not the lab's: the xmpp SRV holds, the SIP ones
     // are missing.
     assert_eq!(
@@ -876,10 +764,7 @@ fn lab_with_bind_and_a_wrong_tsig_key_fails_the_dns_actions_and_keeps_the_secret
     let right_secret = secret_of(&bind.key_file);
     let dns = dns_flags(&bind, Path::new(&wrong));
     let doc = example("failback.yaml");
-    let plan = json_of(&lab_run(
-        &env,
-        &with(&dns, &["plan", "-f", &doc, "--output", "json"]),
-    ));
+    let plan = json_of(&lab_run(&env, &with(&dns, &["plan", "-f", &doc, "--output", "json"])));
 
     let out = lab_run(&env, &with(&dns, &["-vv", "reconcile", "-f", &doc]));
     assert_eq!(code(&out), 1, "{}", text(&out));
@@ -903,13 +788,7 @@ fn lab_with_bind_and_a_wrong_tsig_key_fails_the_dns_actions_and_keeps_the_secret
         ),
     ] {
         let l = line(step);
-        for part in [
-            server.as_str(),
-            "zone contoso.com",
-            record,
-            "TSIG",
-            servers::KEY_NAME,
-        ] {
+        for part in [server.as_str(), "zone contoso.com", record, "TSIG", servers::KEY_NAME] {
             assert!(l.contains(part), "`{part}` missing from: {l}");
         }
     }
@@ -954,16 +833,7 @@ fn lab_with_bind_refuses_a_saved_plan_after_a_record_changed_behind_its_back() {
     let dns = dns_flags(&bind, &bind.key_file);
     let out = lab_run(
         &env,
-        &with(
-            &dns,
-            &[
-                "plan",
-                "-f",
-                &example("failback.yaml"),
-                "--out",
-                "plan.json",
-            ],
-        ),
+        &with(&dns, &["plan", "-f", &example("failback.yaml"), "--out", "plan.json"]),
     );
     assert_eq!(code(&out), 0, "{}", text(&out));
     // Someone else moves the XMPP A record.
@@ -976,15 +846,11 @@ fn lab_with_bind_refuses_a_saved_plan_after_a_record_changed_behind_its_back() {
     let out = lab_run(&env, &with(&dns, &["reconcile", "--plan", "plan.json"]));
     assert_eq!(code(&out), 1, "{}", text(&out));
     let err = stderr(&out);
-    assert!(
-        err.contains("is stale") && err.contains("fingerprint"),
-        "{err}"
-    );
+    assert!(err.contains("is stale") && err.contains("fingerprint"), "{err}");
     assert!(err.contains("nothing was applied"), "{err}");
     assert!(
-        err.lines().any(|l| l.contains("changed:")
-            && l.contains("xmpp.contoso.com")
-            && l.contains("203.0.113.7")),
+        err.lines()
+            .any(|l| l.contains("changed:") && l.contains("xmpp.contoso.com") && l.contains("203.0.113.7")),
         "{err}"
     );
     assert!(!stdout(&out).contains("Applying"), "{}", text(&out));
@@ -992,10 +858,7 @@ fn lab_with_bind_refuses_a_saved_plan_after_a_record_changed_behind_its_back() {
     assert_eq!(std::fs::read(env.lab_path()).expect("lab"), lab_before);
     assert_eq!(bind.dig("xmpp.contoso.com", "A"), ["203.0.113.7"]);
     assert!(bind.dig("sip.contoso.com", "A").is_empty());
-    assert!(
-        bind.dig("_sipfederationtls._tcp.contoso.com", "SRV")
-            .is_empty()
-    );
+    assert!(bind.dig("_sipfederationtls._tcp.contoso.com", "SRV").is_empty());
 }
 
 // ---------------------------------------------------------------------------
@@ -1004,10 +867,7 @@ fn lab_with_bind_refuses_a_saved_plan_after_a_record_changed_behind_its_back() {
 /// The skipping rule for a port we cannot have: skip locally with the
 /// reason, fail under `CI=true`.
 fn skip(reason: &str) -> bool {
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "CI=true and {reason}"
-    );
+    assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true and {reason}");
     eprintln!("skipped: {reason}");
     false
 }
@@ -1116,35 +976,27 @@ impl Drop for Prosody5269 {
 
 /// A TLS listener (self-signed `sip.contoso.com`) on `ip:5061`, served by
 /// `rt`; returns how many handshakes it completed.
-fn tls_5061(
-    rt: &tokio::runtime::Runtime,
-    ip: &str,
-) -> std::sync::Arc<std::sync::atomic::AtomicUsize> {
+fn tls_5061(rt: &tokio::runtime::Runtime, ip: &str) -> std::sync::Arc<std::sync::atomic::AtomicUsize> {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    let mut params =
-        rcgen::CertificateParams::new(vec!["sip.contoso.com".to_string()]).expect("params");
+    let mut params = rcgen::CertificateParams::new(vec!["sip.contoso.com".to_string()]).expect("params");
     params
         .distinguished_name
         .push(rcgen::DnType::CommonName, "sip.contoso.com");
     let key = rcgen::KeyPair::generate().expect("key pair");
     let cert = params.self_signed(&key).expect("self-signed");
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("versions")
-    .with_no_client_auth()
-    .with_single_cert(
-        vec![cert.der().clone()],
-        rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
-    )
-    .expect("server config");
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        )
+        .expect("server config");
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let addr = SocketAddr::new(ip.parse().unwrap(), 5061);
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind(addr))
-        .expect("bind 5061");
+    let listener = rt.block_on(tokio::net::TcpListener::bind(addr)).expect("bind 5061");
     let handshakes = Arc::new(AtomicUsize::new(0));
     let count = Arc::clone(&handshakes);
     rt.spawn(async move {
@@ -1249,18 +1101,7 @@ fn a_refused_real_probe_fails_verify_port_and_the_failback_is_not_attempted() {
     let v5269 = id(&plan, "verify-port 127.0.0.52:5269");
     let failback = id(&plan, "invoke-pool-failback fepool3.contoso.com");
 
-    let out = lab_run(
-        &env,
-        &[
-            "--probes",
-            "real",
-            "reconcile",
-            "-f",
-            &doc,
-            "--output",
-            "json",
-        ],
-    );
+    let out = lab_run(&env, &["--probes", "real", "reconcile", "-f", &doc, "--output", "json"]);
     assert_eq!(code(&out), 1, "{}", text(&out));
     let doc_out = json_of(&out);
     let refused = result(&doc_out, v5269);
@@ -1274,10 +1115,7 @@ fn a_refused_real_probe_fails_verify_port_and_the_failback_is_not_attempted() {
     assert_eq!(result(&doc_out, v5061)["status"], "applied");
     let fb = result(&doc_out, failback);
     assert_eq!(fb["status"], "not-attempted", "{fb}");
-    assert!(
-        fb["blockedBy"].as_array().unwrap().contains(&json!(v5269)),
-        "{fb}"
-    );
+    assert!(fb["blockedBy"].as_array().unwrap().contains(&json!(v5269)), "{fb}");
     assert_eq!(doc_out["apply"]["failed"], 1);
     let fe3 = Fqdn::parse("fepool3.contoso.com").unwrap();
     assert!(env.lab().topology.front_end_pools[&fe3].failed_over);
@@ -1298,11 +1136,7 @@ fn lab_with_bind_unsigned_updates_are_refused_then_the_key_from_the_environment_
     // which key settings to give.
     let out = lab_run(&env, &["--dns-server", &server, "reconcile", "-f", &doc]);
     assert_eq!(code(&out), 1, "{}", text(&out));
-    assert!(
-        stderr(&out).contains("DNS updates go unsigned"),
-        "{}",
-        text(&out)
-    );
+    assert!(stderr(&out).contains("DNS updates go unsigned"), "{}", text(&out));
     let failed = stdout(&out);
     let failed = failed
         .split("  failed:\n")
@@ -1334,13 +1168,12 @@ fn lab_with_bind_unsigned_updates_are_refused_then_the_key_from_the_environment_
 
 #[test]
 fn a_rerun_after_a_refused_probe_probes_again_before_failing_back() {
-    // PRODUCT BUG (reported to the lead; this test fails until it is fixed):
-    // the same cause as
+    // Regression, the same cause as
     // `a_rerun_after_the_manual_dns_steps_still_verifies_the_ports_before_failing_back`.
     // verify-port 5269 was refused, so the failback waited — but the routes
-    // have moved by then, so the next reconcile plans no probe at all and
-    // fails the Front End pool back although nothing was fixed and 5269
-    // still refuses connections.
+    // have moved by then, so the next reconcile planned no probe at all and
+    // failed the Front End pool back although nothing was fixed and 5269
+    // still refused connections.
     const IP: &str = "127.0.0.53";
     if !port_is_ours(IP, 5269) || !port_is_ours(IP, 5061) {
         return;

@@ -96,7 +96,7 @@ Set-CsSite -Identity 'Site2' -XmppFederationRoute 'EdgeServer:edgepool1.contoso.
 #   Why: dns._xmpp-server._tcp.contoso.com.SRV
 #   Procedure: Failback step 3: the SRV record resolves to the Edge pool that carries the federation
 #   After action(s): 9, 10
-#   DNS, not run here (edgefed's DNS backend sends an RFC 2136 update to zone contoso.com): the SRV record set of _xmpp-server._tcp.contoso.com becomes
+#   DNS, not run by this runbook: in zone contoso.com (by hand, or by edgefed as an RFC 2136 update when given --dns-server) the SRV record set of _xmpp-server._tcp.contoso.com becomes
 #     _xmpp-server._tcp.contoso.com. 300 IN SRV 0 100 5269 xmpp.contoso.com.
 
 # ---------------------------------------------------------------------------
@@ -104,7 +104,7 @@ Set-CsSite -Identity 'Site2' -XmppFederationRoute 'EdgeServer:edgepool1.contoso.
 #   Why: dns.xmpp.contoso.com.A: the restored pool's external address
 #   Procedure: Failback step 3: the A record points at the pool the route names (not EdgeServer2, a copy error in the procedure)
 #   After action(s): 9, 10
-#   DNS, not run here (edgefed's DNS backend sends an RFC 2136 update to zone contoso.com): the A record set of xmpp.contoso.com becomes
+#   DNS, not run by this runbook: in zone contoso.com (by hand, or by edgefed as an RFC 2136 update when given --dns-server) the A record set of xmpp.contoso.com becomes
 #     xmpp.contoso.com. 300 IN A 131.107.155.10
 
 # ---------------------------------------------------------------------------

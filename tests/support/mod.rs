@@ -148,7 +148,14 @@ impl Bind {
                 .arg(port.to_string())
                 .args([first.as_str(), "SOA"])
                 .output()
-                .is_ok_and(|o| !o.stdout.is_empty())
+                // dig prints its own errors (";; communications error …") to
+                // stdout: ready means a successful answer with an SOA in it.
+                .is_ok_and(|o| {
+                    o.status.success()
+                        && String::from_utf8_lossy(&o.stdout)
+                            .lines()
+                            .any(|l| !l.starts_with(';') && l.split_whitespace().count() >= 7)
+                })
         });
         bind
     }

@@ -57,6 +57,14 @@ impl Planner<'_> {
         }
     }
 
+    /// Whether the plan fails a Front End pool back.
+    fn fails_back(&self) -> bool {
+        self.desired.front_end_pools.iter().any(|(fe, p)| {
+            p.failed_over.as_ref().is_some_and(|f| !f.value)
+                && self.observed.front_end_pools.get(fe).is_some_and(|o| o.failed_over)
+        })
+    }
+
     /// Phase 9: probe 5061 / 5269 on each external address of a pool a route
     /// moved to, after everything that serves that port.
     pub(super) fn verify_ports(&mut self) {
@@ -66,6 +74,34 @@ impl Planner<'_> {
         let mut probes: BTreeSet<(Fqdn, u16)> = BTreeSet::new();
         probes.extend(self.fed_moves.iter().filter_map(|(_, r)| r.clone()).map(|p| (p, 5061)));
         probes.extend(self.xmpp_moves.iter().filter_map(|(_, r)| r.clone()).map(|p| (p, 5269)));
+        // Also when the route stays but what serves its port changes (its DNS
+        // records, its services, setup), or a Front End pool is failed back
+        // (failback step 5 comes after step 3's check): a rerun after a
+        // manual DNS step or a failed check verifies before it goes on.
+        let failback = self.fails_back();
+        let up = |pool: &Fqdn| {
+            self.observed
+                .edge_pools
+                .get(pool)
+                .is_some_and(|p| p.computers.values().any(|c| c.reachable))
+        };
+        let xmpp_pools = self.targets.xmpp_pools();
+        let serves_xmpp = |pool: &Fqdn| self.observed.edge_pools.get(pool).is_some_and(|p| p.xmpp_federation);
+        if let Some(pool) = xmpp_pools.first().filter(|_| xmpp_pools.len() == 1).copied()
+            && up(pool)
+            && serves_xmpp(pool)
+            && (failback || !self.xmpp_dns.is_empty() || !self.ready_of(pool).is_empty() || self.bracketed(pool))
+        {
+            probes.insert((pool.clone(), 5269));
+        }
+        if let Some(pool) = self.single_federation_pool().filter(|p| up(p))
+            && (failback
+                || !self.sip_dns.is_empty()
+                || self.setups.contains_key(&pool)
+                || !self.ready_of(&pool).is_empty())
+        {
+            probes.insert((pool, 5061));
+        }
         for (pool, port) in probes {
             if !self.observed.edge_pools.contains_key(&pool) {
                 continue;
