@@ -136,7 +136,7 @@ fn syntax_diagnostic(error: &serde_saphyr::Error) -> Diagnostic {
 
 /// serde-saphyr prefixes messages with `error: line N column M: `; the
 /// position is shown separately, so drop it.
-fn strip_location_prefix(message: &str) -> &str {
+pub(crate) fn strip_location_prefix(message: &str) -> &str {
     let mut m = message.strip_prefix("error: ").unwrap_or(message);
     if let Some(idx) = m.rfind(" at line ") {
         m = &m[..idx];

@@ -10,6 +10,7 @@ mod validate;
 pub use desired::{
     Desired, DesiredEdgePool, DesiredFrontEndPool, DesiredHost, DesiredSite, DesiredZone, Located, Route, Source,
 };
+pub(crate) use load::strip_location_prefix;
 pub use load::{LoadError, MAX_DOCUMENT_BYTES, load, parse};
 pub use observed::observed_document;
 

@@ -83,7 +83,9 @@ pub enum LabFileError {
         source: std::io::Error,
     },
     /// The file is not a valid lab.
-    #[error("{path}:{line}:{column}: invalid lab file: {message}")]
+    #[error(
+        "{path}:{line}:{column}: invalid lab file: {message} — fix it, or start again with `edgefed lab init --force`"
+    )]
     Invalid {
         /// The file.
         path: PathBuf,
@@ -104,13 +106,8 @@ impl LabFile {
     pub fn parse(path: &Path, text: &str) -> Result<Self, LabFileError> {
         let lab: Self = serde_saphyr::from_str(text).map_err(|e| {
             let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
-            let message = e
-                .to_string()
-                .lines()
-                .next()
-                .unwrap_or_default()
-                .trim_start_matches("error: ")
-                .to_string();
+            let first = e.to_string();
+            let message = crate::document::strip_location_prefix(first.lines().next().unwrap_or_default()).to_string();
             LabFileError::Invalid {
                 path: path.to_path_buf(),
                 line,
