@@ -66,20 +66,15 @@ where
     let cli = match <Cli as clap::Parser>::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
+            // clap exits 2 on a usage error, but 2 means drift here: help and
+            // version are successes, every other parse error is EX_USAGE (64),
+            // including a bare `edgefed` (help shown for a missing command).
             let code = match e.kind() {
-                clap::error::ErrorKind::DisplayHelp
-                | clap::error::ErrorKind::DisplayVersion
-                | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => exit::SUCCESS,
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => exit::SUCCESS,
                 _ => exit::USAGE,
             };
             let _ = e.print();
-            return ExitCode::from(
-                if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
-                    exit::USAGE
-                } else {
-                    code
-                },
-            );
+            return ExitCode::from(code);
         }
     };
     set_up_output(&cli.global);
