@@ -9,7 +9,7 @@
 mod servers;
 
 use std::ffi::OsStr;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -895,85 +895,6 @@ fn lab_with_edgepool1_at(ip: &str) -> Env {
     env
 }
 
-/// Waits until `addr` accepts TCP connections, or `child` exits, or 20 s.
-fn wait_until_listening(what: &str, addr: SocketAddr, child: &mut std::process::Child, log: &Path) {
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(20) {
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!(
-                "{what} exited early ({status}):\n{}",
-                std::fs::read_to_string(log).unwrap_or_default()
-            );
-        }
-        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!(
-        "{what} not listening on {addr} after 20 s:\n{}",
-        std::fs::read_to_string(log).unwrap_or_default()
-    );
-}
-
-/// Prosody serving `contoso.com` with s2s on `ip:5269` (the port the
-/// verify-port action probes; `tests/support`'s Prosody takes a free port).
-struct Prosody5269 {
-    _dir: tempfile::TempDir,
-    child: std::process::Child,
-}
-
-impl Prosody5269 {
-    fn start(ip: &str) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let d = dir.path().display().to_string();
-        std::fs::create_dir_all(dir.path().join("data")).expect("data dir");
-        std::fs::create_dir_all(dir.path().join("certs")).expect("certs dir");
-        let conf = format!(
-            "run_as_root = true\n\
-             pidfile = \"{d}/prosody.pid\"\n\
-             data_path = \"{d}/data\"\n\
-             certificates = \"{d}/certs\"\n\
-             interfaces = {{ \"{ip}\" }}\n\
-             s2s_ports = {{ 5269 }}\n\
-             c2s_ports = {{ }}\n\
-             c2s_direct_tls_ports = {{ }}\n\
-             s2s_direct_tls_ports = {{ }}\n\
-             component_ports = {{ }}\n\
-             http_ports = {{ }}\n\
-             https_ports = {{ }}\n\
-             log = {{ {{ levels = {{ min = \"info\" }}, to = \"console\" }} }}\n\
-             modules_disabled = {{ \"c2s\" }}\n\
-             VirtualHost \"contoso.com\"\n"
-        );
-        let conf_path = dir.path().join("prosody.cfg.lua");
-        std::fs::write(&conf_path, conf).expect("prosody config");
-        let log = dir.path().join("prosody.log");
-        let out = std::fs::File::create(&log).expect("log");
-        let err = out.try_clone().expect("log");
-        let mut child = Command::new(servers::tool("prosody").expect("prosody"))
-            .arg("-F")
-            .arg("--config")
-            .arg(&conf_path)
-            .current_dir(dir.path())
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .expect("spawn prosody");
-        let addr = SocketAddr::new(ip.parse().unwrap(), 5269);
-        wait_until_listening("prosody", addr, &mut child, &log);
-        Self { _dir: dir, child }
-    }
-}
-
-impl Drop for Prosody5269 {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// A TLS listener (self-signed `sip.contoso.com`) on `ip:5061`, served by
 /// `rt`; returns how many handshakes it completed.
 fn tls_5061(rt: &tokio::runtime::Runtime, ip: &str) -> std::sync::Arc<std::sync::atomic::AtomicUsize> {
@@ -1038,7 +959,7 @@ fn real_probes_from_the_lab_report_what_answered_on_5061_and_5269() {
     if !need(&["prosody"]) || !port_is_ours(IP, 5269) || !port_is_ours(IP, 5061) {
         return;
     }
-    let _prosody = Prosody5269::start(IP);
+    let _prosody = servers::Prosody::start_on(IP.parse().expect("loopback"), 5269, "contoso.com");
     let rt = runtime();
     let handshakes = tls_5061(&rt, IP);
     let env = lab_with_edgepool1_at(IP);

@@ -219,25 +219,32 @@ impl Drop for Bind {
 /// A running Prosody with s2s on a loopback port.
 pub struct Prosody {
     pub dir: TempDir,
+    pub ip: Ipv4Addr,
     pub port: u16,
     child: Child,
 }
 
 impl Prosody {
-    /// Starts `prosody -F` serving `domain`, s2s only, on 127.0.0.1.
+    /// Starts `prosody -F` serving `domain`, s2s only, on a free port of 127.0.0.1.
     pub fn start(domain: &str) -> Self {
+        Self::start_on(Ipv4Addr::LOCALHOST, free_port(), domain)
+    }
+
+    /// Starts `prosody -F` serving `domain`, s2s only, on `ip:port` (a
+    /// loopback address).
+    pub fn start_on(ip: Ipv4Addr, port: u16, domain: &str) -> Self {
+        assert!(ip.is_loopback(), "tests only listen on loopback");
         let dir = tempfile::tempdir().expect("temp dir");
         let d = dir.path().display().to_string();
         std::fs::create_dir_all(dir.path().join("data")).expect("data dir");
         std::fs::create_dir_all(dir.path().join("certs")).expect("certs dir");
-        let port = free_port();
         let conf = format!(
             "-- tests run as root; prosody started directly does not switch user\n\
              run_as_root = true\n\
              pidfile = \"{d}/prosody.pid\"\n\
              data_path = \"{d}/data\"\n\
              certificates = \"{d}/certs\"\n\
-             interfaces = {{ \"127.0.0.1\" }}\n\
+             interfaces = {{ \"{ip}\" }}\n\
              s2s_ports = {{ {port} }}\n\
              c2s_ports = {{ }}\n\
              c2s_direct_tls_ports = {{ }}\n\
@@ -264,7 +271,7 @@ impl Prosody {
             .stderr(err)
             .spawn()
             .expect("spawn prosody");
-        let mut p = Self { dir, port, child };
+        let mut p = Self { dir, ip, port, child };
         let addr = p.addr();
         wait_for("prosody", &mut p.child, &log, || {
             TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
@@ -274,7 +281,7 @@ impl Prosody {
 
     /// The s2s address.
     pub fn addr(&self) -> SocketAddr {
-        SocketAddr::from((Ipv4Addr::LOCALHOST, self.port))
+        SocketAddr::from((self.ip, self.port))
     }
 }
 
