@@ -18,7 +18,7 @@ use edgefed::backend::lab::{LabFile, Scenario};
 use edgefed::model::Fqdn;
 use serde_json::{Value, json};
 
-use super::support::{Env, code, example, steps, text};
+use super::support::{Env, SEED_STEPS, code, example, steps, text};
 use servers::{Bind, need};
 
 const EDGEFED: &str = env!("CARGO_BIN_EXE_edgefed");
@@ -36,28 +36,6 @@ const EDGEFED_VARS: &[&str] = &[
     "EDGEFED_TSIG_KEY_FILE",
     "EDGEFED_RESOLVER",
     "RUST_LOG",
-];
-
-/// The seed failback from `xmpp-failed-over`, with every SRV record already
-/// in place (what `tests/cli/seed_failback.rs` expects of the lab).
-const SEED_STEPS: [&str; 17] = [
-    "start-services edgeserver1a.contoso.com",
-    "start-services edgeserver1b.contoso.com",
-    "disable-sip-federation edgepool2.contoso.com",
-    "enable-sip-federation edgepool1.contoso.com",
-    "set-media-edge-pool fepool1.contoso.com",
-    "publish-topology",
-    "run-setup edgeserver1a.contoso.com",
-    "run-setup edgeserver1b.contoso.com",
-    "set-site-federation-route Site1",
-    "set-site-federation-route Site2",
-    "set-site-xmpp-route Site1",
-    "set-site-xmpp-route Site2",
-    "set-dns-a sip.contoso.com",
-    "set-dns-a xmpp.contoso.com",
-    "verify-port 131.107.155.10:5061",
-    "verify-port 131.107.155.10:5269",
-    "invoke-pool-failback fepool3.contoso.com",
 ];
 
 /// Runs `edgefed ARGS` in `dir` with only the given EDGEFED_* variables.

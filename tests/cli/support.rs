@@ -8,6 +8,28 @@ use serde_json::Value;
 
 pub const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
 
+/// The seed failback from `xmpp-failed-over`, with every SRV record already
+/// in place: the five steps of the seed procedure in the contract's order.
+pub const SEED_STEPS: [&str; 17] = [
+    "start-services edgeserver1a.contoso.com",
+    "start-services edgeserver1b.contoso.com",
+    "disable-sip-federation edgepool2.contoso.com",
+    "enable-sip-federation edgepool1.contoso.com",
+    "set-media-edge-pool fepool1.contoso.com",
+    "publish-topology",
+    "run-setup edgeserver1a.contoso.com",
+    "run-setup edgeserver1b.contoso.com",
+    "set-site-federation-route Site1",
+    "set-site-federation-route Site2",
+    "set-site-xmpp-route Site1",
+    "set-site-xmpp-route Site2",
+    "set-dns-a sip.contoso.com",
+    "set-dns-a xmpp.contoso.com",
+    "verify-port 131.107.155.10:5061",
+    "verify-port 131.107.155.10:5269",
+    "invoke-pool-failback fepool3.contoso.com",
+];
+
 pub fn example(name: &str) -> String {
     format!("{EXAMPLES}/{name}")
 }
