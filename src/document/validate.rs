@@ -53,6 +53,20 @@ impl Checker {
         self.fqdn(what, bare, at)
     }
 
+    /// Pool names differ only in case when YAML sees two keys: the second is
+    /// a duplicate.
+    fn once<V>(&mut self, seen: &BTreeMap<Fqdn, V>, what: &str, pool: &Fqdn, at: Option<Position>) {
+        if seen.contains_key(pool) {
+            self.problems.push(
+                Diagnostic::plain(format!(
+                    "{what} {pool} is listed twice (names compare case-insensitively)"
+                ))
+                .at(at)
+                .help("merge the two entries"),
+            );
+        }
+    }
+
     fn site_name(&mut self, name: &str, at: Option<Position>) {
         let forbidden = |c: char| c.is_control() || matches!(c, '\'' | '"' | '`' | '$' | ';' | '\u{2018}'..='\u{201F}');
         let count = name.chars().count();
@@ -154,15 +168,7 @@ pub(super) fn validate(doc: DocumentFile, source: Source) -> Result<Desired, Dia
                 })
                 .collect()
         });
-        if edge_pools.contains_key(&fqdn) {
-            c.problems.push(
-                Diagnostic::plain(format!(
-                    "Edge pool {fqdn} is listed twice (names compare case-insensitively)"
-                ))
-                .at(position(&key))
-                .help("merge the two entries"),
-            );
-        }
+        c.once(&edge_pools, "Edge pool", &fqdn, position(&key));
         edge_pools.insert(
             fqdn,
             DesiredEdgePool {
@@ -184,15 +190,7 @@ pub(super) fn validate(doc: DocumentFile, source: Source) -> Result<Desired, Dia
                 .map(|f| Located::new(f, position(&m)))
         });
         let failed_over = pool.failed_over.map(|f| Located::new(f.value, position(&f)));
-        if front_end_pools.contains_key(&fqdn) {
-            c.problems.push(
-                Diagnostic::plain(format!(
-                    "Front End pool {fqdn} is listed twice (names compare case-insensitively)"
-                ))
-                .at(position(&key))
-                .help("merge the two entries"),
-            );
-        }
+        c.once(&front_end_pools, "Front End pool", &fqdn, position(&key));
         front_end_pools.insert(
             fqdn,
             DesiredFrontEndPool {

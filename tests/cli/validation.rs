@@ -280,3 +280,15 @@ fn v5_at_plan_time_names_the_unlisted_site_still_routing_to_a_stopped_pool() {
     );
     assert!(err.contains("site Site1, which the document does not list"), "{err}");
 }
+
+#[test]
+fn pools_that_differ_only_in_case_are_duplicates() {
+    let env = Env::new("healthy");
+    refused(
+        &env,
+        "validate",
+        &format!("{HEAD}  edgePools:\n    edgepool1.contoso.com: {{}}\n    EdgePool1.Contoso.com: {{}}\n"),
+        "listed twice",
+        "6:5",
+    );
+}
