@@ -423,27 +423,10 @@ async fn closed_port_and_non_xmpp_listener_fail_with_distinct_messages() {
     assert_eq!(tcp.answered, "TCP connection accepted");
 }
 
-/// A self-signed certificate for `cn` and its key.
-fn self_signed(
-    cn: &str,
-) -> (
-    rustls::pki_types::CertificateDer<'static>,
-    rustls::pki_types::PrivateKeyDer<'static>,
-) {
-    let mut params = rcgen::CertificateParams::new(vec![cn.to_string()]).expect("params");
-    params.distinguished_name.push(rcgen::DnType::CommonName, cn);
-    let key = rcgen::KeyPair::generate().expect("key pair");
-    let cert = params.self_signed(&key).expect("self-signed");
-    (
-        cert.der().clone(),
-        rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
-    )
-}
-
 /// A TLS 1.2 server that requires a client certificate (like Lync's Access
 /// Edge on 5061).
 async fn mutual_tls12_listener() -> SocketAddr {
-    let (ca_der, _) = self_signed("client-ca.edge.test");
+    let (ca_der, _) = support::self_signed("client-ca.edge.test");
     let mut roots = rustls::RootCertStore::empty();
     roots.add(ca_der).expect("root");
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -451,7 +434,7 @@ async fn mutual_tls12_listener() -> SocketAddr {
         rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider))
             .build()
             .expect("client verifier");
-    let (cert, key) = self_signed("sip.edge.test");
+    let (cert, key) = support::self_signed("sip.edge.test");
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS12])
         .expect("versions")
@@ -462,32 +445,14 @@ async fn mutual_tls12_listener() -> SocketAddr {
 }
 
 async fn serve_tls(config: rustls::ServerConfig) -> SocketAddr {
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.expect("bind");
     let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        while let Ok((s, _)) = listener.accept().await {
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                if let Ok(mut tls) = acceptor.accept(s).await {
-                    let _ = tls.shutdown().await;
-                }
-            });
-        }
-    });
+    support::serve_tls(listener, config);
     addr
 }
 
 async fn tls_listener() -> SocketAddr {
-    let (cert, key) = self_signed("sip.edge.test");
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_no_client_auth()
-        .with_single_cert(vec![cert], key)
-        .expect("server config");
-    serve_tls(config).await
+    serve_tls(support::tls_server_config("sip.edge.test")).await
 }
 
 #[tokio::test]

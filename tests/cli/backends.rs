@@ -876,41 +876,11 @@ fn lab_with_edgepool1_at(ip: &str) -> Env {
 /// A TLS listener (self-signed `sip.contoso.com`) on `ip:5061`, served by
 /// `rt`; returns how many handshakes it completed.
 fn tls_5061(rt: &tokio::runtime::Runtime, ip: &str) -> std::sync::Arc<std::sync::atomic::AtomicUsize> {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let mut params = rcgen::CertificateParams::new(vec!["sip.contoso.com".to_string()]).expect("params");
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "sip.contoso.com");
-    let key = rcgen::KeyPair::generate().expect("key pair");
-    let cert = params.self_signed(&key).expect("self-signed");
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![cert.der().clone()],
-            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
-        )
-        .expect("server config");
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let addr = SocketAddr::new(ip.parse().unwrap(), 5061);
-    let listener = rt.block_on(tokio::net::TcpListener::bind(addr)).expect("bind 5061");
-    let handshakes = Arc::new(AtomicUsize::new(0));
-    let count = Arc::clone(&handshakes);
-    rt.spawn(async move {
-        while let Ok((s, _)) = listener.accept().await {
-            let acceptor = acceptor.clone();
-            let count = Arc::clone(&count);
-            tokio::spawn(async move {
-                if let Ok(mut tls) = acceptor.accept(s).await {
-                    count.fetch_add(1, Ordering::SeqCst);
-                    let _ = tokio::io::AsyncWriteExt::shutdown(&mut tls).await;
-                }
-            });
-        }
-    });
-    handshakes
+    let addr = SocketAddr::new(ip.parse().expect("loopback address"), 5061);
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind(addr).await.expect("bind 5061");
+        servers::serve_tls(listener, servers::tls_server_config("sip.contoso.com"))
+    })
 }
 
 fn runtime() -> tokio::runtime::Runtime {

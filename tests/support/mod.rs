@@ -291,3 +291,58 @@ impl Drop for Prosody {
         let _ = self.child.wait();
     }
 }
+
+/// A self-signed certificate for `cn` (as subject CN and DNS name) and its key.
+pub fn self_signed(
+    cn: &str,
+) -> (
+    rustls::pki_types::CertificateDer<'static>,
+    rustls::pki_types::PrivateKeyDer<'static>,
+) {
+    let mut params = rcgen::CertificateParams::new(vec![cn.to_string()]).expect("params");
+    params.distinguished_name.push(rcgen::DnType::CommonName, cn);
+    let key = rcgen::KeyPair::generate().expect("key pair");
+    let cert = params.self_signed(&key).expect("self-signed");
+    (
+        cert.der().clone(),
+        rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+    )
+}
+
+/// A TLS server configuration with a self-signed certificate for `cn`, the
+/// default protocol versions and no client authentication.
+pub fn tls_server_config(cn: &str) -> rustls::ServerConfig {
+    let (cert, key) = self_signed(cn);
+    rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![cert], key)
+        .expect("server config")
+}
+
+/// Serves TLS handshakes on `listener` until the runtime ends (call it
+/// inside a tokio runtime); returns how many handshakes completed.
+pub fn serve_tls(
+    listener: tokio::net::TcpListener,
+    config: rustls::ServerConfig,
+) -> std::sync::Arc<std::sync::atomic::AtomicUsize> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let handshakes = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&handshakes);
+    tokio::spawn(async move {
+        while let Ok((s, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            let count = Arc::clone(&count);
+            tokio::spawn(async move {
+                if let Ok(mut tls) = acceptor.accept(s).await {
+                    count.fetch_add(1, Ordering::SeqCst);
+                    let _ = tokio::io::AsyncWriteExt::shutdown(&mut tls).await;
+                }
+            });
+        }
+    });
+    handshakes
+}
