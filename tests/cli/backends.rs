@@ -137,45 +137,17 @@ fn seed_sip_records(bind: &Bind) {
     );
 }
 
-/// Serialises the starts of `named` in this test binary. `free_port` lets
-/// the port go before `named` binds it, so two tests starting at once could
-/// be handed the same port; BIND 9.18 listens with SO_REUSEPORT, so both
-/// servers would then run on it without an error (tried by hand) and the
-/// kernel would spread queries and updates between them. Once a server is
-/// ready it holds its port, and the next `free_port` cannot hand it out.
-static BIND_START: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 /// BIND serving `contoso.com`, ready for updates.
-///
-/// `Bind::start` (tests/support/mod.rs) takes any stdout of `dig +short` as
-/// readiness, but dig prints its own errors there (";; communications error
-/// to 127.0.0.1#PORT: connection refused", exit 9), so it can return before
-/// `named` listens, and the first `nsupdate` then fails with "connection
-/// refused" (seen here about once in 15 runs). So wait again, for a real
-/// SOA answer.
 fn contoso_bind() -> Bind {
-    let _one_at_a_time = BIND_START.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let bind = Bind::start(&["contoso.com".to_string()]);
-    let dig = servers::tool("dig").expect("dig");
-    let start = Instant::now();
-    loop {
-        let answer = Command::new(&dig)
-            .args(["+short", "+time=1", "+tries=1", "@127.0.0.1", "-p"])
-            .arg(bind.port.to_string())
-            .args(["contoso.com", "SOA"])
-            .output()
-            .expect("run dig");
-        if answer.status.success() && String::from_utf8_lossy(&answer.stdout).contains("hostmaster.contoso.com.") {
-            return bind;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "named is not answering on port {} after 20 s:\n{}",
-            bind.port,
-            bind.log()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    Bind::start(&["contoso.com".to_string()])
+}
+
+/// BIND for `contoso.com` holding the seed's XMPP and SIP federation records.
+fn seeded_contoso_bind() -> Bind {
+    let bind = contoso_bind();
+    seed_xmpp_records(&bind);
+    seed_sip_records(&bind);
+    bind
 }
 
 /// The TSIG secret in a `tsig-keygen` file.
@@ -234,9 +206,7 @@ fn powershell_backend_plans_the_seed_failback_and_applies_all_but_the_manual_dns
         return;
     }
     // The resolver the manual-DNS observation reads: the seed's records.
-    let bind = contoso_bind();
-    seed_xmpp_records(&bind);
-    seed_sip_records(&bind);
+    let bind = seeded_contoso_bind();
     let resolver = bind.addr().to_string();
     let double = Double::seed();
     let doc = example("failback.yaml");
@@ -433,9 +403,7 @@ fn powershell_backend_with_an_rfc2136_server_fails_back_completely() {
     if !need(DNS_TOOLS) {
         return;
     }
-    let bind = contoso_bind();
-    seed_xmpp_records(&bind);
-    seed_sip_records(&bind);
+    let bind = seeded_contoso_bind();
     let double = Double::seed();
     // The real probes would go to the seed's public addresses: this document
     // turns them off (probes are covered on loopback below).
@@ -484,9 +452,7 @@ fn a_rerun_after_the_manual_dns_steps_still_verifies_the_ports_before_failing_ba
     if !need(DNS_TOOLS) {
         return;
     }
-    let bind = contoso_bind();
-    seed_xmpp_records(&bind);
-    seed_sip_records(&bind);
+    let bind = seeded_contoso_bind();
     let resolver = bind.addr().to_string();
     let double = Double::seed();
     let doc = example("failback.yaml");
@@ -521,9 +487,7 @@ fn powershell_check_and_a_stale_saved_plan_change_nothing_in_the_shell() {
     if !need(DNS_TOOLS) {
         return;
     }
-    let bind = contoso_bind();
-    seed_xmpp_records(&bind);
-    seed_sip_records(&bind);
+    let bind = seeded_contoso_bind();
     let resolver = bind.addr().to_string();
     let double = Double::seed();
     let doc = example("failback.yaml");
@@ -615,9 +579,7 @@ fn plan_as_a_powershell_runbook_still_shows_the_manual_dns_steps() {
     if !need(DNS_TOOLS) {
         return;
     }
-    let bind = contoso_bind();
-    seed_xmpp_records(&bind);
-    seed_sip_records(&bind);
+    let bind = seeded_contoso_bind();
     let double = Double::seed();
     let out = double.run(&[
         "--resolver",

@@ -93,10 +93,18 @@ pub struct Bind {
     child: Child,
 }
 
+/// Serialises the starts of `named` in one test binary: `free_port` lets
+/// the port go before `named` binds it, so two tests starting at once could
+/// be handed the same port, and BIND 9.18 listens with SO_REUSEPORT, so both
+/// servers would run on it without an error and the kernel would spread
+/// queries between them. Once a server answers it holds its port.
+static BIND_START: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 impl Bind {
     /// Starts `named -g` with one primary zone per name. Each zone has an SOA,
     /// an NS, and `xmpp.<zone>` A [`INITIAL_XMPP_A`]; no SRV records.
     pub fn start(zones: &[String]) -> Self {
+        let _one_at_a_time = BIND_START.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let dir = tempfile::tempdir().expect("temp dir");
         let d = dir.path().display().to_string();
         let key_file = dir.path().join("key.conf");
