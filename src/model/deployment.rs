@@ -124,6 +124,15 @@ impl Deployment {
             })
     }
 
+    /// The servers of a pool, Edge or Front End.
+    pub fn computers_mut(&mut self, pool: &Fqdn) -> Option<&mut BTreeMap<Fqdn, Computer>> {
+        if let Some(p) = self.edge_pools.get_mut(pool) {
+            Some(&mut p.computers)
+        } else {
+            self.front_end_pools.get_mut(pool).map(|p| &mut p.computers)
+        }
+    }
+
     /// The DNS record of `name` and `kind`, if observed.
     #[must_use]
     pub fn dns_record(&self, name: &DnsName, kind: super::RecordType) -> Option<&DnsRecord> {

@@ -142,22 +142,15 @@ pub fn restore_pool(lab: &mut LabFile, pool: &Fqdn) -> Result<usize, String> {
 
 fn set_pool(lab: &mut LabFile, pool: &Fqdn, f: impl Fn(&mut crate::model::Computer)) -> Result<usize, String> {
     let topo = &mut lab.topology;
-    let computers = if let Some(p) = topo.edge_pools.get_mut(pool) {
-        &mut p.computers
-    } else if let Some(p) = topo.front_end_pools.get_mut(pool) {
-        &mut p.computers
-    } else {
-        let known: Vec<String> = topo
-            .edge_pools
-            .keys()
-            .chain(topo.front_end_pools.keys())
-            .map(ToString::to_string)
-            .collect();
-        return Err(format!(
-            "pool {pool} is not in the lab; known pools: {}",
-            known.join(", ")
-        ));
-    };
+    let known: Vec<String> = topo
+        .edge_pools
+        .keys()
+        .chain(topo.front_end_pools.keys())
+        .map(ToString::to_string)
+        .collect();
+    let computers = topo
+        .computers_mut(pool)
+        .ok_or_else(|| format!("pool {pool} is not in the lab; known pools: {}", known.join(", ")))?;
     computers.values_mut().for_each(f);
     Ok(computers.len())
 }

@@ -43,14 +43,10 @@ fn take_fault(lab: &mut LabFile, op: &Operation) -> Option<String> {
 }
 
 fn computer<'a>(lab: &'a mut LabFile, pool: &Fqdn, name: &Fqdn) -> Result<&'a mut Computer, BackendError> {
-    let topo = &mut lab.topology;
-    let computers = if let Some(p) = topo.edge_pools.get_mut(pool) {
-        &mut p.computers
-    } else if let Some(p) = topo.front_end_pools.get_mut(pool) {
-        &mut p.computers
-    } else {
-        return Err(refused(format!("Cannot find pool \"{pool}\" in the topology.")));
-    };
+    let computers = lab
+        .topology
+        .computers_mut(pool)
+        .ok_or_else(|| refused(format!("Cannot find pool \"{pool}\" in the topology.")))?;
     let c = computers
         .get_mut(name)
         .ok_or_else(|| refused(format!("Cannot find computer \"{name}\" in pool \"{pool}\".")))?;
