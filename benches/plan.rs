@@ -7,71 +7,22 @@
 //! `target/bench-plan/` so the binary itself can be timed too:
 //! `edgefed --lab target/bench-plan/lab.yaml plan -f target/bench-plan/desired.yaml`.
 
-use std::fmt::Write as _;
 use std::time::Instant;
 
+#[path = "../tests/support/estate.rs"]
+mod estate;
+
 const SITES: usize = 1_000;
-const EDGE_POOLS: usize = 2_000;
-const SERVERS_PER_POOL: usize = 4;
-const FRONT_END_POOLS: usize = 2_000;
+const EDGE_POOLS: usize = 2 * SITES;
+const SERVERS_PER_POOL: usize = estate::SERVERS_PER_POOL;
+const FRONT_END_POOLS: usize = 2 * SITES;
 
 fn lab_yaml() -> String {
-    let mut s = String::with_capacity(4 << 20);
-    s.push_str("apiVersion: edgefed/v1\nkind: Lab\ntopology:\n  signature: 00000000\n  sites:\n");
-    for i in 0..SITES {
-        let _ = writeln!(
-            s,
-            "    Site{i}: {{ federationRoute: edge0.contoso.com, xmppFederationRoute: edge0.contoso.com }}"
-        );
-    }
-    s.push_str("  edgePools:\n");
-    for p in 0..EDGE_POOLS {
-        let _ = writeln!(
-            s,
-            "    edge{p}.contoso.com:\n      site: Site{}\n      sipFederation: {}\n      xmppFederation: true\n      nextHop: fe{p}.contoso.com\n      externalAddresses: [198.51.{}.{}]\n      computers:",
-            p % SITES,
-            p == 0,
-            p / 250,
-            p % 250 + 1
-        );
-        for c in 0..SERVERS_PER_POOL {
-            let _ = writeln!(
-                s,
-                "        edge{p}-{c}.contoso.com: {{ reachable: true, services: running }}"
-            );
-        }
-    }
-    s.push_str("  frontEndPools:\n");
-    for f in 0..FRONT_END_POOLS {
-        let _ = writeln!(
-            s,
-            "    fe{f}.contoso.com:\n      site: Site{}\n      mediaEdgePool: edge{f}.contoso.com\n      backupPool: fe{}.contoso.com\n      failedOver: false",
-            f % SITES,
-            (f + 1) % FRONT_END_POOLS
-        );
-    }
-    s.push_str("dns:\n  - { name: _xmpp-server._tcp.contoso.com, type: SRV, ttl: 300, priority: 0, weight: 100, port: 5269, target: xmpp.contoso.com }\n  - { name: xmpp.contoso.com, type: A, ttl: 300, addresses: [198.51.0.1] }\nfaults: []\nlog: []\n");
-    s
+    estate::lab_yaml(SITES)
 }
 
 fn desired_yaml() -> String {
-    let mut s = String::from("apiVersion: edgefed/v1\nkind: FederationTopology\nspec:\n  sites:\n");
-    for i in 0..SITES {
-        let _ = writeln!(
-            s,
-            "    Site{i}:\n      federationRoute: edge1.contoso.com\n      xmppFederationRoute: edge1.contoso.com"
-        );
-    }
-    s.push_str("  frontEndPools:\n");
-    for f in 0..FRONT_END_POOLS {
-        let _ = writeln!(
-            s,
-            "    fe{f}.contoso.com:\n      mediaEdgePool: edge{}.contoso.com",
-            (f + 1) % EDGE_POOLS
-        );
-    }
-    s.push_str("  dns:\n    - zone: contoso.com\n      xmpp: { host: xmpp.contoso.com }\n");
-    s
+    estate::desired_yaml(SITES)
 }
 
 fn peak_rss_mib() -> f64 {

@@ -7,6 +7,7 @@ mod backends;
 mod concurrency;
 mod exit_codes;
 mod failover;
+mod golden;
 mod faults;
 mod invariants;
 mod output;

@@ -1,0 +1,67 @@
+//! A generated estate: a lab of `sites` sites, two Edge pools per site (four
+//! servers each) and two Front End pools per site, and a document that moves
+//! every route and every media association to another pool. Shared by the
+//! `plan` benchmark and the golden-output tests.
+
+use std::fmt::Write as _;
+
+/// Edge servers per Edge pool.
+pub const SERVERS_PER_POOL: usize = 4;
+
+/// The generated lab file's text.
+pub fn lab_yaml(sites: usize) -> String {
+    let edge_pools = 2 * sites;
+    let front_end_pools = 2 * sites;
+    let mut s = String::with_capacity(4 << 20);
+    s.push_str("apiVersion: edgefed/v1\nkind: Lab\ntopology:\n  signature: 00000000\n  sites:\n");
+    for i in 0..sites {
+        let _ = writeln!(
+            s,
+            "    Site{i}: {{ federationRoute: edge0.contoso.com, xmppFederationRoute: edge0.contoso.com }}"
+        );
+    }
+    s.push_str("  edgePools:\n");
+    for p in 0..edge_pools {
+        let _ = writeln!(
+            s,
+            "    edge{p}.contoso.com:\n      site: Site{}\n      sipFederation: {}\n      xmppFederation: true\n      nextHop: fe{p}.contoso.com\n      externalAddresses: [198.51.{}.{}]\n      computers:",
+            p % sites,
+            p == 0,
+            p / 250,
+            p % 250 + 1
+        );
+        for c in 0..SERVERS_PER_POOL {
+            let _ = writeln!(s, "        edge{p}-{c}.contoso.com: {{ reachable: true, services: running }}");
+        }
+    }
+    s.push_str("  frontEndPools:\n");
+    for f in 0..front_end_pools {
+        let _ = writeln!(
+            s,
+            "    fe{f}.contoso.com:\n      site: Site{}\n      mediaEdgePool: edge{f}.contoso.com\n      backupPool: fe{}.contoso.com\n      failedOver: false",
+            f % sites,
+            (f + 1) % front_end_pools
+        );
+    }
+    s.push_str("dns:\n  - { name: _xmpp-server._tcp.contoso.com, type: SRV, ttl: 300, priority: 0, weight: 100, port: 5269, target: xmpp.contoso.com }\n  - { name: xmpp.contoso.com, type: A, ttl: 300, addresses: [198.51.0.1] }\nfaults: []\nlog: []\n");
+    s
+}
+
+/// The generated desired-state document's text.
+pub fn desired_yaml(sites: usize) -> String {
+    let edge_pools = 2 * sites;
+    let front_end_pools = 2 * sites;
+    let mut s = String::from("apiVersion: edgefed/v1\nkind: FederationTopology\nspec:\n  sites:\n");
+    for i in 0..sites {
+        let _ = writeln!(
+            s,
+            "    Site{i}:\n      federationRoute: edge1.contoso.com\n      xmppFederationRoute: edge1.contoso.com"
+        );
+    }
+    s.push_str("  frontEndPools:\n");
+    for f in 0..front_end_pools {
+        let _ = writeln!(s, "    fe{f}.contoso.com:\n      mediaEdgePool: edge{}.contoso.com", (f + 1) % edge_pools);
+    }
+    s.push_str("  dns:\n    - zone: contoso.com\n      xmpp: { host: xmpp.contoso.com }\n");
+    s
+}
