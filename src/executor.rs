@@ -99,8 +99,8 @@ pub async fn execute(
     let mut waiting: BTreeMap<usize, usize> = actions.iter().map(|a| (a.id, a.depends_on.len())).collect();
     let mut dependents: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for a in actions {
-        for d in &a.depends_on {
-            dependents.entry(*d).or_default().push(a.id);
+        for d in a.depends_on_ids() {
+            dependents.entry(d).or_default().push(a.id);
         }
     }
     let mut ready: BTreeSet<usize> = waiting.iter().filter(|(_, n)| **n == 0).map(|(id, _)| *id).collect();
@@ -187,10 +187,8 @@ pub async fn execute(
     for a in actions {
         if !outcomes.contains_key(&a.id) {
             let blocked_by = a
-                .depends_on
-                .iter()
+                .depends_on_ids()
                 .filter(|d| !matches!(outcomes.get(d), Some(Outcome::Applied { .. })))
-                .copied()
                 .collect();
             outcomes.insert(a.id, Outcome::NotAttempted { blocked_by });
         }
@@ -287,8 +285,15 @@ mod tests {
                 pool: fqdn.clone(),
                 computer: fqdn,
             },
-            phase: 1,
-            depends_on: deps.to_vec(),
+            phase: crate::plan::Phase::Services,
+            depends_on: deps
+                .iter()
+                .map(|&on| crate::plan::Dependency {
+                    on,
+                    wait: crate::plan::Wait::Success,
+                    reason: String::new(),
+                })
+                .collect(),
             reason: String::new(),
         }
     }

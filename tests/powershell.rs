@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use edgefed::backend::{Backend, BackendError};
 use edgefed::model::{Computer, Deployment, DnsName, EdgePool, Fqdn, FrontEndPool, ServiceState, Site};
-use edgefed::plan::{Action, Operation};
+use edgefed::plan::{Action, Dependency, Operation, Phase, System, Wait};
 use edgefed::powershell::quote::{quote_literal, read_literal, site_name};
 use edgefed::powershell::{Launcher, PowerShellBackend, PowerShellConfig, runbook};
 use proptest::prelude::*;
@@ -195,8 +195,15 @@ fn action(id: usize, phase: u8, deps: &[usize], operation: Operation, reason: &s
     Action {
         id,
         operation,
-        phase,
-        depends_on: deps.to_vec(),
+        phase: Phase::try_from(phase).expect("phase 1-10"),
+        depends_on: deps
+            .iter()
+            .map(|&on| Dependency {
+                on,
+                wait: Wait::Success,
+                reason: String::new(),
+            })
+            .collect(),
         reason: reason.into(),
     }
 }
@@ -447,7 +454,7 @@ fn waves(actions: &[Action]) -> Vec<Vec<&Action>> {
     while done.len() < actions.len() {
         let wave: Vec<&Action> = actions
             .iter()
-            .filter(|a| !done.contains(&a.id) && a.depends_on.iter().all(|d| done.contains(d)))
+            .filter(|a| !done.contains(&a.id) && a.depends_on_ids().all(|d| done.contains(&d)))
             .collect();
         assert!(!wave.is_empty(), "cycle");
         done.extend(wave.iter().map(|a| a.id));
@@ -466,8 +473,8 @@ async fn execute(
     for wave in waves(actions) {
         let ours: Vec<&Action> = wave
             .into_iter()
-            .filter(|a| !a.operation.is_dns() && !matches!(a.operation, Operation::VerifyPort { .. }))
-            .filter(|a| a.depends_on.iter().all(|d| results.get(d).is_none_or(Result::is_ok)))
+            .filter(|a| matches!(a.operation.system(), System::Lync | System::TopologyEdit))
+            .filter(|a| a.depends_on_ids().all(|d| results.get(&d).is_none_or(Result::is_ok)))
             .collect();
         if ours.is_empty() {
             continue;

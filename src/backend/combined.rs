@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use super::{Applied, Backend, BackendError, Observation};
 use crate::dns::DnsBackend;
 use crate::model::{DnsName, RecordType};
-use crate::plan::Operation;
+use crate::plan::{Operation, System};
 
 /// How many DNS updates or probes of one wave run at once.
 const PARALLEL: usize = 16;
@@ -71,7 +71,7 @@ impl Combined {
     }
 
     fn handles_here(&self, op: &Operation) -> bool {
-        (op.is_dns() && !matches!(self.dns, DnsSystem::Lync))
+        (op.system() == System::Dns && !matches!(self.dns, DnsSystem::Lync))
             || (matches!(op, Operation::VerifyPort { .. }) && matches!(self.probes, ProbeSystem::Real { .. }))
     }
 

@@ -28,7 +28,11 @@ pub(crate) fn make_plan(global: &Global, desired: &Desired, access: Access) -> R
     let mut plan = crate::plan::plan(desired, &observation.deployment).map_err(|d| Failure::rendered(d.render()))?;
     plan.warnings.extend(observation.warnings);
     if app::dns_is_manual(global) {
-        for a in plan.actions.iter().filter(|a| a.operation.is_dns()) {
+        for a in plan
+            .actions
+            .iter()
+            .filter(|a| a.operation.system() == crate::plan::System::Dns)
+        {
             plan.warnings.push(format!(
                 "manual step #{}: {} (no --dns-server: edgefed does not change DNS itself)",
                 a.id,

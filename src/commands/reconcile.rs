@@ -134,7 +134,7 @@ fn apply_saved(global: &Global, path: &std::path::Path, format: OutputFormat) ->
             doc.format_version
         )));
     }
-    check_ids(&doc.actions).map_err(|m| Failure::error(format!("{}: {m}", path.display())))?;
+    check_ids(&doc.plan().actions).map_err(|m| Failure::error(format!("{}: {m}", path.display())))?;
     let rt = app::runtime()?;
     // Observe the same DNS record sets the plan saw.
     let mut managed: Vec<_> = doc
@@ -209,7 +209,7 @@ fn check_ids(actions: &[Action]) -> Result<(), String> {
                 i + 1
             ));
         }
-        if let Some(d) = a.depends_on.iter().find(|d| **d >= a.id || **d == 0) {
+        if let Some(d) = a.depends_on_ids().find(|d| *d >= a.id || *d == 0) {
             return Err(format!("action {} depends on {d}, which does not come before it", a.id));
         }
     }

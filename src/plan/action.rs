@@ -5,6 +5,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+use super::kind::{OperationKind, Phase, System};
 use crate::model::{DnsName, DnsRecord, Fqdn};
 use crate::topology::TopologyEdit;
 
@@ -67,48 +68,33 @@ pub enum Operation {
 }
 
 impl Operation {
-    /// The kind as written in the plan (`start-services`, …).
+    /// The kind of the operation: its row of the action-kind table.
     #[must_use]
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> OperationKind {
+        use OperationKind as K;
         match self {
-            Self::StartServices { .. } => "start-services",
-            Self::StopServices { .. } => "stop-services",
-            Self::SetEdgeNextHop { .. } => "set-edge-next-hop",
-            Self::DisableSipFederation { .. } => "disable-sip-federation",
-            Self::EnableSipFederation { .. } => "enable-sip-federation",
-            Self::SetMediaEdgePool { .. } => "set-media-edge-pool",
-            Self::PublishTopology {} => "publish-topology",
-            Self::RunSetup { .. } => "run-setup",
-            Self::SetSiteFederationRoute { .. } => "set-site-federation-route",
-            Self::SetSiteXmppRoute { .. } => "set-site-xmpp-route",
-            Self::SetDnsSrv { .. } => "set-dns-srv",
-            Self::SetDnsA { .. } => "set-dns-a",
-            Self::VerifyPort { .. } => "verify-port",
-            Self::InvokePoolFailover { .. } => "invoke-pool-failover",
-            Self::InvokePoolFailback { .. } => "invoke-pool-failback",
+            Self::StartServices { .. } => K::StartServices,
+            Self::StopServices { .. } => K::StopServices,
+            Self::SetEdgeNextHop { .. } => K::SetEdgeNextHop,
+            Self::DisableSipFederation { .. } => K::DisableSipFederation,
+            Self::EnableSipFederation { .. } => K::EnableSipFederation,
+            Self::SetMediaEdgePool { .. } => K::SetMediaEdgePool,
+            Self::PublishTopology {} => K::PublishTopology,
+            Self::RunSetup { .. } => K::RunSetup,
+            Self::SetSiteFederationRoute { .. } => K::SetSiteFederationRoute,
+            Self::SetSiteXmppRoute { .. } => K::SetSiteXmppRoute,
+            Self::SetDnsSrv { .. } => K::SetDnsSrv,
+            Self::SetDnsA { .. } => K::SetDnsA,
+            Self::VerifyPort { .. } => K::VerifyPort,
+            Self::InvokePoolFailover { .. } => K::InvokePoolFailover,
+            Self::InvokePoolFailback { .. } => K::InvokePoolFailback,
         }
     }
 
-    /// The rank of the kind in contract §4's table: the second tie-break.
+    /// The system that performs the operation.
     #[must_use]
-    pub fn kind_rank(&self) -> u8 {
-        match self {
-            Self::StartServices { .. } => 0,
-            Self::StopServices { .. } => 1,
-            Self::SetEdgeNextHop { .. } => 2,
-            Self::DisableSipFederation { .. } => 3,
-            Self::EnableSipFederation { .. } => 4,
-            Self::SetMediaEdgePool { .. } => 5,
-            Self::PublishTopology {} => 6,
-            Self::RunSetup { .. } => 7,
-            Self::SetSiteFederationRoute { .. } => 8,
-            Self::SetSiteXmppRoute { .. } => 9,
-            Self::SetDnsSrv { .. } => 10,
-            Self::SetDnsA { .. } => 11,
-            Self::VerifyPort { .. } => 12,
-            Self::InvokePoolFailover { .. } => 13,
-            Self::InvokePoolFailback { .. } => 14,
-        }
+    pub fn system(&self) -> System {
+        self.kind().system()
     }
 
     /// What the action acts on, for output and the third tie-break.
@@ -129,21 +115,6 @@ impl Operation {
             Self::SetDnsSrv { name, .. } | Self::SetDnsA { name, .. } => name.to_string(),
             Self::VerifyPort { address, port, .. } => format!("{address}:{port}"),
         }
-    }
-
-    /// Whether the action is a topology document edit (contract phase 3).
-    #[must_use]
-    pub fn is_topology_edit(&self) -> bool {
-        matches!(
-            self,
-            Self::DisableSipFederation { .. } | Self::EnableSipFederation { .. } | Self::SetMediaEdgePool { .. }
-        )
-    }
-
-    /// Whether the action changes external DNS (and so goes to the DNS system).
-    #[must_use]
-    pub fn is_dns(&self) -> bool {
-        matches!(self, Self::SetDnsSrv { .. } | Self::SetDnsA { .. })
     }
 
     /// For a DNS action, the change it makes: the zone, the record set to
@@ -192,11 +163,23 @@ impl Operation {
                     observed: observed.clone(),
                 })
             }
-            _ => None,
+            Self::StartServices { .. }
+            | Self::StopServices { .. }
+            | Self::SetEdgeNextHop { .. }
+            | Self::DisableSipFederation { .. }
+            | Self::EnableSipFederation { .. }
+            | Self::SetMediaEdgePool { .. }
+            | Self::PublishTopology {}
+            | Self::RunSetup { .. }
+            | Self::SetSiteFederationRoute { .. }
+            | Self::SetSiteXmppRoute { .. }
+            | Self::VerifyPort { .. }
+            | Self::InvokePoolFailover { .. }
+            | Self::InvokePoolFailback { .. } => None,
         }
     }
 
-    /// For a topology document edit (phase 3), the edit itself.
+    /// For a topology document edit, the edit itself.
     #[must_use]
     pub fn topology_edit(&self) -> Option<TopologyEdit> {
         match self {
@@ -213,7 +196,18 @@ impl Operation {
                 front_end_pool: front_end_pool.clone(),
                 edge_pool: edge_pool.clone(),
             }),
-            _ => None,
+            Self::StartServices { .. }
+            | Self::StopServices { .. }
+            | Self::SetEdgeNextHop { .. }
+            | Self::PublishTopology {}
+            | Self::RunSetup { .. }
+            | Self::SetSiteFederationRoute { .. }
+            | Self::SetSiteXmppRoute { .. }
+            | Self::SetDnsSrv { .. }
+            | Self::SetDnsA { .. }
+            | Self::VerifyPort { .. }
+            | Self::InvokePoolFailover { .. }
+            | Self::InvokePoolFailback { .. } => None,
         }
     }
 }
@@ -222,7 +216,7 @@ impl fmt::Display for Operation {
     /// One line: the kind and what it acts on, e.g.
     /// `set-site-xmpp-route Site1 → edgepool1.contoso.com`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kind = self.kind();
+        let kind = self.kind().name();
         let route = |p: &Option<Fqdn>| p.as_ref().map_or_else(|| "(none)".to_string(), ToString::to_string);
         match self {
             Self::StartServices { pool, computer }
@@ -266,20 +260,49 @@ pub struct DnsChange {
     pub observed: Option<DnsRecord>,
 }
 
+/// What an edge of the plan's DAG waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Wait {
+    /// The action runs only once its predecessor has succeeded: a failure
+    /// blocks everything after it (the default).
+    Success,
+    /// The action runs once its predecessor has ended, whatever the
+    /// outcome: a stopped service is started again even when a step inside
+    /// the bracket failed.
+    Completion,
+}
+
+/// An edge of the plan's DAG: the action waits on action `on`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dependency {
+    /// The id of the action waited on.
+    pub on: usize,
+    /// Whether it must have succeeded or only ended.
+    pub wait: Wait,
+    /// Why the action waits, in one line.
+    pub reason: String,
+}
+
 /// An action of a plan: a node of its DAG.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Action {
     /// 1-based position in the printed order.
     pub id: usize,
     /// What it does.
-    #[serde(flatten)]
     pub operation: Operation,
-    /// Contract §4 phase (1–10): the first tie-break.
-    pub phase: u8,
-    /// Ids of the actions that must have succeeded before this one runs.
-    pub depends_on: Vec<usize>,
+    /// When it runs: the first tie-break of the printed order.
+    pub phase: Phase,
+    /// The actions it waits on: the direct edges of the DAG, by id.
+    pub depends_on: Vec<Dependency>,
     /// Why the action is in the plan, citing the procedure step. Display only:
     /// nothing decides on it.
     pub reason: String,
+}
+
+impl Action {
+    /// The ids of the actions this one waits on.
+    pub fn depends_on_ids(&self) -> impl Iterator<Item = usize> + '_ {
+        self.depends_on.iter().map(|d| d.on)
+    }
 }

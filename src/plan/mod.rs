@@ -3,11 +3,13 @@
 
 mod action;
 mod checks;
+mod kind;
 mod order;
 #[allow(clippy::module_inception)]
 mod plan;
 mod planner;
 
-pub use action::{Action, DnsChange, Operation};
+pub use action::{Action, Dependency, DnsChange, Operation, Wait};
+pub use kind::{KindRow, OperationKind, Phase, System};
 pub use plan::{Change, Plan};
 pub use planner::plan;

@@ -4,9 +4,11 @@
 
 use std::collections::BTreeSet;
 
+use super::Phase;
+
 /// A node to order: its tie-break key and the indices it must follow.
 pub(super) struct Node<'a> {
-    pub phase: u8,
+    pub phase: Phase,
     pub kind_rank: u8,
     pub target: String,
     pub after: &'a [usize],
@@ -25,7 +27,7 @@ pub(super) fn order(nodes: &[Node<'_>]) -> Result<Vec<usize>, Vec<usize>> {
         }
     }
     let key = |i: usize| (nodes[i].phase, nodes[i].kind_rank, nodes[i].target.clone(), i);
-    let mut ready: BTreeSet<(u8, u8, String, usize)> = (0..n).filter(|&i| waiting[i] == 0).map(key).collect();
+    let mut ready: BTreeSet<(Phase, u8, String, usize)> = (0..n).filter(|&i| waiting[i] == 0).map(key).collect();
     let mut out = Vec::with_capacity(n);
     while let Some(first) = ready.pop_first() {
         let i = first.3;
@@ -48,7 +50,7 @@ pub(super) fn order(nodes: &[Node<'_>]) -> Result<Vec<usize>, Vec<usize>> {
 mod tests {
     use super::*;
 
-    fn node(phase: u8, target: &str, after: &'static [usize]) -> Node<'static> {
+    fn node(phase: Phase, target: &str, after: &'static [usize]) -> Node<'static> {
         Node {
             phase,
             kind_rank: 0,
@@ -60,13 +62,21 @@ mod tests {
     #[test]
     fn ties_break_by_phase_then_target_and_dependencies_win() {
         // 0: phase 8 with no deps; 1: phase 1 "b"; 2: phase 1 "a" after 0.
-        let nodes = [node(8, "x", &[]), node(1, "b", &[]), node(1, "a", &[0])];
+        let nodes = [
+            node(Phase::XmppBracketEnd, "x", &[]),
+            node(Phase::Services, "b", &[]),
+            node(Phase::Services, "a", &[0]),
+        ];
         assert_eq!(order(&nodes).unwrap(), vec![1, 0, 2]);
     }
 
     #[test]
     fn a_cycle_is_reported_with_its_nodes() {
-        let nodes = [node(1, "a", &[1]), node(1, "b", &[0]), node(1, "c", &[])];
+        let nodes = [
+            node(Phase::Services, "a", &[1]),
+            node(Phase::Services, "b", &[0]),
+            node(Phase::Services, "c", &[]),
+        ];
         assert_eq!(order(&nodes).unwrap_err(), vec![0, 1]);
     }
 }

@@ -18,7 +18,7 @@ pub struct Change {
 }
 
 /// A plan: the same inputs always give the same plan, byte for byte.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Plan {
     /// The differences, in a stable order.
     pub changes: Vec<Change>,
@@ -40,7 +40,7 @@ impl Plan {
     pub fn topology_publishes(&self) -> usize {
         self.actions
             .iter()
-            .filter(|a| matches!(a.operation, super::Operation::PublishTopology {}))
+            .filter(|a| a.operation.kind() == super::OperationKind::PublishTopology)
             .count()
     }
 }

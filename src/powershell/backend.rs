@@ -30,7 +30,7 @@ use super::script::Script;
 use super::topology_view::apply_edits;
 use super::transport::{Reply, RoundTripStats, StepOutcome, Transport, step};
 use crate::backend::{Applied, Backend, BackendError, Observation};
-use crate::plan::Operation;
+use crate::plan::{Operation, System};
 
 /// What the backend remembers between observe and apply.
 #[derive(Debug, Default)]
@@ -114,7 +114,7 @@ impl PowerShellBackend {
             Operation::VerifyPort { .. } => Plan::Done(Err(failed(
                 "port probes are not run by the PowerShell backend: they are handled by the probe module",
             ))),
-            op if op.is_topology_edit() => Plan::Stage,
+            op if op.system() == System::TopologyEdit => Plan::Stage,
             Operation::PublishTopology {} => self.plan_publish(script),
             Operation::RunSetup { pool, computer } => {
                 let session = self.lock();

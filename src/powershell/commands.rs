@@ -53,7 +53,14 @@ pub fn cmdlet_line(op: &Operation) -> Result<Option<String>, QuoteError> {
         Operation::InvokePoolFailback { front_end_pool } => {
             format!("Invoke-CsPoolFailBack -PoolFqdn {} -Confirm:$false", q(front_end_pool))
         }
-        _ => return Ok(None),
+        Operation::DisableSipFederation { .. }
+        | Operation::EnableSipFederation { .. }
+        | Operation::SetMediaEdgePool { .. }
+        | Operation::PublishTopology {}
+        | Operation::RunSetup { .. }
+        | Operation::SetDnsSrv { .. }
+        | Operation::SetDnsA { .. }
+        | Operation::VerifyPort { .. } => return Ok(None),
     }))
 }
 

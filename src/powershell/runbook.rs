@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use super::commands::cmdlet_line;
 use super::quote::quote_literal;
-use crate::plan::{Action, Operation};
+use crate::plan::{Action, Operation, System};
 
 /// Writes `text` as comment lines (each line of it prefixed), so no text
 /// from a plan can become code.
@@ -22,54 +22,7 @@ fn comment(out: &mut String, prefix: &str, text: &str) {
 
 /// The seed-procedure step an action implements.
 fn procedure_step(action: &Action) -> &'static str {
-    match &action.operation {
-        Operation::StartServices { .. } if action.phase >= 8 => {
-            "XMPP failover, last step: start the Edge services again (end of the XMPP bracket)"
-        }
-        Operation::StartServices { .. } => {
-            "Failback step 1: on the Edge pool that is available again, start the Edge services"
-        }
-        Operation::StopServices { .. } => {
-            "XMPP failover step 1: stop the Edge services on the pool that will carry XMPP federation"
-        }
-        Operation::SetEdgeNextHop { .. } => {
-            "Pool failover prerequisite: move the Edge pool's next hop off the Front End pool before failing it over"
-        }
-        Operation::DisableSipFederation { .. } => {
-            "Failback step 2: clear 'Enable federation for this Edge pool (Port 5061)' on the pool currently configured for federation"
-        }
-        Operation::EnableSipFederation { .. } => {
-            "Failback step 2: select 'Enable federation for this Edge pool (Port 5061)' on the restored pool"
-        }
-        Operation::SetMediaEdgePool { .. } => {
-            "Failback step 4: the Front End pool goes back to the Edge pool of its own site ('Associate Edge pool (for media components)'); published, which the procedure forgets"
-        }
-        Operation::PublishTopology {} => {
-            "Failback step 2: publish the topology (one document with every edit, disable before enable)"
-        }
-        Operation::RunSetup { .. } => {
-            "Failback step 2: on the Edge server, Deployment Wizard 'Setup or Remove Lync Server Components' > Run Again"
-        }
-        Operation::SetSiteFederationRoute { .. } => {
-            "Failback step 2: the site's SIP federation route names the restored pool (Edge pool FQDN, not a server)"
-        }
-        Operation::SetSiteXmppRoute { .. } => {
-            "Failback step 3: Set-CsSite -XmppFederationRoute (the procedure's -XmppExternalFederationRoute does not exist; the value is the pool, not a server)"
-        }
-        Operation::SetDnsSrv { .. } => {
-            "Failback step 3: the SRV record resolves to the Edge pool that carries the federation"
-        }
-        Operation::SetDnsA { .. } => {
-            "Failback step 3: the A record points at the pool the route names (not EdgeServer2, a copy error in the procedure)"
-        }
-        Operation::VerifyPort { .. } => {
-            "Failback step 3: verify the pool that now hosts the federation has the port open externally"
-        }
-        Operation::InvokePoolFailover { .. } => {
-            "Pool failover: Invoke-CsPoolFailover -DisasterMode, after the Edge next hop moved"
-        }
-        Operation::InvokePoolFailback { .. } => "Failback step 5: the Front End pool that failed too is failed back",
-    }
+    action.operation.kind().step(action.phase)
 }
 
 /// The exact change an edit makes to the topology document.
@@ -112,7 +65,10 @@ fn dns_comment(out: &mut String, op: &Operation) {
 #[allow(clippy::too_many_lines)]
 pub fn runbook(actions: &[Action]) -> String {
     let mut out = String::new();
-    let edits: Vec<&Action> = actions.iter().filter(|a| a.operation.is_topology_edit()).collect();
+    let edits: Vec<&Action> = actions
+        .iter()
+        .filter(|a| a.operation.system() == System::TopologyEdit)
+        .collect();
     let has_setup = actions
         .iter()
         .any(|a| matches!(a.operation, Operation::RunSetup { .. }));
@@ -140,12 +96,12 @@ pub fn runbook(actions: &[Action]) -> String {
         comment(&mut out, "#   Why: ", &action.reason);
         comment(&mut out, "#   Procedure: ", procedure_step(action));
         if !action.depends_on.is_empty() {
-            let deps: Vec<String> = action.depends_on.iter().map(ToString::to_string).collect();
+            let deps: Vec<String> = action.depends_on_ids().map(|d| d.to_string()).collect();
             let _ = writeln!(out, "#   After action(s): {}", deps.join(", "));
         }
         let op = &action.operation;
         match op {
-            op if op.is_topology_edit() => {
+            op if op.system() == System::TopologyEdit => {
                 if !exported {
                     exported = true;
                     out.push_str(

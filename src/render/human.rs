@@ -40,7 +40,7 @@ pub fn plan(plan: &Plan) -> String {
             let after = if a.depends_on.is_empty() {
                 String::new()
             } else {
-                let ids: Vec<String> = a.depends_on.iter().map(|d| format!("#{d}")).collect();
+                let ids: Vec<String> = a.depends_on_ids().map(|d| format!("#{d}")).collect();
                 format!(" (after {})", ids.join(", "))
             };
             let _ = writeln!(out, "  {:>width$}  {DIM}{}{after}{DIM:#}", "", a.reason);

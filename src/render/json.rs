@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::document::Desired;
 use crate::model::Deployment;
-use crate::plan::{Action, Change, Plan};
+use crate::plan::{Action, Change, Dependency, Operation, Phase, Plan, Wait};
 
 /// The plan JSON's `formatVersion`.
 pub const PLAN_FORMAT_VERSION: u32 = 1;
@@ -42,6 +42,55 @@ pub struct Summary {
     pub topology_publishes: usize,
 }
 
+/// An action as the plan JSON writes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionWire {
+    /// 1-based position in the printed order.
+    pub id: usize,
+    /// The kind and its fields.
+    #[serde(flatten)]
+    pub operation: Operation,
+    /// The phase, 1–10.
+    pub phase: Phase,
+    /// Ids of the actions it waits on.
+    pub depends_on: Vec<usize>,
+    /// Why it is in the plan.
+    pub reason: String,
+}
+
+impl From<&Action> for ActionWire {
+    fn from(a: &Action) -> Self {
+        Self {
+            id: a.id,
+            operation: a.operation.clone(),
+            phase: a.phase,
+            depends_on: a.depends_on_ids().collect(),
+            reason: a.reason.clone(),
+        }
+    }
+}
+
+impl From<ActionWire> for Action {
+    fn from(a: ActionWire) -> Self {
+        Self {
+            id: a.id,
+            operation: a.operation,
+            phase: a.phase,
+            depends_on: a
+                .depends_on
+                .into_iter()
+                .map(|on| Dependency {
+                    on,
+                    wait: Wait::Success,
+                    reason: String::new(),
+                })
+                .collect(),
+            reason: a.reason,
+        }
+    }
+}
+
 /// The whole plan document.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -57,7 +106,7 @@ pub struct PlanDocument {
     /// The differences.
     pub changes: Vec<Change>,
     /// The actions in order.
-    pub actions: Vec<Action>,
+    pub actions: Vec<ActionWire>,
     /// Warnings.
     pub warnings: Vec<String>,
     /// Counts.
@@ -81,7 +130,7 @@ impl PlanDocument {
             },
             in_sync: plan.in_sync(),
             changes: plan.changes.clone(),
-            actions: plan.actions.clone(),
+            actions: plan.actions.iter().map(ActionWire::from).collect(),
             warnings: plan.warnings.clone(),
             summary: Summary {
                 actions: plan.actions.len(),
@@ -95,7 +144,7 @@ impl PlanDocument {
     pub fn plan(&self) -> Plan {
         Plan {
             changes: self.changes.clone(),
-            actions: self.actions.clone(),
+            actions: self.actions.iter().cloned().map(Action::from).collect(),
             warnings: self.warnings.clone(),
         }
     }

@@ -14,7 +14,10 @@ fn two_concurrent_reconciles_publish_once_and_converge() {
     assert_eq!(code(&a), 0, "{}", text(&a));
     assert_eq!(code(&b), 0, "{}", text(&b));
     let lab = env.lab();
-    assert_eq!(lab.log.iter().filter(|o| o.kind() == "publish-topology").count(), 1);
+    assert_eq!(
+        lab.log.iter().filter(|o| o.kind().name() == "publish-topology").count(),
+        1
+    );
     assert_eq!(lab.log.len(), 17);
     assert_eq!(code(&env.run(&["reconcile", "--check", "-f", &doc])), 0);
 }

@@ -49,7 +49,11 @@ fn a_failed_publish_skips_its_dependents_and_the_next_reconcile_converges() {
         0
     );
     assert_eq!(
-        env.lab().log.iter().filter(|o| o.kind() == "publish-topology").count(),
+        env.lab()
+            .log
+            .iter()
+            .filter(|o| o.kind().name() == "publish-topology")
+            .count(),
         1
     );
 }

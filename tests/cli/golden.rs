@@ -93,7 +93,12 @@ fn every_example_plans_as_the_golden_output_says() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} golden outputs differ:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} golden outputs differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -113,5 +118,10 @@ fn a_generated_1000_site_plan_is_unchanged() {
         let summary = format!("{} bytes, sha256 {digest}\n", actual.len());
         failures.extend(check(&format!("estate-1000/plan.{format}.sha256"), &summary));
     }
-    assert!(failures.is_empty(), "{} golden outputs differ:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} golden outputs differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -184,7 +184,7 @@ proptest! {
         };
         prop_assert!(first.topology_publishes() <= 1);
         for a in &first.actions {
-            prop_assert!(a.depends_on.iter().all(|d| *d < a.id), "{:?}", a);
+            prop_assert!(a.depends_on_ids().all(|d| d < a.id), "{:?}", a);
         }
         let final_fed: std::collections::BTreeSet<Fqdn> = {
             let mut t = lab.topology.sites.clone();

@@ -42,7 +42,7 @@ fn failback_performs_the_five_seed_steps_in_the_contracts_order() {
 
     // The lab log lists the operations in the plan's order.
     let lab = env.lab();
-    let logged: Vec<&str> = lab.log.iter().map(|o| o.kind()).collect();
+    let logged: Vec<&str> = lab.log.iter().map(|o| o.kind().name()).collect();
     let planned: Vec<String> = plan["actions"]
         .as_array()
         .unwrap()
@@ -53,7 +53,7 @@ fn failback_performs_the_five_seed_steps_in_the_contracts_order() {
     let edits: Vec<String> = lab
         .log
         .iter()
-        .filter(|o| o.is_topology_edit())
+        .filter(|o| o.system() == edgefed::plan::System::TopologyEdit)
         .map(|o| o.kind().to_string())
         .collect();
     assert_eq!(

@@ -31,7 +31,10 @@ pub fn lab_yaml(sites: usize) -> String {
             p % 250 + 1
         );
         for c in 0..SERVERS_PER_POOL {
-            let _ = writeln!(s, "        edge{p}-{c}.contoso.com: {{ reachable: true, services: running }}");
+            let _ = writeln!(
+                s,
+                "        edge{p}-{c}.contoso.com: {{ reachable: true, services: running }}"
+            );
         }
     }
     s.push_str("  frontEndPools:\n");
@@ -60,7 +63,11 @@ pub fn desired_yaml(sites: usize) -> String {
     }
     s.push_str("  frontEndPools:\n");
     for f in 0..front_end_pools {
-        let _ = writeln!(s, "    fe{f}.contoso.com:\n      mediaEdgePool: edge{}.contoso.com", (f + 1) % edge_pools);
+        let _ = writeln!(
+            s,
+            "    fe{f}.contoso.com:\n      mediaEdgePool: edge{}.contoso.com",
+            (f + 1) % edge_pools
+        );
     }
     s.push_str("  dns:\n    - zone: contoso.com\n      xmpp: { host: xmpp.contoso.com }\n");
     s

@@ -31,7 +31,7 @@ pub fn apply(lab: &mut LabFile, op: &Operation) -> Result<Applied, BackendError>
 fn take_fault(lab: &mut LabFile, op: &Operation) -> Option<String> {
     let target = op.target();
     let idx = lab.faults.iter().position(|f| {
-        f.kind == op.kind() && f.times > 0 && f.target.as_ref().is_none_or(|t| t.eq_ignore_ascii_case(&target))
+        f.kind == op.kind().name() && f.times > 0 && f.target.as_ref().is_none_or(|t| t.eq_ignore_ascii_case(&target))
     })?;
     let fault = &mut lab.faults[idx];
     fault.times -= 1;

@@ -5,12 +5,12 @@ use serde_json::Value;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::document::Desired;
 use crate::plan::order::{Node, order};
-use crate::plan::{Action, Change, Operation, Plan};
+use crate::plan::{Action, Change, Dependency, Operation, Phase, Plan, Wait};
 
 /// A node before ordering: `after` holds node indices.
 pub(super) struct PlanNode {
     pub operation: Operation,
-    pub phase: u8,
+    pub phase: Phase,
     pub after: Vec<usize>,
     pub reason: String,
 }
@@ -25,7 +25,7 @@ pub(super) struct Builder {
 
 impl Builder {
     /// Adds a node; returns its index.
-    pub fn add(&mut self, phase: u8, operation: Operation, after: Vec<usize>, reason: impl Into<String>) -> usize {
+    pub fn add(&mut self, phase: Phase, operation: Operation, after: Vec<usize>, reason: impl Into<String>) -> usize {
         self.nodes.push(PlanNode {
             operation,
             phase,
@@ -60,7 +60,7 @@ impl Builder {
             .iter()
             .map(|n| Node {
                 phase: n.phase,
-                kind_rank: n.operation.kind_rank(),
+                kind_rank: n.operation.kind().rank(),
                 target: n.operation.target(),
                 after: &n.after,
             })
@@ -87,8 +87,16 @@ impl Builder {
             .iter()
             .map(|&i| {
                 let n = &self.nodes[i];
-                let mut depends_on: Vec<usize> = n.after.iter().map(|d| id_of[*d]).collect();
-                depends_on.sort_unstable();
+                let mut ids: Vec<usize> = n.after.iter().map(|d| id_of[*d]).collect();
+                ids.sort_unstable();
+                let depends_on = ids
+                    .into_iter()
+                    .map(|on| Dependency {
+                        on,
+                        wait: Wait::Success,
+                        reason: String::new(),
+                    })
+                    .collect();
                 Action {
                     id: id_of[i],
                     operation: n.operation.clone(),

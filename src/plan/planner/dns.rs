@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::Planner;
 use crate::document::DesiredHost;
 use crate::model::{DnsName, DnsRecord, Fqdn, RecordType};
-use crate::plan::Operation;
+use crate::plan::{Operation, Phase};
 
 /// Which federation a record set serves.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -88,7 +88,7 @@ impl Planner<'_> {
             self.b
                 .change(format!("dns.{srv}.SRV"), record_json(seen), record_json(Some(&wanted)));
             let id = self.b.add(
-                7,
+                Phase::Dns,
                 Operation::SetDnsSrv {
                     zone: zone.clone(),
                     name: srv.clone(),
@@ -158,7 +158,7 @@ impl Planner<'_> {
         };
         let zone = self.zone_of(&host.host.value);
         let id = self.b.add(
-            7,
+            Phase::Dns,
             Operation::SetDnsA {
                 zone,
                 name,

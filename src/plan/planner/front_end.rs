@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::Planner;
-use crate::plan::Operation;
+use crate::plan::{Operation, Phase};
 
 impl Planner<'_> {
     /// Phase 10.
@@ -23,7 +23,7 @@ impl Planner<'_> {
                     .map(|(_, id)| *id)
                     .collect();
                 self.b.add(
-                    10,
+                    Phase::FrontEndPools,
                     Operation::InvokePoolFailover { front_end_pool: fe.clone() },
                     after,
                     "Front End failover: Invoke-CsPoolFailover -DisasterMode, after the Edge next hop has moved off the pool",
@@ -39,7 +39,7 @@ impl Planner<'_> {
                 self.b
                     .change(format!("frontEndPools.{fe}.failedOver"), json!(true), json!(false));
                 self.b.add(
-                    10,
+                    Phase::FrontEndPools,
                     Operation::InvokePoolFailback {
                         front_end_pool: fe.clone(),
                     },

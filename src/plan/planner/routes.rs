@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use super::{Planner, route_json};
 use crate::model::Fqdn;
-use crate::plan::Operation;
+use crate::plan::{Operation, Phase};
 
 impl Planner<'_> {
     /// Phase 6: `set-site-federation-route` after the pool's flag is
@@ -27,7 +27,7 @@ impl Planner<'_> {
                 after.extend(self.ready_of(pool));
             }
             let id = self.b.add(
-                6,
+                Phase::SiteRoutes,
                 Operation::SetSiteFederationRoute { site, edge_pool: route },
                 after,
                 "Failback step 2 / SIP failover: point the site's federation route at the pool (Set-CsSite -FederationRoute)",
@@ -48,7 +48,7 @@ impl Planner<'_> {
                     .unwrap_or_else(|| self.ready_of(pool))
             });
             let id = self.b.add(
-                6,
+                Phase::SiteRoutes,
                 Operation::SetSiteXmppRoute { site, edge_pool: route.clone() },
                 after,
                 "Failback step 3 / XMPP failover: point the site's XMPP federation route at the pool (Set-CsSite -XmppFederationRoute; the procedures' -XmppExternalFederationRoute does not exist)",
@@ -118,7 +118,7 @@ impl Planner<'_> {
             }
             for address in self.external_addresses(&pool) {
                 self.b.add(
-                    9,
+                    Phase::PortChecks,
                     Operation::VerifyPort {
                         pool: pool.clone(),
                         address,

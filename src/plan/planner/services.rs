@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::Planner;
 use crate::model::{Fqdn, ServiceState};
-use crate::plan::Operation;
+use crate::plan::{Operation, Phase};
 
 impl Planner<'_> {
     /// The pools that must run when the plan is done.
@@ -55,7 +55,7 @@ impl Planner<'_> {
                     .filter(|(_, s)| *s == ServiceState::Running)
                     .map(|(name, _)| {
                         self.b.add(
-                            1,
+                            Phase::Services,
                             Operation::StopServices { pool: pool.clone(), computer: (*name).clone() },
                             vec![],
                             "XMPP failover step 1: stop the Edge services on the pool that will host XMPP federation before its route changes",
@@ -78,7 +78,7 @@ impl Planner<'_> {
                 .into_iter()
                 .map(|name| {
                     self.b.add(
-                        1,
+                        Phase::Services,
                         Operation::StartServices {
                             pool: pool.clone(),
                             computer: name.clone(),
@@ -109,7 +109,7 @@ impl Planner<'_> {
             }
             for name in running {
                 self.b.add(
-                    1,
+                    Phase::Services,
                     Operation::StopServices {
                         pool: pool.clone(),
                         computer: name.clone(),
@@ -138,7 +138,7 @@ impl Planner<'_> {
                 .filter(|(_, c)| c.reachable)
                 .map(|(name, _)| {
                     self.b.add(
-                        8,
+                        Phase::XmppBracketEnd,
                         Operation::StartServices {
                             pool: pool.clone(),
                             computer: name.clone(),

@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use super::{Planner, route_json};
-use crate::plan::Operation;
+use crate::plan::{Operation, Phase};
 
 impl Planner<'_> {
     /// Phase 2: `set-edge-next-hop` where the document's next hop differs.
@@ -23,7 +23,7 @@ impl Planner<'_> {
                 json!(hop.value.as_str()),
             );
             let id = self.b.add(
-                2,
+                Phase::NextHop,
                 Operation::SetEdgeNextHop { edge_pool: pool.clone(), next_hop: hop.value.clone() },
                 vec![],
                 "Front End failover: move the Edge pool's next hop off a pool before failing that pool over (Set-CsEdgeServer -Registrar)",
@@ -48,7 +48,7 @@ impl Planner<'_> {
             }
             if p.sip_federation && !want {
                 disables.push(self.b.add(
-                    3,
+                    Phase::TopologyEdit,
                     Operation::DisableSipFederation { edge_pool: pool.clone() },
                     vec![],
                     "Failback step 2 / SIP failover: clear \"Enable federation for this Edge pool (Port 5061)\" on the pool that no longer carries federation (same topology document as the enable)",
@@ -63,7 +63,7 @@ impl Planner<'_> {
             let mut after = disables.clone();
             after.extend(self.ready_of(pool));
             let id = self.b.add(
-                3,
+                Phase::TopologyEdit,
                 Operation::EnableSipFederation { edge_pool: pool.clone() },
                 after,
                 "Failback step 2 / SIP failover: select \"Enable federation for this Edge pool (Port 5061)\" on the pool that carries federation",
@@ -85,7 +85,7 @@ impl Planner<'_> {
             );
             let after = self.ready_of(&media.value);
             let id = self.b.add(
-                3,
+                Phase::TopologyEdit,
                 Operation::SetMediaEdgePool { front_end_pool: fe.clone(), edge_pool: media.value.clone() },
                 after,
                 "Failback step 4: associate the Front End pool with its local Edge pool for media (a topology edit, published below)",
@@ -100,7 +100,7 @@ impl Planner<'_> {
             return;
         }
         self.publish = Some(self.b.add(
-            4,
+            Phase::Publish,
             Operation::PublishTopology {},
             self.edits.clone(),
             "Failback step 2: publish every topology edit in one document (Publish-CsTopology, Enable-CsTopology); Microsoft's media re-association page forgets this",
@@ -136,7 +136,7 @@ impl Planner<'_> {
                 let mut after: Vec<usize> = self.publish.into_iter().collect();
                 after.extend(self.ready_of(pool));
                 let id = self.b.add(
-                    5,
+                    Phase::Setup,
                     Operation::RunSetup { pool: pool.clone(), computer: name.clone() },
                     after,
                     "Failback step 2 / SIP failover: run setup (Deployment Wizard \"Run Again\") on each server of the pool that gained federation",

@@ -1,0 +1,360 @@
+//! The action-kind table: one row per kind of action, holding everything
+//! edgefed knows about the kind apart from its fields — its name in plans,
+//! its rank among kinds, the phase it normally runs in, the system that
+//! performs it, and the procedure step it carries out.
+//!
+//! Adding a kind: add a variant to [`OperationKind`] and to
+//! [`crate::plan::Operation`]; the exhaustive matches in [`OperationKind::row`]
+//! and [`crate::plan::Operation::kind`] then point at every place that needs
+//! a decision (the planner, each system that performs kinds, the runbook).
+
+use serde::{Deserialize, Serialize};
+
+/// When an action runs, relative to the others: the first tie-break of the
+/// printed order. The phases follow the failover and failback procedures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(into = "u8", try_from = "u8")]
+pub enum Phase {
+    /// Start (or, for the XMPP bracket, stop) Edge services.
+    Services,
+    /// Move an Edge pool's next hop.
+    NextHop,
+    /// Edit the topology document (SIP federation flags, media associations).
+    TopologyEdit,
+    /// Publish the edited topology, once.
+    Publish,
+    /// Run setup on the servers of a pool that gained federation.
+    Setup,
+    /// Change site federation routes.
+    SiteRoutes,
+    /// Change external DNS.
+    Dns,
+    /// Start the Edge services again: the end of the XMPP bracket.
+    XmppBracketEnd,
+    /// Probe the federation ports.
+    PortChecks,
+    /// Fail Front End pools over or back.
+    FrontEndPools,
+}
+
+impl Phase {
+    /// Every phase, in order.
+    pub const ALL: [Self; 10] = [
+        Self::Services,
+        Self::NextHop,
+        Self::TopologyEdit,
+        Self::Publish,
+        Self::Setup,
+        Self::SiteRoutes,
+        Self::Dns,
+        Self::XmppBracketEnd,
+        Self::PortChecks,
+        Self::FrontEndPools,
+    ];
+
+    /// The phase's number as written in plans (1–10).
+    #[must_use]
+    pub fn number(self) -> u8 {
+        match self {
+            Self::Services => 1,
+            Self::NextHop => 2,
+            Self::TopologyEdit => 3,
+            Self::Publish => 4,
+            Self::Setup => 5,
+            Self::SiteRoutes => 6,
+            Self::Dns => 7,
+            Self::XmppBracketEnd => 8,
+            Self::PortChecks => 9,
+            Self::FrontEndPools => 10,
+        }
+    }
+}
+
+impl From<Phase> for u8 {
+    fn from(phase: Phase) -> Self {
+        phase.number()
+    }
+}
+
+impl TryFrom<u8> for Phase {
+    type Error = String;
+
+    fn try_from(n: u8) -> Result<Self, Self::Error> {
+        Self::ALL
+            .into_iter()
+            .find(|p| p.number() == n)
+            .ok_or_else(|| format!("phase {n} does not exist (phases are 1 to 10)"))
+    }
+}
+
+/// The system that performs a kind of action.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum System {
+    /// A Lync Management Shell operation (or the lab's model of one).
+    Lync,
+    /// An edit of the topology document, staged until the publish.
+    TopologyEdit,
+    /// An external DNS update.
+    Dns,
+    /// A port probe from outside.
+    Probe,
+}
+
+/// Every kind of action.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum OperationKind {
+    /// `start-services`.
+    StartServices,
+    /// `stop-services`.
+    StopServices,
+    /// `set-edge-next-hop`.
+    SetEdgeNextHop,
+    /// `disable-sip-federation`.
+    DisableSipFederation,
+    /// `enable-sip-federation`.
+    EnableSipFederation,
+    /// `set-media-edge-pool`.
+    SetMediaEdgePool,
+    /// `publish-topology`.
+    PublishTopology,
+    /// `run-setup`.
+    RunSetup,
+    /// `set-site-federation-route`.
+    SetSiteFederationRoute,
+    /// `set-site-xmpp-route`.
+    SetSiteXmppRoute,
+    /// `set-dns-srv`.
+    SetDnsSrv,
+    /// `set-dns-a`.
+    SetDnsA,
+    /// `verify-port`.
+    VerifyPort,
+    /// `invoke-pool-failover`.
+    InvokePoolFailover,
+    /// `invoke-pool-failback`.
+    InvokePoolFailback,
+}
+
+/// One row of the table.
+#[derive(Clone, Copy, Debug)]
+pub struct KindRow {
+    /// The kind as written in plans and in the lab's fault list.
+    pub name: &'static str,
+    /// The rank among kinds: the second tie-break of the printed order.
+    pub rank: u8,
+    /// The phase the kind runs in (`start-services` also ends the XMPP
+    /// bracket, in [`Phase::XmppBracketEnd`]).
+    pub phase: Phase,
+    /// The system that performs it.
+    pub system: System,
+    /// The procedure step it carries out, as the runbook cites it.
+    pub step: &'static str,
+}
+
+impl OperationKind {
+    /// Every kind, in rank order.
+    pub const ALL: [Self; 15] = [
+        Self::StartServices,
+        Self::StopServices,
+        Self::SetEdgeNextHop,
+        Self::DisableSipFederation,
+        Self::EnableSipFederation,
+        Self::SetMediaEdgePool,
+        Self::PublishTopology,
+        Self::RunSetup,
+        Self::SetSiteFederationRoute,
+        Self::SetSiteXmppRoute,
+        Self::SetDnsSrv,
+        Self::SetDnsA,
+        Self::VerifyPort,
+        Self::InvokePoolFailover,
+        Self::InvokePoolFailback,
+    ];
+
+    /// The kind's row.
+    #[must_use]
+    pub const fn row(self) -> KindRow {
+        const fn row(name: &'static str, rank: u8, phase: Phase, system: System, step: &'static str) -> KindRow {
+            KindRow {
+                name,
+                rank,
+                phase,
+                system,
+                step,
+            }
+        }
+        use Phase as P;
+        use System as S;
+        match self {
+            Self::StartServices => row(
+                "start-services",
+                0,
+                P::Services,
+                S::Lync,
+                "Failback step 1: on the Edge pool that is available again, start the Edge services",
+            ),
+            Self::StopServices => row(
+                "stop-services",
+                1,
+                P::Services,
+                S::Lync,
+                "XMPP failover step 1: stop the Edge services on the pool that will carry XMPP federation",
+            ),
+            Self::SetEdgeNextHop => row(
+                "set-edge-next-hop",
+                2,
+                P::NextHop,
+                S::Lync,
+                "Pool failover prerequisite: move the Edge pool's next hop off the Front End pool before failing it over",
+            ),
+            Self::DisableSipFederation => row(
+                "disable-sip-federation",
+                3,
+                P::TopologyEdit,
+                S::TopologyEdit,
+                "Failback step 2: clear 'Enable federation for this Edge pool (Port 5061)' on the pool currently configured for federation",
+            ),
+            Self::EnableSipFederation => row(
+                "enable-sip-federation",
+                4,
+                P::TopologyEdit,
+                S::TopologyEdit,
+                "Failback step 2: select 'Enable federation for this Edge pool (Port 5061)' on the restored pool",
+            ),
+            Self::SetMediaEdgePool => row(
+                "set-media-edge-pool",
+                5,
+                P::TopologyEdit,
+                S::TopologyEdit,
+                "Failback step 4: the Front End pool goes back to the Edge pool of its own site ('Associate Edge pool (for media components)'); published, which the procedure forgets",
+            ),
+            Self::PublishTopology => row(
+                "publish-topology",
+                6,
+                P::Publish,
+                S::Lync,
+                "Failback step 2: publish the topology (one document with every edit, disable before enable)",
+            ),
+            Self::RunSetup => row(
+                "run-setup",
+                7,
+                P::Setup,
+                S::Lync,
+                "Failback step 2: on the Edge server, Deployment Wizard 'Setup or Remove Lync Server Components' > Run Again",
+            ),
+            Self::SetSiteFederationRoute => row(
+                "set-site-federation-route",
+                8,
+                P::SiteRoutes,
+                S::Lync,
+                "Failback step 2: the site's SIP federation route names the restored pool (Edge pool FQDN, not a server)",
+            ),
+            Self::SetSiteXmppRoute => row(
+                "set-site-xmpp-route",
+                9,
+                P::SiteRoutes,
+                S::Lync,
+                "Failback step 3: Set-CsSite -XmppFederationRoute (the procedure's -XmppExternalFederationRoute does not exist; the value is the pool, not a server)",
+            ),
+            Self::SetDnsSrv => row(
+                "set-dns-srv",
+                10,
+                P::Dns,
+                S::Dns,
+                "Failback step 3: the SRV record resolves to the Edge pool that carries the federation",
+            ),
+            Self::SetDnsA => row(
+                "set-dns-a",
+                11,
+                P::Dns,
+                S::Dns,
+                "Failback step 3: the A record points at the pool the route names (not EdgeServer2, a copy error in the procedure)",
+            ),
+            Self::VerifyPort => row(
+                "verify-port",
+                12,
+                P::PortChecks,
+                S::Probe,
+                "Failback step 3: verify the pool that now hosts the federation has the port open externally",
+            ),
+            Self::InvokePoolFailover => row(
+                "invoke-pool-failover",
+                13,
+                P::FrontEndPools,
+                S::Lync,
+                "Pool failover: Invoke-CsPoolFailover -DisasterMode, after the Edge next hop moved",
+            ),
+            Self::InvokePoolFailback => row(
+                "invoke-pool-failback",
+                14,
+                P::FrontEndPools,
+                S::Lync,
+                "Failback step 5: the Front End pool that failed too is failed back",
+            ),
+        }
+    }
+
+    /// The kind as written in plans (`start-services`, …).
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        self.row().name
+    }
+
+    /// The rank among kinds.
+    #[must_use]
+    pub const fn rank(self) -> u8 {
+        self.row().rank
+    }
+
+    /// The system that performs the kind.
+    #[must_use]
+    pub const fn system(self) -> System {
+        self.row().system
+    }
+
+    /// The procedure step an action of this kind carries out in `phase`.
+    #[must_use]
+    pub fn step(self, phase: Phase) -> &'static str {
+        match (self, phase) {
+            (Self::StartServices, Phase::XmppBracketEnd) => {
+                "XMPP failover, last step: start the Edge services again (end of the XMPP bracket)"
+            }
+            _ => self.row().step,
+        }
+    }
+
+    /// The kind named `name`, if any.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+impl std::fmt::Display for OperationKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranks_follow_the_table_order_and_names_are_unique() {
+        for (i, kind) in OperationKind::ALL.into_iter().enumerate() {
+            assert_eq!(usize::from(kind.rank()), i, "{kind:?}");
+            assert_eq!(OperationKind::from_name(kind.name()), Some(kind));
+        }
+    }
+
+    #[test]
+    fn phases_number_one_to_ten_and_round_trip() {
+        for (i, phase) in Phase::ALL.into_iter().enumerate() {
+            assert_eq!(usize::from(phase.number()), i + 1);
+            assert_eq!(Phase::try_from(phase.number()), Ok(phase));
+        }
+        assert!(Phase::try_from(0).is_err());
+        assert!(Phase::try_from(11).is_err());
+    }
+}
