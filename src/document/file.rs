@@ -1,4 +1,4 @@
-//! The desired-state document as written (contract §3): serde types that keep
+//! The desired-state document as written: serde types that keep
 //! the source position of every value that a diagnostic may point at.
 //!
 //! These types are the document's *syntax*. [`super::Desired`] is its

@@ -1,4 +1,4 @@
-//! The desired-state document (contract §3): parsing with positions, the
+//! The desired-state document: parsing with positions, the
 //! static rules V1–V6, and the validated [`Desired`] state.
 
 mod desired;

@@ -1,4 +1,4 @@
-//! The static rules V1–V6 of contract §3: from the document as written to the
+//! The static rules V1–V6 of the document (README, "Rules"): from the document as written to the
 //! [`Desired`] state it means. Every problem found is reported, not just the
 //! first.
 
