@@ -30,12 +30,15 @@ pub fn new_signature(st: &mut State) {
 pub fn publish(st: &mut State, bytes: &[u8]) -> Result<Vec<String>, String> {
     let doc = TopologyDocument::parse(bytes, "topology.xml").map_err(|e| e.to_string())?;
     let model = doc.model();
-    let text = std::str::from_utf8(bytes)
-        .map_err(|_| "the double publishes UTF-8 documents only (as its Get-CsTopology -AsXml gives them)".to_string())?;
+    let text = std::str::from_utf8(bytes).map_err(|_| {
+        "the double publishes UTF-8 documents only (as its Get-CsTopology -AsXml gives them)".to_string()
+    })?;
     let routes = site_routes::read(text)?;
     for name in routes.keys() {
         if !st.deployment.sites.contains_key(name) {
-            return Err(format!("the document names site {name}, which this double does not model"));
+            return Err(format!(
+                "the document names site {name}, which this double does not model"
+            ));
         }
     }
     // Built aside and committed whole: a refused document changes nothing.

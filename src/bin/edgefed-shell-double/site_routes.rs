@@ -52,10 +52,7 @@ fn key(n: Node<'_, '_>, second: &str) -> Option<(String, String)> {
 pub fn read(text: &str) -> Result<BTreeMap<String, Routes>, String> {
     let doc = roxmltree::Document::parse(text.trim_start_matches('\u{feff}'))
         .map_err(|e| format!("the document is not XML: {e}"))?;
-    let elements = |name: &'static str| {
-        doc.descendants()
-            .filter(move |n| n.has_tag_name((NS_TOPOLOGY, name)))
-    };
+    let elements = |name: &'static str| doc.descendants().filter(move |n| n.has_tag_name((NS_TOPOLOGY, name)));
     // (SiteId, Number) of a cluster → its FQDN.
     let clusters: BTreeMap<(String, String), &str> = elements("Cluster")
         .filter_map(|c| Some((key(child(c, "ClusterId")?, "Number")?, c.attribute("Fqdn")?)))
