@@ -8,7 +8,15 @@
 //! state file named by `EDGEFED_SHELL_DOUBLE_STATE`, answers with objects
 //! shaped like Lync's, surrounds the marked JSON result with banner, warning
 //! and progress noise (and a decoy marker), counts round trips and bytes in
-//! the state file and writes it back atomically.
+//! the state file, records every script received, and writes it back
+//! atomically.
+//!
+//! It is as strict as Lync about the topology: `Set-CsSite` and
+//! `Set-CsEdgeServer` write to it (a new `Signature`, and
+//! `Get-CsTopology -AsXml` shows the new route or next hop), and
+//! `Publish-CsTopology` replaces the whole topology with the document it is
+//! given, so a document exported before such a write puts the old values
+//! back.
 
 #[path = "edgefed-shell-double/cmdlets.rs"]
 mod cmdlets;
@@ -22,6 +30,8 @@ mod observe_answers;
 mod publish;
 #[path = "edgefed-shell-double/shell.rs"]
 mod shell;
+#[path = "edgefed-shell-double/site_routes.rs"]
+mod site_routes;
 #[path = "edgefed-shell-double/state.rs"]
 mod state;
 #[path = "edgefed-shell-double/topology_xml.rs"]
@@ -50,6 +60,7 @@ fn main() -> ExitCode {
     st.round_trips += 1;
     st.bytes_in += script.len() as u64;
     st.last_script = Some(script.clone());
+    st.scripts.push(script.clone());
     let outcome = shell::run(&mut st, &script);
     let (stdout, code) = match outcome {
         Ok(out) => (out, 0u8),

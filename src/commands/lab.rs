@@ -167,6 +167,7 @@ fn from_real_topology(
         kind: "Lab".into(),
         topology: deployment,
         staged: Vec::new(),
+        staged_against: None,
         dns: Vec::new(),
         faults: Vec::new(),
         log: Vec::new(),

@@ -14,4 +14,5 @@ mod output;
 mod saved_plan;
 mod seed_failback;
 mod topology;
+mod topology_writes;
 mod validation;

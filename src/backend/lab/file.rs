@@ -45,6 +45,13 @@ pub struct LabFile {
     /// them: observation does not show them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub staged: Vec<Operation>,
+    /// The topology signature the `staged` edits were made against: a
+    /// publish is refused once the topology has changed since (a site route
+    /// or next-hop write changes it, as a publish does). Absent in files
+    /// written before it existed: the edits then count as made against the
+    /// current topology.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staged_against: Option<String>,
     /// External DNS.
     #[serde(default)]
     pub dns: Vec<DnsRecord>,

@@ -1,6 +1,6 @@
-//! The lab backend (contract §6): a simulated Lync deployment kept in one
-//! YAML file. It is the default backend, the test bed and a place to
-//! rehearse disaster-recovery drills, and refuses what Lync refuses.
+//! The lab backend: a simulated Lync deployment kept in one YAML file. It is
+//! the default backend, the test bed and a place to rehearse
+//! disaster-recovery drills, and refuses what Lync refuses.
 
 mod document;
 mod file;
@@ -20,7 +20,7 @@ pub use scenario::Scenario;
 
 use super::{Applied, Backend, BackendError, Observation};
 use crate::model::{Fqdn, ServiceState};
-use crate::plan::Operation;
+use crate::plan::{Operation, System};
 
 /// The lab as a [`Backend`]: the file's state in memory, written back
 /// atomically after every operation so that a crash loses nothing applied.
@@ -28,7 +28,16 @@ use crate::plan::Operation;
 pub struct LabBackend {
     path: PathBuf,
     state: Mutex<LabFile>,
+    session: Mutex<Session>,
     _lock: Option<LabLock>,
+}
+
+/// What one run of the backend remembers: the signature it observed, and
+/// whether its topology edits have started.
+#[derive(Debug, Default)]
+struct Session {
+    observed_signature: Option<String>,
+    staging: bool,
 }
 
 impl LabBackend {
@@ -40,6 +49,7 @@ impl LabBackend {
         Ok(Self {
             path: path.to_path_buf(),
             state: Mutex::new(LabFile::read(path)?),
+            session: Mutex::default(),
             _lock: None,
         })
     }
@@ -55,6 +65,7 @@ impl LabBackend {
         Ok(Self {
             path: path.to_path_buf(),
             state: Mutex::new(lab),
+            session: Mutex::default(),
             _lock: Some(lock),
         })
     }
@@ -88,6 +99,10 @@ impl Backend for LabBackend {
 
     async fn observe(&self) -> Result<Observation, BackendError> {
         let lab = self.snapshot();
+        self.session
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .observed_signature = Some(lab.topology.signature.clone());
         let mut warnings = Vec::new();
         if !lab.staged.is_empty() {
             warnings.push(format!(
@@ -106,7 +121,27 @@ impl Backend for LabBackend {
             message: "lab state poisoned".into(),
         })?;
         let mut next = state.clone();
-        let result = rules::apply(&mut next, operation);
+        // The first topology edit of a run is made against the topology the
+        // run observed (as the PowerShell backend edits the observed document).
+        let discarded = if operation.system() == System::TopologyEdit {
+            let mut session = self.session.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if session.staging {
+                None
+            } else {
+                session.staging = true;
+                let against = session
+                    .observed_signature
+                    .clone()
+                    .unwrap_or_else(|| next.topology.signature.clone());
+                rules::start_staging(&mut next, &against)
+            }
+        } else {
+            None
+        };
+        let mut result = rules::apply(&mut next, operation);
+        if let (Ok(applied), Some(w)) = (&mut result, discarded) {
+            applied.warnings.push(w);
+        }
         if result.is_ok()
             && let Some(doc) = &state.topology_document
         {

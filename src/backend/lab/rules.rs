@@ -1,5 +1,14 @@
-//! What the lab does for each operation, refusing what Lync refuses
-//! (contract §6). A pure function of the lab's state: the backend persists.
+//! What the lab does for each operation, refusing what Lync refuses. A pure
+//! function of the lab's state: the backend persists.
+//!
+//! Topology writes: `Set-CsSite` edits the topology's own site objects and
+//! `Set-CsEdgeServer -Registrar` the Edge service's dependency in the
+//! topology document, so `set-site-federation-route`, `set-site-xmpp-route`
+//! and `set-edge-next-hop` change the topology's signature as a publish does.
+//! Topology edits are staged against a signature (see [`start_staging`]); a
+//! publish of edits staged against a signature that is no longer the
+//! topology's is refused, because the document they were made in would put
+//! back whatever was written since.
 
 use sha2::{Digest, Sha256};
 
@@ -77,7 +86,7 @@ fn perform(lab: &mut LabFile, op: &Operation) -> Result<Applied, BackendError> {
             }
             let pool = edge_pool_mut(lab, edge_pool)?;
             pool.next_hop = Some(next_hop.clone());
-            Ok(Applied::default())
+            Ok(topology_written(lab))
         }
         Operation::DisableSipFederation { edge_pool } | Operation::EnableSipFederation { edge_pool } => {
             edge_pool_mut(lab, edge_pool)?;
@@ -103,7 +112,7 @@ fn perform(lab: &mut LabFile, op: &Operation) -> Result<Applied, BackendError> {
                 warnings: vec![],
             })
         }
-        Operation::PublishTopology {} => Ok(publish(lab)),
+        Operation::PublishTopology {} => publish(lab),
         Operation::RunSetup { pool, computer: name } => {
             computer(lab, pool, name)?.setup_pending = false;
             Ok(Applied::default())
@@ -118,7 +127,7 @@ fn perform(lab: &mut LabFile, op: &Operation) -> Result<Applied, BackendError> {
                 }
             }
             site_mut(lab, site)?.federation_route.clone_from(edge_pool);
-            Ok(Applied::default())
+            Ok(topology_written(lab))
         }
         Operation::SetSiteXmppRoute { site, edge_pool } => {
             if let Some(pool) = edge_pool {
@@ -130,7 +139,7 @@ fn perform(lab: &mut LabFile, op: &Operation) -> Result<Applied, BackendError> {
                 }
             }
             site_mut(lab, site)?.xmpp_federation_route.clone_from(edge_pool);
-            Ok(Applied::default())
+            Ok(topology_written(lab))
         }
         Operation::SetDnsSrv { .. } | Operation::SetDnsA { .. } => {
             let change = op.dns_change().ok_or_else(|| refused("not a DNS change"))?;
@@ -190,9 +199,47 @@ fn site_mut<'a>(lab: &'a mut LabFile, site: &str) -> Result<&'a mut crate::model
     })
 }
 
+/// Starts the topology edits of one reconcile, made against the topology
+/// whose signature is `against` (the one the reconcile observed): edits an
+/// earlier run left staged are discarded, as a new run starts again from the
+/// published topology. Returns a warning naming what was discarded.
+pub fn start_staging(lab: &mut LabFile, against: &str) -> Option<String> {
+    let leftovers = std::mem::take(&mut lab.staged);
+    let before = lab.staged_against.replace(against.to_string());
+    if leftovers.is_empty() {
+        return None;
+    }
+    let kinds: Vec<String> = leftovers.iter().map(ToString::to_string).collect();
+    Some(format!(
+        "discarded {} topology edit(s) an earlier run left unpublished (staged against signature {}): {}; this run stages its own against signature {against}",
+        leftovers.len(),
+        before.as_deref().unwrap_or("unknown"),
+        kinds.join("; ")
+    ))
+}
+
+/// A site route or the Edge next hop was written: the topology changed, so
+/// its signature does.
+fn topology_written(lab: &mut LabFile) -> Applied {
+    new_signature(lab);
+    Applied {
+        detail: Some(format!("topology changed; new signature {}", lab.topology.signature)),
+        warnings: vec![],
+    }
+}
+
+fn new_signature(lab: &mut LabFile) {
+    let digest = Sha256::digest(format!("{}:{}", lab.topology.signature, lab.log.len()).as_bytes());
+    lab.topology.signature = hex::encode(&digest[..4]);
+}
+
 /// Stages a topology edit, replacing an earlier staged edit of the same
-/// setting (so a failed publish followed by a new reconcile does not pile up).
+/// setting (so a failed publish followed by a new reconcile does not pile
+/// up). The first edit staged fixes the signature the edits are made against.
 fn stage(lab: &mut LabFile, op: &Operation) {
+    if lab.staged.is_empty() && lab.staged_against.is_none() {
+        lab.staged_against = Some(lab.topology.signature.clone());
+    }
     let setting = |o: &Operation| match o {
         Operation::DisableSipFederation { edge_pool } | Operation::EnableSipFederation { edge_pool } => {
             format!("sip:{edge_pool}")
@@ -205,7 +252,17 @@ fn stage(lab: &mut LabFile, op: &Operation) {
     lab.staged.push(op.clone());
 }
 
-fn publish(lab: &mut LabFile) -> Applied {
+fn publish(lab: &mut LabFile) -> Result<Applied, BackendError> {
+    if let Some(against) = &lab.staged_against
+        && *against != lab.topology.signature
+    {
+        return Err(refused(format!(
+            "Cannot publish the topology: it was changed after the {} staged edit(s) were made (they were made against signature {against}; the published topology is now {}; site route and Edge next-hop writes change it, as publishes do). Publishing the document they were made in would put back what was written since. Nothing was published; observe again and re-plan.",
+            lab.staged.len(),
+            lab.topology.signature
+        )));
+    }
+    lab.staged_against = None;
     for edit in std::mem::take(&mut lab.staged) {
         match edit {
             Operation::EnableSipFederation { edge_pool } => {
@@ -238,8 +295,7 @@ fn publish(lab: &mut LabFile) -> Applied {
             _ => {}
         }
     }
-    let digest = Sha256::digest(format!("{}:{}", lab.topology.signature, lab.log.len()).as_bytes());
-    lab.topology.signature = hex::encode(&digest[..4]);
+    new_signature(lab);
     let federated = lab.topology.edge_pools.values().filter(|p| p.sip_federation).count();
     let mut warnings = Vec::new();
     if federated > 1 {
@@ -248,10 +304,10 @@ fn publish(lab: &mut LabFile) -> Applied {
                 .to_string(),
         );
     }
-    Applied {
+    Ok(Applied {
         detail: Some(format!("new signature {}", lab.topology.signature)),
         warnings,
-    }
+    })
 }
 
 fn set_record(lab: &mut LabFile, record: DnsRecord, observed: Option<&DnsRecord>) -> Result<Applied, BackendError> {

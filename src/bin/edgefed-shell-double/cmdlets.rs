@@ -1,5 +1,5 @@
 //! Which commands and parameters exist: the Lync / Skype for Business
-//! cmdlets edgefed may call (with their documented parameters, research §2)
+//! cmdlets edgefed may call (with the parameters their reference pages document)
 //! and the few Windows PowerShell commands its scripts use. Anything else
 //! makes the double fail loudly, as a real shell would.
 

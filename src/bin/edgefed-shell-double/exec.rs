@@ -1,5 +1,5 @@
 //! Executing one statement of an apply step against the deployment, with
-//! Lync's refusals (its own wording where the research quotes one).
+//! Lync's refusals (in its own wording where it has one).
 
 use std::collections::BTreeMap;
 
@@ -8,7 +8,7 @@ use edgefed::model::{Fqdn, ServiceState};
 use serde_json::{Value, json};
 
 use super::lexer::{Tok, matching};
-use super::publish::publish;
+use super::publish::{new_signature, publish};
 use super::state::State;
 use edgefed::powershell::Product;
 
@@ -265,6 +265,8 @@ pub fn exec_statement(st: &mut State, ctx: &mut Ctx, stmt: &[Tok]) -> Result<Out
                 )));
             };
             p.next_hop = Some(fe.clone());
+            // The next hop is the Edge service's dependency in the topology document.
+            new_signature(st);
             st.log
                 .push(format!("Set-CsEdgeServer EdgeServer:{edge} -Registrar Registrar:{fe}"));
             none()
@@ -321,6 +323,8 @@ pub fn exec_statement(st: &mut State, ctx: &mut Ctx, stmt: &[Tok]) -> Result<Out
             } else {
                 s.federation_route = target;
             }
+            // Set-CsSite edits the topology's own site object.
+            new_signature(st);
             st.log.push(format!(
                 "Set-CsSite {site} -{param} {}",
                 value.unwrap_or_else(|| "$null".to_string())

@@ -1,6 +1,6 @@
 //! The double's answers to the observation cmdlets, shaped like Lync's
 //! objects after the script's `Edgefed-Record` flattening (property names
-//! from research §2 and the onpremdiag mocks).
+//! from the cmdlet reference pages and public mocks of them).
 
 use serde_json::{Map, Value, json};
 
@@ -102,7 +102,7 @@ pub fn edge_services(st: &State) -> Answer {
                 "AccessEdgeExternalSipPort".into(),
                 if p.sip_federation { json!("5061") } else { Value::Null },
             );
-            // Lync 2013 documentation prints the client port under another name (§2.6).
+            // Lync 2013 documentation prints the client port under another name (AccessEdgeClientPort).
             let client = if v <= 6 {
                 "AccessEdgeClientPort"
             } else {

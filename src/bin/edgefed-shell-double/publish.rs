@@ -1,12 +1,27 @@
-//! `Publish-CsTopology` in the double: the published document (parsed with
-//! the topology module) becomes the deployment's flags, next hops and media
-//! associations; the signature changes; replicas go stale for a while.
+//! `Publish-CsTopology` in the double: the published document replaces the
+//! whole topology — its flags, next hops and media associations (read with
+//! the topology module) and its site routes (read by
+//! [`super::site_routes`]) become the deployment's, so a document exported
+//! before a later `Set-CsSite` / `Set-CsEdgeServer` puts the old values
+//! back. The signature changes; replicas go stale for a while.
 
 use edgefed::model::Fqdn;
 use edgefed::topology::TopologyDocument;
 use sha2::{Digest, Sha256};
 
+use super::site_routes;
 use super::state::State;
+
+/// A write to the topology (a publish, `Set-CsSite`, `Set-CsEdgeServer`):
+/// the topology gets a new signature, GUID-shaped as Lync's.
+pub fn new_signature(st: &mut State) {
+    st.topology_writes += 1;
+    let mut h = Sha256::new();
+    h.update(st.deployment.signature.as_bytes());
+    h.update(st.topology_writes.to_le_bytes());
+    let x = hex::encode(&h.finalize()[..16]);
+    st.deployment.signature = format!("{}-{}-{}-{}-{}", &x[..8], &x[8..12], &x[12..16], &x[16..20], &x[20..32]);
+}
 
 /// Publishes `bytes`; returns Lync's warnings.
 ///
@@ -15,7 +30,19 @@ use super::state::State;
 pub fn publish(st: &mut State, bytes: &[u8]) -> Result<Vec<String>, String> {
     let doc = TopologyDocument::parse(bytes, "topology.xml").map_err(|e| e.to_string())?;
     let model = doc.model();
-    let d = &mut st.deployment;
+    let text = std::str::from_utf8(bytes).map_err(|_| {
+        "the double publishes UTF-8 documents only (as its Get-CsTopology -AsXml gives them)".to_string()
+    })?;
+    let routes = site_routes::read(text)?;
+    for name in routes.keys() {
+        if !st.deployment.sites.contains_key(name) {
+            return Err(format!(
+                "the document names site {name}, which this double does not model"
+            ));
+        }
+    }
+    // Built aside and committed whole: a refused document changes nothing.
+    let mut d = st.deployment.clone();
     for (pool, p) in &model.edge_pools {
         let Some(e) = d.edge_pools.get_mut(pool) else {
             return Err(format!(
@@ -37,12 +64,16 @@ pub fn publish(st: &mut State, bytes: &[u8]) -> Result<Vec<String>, String> {
             fe.media_edge_pool.clone_from(&p.media_edge_pool);
         }
     }
+    for (name, r) in routes {
+        if let Some(site) = d.sites.get_mut(&name) {
+            site.federation_route = r.federation;
+            site.xmpp_federation_route = r.xmpp;
+        }
+    }
+    st.deployment = d;
     st.publishes += 1;
-    let mut h = Sha256::new();
-    h.update(bytes);
-    h.update(st.publishes.to_le_bytes());
-    let x = hex::encode(&h.finalize()[..16]);
-    d.signature = format!("{}-{}-{}-{}-{}", &x[..8], &x[8..12], &x[12..16], &x[16..20], &x[20..32]);
+    new_signature(st);
+    let d = &st.deployment;
     let edges: Vec<Fqdn> = d
         .edge_pools
         .values()

@@ -1,5 +1,6 @@
 //! The double's state file: the deployment plus counters, a log of what was
-//! changed, injected faults and simulation knobs. JSON, written atomically.
+//! changed, every script received, injected faults and simulation knobs.
+//! JSON, written atomically.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -52,8 +53,13 @@ pub struct State {
     pub quiet: bool,
     /// The last script received (tests look for secrets in it).
     pub last_script: Option<String>,
+    /// Every script received, in order (tests assert the order of cmdlets).
+    pub scripts: Vec<String>,
     /// Publishes so far.
     pub publishes: u32,
+    /// Writes to the topology so far: publishes, `Set-CsSite`,
+    /// `Set-CsEdgeServer` (each gives the topology a new signature).
+    pub topology_writes: u64,
 }
 
 /// Loads the state.

@@ -1,12 +1,15 @@
 //! Generates the published topology document (`Get-CsTopology -AsXml`) of
 //! the double's deployment, in the published format (namespace
 //! `urn:schema:Microsoft.Rtc.Management.Deploy.Topology.2008`, ports in
-//! `…ServiceRoles.2008`), written from scratch after research §3.
+//! `…ServiceRoles.2008`), written from scratch. Site routes are written as
+//! [`super::site_routes`] describes.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use edgefed::model::{Deployment, Fqdn};
+
+use super::site_routes::{self, FEDERATION, XMPP};
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -49,13 +52,8 @@ pub fn generate(d: &Deployment, version: u32) -> String {
         "<Topology xmlns=\"urn:schema:Microsoft.Rtc.Management.Deploy.Topology.2008\" Signature=\"{}\">\r\n  <InternalDomains AllowAllDomains=\"false\" DefaultDomain=\"{domain}\">\r\n    <InternalDomain Name=\"{domain}\" Authoritative=\"false\" AllowSubDomains=\"false\" />\r\n  </InternalDomains>\r\n  <Sites>\r\n",
         esc(&d.signature)
     );
-    for (name, id) in &site_ids {
-        let _ = write!(
-            x,
-            "    <CentralSite SiteId=\"{id}\">\r\n      <Name>{}</Name>\r\n    </CentralSite>\r\n",
-            esc(name)
-        );
-    }
+    // The sites name their routes' Edge services: written once those are numbered.
+    let sites_at = x.len();
     x.push_str("  </Sites>\r\n  <Clusters>\r\n");
     // Cluster numbers and service instances per site.
     let mut cluster_no: BTreeMap<usize, usize> = BTreeMap::new();
@@ -117,6 +115,23 @@ pub fn generate(d: &Deployment, version: u32) -> String {
     let sid = |site: usize, role: &str, inst: usize| {
         format!("<ServiceId SiteId=\"{site}\" RoleName=\"{role}\" Instance=\"{inst}\" />")
     };
+    let mut sites = String::new();
+    for (name, id) in &site_ids {
+        let _ = write!(
+            sites,
+            "    <CentralSite SiteId=\"{id}\">\r\n      <Name>{}</Name>\r\n",
+            esc(name)
+        );
+        if let Some(s) = d.sites.get(*name) {
+            for (element, route) in [(FEDERATION, &s.federation_route), (XMPP, &s.xmpp_federation_route)] {
+                if let Some((site, _, inst)) = route.as_ref().and_then(|p| edge_ids.get(p)) {
+                    sites.push_str(&site_routes::element(element, &sid(*site, "EdgeServer", *inst)));
+                }
+            }
+        }
+        sites.push_str("    </CentralSite>\r\n");
+    }
+    x.insert_str(sites_at, &sites);
     for (fqdn, p) in &d.front_end_pools {
         let (site, n, inst) = fe_ids[fqdn];
         let edge_dep = p
