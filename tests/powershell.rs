@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use edgefed::backend::{Backend, BackendError};
 use edgefed::model::{Computer, Deployment, DnsName, EdgePool, Fqdn, FrontEndPool, ServiceState, Site};
-use edgefed::plan::{Action, Dependency, Operation, Phase, System, Wait};
+use edgefed::plan::{Action, Dependency, Operation, OperationKind, Phase, System, Wait};
+use edgefed::powershell::commands::{EXPORT_TOPOLOGY, shell_body};
 use edgefed::powershell::quote::{quote_literal, read_literal, site_name};
-use edgefed::powershell::{Launcher, PowerShellBackend, PowerShellConfig, runbook};
+use edgefed::powershell::{Launcher, PowerShellBackend, PowerShellConfig, runbook, runbook_values};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -947,8 +948,13 @@ fn runbook_of_the_seed_failback_matches_the_committed_snapshot() {
     );
     assert!(text.contains("-XmppFederationRoute 'EdgeServer:edgepool1.contoso.com'"));
     assert!(!text.contains("XmppExternalFederationRoute '"));
-    assert!(text.contains("Publish-CsTopology -FileName $EdgefedTopologyFile -Force"));
-    assert_eq!(text.matches("\nPublish-CsTopology").count(), 1);
+    assert_eq!(text.matches("Publish-CsTopology -FileName").count(), 1);
+    assert!(text.contains("Edgefed-AssertSignature $EdgefedSignature; "));
+    // The only loop is the replication helper's, which has a deadline.
+    for line in text.lines().filter(|l| l.contains("while (")) {
+        assert!(line.starts_with("function Edgefed-WaitReplication("), "{line}");
+    }
+    assert_eq!(text.matches("function Edgefed-WaitReplication(").count(), 1);
 }
 
 #[test]
@@ -962,6 +968,192 @@ fn a_runbook_never_turns_plan_text_into_code() {
     let text = runbook(&plan);
     assert!(text.lines().all(|l| !l.starts_with("Remove-Item")));
     assert!(text.contains("#   REFUSED: site name"));
+}
+
+/// An operation of `kind` on the seed deployment.
+fn sample_operation(kind: OperationKind) -> Operation {
+    let e1 = || f("edgepool1.contoso.com");
+    let zone = f("contoso.com");
+    match kind {
+        OperationKind::StartServices => Operation::StartServices {
+            pool: e1(),
+            computer: f("edgeserver1.contoso.com"),
+        },
+        OperationKind::StopServices => Operation::StopServices {
+            pool: f("edgepool2.contoso.com"),
+            computer: f("edgeserver2.contoso.com"),
+        },
+        OperationKind::SetEdgeNextHop => Operation::SetEdgeNextHop {
+            edge_pool: e1(),
+            next_hop: f("fepool2.contoso.com"),
+        },
+        OperationKind::DisableSipFederation => Operation::DisableSipFederation {
+            edge_pool: f("edgepool2.contoso.com"),
+        },
+        OperationKind::EnableSipFederation => Operation::EnableSipFederation { edge_pool: e1() },
+        OperationKind::SetMediaEdgePool => Operation::SetMediaEdgePool {
+            front_end_pool: f("fepool1.contoso.com"),
+            edge_pool: e1(),
+        },
+        OperationKind::PublishTopology => Operation::PublishTopology {},
+        OperationKind::RunSetup => Operation::RunSetup {
+            pool: e1(),
+            computer: f("edgeserver1.contoso.com"),
+        },
+        OperationKind::SetSiteFederationRoute => Operation::SetSiteFederationRoute {
+            site: "Site1".into(),
+            edge_pool: Some(e1()),
+        },
+        OperationKind::SetSiteXmppRoute => Operation::SetSiteXmppRoute {
+            site: "Site2".into(),
+            edge_pool: None,
+        },
+        OperationKind::SetDnsSrv => Operation::SetDnsSrv {
+            zone: zone.clone(),
+            name: DnsName::xmpp_srv(&zone),
+            target: f("xmpp.contoso.com"),
+            port: 5269,
+            priority: 0,
+            weight: 100,
+            ttl: 300,
+            observed: None,
+        },
+        OperationKind::SetDnsA => Operation::SetDnsA {
+            zone,
+            name: DnsName::host(&f("xmpp.contoso.com")),
+            addresses: vec![ip("131.107.155.10")],
+            ttl: 300,
+            observed: None,
+        },
+        OperationKind::VerifyPort => Operation::VerifyPort {
+            pool: e1(),
+            address: ip("131.107.155.10"),
+            port: 5269,
+        },
+        OperationKind::InvokePoolFailover => Operation::InvokePoolFailover {
+            front_end_pool: f("fepool3.contoso.com"),
+        },
+        OperationKind::InvokePoolFailback => Operation::InvokePoolFailback {
+            front_end_pool: f("fepool3.contoso.com"),
+        },
+    }
+}
+
+/// The body of the step `key` in a script the backend sent.
+fn sent_step(script: &str, key: &str) -> String {
+    let prefix = format!("Edgefed-Step '{key}' {{ ");
+    let line = script
+        .lines()
+        .find(|l| l.starts_with(&prefix))
+        .unwrap_or_else(|| panic!("no step {key} in\n{script}"));
+    line[prefix.len()..].strip_suffix(" }").unwrap().to_string()
+}
+
+/// What the backend sends for `op` through the double (after an observation,
+/// and for a publish after staging an edit): the last script and the body of
+/// its step for `op`.
+async fn what_the_backend_sends(op: &Operation) -> (String, String) {
+    let bed = Bed::new(&seed_deployment(), json!({ "edgeCredentialUser": "EDGE01\\edgeadmin" }));
+    let cred = bed.dir.path().join("edge-credential.txt");
+    std::fs::write(&cred, "EDGE01\\edgeadmin\nS3cr3t\n").unwrap();
+    let mut config = bed.config();
+    config.edge_credential_file = Some(cred.display().to_string());
+    let b = with_state(&bed, config);
+    b.observe().await.unwrap();
+    if matches!(op, Operation::PublishTopology {}) {
+        let edit = sample_operation(OperationKind::EnableSipFederation);
+        b.apply(&edit).await.unwrap();
+    }
+    let rounds = bed.round_trips();
+    // Whether Lync accepts it does not matter here: what was sent does.
+    let _ = b.apply(op).await;
+    assert_eq!(bed.round_trips(), rounds + 1, "{op}: nothing was sent");
+    let script = bed.state()["lastScript"].as_str().unwrap().to_string();
+    let key = if op.system() == System::TopologyEdit {
+        "stage"
+    } else {
+        "a0"
+    };
+    let body = sent_step(&script, key);
+    (script, body)
+}
+
+/// For every kind of action, the runbook shows the very body the backend
+/// sends: both come from `commands::shell_body`, the runbook filling its
+/// slots with variables its top sets. Kinds the Management Shell does not
+/// perform are comments saying who performs them.
+#[tokio::test]
+async fn the_runbook_shows_for_every_kind_the_body_the_backend_sends() {
+    for kind in OperationKind::ALL {
+        let op = sample_operation(kind);
+        assert_eq!(op.kind(), kind);
+        let mut plan = Vec::new();
+        if kind == OperationKind::PublishTopology {
+            let edit = sample_operation(OperationKind::EnableSipFederation);
+            plan.push(action(1, 3, &[], edit, "the edit it publishes"));
+        }
+        plan.push(action(
+            plan.len() + 1,
+            kind.row().phase.number(),
+            &[],
+            op.clone(),
+            "sample",
+        ));
+        let text = runbook(&plan);
+        let rule = format!("\n# {}\n", "-".repeat(75));
+        // Everything before the action's own section, and that section.
+        let (before, section) = text.rsplit_once(&rule).unwrap();
+        let preamble = text.split_once(&rule).unwrap().0;
+        let code: Vec<&str> = section.lines().filter(|l| !l.starts_with('#')).collect();
+        let body = shell_body(&op).unwrap();
+        assert_eq!(body.is_some(), op.system() == System::Lync, "{kind}");
+        match op.system() {
+            System::Lync => {
+                let body = body.unwrap();
+                let (script, sent) = what_the_backend_sends(&op).await;
+                let backend_values = body
+                    .values_in(&sent)
+                    .unwrap_or_else(|| panic!("{kind}: the backend sent something else:\n{sent}"));
+                let shown = body.fill(&runbook_values()).unwrap();
+                assert_eq!(code, [shown.as_str()], "{kind}");
+                if body.slots().next().is_none() {
+                    assert_eq!(code, [sent.as_str()], "{kind}");
+                }
+                for slot in body.slots() {
+                    // The backend fills in what it knows; the runbook names
+                    // a variable its top sets.
+                    let ours = runbook_values().get(slot).unwrap().to_string();
+                    assert_ne!(backend_values.get(slot), Some(ours.as_str()), "{kind} {slot:?}");
+                    let var = ours.trim().rsplit(['$', ':']).next().unwrap();
+                    assert!(before.contains(&format!("\n${var} = ")), "{kind}: ${var} is not set");
+                }
+                // The helpers the body calls are defined once, as the backend defines them.
+                for helper in preamble.lines().filter(|l| l.starts_with("function ")) {
+                    assert!(script.lines().any(|l| l == helper), "{kind}: {helper}");
+                }
+            }
+            System::TopologyEdit => {
+                let (_, sent) = what_the_backend_sends(&op).await;
+                assert_eq!(sent, EXPORT_TOPOLOGY);
+                assert!(code.contains(
+                    &format!("{EXPORT_TOPOLOGY} | Out-File -FilePath $EdgefedBackupFile -Encoding utf8").as_str()
+                ));
+                assert!(code.contains(&"$EdgefedSignature = Edgefed-Signature"), "{kind}");
+                assert!(section.contains("Edit $EdgefedTopologyFile by hand"), "{kind}");
+            }
+            System::Dns => {
+                assert!(code.is_empty(), "{kind}: {code:?}");
+                assert!(
+                    section.contains("DNS, not run by this runbook") && section.contains("RFC 2136"),
+                    "{kind}"
+                );
+            }
+            System::Probe => {
+                assert!(code.is_empty(), "{kind}: {code:?}");
+                assert!(section.contains("not run here (edgefed's probe module)"), "{kind}");
+            }
+        }
+    }
 }
 
 #[tokio::test]

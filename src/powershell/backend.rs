@@ -20,17 +20,19 @@ use async_trait::async_trait;
 use base64::Engine as _;
 use serde_json::Value;
 
+use super::body::{Slot, Values};
 use super::commands::{
-    PUBLISH_HELPERS, WAIT_REPLICATION_HELPER, cmdlet_line, credential_helper, publish_body, run_setup_body,
+    CREDENTIAL_FROM_FILE, EXPORT_TOPOLOGY, SIGNATURE_HELPERS, WAIT_REPLICATION_HELPER, WRITE_FILE_HELPER,
+    credential_helper, shell_body, write_file_call,
 };
 use super::config::PowerShellConfig;
 use super::observe::{Observed, observe_script, parse_observation, signature_of};
-use super::quote::ps_value;
+use super::quote::{ps_value, quote_literal};
 use super::script::Script;
 use super::topology_view::apply_edits;
 use super::transport::{Reply, RoundTripStats, StepOutcome, Transport, step};
 use crate::backend::{Applied, Backend, BackendError, Observation};
-use crate::plan::{Operation, System};
+use crate::plan::Operation;
 
 /// What the backend remembers between observe and apply.
 #[derive(Debug, Default)]
@@ -57,6 +59,22 @@ fn failed(message: impl Into<String>) -> BackendError {
 fn refused(message: impl Into<String>) -> BackendError {
     BackendError::Refused {
         message: message.into(),
+    }
+}
+
+/// The script step of a Management Shell operation: its body
+/// (`commands::shell_body`) filled with `values`.
+fn shell_step(op: &Operation, values: &Values) -> Plan {
+    match shell_body(op) {
+        Ok(Some(body)) => match body.fill(values) {
+            Ok(text) => Plan::Step(text),
+            Err(e) => Plan::Done(Err(failed(format!("{}: {e}", op.kind())))),
+        },
+        Ok(None) => Plan::Done(Err(failed(format!(
+            "{} is not an operation of the PowerShell backend",
+            op.kind()
+        )))),
+        Err(e) => Plan::Done(Err(refused(e.to_string()))),
     }
 }
 
@@ -114,9 +132,11 @@ impl PowerShellBackend {
             Operation::VerifyPort { .. } => Plan::Done(Err(failed(
                 "port probes are not run by the PowerShell backend: they are handled by the probe module",
             ))),
-            op if op.system() == System::TopologyEdit => Plan::Stage,
-            Operation::PublishTopology {} => self.plan_publish(script),
-            Operation::RunSetup { pool, computer } => {
+            Operation::DisableSipFederation { .. }
+            | Operation::EnableSipFederation { .. }
+            | Operation::SetMediaEdgePool { .. } => Plan::Stage,
+            Operation::PublishTopology {} => self.plan_publish(op, script),
+            Operation::RunSetup { pool, .. } => {
                 let session = self.lock();
                 let Some(observed) = session.observed.as_ref() else {
                     return Plan::Done(Err(failed("run-setup needs an observation first")));
@@ -127,26 +147,29 @@ impl PowerShellBackend {
                     ))));
                 };
                 let t = &self.config.timeouts;
-                Plan::Step(run_setup_body(
-                    computer,
-                    &product.bootstrapper(),
-                    self.config.edge_credential_file.is_some(),
-                    t.replication_wait.as_secs(),
-                    t.replication_poll.as_secs().max(1),
-                ))
+                let credential = if self.config.edge_credential_file.is_some() {
+                    CREDENTIAL_FROM_FILE
+                } else {
+                    ""
+                };
+                let values = Values::new()
+                    .with(Slot::ReplicationWait, t.replication_wait.as_secs().to_string())
+                    .with(Slot::ReplicationPoll, t.replication_poll.as_secs().max(1).to_string())
+                    .with(Slot::EdgeCredential, credential)
+                    .with(Slot::Bootstrapper, quote_literal(&product.bootstrapper()));
+                shell_step(op, &values)
             }
-            op => match cmdlet_line(op) {
-                Ok(Some(line)) => Plan::Step(line),
-                Ok(None) => Plan::Done(Err(failed(format!(
-                    "{} is not an operation of the PowerShell backend",
-                    op.kind()
-                )))),
-                Err(e) => Plan::Done(Err(refused(e.to_string()))),
-            },
+            Operation::StartServices { .. }
+            | Operation::StopServices { .. }
+            | Operation::SetEdgeNextHop { .. }
+            | Operation::SetSiteFederationRoute { .. }
+            | Operation::SetSiteXmppRoute { .. }
+            | Operation::InvokePoolFailover { .. }
+            | Operation::InvokePoolFailback { .. } => shell_step(op, &Values::new()),
         }
     }
 
-    fn plan_publish(&self, script: &Script) -> Plan {
+    fn plan_publish(&self, op: &Operation, script: &Script) -> Plan {
         let session = self.lock();
         let Some(observed) = session.observed.as_ref() else {
             return Plan::Done(Err(failed("publish-topology needs an observation first")));
@@ -164,12 +187,19 @@ impl PowerShellBackend {
                 ))));
             }
         };
-        if let Err(e) = ps_value("topology signature", &observed.signature) {
-            return Plan::Done(Err(failed(e.to_string())));
-        }
+        let signature = match ps_value("topology signature", &observed.signature) {
+            Ok(literal) => literal,
+            Err(e) => return Plan::Done(Err(failed(e.to_string()))),
+        };
         let b64 = base64::engine::general_purpose::STANDARD.encode(&doc);
         let name = format!("edgefed-topology-{}.xml", script.nonce());
-        Plan::Publish(publish_body(&observed.signature, &name, &b64))
+        let values = Values::new()
+            .with(Slot::Signature, signature)
+            .with(Slot::TopologyDocument, write_file_call(&name, &b64));
+        match shell_step(op, &values) {
+            Plan::Step(body) => Plan::Publish(body),
+            other => other,
+        }
     }
 
     fn save_backup(&self, xml: &str) -> Result<PathBuf, BackendError> {
@@ -357,12 +387,13 @@ impl Backend for PowerShellBackend {
             }
         }
         if needs_publish {
-            for h in PUBLISH_HELPERS {
-                script.line(*h);
+            for h in SIGNATURE_HELPERS {
+                script.line(h);
             }
+            script.line(WRITE_FILE_HELPER);
         }
         if needs_stage {
-            script.step("stage", "(Get-CsTopology -AsXml).ToString()");
+            script.step("stage", EXPORT_TOPOLOGY);
             timeout += self.config.timeouts.stage_topology;
         }
         for (i, plan) in plans.iter().enumerate() {

@@ -1,8 +1,12 @@
-//! The cmdlet line of each action (contract §4), with every value quoted.
+//! The PowerShell of each action the Management Shell performs, with every
+//! value quoted, and the helper functions those bodies call.
 //!
-//! The same text is used by the backend's scripts and by the runbook, so
-//! what an administrator reviews is what edgefed runs.
+//! [`shell_body`] is the one text of each step: the backend's script sends
+//! it (filled with the values it observed and was configured with) and the
+//! runbook prints it (filled with the variables set at its top), so what an
+//! administrator reviews is what edgefed runs.
 
+use super::body::{Body, Slot};
 use super::quote::{QuoteError, quote_literal, site_name};
 use crate::model::Fqdn;
 use crate::plan::Operation;
@@ -64,7 +68,21 @@ pub fn cmdlet_line(op: &Operation) -> Result<Option<String>, QuoteError> {
     }))
 }
 
-/// The helper that waits for CMS replication to reach an Edge server.
+/// The expression that exports the published topology document as text.
+macro_rules! export_topology {
+    () => {
+        "(Get-CsTopology -AsXml).ToString()"
+    };
+}
+
+/// The published topology document as text: the backend's staging step
+/// (its backup, whose signature it checks) and the runbook's export.
+pub const EXPORT_TOPOLOGY: &str = export_topology!();
+
+/// The helper that waits for CMS replication to reach an Edge server:
+/// `Edgefed-WaitReplication <server> <seconds> <poll seconds>` returns when
+/// every replica status of the server is `UpToDate`, and throws when that
+/// takes longer than the given seconds.
 pub const WAIT_REPLICATION_HELPER: &str = "function Edgefed-WaitReplication([string]$c, [int]$t, [int]$p) { $d = (Get-Date).AddSeconds($t); while ($true) { $r = @(Get-CsManagementStoreReplicationStatus -ReplicaFqdn $c); if ($r.Count -gt 0 -and @($r | Where-Object { [string]$_.UpToDate -ne 'True' }).Count -eq 0) { return }; if ((Get-Date) -gt $d) { throw ('CMS replication did not reach ' + $c + ' within ' + $t + ' s (Get-CsManagementStoreReplicationStatus: UpToDate is not True); run Invoke-CsManagementStoreReplication and try again') }; Start-Sleep -Seconds $p } }";
 
 /// The helper that builds the Edge credential from a file the script reads
@@ -79,42 +97,88 @@ pub fn credential_helper(path: &str) -> Result<String, QuoteError> {
     ))
 }
 
-/// The helpers publish uses.
-pub const PUBLISH_HELPERS: &[&str] = &[
-    "function Edgefed-Signature { ([xml](Get-CsTopology -AsXml).ToString()).Topology.Signature }",
+/// The credential parameter of the backend's remote sessions when it reads
+/// an Edge credential file (through [`credential_helper`]).
+pub const CREDENTIAL_FROM_FILE: &str = " -Credential (Edgefed-Credential)";
+
+/// The helpers of the signature check: `Edgefed-Signature` prints the
+/// published topology's signature; `Edgefed-AssertSignature <signature>`
+/// throws unless it is still `<signature>`.
+pub const SIGNATURE_HELPERS: [&str; 2] = [
+    concat!(
+        "function Edgefed-Signature { ([xml]",
+        export_topology!(),
+        ").Topology.Signature }"
+    ),
     "function Edgefed-AssertSignature([string]$e) { $n = Edgefed-Signature; if ($n -ne $e) { throw ('the published topology changed since edgefed observed it (signature ' + $e + ', now ' + $n + '): someone else published; nothing was published. Observe again and re-plan.') } }",
-    "function Edgefed-WriteFile([string]$n, [string]$b) { $f = Join-Path ([System.IO.Path]::GetTempPath()) $n; [System.IO.File]::WriteAllBytes($f, [Convert]::FromBase64String($b)); $f }",
 ];
 
-/// The body of the run-setup step on `computer`: wait for replication, then
-/// Bootstrapper.exe ("Run Again") through a remote session.
-#[must_use]
-pub fn run_setup_body(
-    computer: &Fqdn,
-    bootstrapper: &str,
-    with_credential: bool,
-    wait_secs: u64,
-    poll_secs: u64,
-) -> String {
-    let c = q(computer);
-    let cred = if with_credential {
-        " -Credential (Edgefed-Credential)"
-    } else {
-        ""
-    };
-    format!(
-        "Edgefed-WaitReplication {c} {wait_secs} {poll_secs}; Invoke-Command -ComputerName {c}{cred} -ScriptBlock {{ & (Join-Path $env:ProgramFiles {}); if ($LASTEXITCODE -ne 0) {{ throw ('Bootstrapper.exe exited with code ' + $LASTEXITCODE) }} }}",
-        quote_literal(bootstrapper)
-    )
-}
+/// The helper that writes a document sent in the script (base64) to a
+/// temporary file and prints the file's path.
+pub const WRITE_FILE_HELPER: &str = "function Edgefed-WriteFile([string]$n, [string]$b) { $f = Join-Path ([System.IO.Path]::GetTempPath()) $n; [System.IO.File]::WriteAllBytes($f, [Convert]::FromBase64String($b)); $f }";
 
-/// The body of the publish step.
+/// The call of [`WRITE_FILE_HELPER`] that writes `base64` to `file_name`:
+/// how the backend fills [`Slot::TopologyDocument`].
 #[must_use]
-pub fn publish_body(expected_signature: &str, file_name: &str, base64: &str) -> String {
+pub fn write_file_call(file_name: &str, base64: &str) -> String {
     format!(
-        "Edgefed-AssertSignature {}; $edgefedFile = Edgefed-WriteFile {} {}; Publish-CsTopology -FileName $edgefedFile -Force; Enable-CsTopology; Remove-Item -LiteralPath $edgefedFile; Edgefed-Signature",
-        quote_literal(expected_signature),
+        "Edgefed-WriteFile {} {}",
         quote_literal(file_name),
         quote_literal(base64)
     )
+}
+
+/// The body of `publish-topology`: assert the signature, publish the
+/// document with `-Force`, enable it, remove the published file, print the
+/// new signature.
+fn publish_body() -> Body {
+    Body::text("Edgefed-AssertSignature ")
+        .slot(Slot::Signature)
+        .then("; $edgefedFile = ")
+        .slot(Slot::TopologyDocument)
+        .then("; Publish-CsTopology -FileName $edgefedFile -Force; Enable-CsTopology; Remove-Item -LiteralPath $edgefedFile; Edgefed-Signature")
+}
+
+/// The body of `run-setup` on `computer`: wait (bounded) for CMS
+/// replication to reach it, then Bootstrapper.exe ("Run Again") through a
+/// remote session.
+fn run_setup_body(computer: &Fqdn) -> Body {
+    let c = q(computer);
+    Body::text(format!("Edgefed-WaitReplication {c} "))
+        .slot(Slot::ReplicationWait)
+        .then(" ")
+        .slot(Slot::ReplicationPoll)
+        .then(format!("; Invoke-Command -ComputerName {c}"))
+        .slot(Slot::EdgeCredential)
+        .then(" -ScriptBlock { & (Join-Path $env:ProgramFiles ")
+        .slot(Slot::Bootstrapper)
+        .then("); if ($LASTEXITCODE -ne 0) { throw ('Bootstrapper.exe exited with code ' + $LASTEXITCODE) } }")
+}
+
+/// The body the Management Shell runs for `op` — the one text both the
+/// backend's script step and the runbook's step are filled from — or `None`
+/// for the kinds it does not perform: topology edits (the backend edits the
+/// document itself; the runbook has the administrator edit the exported
+/// copy), DNS updates and port probes (other systems).
+///
+/// # Errors
+/// [`QuoteError`] when a site name breaks rule V2.
+pub fn shell_body(op: &Operation) -> Result<Option<Body>, QuoteError> {
+    Ok(match op {
+        Operation::StartServices { .. }
+        | Operation::StopServices { .. }
+        | Operation::SetEdgeNextHop { .. }
+        | Operation::SetSiteFederationRoute { .. }
+        | Operation::SetSiteXmppRoute { .. }
+        | Operation::InvokePoolFailover { .. }
+        | Operation::InvokePoolFailback { .. } => cmdlet_line(op)?.map(Body::text),
+        Operation::PublishTopology {} => Some(publish_body()),
+        Operation::RunSetup { computer, .. } => Some(run_setup_body(computer)),
+        Operation::DisableSipFederation { .. }
+        | Operation::EnableSipFederation { .. }
+        | Operation::SetMediaEdgePool { .. }
+        | Operation::SetDnsSrv { .. }
+        | Operation::SetDnsA { .. }
+        | Operation::VerifyPort { .. } => None,
+    })
 }

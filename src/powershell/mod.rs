@@ -7,10 +7,14 @@
 //! - [`PowerShellConfig`] says how the shell is started (`--ps-command` /
 //!   `EDGEFED_PS_COMMAND`), where Edge credentials come from
 //!   (`EDGEFED_EDGE_CREDENTIAL_FILE`), timeouts and the backup folder.
-//! - [`runbook`] prints a plan as a reviewable Management Shell runbook.
+//! - [`commands::shell_body`] is the one text of each Management Shell step
+//!   (a [`body::Body`] with holes for what depends on where it runs): the
+//!   backend's scripts send it and [`runbook`] prints it, as a plan an
+//!   administrator can review and run by hand.
 //! - [`quote`] makes every value placed into a script a single-quoted literal.
 
 mod backend;
+pub mod body;
 pub mod commands;
 mod config;
 pub mod observe;
@@ -27,5 +31,5 @@ pub use config::{
     ConfigError, ENV_EDGE_CREDENTIAL_FILE, ENV_PS_COMMAND, Launcher, PowerShellConfig, Timeouts, default_launcher,
 };
 pub use product::Product;
-pub use runbook::runbook;
+pub use runbook::{runbook, runbook_values};
 pub use transport::RoundTripStats;

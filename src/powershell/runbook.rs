@@ -1,12 +1,17 @@
 //! A plan as a commented runbook an administrator can review and run by
-//! hand in the Management Shell: step for step what the backend does, with
-//! the same cmdlet lines (`commands`), every value a quoted literal.
+//! hand in the Management Shell: step for step what the backend does. Every
+//! Management Shell step is the body the backend sends for that action
+//! (`commands::shell_body`), filled with variables the runbook sets at its
+//! top ([`runbook_values`]) where the backend fills in what it observed and
+//! was configured with; every other value is a quoted literal.
 
 use std::fmt::Write as _;
 
-use super::commands::cmdlet_line;
+use super::body::{Slot, Values};
+use super::commands::{EXPORT_TOPOLOGY, SIGNATURE_HELPERS, WAIT_REPLICATION_HELPER, shell_body};
+use super::config::Timeouts;
 use super::quote::quote_literal;
-use crate::plan::{Action, Operation, System};
+use crate::plan::{Action, Operation};
 
 /// Writes `text` as comment lines (each line of it prefixed), so no text
 /// from a plan can become code.
@@ -20,28 +25,22 @@ fn comment(out: &mut String, prefix: &str, text: &str) {
     }
 }
 
+/// What the runbook fills the step bodies' slots with: the variables its
+/// top sets (the backend fills them with literals).
+#[must_use]
+pub fn runbook_values() -> Values {
+    Values::new()
+        .with(Slot::Signature, "$EdgefedSignature")
+        .with(Slot::TopologyDocument, "$EdgefedTopologyFile")
+        .with(Slot::Bootstrapper, "$using:EdgefedBootstrapper")
+        .with(Slot::EdgeCredential, " -Credential $EdgefedEdgeCredential")
+        .with(Slot::ReplicationWait, "$EdgefedReplicationWait")
+        .with(Slot::ReplicationPoll, "$EdgefedReplicationPoll")
+}
+
 /// The seed-procedure step an action implements.
 fn procedure_step(action: &Action) -> &'static str {
     action.operation.kind().step(action.phase)
-}
-
-/// The exact change an edit makes to the topology document.
-fn edit_description(op: &Operation) -> String {
-    match op {
-        Operation::DisableSipFederation { edge_pool } => format!(
-            "in the <Service> whose <ServiceId RoleName=\"EdgeServer\"> is installed on <Cluster Fqdn=\"{edge_pool}\">, remove\n  <Port Owner=\"urn:component:AccessEdge\" Usage=\"SipServer\" InterfaceSide=\"External\" Port=\"5061\" Protocol=\"Mtls\" .../>\n(keep the Internal SipServer port and the External SipClient port)"
-        ),
-        Operation::EnableSipFederation { edge_pool } => format!(
-            "in the <Service> whose <ServiceId RoleName=\"EdgeServer\"> is installed on <Cluster Fqdn=\"{edge_pool}\">, add\n  <Port Owner=\"urn:component:AccessEdge\" Usage=\"SipServer\" InterfaceSide=\"External\" InterfaceNumber=\"1\" Port=\"5061\" Protocol=\"Mtls\" UrlPath=\"/\" AuthorizesRequests=\"false\" ConfiguredFqdn=\"<the pool's Access Edge external FQDN>\" />\n(in the ServiceRoles.2008 namespace of its <Ports>)"
-        ),
-        Operation::SetMediaEdgePool {
-            front_end_pool,
-            edge_pool,
-        } => format!(
-            "in the Registrar, ConfServices and MediationServer services installed on <Cluster Fqdn=\"{front_end_pool}\">, change the <Dependency> on <ServiceId RoleName=\"EdgeServer\" .../> to the SiteId and Instance of the EdgeServer service installed on <Cluster Fqdn=\"{edge_pool}\">"
-        ),
-        _ => String::new(),
-    }
 }
 
 fn dns_comment(out: &mut String, op: &Operation) {
@@ -60,18 +59,36 @@ fn dns_comment(out: &mut String, op: &Operation) {
     }
 }
 
-/// The plan as a runbook for the Lync Server Management Shell.
-#[must_use]
-#[allow(clippy::too_many_lines)]
-pub fn runbook(actions: &[Action]) -> String {
-    let mut out = String::new();
-    let edits: Vec<&Action> = actions
-        .iter()
-        .filter(|a| a.operation.system() == System::TopologyEdit)
-        .collect();
-    let has_setup = actions
-        .iter()
-        .any(|a| matches!(a.operation, Operation::RunSetup { .. }));
+/// The Management Shell line of `op`: its step body filled with
+/// [`runbook_values`].
+fn shell_step(out: &mut String, op: &Operation) {
+    match shell_body(op) {
+        Ok(Some(body)) => match body.fill(&runbook_values()) {
+            Ok(line) => {
+                out.push_str(&line);
+                out.push('\n');
+            }
+            Err(e) => comment(out, "#   REFUSED: ", &e.to_string()),
+        },
+        Ok(None) => out.push_str("#   (no Management Shell command)\n"),
+        Err(e) => comment(out, "#   REFUSED: ", &e.to_string()),
+    }
+}
+
+/// The runbook's top: what the administrator sets, and the helpers the
+/// step bodies call (the backend's own, defined once).
+fn preamble(out: &mut String, actions: &[Action]) {
+    let has = |f: fn(&Operation) -> bool| actions.iter().any(|a| f(&a.operation));
+    let has_setup = has(|op| matches!(op, Operation::RunSetup { .. }));
+    let has_topology = has(|op| {
+        matches!(
+            op,
+            Operation::DisableSipFederation { .. }
+                | Operation::EnableSipFederation { .. }
+                | Operation::SetMediaEdgePool { .. }
+                | Operation::PublishTopology {}
+        )
+    });
     out.push_str("# edgefed runbook: review it, then run it step by step in the Lync Server Management Shell.\n");
     let _ = writeln!(
         out,
@@ -79,16 +96,71 @@ pub fn runbook(actions: &[Action]) -> String {
         actions.len(),
         if actions.len() == 1 { "" } else { "s" }
     );
-    out.push_str("# are comments: edgefed makes them through its DNS backend and probe module.\n");
+    out.push_str(
+        "# are comments: edgefed makes them through its DNS backend and probe module. Each Management Shell\n",
+    );
+    out.push_str(
+        "# line is the body edgefed's PowerShell backend sends for that action, with the variables set here.\n",
+    );
     out.push_str("$ErrorActionPreference = 'Stop'\n");
     if has_setup {
+        let t = Timeouts::default();
         out.push_str("# The product folder of your Edge servers: 'Microsoft Lync Server 2013', 'Skype for Business Server 2015'\n# or 'Skype for Business Server 2019' (edgefed reads it from Get-CsService -EdgeServer -> Version).\n");
         out.push_str("$EdgefedProduct = 'Skype for Business Server 2015'\n");
+        let _ = writeln!(
+            out,
+            "$EdgefedBootstrapper = Join-Path $EdgefedProduct {}",
+            quote_literal("Deployment\\Bootstrapper.exe")
+        );
         out.push_str("$EdgefedEdgeCredential = Get-Credential -Message 'Administrator of the Edge servers'\n");
+        out.push_str("# run-setup waits at most this many seconds for CMS replication to reach the Edge server, polling\n# at this interval (edgefed's defaults; its backend takes them from --ps-timeout replication-wait / replication-poll).\n");
+        let _ = writeln!(out, "$EdgefedReplicationWait = {}", t.replication_wait.as_secs());
+        let _ = writeln!(out, "$EdgefedReplicationPoll = {}", t.replication_poll.as_secs().max(1));
+        out.push_str(WAIT_REPLICATION_HELPER);
+        out.push('\n');
     }
-    if !edits.is_empty() {
+    if has_topology {
         out.push_str("$EdgefedTopologyFile = Join-Path $env:TEMP 'edgefed-topology.xml'\n");
+        for h in SIGNATURE_HELPERS {
+            out.push_str(h);
+            out.push('\n');
+        }
     }
+}
+
+/// A topology edit: export once (signature, backup, working copy), then
+/// the instruction to edit the working copy by hand.
+fn topology_edit(out: &mut String, exported: &mut bool, actions: &[Action], change: &str) {
+    if !*exported {
+        *exported = true;
+        out.push_str(
+            "# Export the published topology once: its signature first (publish-topology asserts it is unchanged,\n",
+        );
+        out.push_str("# so a publish by someone else after this line stops the runbook), a backup, and the copy every edit goes into.\n");
+        out.push_str("$EdgefedSignature = Edgefed-Signature\n");
+        out.push_str("$EdgefedBackupFile = Join-Path $env:TEMP ('edgefed-topology-backup-' + (Get-Date -Format 'yyyyMMdd-HHmmss') + '.xml')\n");
+        let _ = writeln!(
+            out,
+            "{EXPORT_TOPOLOGY} | Out-File -FilePath $EdgefedBackupFile -Encoding utf8"
+        );
+        out.push_str("Copy-Item -LiteralPath $EdgefedBackupFile -Destination $EdgefedTopologyFile\n");
+    }
+    let publish = actions
+        .iter()
+        .find(|a| matches!(a.operation, Operation::PublishTopology {}))
+        .map_or_else(|| "publish-topology".to_string(), |a| format!("action {}", a.id));
+    comment(
+        out,
+        "#   ",
+        &format!("Edit $EdgefedTopologyFile by hand (published by {publish}): {change}"),
+    );
+}
+
+/// The plan as a runbook for the Lync Server Management Shell.
+#[must_use]
+pub fn runbook(actions: &[Action]) -> String {
+    let mut out = String::new();
+    preamble(&mut out, actions);
     let mut exported = false;
     for action in actions {
         out.push_str("\n# ---------------------------------------------------------------------------\n");
@@ -101,49 +173,41 @@ pub fn runbook(actions: &[Action]) -> String {
         }
         let op = &action.operation;
         match op {
-            op if op.system() == System::TopologyEdit => {
-                if !exported {
-                    exported = true;
-                    out.push_str(
-                        "# Export the published topology once: a backup, and the copy every edit goes into.\n",
-                    );
-                    out.push_str("$EdgefedBackupFile = Join-Path $env:TEMP ('edgefed-topology-backup-' + (Get-Date -Format 'yyyyMMdd-HHmmss') + '.xml')\n");
-                    out.push_str(
-                        "(Get-CsTopology -AsXml).ToString() | Out-File -FilePath $EdgefedBackupFile -Encoding utf8\n",
-                    );
-                    out.push_str("Copy-Item -LiteralPath $EdgefedBackupFile -Destination $EdgefedTopologyFile\n");
-                    out.push_str("$EdgefedSignature = ([xml](Get-Content -LiteralPath $EdgefedTopologyFile -Raw)).Topology.Signature\n");
-                }
-                let publish = actions
-                    .iter()
-                    .find(|a| matches!(a.operation, Operation::PublishTopology {}))
-                    .map_or_else(|| "publish-topology".to_string(), |a| format!("action {}", a.id));
-                comment(
-                    &mut out,
-                    "#   ",
-                    &format!(
-                        "Edit $EdgefedTopologyFile (published by {publish}): {}",
-                        edit_description(op)
-                    ),
-                );
-            }
+            Operation::DisableSipFederation { edge_pool } => topology_edit(
+                &mut out,
+                &mut exported,
+                actions,
+                &format!(
+                    "in the <Service> whose <ServiceId RoleName=\"EdgeServer\"> is installed on <Cluster Fqdn=\"{edge_pool}\">, remove\n  <Port Owner=\"urn:component:AccessEdge\" Usage=\"SipServer\" InterfaceSide=\"External\" Port=\"5061\" Protocol=\"Mtls\" .../>\n(keep the Internal SipServer port and the External SipClient port)"
+                ),
+            ),
+            Operation::EnableSipFederation { edge_pool } => topology_edit(
+                &mut out,
+                &mut exported,
+                actions,
+                &format!(
+                    "in the <Service> whose <ServiceId RoleName=\"EdgeServer\"> is installed on <Cluster Fqdn=\"{edge_pool}\">, add\n  <Port Owner=\"urn:component:AccessEdge\" Usage=\"SipServer\" InterfaceSide=\"External\" InterfaceNumber=\"1\" Port=\"5061\" Protocol=\"Mtls\" UrlPath=\"/\" AuthorizesRequests=\"false\" ConfiguredFqdn=\"<the pool's Access Edge external FQDN>\" />\n(in the ServiceRoles.2008 namespace of its <Ports>)"
+                ),
+            ),
+            Operation::SetMediaEdgePool {
+                front_end_pool,
+                edge_pool,
+            } => topology_edit(
+                &mut out,
+                &mut exported,
+                actions,
+                &format!(
+                    "in the Registrar, ConfServices and MediationServer services installed on <Cluster Fqdn=\"{front_end_pool}\">, change the <Dependency> on <ServiceId RoleName=\"EdgeServer\" .../> to the SiteId and Instance of the EdgeServer service installed on <Cluster Fqdn=\"{edge_pool}\">"
+                ),
+            ),
             Operation::PublishTopology {} => {
-                out.push_str("# Stop if someone else published since the export:\n");
-                out.push_str("if ((([xml](Get-CsTopology -AsXml).ToString()).Topology.Signature) -ne $EdgefedSignature) { throw 'The published topology changed since it was exported: stop, observe again and re-plan.' }\n");
-                out.push_str("Publish-CsTopology -FileName $EdgefedTopologyFile -Force\n");
-                out.push_str("Enable-CsTopology\n");
+                out.push_str("# Publish the edited copy if the published topology is still the exported one (else it stops: observe\n");
+                out.push_str("# again and re-plan), enable it, remove the working copy (the backup stays); prints the new signature.\n");
+                shell_step(&mut out, op);
             }
-            Operation::RunSetup { computer, .. } => {
-                let c = quote_literal(computer.as_str());
-                out.push_str("# Wait until CMS replication reached the server (UpToDate = True):\n");
-                let _ = writeln!(
-                    out,
-                    "while (@(Get-CsManagementStoreReplicationStatus -ReplicaFqdn {c} | Where-Object {{ [string]$_.UpToDate -ne 'True' }}).Count -gt 0) {{ Start-Sleep -Seconds 15 }}"
-                );
-                let _ = writeln!(
-                    out,
-                    "Invoke-Command -ComputerName {c} -Credential $EdgefedEdgeCredential -ArgumentList $EdgefedProduct -ScriptBlock {{ param($p) & (Join-Path $env:ProgramFiles (Join-Path $p 'Deployment\\Bootstrapper.exe')); if ($LASTEXITCODE -ne 0) {{ throw ('Bootstrapper.exe exited with code ' + $LASTEXITCODE) }} }}"
-                );
+            Operation::RunSetup { .. } => {
+                out.push_str("# Wait (at most $EdgefedReplicationWait seconds) until CMS replication reached the server, then Run Again:\n");
+                shell_step(&mut out, op);
             }
             Operation::SetDnsSrv { .. } | Operation::SetDnsA { .. } => dns_comment(&mut out, op),
             Operation::VerifyPort { address, port, .. } => {
@@ -155,14 +219,13 @@ pub fn runbook(actions: &[Action]) -> String {
                     ),
                 );
             }
-            op => match cmdlet_line(op) {
-                Ok(Some(line)) => {
-                    out.push_str(&line);
-                    out.push('\n');
-                }
-                Ok(None) => out.push_str("#   (no Management Shell command)\n"),
-                Err(e) => comment(&mut out, "#   REFUSED: ", &e.to_string()),
-            },
+            Operation::StartServices { .. }
+            | Operation::StopServices { .. }
+            | Operation::SetEdgeNextHop { .. }
+            | Operation::SetSiteFederationRoute { .. }
+            | Operation::SetSiteXmppRoute { .. }
+            | Operation::InvokePoolFailover { .. }
+            | Operation::InvokePoolFailback { .. } => shell_step(&mut out, op),
         }
     }
     out

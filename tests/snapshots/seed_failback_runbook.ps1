@@ -1,12 +1,21 @@
 # edgefed runbook: review it, then run it step by step in the Lync Server Management Shell.
 # 14 actions, in the plan's order; each step names its action id. DNS changes and port checks
-# are comments: edgefed makes them through its DNS backend and probe module.
+# are comments: edgefed makes them through its DNS backend and probe module. Each Management Shell
+# line is the body edgefed's PowerShell backend sends for that action, with the variables set here.
 $ErrorActionPreference = 'Stop'
 # The product folder of your Edge servers: 'Microsoft Lync Server 2013', 'Skype for Business Server 2015'
 # or 'Skype for Business Server 2019' (edgefed reads it from Get-CsService -EdgeServer -> Version).
 $EdgefedProduct = 'Skype for Business Server 2015'
+$EdgefedBootstrapper = Join-Path $EdgefedProduct 'Deployment\Bootstrapper.exe'
 $EdgefedEdgeCredential = Get-Credential -Message 'Administrator of the Edge servers'
+# run-setup waits at most this many seconds for CMS replication to reach the Edge server, polling
+# at this interval (edgefed's defaults; its backend takes them from --ps-timeout replication-wait / replication-poll).
+$EdgefedReplicationWait = 900
+$EdgefedReplicationPoll = 15
+function Edgefed-WaitReplication([string]$c, [int]$t, [int]$p) { $d = (Get-Date).AddSeconds($t); while ($true) { $r = @(Get-CsManagementStoreReplicationStatus -ReplicaFqdn $c); if ($r.Count -gt 0 -and @($r | Where-Object { [string]$_.UpToDate -ne 'True' }).Count -eq 0) { return }; if ((Get-Date) -gt $d) { throw ('CMS replication did not reach ' + $c + ' within ' + $t + ' s (Get-CsManagementStoreReplicationStatus: UpToDate is not True); run Invoke-CsManagementStoreReplication and try again') }; Start-Sleep -Seconds $p } }
 $EdgefedTopologyFile = Join-Path $env:TEMP 'edgefed-topology.xml'
+function Edgefed-Signature { ([xml](Get-CsTopology -AsXml).ToString()).Topology.Signature }
+function Edgefed-AssertSignature([string]$e) { $n = Edgefed-Signature; if ($n -ne $e) { throw ('the published topology changed since edgefed observed it (signature ' + $e + ', now ' + $n + '): someone else published; nothing was published. Observe again and re-plan.') } }
 
 # ---------------------------------------------------------------------------
 # Action 1: start-services edgeserver1.contoso.com (pool edgepool1.contoso.com)
@@ -19,12 +28,13 @@ Start-CsWindowsService -ComputerName 'edgeserver1.contoso.com'
 #   Why: no site routes SIP federation to edgepool2.contoso.com any more
 #   Procedure: Failback step 2: clear 'Enable federation for this Edge pool (Port 5061)' on the pool currently configured for federation
 #   After action(s): 1
-# Export the published topology once: a backup, and the copy every edit goes into.
+# Export the published topology once: its signature first (publish-topology asserts it is unchanged,
+# so a publish by someone else after this line stops the runbook), a backup, and the copy every edit goes into.
+$EdgefedSignature = Edgefed-Signature
 $EdgefedBackupFile = Join-Path $env:TEMP ('edgefed-topology-backup-' + (Get-Date -Format 'yyyyMMdd-HHmmss') + '.xml')
 (Get-CsTopology -AsXml).ToString() | Out-File -FilePath $EdgefedBackupFile -Encoding utf8
 Copy-Item -LiteralPath $EdgefedBackupFile -Destination $EdgefedTopologyFile
-$EdgefedSignature = ([xml](Get-Content -LiteralPath $EdgefedTopologyFile -Raw)).Topology.Signature
-#   Edit $EdgefedTopologyFile (published by action 5): in the <Service> whose <ServiceId RoleName="EdgeServer"> is installed on <Cluster Fqdn="edgepool2.contoso.com">, remove
+#   Edit $EdgefedTopologyFile by hand (published by action 5): in the <Service> whose <ServiceId RoleName="EdgeServer"> is installed on <Cluster Fqdn="edgepool2.contoso.com">, remove
 #     <Port Owner="urn:component:AccessEdge" Usage="SipServer" InterfaceSide="External" Port="5061" Protocol="Mtls" .../>
 #   (keep the Internal SipServer port and the External SipClient port)
 
@@ -33,7 +43,7 @@ $EdgefedSignature = ([xml](Get-Content -LiteralPath $EdgefedTopologyFile -Raw)).
 #   Why: Site1 and Site2 route SIP federation to edgepool1.contoso.com
 #   Procedure: Failback step 2: select 'Enable federation for this Edge pool (Port 5061)' on the restored pool
 #   After action(s): 1
-#   Edit $EdgefedTopologyFile (published by action 5): in the <Service> whose <ServiceId RoleName="EdgeServer"> is installed on <Cluster Fqdn="edgepool1.contoso.com">, add
+#   Edit $EdgefedTopologyFile by hand (published by action 5): in the <Service> whose <ServiceId RoleName="EdgeServer"> is installed on <Cluster Fqdn="edgepool1.contoso.com">, add
 #     <Port Owner="urn:component:AccessEdge" Usage="SipServer" InterfaceSide="External" InterfaceNumber="1" Port="5061" Protocol="Mtls" UrlPath="/" AuthorizesRequests="false" ConfiguredFqdn="<the pool's Access Edge external FQDN>" />
 #   (in the ServiceRoles.2008 namespace of its <Ports>)
 
@@ -42,26 +52,24 @@ $EdgefedSignature = ([xml](Get-Content -LiteralPath $EdgefedTopologyFile -Raw)).
 #   Why: fepool1.contoso.com goes back to the Edge pool of its site (failback step 4)
 #   Procedure: Failback step 4: the Front End pool goes back to the Edge pool of its own site ('Associate Edge pool (for media components)'); published, which the procedure forgets
 #   After action(s): 1
-#   Edit $EdgefedTopologyFile (published by action 5): in the Registrar, ConfServices and MediationServer services installed on <Cluster Fqdn="fepool1.contoso.com">, change the <Dependency> on <ServiceId RoleName="EdgeServer" .../> to the SiteId and Instance of the EdgeServer service installed on <Cluster Fqdn="edgepool1.contoso.com">
+#   Edit $EdgefedTopologyFile by hand (published by action 5): in the Registrar, ConfServices and MediationServer services installed on <Cluster Fqdn="fepool1.contoso.com">, change the <Dependency> on <ServiceId RoleName="EdgeServer" .../> to the SiteId and Instance of the EdgeServer service installed on <Cluster Fqdn="edgepool1.contoso.com">
 
 # ---------------------------------------------------------------------------
 # Action 5: publish-topology
 #   Why: publish the topology edits in one document
 #   Procedure: Failback step 2: publish the topology (one document with every edit, disable before enable)
 #   After action(s): 2, 3, 4
-# Stop if someone else published since the export:
-if ((([xml](Get-CsTopology -AsXml).ToString()).Topology.Signature) -ne $EdgefedSignature) { throw 'The published topology changed since it was exported: stop, observe again and re-plan.' }
-Publish-CsTopology -FileName $EdgefedTopologyFile -Force
-Enable-CsTopology
+# Publish the edited copy if the published topology is still the exported one (else it stops: observe
+# again and re-plan), enable it, remove the working copy (the backup stays); prints the new signature.
+Edgefed-AssertSignature $EdgefedSignature; $edgefedFile = $EdgefedTopologyFile; Publish-CsTopology -FileName $edgefedFile -Force; Enable-CsTopology; Remove-Item -LiteralPath $edgefedFile; Edgefed-Signature
 
 # ---------------------------------------------------------------------------
 # Action 6: run-setup edgeserver1.contoso.com (pool edgepool1.contoso.com)
 #   Why: edgepool1.contoso.com gained the federation role
 #   Procedure: Failback step 2: on the Edge server, Deployment Wizard 'Setup or Remove Lync Server Components' > Run Again
 #   After action(s): 5
-# Wait until CMS replication reached the server (UpToDate = True):
-while (@(Get-CsManagementStoreReplicationStatus -ReplicaFqdn 'edgeserver1.contoso.com' | Where-Object { [string]$_.UpToDate -ne 'True' }).Count -gt 0) { Start-Sleep -Seconds 15 }
-Invoke-Command -ComputerName 'edgeserver1.contoso.com' -Credential $EdgefedEdgeCredential -ArgumentList $EdgefedProduct -ScriptBlock { param($p) & (Join-Path $env:ProgramFiles (Join-Path $p 'Deployment\Bootstrapper.exe')); if ($LASTEXITCODE -ne 0) { throw ('Bootstrapper.exe exited with code ' + $LASTEXITCODE) } }
+# Wait (at most $EdgefedReplicationWait seconds) until CMS replication reached the server, then Run Again:
+Edgefed-WaitReplication 'edgeserver1.contoso.com' $EdgefedReplicationWait $EdgefedReplicationPoll; Invoke-Command -ComputerName 'edgeserver1.contoso.com' -Credential $EdgefedEdgeCredential -ScriptBlock { & (Join-Path $env:ProgramFiles $using:EdgefedBootstrapper); if ($LASTEXITCODE -ne 0) { throw ('Bootstrapper.exe exited with code ' + $LASTEXITCODE) } }
 
 # ---------------------------------------------------------------------------
 # Action 7: set-site-federation-route Site1 → edgepool1.contoso.com
