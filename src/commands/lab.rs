@@ -161,7 +161,7 @@ fn from_real_topology(
     let copy = lab.with_file_name(&name);
     let bytes = std::fs::read(topology)
         .map_err(|e| Failure::error(format!("cannot read topology {}: {e}", topology.display())))?;
-    lab::write_atomically(&copy, &bytes).map_err(Failure::error)?;
+    crate::fs_util::write_atomically(&copy, &bytes).map_err(Failure::error)?;
     let file = LabFile {
         api_version: "edgefed/v1".into(),
         kind: "Lab".into(),

@@ -1,7 +1,6 @@
 //! The lab file (contract §6): a simulated deployment in one YAML file, read
 //! with positions in its errors and written atomically.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -163,7 +162,11 @@ impl LabFile {
     /// # Errors
     /// [`LabFileError::Io`] when any step fails; `path` is then unchanged.
     pub fn write(&self, path: &Path) -> Result<(), LabFileError> {
-        write_atomically(path, self.to_yaml().as_bytes())
+        crate::fs_util::write_atomically(path, self.to_yaml().as_bytes()).map_err(|e| LabFileError::Io {
+            action: "write",
+            path: e.path,
+            source: e.source,
+        })
     }
 
     /// The observed deployment: the published topology and DNS.
@@ -173,30 +176,4 @@ impl LabFile {
         d.dns.clone_from(&self.dns);
         d
     }
-}
-
-/// Writes `bytes` to `path` atomically.
-///
-/// # Errors
-/// [`LabFileError::Io`] when any step fails; `path` is then unchanged.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), LabFileError> {
-    let io = |source| LabFileError::Io {
-        action: "write",
-        path: path.to_path_buf(),
-        source,
-    };
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&dir).map_err(io)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(io)?;
-    tmp.write_all(bytes).map_err(io)?;
-    tmp.as_file().sync_all().map_err(io)?;
-    tmp.persist(path).map_err(|e| io(e.error))?;
-    if let Ok(d) = std::fs::File::open(&dir) {
-        // Directory fsync makes the rename durable; not all filesystems allow it.
-        let _ = d.sync_all();
-    }
-    Ok(())
 }

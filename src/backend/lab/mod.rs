@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-pub use file::{Fault, LabFile, LabFileError, write_atomically};
+pub use file::{Fault, LabFile, LabFileError};
 pub use lock::{LabLock, LockError};
 pub use scenario::Scenario;
 
