@@ -47,7 +47,7 @@ pub fn run(global: &Global, command: &LabCommand) -> Outcome {
             match global.output.unwrap_or(OutputFormat::Human) {
                 OutputFormat::Human => print(&summary(&lab)),
                 OutputFormat::Yaml => print(&lab.to_yaml()),
-                OutputFormat::Json => print(&format!("{}\n", serde_json::to_string_pretty(&lab).unwrap_or_default())),
+                OutputFormat::Json => print(&lab.to_json()),
                 _ => return Err(Failure::usage("`lab show` prints human, yaml or json")),
             }
             Ok(exit::SUCCESS)

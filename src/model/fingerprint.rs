@@ -321,7 +321,8 @@ mod tests {
     #[test]
     fn every_field_counts() {
         let base = known().fingerprint();
-        let changes: Vec<(&str, fn(&mut Deployment))> = vec![
+        type Change = (&'static str, fn(&mut Deployment));
+        let changes: Vec<Change> = vec![
             ("signature", |d| d.signature.push('x')),
             ("xmpp route", |d| {
                 d.sites.get_mut("Site1").expect("site").xmpp_federation_route = Some(fqdn("edgepool2.contoso.com"));

@@ -7,6 +7,7 @@ mod file;
 mod lock;
 pub mod rules;
 mod scenario;
+mod wire;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
