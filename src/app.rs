@@ -186,7 +186,7 @@ pub fn lab_path(global: &Global, create_default: bool) -> Result<PathBuf, Failur
 /// # Errors
 /// When the file cannot be written.
 pub fn create_lab(path: &Path, scenario: Scenario) -> Result<(), Failure> {
-    crate::backend::lab::write_atomically(path, scenario.text().as_bytes()).map_err(Failure::error)
+    crate::fs_util::write_atomically(path, scenario.text().as_bytes()).map_err(Failure::error)
 }
 
 /// Which backend to use, opened for reading or for a reconcile.

@@ -9,7 +9,8 @@
 //! PowerShell backend ([`powershell`]), external DNS ([`dns`]) and port
 //! probes ([`probe`]), put together by [`backend::combined`]. [`topology`]
 //! reads and edits Lync's published topology documents. [`app`], [`cli`] and
-//! [`commands`] are the command line; [`exit`] its exit codes.
+//! [`commands`] are the command line; [`exit`] its exit codes; [`fs_util`]
+//! writes files atomically.
 
 pub mod app;
 pub mod backend;
@@ -20,6 +21,7 @@ pub mod dns;
 pub mod document;
 pub mod executor;
 pub mod exit;
+pub mod fs_util;
 pub mod model;
 pub mod plan;
 pub mod powershell;

@@ -47,7 +47,7 @@ pub fn run(global: &Global, command: &LabCommand) -> Outcome {
             match global.output.unwrap_or(OutputFormat::Human) {
                 OutputFormat::Human => print(&summary(&lab)),
                 OutputFormat::Yaml => print(&lab.to_yaml()),
-                OutputFormat::Json => print(&format!("{}\n", serde_json::to_string_pretty(&lab).unwrap_or_default())),
+                OutputFormat::Json => print(&lab.to_json()),
                 _ => return Err(Failure::usage("`lab show` prints human, yaml or json")),
             }
             Ok(exit::SUCCESS)
@@ -161,7 +161,7 @@ fn from_real_topology(
     let copy = lab.with_file_name(&name);
     let bytes = std::fs::read(topology)
         .map_err(|e| Failure::error(format!("cannot read topology {}: {e}", topology.display())))?;
-    lab::write_atomically(&copy, &bytes).map_err(Failure::error)?;
+    crate::fs_util::write_atomically(&copy, &bytes).map_err(Failure::error)?;
     let file = LabFile {
         api_version: "edgefed/v1".into(),
         kind: "Lab".into(),

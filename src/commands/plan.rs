@@ -93,7 +93,7 @@ pub fn run(global: &Global, args: &PlanArgs) -> Outcome {
     } = make_plan(global, &desired, Access::Read)?;
     let doc = PlanDocument::new(&plan, &desired, backend.name(), &observed);
     if let Some(out) = &args.out {
-        crate::backend::lab::write_atomically(out, doc.to_json().as_bytes()).map_err(Failure::error)?;
+        crate::fs_util::write_atomically(out, doc.to_json().as_bytes()).map_err(Failure::error)?;
         app::note(&format!(
             "edgefed: plan written to {} (apply it with `edgefed reconcile --plan {}`)",
             out.display(),

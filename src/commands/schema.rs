@@ -23,7 +23,7 @@ pub fn schema_json() -> String {
 pub fn run(args: &SchemaArgs) -> Outcome {
     let text = schema_json();
     match &args.out {
-        Some(path) => crate::backend::lab::write_atomically(path, text.as_bytes()).map_err(Failure::error)?,
+        Some(path) => crate::fs_util::write_atomically(path, text.as_bytes()).map_err(Failure::error)?,
         None => print(&text),
     }
     Ok(exit::SUCCESS)

@@ -76,7 +76,7 @@ pub fn run(global: &Global, command: &TopologyCommand) -> Outcome {
             let bytes = doc.apply(&edits).map_err(Failure::error)?;
             match out {
                 Some(path) => {
-                    crate::backend::lab::write_atomically(path, &bytes).map_err(Failure::error)?;
+                    crate::fs_util::write_atomically(path, &bytes).map_err(Failure::error)?;
                     app::note(&format!("edgefed: wrote {} ({} edit(s))", path.display(), edits.len()));
                 }
                 None => {

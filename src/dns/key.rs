@@ -9,6 +9,8 @@ use base64::Engine as _;
 use hickory_proto::rr::rdata::tsig::TsigAlgorithm;
 use hickory_proto::rr::{Name, TSigner};
 
+use super::keyfile;
+
 /// Environment variable naming a key file (`tsig-keygen` format).
 pub const KEY_FILE_ENV: &str = "EDGEFED_TSIG_KEY_FILE";
 /// Environment variable holding a key inline as `algorithm:name:base64secret`
@@ -195,7 +197,33 @@ impl TsigKey {
     /// # Errors
     /// [`TsigKeyError`] naming `path` and the line.
     pub fn parse(text: &str, path: &Path) -> Result<Self, TsigKeyError> {
-        crate::dns::keyfile::parse_key_file(text, path)
+        let statement = keyfile::parse(text).map_err(|e| TsigKeyError::Syntax {
+            path: path.to_path_buf(),
+            line: e.line,
+            message: e.message,
+        })?;
+        let (name, name_line) = statement.name;
+        let (algorithm_text, algorithm_line) = statement.algorithm.ok_or_else(|| TsigKeyError::MissingAlgorithm {
+            path: path.to_path_buf(),
+            line: statement.key_line,
+            name: name.clone(),
+        })?;
+        let algorithm = TsigAlgo::parse(&algorithm_text).ok_or_else(|| TsigKeyError::UnknownAlgorithm {
+            path: path.to_path_buf(),
+            line: algorithm_line,
+            algorithm: algorithm_text.clone(),
+        })?;
+        let (secret_text, secret_line) = statement.secret.ok_or_else(|| TsigKeyError::MissingSecret {
+            path: path.to_path_buf(),
+            line: statement.key_line,
+            name: name.clone(),
+        })?;
+        let secret = decode_secret(&secret_text).ok_or_else(|| TsigKeyError::BadBase64 {
+            path: path.to_path_buf(),
+            line: secret_line,
+            name: name.clone(),
+        })?;
+        Self::build(&name, algorithm, secret, path, name_line)
     }
 
     /// Reads the key from the environment: [`KEY_FILE_ENV`] (a key file) or
@@ -268,20 +296,10 @@ impl TsigKey {
         let name = Name::from_ascii(format!("{}.", self.name)).map_err(|e| e.to_string())?;
         TSigner::new(self.secret.clone(), self.algorithm.hickory(), name, FUDGE).map_err(|e| e.to_string())
     }
-
-    pub(crate) fn from_parts_checked(
-        name: &str,
-        algorithm: TsigAlgo,
-        secret: Vec<u8>,
-        path: &Path,
-        line: usize,
-    ) -> Result<Self, TsigKeyError> {
-        Self::build(name, algorithm, secret, path, line)
-    }
 }
 
 /// Decodes a base64 secret (standard alphabet, padding optional, spaces ignored).
-pub(crate) fn decode_secret(s: &str) -> Option<Vec<u8>> {
+fn decode_secret(s: &str) -> Option<Vec<u8>> {
     let compact: String = s.chars().filter(|c| !c.is_whitespace()).collect();
     let engine = base64::engine::GeneralPurpose::new(
         &base64::alphabet::STANDARD,
@@ -307,5 +325,106 @@ impl fmt::Debug for TsigKey {
 impl fmt::Display for TsigKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "TSIG key \"{}\" ({})", self.name, self.algorithm)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "JJJ+YEfwxtsleKE9G0O95YC3eA9cy1zXNCjBzzUVcF0=";
+
+    fn parse(text: &str) -> Result<TsigKey, TsigKeyError> {
+        TsigKey::parse(text, Path::new("/etc/edgefed/key.conf"))
+    }
+
+    #[test]
+    fn reads_a_key_as_tsig_keygen_writes_it() {
+        let text = format!("key \"edgefed-key\" {{\n\talgorithm hmac-sha256;\n\tsecret \"{SECRET}\";\n}};\n");
+        let key = parse(&text).expect("valid key");
+        assert_eq!(key.name(), "edgefed-key");
+        assert_eq!(key.algorithm(), TsigAlgo::HmacSha256);
+        assert!(key.signer().is_ok());
+    }
+
+    #[test]
+    fn accepts_comments_and_other_algorithms() {
+        let text = format!(
+            "# made by hand\n// another\n/* multi\nline */ key edge.key. {{ algorithm HMAC-SHA512; secret \"{SECRET}\"; }};"
+        );
+        let key = parse(&text).expect("valid key");
+        assert_eq!(key.name(), "edge.key");
+        assert_eq!(key.algorithm(), TsigAlgo::HmacSha512);
+    }
+
+    #[test]
+    fn missing_secret_names_file_and_line() {
+        let err = parse("\nkey \"k\" {\n  algorithm hmac-sha256;\n};\n").unwrap_err();
+        assert!(matches!(err, TsigKeyError::MissingSecret { line: 2, .. }));
+        assert_eq!(
+            err.to_string(),
+            "/etc/edgefed/key.conf:2: key \"k\" has no `secret \"…\";`"
+        );
+    }
+
+    #[test]
+    fn missing_algorithm_names_the_key_line() {
+        let err = parse(&format!("\n\nkey \"k\" {{\n secret \"{SECRET}\";\n}};")).unwrap_err();
+        assert!(matches!(err, TsigKeyError::MissingAlgorithm { line: 3, .. }), "{err:?}");
+        assert!(!err.to_string().contains(SECRET), "{err}");
+    }
+
+    #[test]
+    fn bad_base64_names_the_secret_line() {
+        let err = parse("key \"k\" {\n algorithm hmac-sha256;\n secret \"not*base64!\";\n};").unwrap_err();
+        assert!(matches!(err, TsigKeyError::BadBase64 { line: 3, .. }));
+        let msg = err.to_string();
+        assert!(msg.starts_with("/etc/edgefed/key.conf:3:"), "{msg}");
+        assert!(!msg.contains("not*base64"), "secret text leaked: {msg}");
+    }
+
+    #[test]
+    fn unknown_algorithm_names_it_and_its_line() {
+        let err = parse(&format!(
+            "key \"k\" {{\n\n algorithm hmac-md5;\n secret \"{SECRET}\";\n}};"
+        ))
+        .unwrap_err();
+        assert!(matches!(err, TsigKeyError::UnknownAlgorithm { line: 3, .. }));
+        assert!(err.to_string().contains("`hmac-md5`"));
+    }
+
+    #[test]
+    fn syntax_errors_have_lines() {
+        let err = parse("key \"k\" {\n algorithm hmac-sha256\n secret \"x\";\n};").unwrap_err();
+        assert!(matches!(err, TsigKeyError::Syntax { line: 3, .. }), "{err:?}");
+        let err = parse("zone \"x\" { };").unwrap_err();
+        assert!(matches!(err, TsigKeyError::Syntax { line: 1, .. }));
+        let err = parse("key \"k\" {\n algorithm hmac-sha256;\n").unwrap_err();
+        assert!(matches!(err, TsigKeyError::Syntax { line: 2, .. }));
+    }
+
+    #[test]
+    fn debug_and_display_never_show_the_secret() {
+        let key = parse(&format!("key k {{ algorithm hmac-sha256; secret \"{SECRET}\"; }};")).expect("valid key");
+        let raw = decode_secret(SECRET).expect("base64");
+        let shown = format!("{key:?} {key} {key:#?}");
+        assert!(!shown.contains(SECRET), "{shown}");
+        assert!(!shown.contains("JJJ"), "{shown}");
+        assert!(!shown.contains(&format!("{raw:?}")), "{shown}");
+        assert!(shown.contains("<redacted>"));
+        assert_eq!(key.to_string(), "TSIG key \"k\" (hmac-sha256)");
+    }
+
+    #[test]
+    fn inline_spec_like_nsupdate_y() {
+        let key = TsigKey::from_spec(&format!("hmac-sha384:edge-key:{SECRET}")).expect("spec");
+        assert_eq!(key.algorithm(), TsigAlgo::HmacSha384);
+        assert_eq!(key.name(), "edge-key");
+        let key = TsigKey::from_spec(&format!("edge-key:{SECRET}")).expect("spec");
+        assert_eq!(key.algorithm(), TsigAlgo::HmacSha256);
+        let err = TsigKey::from_spec("only-a-name").unwrap_err();
+        assert!(matches!(err, TsigKeyError::Env { .. }));
+        let err = TsigKey::from_spec("edge-key:%%%secret%%%").unwrap_err();
+        assert!(!err.to_string().contains("%%%secret"), "{err}");
     }
 }

@@ -140,12 +140,12 @@ impl Deployment {
     }
 
     /// A stable digest of everything observed: a saved plan records it, and
-    /// `reconcile --plan` refuses the plan when it no longer matches.
+    /// `reconcile --plan` refuses the plan when it no longer matches. It is
+    /// computed from its own versioned input (`FingerprintInputV1` in
+    /// `model/fingerprint.rs`, which lists its fields), not from this
+    /// type's serde form.
     #[must_use]
     pub fn fingerprint(&self) -> String {
-        use sha2::{Digest, Sha256};
-        // serde_json of BTreeMaps is deterministic; a Deployment always serialises.
-        let bytes = serde_json::to_vec(self).unwrap_or_default();
-        hex::encode(&Sha256::digest(&bytes)[..16])
+        super::fingerprint::fingerprint(self)
     }
 }

@@ -8,6 +8,7 @@
 
 mod deployment;
 mod dns_record;
+mod fingerprint;
 mod fqdn;
 
 pub use deployment::{Computer, Deployment, EdgePool, FrontEndPool, ServiceState, Site};

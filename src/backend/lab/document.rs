@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use super::file::{LabFile, write_atomically};
+use super::file::LabFile;
 use crate::backend::BackendError;
 use crate::plan::Operation;
 use crate::topology::{TopologyDocument, TopologyEdit};
@@ -74,5 +74,5 @@ pub(super) fn follow(path: &Path, before: &LabFile, after: &LabFile, op: &Operat
             )));
         }
     }
-    write_atomically(path, &edited).map_err(|e| failed(e.to_string()))
+    crate::fs_util::write_atomically(path, &edited).map_err(|e| failed(e.to_string()))
 }

@@ -1,38 +1,29 @@
-//! The lab file (contract §6): a simulated deployment in one YAML file, read
-//! with positions in its errors and written atomically.
+//! The lab file: a simulated deployment in one YAML file, read with
+//! positions in its errors and written atomically. Its format is the wire
+//! types of the `wire` module; this is the lab as the backend works with it.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
+use super::wire::LabV1;
 use crate::model::{Deployment, DnsRecord};
 use crate::plan::Operation;
 
 /// A fault to inject: the next `times` operations of `kind` (on `target`,
 /// when given) fail with `message`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fault {
     /// The action kind, e.g. `publish-topology`.
     pub kind: String,
-    /// How many matching operations fail (default 1).
-    #[serde(default = "one")]
+    /// How many matching operations fail (default 1 in the file).
     pub times: u32,
     /// The failure message.
     pub message: String,
     /// Only operations on this target (a computer, pool, site or record name).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
 }
 
-fn one() -> u32 {
-    1
-}
-
 /// The whole lab file.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LabFile {
     /// Always `edgefed/v1`.
     pub api_version: String,
@@ -43,7 +34,6 @@ pub struct LabFile {
     pub topology: Deployment,
     /// Topology edits made but not yet published, as Topology Builder holds
     /// them: observation does not show them.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub staged: Vec<Operation>,
     /// The topology signature the `staged` edits were made against: a
     /// publish is refused once the topology has changed since (a site route
@@ -53,19 +43,15 @@ pub struct LabFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub staged_against: Option<String>,
     /// External DNS.
-    #[serde(default)]
     pub dns: Vec<DnsRecord>,
     /// Faults to inject.
-    #[serde(default)]
     pub faults: Vec<Fault>,
     /// Every operation applied, in order.
-    #[serde(default)]
     pub log: Vec<Operation>,
     /// A published topology document (`Get-CsTopology -AsXml`), relative to
     /// the lab file, kept in step with `topology`: publish and next-hop
     /// changes edit it with the same code the PowerShell backend publishes
     /// with. Set by `lab init --from-topology`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topology_document: Option<PathBuf>,
 }
 
@@ -111,7 +97,7 @@ impl LabFile {
     /// # Errors
     /// [`LabFileError::Invalid`] with the position of the problem.
     pub fn parse(path: &Path, text: &str) -> Result<Self, LabFileError> {
-        let lab: Self = serde_saphyr::from_str(text).map_err(|e| {
+        let lab: LabV1 = serde_saphyr::from_str(text).map_err(|e| {
             let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
             let first = e.to_string();
             let message = crate::document::strip_location_prefix(first.lines().next().unwrap_or_default()).to_string();
@@ -133,7 +119,7 @@ impl LabFile {
                 ),
             });
         }
-        Ok(lab)
+        Ok(lab.into())
     }
 
     /// Reads the lab at `path`.
@@ -157,11 +143,21 @@ impl LabFile {
         Self::parse(path, &text)
     }
 
-    /// The YAML text of the lab.
+    /// The YAML text of the lab, as written to the file.
     #[must_use]
     pub fn to_yaml(&self) -> String {
         // Every field serialises (strings, numbers, maps): this cannot fail.
-        serde_saphyr::to_string(self).unwrap_or_default()
+        serde_saphyr::to_string(&LabV1::from(self)).unwrap_or_default()
+    }
+
+    /// The lab in the same format as JSON (`lab show --output json`), with a
+    /// final newline.
+    #[must_use]
+    pub fn to_json(&self) -> String {
+        // As above: string-keyed maps and plain values only.
+        let mut s = serde_json::to_string_pretty(&LabV1::from(self)).unwrap_or_default();
+        s.push('\n');
+        s
     }
 
     /// Writes the lab atomically: a temporary file in the same folder, synced,
@@ -170,7 +166,11 @@ impl LabFile {
     /// # Errors
     /// [`LabFileError::Io`] when any step fails; `path` is then unchanged.
     pub fn write(&self, path: &Path) -> Result<(), LabFileError> {
-        write_atomically(path, self.to_yaml().as_bytes())
+        crate::fs_util::write_atomically(path, self.to_yaml().as_bytes()).map_err(|e| LabFileError::Io {
+            action: "write",
+            path: e.path,
+            source: e.source,
+        })
     }
 
     /// The observed deployment: the published topology and DNS.
@@ -180,30 +180,4 @@ impl LabFile {
         d.dns.clone_from(&self.dns);
         d
     }
-}
-
-/// Writes `bytes` to `path` atomically.
-///
-/// # Errors
-/// [`LabFileError::Io`] when any step fails; `path` is then unchanged.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), LabFileError> {
-    let io = |source| LabFileError::Io {
-        action: "write",
-        path: path.to_path_buf(),
-        source,
-    };
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&dir).map_err(io)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(io)?;
-    tmp.write_all(bytes).map_err(io)?;
-    tmp.as_file().sync_all().map_err(io)?;
-    tmp.persist(path).map_err(|e| io(e.error))?;
-    if let Ok(d) = std::fs::File::open(&dir) {
-        // Directory fsync makes the rename durable; not all filesystems allow it.
-        let _ = d.sync_all();
-    }
-    Ok(())
 }

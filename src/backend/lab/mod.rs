@@ -7,6 +7,7 @@ mod file;
 mod lock;
 pub mod rules;
 mod scenario;
+mod wire;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -14,7 +15,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-pub use file::{Fault, LabFile, LabFileError, write_atomically};
+pub use file::{Fault, LabFile, LabFileError};
 pub use lock::{LabLock, LockError};
 pub use scenario::Scenario;
 

@@ -67,4 +67,13 @@ mod tests {
             assert!(lab.log.is_empty());
         }
     }
+
+    /// Saved plans made against the default scenario stay valid: its
+    /// observed deployment keeps the fingerprint it has always had (the
+    /// value in `tests/golden/xmpp-failed-over/failback.json.txt`).
+    #[test]
+    fn the_default_scenario_keeps_its_fingerprint() {
+        let lab = Scenario::XmppFailedOver.lab().expect("scenario");
+        assert_eq!(lab.deployment().fingerprint(), "1a5fb245f973b70633ba2524f86c5ae6");
+    }
 }

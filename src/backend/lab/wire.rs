@@ -1,0 +1,770 @@
+//! The lab file's wire format, `apiVersion: edgefed/v1`, `kind: Lab`: its
+//! own types, converted to and from the domain ([`Deployment`],
+//! [`Operation`], [`DnsRecord`]), so that a change to a domain type cannot
+//! silently change what lab files say. Field names, order and the rules for
+//! leaving a field out are the format; change them only with a new version.
+//!
+//! Each type keeps the name of the domain type it carries (`rename`), so
+//! that a bad lab file's error says e.g. "expected struct Computer".
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::file::{Fault, LabFile};
+use crate::model::{Computer, Deployment, DnsName, DnsRecord, EdgePool, Fqdn, FrontEndPool, ServiceState, Site};
+use crate::plan::Operation;
+
+/// The whole lab file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename = "LabFile", rename_all = "camelCase", deny_unknown_fields)]
+pub(super) struct LabV1 {
+    pub api_version: String,
+    pub kind: String,
+    pub topology: DeploymentV1,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub staged: Vec<OperationV1>,
+    #[serde(default)]
+    pub dns: Vec<RecordV1>,
+    #[serde(default)]
+    pub faults: Vec<FaultV1>,
+    #[serde(default)]
+    pub log: Vec<OperationV1>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topology_document: Option<PathBuf>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename = "Fault", rename_all = "camelCase", deny_unknown_fields)]
+pub(super) struct FaultV1 {
+    pub kind: String,
+    #[serde(default = "one")]
+    pub times: u32,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// The published topology and runtime state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename = "Deployment", rename_all = "camelCase", deny_unknown_fields)]
+pub(super) struct DeploymentV1 {
+    pub signature: String,
+    pub sites: BTreeMap<String, SiteV1>,
+    pub edge_pools: BTreeMap<Fqdn, EdgePoolV1>,
+    #[serde(default)]
+    pub front_end_pools: BTreeMap<Fqdn, FrontEndPoolV1>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns: Vec<RecordV1>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename = "Site", rename_all = "camelCase", deny_unknown_fields)]
+pub(super) struct SiteV1 {
+    pub federation_route: Option<Fqdn>,
+    pub xmpp_federation_route: Option<Fqdn>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename = "EdgePool", rename_all = "camelCase", deny_unknown_fields)]
+pub(super) struct EdgePoolV1 {
+    pub site: String,
+    pub sip_federation: bool,
+    pub xmpp_federation: bool,
+    pub next_hop: Option<Fqdn>,
+    #[serde(default)]
+    pub external_addresses: Vec<IpAddr>,
+    pub computers: BTreeMap<Fqdn, ComputerV1>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename = "FrontEndPool", rename_all = "camelCase", deny_unknown_fields)]
+pub(super) struct FrontEndPoolV1 {
+    pub site: String,
+    pub media_edge_pool: Option<Fqdn>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_pool: Option<Fqdn>,
+    #[serde(default)]
+    pub failed_over: bool,
+    #[serde(default)]
+    pub computers: BTreeMap<Fqdn, ComputerV1>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename = "Computer", rename_all = "camelCase", deny_unknown_fields)]
+pub(super) struct ComputerV1 {
+    pub reachable: bool,
+    pub services: ServicesV1,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub setup_pending: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename = "ServiceState", rename_all = "lowercase")]
+pub(super) enum ServicesV1 {
+    Running,
+    Stopped,
+}
+
+/// A DNS record set.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename = "DnsRecord", tag = "type", deny_unknown_fields)]
+pub(super) enum RecordV1 {
+    #[serde(rename = "SRV")]
+    Srv {
+        name: DnsName,
+        ttl: u32,
+        priority: u16,
+        weight: u16,
+        port: u16,
+        target: Fqdn,
+    },
+    A {
+        name: DnsName,
+        ttl: u32,
+        addresses: Vec<IpAddr>,
+    },
+}
+
+/// An operation of `staged` and `log`: the action's kind and its fields.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    rename = "Operation",
+    tag = "kind",
+    rename_all = "kebab-case",
+    rename_all_fields = "camelCase"
+)]
+pub(super) enum OperationV1 {
+    StartServices {
+        pool: Fqdn,
+        computer: Fqdn,
+    },
+    StopServices {
+        pool: Fqdn,
+        computer: Fqdn,
+    },
+    SetEdgeNextHop {
+        edge_pool: Fqdn,
+        next_hop: Fqdn,
+    },
+    DisableSipFederation {
+        edge_pool: Fqdn,
+    },
+    EnableSipFederation {
+        edge_pool: Fqdn,
+    },
+    SetMediaEdgePool {
+        front_end_pool: Fqdn,
+        edge_pool: Fqdn,
+    },
+    PublishTopology {},
+    RunSetup {
+        pool: Fqdn,
+        computer: Fqdn,
+    },
+    SetSiteFederationRoute {
+        site: String,
+        edge_pool: Option<Fqdn>,
+    },
+    SetSiteXmppRoute {
+        site: String,
+        edge_pool: Option<Fqdn>,
+    },
+    SetDnsSrv {
+        zone: Fqdn,
+        name: DnsName,
+        target: Fqdn,
+        port: u16,
+        priority: u16,
+        weight: u16,
+        ttl: u32,
+        observed: Option<RecordV1>,
+    },
+    SetDnsA {
+        zone: Fqdn,
+        name: DnsName,
+        addresses: Vec<IpAddr>,
+        ttl: u32,
+        observed: Option<RecordV1>,
+    },
+    VerifyPort {
+        pool: Fqdn,
+        address: IpAddr,
+        port: u16,
+    },
+    InvokePoolFailover {
+        front_end_pool: Fqdn,
+    },
+    InvokePoolFailback {
+        front_end_pool: Fqdn,
+    },
+}
+
+impl From<LabV1> for LabFile {
+    fn from(w: LabV1) -> Self {
+        Self {
+            api_version: w.api_version,
+            kind: w.kind,
+            topology: w.topology.into(),
+            staged: w.staged.into_iter().map(Operation::from).collect(),
+            dns: w.dns.into_iter().map(DnsRecord::from).collect(),
+            faults: w.faults.into_iter().map(Fault::from).collect(),
+            log: w.log.into_iter().map(Operation::from).collect(),
+            topology_document: w.topology_document,
+        }
+    }
+}
+
+impl From<&LabFile> for LabV1 {
+    fn from(l: &LabFile) -> Self {
+        Self {
+            api_version: l.api_version.clone(),
+            kind: l.kind.clone(),
+            topology: (&l.topology).into(),
+            staged: l.staged.iter().map(OperationV1::from).collect(),
+            dns: l.dns.iter().map(RecordV1::from).collect(),
+            faults: l.faults.iter().map(FaultV1::from).collect(),
+            log: l.log.iter().map(OperationV1::from).collect(),
+            topology_document: l.topology_document.clone(),
+        }
+    }
+}
+
+impl From<FaultV1> for Fault {
+    fn from(w: FaultV1) -> Self {
+        Self {
+            kind: w.kind,
+            times: w.times,
+            message: w.message,
+            target: w.target,
+        }
+    }
+}
+
+impl From<&Fault> for FaultV1 {
+    fn from(f: &Fault) -> Self {
+        Self {
+            kind: f.kind.clone(),
+            times: f.times,
+            message: f.message.clone(),
+            target: f.target.clone(),
+        }
+    }
+}
+
+impl From<DeploymentV1> for Deployment {
+    fn from(w: DeploymentV1) -> Self {
+        Self {
+            signature: w.signature,
+            sites: w.sites.into_iter().map(|(k, v)| (k, v.into())).collect(),
+            edge_pools: w.edge_pools.into_iter().map(|(k, v)| (k, v.into())).collect(),
+            front_end_pools: w.front_end_pools.into_iter().map(|(k, v)| (k, v.into())).collect(),
+            dns: w.dns.into_iter().map(DnsRecord::from).collect(),
+        }
+    }
+}
+
+impl From<&Deployment> for DeploymentV1 {
+    fn from(d: &Deployment) -> Self {
+        Self {
+            signature: d.signature.clone(),
+            sites: d.sites.iter().map(|(k, v)| (k.clone(), v.into())).collect(),
+            edge_pools: d.edge_pools.iter().map(|(k, v)| (k.clone(), v.into())).collect(),
+            front_end_pools: d.front_end_pools.iter().map(|(k, v)| (k.clone(), v.into())).collect(),
+            dns: d.dns.iter().map(RecordV1::from).collect(),
+        }
+    }
+}
+
+impl From<SiteV1> for Site {
+    fn from(w: SiteV1) -> Self {
+        Self {
+            federation_route: w.federation_route,
+            xmpp_federation_route: w.xmpp_federation_route,
+        }
+    }
+}
+
+impl From<&Site> for SiteV1 {
+    fn from(s: &Site) -> Self {
+        Self {
+            federation_route: s.federation_route.clone(),
+            xmpp_federation_route: s.xmpp_federation_route.clone(),
+        }
+    }
+}
+
+impl From<EdgePoolV1> for EdgePool {
+    fn from(w: EdgePoolV1) -> Self {
+        Self {
+            site: w.site,
+            sip_federation: w.sip_federation,
+            xmpp_federation: w.xmpp_federation,
+            next_hop: w.next_hop,
+            external_addresses: w.external_addresses,
+            computers: w.computers.into_iter().map(|(k, v)| (k, v.into())).collect(),
+        }
+    }
+}
+
+impl From<&EdgePool> for EdgePoolV1 {
+    fn from(p: &EdgePool) -> Self {
+        Self {
+            site: p.site.clone(),
+            sip_federation: p.sip_federation,
+            xmpp_federation: p.xmpp_federation,
+            next_hop: p.next_hop.clone(),
+            external_addresses: p.external_addresses.clone(),
+            computers: p.computers.iter().map(|(k, v)| (k.clone(), v.into())).collect(),
+        }
+    }
+}
+
+impl From<FrontEndPoolV1> for FrontEndPool {
+    fn from(w: FrontEndPoolV1) -> Self {
+        Self {
+            site: w.site,
+            media_edge_pool: w.media_edge_pool,
+            backup_pool: w.backup_pool,
+            failed_over: w.failed_over,
+            computers: w.computers.into_iter().map(|(k, v)| (k, v.into())).collect(),
+        }
+    }
+}
+
+impl From<&FrontEndPool> for FrontEndPoolV1 {
+    fn from(p: &FrontEndPool) -> Self {
+        Self {
+            site: p.site.clone(),
+            media_edge_pool: p.media_edge_pool.clone(),
+            backup_pool: p.backup_pool.clone(),
+            failed_over: p.failed_over,
+            computers: p.computers.iter().map(|(k, v)| (k.clone(), v.into())).collect(),
+        }
+    }
+}
+
+impl From<ComputerV1> for Computer {
+    fn from(w: ComputerV1) -> Self {
+        Self {
+            reachable: w.reachable,
+            services: match w.services {
+                ServicesV1::Running => ServiceState::Running,
+                ServicesV1::Stopped => ServiceState::Stopped,
+            },
+            setup_pending: w.setup_pending,
+        }
+    }
+}
+
+impl From<&Computer> for ComputerV1 {
+    fn from(c: &Computer) -> Self {
+        Self {
+            reachable: c.reachable,
+            services: match c.services {
+                ServiceState::Running => ServicesV1::Running,
+                ServiceState::Stopped => ServicesV1::Stopped,
+            },
+            setup_pending: c.setup_pending,
+        }
+    }
+}
+
+impl From<RecordV1> for DnsRecord {
+    fn from(w: RecordV1) -> Self {
+        match w {
+            RecordV1::Srv {
+                name,
+                ttl,
+                priority,
+                weight,
+                port,
+                target,
+            } => Self::Srv {
+                name,
+                ttl,
+                priority,
+                weight,
+                port,
+                target,
+            },
+            RecordV1::A { name, ttl, addresses } => Self::A { name, ttl, addresses },
+        }
+    }
+}
+
+impl From<&DnsRecord> for RecordV1 {
+    fn from(r: &DnsRecord) -> Self {
+        match r.clone() {
+            DnsRecord::Srv {
+                name,
+                ttl,
+                priority,
+                weight,
+                port,
+                target,
+            } => Self::Srv {
+                name,
+                ttl,
+                priority,
+                weight,
+                port,
+                target,
+            },
+            DnsRecord::A { name, ttl, addresses } => Self::A { name, ttl, addresses },
+        }
+    }
+}
+
+impl From<OperationV1> for Operation {
+    fn from(w: OperationV1) -> Self {
+        use OperationV1 as W;
+        match w {
+            W::StartServices { pool, computer } => Self::StartServices { pool, computer },
+            W::StopServices { pool, computer } => Self::StopServices { pool, computer },
+            W::SetEdgeNextHop { edge_pool, next_hop } => Self::SetEdgeNextHop { edge_pool, next_hop },
+            W::DisableSipFederation { edge_pool } => Self::DisableSipFederation { edge_pool },
+            W::EnableSipFederation { edge_pool } => Self::EnableSipFederation { edge_pool },
+            W::SetMediaEdgePool {
+                front_end_pool,
+                edge_pool,
+            } => Self::SetMediaEdgePool {
+                front_end_pool,
+                edge_pool,
+            },
+            W::PublishTopology {} => Self::PublishTopology {},
+            W::RunSetup { pool, computer } => Self::RunSetup { pool, computer },
+            W::SetSiteFederationRoute { site, edge_pool } => Self::SetSiteFederationRoute { site, edge_pool },
+            W::SetSiteXmppRoute { site, edge_pool } => Self::SetSiteXmppRoute { site, edge_pool },
+            W::SetDnsSrv {
+                zone,
+                name,
+                target,
+                port,
+                priority,
+                weight,
+                ttl,
+                observed,
+            } => Self::SetDnsSrv {
+                zone,
+                name,
+                target,
+                port,
+                priority,
+                weight,
+                ttl,
+                observed: observed.map(DnsRecord::from),
+            },
+            W::SetDnsA {
+                zone,
+                name,
+                addresses,
+                ttl,
+                observed,
+            } => Self::SetDnsA {
+                zone,
+                name,
+                addresses,
+                ttl,
+                observed: observed.map(DnsRecord::from),
+            },
+            W::VerifyPort { pool, address, port } => Self::VerifyPort { pool, address, port },
+            W::InvokePoolFailover { front_end_pool } => Self::InvokePoolFailover { front_end_pool },
+            W::InvokePoolFailback { front_end_pool } => Self::InvokePoolFailback { front_end_pool },
+        }
+    }
+}
+
+impl From<&Operation> for OperationV1 {
+    fn from(o: &Operation) -> Self {
+        use Operation as O;
+        match o.clone() {
+            O::StartServices { pool, computer } => Self::StartServices { pool, computer },
+            O::StopServices { pool, computer } => Self::StopServices { pool, computer },
+            O::SetEdgeNextHop { edge_pool, next_hop } => Self::SetEdgeNextHop { edge_pool, next_hop },
+            O::DisableSipFederation { edge_pool } => Self::DisableSipFederation { edge_pool },
+            O::EnableSipFederation { edge_pool } => Self::EnableSipFederation { edge_pool },
+            O::SetMediaEdgePool {
+                front_end_pool,
+                edge_pool,
+            } => Self::SetMediaEdgePool {
+                front_end_pool,
+                edge_pool,
+            },
+            O::PublishTopology {} => Self::PublishTopology {},
+            O::RunSetup { pool, computer } => Self::RunSetup { pool, computer },
+            O::SetSiteFederationRoute { site, edge_pool } => Self::SetSiteFederationRoute { site, edge_pool },
+            O::SetSiteXmppRoute { site, edge_pool } => Self::SetSiteXmppRoute { site, edge_pool },
+            O::SetDnsSrv {
+                zone,
+                name,
+                target,
+                port,
+                priority,
+                weight,
+                ttl,
+                observed,
+            } => Self::SetDnsSrv {
+                zone,
+                name,
+                target,
+                port,
+                priority,
+                weight,
+                ttl,
+                observed: observed.as_ref().map(RecordV1::from),
+            },
+            O::SetDnsA {
+                zone,
+                name,
+                addresses,
+                ttl,
+                observed,
+            } => Self::SetDnsA {
+                zone,
+                name,
+                addresses,
+                ttl,
+                observed: observed.as_ref().map(RecordV1::from),
+            },
+            O::VerifyPort { pool, address, port } => Self::VerifyPort { pool, address, port },
+            O::InvokePoolFailover { front_end_pool } => Self::InvokePoolFailover { front_end_pool },
+            O::InvokePoolFailback { front_end_pool } => Self::InvokePoolFailback { front_end_pool },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::super::Scenario;
+    use super::*;
+
+    fn fqdn(s: &str) -> Fqdn {
+        Fqdn::parse(s).expect("FQDN")
+    }
+
+    fn name(s: &str) -> DnsName {
+        DnsName::parse(s).expect("DNS name")
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().expect("IP")
+    }
+
+    fn read(text: &str) -> LabFile {
+        LabFile::parse(Path::new("lab.yaml"), text).unwrap_or_else(|e| panic!("{e}\n{text}"))
+    }
+
+    /// One operation of every kind, the DNS ones with and without an
+    /// observed record.
+    fn every_operation() -> Vec<Operation> {
+        let srv = DnsRecord::Srv {
+            name: name("_xmpp-server._tcp.contoso.com"),
+            ttl: 300,
+            priority: 0,
+            weight: 100,
+            port: 5269,
+            target: fqdn("xmpp.contoso.com"),
+        };
+        let a = DnsRecord::A {
+            name: name("xmpp.contoso.com"),
+            ttl: 300,
+            addresses: vec![ip("192.0.2.20"), ip("2001:db8::20")],
+        };
+        let (edge, fe, pc) = (
+            fqdn("edgepool1.contoso.com"),
+            fqdn("fepool1.contoso.com"),
+            fqdn("edge1a.contoso.com"),
+        );
+        vec![
+            Operation::StartServices {
+                pool: edge.clone(),
+                computer: pc.clone(),
+            },
+            Operation::StopServices {
+                pool: edge.clone(),
+                computer: pc.clone(),
+            },
+            Operation::SetEdgeNextHop {
+                edge_pool: edge.clone(),
+                next_hop: fe.clone(),
+            },
+            Operation::DisableSipFederation {
+                edge_pool: edge.clone(),
+            },
+            Operation::EnableSipFederation {
+                edge_pool: edge.clone(),
+            },
+            Operation::SetMediaEdgePool {
+                front_end_pool: fe.clone(),
+                edge_pool: edge.clone(),
+            },
+            Operation::PublishTopology {},
+            Operation::RunSetup {
+                pool: edge.clone(),
+                computer: pc,
+            },
+            Operation::SetSiteFederationRoute {
+                site: "Site 1".into(),
+                edge_pool: Some(edge.clone()),
+            },
+            Operation::SetSiteXmppRoute {
+                site: "Site1".into(),
+                edge_pool: None,
+            },
+            Operation::SetDnsSrv {
+                zone: fqdn("contoso.com"),
+                name: name("_xmpp-server._tcp.contoso.com"),
+                target: fqdn("xmpp.contoso.com"),
+                port: 5269,
+                priority: 0,
+                weight: 100,
+                ttl: 300,
+                observed: Some(srv),
+            },
+            Operation::SetDnsSrv {
+                zone: fqdn("contoso.com"),
+                name: name("_sipfederationtls._tcp.contoso.com"),
+                target: fqdn("sip.contoso.com"),
+                port: 5061,
+                priority: 0,
+                weight: 100,
+                ttl: 300,
+                observed: None,
+            },
+            Operation::SetDnsA {
+                zone: fqdn("contoso.com"),
+                name: name("xmpp.contoso.com"),
+                addresses: vec![ip("192.0.2.10")],
+                ttl: 300,
+                observed: Some(a),
+            },
+            Operation::SetDnsA {
+                zone: fqdn("contoso.com"),
+                name: name("sip.contoso.com"),
+                addresses: vec![ip("192.0.2.10")],
+                ttl: 60,
+                observed: None,
+            },
+            Operation::VerifyPort {
+                pool: edge.clone(),
+                address: ip("192.0.2.10"),
+                port: 5269,
+            },
+            Operation::InvokePoolFailover {
+                front_end_pool: fe.clone(),
+            },
+            Operation::InvokePoolFailback { front_end_pool: fe },
+        ]
+    }
+
+    #[test]
+    fn every_built_in_scenario_reads_writes_and_reads_back_equal() {
+        for s in [Scenario::XmppFailedOver, Scenario::Healthy, Scenario::EdgeDown] {
+            let lab = s.lab().unwrap_or_else(|e| panic!("{s}: {e}"));
+            let written = lab.to_yaml();
+            assert_eq!(read(&written), lab, "{s}");
+            assert_eq!(read(&written).to_yaml(), written, "{s}: writing is stable");
+        }
+    }
+
+    #[test]
+    fn a_lab_with_every_field_and_operation_round_trips() {
+        let mut lab = Scenario::XmppFailedOver.lab().expect("scenario");
+        let ops = every_operation();
+        assert_eq!(
+            ops.iter()
+                .map(|o| o.kind())
+                .collect::<std::collections::BTreeSet<_>>()
+                .len(),
+            15,
+            "one operation of every kind"
+        );
+        lab.log.clone_from(&ops);
+        lab.staged = ops.into_iter().filter(|o| o.topology_edit().is_some()).collect();
+        lab.faults = vec![
+            Fault {
+                kind: "publish-topology".into(),
+                times: 1,
+                message: "CMS unavailable".into(),
+                target: None,
+            },
+            Fault {
+                kind: "run-setup".into(),
+                times: 3,
+                message: "no".into(),
+                target: Some("edge1a.contoso.com".into()),
+            },
+        ];
+        lab.topology_document = Some(PathBuf::from("lab.yaml.topology.xml"));
+        let pool = lab.topology.edge_pools.values_mut().next().expect("an Edge pool");
+        pool.external_addresses.push(ip("2001:db8::10"));
+        pool.computers.values_mut().for_each(|c| c.setup_pending = true);
+        lab.topology.sites.insert("Site 3".into(), Site::default());
+
+        let text = lab.to_yaml();
+        assert_eq!(read(&text), lab);
+        let json: LabV1 = serde_json::from_str(&lab.to_json()).expect("the JSON form reads back");
+        assert_eq!(LabFile::from(json), lab);
+    }
+
+    /// The format, pinned: what a lab file says for each kind of value.
+    #[test]
+    fn the_written_text_is_the_v1_format() {
+        let mut lab = read(
+            "apiVersion: edgefed/v1\nkind: Lab\ntopology:\n  signature: s1\n  sites:\n    Site1: { federationRoute: EdgePool1.Contoso.com, xmppFederationRoute: null }\n  edgePools:\n    edgepool1.contoso.com:\n      site: Site1\n      sipFederation: true\n      xmppFederation: false\n      nextHop: null\n      computers:\n        e1.contoso.com: { reachable: true, services: running, setupPending: true }\n",
+        );
+        lab.log = vec![Operation::SetDnsA {
+            zone: fqdn("contoso.com"),
+            name: name("sip.contoso.com"),
+            addresses: vec![ip("192.0.2.10")],
+            ttl: 60,
+            observed: None,
+        }];
+        lab.faults.push(Fault {
+            kind: "set-dns-a".into(),
+            times: 1,
+            message: "refused".into(),
+            target: None,
+        });
+        assert_eq!(
+            lab.to_yaml(),
+            "apiVersion: edgefed/v1\nkind: Lab\ntopology:\n  signature: s1\n  sites:\n    Site1:\n      federationRoute: edgepool1.contoso.com\n      xmppFederationRoute: null\n  edgePools:\n    edgepool1.contoso.com:\n      site: Site1\n      sipFederation: true\n      xmppFederation: false\n      nextHop: null\n      externalAddresses: []\n      computers:\n        e1.contoso.com:\n          reachable: true\n          services: running\n          setupPending: true\n  frontEndPools: {}\ndns: []\nfaults:\n- kind: set-dns-a\n  times: 1\n  message: refused\nlog:\n- kind: set-dns-a\n  zone: contoso.com\n  name: sip.contoso.com\n  addresses:\n  - \"192.0.2.10\"\n  ttl: 60\n  observed: null\n"
+        );
+    }
+
+    #[test]
+    fn a_bad_lab_file_names_line_and_column() {
+        let cases = [
+            (
+                "apiVersion: edgefed/v1\nkind: Lab\ntopology:\n  signature: x\n  sites: {}\n  edgePools: {}\n  bogus: 1\n",
+                "lab.yaml:7:3: invalid lab file: unknown field `bogus`",
+            ),
+            (
+                "apiVersion: edgefed/v1\nkind: Lab\ntopology:\n  signature: x\n  sites: {}\n  edgePools: {}\nlog:\n  - { kind: frobnicate }\n",
+                "lab.yaml:8:7: invalid lab file: unknown variant `frobnicate`",
+            ),
+            (
+                "apiVersion: edgefed/v1\nkind: Lab\ntopology:\n  signature: x\n  sites: {}\n  edgePools: {}\nlog:\n  - { kind: set-site-xmpp-route, site: S, edgePool: not_a_name }\n",
+                "lab.yaml:8:5: invalid lab file: label `not_a_name` is not a valid host name label",
+            ),
+            (
+                "apiVersion: edgefed/v2\nkind: Lab\ntopology:\n  signature: x\n  sites: {}\n  edgePools: {}\n",
+                "lab.yaml:1:1: invalid lab file: expected `apiVersion: edgefed/v1` and `kind: Lab`, found `edgefed/v2` / `Lab`",
+            ),
+        ];
+        for (text, want) in cases {
+            let err = LabFile::parse(Path::new("lab.yaml"), text).expect_err(want).to_string();
+            assert!(err.starts_with(want), "{err}\nwanted: {want}");
+            assert!(err.ends_with("start again with `edgefed lab init --force`"), "{err}");
+        }
+    }
+}
