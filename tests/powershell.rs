@@ -1379,16 +1379,25 @@ async fn a_document_exported_before_a_topology_write_is_refused_by_the_assertion
         use base64::Engine as _;
         base64::engine::general_purpose::STANDARD.encode(stale.as_bytes())
     };
-    let mut helpers: Vec<String> = edgefed::powershell::commands::PUBLISH_HELPERS
+    use edgefed::powershell::body::{Slot, Values};
+    use edgefed::powershell::commands::{SIGNATURE_HELPERS, WRITE_FILE_HELPER, shell_body, write_file_call};
+    let mut helpers: Vec<String> = SIGNATURE_HELPERS
         .iter()
+        .chain([&WRITE_FILE_HELPER])
         .map(ToString::to_string)
         .collect();
 
     // edgefed's publish asserts the signature it exported against: refused.
-    helpers.push(format!(
-        "Edgefed-Step 'p' {{ {} }}",
-        edgefed::powershell::commands::publish_body(&stale_signature, "stale.xml", &b64)
-    ));
+    let publish = shell_body(&Operation::PublishTopology {})
+        .expect("publish body")
+        .expect("the shell performs the publish")
+        .fill(
+            &Values::new()
+                .with(Slot::Signature, quote_literal(&stale_signature))
+                .with(Slot::TopologyDocument, write_file_call("stale.xml", &b64)),
+        )
+        .expect("every slot filled");
+    helpers.push(format!("Edgefed-Step 'p' {{ {publish} }}"));
     let r = run_steps(&bed, &helpers);
     assert_eq!(r["p"]["ok"], false, "{r}");
     assert!(r["p"]["message"].as_str().unwrap().contains("changed since"), "{r}");

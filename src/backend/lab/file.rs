@@ -40,7 +40,6 @@ pub struct LabFile {
     /// or next-hop write changes it, as a publish does). Absent in files
     /// written before it existed: the edits then count as made against the
     /// current topology.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub staged_against: Option<String>,
     /// External DNS.
     pub dns: Vec<DnsRecord>,

@@ -26,6 +26,8 @@ pub(super) struct LabV1 {
     pub topology: DeploymentV1,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub staged: Vec<OperationV1>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staged_against: Option<String>,
     #[serde(default)]
     pub dns: Vec<RecordV1>,
     #[serde(default)]
@@ -213,6 +215,7 @@ impl From<LabV1> for LabFile {
             kind: w.kind,
             topology: w.topology.into(),
             staged: w.staged.into_iter().map(Operation::from).collect(),
+            staged_against: w.staged_against,
             dns: w.dns.into_iter().map(DnsRecord::from).collect(),
             faults: w.faults.into_iter().map(Fault::from).collect(),
             log: w.log.into_iter().map(Operation::from).collect(),
@@ -228,6 +231,7 @@ impl From<&LabFile> for LabV1 {
             kind: l.kind.clone(),
             topology: (&l.topology).into(),
             staged: l.staged.iter().map(OperationV1::from).collect(),
+            staged_against: l.staged_against.clone(),
             dns: l.dns.iter().map(RecordV1::from).collect(),
             faults: l.faults.iter().map(FaultV1::from).collect(),
             log: l.log.iter().map(OperationV1::from).collect(),
