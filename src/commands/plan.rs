@@ -5,7 +5,7 @@ use crate::cli::{Global, OutputFormat, PlanArgs};
 use crate::document::Desired;
 use crate::exit;
 use crate::model::Deployment;
-use crate::plan::Plan;
+use crate::plan::{Plan, PlanError};
 use crate::render::{self, PlanDocument};
 
 /// A plan and what it was made against.
@@ -25,7 +25,10 @@ pub(crate) fn make_plan(global: &Global, desired: &Desired, access: Access) -> R
     let rt = app::runtime()?;
     let backend = app::open_backend(global, access, desired.managed_records())?;
     let observation = app::observe(&rt, backend.as_ref())?;
-    let mut plan = crate::plan::plan(desired, &observation.deployment).map_err(|d| Failure::rendered(d.render()))?;
+    let mut plan = crate::plan::plan(desired, &observation.deployment).map_err(|e| match e {
+        PlanError::Rules(d) => Failure::rendered(d.render()),
+        PlanError::Bug(bug) => Failure::error(bug),
+    })?;
     plan.warnings.extend(observation.warnings);
     if app::dns_is_manual(global) {
         for a in plan

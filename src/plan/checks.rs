@@ -5,7 +5,7 @@ use crate::diagnostic::{Diagnostic, Position};
 use crate::document::{Desired, Located};
 use crate::model::{Deployment, Fqdn};
 
-use super::planner::Targets;
+use super::targets::Targets;
 
 fn list<'a>(names: impl Iterator<Item = &'a Fqdn>) -> String {
     let v: Vec<String> = names.map(ToString::to_string).collect();
