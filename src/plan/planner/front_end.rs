@@ -40,7 +40,7 @@ impl Planner<'_> {
                     )
                     .after(
                         Milestone::EveryOtherAction,
-                        "failback step 5: the Front End pool fails back last, after every other step",
+                        "the Front End pool fails back last, after every other step",
                     );
             }
         }

@@ -63,7 +63,7 @@ impl Planner<'_> {
                 if bracketed {
                     node.after_required(
                         Milestone::BracketOpened(pool),
-                        "XMPP failover: the pool's services are stopped before its XMPP route changes",
+                        "the pool's services are stopped before its XMPP route changes (the XMPP bracket)",
                     );
                 } else {
                     node.after(Milestone::ServicesRunning(pool), POOL_RUNS);

@@ -137,11 +137,11 @@ impl Planner<'_> {
                     .provides(Milestone::ServicesRunning(pool.clone()))
                     .after_end_of(
                         Milestone::XmppRouteSet(Some(pool.clone())),
-                        "the XMPP bracket closes once the route change has ended, whatever the outcome: a stopped pool is started again",
+                        "the XMPP bracket closes after the route change, so the stopped pool is started again even if the change failed",
                     )
                     .after_end_of(
                         Milestone::XmppDnsSet,
-                        "the XMPP bracket closes once the XMPP DNS changes have ended, whatever the outcome: a stopped pool is started again",
+                        "the XMPP bracket closes after the XMPP DNS changes, so the stopped pool is started again even if one failed",
                     );
             }
         }
