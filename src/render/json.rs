@@ -273,3 +273,67 @@ fn walk(path: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut Vec<
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::testing::fqdn;
+
+    fn start_after(edges: Vec<Dependency>) -> Action {
+        Action {
+            id: 3,
+            operation: Operation::StartServices {
+                pool: fqdn("edgepool2.contoso.com"),
+                computer: fqdn("edge2a.contoso.com"),
+            },
+            phase: Phase::XmppBracketEnd,
+            depends_on: edges,
+            reason: "end of the bracket".into(),
+        }
+    }
+
+    #[test]
+    fn an_action_round_trips_with_its_wait_kinds_and_reasons() {
+        let action = start_after(vec![
+            Dependency {
+                on: 1,
+                wait: Wait::Completion,
+                reason: "after the route, whatever the outcome".into(),
+            },
+            Dependency {
+                on: 2,
+                wait: Wait::Success,
+                reason: "after DNS".into(),
+            },
+        ]);
+        let wire = ActionWire::from(&action);
+        let json = serde_json::to_value(&wire).unwrap();
+        assert_eq!(json["dependsOn"], serde_json::json!([1, 2]));
+        assert_eq!(
+            json["waitsFor"][0],
+            serde_json::json!({"action": 1, "until": "completion", "reason": "after the route, whatever the outcome"})
+        );
+        let back: ActionWire = serde_json::from_value(json).unwrap();
+        assert_eq!(Action::try_from(back).unwrap(), action);
+    }
+
+    #[test]
+    fn depends_on_and_waits_for_must_agree() {
+        let mut wire = ActionWire::from(&start_after(vec![Dependency {
+            on: 1,
+            wait: Wait::Success,
+            reason: "r".into(),
+        }]));
+        wire.depends_on = vec![1, 2];
+        assert!(Action::try_from(wire).unwrap_err().contains("does not match"));
+    }
+
+    #[test]
+    fn a_version_1_plan_is_refused_before_its_actions_are_read() {
+        let v1 = r#"{"formatVersion": 1, "actions": [{"id": 1, "dependsOn": []}]}"#;
+        match PlanDocument::from_json(v1) {
+            Err(PlanReadError::Version(1)) => {}
+            other => panic!("expected a version error, got {other:?}"),
+        }
+    }
+}

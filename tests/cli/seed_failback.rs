@@ -118,24 +118,45 @@ fn plan_explain_says_why_each_action_of_the_seed_failback_waits() {
         let explained: Vec<&&str> = block.iter().filter(|l| l.starts_with("waits for #")).collect();
         assert_eq!(explained.len(), a.depends_on.len(), "action {}: {block:?}", a.id);
         for d in &a.depends_on {
-            assert!(!d.reason.is_empty(), "action {} waits for #{} without a reason", a.id, d.on);
+            assert!(
+                !d.reason.is_empty(),
+                "action {} waits for #{} without a reason",
+                a.id,
+                d.on
+            );
             let kind = plan.actions[d.on - 1].operation.kind().name();
             let line = format!("waits for #{} {kind}: {}", d.on, d.reason);
-            assert!(block.contains(&line.as_str()), "action {}: no `{line}` in {block:?}", a.id);
+            assert!(
+                block.contains(&line.as_str()),
+                "action {}: no `{line}` in {block:?}",
+                a.id
+            );
             edges += 1;
         }
     }
     // The seed failback has 63 edges; the failback alone waits for the 16 others.
     assert_eq!(edges, 63, "{out}");
-    assert!(out.contains("waits for #6 publish-topology: run-setup reads the published topology"), "{out}");
+    assert!(
+        out.contains("waits for #6 publish-topology: run-setup reads the published topology"),
+        "{out}"
+    );
 }
 
 #[test]
 fn plan_explain_marks_the_xmpp_brackets_completion_edges() {
     let env = Env::new("healthy");
-    let out = env.ok(&["plan", "-f", &example("xmpp-failover.yaml"), "--explain", "--color", "never"]);
+    let out = env.ok(&[
+        "plan",
+        "-f",
+        &example("xmpp-failover.yaml"),
+        "--explain",
+        "--color",
+        "never",
+    ]);
     assert!(
-        out.contains("waits for #5 set-dns-a to end, whatever the outcome: the XMPP bracket closes after the XMPP DNS changes"),
+        out.contains(
+            "waits for #5 set-dns-a to end, whatever the outcome: the XMPP bracket closes after the XMPP DNS changes"
+        ),
         "{out}"
     );
 }
@@ -145,5 +166,9 @@ fn plan_explain_with_json_output_is_a_usage_error() {
     let env = Env::new("xmpp-failed-over");
     let out = env.run(&["plan", "-f", &example("failback.yaml"), "--explain", "--output", "json"]);
     assert_eq!(code(&out), 64, "{}", text(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("waitsFor"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("waitsFor"),
+        "{}",
+        text(&out)
+    );
 }

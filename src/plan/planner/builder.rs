@@ -76,6 +76,9 @@ pub(super) struct Builder {
 /// A resolved edge before numbering: node index, wait kind, reason.
 type Edge = (usize, Wait, String);
 
+/// A node's resolved edges: the indices it waits on (for ordering), and the edges.
+type Resolved = (Vec<usize>, Vec<Edge>);
+
 impl Builder {
     /// Adds a node; declare its milestones on the returned node.
     pub fn add(&mut self, phase: Phase, operation: Operation, reason: impl Into<String>) -> &mut PlanNode {
@@ -192,7 +195,7 @@ impl Builder {
     /// Per node: the indices it waits on (sorted, unique), and its edges.
     /// Two milestones leading to the same node make one edge: it waits for
     /// success if either does, with the first reason declared.
-    fn resolve(&self) -> Result<Vec<(Vec<usize>, Vec<Edge>)>, PlannerBug> {
+    fn resolve(&self) -> Result<Vec<Resolved>, PlannerBug> {
         let mut providers: BTreeMap<&Milestone, Vec<usize>> = BTreeMap::new();
         for (i, n) in self.nodes.iter().enumerate() {
             for m in &n.provides {
