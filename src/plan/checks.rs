@@ -1,4 +1,4 @@
-//! Plan-time rules P1–P6 and the plan-time half of V3 (contract §3): what the
+//! Plan-time rules P1–P6 and the plan-time half of V3: what the
 //! document can only be checked against once the deployment is observed.
 
 use crate::diagnostic::{Diagnostic, Position};

@@ -21,6 +21,8 @@ mod services;
 mod tests;
 mod topology;
 
+use std::collections::BTreeSet;
+
 use serde_json::{Value, json};
 
 use super::error::PlanError;
@@ -85,6 +87,8 @@ struct Planner<'a> {
     fed_moves: Vec<(String, Option<Fqdn>)>,
     /// Sites whose XMPP federation route moves, and where to.
     xmpp_moves: Vec<(String, Option<Fqdn>)>,
+    /// The pools that carry SIP federation once done.
+    federation_pools: BTreeSet<Fqdn>,
 }
 
 impl<'a> Planner<'a> {
@@ -96,6 +100,7 @@ impl<'a> Planner<'a> {
             b: Builder::default(),
             fed_moves: targets.federation_moves(observed),
             xmpp_moves: targets.xmpp_moves(observed),
+            federation_pools: targets.federation_pools().into_iter().cloned().collect(),
         }
     }
 
@@ -113,8 +118,7 @@ impl<'a> Planner<'a> {
 
     /// Whether the plan turns the SIP federation flag on for `pool`.
     fn gains_federation(&self, pool: &Fqdn) -> bool {
-        self.observed.edge_pools.get(pool).is_some_and(|p| !p.sip_federation)
-            && self.targets.federation_pools().contains(pool)
+        self.observed.edge_pools.get(pool).is_some_and(|p| !p.sip_federation) && self.federation_pools.contains(pool)
     }
 
     /// The one pool carrying SIP federation, if exactly one does.
