@@ -197,6 +197,10 @@ pub struct PlanArgs {
     /// Exit 2 when there is something to do, 0 when in sync.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// After each action, say why it waits for each action it follows
+    /// (human output).
+    #[arg(long)]
+    pub explain: bool,
 }
 
 /// `reconcile`.

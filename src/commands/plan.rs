@@ -5,7 +5,7 @@ use crate::cli::{Global, OutputFormat, PlanArgs};
 use crate::document::Desired;
 use crate::exit;
 use crate::model::Deployment;
-use crate::plan::Plan;
+use crate::plan::{Plan, PlanError};
 use crate::render::{self, PlanDocument};
 
 /// A plan and what it was made against.
@@ -25,7 +25,10 @@ pub(crate) fn make_plan(global: &Global, desired: &Desired, access: Access) -> R
     let rt = app::runtime()?;
     let backend = app::open_backend(global, access, desired.managed_records())?;
     let observation = app::observe(&rt, backend.as_ref())?;
-    let mut plan = crate::plan::plan(desired, &observation.deployment).map_err(|d| Failure::rendered(d.render()))?;
+    let mut plan = crate::plan::plan(desired, &observation.deployment).map_err(|e| match e {
+        PlanError::Rules(d) => Failure::rendered(d.render()),
+        PlanError::Bug(bug) => Failure::error(bug),
+    })?;
     plan.warnings.extend(observation.warnings);
     if app::dns_is_manual(global) {
         for a in plan
@@ -50,7 +53,13 @@ pub(crate) fn make_plan(global: &Global, desired: &Desired, access: Access) -> R
 
 /// Renders a plan in the requested format.
 pub(crate) fn render(format: OutputFormat, plan: &Plan, doc: &PlanDocument) -> Result<String, Failure> {
+    render_with(format, plan, doc, false)
+}
+
+/// Renders a plan; `explain` adds why each action waits (human output only).
+fn render_with(format: OutputFormat, plan: &Plan, doc: &PlanDocument, explain: bool) -> Result<String, Failure> {
     Ok(match format {
+        OutputFormat::Human if explain => render::human::plan_explained(plan),
         OutputFormat::Human => render::human::plan(plan),
         OutputFormat::Json => doc.to_json(),
         OutputFormat::Markdown => render::markdown::plan(plan),
@@ -84,6 +93,11 @@ pub fn run(global: &Global, args: &PlanArgs) -> Outcome {
             "`plan` prints human, json, markdown or powershell, not yaml",
         ));
     }
+    if args.explain && format != OutputFormat::Human {
+        return Err(Failure::usage(
+            "`--explain` explains the human output; the json output already has each action's `waitsFor` with its reasons",
+        ));
+    }
     let desired = super::load_desired(&args.doc.file)?;
     let Planned {
         backend,
@@ -100,7 +114,7 @@ pub fn run(global: &Global, args: &PlanArgs) -> Outcome {
             out.display()
         ));
     }
-    print(&render(format, &plan, &doc)?);
+    print(&render_with(format, &plan, &doc, args.explain)?);
     Ok(if args.detailed_exitcode && !plan.in_sync() {
         exit::DRIFT
     } else {

@@ -9,7 +9,8 @@ use crate::cli::{Global, OutputFormat, ReconcileArgs};
 use crate::executor::{self, ApplyReport, Event, Outcome as ActionOutcome};
 use crate::exit;
 use crate::plan::{Action, Plan};
-use crate::render::{self, PLAN_FORMAT_VERSION, PlanDocument, json::differences};
+use crate::render::json::{PlanReadError, differences};
+use crate::render::{self, PlanDocument};
 
 /// Runs `reconcile`.
 ///
@@ -118,23 +119,24 @@ fn result_json(doc: &PlanDocument, report: &ApplyReport) -> String {
 fn apply_saved(global: &Global, path: &std::path::Path, format: OutputFormat) -> Outcome {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Failure::error(format!("cannot read plan {}: {e}", path.display())))?;
-    let doc: PlanDocument = serde_json::from_str(&text).map_err(|e| {
-        Failure::error(format!(
+    let doc = PlanDocument::from_json(&text).map_err(|e| match e {
+        PlanReadError::NotAPlan(e) => Failure::error(format!(
             "{}:{}:{}: not an edgefed plan: {e} — write one with `edgefed plan -f DESIRED.yaml --out {}`",
             path.display(),
             e.line(),
             e.column(),
             path.display()
-        ))
-    })?;
-    if doc.format_version != PLAN_FORMAT_VERSION {
-        return Err(Failure::error(format!(
-            "{}: plan formatVersion {} is not {PLAN_FORMAT_VERSION}: make the plan again with this edgefed",
+        )),
+        PlanReadError::Version(_) => Failure::error(format!(
+            "{}: {e} (`edgefed plan -f DESIRED.yaml --out {}`)",
             path.display(),
-            doc.format_version
-        )));
-    }
-    check_ids(&doc.plan().actions).map_err(|m| Failure::error(format!("{}: {m}", path.display())))?;
+            path.display()
+        )),
+    })?;
+    let plan = doc
+        .plan()
+        .map_err(|m| Failure::error(format!("{}: {m}", path.display())))?;
+    check_ids(&plan.actions).map_err(|m| Failure::error(format!("{}: {m}", path.display())))?;
     let rt = app::runtime()?;
     // Observe the same DNS record sets the plan saw.
     let mut managed: Vec<_> = doc
@@ -187,7 +189,6 @@ fn apply_saved(global: &Global, path: &std::path::Path, format: OutputFormat) ->
         msg.push_str("Make a new plan: `edgefed plan -f DESIRED.yaml --out PLAN.json`.");
         return Err(Failure::error(msg));
     }
-    let plan = doc.plan();
     if format == OutputFormat::Human {
         print(&render::human::plan(&plan));
     }

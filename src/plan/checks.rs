@@ -1,11 +1,11 @@
-//! Plan-time rules P1–P6 and the plan-time half of V3 (contract §3): what the
+//! Plan-time rules P1–P6 and the plan-time half of V3: what the
 //! document can only be checked against once the deployment is observed.
 
 use crate::diagnostic::{Diagnostic, Position};
 use crate::document::{Desired, Located};
 use crate::model::{Deployment, Fqdn};
 
-use super::planner::Targets;
+use super::targets::Targets;
 
 fn list<'a>(names: impl Iterator<Item = &'a Fqdn>) -> String {
     let v: Vec<String> = names.map(ToString::to_string).collect();

@@ -3,13 +3,18 @@
 
 mod action;
 mod checks;
+mod error;
 mod kind;
 mod order;
 #[allow(clippy::module_inception)]
 mod plan;
 mod planner;
+mod targets;
+#[cfg(test)]
+pub(crate) mod testing;
 
 pub use action::{Action, Dependency, DnsChange, Operation, Wait};
+pub use error::{PlanError, PlannerBug};
 pub use kind::{KindRow, OperationKind, Phase, System};
 pub use plan::{Change, Plan};
 pub use planner::plan;

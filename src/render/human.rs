@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use anstyle::{AnsiColor, Style};
 
 use crate::executor::{ApplyReport, Outcome};
-use crate::plan::{Action, Plan};
+use crate::plan::{Action, Dependency, Plan, Wait};
 
 const RED: Style = AnsiColor::Red.on_default();
 const GREEN: Style = AnsiColor::Green.on_default();
@@ -18,6 +18,17 @@ const DIM: Style = Style::new().dimmed();
 /// The changes and the numbered plan, ending with the summary line.
 #[must_use]
 pub fn plan(plan: &Plan) -> String {
+    render_plan(plan, false)
+}
+
+/// As [`plan`], and after each action one line per action it waits for,
+/// saying why (`plan --explain`).
+#[must_use]
+pub fn plan_explained(plan: &Plan) -> String {
+    render_plan(plan, true)
+}
+
+fn render_plan(plan: &Plan, explain: bool) -> String {
     let mut out = String::new();
     if plan.in_sync() {
         let _ = writeln!(out, "No changes: the deployment matches the document.");
@@ -44,6 +55,11 @@ pub fn plan(plan: &Plan) -> String {
                 format!(" (after {})", ids.join(", "))
             };
             let _ = writeln!(out, "  {:>width$}  {DIM}{}{after}{DIM:#}", "", a.reason);
+            if explain {
+                for d in &a.depends_on {
+                    let _ = writeln!(out, "  {:>width$}    {}", "", waits_for(plan, d));
+                }
+            }
         }
     }
     for w in &plan.warnings {
@@ -52,6 +68,21 @@ pub fn plan(plan: &Plan) -> String {
     let _ = writeln!(out);
     let _ = writeln!(out, "{}", super::summary_line(plan));
     out
+}
+
+/// `waits for #6 publish-topology: run-setup reads the published topology`;
+/// a completion edge says the action runs once the other ends, whatever the outcome.
+fn waits_for(plan: &Plan, d: &Dependency) -> String {
+    let kind = plan
+        .actions
+        .get(d.on.wrapping_sub(1))
+        .filter(|a| a.id == d.on)
+        .map_or("", |a| a.operation.kind().name());
+    let until = match d.wait {
+        Wait::Success => "",
+        Wait::Completion => " to end, whatever the outcome",
+    };
+    format!("waits for #{} {kind}{until}: {}", d.on, d.reason)
 }
 
 /// One line as an action starts.

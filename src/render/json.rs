@@ -1,5 +1,9 @@
-//! The plan JSON (contract §5): a versioned wire format, written by
-//! `plan --out` and `--output json`, read back by `reconcile --plan`.
+//! The plan JSON: a versioned wire format, written by `plan --out` and
+//! `--output json`, read back by `reconcile --plan`. The wire structs are
+//! kept apart from the domain's [`Action`] and [`Dependency`].
+//!
+//! Version 2 added each action's `waitsFor` (its direct edges, each with
+//! the wait kind and the reason); version 1 plans are refused.
 
 use serde::{Deserialize, Serialize};
 
@@ -8,7 +12,7 @@ use crate::model::Deployment;
 use crate::plan::{Action, Change, Dependency, Operation, Phase, Plan, Wait};
 
 /// The plan JSON's `formatVersion`.
-pub const PLAN_FORMAT_VERSION: u32 = 1;
+pub const PLAN_FORMAT_VERSION: u32 = 2;
 
 /// Which document the plan was made from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,6 +46,18 @@ pub struct Summary {
     pub topology_publishes: usize,
 }
 
+/// One direct edge of an action, as the plan JSON writes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WaitWire {
+    /// The id of the action waited on.
+    pub action: usize,
+    /// `success` or `completion`.
+    pub until: Wait,
+    /// Why the action waits.
+    pub reason: String,
+}
+
 /// An action as the plan JSON writes it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -53,8 +69,11 @@ pub struct ActionWire {
     pub operation: Operation,
     /// The phase, 1–10.
     pub phase: Phase,
-    /// Ids of the actions it waits on.
+    /// Ids of the actions it waits on (the same as `waits_for`'s, for
+    /// readers that only need the graph).
     pub depends_on: Vec<usize>,
+    /// The direct edges: what it waits on, until when, and why.
+    pub waits_for: Vec<WaitWire>,
     /// Why it is in the plan.
     pub reason: String,
 }
@@ -66,28 +85,52 @@ impl From<&Action> for ActionWire {
             operation: a.operation.clone(),
             phase: a.phase,
             depends_on: a.depends_on_ids().collect(),
+            waits_for: a
+                .depends_on
+                .iter()
+                .map(|d| WaitWire {
+                    action: d.on,
+                    until: d.wait,
+                    reason: d.reason.clone(),
+                })
+                .collect(),
             reason: a.reason.clone(),
         }
     }
 }
 
-impl From<ActionWire> for Action {
-    fn from(a: ActionWire) -> Self {
-        Self {
+impl TryFrom<ActionWire> for Action {
+    type Error = String;
+
+    /// The domain action; refused when `dependsOn` and `waitsFor` disagree.
+    fn try_from(a: ActionWire) -> Result<Self, Self::Error> {
+        let waited: Vec<usize> = a.waits_for.iter().map(|w| w.action).collect();
+        let mut listed = a.depends_on.clone();
+        listed.sort_unstable();
+        let mut unique = waited.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        if listed != unique || unique.len() != waited.len() {
+            return Err(format!(
+                "action {}: dependsOn {:?} does not match the actions of its waitsFor {:?} — the file was edited by hand; make the plan again",
+                a.id, a.depends_on, waited
+            ));
+        }
+        Ok(Self {
             id: a.id,
             operation: a.operation,
             phase: a.phase,
             depends_on: a
-                .depends_on
+                .waits_for
                 .into_iter()
-                .map(|on| Dependency {
-                    on,
-                    wait: Wait::Success,
-                    reason: String::new(),
+                .map(|w| Dependency {
+                    on: w.action,
+                    wait: w.until,
+                    reason: w.reason,
                 })
                 .collect(),
             reason: a.reason,
-        }
+        })
     }
 }
 
@@ -139,14 +182,39 @@ impl PlanDocument {
         }
     }
 
-    /// The plan it carries.
-    #[must_use]
-    pub fn plan(&self) -> Plan {
-        Plan {
-            changes: self.changes.clone(),
-            actions: self.actions.iter().cloned().map(Action::from).collect(),
-            warnings: self.warnings.clone(),
+    /// Reads a plan JSON, refusing another format version before anything
+    /// else is read (a version 1 plan has no `waitsFor`).
+    ///
+    /// # Errors
+    /// What is wrong, with line and column for a JSON error.
+    pub fn from_json(text: &str) -> Result<Self, PlanReadError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Version {
+            format_version: u32,
         }
+        let version: Version = serde_json::from_str(text).map_err(PlanReadError::NotAPlan)?;
+        if version.format_version != PLAN_FORMAT_VERSION {
+            return Err(PlanReadError::Version(version.format_version));
+        }
+        serde_json::from_str(text).map_err(PlanReadError::NotAPlan)
+    }
+
+    /// The plan it carries.
+    ///
+    /// # Errors
+    /// An action whose `dependsOn` and `waitsFor` disagree.
+    pub fn plan(&self) -> Result<Plan, String> {
+        Ok(Plan {
+            changes: self.changes.clone(),
+            actions: self
+                .actions
+                .iter()
+                .cloned()
+                .map(Action::try_from)
+                .collect::<Result<_, _>>()?,
+            warnings: self.warnings.clone(),
+        })
     }
 
     /// Pretty JSON with a final newline.
@@ -156,6 +224,19 @@ impl PlanDocument {
         s.push('\n');
         s
     }
+}
+
+/// Why a plan file cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanReadError {
+    /// Not JSON, or not the shape of a plan.
+    #[error("not an edgefed plan: {0}")]
+    NotAPlan(serde_json::Error),
+    /// Another format version.
+    #[error(
+        "plan formatVersion {0} is not {PLAN_FORMAT_VERSION}: this edgefed reads only formatVersion {PLAN_FORMAT_VERSION} (which records why each action waits); make the plan again with this edgefed"
+    )]
+    Version(u32),
 }
 
 /// The document paths whose values differ between two observations, for
@@ -190,5 +271,69 @@ fn walk(path: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut Vec<
         }
         _ if a != b => out.push(format!("{path}: {a} → {b}")),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::testing::fqdn;
+
+    fn start_after(edges: Vec<Dependency>) -> Action {
+        Action {
+            id: 3,
+            operation: Operation::StartServices {
+                pool: fqdn("edgepool2.contoso.com"),
+                computer: fqdn("edge2a.contoso.com"),
+            },
+            phase: Phase::XmppBracketEnd,
+            depends_on: edges,
+            reason: "end of the bracket".into(),
+        }
+    }
+
+    #[test]
+    fn an_action_round_trips_with_its_wait_kinds_and_reasons() {
+        let action = start_after(vec![
+            Dependency {
+                on: 1,
+                wait: Wait::Completion,
+                reason: "after the route, whatever the outcome".into(),
+            },
+            Dependency {
+                on: 2,
+                wait: Wait::Success,
+                reason: "after DNS".into(),
+            },
+        ]);
+        let wire = ActionWire::from(&action);
+        let json = serde_json::to_value(&wire).unwrap();
+        assert_eq!(json["dependsOn"], serde_json::json!([1, 2]));
+        assert_eq!(
+            json["waitsFor"][0],
+            serde_json::json!({"action": 1, "until": "completion", "reason": "after the route, whatever the outcome"})
+        );
+        let back: ActionWire = serde_json::from_value(json).unwrap();
+        assert_eq!(Action::try_from(back).unwrap(), action);
+    }
+
+    #[test]
+    fn depends_on_and_waits_for_must_agree() {
+        let mut wire = ActionWire::from(&start_after(vec![Dependency {
+            on: 1,
+            wait: Wait::Success,
+            reason: "r".into(),
+        }]));
+        wire.depends_on = vec![1, 2];
+        assert!(Action::try_from(wire).unwrap_err().contains("does not match"));
+    }
+
+    #[test]
+    fn a_version_1_plan_is_refused_before_its_actions_are_read() {
+        let v1 = r#"{"formatVersion": 1, "actions": [{"id": 1, "dependsOn": []}]}"#;
+        match PlanDocument::from_json(v1) {
+            Err(PlanReadError::Version(1)) => {}
+            other => panic!("expected a version error, got {other:?}"),
+        }
     }
 }

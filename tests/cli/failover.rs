@@ -64,7 +64,15 @@ fn front_end_failover_moves_the_next_hop_first() {
             "invoke-pool-failover fepool1.contoso.com"
         ]
     );
-    assert_eq!(plan["actions"][1]["dependsOn"], serde_json::json!([1]));
+    let failover = &env.plan_doc(&example("frontend-failover.yaml")).plan().unwrap().actions[1];
+    assert_eq!(
+        failover.depends_on,
+        [Dependency {
+            on: 1,
+            wait: Wait::Success,
+            reason: "Lync refuses to fail over a pool that is still an Edge pool's next hop".into(),
+        }]
+    );
     env.ok(&["reconcile", "-f", &example("frontend-failover.yaml")]);
     assert!(env.lab().topology.front_end_pools.values().any(|p| p.failed_over));
 }

@@ -96,3 +96,79 @@ fn observe_prints_a_document_that_reconciles_to_nothing() {
     let out = env.run(&["reconcile", "--check", "-f", &doc]);
     assert_eq!(code(&out), 0, "{}", text(&out));
 }
+
+#[test]
+fn plan_explain_says_why_each_action_of_the_seed_failback_waits() {
+    let env = Env::new("xmpp-failed-over");
+    let plan = env.plan_doc(&example("failback.yaml")).plan().unwrap();
+    let out = env.ok(&["plan", "-f", &example("failback.yaml"), "--explain", "--color", "never"]);
+    // Split the output into each action's block: its number line and what follows.
+    let mut blocks: Vec<Vec<&str>> = Vec::new();
+    for line in out.lines() {
+        let head = line.trim_start();
+        if head.split_once(". ").is_some_and(|(n, _)| n.parse::<usize>().is_ok()) {
+            blocks.push(Vec::new());
+        } else if let Some(block) = blocks.last_mut() {
+            block.push(head);
+        }
+    }
+    assert_eq!(blocks.len(), plan.actions.len(), "{out}");
+    let mut edges = 0;
+    for (a, block) in plan.actions.iter().zip(&blocks) {
+        let explained: Vec<&&str> = block.iter().filter(|l| l.starts_with("waits for #")).collect();
+        assert_eq!(explained.len(), a.depends_on.len(), "action {}: {block:?}", a.id);
+        for d in &a.depends_on {
+            assert!(
+                !d.reason.is_empty(),
+                "action {} waits for #{} without a reason",
+                a.id,
+                d.on
+            );
+            let kind = plan.actions[d.on - 1].operation.kind().name();
+            let line = format!("waits for #{} {kind}: {}", d.on, d.reason);
+            assert!(
+                block.contains(&line.as_str()),
+                "action {}: no `{line}` in {block:?}",
+                a.id
+            );
+            edges += 1;
+        }
+    }
+    // The seed failback has 63 edges; the failback alone waits for the 16 others.
+    assert_eq!(edges, 63, "{out}");
+    assert!(
+        out.contains("waits for #6 publish-topology: run-setup reads the published topology"),
+        "{out}"
+    );
+}
+
+#[test]
+fn plan_explain_marks_the_xmpp_brackets_completion_edges() {
+    let env = Env::new("healthy");
+    let out = env.ok(&[
+        "plan",
+        "-f",
+        &example("xmpp-failover.yaml"),
+        "--explain",
+        "--color",
+        "never",
+    ]);
+    assert!(
+        out.contains(
+            "waits for #5 set-dns-a to end, whatever the outcome: the XMPP bracket closes after the XMPP DNS changes"
+        ),
+        "{out}"
+    );
+}
+
+#[test]
+fn plan_explain_with_json_output_is_a_usage_error() {
+    let env = Env::new("xmpp-failed-over");
+    let out = env.run(&["plan", "-f", &example("failback.yaml"), "--explain", "--output", "json"]);
+    assert_eq!(code(&out), 64, "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("waitsFor"),
+        "{}",
+        text(&out)
+    );
+}

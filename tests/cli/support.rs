@@ -4,6 +4,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use edgefed::backend::lab::LabFile;
+pub use edgefed::plan::{Dependency, Operation, Wait};
+pub use edgefed::render::PlanDocument;
 use serde_json::Value;
 
 pub const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
@@ -93,6 +95,11 @@ impl Env {
     /// `plan --output json` of a document.
     pub fn plan_json(&self, doc: &str) -> Value {
         serde_json::from_str(&self.ok(&["plan", "-f", doc, "--output", "json"])).expect("plan JSON")
+    }
+
+    /// `plan --output json`, read as the typed plan document.
+    pub fn plan_doc(&self, doc: &str) -> PlanDocument {
+        PlanDocument::from_json(&self.ok(&["plan", "-f", doc, "--output", "json"])).expect("plan JSON")
     }
 
     pub fn lab(&self) -> LabFile {

@@ -10,6 +10,8 @@ use std::net::IpAddr;
 use serde_json::{Value, json};
 
 use super::Planner;
+use super::builder::PlanNode;
+use super::milestone::Milestone;
 use crate::document::DesiredHost;
 use crate::model::{DnsName, DnsRecord, Fqdn, RecordType};
 use crate::plan::{Operation, Phase};
@@ -60,20 +62,39 @@ impl Planner<'_> {
                 self.single_federation_pool()
             }
         };
-        let mut after: Vec<usize> = match which {
-            Federation::Xmpp => self.xmpp_routes.values().flatten().copied().collect(),
-            Federation::Sip => self
-                .setups
-                .values()
-                .flatten()
-                .chain(&self.fed_routes)
-                .copied()
-                .collect(),
+        // Inside the XMPP bracket the records change while the pool is
+        // stopped: the bracket's end waits for them, not the other way round.
+        let runs = pool
+            .as_ref()
+            .filter(|p| which == Federation::Sip || !self.bracketed(p))
+            .cloned();
+        let declare = |node: &mut PlanNode| {
+            match which {
+                Federation::Xmpp => {
+                    node.provides(Milestone::XmppDnsSet).after(
+                        Milestone::XmppRoutesSet,
+                        "the XMPP records follow the sites' XMPP route change",
+                    );
+                }
+                Federation::Sip => {
+                    node.provides(Milestone::SipDnsSet)
+                        .after(
+                            Milestone::SetupDoneEverywhere,
+                            "the SIP records follow setup on the pool that gained federation",
+                        )
+                        .after(
+                            Milestone::FederationRoutesSet,
+                            "the SIP records follow the sites' federation routes",
+                        );
+                }
+            }
+            if let Some(pool) = &runs {
+                node.after(
+                    Milestone::ServicesRunning(pool.clone()),
+                    "the pool's services must run before DNS sends federation traffic to it",
+                );
+            }
         };
-        // Inside the XMPP bracket the records change while the pool is stopped.
-        if let Some(pool) = pool.as_ref().filter(|p| which == Federation::Sip || !self.bracketed(p)) {
-            after.extend(self.ready_of(pool));
-        }
 
         let wanted = DnsRecord::Srv {
             name: srv.clone(),
@@ -87,7 +108,7 @@ impl Planner<'_> {
         if seen != Some(&wanted) {
             self.b
                 .change(format!("dns.{srv}.SRV"), record_json(seen), record_json(Some(&wanted)));
-            let id = self.b.add(
+            let node = self.b.add(
                 Phase::Dns,
                 Operation::SetDnsSrv {
                     zone: zone.clone(),
@@ -99,13 +120,12 @@ impl Planner<'_> {
                     ttl: host.ttl,
                     observed: seen.cloned(),
                 },
-                after.clone(),
                 match which {
                     Federation::Xmpp => "Failback step 3: the XMPP federation SRV record must exist and point at the XMPP host on port 5269",
                     Federation::Sip => "SIP federation: the _sipfederationtls SRV record must point at the federation host on port 5061",
                 },
             );
-            self.dns_node(which, id);
+            declare(node);
         }
 
         let Some(pool) = pool else {
@@ -157,7 +177,7 @@ impl Planner<'_> {
             }
         };
         let zone = self.zone_of(&host.host.value);
-        let id = self.b.add(
+        let node = self.b.add(
             Phase::Dns,
             Operation::SetDnsA {
                 zone,
@@ -166,17 +186,9 @@ impl Planner<'_> {
                 ttl: host.ttl,
                 observed: seen.cloned(),
             },
-            after,
             reason,
         );
-        self.dns_node(which, id);
-    }
-
-    fn dns_node(&mut self, which: Federation, id: usize) {
-        match which {
-            Federation::Xmpp => self.xmpp_dns.push(id),
-            Federation::Sip => self.sip_dns.push(id),
-        }
+        declare(node);
     }
 
     /// The declared zone a host's A record is updated in: the longest that contains it.

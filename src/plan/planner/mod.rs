@@ -3,64 +3,81 @@
 //! [`Targets`] resolves what the deployment must look like once done (the
 //! routes of every site, listed or not; the derived SIP federation flags;
 //! next hops). `checks` applies P1–P6 against the observation. Then a
-//! [`Planner`] walks the phases of contract §4 in order — services, next
+//! [`Planner`] adds one node per difference, phase by phase — services, next
 //! hops, topology edits and publish, setup, site routes, DNS, the end of the
-//! XMPP bracket, port checks, Front End pools — adding one node per
-//! difference with its dependencies, each phase in its own file. Last,
-//! [`Builder::finish`] orders the DAG for printing.
+//! XMPP bracket, port checks, Front End pools — each phase in its own file.
+//! A node declares, as it is added, the milestones it provides and the ones
+//! it waits on with a reason; nothing a phase adds is changed later, and the
+//! phases may run in any order. Last, [`Builder::finish`] resolves the
+//! milestones to edges and orders the DAG for printing.
 
 mod builder;
 mod dns;
 mod front_end;
+mod milestone;
 mod routes;
 mod services;
-mod targets;
+#[cfg(test)]
+mod tests;
 mod topology;
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
+use super::error::PlanError;
+use super::targets::Targets;
 use super::{Plan, checks};
 use crate::diagnostic::Diagnostics;
 use crate::document::Desired;
-use crate::model::{Deployment, Fqdn};
+use crate::model::{Deployment, Fqdn, ServiceState};
 use builder::Builder;
-pub(super) use targets::Targets;
 
 /// Plans the minimal ordered actions that take `observed` to `desired`.
 ///
 /// Pure: no I/O, and the same inputs give the same plan byte for byte.
 ///
 /// # Errors
-/// [`Diagnostics`] for every plan-time rule (P1–P6, V3, V5) the document
-/// breaks against this deployment.
-pub fn plan(desired: &Desired, observed: &Deployment) -> Result<Plan, Diagnostics> {
+/// [`PlanError::Rules`] with a diagnostic for every plan-time rule (P1–P6,
+/// V3, V5) the document breaks against this deployment;
+/// [`PlanError::Bug`] when the planner itself went wrong (a dependency
+/// cycle, a milestone that must exist but does not).
+pub fn plan(desired: &Desired, observed: &Deployment) -> Result<Plan, PlanError> {
     let targets = Targets::resolve(desired, observed);
     let problems = checks::check(desired, observed, &targets);
     if !problems.is_empty() {
-        return Err(Diagnostics {
+        return Err(PlanError::Rules(Diagnostics {
             file: desired.source.file.clone(),
             text: desired.source.text.clone(),
             diagnostics: problems,
-        });
+        }));
     }
     let mut p = Planner::new(desired, observed, &targets);
-    p.services();
-    p.next_hops();
-    p.topology_edits();
-    p.publish();
-    p.setup();
-    p.site_routes();
-    p.dns();
-    p.end_xmpp_bracket();
-    p.verify_ports();
-    p.front_end_pools();
-    p.b.finish(desired)
+    for phase in PHASES {
+        phase(&mut p);
+    }
+    Ok(p.b.finish()?)
 }
 
-/// The planner's working state: the nodes so far, and the node ids later
-/// phases depend on.
+/// A phase of the planner: adds its nodes to the builder.
+type PhaseFn = fn(&mut Planner<'_>);
+
+/// The phases, in the order of the procedures (any order gives the same plan).
+const PHASES: [PhaseFn; 10] = [
+    |p| p.services(),
+    |p| p.next_hops(),
+    |p| p.topology_edits(),
+    |p| p.publish(),
+    |p| p.setup(),
+    |p| p.site_routes(),
+    |p| p.dns(),
+    |p| p.end_xmpp_bracket(),
+    |p| p.verify_ports(),
+    |p| p.front_end_pools(),
+];
+
+/// The planner's working state: the inputs, what they resolve to, and the
+/// nodes so far.
 struct Planner<'a> {
     desired: &'a Desired,
     observed: &'a Deployment,
@@ -70,28 +87,8 @@ struct Planner<'a> {
     fed_moves: Vec<(String, Option<Fqdn>)>,
     /// Sites whose XMPP federation route moves, and where to.
     xmpp_moves: Vec<(String, Option<Fqdn>)>,
-    /// Per pool, the start-services nodes anything routing to it follows.
-    ready: BTreeMap<Fqdn, Vec<usize>>,
-    /// Pools in the XMPP bracket, with their stop-services nodes.
-    bracket_stops: BTreeMap<Fqdn, Vec<usize>>,
-    /// `set-edge-next-hop` nodes, with the next hop they move away from.
-    next_hop_moves: Vec<(Option<Fqdn>, usize)>,
-    /// Pools whose SIP federation flag is being turned on.
-    enabled_pools: Vec<Fqdn>,
-    /// The phase-3 edit nodes.
-    edits: Vec<usize>,
-    /// The `publish-topology` node, if any.
-    publish: Option<usize>,
-    /// Per pool, its `run-setup` nodes.
-    setups: BTreeMap<Fqdn, Vec<usize>>,
-    /// `set-site-federation-route` nodes.
-    fed_routes: Vec<usize>,
-    /// `set-site-xmpp-route` nodes by the pool they route to.
-    xmpp_routes: BTreeMap<Option<Fqdn>, Vec<usize>>,
-    /// DNS nodes of the XMPP records.
-    xmpp_dns: Vec<usize>,
-    /// DNS nodes of the SIP federation records.
-    sip_dns: Vec<usize>,
+    /// The pools that carry SIP federation once done.
+    federation_pools: BTreeSet<Fqdn>,
 }
 
 impl<'a> Planner<'a> {
@@ -103,28 +100,25 @@ impl<'a> Planner<'a> {
             b: Builder::default(),
             fed_moves: targets.federation_moves(observed),
             xmpp_moves: targets.xmpp_moves(observed),
-            ready: BTreeMap::new(),
-            bracket_stops: BTreeMap::new(),
-            next_hop_moves: Vec::new(),
-            enabled_pools: Vec::new(),
-            edits: Vec::new(),
-            publish: None,
-            setups: BTreeMap::new(),
-            fed_routes: Vec::new(),
-            xmpp_routes: BTreeMap::new(),
-            xmpp_dns: Vec::new(),
-            sip_dns: Vec::new(),
+            federation_pools: targets.federation_pools().into_iter().cloned().collect(),
         }
     }
 
-    /// The start-services nodes that anything routing to `pool` follows.
-    fn ready_of(&self, pool: &Fqdn) -> Vec<usize> {
-        self.ready.get(pool).cloned().unwrap_or_default()
+    /// Whether `pool` is in the XMPP bracket: an XMPP route moves to it while
+    /// some of its reachable servers run, so it is stopped before the route
+    /// changes and started again after DNS.
+    fn bracketed(&self, pool: &Fqdn) -> bool {
+        self.xmpp_moves.iter().any(|(_, r)| r.as_ref() == Some(pool))
+            && self.observed.edge_pools.get(pool).is_some_and(|p| {
+                p.computers
+                    .values()
+                    .any(|c| c.reachable && c.services == ServiceState::Running)
+            })
     }
 
-    /// Whether `pool` is in the XMPP bracket.
-    fn bracketed(&self, pool: &Fqdn) -> bool {
-        self.bracket_stops.contains_key(pool)
+    /// Whether the plan turns the SIP federation flag on for `pool`.
+    fn gains_federation(&self, pool: &Fqdn) -> bool {
+        self.observed.edge_pools.get(pool).is_some_and(|p| !p.sip_federation) && self.federation_pools.contains(pool)
     }
 
     /// The one pool carrying SIP federation, if exactly one does.

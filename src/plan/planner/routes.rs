@@ -3,9 +3,13 @@
 
 use std::collections::BTreeSet;
 
+use super::milestone::Milestone;
 use super::{Planner, route_json};
 use crate::model::Fqdn;
 use crate::plan::{Operation, Phase};
+
+/// Why an action that sends federation to a pool waits for it to run.
+pub(super) const POOL_RUNS: &str = "the pool's services must run before anything routes to it";
 
 impl Planner<'_> {
     /// Phase 6: `set-site-federation-route` after the pool's flag is
@@ -19,20 +23,24 @@ impl Planner<'_> {
                 route_json(old),
                 route_json(route.as_ref()),
             );
-            let mut after = Vec::new();
-            if let Some(pool) = &route {
-                if self.enabled_pools.contains(pool) {
-                    after.extend(self.publish);
+            let gains = route.as_ref().is_some_and(|pool| self.gains_federation(pool));
+            let node = self
+                .b
+                .add(
+                    Phase::SiteRoutes,
+                    Operation::SetSiteFederationRoute { site, edge_pool: route.clone() },
+                    "Failback step 2 / SIP failover: point the site's federation route at the pool (Set-CsSite -FederationRoute)",
+                )
+                .provides(Milestone::FederationRoutesSet);
+            if let Some(pool) = route {
+                if gains {
+                    node.after_required(
+                        Milestone::TopologyPublished,
+                        "Lync refuses a federation route to a pool whose published federation flag is off",
+                    );
                 }
-                after.extend(self.ready_of(pool));
+                node.after(Milestone::ServicesRunning(pool), POOL_RUNS);
             }
-            let id = self.b.add(
-                Phase::SiteRoutes,
-                Operation::SetSiteFederationRoute { site, edge_pool: route },
-                after,
-                "Failback step 2 / SIP failover: point the site's federation route at the pool (Set-CsSite -FederationRoute)",
-            );
-            self.fed_routes.push(id);
         }
         for (site, route) in self.xmpp_moves.clone() {
             let old = self.observed.sites[&site].xmpp_federation_route.as_ref();
@@ -41,19 +49,26 @@ impl Planner<'_> {
                 route_json(old),
                 route_json(route.as_ref()),
             );
-            let after = route.as_ref().map_or_else(Vec::new, |pool| {
-                self.bracket_stops
-                    .get(pool)
-                    .cloned()
-                    .unwrap_or_else(|| self.ready_of(pool))
-            });
-            let id = self.b.add(
-                Phase::SiteRoutes,
-                Operation::SetSiteXmppRoute { site, edge_pool: route.clone() },
-                after,
-                "Failback step 3 / XMPP failover: point the site's XMPP federation route at the pool (Set-CsSite -XmppFederationRoute; the procedures' -XmppExternalFederationRoute does not exist)",
-            );
-            self.xmpp_routes.entry(route).or_default().push(id);
+            let bracketed = route.as_ref().is_some_and(|pool| self.bracketed(pool));
+            let node = self
+                .b
+                .add(
+                    Phase::SiteRoutes,
+                    Operation::SetSiteXmppRoute { site, edge_pool: route.clone() },
+                    "Failback step 3 / XMPP failover: point the site's XMPP federation route at the pool (Set-CsSite -XmppFederationRoute; the procedures' -XmppExternalFederationRoute does not exist)",
+                )
+                .provides(Milestone::XmppRouteSet(route.clone()))
+                .provides(Milestone::XmppRoutesSet);
+            if let Some(pool) = route {
+                if bracketed {
+                    node.after_required(
+                        Milestone::BracketOpened(pool),
+                        "the pool's services are stopped before its XMPP route changes (the XMPP bracket)",
+                    );
+                } else {
+                    node.after(Milestone::ServicesRunning(pool), POOL_RUNS);
+                }
+            }
         }
     }
 
@@ -67,17 +82,27 @@ impl Planner<'_> {
 
     /// Phase 9: probe 5061 / 5269 on each external address of a pool a route
     /// moved to, after everything that serves that port.
+    ///
+    /// Also when the route stays but what serves its port changes (its DNS
+    /// records, its services, setup), or a Front End pool is failed back
+    /// (failback step 5 comes after step 3's check): a rerun after a manual
+    /// DNS step or a failed check verifies before it goes on. "What serves
+    /// the port changes" is a trigger: the probe is planned only if some
+    /// other node provides one of those milestones.
     pub(super) fn verify_ports(&mut self) {
         if !self.desired.verify_ports {
             return;
         }
-        let mut probes: BTreeSet<(Fqdn, u16)> = BTreeSet::new();
-        probes.extend(self.fed_moves.iter().filter_map(|(_, r)| r.clone()).map(|p| (p, 5061)));
-        probes.extend(self.xmpp_moves.iter().filter_map(|(_, r)| r.clone()).map(|p| (p, 5269)));
-        // Also when the route stays but what serves its port changes (its DNS
-        // records, its services, setup), or a Front End pool is failed back
-        // (failback step 5 comes after step 3's check): a rerun after a
-        // manual DNS step or a failed check verifies before it goes on.
+        // (pool, port) → `None`: always probed; `Some(triggers)`: probed if one is planned.
+        let mut probes: std::collections::BTreeMap<(Fqdn, u16), Option<Vec<Milestone>>> =
+            std::collections::BTreeMap::new();
+        let moved: BTreeSet<(Fqdn, u16)> = self
+            .fed_moves
+            .iter()
+            .filter_map(|(_, r)| r.clone())
+            .map(|p| (p, 5061))
+            .chain(self.xmpp_moves.iter().filter_map(|(_, r)| r.clone()).map(|p| (p, 5269)))
+            .collect();
         let failback = self.fails_back();
         let up = |pool: &Fqdn| {
             self.observed
@@ -90,47 +115,81 @@ impl Planner<'_> {
         if let Some(pool) = xmpp_pools.first().filter(|_| xmpp_pools.len() == 1).copied()
             && up(pool)
             && serves_xmpp(pool)
-            && (failback || !self.xmpp_dns.is_empty() || !self.ready_of(pool).is_empty() || self.bracketed(pool))
         {
-            probes.insert((pool.clone(), 5269));
+            let triggers = (!failback).then(|| {
+                vec![
+                    Milestone::XmppDnsSet,
+                    Milestone::ServicesRunning(pool.clone()),
+                    Milestone::BracketOpened(pool.clone()),
+                ]
+            });
+            probes.insert((pool.clone(), 5269), triggers);
         }
-        if let Some(pool) = self.single_federation_pool().filter(|p| up(p))
-            && (failback
-                || !self.sip_dns.is_empty()
-                || self.setups.contains_key(&pool)
-                || !self.ready_of(&pool).is_empty())
-        {
-            probes.insert((pool, 5061));
+        if let Some(pool) = self.single_federation_pool().filter(|p| up(p)) {
+            let triggers = (!failback).then(|| {
+                vec![
+                    Milestone::SipDnsSet,
+                    Milestone::SetupDone(pool.clone()),
+                    Milestone::ServicesRunning(pool.clone()),
+                ]
+            });
+            probes.insert((pool, 5061), triggers);
         }
-        for (pool, port) in probes {
+        for probe in moved {
+            probes.insert(probe, None);
+        }
+        for ((pool, port), triggers) in probes {
             if !self.observed.edge_pools.contains_key(&pool) {
                 continue;
             }
-            let mut after = self.ready_of(&pool);
-            if port == 5269 {
-                after.extend(self.xmpp_routes.get(&Some(pool.clone())).cloned().unwrap_or_default());
-                after.extend(&self.xmpp_dns);
-            } else {
-                after.extend(self.publish);
-                after.extend(self.setups.get(&pool).cloned().unwrap_or_default());
-                after.extend(&self.fed_routes);
-                after.extend(&self.sip_dns);
-            }
             for address in self.external_addresses(&pool) {
-                self.b.add(
+                let node = self.b.add(
                     Phase::PortChecks,
                     Operation::VerifyPort {
                         pool: pool.clone(),
                         address,
                         port,
                     },
-                    after.clone(),
                     if port == 5269 {
                         "Failback step 3: verify that the pool now hosting XMPP federation has port 5269 open"
                     } else {
                         "SIP failover: verify that the pool now carrying federation answers on port 5061"
                     },
                 );
+                node.after(
+                    Milestone::ServicesRunning(pool.clone()),
+                    "the probe needs the pool's services running",
+                );
+                if port == 5269 {
+                    node.after(
+                        Milestone::XmppRouteSet(Some(pool.clone())),
+                        "port 5269 is checked once the XMPP route points at the pool",
+                    )
+                    .after(
+                        Milestone::XmppDnsSet,
+                        "port 5269 is checked once the XMPP DNS records point at the pool",
+                    );
+                } else {
+                    node.after(
+                        Milestone::TopologyPublished,
+                        "port 5061 answers only once the pool's federation flag is published",
+                    )
+                    .after(
+                        Milestone::SetupDone(pool.clone()),
+                        "port 5061 answers only once setup has run on the pool's servers",
+                    )
+                    .after(
+                        Milestone::FederationRoutesSet,
+                        "port 5061 is checked once the sites' federation routes are set",
+                    )
+                    .after(
+                        Milestone::SipDnsSet,
+                        "port 5061 is checked once the SIP DNS records point at the pool",
+                    );
+                }
+                if let Some(triggers) = &triggers {
+                    node.only_if_any(triggers.clone());
+                }
             }
         }
     }

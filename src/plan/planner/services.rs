@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use serde_json::json;
 
 use super::Planner;
+use super::milestone::Milestone;
 use crate::model::{Fqdn, ServiceState};
 use crate::plan::{Operation, Phase};
 
@@ -32,7 +33,6 @@ impl Planner<'_> {
     /// Phase 1: start what must run, open the XMPP bracket, stop what the
     /// document stops.
     pub(super) fn services(&mut self) {
-        let xmpp_targets: BTreeSet<Fqdn> = self.xmpp_moves.iter().filter_map(|(_, r)| r.clone()).collect();
         for pool in self.must_run() {
             let Some(p) = self.observed.edge_pools.get(&pool) else {
                 continue;
@@ -42,53 +42,39 @@ impl Planner<'_> {
                     "{name} (Edge pool {pool}) is unreachable: no action is planned on it"
                 ));
             }
-            let reachable: Vec<(&Fqdn, ServiceState)> = p
-                .computers
-                .iter()
-                .filter(|(_, c)| c.reachable)
-                .map(|(n, c)| (n, c.services))
-                .collect();
-            let any_running = reachable.iter().any(|(_, s)| *s == ServiceState::Running);
-            if xmpp_targets.contains(&pool) && any_running {
-                let stops = reachable
-                    .iter()
-                    .filter(|(_, s)| *s == ServiceState::Running)
-                    .map(|(name, _)| {
-                        self.b.add(
+            let reachable = p.computers.iter().filter(|(_, c)| c.reachable);
+            if self.bracketed(&pool) {
+                for (name, _) in reachable.filter(|(_, c)| c.services == ServiceState::Running) {
+                    self.b
+                        .add(
                             Phase::Services,
-                            Operation::StopServices { pool: pool.clone(), computer: (*name).clone() },
-                            vec![],
+                            Operation::StopServices { pool: pool.clone(), computer: name.clone() },
                             "XMPP failover step 1: stop the Edge services on the pool that will host XMPP federation before its route changes",
                         )
-                    })
-                    .collect();
-                self.bracket_stops.insert(pool.clone(), stops);
+                        .provides(Milestone::BracketOpened(pool.clone()));
+                }
                 continue;
             }
             let stopped: Vec<&Fqdn> = reachable
-                .iter()
-                .filter(|(_, s)| *s == ServiceState::Stopped)
-                .map(|(n, _)| *n)
+                .filter(|(_, c)| c.services == ServiceState::Stopped)
+                .map(|(n, _)| n)
                 .collect();
             if !stopped.is_empty() {
                 self.b
                     .change(format!("edgePools.{pool}.services"), json!("stopped"), json!("running"));
             }
-            let starts = stopped
-                .into_iter()
-                .map(|name| {
-                    self.b.add(
+            for name in stopped {
+                self.b
+                    .add(
                         Phase::Services,
                         Operation::StartServices {
                             pool: pool.clone(),
                             computer: name.clone(),
                         },
-                        vec![],
                         "Failback step 1: start the Edge services on the pool that must carry federation or media",
                     )
-                })
-                .collect();
-            self.ready.insert(pool, starts);
+                    .provides(Milestone::ServicesRunning(pool.clone()));
+            }
         }
         for (pool, p) in &self.desired.edge_pools {
             if p.services.as_ref().is_none_or(|s| s.value != ServiceState::Stopped) {
@@ -114,7 +100,6 @@ impl Planner<'_> {
                         pool: pool.clone(),
                         computer: name.clone(),
                     },
-                    vec![],
                     "the document sets `services: stopped`",
                 );
             }
@@ -122,55 +107,42 @@ impl Planner<'_> {
     }
 
     /// Phase 8: close the XMPP bracket — start the pool again once its route
-    /// and the XMPP DNS records point at it — and make everything else that
-    /// routes to the pool follow that start.
+    /// change and the XMPP DNS changes have ended, whatever their outcome, so
+    /// a stopped pool is never left stopped. Everything else that needs the
+    /// pool running waits on [`Milestone::ServicesRunning`], which these
+    /// starts provide.
     pub(super) fn end_xmpp_bracket(&mut self) {
-        let pools: Vec<Fqdn> = self.bracket_stops.keys().cloned().collect();
-        for pool in &pools {
-            let Some(p) = self.observed.edge_pools.get(pool) else {
+        let pools: Vec<Fqdn> = self
+            .xmpp_moves
+            .iter()
+            .filter_map(|(_, r)| r.clone())
+            .filter(|p| self.bracketed(p))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        for pool in pools {
+            let Some(p) = self.observed.edge_pools.get(&pool) else {
                 continue;
             };
-            let mut after = self.xmpp_routes.get(&Some(pool.clone())).cloned().unwrap_or_default();
-            after.extend(&self.xmpp_dns);
-            let starts = p
-                .computers
-                .iter()
-                .filter(|(_, c)| c.reachable)
-                .map(|(name, _)| {
-                    self.b.add(
+            for (name, _) in p.computers.iter().filter(|(_, c)| c.reachable) {
+                self.b
+                    .add(
                         Phase::XmppBracketEnd,
                         Operation::StartServices {
                             pool: pool.clone(),
                             computer: name.clone(),
                         },
-                        after.clone(),
                         "XMPP failover: start the Edge services again once the route and DNS point at the pool",
                     )
-                })
-                .collect();
-            self.ready.insert(pool.clone(), starts);
-        }
-        let federation_pool = self.single_federation_pool();
-        for node in &mut self.b.nodes {
-            let pool = match &node.operation {
-                Operation::EnableSipFederation { edge_pool } | Operation::SetMediaEdgePool { edge_pool, .. } => {
-                    Some(edge_pool)
-                }
-                Operation::SetSiteFederationRoute { edge_pool: Some(p), .. } => Some(p),
-                Operation::RunSetup { pool, .. } => Some(pool),
-                _ => None,
-            };
-            if let Some(starts) = pool
-                .filter(|p| self.bracket_stops.contains_key(*p))
-                .and_then(|p| self.ready.get(p))
-            {
-                node.after.extend(starts);
-            }
-        }
-        if let Some(pool) = federation_pool.filter(|p| self.bracket_stops.contains_key(p)) {
-            let starts = self.ready_of(&pool);
-            for id in &self.sip_dns {
-                self.b.nodes[*id].after.extend(&starts);
+                    .provides(Milestone::ServicesRunning(pool.clone()))
+                    .after_end_of(
+                        Milestone::XmppRouteSet(Some(pool.clone())),
+                        "the XMPP bracket closes after the route change, so the stopped pool is started again even if the change failed",
+                    )
+                    .after_end_of(
+                        Milestone::XmppDnsSet,
+                        "the XMPP bracket closes after the XMPP DNS changes, so the stopped pool is started again even if one failed",
+                    );
             }
         }
     }

@@ -4,6 +4,7 @@
 
 use serde_json::json;
 
+use super::milestone::Milestone;
 use super::{Planner, route_json};
 use crate::plan::{Operation, Phase};
 
@@ -22,13 +23,14 @@ impl Planner<'_> {
                 route_json(op.next_hop.as_ref()),
                 json!(hop.value.as_str()),
             );
-            let id = self.b.add(
+            let node = self.b.add(
                 Phase::NextHop,
                 Operation::SetEdgeNextHop { edge_pool: pool.clone(), next_hop: hop.value.clone() },
-                vec![],
                 "Front End failover: move the Edge pool's next hop off a pool before failing that pool over (Set-CsEdgeServer -Registrar)",
             );
-            self.next_hop_moves.push((op.next_hop.clone(), id));
+            if let Some(old) = &op.next_hop {
+                node.provides(Milestone::NextHopMovedOff(old.clone()));
+            }
         }
     }
 
@@ -36,7 +38,6 @@ impl Planner<'_> {
     /// the media associations.
     pub(super) fn topology_edits(&mut self) {
         let federation_pools = self.targets.federation_pools();
-        let mut disables = Vec::new();
         for (pool, p) in &self.observed.edge_pools {
             let want = federation_pools.contains(pool);
             if p.sip_federation != want {
@@ -47,29 +48,35 @@ impl Planner<'_> {
                 );
             }
             if p.sip_federation && !want {
-                disables.push(self.b.add(
-                    Phase::TopologyEdit,
-                    Operation::DisableSipFederation { edge_pool: pool.clone() },
-                    vec![],
-                    "Failback step 2 / SIP failover: clear \"Enable federation for this Edge pool (Port 5061)\" on the pool that no longer carries federation (same topology document as the enable)",
-                ));
+                self.b
+                    .add(
+                        Phase::TopologyEdit,
+                        Operation::DisableSipFederation { edge_pool: pool.clone() },
+                        "Failback step 2 / SIP failover: clear \"Enable federation for this Edge pool (Port 5061)\" on the pool that no longer carries federation (same topology document as the enable)",
+                    )
+                    .provides(Milestone::FederationDisabled)
+                    .provides(Milestone::TopologyEdited);
             }
         }
-        self.edits.clone_from(&disables);
-        for (pool, p) in &self.observed.edge_pools {
-            if p.sip_federation || !federation_pools.contains(pool) {
+        for pool in self.observed.edge_pools.keys() {
+            if !self.gains_federation(pool) {
                 continue;
             }
-            let mut after = disables.clone();
-            after.extend(self.ready_of(pool));
-            let id = self.b.add(
-                Phase::TopologyEdit,
-                Operation::EnableSipFederation { edge_pool: pool.clone() },
-                after,
-                "Failback step 2 / SIP failover: select \"Enable federation for this Edge pool (Port 5061)\" on the pool that carries federation",
-            );
-            self.edits.push(id);
-            self.enabled_pools.push(pool.clone());
+            self.b
+                .add(
+                    Phase::TopologyEdit,
+                    Operation::EnableSipFederation { edge_pool: pool.clone() },
+                    "Failback step 2 / SIP failover: select \"Enable federation for this Edge pool (Port 5061)\" on the pool that carries federation",
+                )
+                .provides(Milestone::TopologyEdited)
+                .after(
+                    Milestone::FederationDisabled,
+                    "the flag comes off the pool that loses federation before it goes on this one, in the same document",
+                )
+                .after(
+                    Milestone::ServicesRunning(pool.clone()),
+                    "the pool's services must run before federation is enabled on it",
+                );
         }
         for (fe, p) in &self.desired.front_end_pools {
             let (Some(media), Some(op)) = (&p.media_edge_pool, self.observed.front_end_pools.get(fe)) else {
@@ -83,28 +90,31 @@ impl Planner<'_> {
                 route_json(op.media_edge_pool.as_ref()),
                 json!(media.value.as_str()),
             );
-            let after = self.ready_of(&media.value);
-            let id = self.b.add(
-                Phase::TopologyEdit,
-                Operation::SetMediaEdgePool { front_end_pool: fe.clone(), edge_pool: media.value.clone() },
-                after,
-                "Failback step 4: associate the Front End pool with its local Edge pool for media (a topology edit, published below)",
-            );
-            self.edits.push(id);
+            self.b
+                .add(
+                    Phase::TopologyEdit,
+                    Operation::SetMediaEdgePool { front_end_pool: fe.clone(), edge_pool: media.value.clone() },
+                    "Failback step 4: associate the Front End pool with its local Edge pool for media (a topology edit, published below)",
+                )
+                .provides(Milestone::TopologyEdited)
+                .after(
+                    Milestone::ServicesRunning(media.value.clone()),
+                    "the Edge pool's services must run before a Front End pool uses it for media",
+                );
         }
     }
 
-    /// Phase 4: one publish, iff there is any edit.
+    /// Phase 4: one publish, planned iff some node edits the topology.
     pub(super) fn publish(&mut self) {
-        if self.edits.is_empty() {
-            return;
-        }
-        self.publish = Some(self.b.add(
-            Phase::Publish,
-            Operation::PublishTopology {},
-            self.edits.clone(),
-            "Failback step 2: publish every topology edit in one document (Publish-CsTopology, Enable-CsTopology); Microsoft's media re-association page forgets this",
-        ));
+        self.b
+            .add(
+                Phase::Publish,
+                Operation::PublishTopology {},
+                "Failback step 2: publish every topology edit in one document (Publish-CsTopology, Enable-CsTopology); Microsoft's media re-association page forgets this",
+            )
+            .provides(Milestone::TopologyPublished)
+            .after_required(Milestone::TopologyEdited, "the one publish carries every topology edit")
+            .only_if_any(vec![Milestone::TopologyEdited]);
     }
 
     /// Phase 5: setup on each reachable server of a pool that gained
@@ -115,7 +125,7 @@ impl Planner<'_> {
             if !federation_pools.contains(pool) {
                 continue;
             }
-            let newly = self.enabled_pools.contains(pool);
+            let newly = self.gains_federation(pool);
             for (name, c) in &p.computers {
                 if !(newly || c.setup_pending) {
                     continue;
@@ -133,15 +143,19 @@ impl Planner<'_> {
                         json!(false),
                     );
                 }
-                let mut after: Vec<usize> = self.publish.into_iter().collect();
-                after.extend(self.ready_of(pool));
-                let id = self.b.add(
-                    Phase::Setup,
-                    Operation::RunSetup { pool: pool.clone(), computer: name.clone() },
-                    after,
-                    "Failback step 2 / SIP failover: run setup (Deployment Wizard \"Run Again\") on each server of the pool that gained federation",
-                );
-                self.setups.entry(pool.clone()).or_default().push(id);
+                self.b
+                    .add(
+                        Phase::Setup,
+                        Operation::RunSetup { pool: pool.clone(), computer: name.clone() },
+                        "Failback step 2 / SIP failover: run setup (Deployment Wizard \"Run Again\") on each server of the pool that gained federation",
+                    )
+                    .provides(Milestone::SetupDone(pool.clone()))
+                    .provides(Milestone::SetupDoneEverywhere)
+                    .after(Milestone::TopologyPublished, "run-setup reads the published topology")
+                    .after(
+                        Milestone::ServicesRunning(pool.clone()),
+                        "the pool's services must run before setup runs on its servers",
+                    );
             }
         }
     }
