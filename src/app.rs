@@ -9,9 +9,8 @@ use std::time::Duration;
 
 use std::net::SocketAddr;
 
-use crate::backend::combined::{Combined, DnsSystem, ProbeSystem};
 use crate::backend::lab::{LabBackend, LabFile, Scenario};
-use crate::backend::{Backend, Observation};
+use crate::backend::{Backend, Combined, DnsSystem, LyncSystem, ManualDns, Observation, ProbeSystem, RealProbes};
 use crate::cli::{BackendKind, Cli, ColorWhen, Command, DEFAULT_LAB, Global, ProbeMode};
 use crate::commands;
 use crate::dns::{DnsBackend, DnsClient, TsigKey};
@@ -209,17 +208,21 @@ pub fn open_backend(
     managed: Vec<(DnsName, RecordType)>,
 ) -> Result<Arc<dyn Backend>, Failure> {
     let timeout = Duration::from_secs(global.network_timeout);
-    let lync: Arc<dyn Backend> = match global.backend {
+    let lab: Option<Arc<LabBackend>> = match global.backend {
         BackendKind::Lab => {
             let path = lab_path(global, true)?;
-            match access {
-                Access::Read => Arc::new(LabBackend::open(&path).map_err(Failure::error)?),
-                Access::Write => Arc::new(
-                    LabBackend::open_locked(&path, Duration::from_secs(global.lock_timeout)).map_err(Failure::error)?,
-                ),
-            }
+            Some(Arc::new(match access {
+                Access::Read => LabBackend::open(&path).map_err(Failure::error)?,
+                Access::Write => {
+                    LabBackend::open_locked(&path, Duration::from_secs(global.lock_timeout)).map_err(Failure::error)?
+                }
+            }))
         }
-        BackendKind::Powershell => {
+        BackendKind::Powershell => None,
+    };
+    let lync: Arc<dyn LyncSystem> = match &lab {
+        Some(lab) => lab.clone(),
+        None => {
             let mut config = PowerShellConfig::from_env(global.ps_command.as_deref()).map_err(Failure::usage)?;
             for spec in &global.ps_timeout {
                 config
@@ -231,8 +234,8 @@ pub fn open_backend(
             Arc::new(PowerShellBackend::new(config))
         }
     };
-    let dns = match &global.dns_server {
-        Some(server) => {
+    let dns: Arc<dyn DnsSystem> = match (&global.dns_server, &lab) {
+        (Some(server), _) => {
             let addr = socket_addr(server, "--dns-server")?;
             let key = match &global.tsig_key_file {
                 Some(path) => Some(TsigKey::from_file(path).map_err(Failure::error)?),
@@ -241,22 +244,22 @@ pub fn open_backend(
             if key.is_none() {
                 tracing::warn!("no TSIG key (--tsig-key-file or EDGEFED_TSIG_KEY_FILE): DNS updates go unsigned");
             }
-            DnsSystem::Server(DnsBackend::new(DnsClient::new(addr, key, timeout)))
+            Arc::new(DnsBackend::new(DnsClient::new(addr, key, timeout)))
         }
-        None if global.backend == BackendKind::Lab => DnsSystem::Lync,
-        None => DnsSystem::Manual {
-            resolver: global
+        (None, Some(lab)) => lab.clone(),
+        (None, None) => Arc::new(ManualDns::new(
+            global
                 .resolver
                 .as_deref()
                 .map(|r| socket_addr(r, "--resolver"))
                 .transpose()?,
             timeout,
-        },
+        )),
     };
-    let probes = match (global.probes, global.backend) {
-        (Some(ProbeMode::Real), _) | (None, BackendKind::Powershell) => ProbeSystem::Real { timeout },
-        (Some(ProbeMode::Lab), BackendKind::Lab) | (None, BackendKind::Lab) => ProbeSystem::Lync,
-        (Some(ProbeMode::Lab), BackendKind::Powershell) => {
+    let probes: Arc<dyn ProbeSystem> = match (global.probes, &lab) {
+        (Some(ProbeMode::Real), _) | (None, None) => Arc::new(RealProbes::new(timeout)),
+        (Some(ProbeMode::Lab) | None, Some(lab)) => lab.clone(),
+        (Some(ProbeMode::Lab), None) => {
             return Err(Failure::usage(
                 "`--probes lab` needs the lab backend; the PowerShell backend probes for real",
             ));

@@ -28,16 +28,14 @@ pub(crate) fn make_plan(global: &Global, desired: &Desired, access: Access) -> R
     let mut plan = crate::plan::plan(desired, &observation.deployment).map_err(|d| Failure::rendered(d.render()))?;
     plan.warnings.extend(observation.warnings);
     if app::dns_is_manual(global) {
-        for a in plan
-            .actions
-            .iter()
-            .filter(|a| a.operation.system() == crate::plan::System::Dns)
-        {
-            plan.warnings.push(format!(
-                "manual step #{}: {} (no --dns-server: edgefed does not change DNS itself)",
-                a.id,
-                crate::backend::combined::manual_record(&a.operation)
-            ));
+        for a in &plan.actions {
+            if let crate::backend::Routed::Dns(update) = crate::backend::route(&a.operation) {
+                plan.warnings.push(format!(
+                    "manual step #{}: {} (no --dns-server: edgefed does not change DNS itself)",
+                    a.id,
+                    crate::backend::manual_record(update.change())
+                ));
+            }
         }
     }
     Ok(Planned {

@@ -18,12 +18,15 @@ pub use file::{Fault, LabFile, LabFileError, write_atomically};
 pub use lock::{LabLock, LockError};
 pub use scenario::Scenario;
 
-use super::{Applied, Backend, BackendError, Observation};
-use crate::model::{Fqdn, ServiceState};
+use super::{
+    Applied, BackendError, Cause, DnsObservation, DnsSystem, DnsUpdate, LyncSystem, Observation, PortCheck, ProbeSystem,
+};
+use crate::model::{DnsName, Fqdn, RecordType, ServiceState};
 use crate::plan::Operation;
 
-/// The lab as a [`Backend`]: the file's state in memory, written back
-/// atomically after every operation so that a crash loses nothing applied.
+/// The lab: a Lync system, a DNS system and a probe system in one file. The
+/// file's state is kept in memory and written back atomically after every
+/// operation so that a crash loses nothing applied.
 #[derive(Debug)]
 pub struct LabBackend {
     path: PathBuf,
@@ -80,8 +83,32 @@ pub enum LabError {
     File(#[from] LabFileError),
 }
 
+impl LabBackend {
+    /// Applies any operation of the lab's three systems: its rules, then the
+    /// file (and the topology document, for a lab made from one).
+    fn apply_operation(&self, operation: &Operation) -> Result<Applied, BackendError> {
+        let mut state = self
+            .state
+            .lock()
+            .map_err(|_| BackendError::failed("the lab's state was left poisoned by a panic: run again"))?;
+        let mut next = state.clone();
+        let result = rules::apply(&mut next, operation);
+        if result.is_ok()
+            && let Some(doc) = &state.topology_document
+        {
+            let path = self.path.parent().unwrap_or(Path::new(".")).join(doc);
+            document::follow(&path, &state, &next, operation)?;
+        }
+        // Faults are consumed even when the operation fails: persist either way.
+        next.write(&self.path)
+            .map_err(|e| BackendError::failed_by(e.to_string(), Cause::LabFile(std::sync::Arc::new(e))))?;
+        *state = next;
+        result
+    }
+}
+
 #[async_trait]
-impl Backend for LabBackend {
+impl LyncSystem for LabBackend {
     fn name(&self) -> &'static str {
         "lab"
     }
@@ -96,28 +123,37 @@ impl Backend for LabBackend {
             ));
         }
         Ok(Observation {
-            deployment: lab.deployment(),
+            deployment: lab.topology,
             warnings,
         })
     }
 
     async fn apply(&self, operation: &Operation) -> Result<Applied, BackendError> {
-        let mut state = self.state.lock().map_err(|_| BackendError::Failed {
-            message: "lab state poisoned".into(),
-        })?;
-        let mut next = state.clone();
-        let result = rules::apply(&mut next, operation);
-        if result.is_ok()
-            && let Some(doc) = &state.topology_document
-        {
-            let path = self.path.parent().unwrap_or(Path::new(".")).join(doc);
-            document::follow(&path, &state, &next, operation)?;
-        }
-        // Faults are consumed even when the operation fails: persist either way.
-        next.write(&self.path)
-            .map_err(|e| BackendError::Failed { message: e.to_string() })?;
-        *state = next;
-        result
+        self.apply_operation(operation)
+    }
+}
+
+/// The lab's simulated external DNS: it holds every record set of its
+/// zones, and returns them all.
+#[async_trait]
+impl DnsSystem for LabBackend {
+    async fn observe(&self, _managed: &[(DnsName, RecordType)]) -> Result<DnsObservation, BackendError> {
+        Ok(DnsObservation {
+            records: self.snapshot().dns,
+            warnings: Vec::new(),
+        })
+    }
+
+    async fn apply(&self, update: &DnsUpdate<'_>) -> Result<Applied, BackendError> {
+        self.apply_operation(update.operation())
+    }
+}
+
+/// The lab's simulated port probes.
+#[async_trait]
+impl ProbeSystem for LabBackend {
+    async fn probe(&self, check: &PortCheck<'_>) -> Result<Applied, BackendError> {
+        self.apply_operation(check.operation())
     }
 }
 
