@@ -157,26 +157,36 @@ impl ProbeSystem for LabBackend {
     }
 }
 
+/// `lab fail` / `lab restore` named a pool the lab does not have.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("pool {pool} is not in the lab; known pools: {}", known.join(", "))]
+pub struct UnknownPool {
+    /// The pool named.
+    pub pool: Fqdn,
+    /// The lab's Edge and Front End pools.
+    pub known: Vec<String>,
+}
+
 /// `lab fail POOL`: every server of the pool stops answering.
 ///
 /// # Errors
-/// A message listing the known pools when `pool` is not one.
-pub fn fail_pool(lab: &mut LabFile, pool: &Fqdn) -> Result<usize, String> {
+/// [`UnknownPool`] listing the known pools when `pool` is not one.
+pub fn fail_pool(lab: &mut LabFile, pool: &Fqdn) -> Result<usize, UnknownPool> {
     set_pool(lab, pool, |c| c.reachable = false)
 }
 
 /// `lab restore POOL`: every server of the pool answers again, services stopped.
 ///
 /// # Errors
-/// A message listing the known pools when `pool` is not one.
-pub fn restore_pool(lab: &mut LabFile, pool: &Fqdn) -> Result<usize, String> {
+/// [`UnknownPool`] listing the known pools when `pool` is not one.
+pub fn restore_pool(lab: &mut LabFile, pool: &Fqdn) -> Result<usize, UnknownPool> {
     set_pool(lab, pool, |c| {
         c.reachable = true;
         c.services = ServiceState::Stopped;
     })
 }
 
-fn set_pool(lab: &mut LabFile, pool: &Fqdn, f: impl Fn(&mut crate::model::Computer)) -> Result<usize, String> {
+fn set_pool(lab: &mut LabFile, pool: &Fqdn, f: impl Fn(&mut crate::model::Computer)) -> Result<usize, UnknownPool> {
     let topo = &mut lab.topology;
     let known: Vec<String> = topo
         .edge_pools
@@ -184,9 +194,10 @@ fn set_pool(lab: &mut LabFile, pool: &Fqdn, f: impl Fn(&mut crate::model::Comput
         .chain(topo.front_end_pools.keys())
         .map(ToString::to_string)
         .collect();
-    let computers = topo
-        .computers_mut(pool)
-        .ok_or_else(|| format!("pool {pool} is not in the lab; known pools: {}", known.join(", ")))?;
+    let computers = topo.computers_mut(pool).ok_or_else(|| UnknownPool {
+        pool: pool.clone(),
+        known,
+    })?;
     computers.values_mut().for_each(f);
     Ok(computers.len())
 }
