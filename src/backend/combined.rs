@@ -117,3 +117,77 @@ impl Backend for Combined {
         self.lync.batches()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::backend::lab::{LabBackend, Scenario};
+    use crate::backend::{ErrorKind, ManualDns};
+    use crate::model::Fqdn;
+
+    fn f(s: &str) -> Fqdn {
+        Fqdn::parse(s).expect("fqdn")
+    }
+
+    #[tokio::test]
+    async fn each_operation_goes_to_its_own_system() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("lab.yaml");
+        std::fs::write(&path, Scenario::XmppFailedOver.text()).expect("write lab");
+        let lab = Arc::new(LabBackend::open(&path).expect("lab"));
+        // The lab for Lync and probes; DNS by hand (a resolver on a closed
+        // loopback port, so observation degrades to a warning).
+        let closed = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let resolver = closed.local_addr().expect("addr");
+        drop(closed);
+        let manual = Arc::new(ManualDns::new(Some(resolver), Duration::from_millis(200)));
+        let managed = vec![(DnsName::host(&f("xmpp.contoso.com")), RecordType::A)];
+        let backend = Combined::new(lab.clone(), manual, lab.clone(), managed);
+
+        let start = Operation::StartServices {
+            pool: f("edgepool1.contoso.com"),
+            computer: f("edgeserver1a.contoso.com"),
+        };
+        let set_a = Operation::SetDnsA {
+            zone: f("contoso.com"),
+            name: DnsName::host(&f("xmpp.contoso.com")),
+            addresses: vec!["131.107.155.10".parse::<IpAddr>().expect("ip")],
+            ttl: 300,
+            observed: None,
+        };
+        let probe = Operation::VerifyPort {
+            pool: f("edgepool1.contoso.com"),
+            address: "131.107.155.10".parse().expect("ip"),
+            port: 5269,
+        };
+        let results = backend.apply_batch(&[start.clone(), set_a, probe]).await;
+        assert!(results[0].is_ok(), "{:?}", results[0]);
+        let manual_step = results[1].as_ref().expect_err("manual");
+        assert_eq!(manual_step.kind(), ErrorKind::ManualStep);
+        assert!(
+            manual_step
+                .to_string()
+                .starts_with("manual step: no DNS server is configured (--dns-server)"),
+            "{manual_step}"
+        );
+        // The lab's simulated probe: EdgePool1 does not carry XMPP yet.
+        let refused = results[2].as_ref().expect_err("no XMPP on edgepool1 yet");
+        assert_eq!(refused.kind(), ErrorKind::Refused, "{refused}");
+        // Only the Lync operation and the probe reached the lab's log.
+        let log = lab.snapshot().log;
+        assert_eq!(log, vec![start]);
+        // The lab's DNS is not read: the manual system's warning is.
+        let obs = backend.observe().await.expect("observe");
+        assert!(obs.deployment.dns.is_empty());
+        assert!(
+            obs.warnings
+                .iter()
+                .any(|w| w.contains("external DNS could not be read")),
+            "{:?}",
+            obs.warnings
+        );
+    }
+}

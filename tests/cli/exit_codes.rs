@@ -158,3 +158,30 @@ fn bad_global_options_are_usage_errors_before_anything_is_read_or_created() {
         }
     }
 }
+
+#[test]
+fn a_malformed_tsig_key_in_the_environment_is_a_usage_error_that_keeps_the_secret() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let secret = "c2VjcmV0LXNlY3JldC1zZWNyZXQ=";
+    for spec in [format!("hmac-md99:edgefed-key:{secret}"), format!("a:b:c:{secret}")] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_edgefed"))
+            .current_dir(dir.path())
+            .args([
+                "--dns-server",
+                "127.0.0.1:53",
+                "plan",
+                "-f",
+                "/nonexistent/desired.yaml",
+            ])
+            .env("EDGEFED_TSIG_KEY", &spec)
+            .env_remove("EDGEFED_TSIG_KEY_FILE")
+            .env_remove("EDGEFED_LAB")
+            .env_remove("EDGEFED_BACKEND")
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 64, "{spec}: {}", text(&out));
+        assert!(text(&out).contains("EDGEFED_TSIG_KEY"), "{}", text(&out));
+        assert!(!text(&out).contains(secret), "{}", text(&out));
+        assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
+    }
+}
