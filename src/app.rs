@@ -1,127 +1,32 @@
-//! The program: parse arguments, set up output and logging, run a command,
-//! and map the result to an exit code.
+//! What the commands share: output, logging, the runtime, the lab file, and
+//! opening the configured systems as one backend.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
-use std::net::SocketAddr;
-
-use crate::backend::combined::{Combined, DnsSystem, ProbeSystem};
 use crate::backend::lab::{LabBackend, LabFile, Scenario};
-use crate::backend::{Backend, Observation};
-use crate::cli::{BackendKind, Cli, ColorWhen, Command, DEFAULT_LAB, Global, ProbeMode};
-use crate::commands;
+use crate::backend::{Backend, Combined, DnsSystem, LyncSystem, ManualDns, Observation, ProbeSystem, RealProbes};
+use crate::cli::{BackendKind, ColorWhen, ProbeMode};
 use crate::dns::{DnsBackend, DnsClient, TsigKey};
-use crate::exit;
+use crate::error::Error;
 use crate::model::{DnsName, RecordType};
-use crate::powershell::{PowerShellBackend, PowerShellConfig};
+use crate::powershell::PowerShellBackend;
+use crate::settings::{DnsSettings, Settings, TsigKeySource};
 
-/// A command's failure: what to print and the exit code.
-#[derive(Debug)]
-pub struct Failure {
-    /// Already-rendered message for stderr.
-    pub message: String,
-    /// The exit code.
-    pub code: u8,
-}
-
-impl Failure {
-    /// An error (exit 1).
-    pub fn error(message: impl std::fmt::Display) -> Self {
-        Self {
-            message: format!("error: {message}"),
-            code: exit::FAILURE,
-        }
-    }
-
-    /// A usage error (exit 64).
-    pub fn usage(message: impl std::fmt::Display) -> Self {
-        Self {
-            message: format!("error: {message}"),
-            code: exit::USAGE,
-        }
-    }
-
-    /// A pre-rendered report (diagnostics), exit 1.
-    pub fn rendered(message: String) -> Self {
-        Self {
-            message,
-            code: exit::FAILURE,
-        }
-    }
-}
-
-/// The outcome of a command: an exit code, or a failure to report.
-pub type Outcome = Result<u8, Failure>;
-
-/// Runs edgefed with `args` (the first is the program name).
-pub fn run<I, T>(args: I) -> ExitCode
-where
-    I: IntoIterator<Item = T>,
-    T: Into<std::ffi::OsString> + Clone,
-{
-    let cli = match <Cli as clap::Parser>::try_parse_from(args) {
-        Ok(cli) => cli,
-        Err(e) => {
-            // clap exits 2 on a usage error, but 2 means drift here: help and
-            // version are successes, every other parse error is EX_USAGE (64),
-            // including a bare `edgefed` (help shown for a missing command).
-            let code = match e.kind() {
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => exit::SUCCESS,
-                _ => exit::USAGE,
-            };
-            let _ = e.print();
-            return ExitCode::from(code);
-        }
-    };
-    set_up_output(&cli.global);
-    let outcome = match cli.command {
-        Command::Validate(ref a) => commands::validate::run(&cli.global, a),
-        Command::Plan(ref a) => commands::plan::run(&cli.global, a),
-        Command::Reconcile(ref a) => commands::reconcile::run(&cli.global, a),
-        Command::Observe => commands::observe::run(&cli.global),
-        Command::Schema(ref a) => commands::schema::run(a),
-        Command::Lab(ref c) => commands::lab::run(&cli.global, c),
-        Command::Topology(ref c) => commands::topology::run(&cli.global, c),
-    };
-    match outcome {
-        Ok(code) => ExitCode::from(code),
-        Err(f) => {
-            let mut err = anstream::stderr();
-            let _ = write!(err, "{}", f.message);
-            if !f.message.ends_with('\n') {
-                let _ = writeln!(err);
-            }
-            ExitCode::from(f.code)
-        }
-    }
-}
-
-fn set_up_output(global: &Global) {
-    let choice = match global.color {
+/// Sets up colour and logging on stderr.
+pub fn set_up_output(settings: &Settings) {
+    let choice = match settings.color {
         ColorWhen::Auto => anstream::ColorChoice::Auto,
         ColorWhen::Always => anstream::ColorChoice::Always,
         ColorWhen::Never => anstream::ColorChoice::Never,
     };
     choice.write_global();
-    let level = if global.quiet {
-        "error"
-    } else {
-        match global.verbose {
-            0 => "warn",
-            1 => "info",
-            2 => "debug",
-            _ => "trace",
-        }
-    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("edgefed={level}")));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("edgefed={}", settings.log_level)));
     use std::io::IsTerminal as _;
     let ansi =
-        std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() && global.color != ColorWhen::Never;
+        std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() && settings.color != ColorWhen::Never;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -147,34 +52,43 @@ pub fn note(text: &str) {
 ///
 /// # Errors
 /// When the runtime cannot start (no threads left).
-pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| Failure::error(format!("cannot start the async runtime: {e}")))
+        .map_err(Error::Runtime)
+}
+
+/// Writes `bytes` to `path` atomically.
+///
+/// # Errors
+/// [`Error::Io`] naming the file.
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    crate::fs_util::write_atomically(path, bytes).map_err(|e| Error::Io {
+        action: "write",
+        path: e.path,
+        source: e.source,
+    })
 }
 
 /// The lab path, creating the default lab when it is implied and missing.
 ///
 /// # Errors
 /// When an explicitly named lab does not exist, or the default cannot be created.
-pub fn lab_path(global: &Global, create_default: bool) -> Result<PathBuf, Failure> {
-    if let Some(path) = &global.lab {
+pub fn lab_path(settings: &Settings, create_default: bool) -> Result<PathBuf, Error> {
+    let path = settings.lab.path.clone();
+    if settings.lab.explicit {
         if !path.exists() {
-            return Err(Failure::error(format!(
-                "lab file {} does not exist — create it with `edgefed --lab {} lab init`",
-                path.display(),
-                path.display()
-            )));
+            return Err(Error::LabMissing { path });
         }
-        return Ok(path.clone());
+        return Ok(path);
     }
-    let path = PathBuf::from(DEFAULT_LAB);
     if !path.exists() && create_default {
         create_lab(&path, Scenario::DEFAULT)?;
         note(&format!(
-            "edgefed: created the lab {DEFAULT_LAB} from scenario `{}` (see `edgefed lab init --help`)",
+            "edgefed: created the lab {} from scenario `{}` (see `edgefed lab init --help`)",
+            path.display(),
             Scenario::DEFAULT
         ));
     }
@@ -185,8 +99,8 @@ pub fn lab_path(global: &Global, create_default: bool) -> Result<PathBuf, Failur
 ///
 /// # Errors
 /// When the file cannot be written.
-pub fn create_lab(path: &Path, scenario: Scenario) -> Result<(), Failure> {
-    crate::fs_util::write_atomically(path, scenario.text().as_bytes()).map_err(Failure::error)
+pub fn create_lab(path: &Path, scenario: Scenario) -> Result<(), Error> {
+    write_file(path, scenario.text().as_bytes())
 }
 
 /// Which backend to use, opened for reading or for a reconcile.
@@ -197,98 +111,80 @@ pub enum Access {
     Write,
 }
 
-/// Opens the configured backend: the Lync system (lab or PowerShell)
-/// combined with external DNS and port probes. `managed` lists the DNS
-/// record sets the document manages.
+/// Opens the configured systems as one backend: the Lync system (lab or
+/// PowerShell), DNS (the lab's, an RFC 2136 server, or manual) and probes
+/// (the lab's or real). `managed` lists the DNS record sets the document
+/// manages.
 ///
 /// # Errors
-/// When the backend cannot be set up, or its lab is missing, invalid or locked.
+/// When the lab is missing, invalid or locked, a server name does not
+/// resolve, or the TSIG key cannot be read.
 pub fn open_backend(
-    global: &Global,
+    settings: &Settings,
     access: Access,
     managed: Vec<(DnsName, RecordType)>,
-) -> Result<Arc<dyn Backend>, Failure> {
-    let timeout = Duration::from_secs(global.network_timeout);
-    let lync: Arc<dyn Backend> = match global.backend {
+) -> Result<Arc<dyn Backend>, Error> {
+    let timeout = settings.network_timeout;
+    let lab: Option<Arc<LabBackend>> = match settings.backend {
         BackendKind::Lab => {
-            let path = lab_path(global, true)?;
-            match access {
-                Access::Read => Arc::new(LabBackend::open(&path).map_err(Failure::error)?),
-                Access::Write => Arc::new(
-                    LabBackend::open_locked(&path, Duration::from_secs(global.lock_timeout)).map_err(Failure::error)?,
-                ),
-            }
+            let path = lab_path(settings, true)?;
+            Some(Arc::new(match access {
+                Access::Read => LabBackend::open(&path)?,
+                Access::Write => LabBackend::open_locked(&path, settings.lock_timeout)?,
+            }))
         }
-        BackendKind::Powershell => {
-            let mut config = PowerShellConfig::from_env(global.ps_command.as_deref()).map_err(Failure::usage)?;
-            for spec in &global.ps_timeout {
-                config
-                    .timeouts
-                    .set(spec)
-                    .map_err(|e| Failure::usage(format!("--ps-timeout {e}")))?;
-            }
-            config.backup_dir.clone_from(&global.backup_dir);
-            Arc::new(PowerShellBackend::new(config))
+        BackendKind::Powershell => None,
+    };
+    let lync: Arc<dyn LyncSystem> = match (&lab, &settings.powershell) {
+        (Some(lab), _) => lab.clone(),
+        (None, Some(config)) => Arc::new(PowerShellBackend::new(config.clone())),
+        (None, None) => {
+            return Err(Error::Internal(
+                "the PowerShell backend was chosen but its settings were not made".into(),
+            ));
         }
     };
-    let dns = match &global.dns_server {
-        Some(server) => {
-            let addr = socket_addr(server, "--dns-server")?;
-            let key = match &global.tsig_key_file {
-                Some(path) => Some(TsigKey::from_file(path).map_err(Failure::error)?),
-                None => TsigKey::from_env().map_err(Failure::error)?,
+    let dns: Arc<dyn DnsSystem> = match (&settings.dns, &lab) {
+        (DnsSettings::Server { server, key }, _) => {
+            let addr = server.resolve("--dns-server")?;
+            let key = match key {
+                TsigKeySource::File(path) => Some(TsigKey::from_file(path)?),
+                TsigKeySource::Inline(key) => Some(key.clone()),
+                TsigKeySource::None => None,
             };
             if key.is_none() {
                 tracing::warn!("no TSIG key (--tsig-key-file or EDGEFED_TSIG_KEY_FILE): DNS updates go unsigned");
             }
-            DnsSystem::Server(DnsBackend::new(DnsClient::new(addr, key, timeout)))
+            Arc::new(DnsBackend::new(DnsClient::new(addr, key, timeout)))
         }
-        None if global.backend == BackendKind::Lab => DnsSystem::Lync,
-        None => DnsSystem::Manual {
-            resolver: global
-                .resolver
-                .as_deref()
-                .map(|r| socket_addr(r, "--resolver"))
-                .transpose()?,
+        (DnsSettings::Lab, Some(lab)) => lab.clone(),
+        (DnsSettings::Manual { resolver }, _) => Arc::new(ManualDns::new(
+            resolver.as_ref().map(|r| r.resolve("--resolver")).transpose()?,
             timeout,
-        },
+        )),
+        (DnsSettings::Lab, None) => {
+            return Err(Error::Internal("lab DNS was chosen without the lab backend".into()));
+        }
     };
-    let probes = match (global.probes, global.backend) {
-        (Some(ProbeMode::Real), _) | (None, BackendKind::Powershell) => ProbeSystem::Real { timeout },
-        (Some(ProbeMode::Lab), BackendKind::Lab) | (None, BackendKind::Lab) => ProbeSystem::Lync,
-        (Some(ProbeMode::Lab), BackendKind::Powershell) => {
-            return Err(Failure::usage(
-                "`--probes lab` needs the lab backend; the PowerShell backend probes for real",
-            ));
+    let probes: Arc<dyn ProbeSystem> = match (settings.probes, &lab) {
+        (ProbeMode::Real, _) => Arc::new(RealProbes::new(timeout)),
+        (ProbeMode::Lab, Some(lab)) => lab.clone(),
+        (ProbeMode::Lab, None) => {
+            return Err(Error::Internal("lab probes were chosen without the lab backend".into()));
         }
     };
     Ok(Arc::new(Combined::new(lync, dns, probes, managed)))
-}
-
-/// Whether DNS changes are manual steps (no update server, not the lab).
-#[must_use]
-pub fn dns_is_manual(global: &Global) -> bool {
-    global.dns_server.is_none() && global.backend != BackendKind::Lab
-}
-
-/// Resolves `HOST:PORT`.
-fn socket_addr(text: &str, flag: &str) -> Result<SocketAddr, Failure> {
-    use std::net::ToSocketAddrs as _;
-    text.to_socket_addrs().ok().and_then(|mut a| a.next()).ok_or_else(|| {
-        Failure::usage(format!(
-            "{flag} {text}: expected HOST:PORT, e.g. 192.0.2.53:53 or ns1.contoso.com:53"
-        ))
-    })
 }
 
 /// Observes through `backend`, printing its warnings on stderr.
 ///
 /// # Errors
 /// When the backend cannot observe.
-pub fn observe(rt: &tokio::runtime::Runtime, backend: &dyn Backend) -> Result<Observation, Failure> {
-    let obs = rt
-        .block_on(backend.observe())
-        .map_err(|e| Failure::error(format!("cannot observe the deployment ({}): {e}", backend.name())))?;
+pub fn observe(rt: &tokio::runtime::Runtime, backend: &dyn Backend) -> Result<Observation, Error> {
+    let obs = rt.block_on(backend.observe()).map_err(|source| Error::Observe {
+        backend: backend.name(),
+        source,
+    })?;
     for w in &obs.warnings {
         note(&format!("warning: {w}"));
     }
@@ -299,6 +195,6 @@ pub fn observe(rt: &tokio::runtime::Runtime, backend: &dyn Backend) -> Result<Ob
 ///
 /// # Errors
 /// When it is missing or invalid.
-pub fn read_lab(path: &Path) -> Result<LabFile, Failure> {
-    LabFile::read(path).map_err(Failure::error)
+pub fn read_lab(path: &Path) -> Result<LabFile, Error> {
+    Ok(LabFile::read(path)?)
 }

@@ -1,11 +1,9 @@
-//! The command line (contract §2), as clap types. [`crate::app`] turns it
-//! into work.
+//! The command line, as clap types. [`crate::settings`] checks the global
+//! options; [`crate::commands`] turns the rest into work.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-
-use crate::backend::lab::Scenario;
 
 /// Default lab file.
 pub const DEFAULT_LAB: &str = ".edgefed/lab.yaml";
@@ -115,6 +113,17 @@ pub struct Global {
     /// Bound on each DNS query / update and each port probe, in seconds.
     #[arg(long, global = true, default_value = "5", value_name = "SECONDS")]
     pub network_timeout: u64,
+}
+
+/// A built-in lab scenario (`lab init --scenario`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ScenarioName {
+    /// The seed's starting point: federation failed over to EdgePool2, EdgePool1 back but stopped.
+    XmppFailedOver,
+    /// Everything on EdgePool1, all running.
+    Healthy,
+    /// Everything on EdgePool1, which has just failed (unreachable).
+    EdgeDown,
 }
 
 /// Where port probes go.
@@ -237,8 +246,8 @@ pub enum LabCommand {
     /// Create the lab file from a built-in scenario.
     Init {
         /// The scenario.
-        #[arg(long, value_enum, default_value_t = Scenario::DEFAULT)]
-        scenario: Scenario,
+        #[arg(long, value_enum, default_value = "xmpp-failed-over")]
+        scenario: ScenarioName,
         /// Overwrite an existing lab file.
         #[arg(long)]
         force: bool,

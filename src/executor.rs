@@ -127,9 +127,9 @@ pub async fn execute(
                     wave.into_iter()
                         .map(|id| {
                             let r = results.next().unwrap_or_else(|| {
-                                Err(BackendError::Failed {
-                                    message: "the backend returned no result for this action".into(),
-                                })
+                                Err(BackendError::lost(
+                                    "the backend returned no result for this action: its effect is unknown",
+                                ))
                             });
                             (id, r, took)
                         })
@@ -250,9 +250,7 @@ mod tests {
             let target = op.target();
             self.applied.lock().unwrap().push(target.clone());
             if self.fail.contains(&target) {
-                Err(BackendError::Refused {
-                    message: format!("{target} refused"),
-                })
+                Err(BackendError::refused(format!("{target} refused")))
             } else {
                 Ok(Applied::default())
             }

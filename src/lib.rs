@@ -5,11 +5,14 @@
 //! a [`backend::Backend`] observes the deployment as a [`model::Deployment`];
 //! [`plan::plan`] — a pure function of the two — gives the ordered DAG of
 //! actions; [`executor::execute`] applies it through the backend; [`render`]
-//! shows plans and reports. Backends: the lab ([`backend::lab`]), the
-//! PowerShell backend ([`powershell`]), external DNS ([`dns`]) and port
-//! probes ([`probe`]), put together by [`backend::combined`]. [`topology`]
-//! reads and edits Lync's published topology documents. [`app`], [`cli`] and
-//! [`commands`] are the command line; [`exit`] its exit codes; [`fs_util`]
+//! shows plans and reports. The backend is three systems — Lync (the lab
+//! [`backend::lab`] or the PowerShell backend [`powershell`]), external DNS
+//! ([`dns`], or the lab's) and port probes ([`probe`], or the lab's) — put
+//! together by [`backend::combined`]. [`topology`]
+//! reads and edits Lync's published topology documents. The command line:
+//! [`cli`] parses it, [`settings`] checks the global options before anything
+//! is read, [`commands`] runs one command with the helpers of [`app`], and
+//! [`error`] is why a command failed, with its [`exit`] code; [`fs_util`]
 //! writes files atomically.
 
 pub mod app;
@@ -19,6 +22,7 @@ pub mod commands;
 pub mod diagnostic;
 pub mod dns;
 pub mod document;
+pub mod error;
 pub mod executor;
 pub mod exit;
 pub mod fs_util;
@@ -27,4 +31,5 @@ pub mod plan;
 pub mod powershell;
 pub mod probe;
 pub mod render;
+pub mod settings;
 pub mod topology;

@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use edgefed::backend::{Backend, BackendError};
+use edgefed::backend::{DnsSystem, ErrorKind, Routed, route};
 use edgefed::dns::{DnsBackend, DnsClient, DnsError, TsigAlgo, TsigKey, resolve_plain};
 use edgefed::model::{DnsName, DnsRecord, Fqdn, RecordType};
 use edgefed::plan::Operation;
@@ -252,15 +252,25 @@ async fn bind_unknown_zone_is_reported_with_server_zone_and_record() {
     );
 }
 
+/// The DNS system's change of one operation.
+async fn apply_dns(
+    backend: &DnsBackend,
+    op: &Operation,
+) -> Result<edgefed::backend::Applied, edgefed::backend::BackendError> {
+    match route(op) {
+        Routed::Dns(update) => DnsSystem::apply(backend, &update).await,
+        other => panic!("{op} is not routed to DNS: {other:?}"),
+    }
+}
+
 #[tokio::test]
-async fn dns_backend_applies_dns_actions_idempotently_and_rejects_others() {
+async fn dns_backend_applies_dns_actions_idempotently_and_reports_a_stale_prerequisite() {
     if !need(DNS_TOOLS) {
         return;
     }
     let zone = "edge.test";
     let bind = Bind::start(&[zone.to_string()]);
     let backend = DnsBackend::new(client(&bind));
-    assert_eq!(backend.name(), "dns");
 
     let set_a = Operation::SetDnsA {
         zone: fqdn(zone),
@@ -279,35 +289,41 @@ async fn dns_backend_applies_dns_actions_idempotently_and_rejects_others() {
         ttl: 300,
         observed: None,
     };
-    let applied = backend.apply(&set_a).await.expect("apply A");
+    let applied = apply_dns(&backend, &set_a).await.expect("apply A");
     assert!(
         applied.detail.as_deref().is_some_and(|d| d.starts_with("updated")),
         "{applied:?}"
     );
-    backend.apply(&set_srv).await.expect("apply SRV");
+    apply_dns(&backend, &set_srv).await.expect("apply SRV");
     // Applying again (stale prerequisite, effect already holds) succeeds.
-    let again = backend.apply(&set_a).await.expect("re-apply A");
+    let again = apply_dns(&backend, &set_a).await.expect("re-apply A");
     assert!(
         again.detail.as_deref().is_some_and(|d| d.starts_with("already held")),
         "{again:?}"
     );
     assert_eq!(bind.dig("xmpp.edge.test", "A"), vec!["198.51.100.21"]);
 
-    let observed = backend.observe_records(&wanted(zone)).await.expect("observe");
-    assert_eq!(observed.len(), 2);
-
-    let verify = Operation::VerifyPort {
-        pool: fqdn("edgepool1.edge.test"),
-        address: ip("127.0.0.1"),
-        port: 5269,
+    // A change whose expected record set is gone, and whose effect does not
+    // hold: stale, with the DNS error kept as its source.
+    let behind = Operation::SetDnsA {
+        zone: fqdn(zone),
+        name: name("xmpp.edge.test"),
+        addresses: vec![ip("198.51.100.22")],
+        ttl: 300,
+        observed: Some(a("xmpp.edge.test", 300, &[INITIAL_XMPP_A])),
     };
-    match backend.apply(&verify).await {
-        Err(BackendError::Failed { message }) => {
-            assert!(message.contains("not a DNS action"), "{message}");
-        }
-        other => panic!("expected Failed, got {other:?}"),
-    }
-    assert!(backend.observe().await.is_err());
+    let err = apply_dns(&backend, &behind).await.expect_err("stale");
+    assert_eq!(err.kind(), ErrorKind::Stale, "{err}");
+    assert!(
+        matches!(err.dns_error(), Some(DnsError::ChangedBehindOurBack { .. })),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("changed behind our back"), "{err}");
+    assert_eq!(bind.dig("xmpp.edge.test", "A"), vec!["198.51.100.21"]);
+
+    let observed = DnsSystem::observe(&backend, &wanted(zone)).await.expect("observe");
+    assert_eq!(observed.records.len(), 2);
+    assert!(observed.warnings.is_empty());
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use edgefed::backend::{Backend, BackendError};
+use edgefed::backend::{BackendError, LyncSystem};
 use edgefed::model::{Computer, Deployment, DnsName, EdgePool, Fqdn, FrontEndPool, ServiceState, Site};
 use edgefed::plan::{Action, Dependency, Operation, OperationKind, Phase, System, Wait};
 use edgefed::powershell::commands::{EXPORT_TOPOLOGY, shell_body};
@@ -635,8 +635,8 @@ async fn a_publish_by_someone_else_after_observe_is_detected_and_nothing_is_publ
     let results = execute(&b, &seed_failback_plan()).await;
     for id in [2, 3, 4] {
         match &results[&id] {
-            Err(BackendError::Refused { message }) => {
-                assert!(message.contains("someone else published"), "{message}");
+            Err(e @ BackendError::Stale { .. }) => {
+                assert!(e.to_string().contains("someone else published"), "{e}");
             }
             other => panic!("action {id}: {other:?}"),
         }
@@ -666,7 +666,7 @@ async fn a_publish_by_someone_else_just_before_publishing_is_refused_in_the_scri
     });
     let r = b.apply(&Operation::PublishTopology {}).await;
     match r {
-        Err(BackendError::Refused { message }) => {
+        Err(BackendError::Refused { message, .. }) => {
             assert!(message.contains("someone else published"), "{message}");
         }
         other => panic!("{other:?}"),
@@ -699,7 +699,7 @@ async fn an_unreachable_edge_server_is_observed_and_its_action_refused() {
     );
     let r = b.apply(&seed_failback_plan()[0].operation).await;
     match r {
-        Err(BackendError::Refused { message }) => {
+        Err(BackendError::Refused { message, .. }) => {
             assert!(
                 message.contains("Cannot open Service Control Manager on computer 'edgeserver1.contoso.com'"),
                 "{message}"
@@ -734,14 +734,14 @@ async fn a_cmdlet_failure_is_that_actions_refusal_with_lyncs_message() {
     let rs = b.apply_batch(&ops).await;
     assert_eq!(
         rs[0],
-        Err(BackendError::Refused {
-            message: "Set-CsSite : Unable to connect to the Central Management Store.".into()
-        })
+        Err(BackendError::refused(
+            "Set-CsSite : Unable to connect to the Central Management Store."
+        ))
     );
     assert!(rs[1].is_ok(), "{:?}", rs[1]);
     // Lync refuses a SIP route to a pool without the published flag.
     match &rs[2] {
-        Err(BackendError::Refused { message }) => {
+        Err(BackendError::Refused { message, .. }) => {
             assert!(message.contains("not enabled for federation"), "{message}");
         }
         other => panic!("{other:?}"),
@@ -771,7 +771,7 @@ async fn dns_and_probes_are_not_this_backends() {
     let plan = seed_failback_plan();
     for id in [11, 12, 13] {
         match b.apply(&plan[id - 1].operation).await {
-            Err(BackendError::Failed { message }) => {
+            Err(BackendError::Failed { message, .. }) => {
                 assert!(
                     message.contains("DNS backend") || message.contains("probe module"),
                     "{message}"
@@ -791,7 +791,7 @@ async fn run_setup_waits_for_replication_and_gives_up_when_bounded() {
     let plan = seed_failback_plan();
     let results = execute(&b, &plan[..6]).await;
     match &results[&6] {
-        Err(BackendError::Refused { message }) => {
+        Err(BackendError::Refused { message, .. }) => {
             assert!(
                 message.contains("CMS replication did not reach edgeserver1.contoso.com"),
                 "{message}"
@@ -821,7 +821,7 @@ async fn edge_credentials_come_from_a_file_and_never_appear_in_the_script() {
     let b2 = backend(&bed2);
     b2.observe().await.unwrap();
     let r = execute(&b2, &seed_failback_plan()[..6]).await;
-    assert!(matches!(&r[&6], Err(BackendError::Refused { message }) if message.contains("Access is denied")));
+    assert!(matches!(&r[&6], Err(BackendError::Refused { message, .. }) if message.contains("Access is denied")));
 }
 
 #[tokio::test]
@@ -831,14 +831,15 @@ async fn a_shell_that_hangs_times_out() {
     let b = PowerShellBackend::new(config);
     let started = std::time::Instant::now();
     match b.observe().await {
-        Err(BackendError::Failed { message }) => {
+        Err(BackendError::Timeout { after, message, .. }) => {
+            assert_eq!(after, Duration::from_millis(300));
             assert!(message.contains("did not finish"), "{message}")
         }
         other => panic!("{other:?}"),
     }
     assert!(started.elapsed() < Duration::from_secs(5));
     let b = PowerShellBackend::new(PowerShellConfig::new("/nonexistent/pwsh -Command -").unwrap());
-    assert!(matches!(b.observe().await, Err(BackendError::Failed { message }) if message.contains("cannot start")));
+    assert!(matches!(b.observe().await, Err(BackendError::Failed { message, .. }) if message.contains("cannot start")));
 }
 
 #[tokio::test]
@@ -848,7 +849,7 @@ async fn a_failing_observation_cmdlet_is_named_with_lyncs_message() {
         json!({ "faults": [{ "cmdlet": "Get-CsTopology", "message": "Cannot connect to the Central Management Store.", "times": 1 }] }),
     );
     match backend(&bed).observe().await {
-        Err(BackendError::Failed { message }) => assert_eq!(
+        Err(BackendError::Failed { message, .. }) => assert_eq!(
             message,
             "`Get-CsTopology -AsXml` failed: Cannot connect to the Central Management Store."
         ),

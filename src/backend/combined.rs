@@ -1,65 +1,35 @@
-//! The systems of one reconcile put together: the Lync backend (lab or
-//! PowerShell), external DNS (the lab's simulation, an RFC 2136 server, or
-//! manual steps checked by plain queries), and port probes (the lab's
+//! The systems of one reconcile put together: one Lync system (lab or
+//! PowerShell), one DNS system (the lab's simulation, an RFC 2136 server, or
+//! manual steps checked by plain queries) and one probe system (the lab's
 //! simulation or real probes). The executor sees one [`Backend`].
 
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{Applied, Backend, BackendError, Observation};
-use crate::dns::DnsBackend;
+use super::{Applied, Backend, BackendError, DnsSystem, LyncSystem, Observation, ProbeSystem, Routed, route};
 use crate::model::{DnsName, RecordType};
-use crate::plan::{Operation, System};
+use crate::plan::Operation;
 
 /// How many DNS updates or probes of one wave run at once.
 const PARALLEL: usize = 16;
 
-/// Where DNS is observed and changed.
-pub enum DnsSystem {
-    /// The Lync backend's own (the lab's simulated DNS).
-    Lync,
-    /// An RFC 2136 primary, with TSIG.
-    Server(DnsBackend),
-    /// No DNS server configured: observe with plain queries (to `resolver`,
-    /// or the system resolver), and show changes as manual steps.
-    Manual {
-        /// The resolver to query, or `None` for `/etc/resolv.conf`.
-        resolver: Option<SocketAddr>,
-        /// Bound on each query.
-        timeout: Duration,
-    },
-}
-
-/// Where ports are probed.
-pub enum ProbeSystem {
-    /// The Lync backend's own (the lab's simulation).
-    Lync,
-    /// Real TCP / XMPP / TLS probes.
-    Real {
-        /// Bound on each probe.
-        timeout: Duration,
-    },
-}
-
 /// The combined backend.
 pub struct Combined {
-    lync: Arc<dyn Backend>,
-    dns: DnsSystem,
-    probes: ProbeSystem,
+    lync: Arc<dyn LyncSystem>,
+    dns: Arc<dyn DnsSystem>,
+    probes: Arc<dyn ProbeSystem>,
     managed: Vec<(DnsName, RecordType)>,
 }
 
 impl Combined {
-    /// Combines `lync` with a DNS and a probe system. `managed` lists the
-    /// record sets the document manages (what DNS observation reads).
+    /// Combines a Lync, a DNS and a probe system. `managed` lists the record
+    /// sets the document manages (what DNS observation reads).
     #[must_use]
     pub fn new(
-        lync: Arc<dyn Backend>,
-        dns: DnsSystem,
-        probes: ProbeSystem,
+        lync: Arc<dyn LyncSystem>,
+        dns: Arc<dyn DnsSystem>,
+        probes: Arc<dyn ProbeSystem>,
         managed: Vec<(DnsName, RecordType)>,
     ) -> Self {
         Self {
@@ -70,50 +40,13 @@ impl Combined {
         }
     }
 
-    fn handles_here(&self, op: &Operation) -> bool {
-        (op.system() == System::Dns && !matches!(self.dns, DnsSystem::Lync))
-            || (matches!(op, Operation::VerifyPort { .. }) && matches!(self.probes, ProbeSystem::Real { .. }))
-    }
-
-    async fn apply_here(&self, op: &Operation) -> Result<Applied, BackendError> {
-        match (op, &self.dns, &self.probes) {
-            (Operation::VerifyPort { pool, address, port }, _, ProbeSystem::Real { timeout }) => {
-                // The stream's `to` / TLS name: the pool's domain (contoso.com for edgepool1.contoso.com).
-                let domain = pool.as_str().split_once('.').map_or(pool.as_str(), |(_, d)| d);
-                let kind = crate::probe::probe_kind_for_port(*port, domain);
-                let addr = SocketAddr::new(*address, *port);
-                match crate::probe::probe(addr, &kind, *timeout).await {
-                    Ok(answer) => Ok(Applied {
-                        detail: Some(format!("{} in {} ms", answer.answered, answer.elapsed.as_millis())),
-                        warnings: vec![],
-                    }),
-                    Err(e) => Err(BackendError::Refused { message: e.to_string() }),
-                }
-            }
-            (_, DnsSystem::Server(dns), _) => dns.apply(op).await,
-            (_, DnsSystem::Manual { .. }, _) => Err(BackendError::Refused {
-                message: format!(
-                    "manual step: no DNS server is configured (--dns-server), so edgefed cannot make this change; {} — set it by hand (or give --dns-server and --tsig-key-file), then run reconcile again",
-                    manual_record(op)
-                ),
-            }),
-            _ => self.lync.apply(op).await,
+    /// Applies a routed operation on its system.
+    async fn apply_routed(&self, routed: Routed<'_>) -> Result<Applied, BackendError> {
+        match routed {
+            Routed::Lync(op) => self.lync.apply(op).await,
+            Routed::Dns(update) => self.dns.apply(&update).await,
+            Routed::Probe(check) => self.probes.probe(&check).await,
         }
-    }
-}
-
-/// The exact record a DNS action sets, for a manual step.
-#[must_use]
-pub fn manual_record(op: &Operation) -> String {
-    match op.dns_change() {
-        Some(change) => format!(
-            "in zone {}: {} (and no other {} records for {})",
-            change.zone,
-            change.desired.zone_file_lines().join("; "),
-            change.desired.record_type(),
-            change.desired.name()
-        ),
-        None => op.to_string(),
     }
 }
 
@@ -125,64 +58,52 @@ impl Backend for Combined {
 
     async fn observe(&self) -> Result<Observation, BackendError> {
         let mut obs = self.lync.observe().await?;
-        match &self.dns {
-            DnsSystem::Lync => {}
-            DnsSystem::Server(dns) => {
-                obs.deployment.dns = dns.observe_records(&self.managed).await?;
-            }
-            DnsSystem::Manual { resolver, timeout } => {
-                match crate::dns::resolve_plain(*resolver, &self.managed, *timeout).await {
-                    Ok(records) => obs.deployment.dns = records,
-                    Err(e) => {
-                        obs.deployment.dns.clear();
-                        obs.warnings.push(format!(
-                            "external DNS could not be read ({e}); the managed records are treated as absent"
-                        ));
-                    }
-                }
-            }
-        }
+        let dns = self.dns.observe(&self.managed).await?;
+        obs.deployment.dns = dns.records;
+        obs.warnings.extend(dns.warnings);
         Ok(obs)
     }
 
     async fn apply(&self, op: &Operation) -> Result<Applied, BackendError> {
-        if self.handles_here(op) {
-            self.apply_here(op).await
-        } else {
-            self.lync.apply(op).await
-        }
+        self.apply_routed(route(op)).await
     }
 
     async fn apply_batch(&self, ops: &[Operation]) -> Vec<Result<Applied, BackendError>> {
-        let (here, there): (Vec<usize>, Vec<usize>) = (0..ops.len()).partition(|i| self.handles_here(&ops[*i]));
-        let lync_ops: Vec<Operation> = there.iter().map(|i| ops[*i].clone()).collect();
+        let mut lync = Vec::new();
+        let mut others = Vec::new();
+        for (i, op) in ops.iter().enumerate() {
+            match route(op) {
+                Routed::Lync(op) => lync.push((i, op.clone())),
+                routed @ (Routed::Dns(_) | Routed::Probe(_)) => others.push((i, routed)),
+            }
+        }
         let mut results: Vec<Option<Result<Applied, BackendError>>> = (0..ops.len()).map(|_| None).collect();
-        let lync_results = if lync_ops.is_empty() {
-            Vec::new()
-        } else {
-            self.lync.apply_batch(&lync_ops).await
-        };
-        for (i, r) in there.into_iter().zip(lync_results) {
-            results[i] = Some(r);
+        if !lync.is_empty() {
+            let (ids, lync_ops): (Vec<usize>, Vec<Operation>) = lync.into_iter().unzip();
+            for (i, r) in ids.into_iter().zip(self.lync.apply_batch(&lync_ops).await) {
+                results[i] = Some(r);
+            }
         }
         // DNS updates and probes of one wave are independent: run them
         // concurrently, a bounded number at a time.
-        for chunk in here.chunks(PARALLEL) {
-            let mut futures = Vec::with_capacity(chunk.len());
-            for i in chunk {
-                futures.push(self.apply_here(&ops[*i]));
-            }
-            for (i, r) in chunk.iter().zip(futures_util::future::join_all(futures).await) {
-                results[*i] = Some(r);
+        let mut others = others.into_iter().peekable();
+        while others.peek().is_some() {
+            let chunk: Vec<_> = others.by_ref().take(PARALLEL).collect();
+            let (ids, futures): (Vec<usize>, Vec<_>) = chunk
+                .into_iter()
+                .map(|(i, routed)| (i, self.apply_routed(routed)))
+                .unzip();
+            for (i, r) in ids.into_iter().zip(futures_util::future::join_all(futures).await) {
+                results[i] = Some(r);
             }
         }
         results
             .into_iter()
             .map(|r| {
                 r.unwrap_or_else(|| {
-                    Err(BackendError::Failed {
-                        message: "the backend returned no result for this action".into(),
-                    })
+                    Err(BackendError::lost(
+                        "the Lync system returned no result for this action: its effect is unknown; observe again",
+                    ))
                 })
             })
             .collect()
@@ -194,5 +115,79 @@ impl Backend for Combined {
 
     fn batches(&self) -> bool {
         self.lync.batches()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::backend::lab::{LabBackend, Scenario};
+    use crate::backend::{ErrorKind, ManualDns};
+    use crate::model::Fqdn;
+
+    fn f(s: &str) -> Fqdn {
+        Fqdn::parse(s).expect("fqdn")
+    }
+
+    #[tokio::test]
+    async fn each_operation_goes_to_its_own_system() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("lab.yaml");
+        std::fs::write(&path, Scenario::XmppFailedOver.text()).expect("write lab");
+        let lab = Arc::new(LabBackend::open(&path).expect("lab"));
+        // The lab for Lync and probes; DNS by hand (a resolver on a closed
+        // loopback port, so observation degrades to a warning).
+        let closed = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let resolver = closed.local_addr().expect("addr");
+        drop(closed);
+        let manual = Arc::new(ManualDns::new(Some(resolver), Duration::from_millis(200)));
+        let managed = vec![(DnsName::host(&f("xmpp.contoso.com")), RecordType::A)];
+        let backend = Combined::new(lab.clone(), manual, lab.clone(), managed);
+
+        let start = Operation::StartServices {
+            pool: f("edgepool1.contoso.com"),
+            computer: f("edgeserver1a.contoso.com"),
+        };
+        let set_a = Operation::SetDnsA {
+            zone: f("contoso.com"),
+            name: DnsName::host(&f("xmpp.contoso.com")),
+            addresses: vec!["131.107.155.10".parse::<IpAddr>().expect("ip")],
+            ttl: 300,
+            observed: None,
+        };
+        let probe = Operation::VerifyPort {
+            pool: f("edgepool1.contoso.com"),
+            address: "131.107.155.10".parse().expect("ip"),
+            port: 5269,
+        };
+        let results = backend.apply_batch(&[start.clone(), set_a, probe]).await;
+        assert!(results[0].is_ok(), "{:?}", results[0]);
+        let manual_step = results[1].as_ref().expect_err("manual");
+        assert_eq!(manual_step.kind(), ErrorKind::ManualStep);
+        assert!(
+            manual_step
+                .to_string()
+                .starts_with("manual step: no DNS server is configured (--dns-server)"),
+            "{manual_step}"
+        );
+        // The lab's simulated probe: EdgePool1 does not carry XMPP yet.
+        let refused = results[2].as_ref().expect_err("no XMPP on edgepool1 yet");
+        assert_eq!(refused.kind(), ErrorKind::Refused, "{refused}");
+        // Only the Lync operation and the probe reached the lab's log.
+        let log = lab.snapshot().log;
+        assert_eq!(log, vec![start]);
+        // The lab's DNS is not read: the manual system's warning is.
+        let obs = backend.observe().await.expect("observe");
+        assert!(obs.deployment.dns.is_empty());
+        assert!(
+            obs.warnings
+                .iter()
+                .any(|w| w.contains("external DNS could not be read")),
+            "{:?}",
+            obs.warnings
+        );
     }
 }

@@ -1,15 +1,36 @@
 //! The seam between edgefed and the systems it drives.
 //!
-//! A [`Backend`] observes a deployment and applies one [`Operation`] at a
-//! time. The lab is the first implementation; the PowerShell backend drives a
-//! real Lync deployment; DNS is its own system combined with either.
+//! Three systems, one trait each: the Lync system ([`LyncSystem`]: observes
+//! the deployment, applies [`System::Lync`] and [`System::TopologyEdit`]
+//! operations), external DNS ([`DnsSystem`]: observes the managed record
+//! sets, applies [`System::Dns`] operations) and port probes
+//! ([`ProbeSystem`]). The lab is all three; the PowerShell backend is a Lync
+//! system; [`crate::dns::DnsBackend`] (RFC 2136) and [`ManualDns`] (plain
+//! queries, every change a manual step) are DNS systems; [`RealProbes`] is
+//! a probe system. [`Combined`] puts one of each together as the single
+//! [`Backend`] the executor sees, routing each operation with [`route`].
+//!
+//! [`System::Lync`]: crate::plan::System::Lync
+//! [`System::TopologyEdit`]: crate::plan::System::TopologyEdit
+//! [`System::Dns`]: crate::plan::System::Dns
 
 pub mod combined;
+mod dns_server;
+mod error;
 pub mod lab;
+mod manual_dns;
+mod probes;
+mod route;
 
 use async_trait::async_trait;
 
-use crate::model::Deployment;
+pub use combined::Combined;
+pub use error::{BackendError, Cause, ErrorKind};
+pub use manual_dns::{ManualDns, manual_record};
+pub use probes::RealProbes;
+pub use route::{DnsUpdate, PortCheck, Routed, route};
+
+use crate::model::{Deployment, DnsName, DnsRecord, RecordType};
 use crate::plan::Operation;
 
 /// What a backend saw.
@@ -17,6 +38,15 @@ use crate::plan::Operation;
 pub struct Observation {
     /// The deployment.
     pub deployment: Deployment,
+    /// Things worth telling the user that are not errors.
+    pub warnings: Vec<String>,
+}
+
+/// What a DNS system saw of the managed record sets.
+#[derive(Clone, Debug, Default)]
+pub struct DnsObservation {
+    /// The record sets that exist.
+    pub records: Vec<DnsRecord>,
     /// Things worth telling the user that are not errors.
     pub warnings: Vec<String>,
 }
@@ -32,25 +62,84 @@ pub struct Applied {
     pub warnings: Vec<String>,
 }
 
-/// Why a backend could not observe or apply.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum BackendError {
-    /// The system refused the operation; `message` is its own wording.
-    #[error("{message}")]
-    Refused {
-        /// The system's message.
-        message: String,
-    },
-    /// The backend itself failed (file, process, network), so the system's
-    /// state is unknown.
-    #[error("{message}")]
-    Failed {
-        /// What went wrong and what to check.
-        message: String,
-    },
+/// Lync itself: the deployment's topology, services, sites and pools.
+///
+/// `apply` is given only operations [`route`] sends to Lync and must be
+/// idempotent: applying an operation whose effect already holds succeeds and
+/// changes nothing, so an interrupted reconcile can simply be run again.
+#[async_trait]
+pub trait LyncSystem: Send + Sync {
+    /// The name shown in plans (`lab`, `powershell`).
+    fn name(&self) -> &'static str;
+
+    /// Reads the current deployment (its `dns` is the DNS system's).
+    ///
+    /// # Errors
+    /// [`BackendError`] when the state cannot be read.
+    async fn observe(&self) -> Result<Observation, BackendError>;
+
+    /// Applies one operation.
+    ///
+    /// # Errors
+    /// [`BackendError::Refused`] with the system's message when it refuses.
+    async fn apply(&self, operation: &Operation) -> Result<Applied, BackendError>;
+
+    /// Applies several independent operations (one wave of the plan's DAG)
+    /// together. Systems with a costly round trip override this; the
+    /// default applies them one after another.
+    async fn apply_batch(&self, operations: &[Operation]) -> Vec<Result<Applied, BackendError>> {
+        let mut results = Vec::with_capacity(operations.len());
+        for op in operations {
+            results.push(self.apply(op).await);
+        }
+        results
+    }
+
+    /// How many operations may be in flight at once. `1` keeps the system's
+    /// log in the plan's printed order.
+    fn max_concurrency(&self) -> usize {
+        1
+    }
+
+    /// Whether each wave of ready operations should go to
+    /// [`LyncSystem::apply_batch`] in one call instead of one by one.
+    fn batches(&self) -> bool {
+        false
+    }
 }
 
-/// A system edgefed can observe and change.
+/// External DNS: the federation SRV and host A/AAAA record sets.
+#[async_trait]
+pub trait DnsSystem: Send + Sync {
+    /// Reads the record sets in `managed` (those that exist).
+    ///
+    /// # Errors
+    /// [`BackendError`] when they cannot be read.
+    async fn observe(&self, managed: &[(DnsName, RecordType)]) -> Result<DnsObservation, BackendError>;
+
+    /// Makes one record change, guarded by the record set it expects.
+    ///
+    /// # Errors
+    /// [`BackendError::Stale`] when the record set changed since it was
+    /// observed, [`BackendError::ManualStep`] when changes are made by hand,
+    /// else as the system reports.
+    async fn apply(&self, update: &DnsUpdate<'_>) -> Result<Applied, BackendError>;
+}
+
+/// Federation port probes.
+#[async_trait]
+pub trait ProbeSystem: Send + Sync {
+    /// Probes one port.
+    ///
+    /// # Errors
+    /// [`BackendError::Refused`] when the port does not answer as it should,
+    /// [`BackendError::Timeout`] / [`BackendError::Unreachable`] when nothing
+    /// answers.
+    async fn probe(&self, check: &PortCheck<'_>) -> Result<Applied, BackendError>;
+}
+
+/// What the executor drives: every operation of a plan, whichever system
+/// performs it (see [`Combined`]).
 ///
 /// `apply` must be idempotent: applying an operation whose effect already
 /// holds succeeds and changes nothing, so a reconcile that is interrupted can

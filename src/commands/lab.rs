@@ -1,19 +1,30 @@
 //! `edgefed lab init | show | fail POOL | restore POOL`.
 
 use std::fmt::Write as _;
-use std::time::Duration;
 
-use crate::app::{self, Failure, Outcome, print};
-use crate::backend::lab::{self, LabFile, LabLock};
-use crate::cli::{DEFAULT_LAB, Global, LabCommand, OutputFormat};
+use super::Outcome;
+use crate::app::{self, print};
+use crate::backend::lab::{self, LabFile, LabLock, Scenario, UnknownPool};
+use crate::cli::{LabCommand, OutputFormat, ScenarioName};
+use crate::error::Error;
 use crate::exit;
 use crate::model::Fqdn;
+use crate::settings::Settings;
+
+/// The lab's scenario for the command line's name.
+fn scenario_of(name: ScenarioName) -> Scenario {
+    match name {
+        ScenarioName::XmppFailedOver => Scenario::XmppFailedOver,
+        ScenarioName::Healthy => Scenario::Healthy,
+        ScenarioName::EdgeDown => Scenario::EdgeDown,
+    }
+}
 
 /// Runs a `lab` command.
 ///
 /// # Errors
 /// Missing or invalid lab, unknown pool, lock held (exit 1).
-pub fn run(global: &Global, command: &LabCommand) -> Outcome {
+pub fn run(settings: &Settings, command: &LabCommand) -> Outcome {
     match command {
         LabCommand::Init {
             scenario,
@@ -21,18 +32,16 @@ pub fn run(global: &Global, command: &LabCommand) -> Outcome {
             from_topology,
             sites_from,
         } => {
-            let path = global.lab.clone().unwrap_or_else(|| DEFAULT_LAB.into());
+            let path = settings.lab.path.clone();
             if path.exists() && !force {
-                return Err(Failure::error(format!(
-                    "lab file {} already exists; add --force to replace it",
-                    path.display()
-                )));
+                return Err(Error::LabExists { path });
             }
-            let _lock = LabLock::acquire(&path, Duration::from_secs(global.lock_timeout)).map_err(Failure::error)?;
+            let _lock = LabLock::acquire(&path, settings.lock_timeout)?;
             match from_topology {
                 Some(topology) => from_real_topology(&path, topology, sites_from.as_deref())?,
                 None => {
-                    app::create_lab(&path, *scenario)?;
+                    let scenario = scenario_of(*scenario);
+                    app::create_lab(&path, scenario)?;
                     app::note(&format!(
                         "edgefed: created lab {} from scenario `{scenario}`",
                         path.display()
@@ -42,19 +51,22 @@ pub fn run(global: &Global, command: &LabCommand) -> Outcome {
             Ok(exit::SUCCESS)
         }
         LabCommand::Show => {
-            let path = app::lab_path(global, false)?;
+            let format = settings.output.unwrap_or(OutputFormat::Human);
+            if !matches!(format, OutputFormat::Human | OutputFormat::Yaml | OutputFormat::Json) {
+                return Err(Error::usage("`lab show` prints human, yaml or json"));
+            }
+            let path = app::lab_path(settings, false)?;
             let lab = app::read_lab(&path)?;
-            match global.output.unwrap_or(OutputFormat::Human) {
-                OutputFormat::Human => print(&summary(&lab)),
+            match format {
                 OutputFormat::Yaml => print(&lab.to_yaml()),
                 OutputFormat::Json => print(&lab.to_json()),
-                _ => return Err(Failure::usage("`lab show` prints human, yaml or json")),
+                OutputFormat::Human | OutputFormat::Markdown | OutputFormat::Powershell => print(&summary(&lab)),
             }
             Ok(exit::SUCCESS)
         }
-        LabCommand::Fail { pool } => change(global, pool, "failed: its servers are unreachable", lab::fail_pool),
+        LabCommand::Fail { pool } => change(settings, pool, "failed: its servers are unreachable", lab::fail_pool),
         LabCommand::Restore { pool } => change(
-            global,
+            settings,
             pool,
             "restored: its servers answer, services stopped",
             lab::restore_pool,
@@ -62,13 +74,18 @@ pub fn run(global: &Global, command: &LabCommand) -> Outcome {
     }
 }
 
-fn change(global: &Global, pool: &str, what: &str, f: fn(&mut LabFile, &Fqdn) -> Result<usize, String>) -> Outcome {
-    let fqdn = Fqdn::parse(pool).map_err(|e| Failure::usage(format!("`{pool}` is not a pool FQDN: {e}")))?;
-    let path = app::lab_path(global, false)?;
-    let _lock = LabLock::acquire(&path, Duration::from_secs(global.lock_timeout)).map_err(Failure::error)?;
+fn change(
+    settings: &Settings,
+    pool: &str,
+    what: &str,
+    f: fn(&mut LabFile, &Fqdn) -> Result<usize, UnknownPool>,
+) -> Outcome {
+    let fqdn = Fqdn::parse(pool).map_err(|e| Error::usage(format!("`{pool}` is not a pool FQDN: {e}")))?;
+    let path = app::lab_path(settings, false)?;
+    let _lock = LabLock::acquire(&path, settings.lock_timeout)?;
     let mut lab = app::read_lab(&path)?;
-    let n = f(&mut lab, &fqdn).map_err(Failure::error)?;
-    lab.write(&path).map_err(Failure::error)?;
+    let n = f(&mut lab, &fqdn)?;
+    lab.write(&path)?;
     app::note(&format!("edgefed: {fqdn} {what} ({n} server(s))"));
     Ok(exit::SUCCESS)
 }
@@ -147,21 +164,20 @@ fn from_real_topology(
     lab: &std::path::Path,
     topology: &std::path::Path,
     sites_from: Option<&std::path::Path>,
-) -> Result<(), Failure> {
+) -> Result<(), Error> {
     let doc = super::topology::read(topology)?;
     let sites = sites_from
-        .map(|p| std::fs::read_to_string(p).map_err(|e| Failure::error(format!("cannot read {}: {e}", p.display()))))
+        .map(|p| std::fs::read_to_string(p).map_err(|e| Error::read(p, e)))
         .transpose()?;
-    let deployment = crate::topology::to_deployment(doc.model(), sites.as_deref()).map_err(Failure::error)?;
+    let deployment = crate::topology::to_deployment(doc.model(), sites.as_deref())?;
     let mut name = lab
         .file_name()
         .map(std::ffi::OsStr::to_os_string)
         .unwrap_or_else(|| "lab.yaml".into());
     name.push(".topology.xml");
     let copy = lab.with_file_name(&name);
-    let bytes = std::fs::read(topology)
-        .map_err(|e| Failure::error(format!("cannot read topology {}: {e}", topology.display())))?;
-    crate::fs_util::write_atomically(&copy, &bytes).map_err(Failure::error)?;
+    let bytes = std::fs::read(topology).map_err(|e| Error::read(topology, e))?;
+    app::write_file(&copy, &bytes)?;
     let file = LabFile {
         api_version: "edgefed/v1".into(),
         kind: "Lab".into(),
@@ -173,7 +189,7 @@ fn from_real_topology(
         log: Vec::new(),
         topology_document: Some(std::path::PathBuf::from(name)),
     };
-    file.write(lab).map_err(Failure::error)?;
+    file.write(lab)?;
     app::note(&format!(
         "edgefed: created lab {} from {} ({} site(s), {} Edge pool(s), {} Front End pool(s)); its topology document is {}",
         lab.display(),

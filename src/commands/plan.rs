@@ -1,12 +1,15 @@
 //! `edgefed plan -f DESIRED.yaml`: observe, compare, print the plan.
 
-use crate::app::{self, Access, Failure, Outcome, print};
-use crate::cli::{Global, OutputFormat, PlanArgs};
+use super::Outcome;
+use crate::app::{self, Access, print};
+use crate::cli::{OutputFormat, PlanArgs};
 use crate::document::Desired;
+use crate::error::Error;
 use crate::exit;
 use crate::model::Deployment;
 use crate::plan::{Plan, PlanError};
 use crate::render::{self, PlanDocument};
+use crate::settings::Settings;
 
 /// A plan and what it was made against.
 pub(crate) struct Planned {
@@ -21,26 +24,24 @@ pub(crate) struct Planned {
 }
 
 /// Observes through the configured backend and plans.
-pub(crate) fn make_plan(global: &Global, desired: &Desired, access: Access) -> Result<Planned, Failure> {
+pub(crate) fn make_plan(settings: &Settings, desired: &Desired, access: Access) -> Result<Planned, Error> {
     let rt = app::runtime()?;
-    let backend = app::open_backend(global, access, desired.managed_records())?;
+    let backend = app::open_backend(settings, access, desired.managed_records())?;
     let observation = app::observe(&rt, backend.as_ref())?;
     let mut plan = crate::plan::plan(desired, &observation.deployment).map_err(|e| match e {
-        PlanError::Rules(d) => Failure::rendered(d.render()),
-        PlanError::Bug(bug) => Failure::error(bug),
+        PlanError::Rules(d) => Error::PlanRules(d),
+        PlanError::Bug(bug) => Error::PlannerBug(bug),
     })?;
     plan.warnings.extend(observation.warnings);
-    if app::dns_is_manual(global) {
-        for a in plan
-            .actions
-            .iter()
-            .filter(|a| a.operation.system() == crate::plan::System::Dns)
-        {
-            plan.warnings.push(format!(
-                "manual step #{}: {} (no --dns-server: edgefed does not change DNS itself)",
-                a.id,
-                crate::backend::combined::manual_record(&a.operation)
-            ));
+    if settings.dns_is_manual() {
+        for a in &plan.actions {
+            if let crate::backend::Routed::Dns(update) = crate::backend::route(&a.operation) {
+                plan.warnings.push(format!(
+                    "manual step #{}: {} (no --dns-server: edgefed does not change DNS itself)",
+                    a.id,
+                    crate::backend::manual_record(update.change())
+                ));
+            }
         }
     }
     Ok(Planned {
@@ -52,12 +53,12 @@ pub(crate) fn make_plan(global: &Global, desired: &Desired, access: Access) -> R
 }
 
 /// Renders a plan in the requested format.
-pub(crate) fn render(format: OutputFormat, plan: &Plan, doc: &PlanDocument) -> Result<String, Failure> {
+pub(crate) fn render(format: OutputFormat, plan: &Plan, doc: &PlanDocument) -> Result<String, Error> {
     render_with(format, plan, doc, false)
 }
 
 /// Renders a plan; `explain` adds why each action waits (human output only).
-fn render_with(format: OutputFormat, plan: &Plan, doc: &PlanDocument, explain: bool) -> Result<String, Failure> {
+fn render_with(format: OutputFormat, plan: &Plan, doc: &PlanDocument, explain: bool) -> Result<String, Error> {
     Ok(match format {
         OutputFormat::Human if explain => render::human::plan_explained(plan),
         OutputFormat::Human => render::human::plan(plan),
@@ -75,7 +76,7 @@ fn render_with(format: OutputFormat, plan: &Plan, doc: &PlanDocument, explain: b
             text
         }
         OutputFormat::Yaml => {
-            return Err(Failure::usage(
+            return Err(Error::usage(
                 "`plan` prints human, json, markdown or powershell, not yaml",
             ));
         }
@@ -86,15 +87,15 @@ fn render_with(format: OutputFormat, plan: &Plan, doc: &PlanDocument, explain: b
 ///
 /// # Errors
 /// Invalid document, plan-time rule, or backend failure (exit 1).
-pub fn run(global: &Global, args: &PlanArgs) -> Outcome {
-    let format = global.output.unwrap_or(OutputFormat::Human);
+pub fn run(settings: &Settings, args: &PlanArgs) -> Outcome {
+    let format = settings.output.unwrap_or(OutputFormat::Human);
     if format == OutputFormat::Yaml {
-        return Err(Failure::usage(
+        return Err(Error::usage(
             "`plan` prints human, json, markdown or powershell, not yaml",
         ));
     }
     if args.explain && format != OutputFormat::Human {
-        return Err(Failure::usage(
+        return Err(Error::usage(
             "`--explain` explains the human output; the json output already has each action's `waitsFor` with its reasons",
         ));
     }
@@ -104,10 +105,10 @@ pub fn run(global: &Global, args: &PlanArgs) -> Outcome {
         observed,
         plan,
         rt: _rt,
-    } = make_plan(global, &desired, Access::Read)?;
+    } = make_plan(settings, &desired, Access::Read)?;
     let doc = PlanDocument::new(&plan, &desired, backend.name(), &observed);
     if let Some(out) = &args.out {
-        crate::fs_util::write_atomically(out, doc.to_json().as_bytes()).map_err(Failure::error)?;
+        app::write_file(out, doc.to_json().as_bytes())?;
         app::note(&format!(
             "edgefed: plan written to {} (apply it with `edgefed reconcile --plan {}`)",
             out.display(),

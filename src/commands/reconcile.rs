@@ -3,29 +3,32 @@
 
 use std::sync::Arc;
 
-use crate::app::{self, Access, Failure, Outcome, print};
+use super::Outcome;
+use crate::app::{self, Access, print};
 use crate::backend::Backend;
-use crate::cli::{Global, OutputFormat, ReconcileArgs};
+use crate::cli::{OutputFormat, ReconcileArgs};
+use crate::error::{Error, SavedPlanProblem};
 use crate::executor::{self, ApplyReport, Event, Outcome as ActionOutcome};
 use crate::exit;
 use crate::plan::{Action, Plan};
 use crate::render::json::{PlanReadError, differences};
-use crate::render::{self, PlanDocument};
+use crate::render::{self, PLAN_FORMAT_VERSION, PlanDocument};
+use crate::settings::Settings;
 
 /// Runs `reconcile`.
 ///
 /// # Errors
 /// Invalid document, backend failure, stale plan, lock held, or a failed action (exit 1).
-pub fn run(global: &Global, args: &ReconcileArgs) -> Outcome {
-    let format = global.output.unwrap_or(OutputFormat::Human);
+pub fn run(settings: &Settings, args: &ReconcileArgs) -> Outcome {
+    let format = settings.output.unwrap_or(OutputFormat::Human);
     if !matches!(format, OutputFormat::Human | OutputFormat::Json) {
-        return Err(Failure::usage("`reconcile` prints human or json"));
+        return Err(Error::usage("`reconcile` prints human or json"));
     }
     if let Some(path) = &args.plan {
-        return apply_saved(global, path, format);
+        return apply_saved(settings, path, format);
     }
     let Some(file) = &args.file else {
-        return Err(Failure::usage("give -f DESIRED.yaml or --plan PLAN.json"));
+        return Err(Error::usage("give -f DESIRED.yaml or --plan PLAN.json"));
     };
     let desired = super::load_desired(file)?;
     // A check only reads; a reconcile holds the lab's lock from observation to the end.
@@ -35,7 +38,7 @@ pub fn run(global: &Global, args: &ReconcileArgs) -> Outcome {
         observed,
         plan,
         rt,
-    } = super::plan::make_plan(global, &desired, access)?;
+    } = super::plan::make_plan(settings, &desired, access)?;
     let doc = PlanDocument::new(&plan, &desired, backend.name(), &observed);
     if args.check {
         print(&super::plan::render(format, &plan, &doc)?);
@@ -46,7 +49,7 @@ pub fn run(global: &Global, args: &ReconcileArgs) -> Outcome {
     }
     if plan.actions.is_empty() {
         if format == OutputFormat::Json {
-            print(&result_json(&doc, &ApplyReport::default()));
+            print(&result_json(&doc, &ApplyReport::default())?);
         }
         return Ok(exit::SUCCESS);
     }
@@ -72,7 +75,7 @@ fn apply(rt: &tokio::runtime::Runtime, plan: &Plan, backend: Arc<dyn Backend>, f
 
 fn finish(doc: &PlanDocument, plan: &Plan, report: &ApplyReport, format: OutputFormat) -> Outcome {
     match format {
-        OutputFormat::Json => print(&result_json(doc, report)),
+        OutputFormat::Json => print(&result_json(doc, report)?),
         _ => print(&format!("\n{}", render::human::report(&plan.actions, report))),
     }
     Ok(if report.complete() {
@@ -82,7 +85,7 @@ fn finish(doc: &PlanDocument, plan: &Plan, report: &ApplyReport, format: OutputF
     })
 }
 
-fn result_json(doc: &PlanDocument, report: &ApplyReport) -> String {
+fn result_json(doc: &PlanDocument, report: &ApplyReport) -> Result<String, Error> {
     let outcome = |o: &ActionOutcome| match o {
         ActionOutcome::Applied { applied, duration } => serde_json::json!({
             "status": "applied", "durationMs": duration.as_millis() as u64,
@@ -102,7 +105,8 @@ fn result_json(doc: &PlanDocument, report: &ApplyReport) -> String {
             v
         })
         .collect();
-    let mut value = serde_json::to_value(doc).unwrap_or_default();
+    let mut value =
+        serde_json::to_value(doc).map_err(|e| Error::Internal(format!("the plan does not serialise: {e}")))?;
     value["apply"] = serde_json::json!({
         "complete": report.complete(),
         "applied": report.applied().len(),
@@ -110,33 +114,36 @@ fn result_json(doc: &PlanDocument, report: &ApplyReport) -> String {
         "notAttempted": report.not_attempted().len(),
         "results": results,
     });
-    let mut s = serde_json::to_string_pretty(&value).unwrap_or_default();
+    let mut s = serde_json::to_string_pretty(&value)
+        .map_err(|e| Error::Internal(format!("the report does not serialise: {e}")))?;
     s.push('\n');
-    s
+    Ok(s)
 }
 
 /// `reconcile --plan FILE`: observe again; refuse if anything changed.
-fn apply_saved(global: &Global, path: &std::path::Path, format: OutputFormat) -> Outcome {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Failure::error(format!("cannot read plan {}: {e}", path.display())))?;
-    let doc = PlanDocument::from_json(&text).map_err(|e| match e {
-        PlanReadError::NotAPlan(e) => Failure::error(format!(
-            "{}:{}:{}: not an edgefed plan: {e} — write one with `edgefed plan -f DESIRED.yaml --out {}`",
-            path.display(),
-            e.line(),
-            e.column(),
-            path.display()
-        )),
-        PlanReadError::Version(_) => Failure::error(format!(
-            "{}: {e} (`edgefed plan -f DESIRED.yaml --out {}`)",
-            path.display(),
-            path.display()
-        )),
+fn apply_saved(settings: &Settings, path: &std::path::Path, format: OutputFormat) -> Outcome {
+    let saved_plan = |problem| Error::SavedPlan {
+        path: path.to_path_buf(),
+        problem,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
+    let doc = PlanDocument::from_json(&text).map_err(|e| {
+        saved_plan(match e {
+            PlanReadError::NotAPlan(source) => SavedPlanProblem::NotAPlan {
+                line: source.line(),
+                column: source.column(),
+                source,
+            },
+            PlanReadError::Version(found) => SavedPlanProblem::FormatVersion {
+                found,
+                expected: PLAN_FORMAT_VERSION,
+            },
+        })
     })?;
     let plan = doc
         .plan()
-        .map_err(|m| Failure::error(format!("{}: {m}", path.display())))?;
-    check_ids(&plan.actions).map_err(|m| Failure::error(format!("{}: {m}", path.display())))?;
+        .map_err(|message| saved_plan(SavedPlanProblem::Inconsistent { message }))?;
+    check_ids(&plan.actions).map_err(saved_plan)?;
     let rt = app::runtime()?;
     // Observe the same DNS record sets the plan saw.
     let mut managed: Vec<_> = doc
@@ -156,15 +163,12 @@ fn apply_saved(global: &Global, path: &std::path::Path, format: OutputFormat) ->
     }
     managed.sort();
     managed.dedup();
-    let backend = app::open_backend(global, Access::Write, managed)?;
+    let backend = app::open_backend(settings, Access::Write, managed)?;
     if backend.name() != doc.observed.backend {
-        return Err(Failure::error(format!(
-            "{} was made against the {} backend, not {}: use `--backend {}`",
-            path.display(),
-            doc.observed.backend,
-            backend.name(),
-            doc.observed.backend
-        )));
+        return Err(saved_plan(SavedPlanProblem::OtherBackend {
+            made_with: doc.observed.backend.clone(),
+            now: backend.name(),
+        }));
     }
     let now = app::observe(&rt, backend.as_ref())?.deployment;
     if now.fingerprint() != doc.observed.fingerprint {
@@ -174,20 +178,12 @@ fn apply_saved(global: &Global, path: &std::path::Path, format: OutputFormat) ->
             .as_ref()
             .map(|before| differences(before, &now))
             .unwrap_or_default();
-        let mut msg = format!(
-            "the plan {} is stale: the deployment changed since it was made (fingerprint {} → {}); nothing was applied.\n",
-            path.display(),
-            doc.observed.fingerprint,
-            now.fingerprint()
-        );
-        for c in changed.iter().take(20) {
-            msg.push_str(&format!("  changed: {c}\n"));
-        }
-        if changed.len() > 20 {
-            msg.push_str(&format!("  … and {} more\n", changed.len() - 20));
-        }
-        msg.push_str("Make a new plan: `edgefed plan -f DESIRED.yaml --out PLAN.json`.");
-        return Err(Failure::error(msg));
+        return Err(Error::StalePlan {
+            path: path.to_path_buf(),
+            before: doc.observed.fingerprint.clone(),
+            after: now.fingerprint(),
+            changes: changed,
+        });
     }
     if format == OutputFormat::Human {
         print(&render::human::plan(&plan));
@@ -200,18 +196,17 @@ fn apply_saved(global: &Global, path: &std::path::Path, format: OutputFormat) ->
 }
 
 /// A saved plan's ids must be 1..n in order, and dependencies point backwards.
-fn check_ids(actions: &[Action]) -> Result<(), String> {
+fn check_ids(actions: &[Action]) -> Result<(), SavedPlanProblem> {
     for (i, a) in actions.iter().enumerate() {
         if a.id != i + 1 {
-            return Err(format!(
-                "action ids must be 1..{} in order; found {} at position {}",
-                actions.len(),
-                a.id,
-                i + 1
-            ));
+            return Err(SavedPlanProblem::Ids {
+                count: actions.len(),
+                found: a.id,
+                position: i + 1,
+            });
         }
-        if let Some(d) = a.depends_on_ids().find(|d| *d >= a.id || *d == 0) {
-            return Err(format!("action {} depends on {d}, which does not come before it", a.id));
+        if let Some(on) = a.depends_on_ids().find(|d| *d >= a.id || *d == 0) {
+            return Err(SavedPlanProblem::Dependency { action: a.id, on });
         }
     }
     Ok(())

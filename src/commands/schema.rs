@@ -1,7 +1,8 @@
 //! `edgefed schema`: the JSON Schema (draft-07) of the desired-state document,
 //! generated from the Rust types that parse it.
 
-use crate::app::{Failure, Outcome, print};
+use super::Outcome;
+use crate::app::{self, print};
 use crate::cli::SchemaArgs;
 use crate::exit;
 
@@ -23,7 +24,7 @@ pub fn schema_json() -> String {
 pub fn run(args: &SchemaArgs) -> Outcome {
     let text = schema_json();
     match &args.out {
-        Some(path) => crate::fs_util::write_atomically(path, text.as_bytes()).map_err(Failure::error)?,
+        Some(path) => app::write_file(path, text.as_bytes())?,
         None => print(&text),
     }
     Ok(exit::SUCCESS)

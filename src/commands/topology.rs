@@ -2,36 +2,38 @@
 
 use std::path::Path;
 
-use crate::app::{self, Failure, Outcome, print};
-use crate::cli::{Global, OutputFormat, TopologyCommand};
+use super::Outcome;
+use crate::app::{self, print};
+use crate::cli::{OutputFormat, TopologyCommand};
+use crate::error::Error;
 use crate::exit;
 use crate::model::Fqdn;
+use crate::settings::Settings;
 use crate::topology::{ShowFormat, TopologyDocument, TopologyEdit};
 
 /// Reads and parses a topology document.
 ///
 /// # Errors
 /// When it cannot be read or is not a published topology.
-pub(crate) fn read(path: &Path) -> Result<TopologyDocument, Failure> {
-    let bytes =
-        std::fs::read(path).map_err(|e| Failure::error(format!("cannot read topology {}: {e}", path.display())))?;
-    TopologyDocument::parse(&bytes, &path.display().to_string()).map_err(Failure::error)
+pub(crate) fn read(path: &Path) -> Result<TopologyDocument, Error> {
+    let bytes = std::fs::read(path).map_err(|e| Error::read(path, e))?;
+    Ok(TopologyDocument::parse(&bytes, &path.display().to_string())?)
 }
 
 /// Runs a `topology` command.
 ///
 /// # Errors
 /// Unreadable or invalid document, unknown pool, bad argument.
-pub fn run(global: &Global, command: &TopologyCommand) -> Outcome {
+pub fn run(settings: &Settings, command: &TopologyCommand) -> Outcome {
     match command {
         TopologyCommand::Show { file } => {
-            let format = match global.output.unwrap_or(OutputFormat::Yaml) {
+            let format = match settings.output.unwrap_or(OutputFormat::Yaml) {
                 OutputFormat::Yaml | OutputFormat::Human => ShowFormat::Yaml,
                 OutputFormat::Json => ShowFormat::Json,
-                _ => return Err(Failure::usage("`topology show` prints yaml or json")),
+                _ => return Err(Error::usage("`topology show` prints yaml or json")),
             };
             let doc = read(file)?;
-            print(&crate::topology::show(doc.model(), format).map_err(Failure::error)?);
+            print(&crate::topology::show(doc.model(), format)?);
             Ok(exit::SUCCESS)
         }
         TopologyCommand::Edit {
@@ -68,15 +70,15 @@ pub fn run(global: &Global, command: &TopologyCommand) -> Outcome {
                 });
             }
             if edits.is_empty() {
-                return Err(Failure::usage(
+                return Err(Error::usage(
                     "no edit given: use --enable-sip-federation, --disable-sip-federation, --media-edge-pool or --next-hop",
                 ));
             }
             let doc = read(file)?;
-            let bytes = doc.apply(&edits).map_err(Failure::error)?;
+            let bytes = doc.apply(&edits)?;
             match out {
                 Some(path) => {
-                    crate::fs_util::write_atomically(path, &bytes).map_err(Failure::error)?;
+                    app::write_file(path, &bytes)?;
                     app::note(&format!("edgefed: wrote {} ({} edit(s))", path.display(), edits.len()));
                 }
                 None => {
@@ -85,7 +87,11 @@ pub fn run(global: &Global, command: &TopologyCommand) -> Outcome {
                     stdout
                         .write_all(&bytes)
                         .and_then(|()| stdout.flush())
-                        .map_err(|e| Failure::error(format!("cannot write to stdout: {e}")))?;
+                        .map_err(|source| Error::Io {
+                            action: "write",
+                            path: "standard output".into(),
+                            source,
+                        })?;
                 }
             }
             Ok(exit::SUCCESS)
@@ -93,13 +99,13 @@ pub fn run(global: &Global, command: &TopologyCommand) -> Outcome {
     }
 }
 
-fn fqdn(text: &str, flag: &str) -> Result<Fqdn, Failure> {
-    Fqdn::parse(text).map_err(|e| Failure::usage(format!("{flag} {text}: {e}")))
+fn fqdn(text: &str, flag: &str) -> Result<Fqdn, Error> {
+    Fqdn::parse(text).map_err(|e| Error::usage(format!("{flag} {text}: {e}")))
 }
 
-fn pair_of(text: &str, flag: &str, shape: &str) -> Result<(Fqdn, Fqdn), Failure> {
+fn pair_of(text: &str, flag: &str, shape: &str) -> Result<(Fqdn, Fqdn), Error> {
     let (a, b) = text
         .split_once('=')
-        .ok_or_else(|| Failure::usage(format!("{flag} {text}: expected {shape}")))?;
+        .ok_or_else(|| Error::usage(format!("{flag} {text}: expected {shape}")))?;
     Ok((fqdn(a, flag)?, fqdn(b, flag)?))
 }

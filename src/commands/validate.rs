@@ -1,16 +1,25 @@
 //! `edgefed validate -f DESIRED.yaml`: static checks only (V1–V6).
 
-use crate::app::{Failure, Outcome, print};
-use crate::cli::{DocArgs, Global, OutputFormat};
+use super::Outcome;
+use crate::app::print;
+use crate::cli::{DocArgs, OutputFormat};
+use crate::error::Error;
 use crate::exit;
+use crate::settings::Settings;
 
 /// Runs `validate`.
 ///
 /// # Errors
 /// A rendered report of every problem (exit 1).
-pub fn run(global: &Global, args: &DocArgs) -> Outcome {
+pub fn run(settings: &Settings, args: &DocArgs) -> Outcome {
+    let format = settings.output.unwrap_or(OutputFormat::Human);
+    if !matches!(format, OutputFormat::Human | OutputFormat::Json) {
+        return Err(Error::usage(
+            format!("`validate` prints human or json, not {format:?}").to_lowercase(),
+        ));
+    }
     let desired = super::load_desired(&args.file)?;
-    match global.output.unwrap_or(OutputFormat::Human) {
+    match format {
         OutputFormat::Human => print(&format!(
             "{}: valid ({} site(s), {} Edge pool(s), {} Front End pool(s), {} DNS zone(s))\n",
             desired.source.file,
@@ -23,11 +32,7 @@ pub fn run(global: &Global, args: &DocArgs) -> Outcome {
             "{}\n",
             serde_json::json!({ "file": desired.source.file, "valid": true, "sha256": desired.source.sha256 })
         )),
-        other => {
-            return Err(Failure::usage(
-                format!("`validate` prints human or json, not {other:?}").to_lowercase(),
-            ));
-        }
+        OutputFormat::Yaml | OutputFormat::Markdown | OutputFormat::Powershell => {}
     }
     Ok(exit::SUCCESS)
 }

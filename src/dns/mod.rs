@@ -10,7 +10,7 @@ mod key;
 mod keyfile;
 mod resolve;
 
-pub use backend::{DnsBackend, to_backend};
+pub use backend::DnsBackend;
 pub use client::{DnsClient, UpdateOutcome};
 pub use error::DnsError;
 pub use key::{KEY_ENV, KEY_FILE_ENV, TsigAlgo, TsigKey, TsigKeyError};

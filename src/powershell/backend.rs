@@ -1,4 +1,4 @@
-//! [`PowerShellBackend`]: the [`Backend`] that drives a real deployment
+//! [`PowerShellBackend`]: the [`LyncSystem`] that drives a real deployment
 //! through the Lync Server Management Shell.
 //!
 //! Observe is one round trip. Apply sends each wave of independent actions
@@ -31,7 +31,7 @@ use super::quote::{ps_value, quote_literal};
 use super::script::Script;
 use super::topology_view::apply_edits;
 use super::transport::{Reply, RoundTripStats, StepOutcome, Transport, step};
-use crate::backend::{Applied, Backend, BackendError, Observation};
+use crate::backend::{Applied, BackendError, LyncSystem, Observation};
 use crate::plan::Operation;
 
 /// What the backend remembers between observe and apply.
@@ -51,15 +51,11 @@ pub struct PowerShellBackend {
 }
 
 fn failed(message: impl Into<String>) -> BackendError {
-    BackendError::Failed {
-        message: message.into(),
-    }
+    BackendError::failed(message)
 }
 
 fn refused(message: impl Into<String>) -> BackendError {
-    BackendError::Refused {
-        message: message.into(),
-    }
+    BackendError::refused(message)
 }
 
 /// The script step of a Management Shell operation: its body
@@ -257,7 +253,7 @@ impl PowerShellBackend {
                     .as_ref()
                     .ok_or_else(|| failed("topology edits need an observation first"))?;
                 if now != observed.signature {
-                    return Err(refused(format!(
+                    return Err(BackendError::stale(format!(
                         "the published topology changed since edgefed observed it (signature {}, now {now}): someone else published; nothing will be published. Observe again and re-plan. (Current topology saved to {})",
                         observed.signature,
                         path.display()
@@ -314,7 +310,7 @@ impl PowerShellBackend {
 }
 
 #[async_trait]
-impl Backend for PowerShellBackend {
+impl LyncSystem for PowerShellBackend {
     fn name(&self) -> &'static str {
         "powershell"
     }

@@ -35,6 +35,26 @@ pub enum ConfigError {
     /// The launcher command line is empty.
     #[error("launcher command line is empty")]
     EmptyLauncher,
+    /// A timeout is not given as `NAME=SECONDS`.
+    #[error("`{spec}`: expected NAME=SECONDS")]
+    TimeoutForm {
+        /// What was given.
+        spec: String,
+    },
+    /// A timeout's seconds are not a number.
+    #[error("`{spec}`: {seconds} is not a number of seconds")]
+    TimeoutSeconds {
+        /// What was given.
+        spec: String,
+        /// The part after `=`.
+        seconds: String,
+    },
+    /// A timeout's name is not one of [`Timeouts::NAMES`].
+    #[error("`{name}` is not a timeout; known: {}", Timeouts::NAMES)]
+    TimeoutName {
+        /// The name given.
+        name: String,
+    },
 }
 
 /// The program and arguments that start a Management Shell reading a script
@@ -118,15 +138,15 @@ impl Timeouts {
     /// Sets one timeout from `NAME=SECONDS` (`--ps-timeout`).
     ///
     /// # Errors
-    /// A message naming the accepted names when the name or number is wrong.
-    pub fn set(&mut self, spec: &str) -> Result<(), String> {
+    /// [`ConfigError`] naming the accepted names when the name or number is wrong.
+    pub fn set(&mut self, spec: &str) -> Result<(), ConfigError> {
         let (name, secs) = spec
             .split_once('=')
-            .ok_or_else(|| format!("`{spec}`: expected NAME=SECONDS"))?;
-        let secs: u64 = secs
-            .trim()
-            .parse()
-            .map_err(|_| format!("`{spec}`: {secs} is not a number of seconds"))?;
+            .ok_or_else(|| ConfigError::TimeoutForm { spec: spec.to_string() })?;
+        let secs: u64 = secs.trim().parse().map_err(|_| ConfigError::TimeoutSeconds {
+            spec: spec.to_string(),
+            seconds: secs.to_string(),
+        })?;
         let d = Duration::from_secs(secs);
         let slot = match name.trim() {
             "observe" => &mut self.observe,
@@ -139,7 +159,11 @@ impl Timeouts {
             "pool-failover" => &mut self.pool_failover,
             "replication-wait" => &mut self.replication_wait,
             "replication-poll" => &mut self.replication_poll,
-            other => return Err(format!("`{other}` is not a timeout; known: {}", Self::NAMES)),
+            other => {
+                return Err(ConfigError::TimeoutName {
+                    name: other.to_string(),
+                });
+            }
         };
         *slot = d;
         Ok(())
@@ -233,7 +257,7 @@ mod tests {
         let mut t = Timeouts::default();
         t.set("run-setup=60").unwrap();
         assert_eq!(t.run_setup, Duration::from_secs(60));
-        assert!(t.set("runsetup=60").unwrap_err().contains("known: observe"));
+        assert!(t.set("runsetup=60").unwrap_err().to_string().contains("known: observe"));
         assert!(t.set("run-setup=soon").is_err());
         assert!(t.set("run-setup").is_err());
     }

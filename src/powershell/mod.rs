@@ -1,7 +1,7 @@
 //! The PowerShell backend: drives a real Lync Server 2013 / Skype for
 //! Business Server deployment through the Management Shell.
 //!
-//! - [`PowerShellBackend`] implements [`crate::backend::Backend`]: observe in
+//! - [`PowerShellBackend`] implements [`crate::backend::LyncSystem`]: observe in
 //!   one round trip, apply one DAG wave per round trip, topology edits
 //!   published as one document.
 //! - [`PowerShellConfig`] says how the shell is started (`--ps-command` /

@@ -84,9 +84,7 @@ pub struct Observed {
 fn required_step(reply: &Reply, key: &str, cmdlet: &str) -> Result<Vec<Value>, BackendError> {
     match step(reply, key)? {
         StepOutcome::Ok { value, .. } => Ok(value),
-        StepOutcome::Err(message) => Err(BackendError::Failed {
-            message: format!("`{cmdlet}` failed: {message}"),
-        }),
+        StepOutcome::Err(message) => Err(BackendError::failed(format!("`{cmdlet}` failed: {message}"))),
     }
 }
 
@@ -97,14 +95,16 @@ fn required_step(reply: &Reply, key: &str, cmdlet: &str) -> Result<Vec<Value>, B
 /// `Signature`.
 pub fn signature_of(xml: &str) -> Result<String, BackendError> {
     let text = xml.trim_start_matches('\u{feff}');
-    let doc = roxmltree::Document::parse(text).map_err(|e| BackendError::Failed {
-        message: format!("`Get-CsTopology -AsXml` returned a document that is not XML: {e}"),
+    let doc = roxmltree::Document::parse(text).map_err(|e| {
+        BackendError::failed(format!(
+            "`Get-CsTopology -AsXml` returned a document that is not XML: {e}"
+        ))
     })?;
     doc.root_element()
         .attribute("Signature")
         .map(str::to_string)
-        .ok_or_else(|| BackendError::Failed {
-            message: "`Get-CsTopology -AsXml` returned a document whose root has no `Signature` attribute".into(),
+        .ok_or_else(|| {
+            BackendError::failed("`Get-CsTopology -AsXml` returned a document whose root has no `Signature` attribute")
         })
 }
 
@@ -124,9 +124,7 @@ pub fn parse_observation(reply: &Reply) -> Result<Observed, BackendError> {
     let topology_xml = topology
         .first()
         .and_then(Value::as_str)
-        .ok_or_else(|| BackendError::Failed {
-            message: "`Get-CsTopology -AsXml` returned no document".into(),
-        })?
+        .ok_or_else(|| BackendError::failed("`Get-CsTopology -AsXml` returned no document"))?
         .to_string();
     let signature = signature_of(&topology_xml)?;
 
@@ -269,9 +267,9 @@ pub fn parse_observation(reply: &Reply) -> Result<Observed, BackendError> {
             }
         }
         StepOutcome::Err(message) => {
-            return Err(BackendError::Failed {
-                message: format!("`Get-CsWindowsService` loop failed: {message}"),
-            });
+            return Err(BackendError::failed(format!(
+                "`Get-CsWindowsService` loop failed: {message}"
+            )));
         }
     }
 

@@ -25,17 +25,15 @@ pub struct Record<'a> {
 /// The error for a missing required property.
 #[must_use]
 pub fn missing(cmdlet: &str, names: &[&str]) -> BackendError {
-    BackendError::Failed {
-        message: format!(
-            "`{cmdlet}` returned an object without the property `{}`{}: this Lync / Skype for Business version is not supported, or the cmdlet changed",
-            names.first().copied().unwrap_or("?"),
-            if names.len() > 1 {
-                format!(" (also looked for {})", names[1..].join(", "))
-            } else {
-                String::new()
-            }
-        ),
-    }
+    BackendError::failed(format!(
+        "`{cmdlet}` returned an object without the property `{}`{}: this Lync / Skype for Business version is not supported, or the cmdlet changed",
+        names.first().copied().unwrap_or("?"),
+        if names.len() > 1 {
+            format!(" (also looked for {})", names[1..].join(", "))
+        } else {
+            String::new()
+        }
+    ))
 }
 
 impl<'a> Record<'a> {
@@ -48,9 +46,9 @@ impl<'a> Record<'a> {
             .iter()
             .map(|v| match v {
                 Value::Object(props) => Ok(Record { cmdlet, props }),
-                _ => Err(BackendError::Failed {
-                    message: format!("`{cmdlet}` returned something that is not an object: {v}"),
-                }),
+                _ => Err(BackendError::failed(format!(
+                    "`{cmdlet}` returned something that is not an object: {v}"
+                ))),
             })
             .collect()
     }
@@ -160,8 +158,10 @@ pub fn role_of(value: &str) -> Option<String> {
 /// [`BackendError::Failed`] naming the cmdlet and property when the value
 /// is not an FQDN.
 pub fn fqdn_of(cmdlet: &str, property: &str, value: &str) -> Result<Fqdn, BackendError> {
-    Fqdn::parse(strip_role(value)).map_err(|e| BackendError::Failed {
-        message: format!("`{cmdlet}` property `{property}` is `{value}`, not a pool FQDN: {e}"),
+    Fqdn::parse(strip_role(value)).map_err(|e| {
+        BackendError::failed(format!(
+            "`{cmdlet}` property `{property}` is `{value}`, not a pool FQDN: {e}"
+        ))
     })
 }
 

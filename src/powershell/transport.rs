@@ -3,6 +3,7 @@
 //! result out of whatever else the shell printed.
 
 use std::process::Stdio;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -11,7 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::config::Launcher;
 use super::script::{Script, extract_result};
-use crate::backend::BackendError;
+use crate::backend::{BackendError, Cause};
 
 /// Round trips and bytes exchanged so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -61,15 +62,15 @@ impl Transport {
     /// Runs `script` and returns its result object.
     ///
     /// # Errors
-    /// [`BackendError::Failed`] when the launcher cannot start, times out,
-    /// or prints no marked result (with its exit status and the end of its
-    /// stderr).
+    /// [`BackendError::Failed`] when the launcher cannot start or prints no
+    /// marked result (with its exit status and the end of its stderr);
+    /// [`BackendError::Timeout`] when it does not finish in time.
     pub async fn run(&self, script: Script, timeout: Duration) -> Result<Reply, BackendError> {
         let (text, nonce) = script.finish();
         self.round_trips.fetch_add(1, Ordering::Relaxed);
         self.sent.fetch_add(text.len() as u64, Ordering::Relaxed);
         let program = &self.launcher.program;
-        let failed = |message: String| BackendError::Failed { message };
+        let failed = |message: String| BackendError::failed(message);
         let mut child = tokio::process::Command::new(program)
             .args(&self.launcher.args)
             .stdin(Stdio::piped())
@@ -78,9 +79,12 @@ impl Transport {
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| {
-                failed(format!(
-                    "cannot start the Management Shell launcher `{program}`: {e} (set --ps-command or EDGEFED_PS_COMMAND)"
-                ))
+                BackendError::failed_by(
+                    format!(
+                        "cannot start the Management Shell launcher `{program}`: {e} (set --ps-command or EDGEFED_PS_COMMAND)"
+                    ),
+                    Cause::Io(Arc::new(e)),
+                )
             })?;
         let mut stdin = child
             .stdin
@@ -112,10 +116,13 @@ impl Transport {
             Ok::<_, BackendError>((w, out, err, status))
         };
         let (write, out, err, status) = tokio::time::timeout(timeout, work).await.map_err(|_| {
-            failed(format!(
-                "the Management Shell did not finish within {}s; the deployment's state is unknown: observe again",
-                timeout.as_secs()
-            ))
+            BackendError::timeout(
+                timeout,
+                format!(
+                    "the Management Shell did not finish within {}s; the deployment's state is unknown: observe again",
+                    timeout.as_secs()
+                ),
+            )
         })??;
         self.received
             .fetch_add((out.len() + err.len()) as u64, Ordering::Relaxed);
@@ -165,15 +172,13 @@ pub enum StepOutcome {
 /// The outcome of step `key`.
 ///
 /// # Errors
-/// [`BackendError::Failed`] when the reply has no such step (the script
-/// stopped before it).
+/// [`BackendError::StateUnknown`] when the reply has no such step (the
+/// script stopped before it).
 pub fn step(reply: &Reply, key: &str) -> Result<StepOutcome, BackendError> {
     let Some(Value::Object(s)) = reply.get(key) else {
-        return Err(BackendError::Failed {
-            message: format!(
-                "the Management Shell's result has no outcome for step `{key}`: the script stopped before it; the step's effect is unknown"
-            ),
-        });
+        return Err(BackendError::state_unknown(format!(
+            "the Management Shell's result has no outcome for step `{key}`: the script stopped before it; the step's effect is unknown"
+        )));
     };
     if s.get("ok").and_then(Value::as_bool) == Some(true) {
         let value = match s.get("value") {

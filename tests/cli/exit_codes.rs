@@ -98,3 +98,90 @@ fn the_committed_schema_matches_the_generated_one() {
         "run `edgefed schema --out schemas/edgefed.schema.json`"
     );
 }
+
+#[test]
+fn bad_global_options_are_usage_errors_before_anything_is_read_or_created() {
+    // No --lab: the default lab would be created by a command that runs. A
+    // bad option must stop first: exit 64, no lab, and the (missing)
+    // document not even read.
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (args, says) in [
+        (
+            vec!["--dns-server", "not-an-address"],
+            "--dns-server not-an-address: expected HOST:PORT",
+        ),
+        (
+            vec!["--dns-server", "ns1.contoso.com"],
+            "--dns-server ns1.contoso.com: expected HOST:PORT",
+        ),
+        (
+            vec!["--resolver", "192.0.2.53"],
+            "--resolver 192.0.2.53: expected HOST:PORT",
+        ),
+        (
+            vec!["--ps-timeout", "runsetup=60"],
+            "--ps-timeout `runsetup` is not a timeout; known: observe",
+        ),
+        (
+            vec!["--ps-timeout", "run-setup=soon"],
+            "--ps-timeout `run-setup=soon`: soon is not a number",
+        ),
+        (vec!["--ps-timeout", "run-setup"], "expected NAME=SECONDS"),
+        (vec!["--ps-command", "pwsh 'unclosed"], "--ps-command"),
+    ] {
+        for command in [
+            vec!["plan", "-f", "/nonexistent/desired.yaml"],
+            vec!["reconcile", "-f", "/nonexistent/desired.yaml"],
+            vec!["observe"],
+        ] {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_edgefed"))
+                .current_dir(dir.path())
+                .args(&args)
+                .args(&command)
+                .env_remove("EDGEFED_LAB")
+                .env_remove("EDGEFED_DNS_SERVER")
+                .env_remove("EDGEFED_RESOLVER")
+                .env_remove("EDGEFED_BACKEND")
+                .output()
+                .unwrap();
+            assert_eq!(code(&out), 64, "{args:?} {command:?}: {}", text(&out));
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                stderr.starts_with("error: ") && stderr.contains(says),
+                "{args:?}: {stderr}"
+            );
+            assert!(
+                std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+                "{args:?} {command:?} created {:?}",
+                std::fs::read_dir(dir.path()).unwrap().collect::<Vec<_>>()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_malformed_tsig_key_in_the_environment_is_a_usage_error_that_keeps_the_secret() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let secret = "c2VjcmV0LXNlY3JldC1zZWNyZXQ=";
+    for spec in [format!("hmac-md99:edgefed-key:{secret}"), format!("a:b:c:{secret}")] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_edgefed"))
+            .current_dir(dir.path())
+            .args([
+                "--dns-server",
+                "127.0.0.1:53",
+                "plan",
+                "-f",
+                "/nonexistent/desired.yaml",
+            ])
+            .env("EDGEFED_TSIG_KEY", &spec)
+            .env_remove("EDGEFED_TSIG_KEY_FILE")
+            .env_remove("EDGEFED_LAB")
+            .env_remove("EDGEFED_BACKEND")
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 64, "{spec}: {}", text(&out));
+        assert!(text(&out).contains("EDGEFED_TSIG_KEY"), "{}", text(&out));
+        assert!(!text(&out).contains(secret), "{}", text(&out));
+        assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
+    }
+}

@@ -78,7 +78,7 @@ fn site_route_and_next_hop_writes_change_the_signature_and_a_stale_publish_is_re
 
     let before = lab.clone();
     let refused = rules::apply(&mut lab, &Operation::PublishTopology {});
-    let Err(BackendError::Refused { message }) = refused else {
+    let Err(BackendError::Refused { message, .. }) = refused else {
         panic!("a stale publish must be refused: {refused:?}");
     };
     assert!(

@@ -6,12 +6,18 @@
 use std::path::Path;
 
 use super::file::LabFile;
-use crate::backend::BackendError;
+use std::sync::Arc;
+
+use crate::backend::{BackendError, Cause};
 use crate::plan::Operation;
-use crate::topology::{TopologyDocument, TopologyEdit};
+use crate::topology::{TopologyDocument, TopologyEdit, TopologyError};
 
 fn failed(message: String) -> BackendError {
-    BackendError::Failed { message }
+    BackendError::failed(message)
+}
+
+fn topology(e: TopologyError) -> BackendError {
+    BackendError::failed_by(e.to_string(), Cause::Topology(Arc::new(e)))
 }
 
 /// The document edits `op` makes, given the lab before it (`staged` edits
@@ -44,8 +50,8 @@ pub(super) fn follow(path: &Path, before: &LabFile, after: &LabFile, op: &Operat
     let origin = path.display().to_string();
     let bytes =
         std::fs::read(path).map_err(|e| failed(format!("cannot read the lab's topology document {origin}: {e}")))?;
-    let doc = TopologyDocument::parse(&bytes, &origin).map_err(|e| failed(e.to_string()))?;
-    let edited = doc.apply(&edits).map_err(|e| failed(e.to_string()))?;
+    let doc = TopologyDocument::parse(&bytes, &origin).map_err(topology)?;
+    let edited = doc.apply(&edits).map_err(topology)?;
     let check = TopologyDocument::parse(&edited, &origin)
         .map_err(|e| failed(format!("the edited topology does not read back: {e}")))?;
     for (pool, p) in &after.topology.edge_pools {
@@ -74,5 +80,6 @@ pub(super) fn follow(path: &Path, before: &LabFile, after: &LabFile, op: &Operat
             )));
         }
     }
-    crate::fs_util::write_atomically(path, &edited).map_err(|e| failed(e.to_string()))
+    crate::fs_util::write_atomically(path, &edited)
+        .map_err(|e| BackendError::failed_by(e.to_string(), Cause::Io(Arc::new(e.source))))
 }

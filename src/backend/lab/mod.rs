@@ -19,12 +19,15 @@ pub use file::{Fault, LabFile, LabFileError};
 pub use lock::{LabLock, LockError};
 pub use scenario::Scenario;
 
-use super::{Applied, Backend, BackendError, Observation};
-use crate::model::{Fqdn, ServiceState};
+use super::{
+    Applied, BackendError, Cause, DnsObservation, DnsSystem, DnsUpdate, LyncSystem, Observation, PortCheck, ProbeSystem,
+};
+use crate::model::{DnsName, Fqdn, RecordType, ServiceState};
 use crate::plan::{Operation, System};
 
-/// The lab as a [`Backend`]: the file's state in memory, written back
-/// atomically after every operation so that a crash loses nothing applied.
+/// The lab: a Lync system, a DNS system and a probe system in one file. The
+/// file's state is kept in memory and written back atomically after every
+/// operation so that a crash loses nothing applied.
 #[derive(Debug)]
 pub struct LabBackend {
     path: PathBuf,
@@ -92,35 +95,14 @@ pub enum LabError {
     File(#[from] LabFileError),
 }
 
-#[async_trait]
-impl Backend for LabBackend {
-    fn name(&self) -> &'static str {
-        "lab"
-    }
-
-    async fn observe(&self) -> Result<Observation, BackendError> {
-        let lab = self.snapshot();
-        self.session
+impl LabBackend {
+    /// Applies any operation of the lab's three systems: its rules, then the
+    /// file (and the topology document, for a lab made from one).
+    fn apply_operation(&self, operation: &Operation) -> Result<Applied, BackendError> {
+        let mut state = self
+            .state
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .observed_signature = Some(lab.topology.signature.clone());
-        let mut warnings = Vec::new();
-        if !lab.staged.is_empty() {
-            warnings.push(format!(
-                "the lab has {} unpublished topology edit(s) from an earlier run; observation shows the published topology",
-                lab.staged.len()
-            ));
-        }
-        Ok(Observation {
-            deployment: lab.deployment(),
-            warnings,
-        })
-    }
-
-    async fn apply(&self, operation: &Operation) -> Result<Applied, BackendError> {
-        let mut state = self.state.lock().map_err(|_| BackendError::Failed {
-            message: "lab state poisoned".into(),
-        })?;
+            .map_err(|_| BackendError::failed("the lab's state was left poisoned by a panic: run again"))?;
         let mut next = state.clone();
         // The first topology edit of a run is made against the topology the
         // run observed (as the PowerShell backend edits the observed document).
@@ -151,32 +133,96 @@ impl Backend for LabBackend {
         }
         // Faults are consumed even when the operation fails: persist either way.
         next.write(&self.path)
-            .map_err(|e| BackendError::Failed { message: e.to_string() })?;
+            .map_err(|e| BackendError::failed_by(e.to_string(), Cause::LabFile(std::sync::Arc::new(e))))?;
         *state = next;
         result
     }
 }
 
+#[async_trait]
+impl LyncSystem for LabBackend {
+    fn name(&self) -> &'static str {
+        "lab"
+    }
+
+    async fn observe(&self) -> Result<Observation, BackendError> {
+        let lab = self.snapshot();
+        self.session
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .observed_signature = Some(lab.topology.signature.clone());
+        let mut warnings = Vec::new();
+        if !lab.staged.is_empty() {
+            warnings.push(format!(
+                "the lab has {} unpublished topology edit(s) from an earlier run; observation shows the published topology",
+                lab.staged.len()
+            ));
+        }
+        Ok(Observation {
+            deployment: lab.topology,
+            warnings,
+        })
+    }
+
+    async fn apply(&self, operation: &Operation) -> Result<Applied, BackendError> {
+        self.apply_operation(operation)
+    }
+}
+
+/// The lab's simulated external DNS: it holds every record set of its
+/// zones, and returns them all.
+#[async_trait]
+impl DnsSystem for LabBackend {
+    async fn observe(&self, _managed: &[(DnsName, RecordType)]) -> Result<DnsObservation, BackendError> {
+        Ok(DnsObservation {
+            records: self.snapshot().dns,
+            warnings: Vec::new(),
+        })
+    }
+
+    async fn apply(&self, update: &DnsUpdate<'_>) -> Result<Applied, BackendError> {
+        self.apply_operation(update.operation())
+    }
+}
+
+/// The lab's simulated port probes.
+#[async_trait]
+impl ProbeSystem for LabBackend {
+    async fn probe(&self, check: &PortCheck<'_>) -> Result<Applied, BackendError> {
+        self.apply_operation(check.operation())
+    }
+}
+
+/// `lab fail` / `lab restore` named a pool the lab does not have.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("pool {pool} is not in the lab; known pools: {}", known.join(", "))]
+pub struct UnknownPool {
+    /// The pool named.
+    pub pool: Fqdn,
+    /// The lab's Edge and Front End pools.
+    pub known: Vec<String>,
+}
+
 /// `lab fail POOL`: every server of the pool stops answering.
 ///
 /// # Errors
-/// A message listing the known pools when `pool` is not one.
-pub fn fail_pool(lab: &mut LabFile, pool: &Fqdn) -> Result<usize, String> {
+/// [`UnknownPool`] listing the known pools when `pool` is not one.
+pub fn fail_pool(lab: &mut LabFile, pool: &Fqdn) -> Result<usize, UnknownPool> {
     set_pool(lab, pool, |c| c.reachable = false)
 }
 
 /// `lab restore POOL`: every server of the pool answers again, services stopped.
 ///
 /// # Errors
-/// A message listing the known pools when `pool` is not one.
-pub fn restore_pool(lab: &mut LabFile, pool: &Fqdn) -> Result<usize, String> {
+/// [`UnknownPool`] listing the known pools when `pool` is not one.
+pub fn restore_pool(lab: &mut LabFile, pool: &Fqdn) -> Result<usize, UnknownPool> {
     set_pool(lab, pool, |c| {
         c.reachable = true;
         c.services = ServiceState::Stopped;
     })
 }
 
-fn set_pool(lab: &mut LabFile, pool: &Fqdn, f: impl Fn(&mut crate::model::Computer)) -> Result<usize, String> {
+fn set_pool(lab: &mut LabFile, pool: &Fqdn, f: impl Fn(&mut crate::model::Computer)) -> Result<usize, UnknownPool> {
     let topo = &mut lab.topology;
     let known: Vec<String> = topo
         .edge_pools
@@ -184,9 +230,10 @@ fn set_pool(lab: &mut LabFile, pool: &Fqdn, f: impl Fn(&mut crate::model::Comput
         .chain(topo.front_end_pools.keys())
         .map(ToString::to_string)
         .collect();
-    let computers = topo
-        .computers_mut(pool)
-        .ok_or_else(|| format!("pool {pool} is not in the lab; known pools: {}", known.join(", ")))?;
+    let computers = topo.computers_mut(pool).ok_or_else(|| UnknownPool {
+        pool: pool.clone(),
+        known,
+    })?;
     computers.values_mut().for_each(f);
     Ok(computers.len())
 }

@@ -18,9 +18,7 @@ use crate::model::{Computer, DnsRecord, Fqdn, ServiceState};
 use crate::plan::Operation;
 
 fn refused(message: impl Into<String>) -> BackendError {
-    BackendError::Refused {
-        message: message.into(),
-    }
+    BackendError::refused(message)
 }
 
 /// Applies `op` to `lab`: injects a matching fault, or performs the
@@ -62,9 +60,10 @@ fn computer<'a>(lab: &'a mut LabFile, pool: &Fqdn, name: &Fqdn) -> Result<&'a mu
     if c.reachable {
         Ok(c)
     } else {
-        Err(refused(format!(
-            "Cannot connect to computer \"{name}\": the server is unreachable."
-        )))
+        Err(BackendError::unreachable(
+            name.to_string(),
+            format!("Cannot connect to computer \"{name}\": the server is unreachable."),
+        ))
     }
 }
 
@@ -318,7 +317,7 @@ fn set_record(lab: &mut LabFile, record: DnsRecord, observed: Option<&DnsRecord>
     let current = idx.map(|i| &lab.dns[i]);
     if current != observed {
         let found = current.map_or_else(|| "no record".to_string(), |r| format!("{r:?}"));
-        return Err(refused(format!(
+        return Err(BackendError::stale(format!(
             "DNS record {} {} changed since it was observed (prerequisite failed: found {found}); run `edgefed plan` again",
             record.name(),
             record.record_type()

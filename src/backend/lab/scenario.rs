@@ -6,7 +6,7 @@ use std::path::Path;
 use super::file::{LabFile, LabFileError};
 
 /// A built-in lab scenario.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scenario {
     /// The seed's starting point: federation failed over to EdgePool2, EdgePool1 back but stopped.
     XmppFailedOver,
@@ -19,6 +19,9 @@ pub enum Scenario {
 impl Scenario {
     /// The default scenario.
     pub const DEFAULT: Self = Self::XmppFailedOver;
+
+    /// Every scenario.
+    pub const ALL: [Self; 3] = [Self::XmppFailedOver, Self::Healthy, Self::EdgeDown];
 
     /// The scenario's name.
     #[must_use]
@@ -61,7 +64,7 @@ mod tests {
 
     #[test]
     fn every_built_in_scenario_is_a_valid_lab() {
-        for s in [Scenario::XmppFailedOver, Scenario::Healthy, Scenario::EdgeDown] {
+        for s in Scenario::ALL {
             let lab = s.lab().unwrap_or_else(|e| panic!("{s}: {e}"));
             assert_eq!(lab.topology.sites.len(), 2, "{s}");
             assert!(lab.log.is_empty());
