@@ -50,6 +50,18 @@ pub enum BackendError {
     },
 }
 
+impl BackendError {
+    /// The error for an operation whose backend task was lost (it panicked
+    /// or was cancelled, or returned no result for it): whether the system
+    /// changed is unknown.
+    #[must_use]
+    pub fn lost(message: impl Into<String>) -> Self {
+        Self::Failed {
+            message: message.into(),
+        }
+    }
+}
+
 /// A system edgefed can observe and change.
 ///
 /// `apply` must be idempotent: applying an operation whose effect already
