@@ -377,4 +377,95 @@ mod tests {
         assert_eq!(q.stuck(), vec![0, 1, 2, 4]);
         assert_eq!(q.len(), 4);
     }
+
+    /// A node as the property test sees it.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    enum Seen {
+        Waiting,
+        InFlight,
+        Succeeded,
+        Failed,
+        NotAttempted,
+    }
+
+    proptest::proptest! {
+        /// Against a direct reading of the rules, on random DAGs, outcomes and
+        /// interleavings: every node is dequeued or not attempted exactly once,
+        /// always the smallest one the rules allow, and a node not attempted
+        /// names exactly its success-predecessors that did not succeed.
+        #[test]
+        fn the_queue_follows_the_rules(
+            nodes in proptest::collection::vec(
+                (proptest::collection::vec((proptest::prelude::any::<proptest::sample::Index>(), proptest::prelude::any::<bool>()), 0..4),
+                 proptest::prelude::any::<bool>()),
+                1..14,
+            ),
+            schedule in proptest::collection::vec(proptest::prelude::any::<proptest::sample::Index>(), 0..80),
+        ) {
+            // Node i waits on nodes before it (a DAG); `fails` says how it ends.
+            let edges: Vec<Vec<(usize, Wait)>> = nodes
+                .iter()
+                .enumerate()
+                .map(|(i, (e, _))| {
+                    if i == 0 {
+                        return Vec::new();
+                    }
+                    e.iter().map(|(j, completion)| (j.index(i), if *completion { C } else { S })).collect()
+                })
+                .collect();
+            let fails: Vec<bool> = nodes.iter().map(|(_, f)| *f).collect();
+            let n = edges.len();
+            let mut q = DependencyQueue::new(edges.iter().enumerate().map(|(i, e)| (i, e.iter().copied())));
+            let mut seen = vec![Seen::Waiting; n];
+            let mut schedule = schedule.into_iter();
+            let ended = |s: Seen| matches!(s, Seen::Succeeded | Seen::Failed | Seen::NotAttempted);
+            loop {
+                // The rules, read directly, in index order (predecessors come first).
+                let mut allowed = None;
+                for i in 0..n {
+                    if seen[i] != Seen::Waiting || !edges[i].iter().all(|&(j, _)| ended(seen[j])) {
+                        continue;
+                    }
+                    if edges[i].iter().any(|&(j, w)| w == S && seen[j] != Seen::Succeeded) {
+                        seen[i] = Seen::NotAttempted;
+                    } else if allowed.is_none() {
+                        allowed = Some(i);
+                    }
+                }
+                let in_flight: Vec<usize> = (0..n).filter(|&i| seen[i] == Seen::InFlight).collect();
+                proptest::prop_assert_eq!(q.in_flight(), in_flight.len());
+                proptest::prop_assert_eq!(q.has_ready(), allowed.is_some());
+                let choices = usize::from(allowed.is_some()) + in_flight.len();
+                if choices == 0 {
+                    break;
+                }
+                let pick = schedule.next().map_or(0, |x| x.index(choices));
+                if let (Some(i), 0) = (allowed, pick) {
+                    proptest::prop_assert_eq!(q.dequeue(), Some(i));
+                    seen[i] = Seen::InFlight;
+                } else {
+                    let i = in_flight[pick - usize::from(allowed.is_some())];
+                    q.finish(i, if fails[i] { Outcome::Failed } else { Outcome::Succeeded });
+                    seen[i] = if fails[i] { Seen::Failed } else { Seen::Succeeded };
+                }
+            }
+            proptest::prop_assert!(q.is_empty());
+            proptest::prop_assert!(q.stuck().is_empty());
+            proptest::prop_assert!(seen.iter().all(|s| ended(*s)));
+            let expected: Vec<(usize, Vec<usize>)> = (0..n)
+                .filter(|&i| seen[i] == Seen::NotAttempted)
+                .map(|i| {
+                    let mut by: Vec<usize> = edges[i]
+                        .iter()
+                        .filter(|&&(j, w)| w == S && seen[j] != Seen::Succeeded)
+                        .map(|&(j, _)| j)
+                        .collect();
+                    by.sort_unstable();
+                    by.dedup();
+                    (i, by)
+                })
+                .collect();
+            proptest::prop_assert_eq!(blocked(&q), expected);
+        }
+    }
 }
