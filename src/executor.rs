@@ -1,20 +1,30 @@
-//! The executor: runs a plan's DAG against a backend as a ready queue.
+//! The executor: runs a plan's DAG against a backend.
 //!
-//! An action becomes ready when every action it depends on has succeeded.
-//! Ready actions are dispatched in plan order, up to the backend's
-//! concurrency (or as one batch per wave, for backends with a costly round
-//! trip). A failed action's dependents are never attempted; independent
-//! branches go on. The executor knows nothing of `--check`: a check never
-//! gets this far.
+//! The actions go into a [`DependencyQueue`] in plan order, with the edges
+//! of each action's `depends_on` and their [`Wait`]: an action that waits
+//! for success runs once its predecessor was applied; one that waits for
+//! completion runs once its predecessor has ended, whatever the outcome
+//! (applied, failed, or not attempted). Ready actions are dispatched in plan
+//! order, up to the backend's concurrency — or, for a backend with a costly
+//! round trip, all of them as one batch once nothing is in flight (one call
+//! per wave). A failed action's success-dependents are not attempted, and so
+//! on transitively, each naming the direct predecessors that blocked it;
+//! independent branches and completion-dependents go on.
+//!
+//! A backend task that panics or is lost fails each of its actions with the
+//! panic's message (through [`BackendError::lost`]) and reports them
+//! finished, so they leave the in-flight count exactly. The executor knows
+//! nothing of `--check`: a check never gets this far.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::task::JoinSet;
+use tokio::task::{JoinError, JoinSet};
 
 use crate::backend::{Applied, Backend, BackendError};
-use crate::plan::Action;
+use crate::dependency_queue::{self, DependencyQueue};
+use crate::plan::{Action, Operation, Wait};
 
 /// How one action ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,7 +96,16 @@ impl ApplyReport {
     }
 }
 
-type Finished = Vec<(usize, Result<Applied, BackendError>, Duration)>;
+/// What a backend task returns: one result per action it was given, in
+/// order, and how long the backend took.
+type TaskResults = (Vec<Result<Applied, BackendError>>, Duration);
+
+/// A backend task in flight: the positions (in the plan) of its actions and
+/// when it was dispatched.
+struct Running {
+    positions: Vec<usize>,
+    dispatched: Instant,
+}
 
 /// Runs `actions` (a plan's, in printed order) against `backend`, calling
 /// `progress` as actions start and finish.
@@ -95,117 +114,206 @@ pub async fn execute(
     backend: Arc<dyn Backend>,
     mut progress: impl FnMut(Event<'_>),
 ) -> ApplyReport {
-    let by_id: BTreeMap<usize, &Action> = actions.iter().map(|a| (a.id, a)).collect();
-    let mut waiting: BTreeMap<usize, usize> = actions.iter().map(|a| (a.id, a.depends_on.len())).collect();
-    let mut dependents: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for a in actions {
-        for d in a.depends_on_ids() {
-            dependents.entry(d).or_default().push(a.id);
-        }
-    }
-    let mut ready: BTreeSet<usize> = waiting.iter().filter(|(_, n)| **n == 0).map(|(id, _)| *id).collect();
-    let mut outcomes: BTreeMap<usize, Outcome> = BTreeMap::new();
-    let mut in_flight = 0usize;
-    let mut tasks: JoinSet<Finished> = JoinSet::new();
+    let graph = Graph::new(actions);
+    let mut queue = DependencyQueue::new(graph.edges.iter().enumerate().map(|(pos, e)| (pos, e.iter().copied())));
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; actions.len()];
+    let mut tasks: JoinSet<TaskResults> = JoinSet::new();
+    let mut running: HashMap<tokio::task::Id, Running> = HashMap::new();
     let limit = backend.max_concurrency().max(1);
+    let batches = backend.batches();
 
     loop {
-        if backend.batches() {
-            if in_flight == 0 && !ready.is_empty() {
-                let wave: Vec<usize> = std::mem::take(&mut ready).into_iter().collect();
-                let ops: Vec<_> = wave.iter().map(|id| by_id[id].operation.clone()).collect();
-                for id in &wave {
-                    progress(Event::Started(by_id[id]));
-                }
-                in_flight += wave.len();
-                let b = Arc::clone(&backend);
-                tasks.spawn(async move {
-                    let start = Instant::now();
-                    let results = b.apply_batch(&ops).await;
-                    let took = start.elapsed();
-                    let mut results = results.into_iter();
-                    wave.into_iter()
-                        .map(|id| {
-                            let r = results.next().unwrap_or_else(|| {
-                                Err(BackendError::lost(
-                                    "the backend returned no result for this action: its effect is unknown",
-                                ))
-                            });
-                            (id, r, took)
-                        })
-                        .collect()
-                });
+        let mut dispatch = |positions: Vec<usize>| {
+            for &p in &positions {
+                progress(Event::Started(&actions[p]));
+            }
+            let ops: Vec<Operation> = positions.iter().map(|&p| actions[p].operation.clone()).collect();
+            let b = Arc::clone(&backend);
+            let handle = tasks.spawn(async move {
+                let start = Instant::now();
+                let results = if batches {
+                    b.apply_batch(&ops).await
+                } else {
+                    let mut results = Vec::with_capacity(ops.len());
+                    for op in &ops {
+                        results.push(b.apply(op).await);
+                    }
+                    results
+                };
+                (results, start.elapsed())
+            });
+            running.insert(
+                handle.id(),
+                Running {
+                    positions,
+                    dispatched: Instant::now(),
+                },
+            );
+        };
+        if batches {
+            if queue.in_flight() == 0 && queue.has_ready() {
+                dispatch(std::iter::from_fn(|| queue.dequeue()).collect());
             }
         } else {
-            while in_flight < limit {
-                let Some(id) = ready.pop_first() else { break };
-                let action = by_id[&id];
-                progress(Event::Started(action));
-                in_flight += 1;
-                let b = Arc::clone(&backend);
-                let op = action.operation.clone();
-                tasks.spawn(async move {
-                    let start = Instant::now();
-                    let r = b.apply(&op).await;
-                    vec![(id, r, start.elapsed())]
-                });
+            while queue.in_flight() < limit {
+                let Some(p) = queue.dequeue() else { break };
+                dispatch(vec![p]);
             }
         }
-        let Some(joined) = tasks.join_next().await else {
+        let Some(joined) = tasks.join_next_with_id().await else {
             break;
         };
-        let finished = joined.unwrap_or_else(|e| {
-            // A panicking backend task: its actions are unknown, so fail them all.
-            tracing::error!("backend task ended abnormally: {e}");
-            Vec::new()
-        });
-        if finished.is_empty() {
-            in_flight = 0;
-        }
-        for (id, result, duration) in finished {
-            in_flight = in_flight.saturating_sub(1);
+        let (task, results) = match joined {
+            Ok((task, results)) => (task, Ok(results)),
+            Err(e) => (e.id(), Err(lost(e))),
+        };
+        let Some(Running { positions, dispatched }) = running.remove(&task) else {
+            continue;
+        };
+        let ended: Vec<(usize, Result<Applied, BackendError>, Duration)> = match results {
+            Ok((results, took)) => {
+                let mut results = results.into_iter();
+                positions
+                    .into_iter()
+                    .map(|p| {
+                        let r = results.next().unwrap_or_else(|| {
+                            Err(BackendError::lost(
+                                "the backend returned no result for this action, so whether it was applied is unknown: \
+                                 plan again to see what is left",
+                            ))
+                        });
+                        (p, r, took)
+                    })
+                    .collect()
+            }
+            Err(message) => {
+                let took = dispatched.elapsed();
+                positions
+                    .into_iter()
+                    .map(|p| (p, Err(BackendError::lost(message.clone())), took))
+                    .collect()
+            }
+        };
+        for (p, result, duration) in ended {
             let outcome = match result {
                 Ok(applied) => {
-                    for dep in dependents.get(&id).into_iter().flatten() {
-                        if let Some(n) = waiting.get_mut(dep) {
-                            *n -= 1;
-                            if *n == 0 {
-                                ready.insert(*dep);
-                            }
-                        }
-                    }
+                    queue.finish(p, dependency_queue::Outcome::Succeeded);
                     Outcome::Applied { applied, duration }
                 }
-                Err(error) => Outcome::Failed { error, duration },
+                Err(error) => {
+                    queue.finish(p, dependency_queue::Outcome::Failed);
+                    Outcome::Failed { error, duration }
+                }
             };
-            progress(Event::Finished(by_id[&id], &outcome));
-            outcomes.insert(id, outcome);
+            progress(Event::Finished(&actions[p], &outcome));
+            outcomes[p] = Some(outcome);
         }
     }
 
-    // Whatever has no outcome was blocked by a failure upstream.
-    for a in actions {
-        if !outcomes.contains_key(&a.id) {
-            let blocked_by = a
-                .depends_on_ids()
-                .filter(|d| !matches!(outcomes.get(d), Some(Outcome::Applied { .. })))
-                .collect();
-            outcomes.insert(a.id, Outcome::NotAttempted { blocked_by });
-        }
+    let stuck = queue.stuck();
+    if !stuck.is_empty() {
+        let ids: Vec<String> = stuck.iter().map(|&p| format!("#{}", graph.id_of(p))).collect();
+        tracing::error!(
+            "actions {} wait on each other (a dependency cycle) and were not attempted",
+            ids.join(", ")
+        );
     }
+    let mut blocked: BTreeMap<usize, Vec<usize>> = queue
+        .not_attempted()
+        .map(|(p, by)| (p, by.iter().map(|&b| graph.id_of(b)).collect()))
+        .collect();
+    let applied: BTreeSet<usize> = outcomes
+        .iter()
+        .zip(actions)
+        .filter(|(o, _)| matches!(o, Some(Outcome::Applied { .. })))
+        .map(|(_, a)| a.id)
+        .collect();
     ApplyReport {
-        outcomes: actions
-            .iter()
-            .map(|a| {
-                (
-                    a.id,
-                    outcomes
-                        .remove(&a.id)
-                        .unwrap_or(Outcome::NotAttempted { blocked_by: vec![] }),
-                )
+        outcomes: outcomes
+            .into_iter()
+            .zip(actions)
+            .enumerate()
+            .map(|(p, (outcome, a))| {
+                let outcome = outcome.unwrap_or_else(|| Outcome::NotAttempted {
+                    // Left waiting on a cycle: blocked by what did not succeed.
+                    blocked_by: blocked
+                        .remove(&p)
+                        .unwrap_or_else(|| a.depends_on_ids().filter(|d| !applied.contains(d)).collect()),
+                });
+                (a.id, outcome)
             })
             .collect(),
     }
+}
+
+/// The plan's DAG as queue nodes: node `p` is the action at position `p`;
+/// a dependency on an id that is not in the plan gets a node number past
+/// the actions, so the queue treats it as never attempted.
+struct Graph<'a> {
+    actions: &'a [Action],
+    /// Each action's predecessors, as node numbers, with their kind of edge.
+    edges: Vec<Vec<(usize, Wait)>>,
+    /// Ids depended on but not in the plan: node `actions.len() + k` is `unknown[k]`.
+    unknown: Vec<usize>,
+}
+
+impl<'a> Graph<'a> {
+    fn new(actions: &'a [Action]) -> Self {
+        let mut position: BTreeMap<usize, usize> = BTreeMap::new();
+        for (p, a) in actions.iter().enumerate() {
+            position.entry(a.id).or_insert(p);
+        }
+        let mut unknown: Vec<usize> = Vec::new();
+        let mut edges = Vec::with_capacity(actions.len());
+        for a in actions {
+            let mut after = Vec::with_capacity(a.depends_on.len());
+            for d in &a.depends_on {
+                let node = match position.get(&d.on) {
+                    Some(&p) => p,
+                    None => {
+                        let k = unknown.iter().position(|u| *u == d.on).unwrap_or_else(|| {
+                            unknown.push(d.on);
+                            unknown.len() - 1
+                        });
+                        actions.len() + k
+                    }
+                };
+                after.push((node, d.wait));
+            }
+            edges.push(after);
+        }
+        Self {
+            actions,
+            edges,
+            unknown,
+        }
+    }
+
+    /// The action id of a node.
+    fn id_of(&self, node: usize) -> usize {
+        match self.actions.get(node) {
+            Some(a) => a.id,
+            None => self.unknown.get(node - self.actions.len()).copied().unwrap_or(node),
+        }
+    }
+}
+
+/// The message for the actions of a backend task that panicked or was
+/// cancelled.
+fn lost(e: JoinError) -> String {
+    let what = if e.is_panic() {
+        let panic = e.into_panic();
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".into());
+        format!("the backend panicked: {message}")
+    } else {
+        format!("the backend task was cancelled ({e})")
+    };
+    tracing::error!("{what}");
+    format!("{what}; whether the action was applied is unknown: plan again to see what is left")
 }
 
 #[cfg(test)]
@@ -224,12 +332,25 @@ mod tests {
     #[derive(Default)]
     struct Recorder {
         fail: Vec<String>,
+        /// Targets whose `apply` panics.
+        panic: Vec<String>,
+        /// Targets whose `apply` takes longer.
+        slow: Vec<String>,
         limit: usize,
         batches: bool,
         applied: Mutex<Vec<String>>,
         waves: Mutex<Vec<Vec<String>>>,
         in_flight: AtomicUsize,
         max_in_flight: AtomicUsize,
+    }
+
+    /// Counts an `apply` in flight until dropped, even by a panic.
+    struct InFlight<'a>(&'a AtomicUsize);
+
+    impl Drop for InFlight<'_> {
+        fn drop(&mut self) {
+            self.0.fetch_sub(1, Ordering::SeqCst);
+        }
     }
 
     #[async_trait]
@@ -242,12 +363,14 @@ mod tests {
         }
         async fn apply(&self, op: &Operation) -> Result<Applied, BackendError> {
             let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            let _guard = InFlight(&self.in_flight);
             self.max_in_flight.fetch_max(now, Ordering::SeqCst);
-            for _ in 0..3 {
+            let target = op.target();
+            let turns = if self.slow.contains(&target) { 30 } else { 3 };
+            for _ in 0..turns {
                 tokio::task::yield_now().await;
             }
-            self.in_flight.fetch_sub(1, Ordering::SeqCst);
-            let target = op.target();
+            assert!(!self.panic.contains(&target), "{target} exploded");
             self.applied.lock().unwrap().push(target.clone());
             if self.fail.contains(&target) {
                 Err(BackendError::refused(format!("{target} refused")))
@@ -274,8 +397,14 @@ mod tests {
         }
     }
 
-    /// An action on computer `name` (the target), after `deps`.
+    /// An action on computer `name` (the target), after `deps` (success).
     fn action(id: usize, name: &str, deps: &[usize]) -> Action {
+        let deps: Vec<(usize, Wait)> = deps.iter().map(|&d| (d, Wait::Success)).collect();
+        action_waiting(id, name, &deps)
+    }
+
+    /// An action on computer `name`, after `deps` with their kind of edge.
+    fn action_waiting(id: usize, name: &str, deps: &[(usize, Wait)]) -> Action {
         let fqdn = Fqdn::parse(&format!("{name}.contoso.com")).unwrap();
         Action {
             id,
@@ -286,14 +415,51 @@ mod tests {
             phase: crate::plan::Phase::Services,
             depends_on: deps
                 .iter()
-                .map(|&on| crate::plan::Dependency {
+                .map(|&(on, wait)| crate::plan::Dependency {
                     on,
-                    wait: crate::plan::Wait::Success,
+                    wait,
                     reason: String::new(),
                 })
                 .collect(),
             reason: String::new(),
         }
+    }
+
+    /// Each not-attempted action with the ids that blocked it.
+    fn blocked(report: &ApplyReport) -> Vec<(usize, Vec<usize>)> {
+        report
+            .outcomes
+            .iter()
+            .filter_map(|(id, o)| match o {
+                Outcome::NotAttempted { blocked_by } => Some((*id, blocked_by.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Each failed action with its error message.
+    fn failures(report: &ApplyReport) -> Vec<(usize, String)> {
+        report
+            .outcomes
+            .iter()
+            .filter_map(|(id, o)| match o {
+                Outcome::Failed { error, .. } => Some((*id, error.to_string())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Runs the plan, recording `start N` / `end N` events.
+    async fn run(actions: &[Action], backend: Arc<Recorder>) -> (ApplyReport, Vec<String>) {
+        let mut events = Vec::new();
+        let report = execute(actions, backend, |e| {
+            events.push(match e {
+                Event::Started(a) => format!("start {}", a.id),
+                Event::Finished(a, _) => format!("end {}", a.id),
+            });
+        })
+        .await;
+        (report, events)
     }
 
     fn names(v: &[&str]) -> Vec<String> {
@@ -338,15 +504,7 @@ mod tests {
         assert_eq!(report.failed(), vec![1]);
         assert_eq!(report.applied(), vec![4]);
         assert_eq!(report.not_attempted(), vec![2, 3, 5]);
-        let blocked: Vec<(usize, Vec<usize>)> = report
-            .outcomes
-            .iter()
-            .filter_map(|(id, o)| match o {
-                Outcome::NotAttempted { blocked_by } => Some((*id, blocked_by.clone())),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(blocked, vec![(2, vec![1]), (3, vec![2]), (5, vec![2])]);
+        assert_eq!(blocked(&report), vec![(2, vec![1]), (3, vec![2]), (5, vec![2])]);
     }
 
     #[tokio::test]
@@ -394,5 +552,157 @@ mod tests {
             *backend.waves.lock().unwrap(),
             vec![names(&["a", "b"]), names(&["c", "d"])]
         );
+    }
+
+    #[tokio::test]
+    async fn completion_edges_run_after_a_failure() {
+        // 1 stops a; 2 fails inside the bracket; 3 after 2 is not attempted;
+        // 4 starts a again once 3 has ended, whatever happened; 5 needs 2 to
+        // succeed, 6 waits for 5 to end.
+        let actions = [
+            action(1, "a", &[]),
+            action(2, "b", &[1]),
+            action(3, "c", &[2]),
+            action_waiting(4, "d", &[(1, Wait::Success), (3, Wait::Completion)]),
+            action(5, "e", &[2]),
+            action_waiting(6, "f", &[(5, Wait::Completion)]),
+        ];
+        let backend = Arc::new(Recorder {
+            limit: 1,
+            fail: names(&["b"]),
+            ..Recorder::default()
+        });
+        let report = execute(&actions, backend.clone(), |_| {}).await;
+        assert_eq!(*backend.applied.lock().unwrap(), names(&["a", "b", "d", "f"]));
+        assert_eq!(report.applied(), vec![1, 4, 6]);
+        assert_eq!(report.failed(), vec![2]);
+        assert_eq!(blocked(&report), vec![(3, vec![2]), (5, vec![2])]);
+    }
+
+    #[tokio::test]
+    async fn a_completion_edge_on_a_failure_waits_for_it_to_end() {
+        // 2 (slow, fails) and 1 run together; 3 waits for 2 to end.
+        let actions = [
+            action(1, "a", &[]),
+            action(2, "b", &[]),
+            action_waiting(3, "c", &[(2, Wait::Completion)]),
+        ];
+        let backend = Arc::new(Recorder {
+            limit: 4,
+            fail: names(&["b"]),
+            slow: names(&["b"]),
+            ..Recorder::default()
+        });
+        let (report, events) = run(&actions, backend.clone()).await;
+        assert_eq!(events, ["start 1", "start 2", "end 1", "end 2", "start 3", "end 3"]);
+        assert_eq!(report.applied(), vec![1, 3]);
+    }
+
+    #[tokio::test]
+    async fn a_panicking_backend_fails_its_action_with_the_panic_message() {
+        // 1 panics; 2 needs it; 3 is independent; 4 waits for 1 to end.
+        let actions = [
+            action(1, "a", &[]),
+            action(2, "b", &[1]),
+            action(3, "c", &[]),
+            action_waiting(4, "d", &[(1, Wait::Completion)]),
+        ];
+        let backend = Arc::new(Recorder {
+            limit: 1,
+            panic: names(&["a"]),
+            ..Recorder::default()
+        });
+        let (report, events) = run(&actions, backend.clone()).await;
+        let failed = failures(&report);
+        assert_eq!(failed.len(), 1);
+        assert_eq!(failed[0].0, 1);
+        assert!(
+            failed[0].1.starts_with("the backend panicked: a.contoso.com exploded;"),
+            "{}",
+            failed[0].1
+        );
+        assert_eq!(blocked(&report), vec![(2, vec![1])]);
+        assert_eq!(report.applied(), vec![3, 4]);
+        assert_eq!(events, ["start 1", "end 1", "start 3", "end 3", "start 4", "end 4"]);
+        assert_eq!(backend.max_in_flight.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn panics_do_not_free_slots_still_in_use() {
+        // Limit 2. a and c panic at once while b and d are still running: the
+        // executor must not count b or d as finished.
+        let actions = [
+            action(1, "a", &[]),
+            action(2, "b", &[]),
+            action(3, "c", &[]),
+            action(4, "d", &[]),
+            action(5, "e", &[]),
+            action(6, "f", &[]),
+            action(7, "g", &[1, 2]),
+            action_waiting(8, "h", &[(3, Wait::Completion), (6, Wait::Success)]),
+        ];
+        let backend = Arc::new(Recorder {
+            limit: 2,
+            panic: names(&["a", "c"]),
+            slow: names(&["b", "d"]),
+            ..Recorder::default()
+        });
+        let (report, events) = run(&actions, backend.clone()).await;
+        assert_eq!(backend.max_in_flight.load(Ordering::SeqCst), 2);
+        let failed: Vec<usize> = failures(&report).into_iter().map(|(id, _)| id).collect();
+        assert_eq!(failed, vec![1, 3]);
+        assert!(failures(&report).iter().all(|(_, m)| m.contains("exploded")));
+        assert_eq!(report.applied(), vec![2, 4, 5, 6, 8]);
+        assert_eq!(blocked(&report), vec![(7, vec![1])]);
+        for id in [1, 2, 3, 4, 5, 6, 8] {
+            let ends = events.iter().filter(|e| **e == format!("end {id}")).count();
+            assert_eq!(ends, 1, "action {id} finished once: {events:?}");
+        }
+        assert!(!events.contains(&"start 7".to_string()));
+    }
+
+    #[tokio::test]
+    async fn a_panicking_batch_fails_every_action_of_its_wave() {
+        let actions = [
+            action(1, "a", &[]),
+            action(2, "b", &[]),
+            action(3, "c", &[1]),
+            action_waiting(4, "d", &[(2, Wait::Completion)]),
+        ];
+        let backend = Arc::new(Recorder {
+            limit: 1,
+            batches: true,
+            panic: names(&["b"]),
+            ..Recorder::default()
+        });
+        let (report, events) = run(&actions, backend.clone()).await;
+        assert_eq!(report.failed(), vec![1, 2]);
+        assert!(
+            failures(&report)
+                .iter()
+                .all(|(_, m)| m.contains("b.contoso.com exploded"))
+        );
+        assert_eq!(blocked(&report), vec![(3, vec![1])]);
+        assert_eq!(report.applied(), vec![4]);
+        assert_eq!(*backend.waves.lock().unwrap(), vec![names(&["a", "b"]), names(&["d"])]);
+        assert_eq!(events, ["start 1", "start 2", "end 1", "end 2", "start 4", "end 4"]);
+    }
+
+    #[tokio::test]
+    async fn a_dependency_cycle_or_unknown_id_is_not_attempted() {
+        // 1 ⇄ 2 (a malformed plan); 3 depends on an id not in the plan; 4 is free.
+        let actions = [
+            action(1, "a", &[2]),
+            action(2, "b", &[1]),
+            action(3, "c", &[9]),
+            action(4, "d", &[]),
+        ];
+        let backend = Arc::new(Recorder {
+            limit: 1,
+            ..Recorder::default()
+        });
+        let report = execute(&actions, backend.clone(), |_| {}).await;
+        assert_eq!(report.applied(), vec![4]);
+        assert_eq!(blocked(&report), vec![(1, vec![2]), (2, vec![1]), (3, vec![9])]);
     }
 }

@@ -4,7 +4,8 @@
 //! The loop: [`document`] reads and validates the desired state;
 //! a [`backend::Backend`] observes the deployment as a [`model::Deployment`];
 //! [`plan::plan`] — a pure function of the two — gives the ordered DAG of
-//! actions; [`executor::execute`] applies it through the backend; [`render`]
+//! actions; [`executor::execute`] applies it through the backend; both
+//! walk the DAG with one [`dependency_queue::DependencyQueue`]; [`render`]
 //! shows plans and reports. The backend is three systems — Lync (the lab
 //! [`backend::lab`] or the PowerShell backend [`powershell`]), external DNS
 //! ([`dns`], or the lab's) and port probes ([`probe`], or the lab's) — put
@@ -19,6 +20,7 @@ pub mod app;
 pub mod backend;
 pub mod cli;
 pub mod commands;
+pub mod dependency_queue;
 pub mod diagnostic;
 pub mod dns;
 pub mod document;

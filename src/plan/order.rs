@@ -1,10 +1,12 @@
-//! Printing order of a plan's DAG: Kahn's algorithm with a ready set ordered
-//! by (phase, kind, target), so the order is a topological order and the same
-//! inputs always give the same order.
+//! Printing order of a plan's DAG: the nodes are walked through a
+//! [`DependencyQueue`] whose priority is (phase, kind, target, index), each
+//! node succeeding as soon as it is taken. The order is therefore a
+//! topological order, each step taking the smallest node whose
+//! predecessors are all printed, and the same inputs always give the same
+//! order.
 
-use std::collections::BTreeSet;
-
-use super::Phase;
+use super::{Phase, Wait};
+use crate::dependency_queue::{DependencyQueue, Outcome};
 
 /// A node to order: its tie-break key and the indices it must follow.
 pub(super) struct Node<'a> {
@@ -15,35 +17,28 @@ pub(super) struct Node<'a> {
 }
 
 /// Returns the nodes' indices in printed order, or the indices left in a
-/// cycle (a planner bug: every dependency points at an earlier phase or at
-/// a fixed sequence).
+/// cycle or after one (a planner bug: every dependency points at an earlier
+/// phase or at a fixed sequence).
 pub(super) fn order(nodes: &[Node<'_>]) -> Result<Vec<usize>, Vec<usize>> {
-    let n = nodes.len();
-    let mut waiting: Vec<usize> = nodes.iter().map(|x| x.after.len()).collect();
-    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for (i, node) in nodes.iter().enumerate() {
-        for &d in node.after {
-            dependents[d].push(i);
-        }
-    }
-    let key = |i: usize| (nodes[i].phase, nodes[i].kind_rank, nodes[i].target.clone(), i);
-    let mut ready: BTreeSet<(Phase, u8, String, usize)> = (0..n).filter(|&i| waiting[i] == 0).map(key).collect();
-    let mut out = Vec::with_capacity(n);
-    while let Some(first) = ready.pop_first() {
-        let i = first.3;
+    let mut queue = DependencyQueue::new(nodes.iter().enumerate().map(|(i, node)| {
+        (
+            (node.phase, node.kind_rank, node.target.clone(), i),
+            node.after.iter().map(|&d| (d, Wait::Success)),
+        )
+    }));
+    let mut out = Vec::with_capacity(nodes.len());
+    while let Some(i) = queue.dequeue() {
         out.push(i);
-        for &j in &dependents[i] {
-            waiting[j] -= 1;
-            if waiting[j] == 0 {
-                ready.insert(key(j));
-            }
-        }
+        queue.finish(i, Outcome::Succeeded);
     }
-    if out.len() == n {
-        Ok(out)
-    } else {
-        Err((0..n).filter(|i| waiting[*i] > 0).collect())
+    if out.len() == nodes.len() {
+        return Ok(out);
     }
+    let mut printed = vec![false; nodes.len()];
+    for &i in &out {
+        printed[i] = true;
+    }
+    Err((0..nodes.len()).filter(|&i| !printed[i]).collect())
 }
 
 #[cfg(test)]
