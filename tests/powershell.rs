@@ -289,7 +289,7 @@ fn seed_failback_plan() -> Vec<Action> {
         action(
             9,
             6,
-            &[1],
+            &[1, 5],
             Operation::SetSiteXmppRoute {
                 site: "Site1".into(),
                 edge_pool: Some(e1()),
@@ -299,7 +299,7 @@ fn seed_failback_plan() -> Vec<Action> {
         action(
             10,
             6,
-            &[1],
+            &[1, 5],
             Operation::SetSiteXmppRoute {
                 site: "Site2".into(),
                 edge_pool: Some(e1()),
@@ -517,7 +517,6 @@ async fn observe_of_lync_2013_reads_the_renamed_properties() {
 
 // The stricter double refuses the publish: the plan's Set-CsSite -XmppFederationRoute
 // (a topology write) runs in the wave before it. Its log expectation shows that order.
-#[ignore = "fails until site routes wait for the publish (topology writes)"]
 #[tokio::test]
 async fn seed_failback_end_to_end() {
     let bed = Bed::new(&seed_deployment(), json!({ "replicationLagPolls": 2 }));
@@ -551,11 +550,11 @@ async fn seed_failback_end_to_end() {
         log,
         vec![
             "Start-CsWindowsService edgeserver1.contoso.com",
-            "Set-CsSite Site1 -XmppFederationRoute EdgeServer:edgepool1.contoso.com",
-            "Set-CsSite Site2 -XmppFederationRoute EdgeServer:edgepool1.contoso.com",
             "Publish-CsTopology",
             "Enable-CsTopology",
             "Bootstrapper.exe edgeserver1.contoso.com (Skype for Business Server 2015\\Deployment\\Bootstrapper.exe)",
+            "Set-CsSite Site1 -XmppFederationRoute EdgeServer:edgepool1.contoso.com",
+            "Set-CsSite Site2 -XmppFederationRoute EdgeServer:edgepool1.contoso.com",
             "Set-CsSite Site1 -FederationRoute EdgeServer:edgepool1.contoso.com",
             "Set-CsSite Site2 -FederationRoute EdgeServer:edgepool1.contoso.com",
             "Invoke-CsPoolFailBack fepool3.contoso.com",
@@ -996,7 +995,15 @@ fn sample_operation(kind: OperationKind) -> Operation {
             front_end_pool: f("fepool1.contoso.com"),
             edge_pool: e1(),
         },
+        OperationKind::EditEdgeNextHop => Operation::EditEdgeNextHop {
+            edge_pool: e1(),
+            next_hop: f("fepool2.contoso.com"),
+        },
         OperationKind::PublishTopology => Operation::PublishTopology {},
+        OperationKind::WaitForReplication => Operation::WaitForReplication {
+            pool: e1(),
+            computer: f("edgeserver1.contoso.com"),
+        },
         OperationKind::RunSetup => Operation::RunSetup {
             pool: e1(),
             computer: f("edgeserver1.contoso.com"),

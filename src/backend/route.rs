@@ -100,7 +100,9 @@ pub fn route(op: &Operation) -> Routed<'_> {
         | Operation::DisableSipFederation { .. }
         | Operation::EnableSipFederation { .. }
         | Operation::SetMediaEdgePool { .. }
+        | Operation::EditEdgeNextHop { .. }
         | Operation::PublishTopology {}
+        | Operation::WaitForReplication { .. }
         | Operation::RunSetup { .. }
         | Operation::SetSiteFederationRoute { .. }
         | Operation::SetSiteXmppRoute { .. }
@@ -188,6 +190,14 @@ mod tests {
             Operation::SetEdgeNextHop {
                 edge_pool: pool.clone(),
                 next_hop: fe.clone(),
+            },
+            Operation::EditEdgeNextHop {
+                edge_pool: pool.clone(),
+                next_hop: fe.clone(),
+            },
+            Operation::WaitForReplication {
+                pool: pool.clone(),
+                computer: f("edgeserver1.contoso.com"),
             },
             Operation::DisableSipFederation {
                 edge_pool: pool.clone(),

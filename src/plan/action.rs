@@ -26,6 +26,9 @@ pub enum Operation {
     EnableSipFederation { edge_pool: Fqdn },
     /// Topology edit: "Associate Edge pool (for media components)".
     SetMediaEdgePool { front_end_pool: Fqdn, edge_pool: Fqdn },
+    /// Topology edit: the Edge pool's next hop (its EdgeServer service's
+    /// dependency on a Registrar), in the document the run publishes.
+    EditEdgeNextHop { edge_pool: Fqdn, next_hop: Fqdn },
     /// `Publish-CsTopology -FileName … -Force`, then `Enable-CsTopology`.
     PublishTopology {},
     /// Deployment Wizard "Run Again" (Bootstrapper.exe) on one Edge server.
@@ -59,6 +62,9 @@ pub enum Operation {
         /// The record set the plan observed (the update's prerequisite).
         observed: Option<DnsRecord>,
     },
+    /// Wait until CMS replication has reached an Edge server
+    /// (`Get-CsManagementStoreReplicationStatus`).
+    WaitForReplication { pool: Fqdn, computer: Fqdn },
     /// Probe a federation port on a pool's external address.
     VerifyPort { pool: Fqdn, address: IpAddr, port: u16 },
     /// `Invoke-CsPoolFailover -PoolFqdn <fe> -DisasterMode`.
@@ -79,12 +85,14 @@ impl Operation {
             Self::DisableSipFederation { .. } => K::DisableSipFederation,
             Self::EnableSipFederation { .. } => K::EnableSipFederation,
             Self::SetMediaEdgePool { .. } => K::SetMediaEdgePool,
+            Self::EditEdgeNextHop { .. } => K::EditEdgeNextHop,
             Self::PublishTopology {} => K::PublishTopology,
             Self::RunSetup { .. } => K::RunSetup,
             Self::SetSiteFederationRoute { .. } => K::SetSiteFederationRoute,
             Self::SetSiteXmppRoute { .. } => K::SetSiteXmppRoute,
             Self::SetDnsSrv { .. } => K::SetDnsSrv,
             Self::SetDnsA { .. } => K::SetDnsA,
+            Self::WaitForReplication { .. } => K::WaitForReplication,
             Self::VerifyPort { .. } => K::VerifyPort,
             Self::InvokePoolFailover { .. } => K::InvokePoolFailover,
             Self::InvokePoolFailback { .. } => K::InvokePoolFailback,
@@ -103,8 +111,10 @@ impl Operation {
         match self {
             Self::StartServices { computer, .. }
             | Self::StopServices { computer, .. }
-            | Self::RunSetup { computer, .. } => computer.to_string(),
+            | Self::RunSetup { computer, .. }
+            | Self::WaitForReplication { computer, .. } => computer.to_string(),
             Self::SetEdgeNextHop { edge_pool, .. }
+            | Self::EditEdgeNextHop { edge_pool, .. }
             | Self::DisableSipFederation { edge_pool }
             | Self::EnableSipFederation { edge_pool } => edge_pool.to_string(),
             Self::SetMediaEdgePool { front_end_pool, .. }
@@ -175,7 +185,9 @@ impl Operation {
             | Self::SetSiteXmppRoute { .. }
             | Self::VerifyPort { .. }
             | Self::InvokePoolFailover { .. }
-            | Self::InvokePoolFailback { .. } => None,
+            | Self::InvokePoolFailback { .. }
+            | Self::EditEdgeNextHop { .. }
+            | Self::WaitForReplication { .. } => None,
         }
     }
 
@@ -196,6 +208,10 @@ impl Operation {
                 front_end_pool: front_end_pool.clone(),
                 edge_pool: edge_pool.clone(),
             }),
+            Self::EditEdgeNextHop { edge_pool, next_hop } => Some(TopologyEdit::SetNextHop {
+                edge_pool: edge_pool.clone(),
+                next_hop: next_hop.clone(),
+            }),
             Self::StartServices { .. }
             | Self::StopServices { .. }
             | Self::SetEdgeNextHop { .. }
@@ -207,7 +223,8 @@ impl Operation {
             | Self::SetDnsA { .. }
             | Self::VerifyPort { .. }
             | Self::InvokePoolFailover { .. }
-            | Self::InvokePoolFailback { .. } => None,
+            | Self::InvokePoolFailback { .. }
+            | Self::WaitForReplication { .. } => None,
         }
     }
 }
@@ -221,8 +238,11 @@ impl fmt::Display for Operation {
         match self {
             Self::StartServices { pool, computer }
             | Self::StopServices { pool, computer }
-            | Self::RunSetup { pool, computer } => write!(f, "{kind} {computer} (pool {pool})"),
-            Self::SetEdgeNextHop { edge_pool, next_hop } => write!(f, "{kind} {edge_pool} → {next_hop}"),
+            | Self::RunSetup { pool, computer }
+            | Self::WaitForReplication { pool, computer } => write!(f, "{kind} {computer} (pool {pool})"),
+            Self::SetEdgeNextHop { edge_pool, next_hop } | Self::EditEdgeNextHop { edge_pool, next_hop } => {
+                write!(f, "{kind} {edge_pool} → {next_hop}")
+            }
             Self::DisableSipFederation { edge_pool } | Self::EnableSipFederation { edge_pool } => {
                 write!(f, "{kind} {edge_pool}")
             }

@@ -115,6 +115,8 @@ pub enum OperationKind {
     EnableSipFederation,
     /// `set-media-edge-pool`.
     SetMediaEdgePool,
+    /// `edit-edge-next-hop`.
+    EditEdgeNextHop,
     /// `publish-topology`.
     PublishTopology,
     /// `run-setup`.
@@ -127,6 +129,8 @@ pub enum OperationKind {
     SetDnsSrv,
     /// `set-dns-a`.
     SetDnsA,
+    /// `wait-for-replication`.
+    WaitForReplication,
     /// `verify-port`.
     VerifyPort,
     /// `invoke-pool-failover`.
@@ -140,8 +144,6 @@ pub enum OperationKind {
 pub struct KindRow {
     /// The kind as written in plans and in the lab's fault list.
     pub name: &'static str,
-    /// The rank among kinds: the second tie-break of the printed order.
-    pub rank: u8,
     /// The phase the kind runs in (`start-services` also ends the XMPP
     /// bracket, in [`Phase::XmppBracketEnd`]).
     pub phase: Phase,
@@ -149,23 +151,32 @@ pub struct KindRow {
     pub system: System,
     /// The procedure step it carries out, as the runbook cites it.
     pub step: &'static str,
+    /// Whether a Management Shell cmdlet of this kind writes the published
+    /// topology itself (`Set-CsSite` and `Set-CsEdgeServer` change the
+    /// topology's site and Edge objects and its signature). In a run that
+    /// publishes, such an action runs after the publish: before it, the
+    /// publish of the document staged earlier would undo it, or be refused
+    /// because the signature changed.
+    pub writes_published_topology: bool,
 }
 
 impl OperationKind {
     /// Every kind, in rank order.
-    pub const ALL: [Self; 15] = [
+    pub const ALL: [Self; 17] = [
         Self::StartServices,
         Self::StopServices,
         Self::SetEdgeNextHop,
         Self::DisableSipFederation,
         Self::EnableSipFederation,
         Self::SetMediaEdgePool,
+        Self::EditEdgeNextHop,
         Self::PublishTopology,
         Self::RunSetup,
         Self::SetSiteFederationRoute,
         Self::SetSiteXmppRoute,
         Self::SetDnsSrv,
         Self::SetDnsA,
+        Self::WaitForReplication,
         Self::VerifyPort,
         Self::InvokePoolFailover,
         Self::InvokePoolFailback,
@@ -174,13 +185,20 @@ impl OperationKind {
     /// The kind's row.
     #[must_use]
     pub const fn row(self) -> KindRow {
-        const fn row(name: &'static str, rank: u8, phase: Phase, system: System, step: &'static str) -> KindRow {
+        const fn row(name: &'static str, phase: Phase, system: System, step: &'static str) -> KindRow {
             KindRow {
                 name,
-                rank,
                 phase,
                 system,
                 step,
+                writes_published_topology: false,
+            }
+        }
+        /// A row of a cmdlet that writes the published topology itself.
+        const fn writes_topology(row: KindRow) -> KindRow {
+            KindRow {
+                writes_published_topology: true,
+                ..row
             }
         }
         use Phase as P;
@@ -188,105 +206,102 @@ impl OperationKind {
         match self {
             Self::StartServices => row(
                 "start-services",
-                0,
                 P::Services,
                 S::Lync,
                 "Failback step 1: on the Edge pool that is available again, start the Edge services",
             ),
             Self::StopServices => row(
                 "stop-services",
-                1,
                 P::Services,
                 S::Lync,
-                "XMPP failover step 1: stop the Edge services on the pool that will carry XMPP federation",
+                "XMPP failover step 2: stop the Edge services on each server of the pool that will carry XMPP federation",
             ),
-            Self::SetEdgeNextHop => row(
+            Self::SetEdgeNextHop => writes_topology(row(
                 "set-edge-next-hop",
-                2,
                 P::NextHop,
                 S::Lync,
-                "Pool failover prerequisite: move the Edge pool's next hop off the Front End pool before failing it over",
-            ),
+                "Front End pool failover: move the Edge pool's next hop off the Front End pool before failing it over (Set-CsEdgeServer -Registrar)",
+            )),
             Self::DisableSipFederation => row(
                 "disable-sip-federation",
-                3,
                 P::TopologyEdit,
                 S::TopologyEdit,
-                "Failback step 2: clear 'Enable federation for this Edge pool (Port 5061)' on the pool currently configured for federation",
+                "SIP failover steps 1-2 / failback step 2: clear 'Enable federation for this Edge pool (Port 5061)' on the pool currently configured for federation",
             ),
             Self::EnableSipFederation => row(
                 "enable-sip-federation",
-                4,
                 P::TopologyEdit,
                 S::TopologyEdit,
-                "Failback step 2: select 'Enable federation for this Edge pool (Port 5061)' on the restored pool",
+                "SIP failover steps 3-4 / failback step 2: select 'Enable federation for this Edge pool (Port 5061)' on the pool that is to carry federation",
             ),
             Self::SetMediaEdgePool => row(
                 "set-media-edge-pool",
-                5,
                 P::TopologyEdit,
                 S::TopologyEdit,
-                "Failback step 4: the Front End pool goes back to the Edge pool of its own site ('Associate Edge pool (for media components)'); published, which the procedure forgets",
+                "SIP failover, closing note / failback step 4: 'Associate Edge pool (for media components)' of the Front End pool names the Edge pool it is to use; published, which 'Changing the Edge pool associated with a Front End pool' forgets",
+            ),
+            Self::EditEdgeNextHop => row(
+                "edit-edge-next-hop",
+                P::TopologyEdit,
+                S::TopologyEdit,
+                "Front End pool failover: move the Edge pool's next hop off the Front End pool, in the document this run publishes (its Edge service's dependency on a Registrar)",
             ),
             Self::PublishTopology => row(
                 "publish-topology",
-                6,
                 P::Publish,
                 S::Lync,
-                "Failback step 2: publish the topology (one document with every edit, disable before enable)",
+                "SIP failover step 5 / failback step 2: publish the topology (one document with every edit, disable before enable)",
             ),
             Self::RunSetup => row(
                 "run-setup",
-                7,
                 P::Setup,
                 S::Lync,
-                "Failback step 2: on the Edge server, Deployment Wizard 'Setup or Remove Lync Server Components' > Run Again",
+                "SIP failover steps 6-7 / failback step 2: on the Edge server, Deployment Wizard 'Setup or Remove Lync Server Components' > Run Again",
             ),
-            Self::SetSiteFederationRoute => row(
+            Self::SetSiteFederationRoute => writes_topology(row(
                 "set-site-federation-route",
-                8,
                 P::SiteRoutes,
                 S::Lync,
-                "Failback step 2: the site's SIP federation route names the restored pool (Edge pool FQDN, not a server)",
-            ),
-            Self::SetSiteXmppRoute => row(
+                "Site federation route (the procedures assume one site): the site's SIP federation route names the pool that carries federation (an Edge pool FQDN, not a server)",
+            )),
+            Self::SetSiteXmppRoute => writes_topology(row(
                 "set-site-xmpp-route",
-                9,
                 P::SiteRoutes,
                 S::Lync,
-                "Failback step 3: Set-CsSite -XmppFederationRoute (the procedure's -XmppExternalFederationRoute does not exist; the value is the pool, not a server)",
-            ),
+                "XMPP failover step 3 / failback step 3: Set-CsSite -XmppFederationRoute (the procedures' -XmppExternalFederationRoute does not exist; the value is the pool, not a server)",
+            )),
             Self::SetDnsSrv => row(
                 "set-dns-srv",
-                10,
                 P::Dns,
                 S::Dns,
-                "Failback step 3: the SRV record resolves to the Edge pool that carries the federation",
+                "XMPP failover step 5 / failback step 3: the SRV record resolves to the Edge pool that carries the federation",
             ),
             Self::SetDnsA => row(
                 "set-dns-a",
-                11,
                 P::Dns,
                 S::Dns,
-                "Failback step 3: the A record points at the pool the route names (not EdgeServer2, a copy error in the procedure)",
+                "XMPP failover step 4 / failback step 3: the A record points at the pool the route names (in the failback, not EdgeServer2: a copy error in the procedure)",
+            ),
+            Self::WaitForReplication => row(
+                "wait-for-replication",
+                P::XmppBracketEnd,
+                S::Lync,
+                "XMPP failover, before step 7: the route change must have replicated to the Edge server before its services start again (Get-CsManagementStoreReplicationStatus)",
             ),
             Self::VerifyPort => row(
                 "verify-port",
-                12,
                 P::PortChecks,
                 S::Probe,
-                "Failback step 3: verify the pool that now hosts the federation has the port open externally",
+                "XMPP failover step 6 / failback step 3: verify the pool that now hosts the federation has the port open externally",
             ),
             Self::InvokePoolFailover => row(
                 "invoke-pool-failover",
-                13,
                 P::FrontEndPools,
                 S::Lync,
-                "Pool failover: Invoke-CsPoolFailover -DisasterMode, after the Edge next hop moved",
+                "Front End pool failover: Invoke-CsPoolFailover -DisasterMode, after the Edge next hop moved",
             ),
             Self::InvokePoolFailback => row(
                 "invoke-pool-failback",
-                14,
                 P::FrontEndPools,
                 S::Lync,
                 "Failback step 5: the Front End pool that failed too is failed back",
@@ -300,10 +315,11 @@ impl OperationKind {
         self.row().name
     }
 
-    /// The rank among kinds.
+    /// The rank among kinds: the second tie-break of the printed order,
+    /// the kind's place in [`OperationKind::ALL`].
     #[must_use]
     pub const fn rank(self) -> u8 {
-        self.row().rank
+        self as u8
     }
 
     /// The system that performs the kind.
@@ -312,12 +328,19 @@ impl OperationKind {
         self.row().system
     }
 
+    /// Whether the kind's cmdlet writes the published topology itself, so
+    /// that in a run that publishes it must come after the publish.
+    #[must_use]
+    pub const fn writes_published_topology(self) -> bool {
+        self.row().writes_published_topology
+    }
+
     /// The procedure step an action of this kind carries out in `phase`.
     #[must_use]
     pub fn step(self, phase: Phase) -> &'static str {
         match (self, phase) {
             (Self::StartServices, Phase::XmppBracketEnd) => {
-                "XMPP failover, last step: start the Edge services again (end of the XMPP bracket)"
+                "XMPP failover step 7: start the Edge services again (end of the XMPP bracket)"
             }
             _ => self.row().step,
         }

@@ -130,8 +130,16 @@ impl PowerShellBackend {
             ))),
             Operation::DisableSipFederation { .. }
             | Operation::EnableSipFederation { .. }
-            | Operation::SetMediaEdgePool { .. } => Plan::Stage,
+            | Operation::SetMediaEdgePool { .. }
+            | Operation::EditEdgeNextHop { .. } => Plan::Stage,
             Operation::PublishTopology {} => self.plan_publish(op, script),
+            Operation::WaitForReplication { .. } => {
+                let t = &self.config.timeouts;
+                let values = Values::new()
+                    .with(Slot::ReplicationWait, t.replication_wait.as_secs().to_string())
+                    .with(Slot::ReplicationPoll, t.replication_poll.as_secs().max(1).to_string());
+                shell_step(op, &values)
+            }
             Operation::RunSetup { pool, .. } => {
                 let session = self.lock();
                 let Some(observed) = session.observed.as_ref() else {
@@ -359,7 +367,8 @@ impl LyncSystem for PowerShellBackend {
                 timeout += self.config.timeouts.for_operation(op);
                 any_step = true;
             }
-            needs_wait |= matches!(op, Operation::RunSetup { .. }) && matches!(plan, Plan::Step(_));
+            needs_wait |= matches!(op, Operation::RunSetup { .. } | Operation::WaitForReplication { .. })
+                && matches!(plan, Plan::Step(_));
             needs_publish |= matches!(plan, Plan::Publish(_));
             plans.push(plan);
         }

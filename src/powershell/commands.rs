@@ -60,8 +60,10 @@ pub fn cmdlet_line(op: &Operation) -> Result<Option<String>, QuoteError> {
         Operation::DisableSipFederation { .. }
         | Operation::EnableSipFederation { .. }
         | Operation::SetMediaEdgePool { .. }
+        | Operation::EditEdgeNextHop { .. }
         | Operation::PublishTopology {}
         | Operation::RunSetup { .. }
+        | Operation::WaitForReplication { .. }
         | Operation::SetDnsSrv { .. }
         | Operation::SetDnsA { .. }
         | Operation::VerifyPort { .. } => return Ok(None),
@@ -155,6 +157,14 @@ fn run_setup_body(computer: &Fqdn) -> Body {
         .then("); if ($LASTEXITCODE -ne 0) { throw ('Bootstrapper.exe exited with code ' + $LASTEXITCODE) } }")
 }
 
+/// Waits (within the timeout) until CMS replication has reached the server.
+fn wait_for_replication_body(computer: &Fqdn) -> Body {
+    Body::text(format!("Edgefed-WaitReplication {} ", q(computer)))
+        .slot(Slot::ReplicationWait)
+        .then(" ")
+        .slot(Slot::ReplicationPoll)
+}
+
 /// The body the Management Shell runs for `op` — the one text both the
 /// backend's script step and the runbook's step are filled from — or `None`
 /// for the kinds it does not perform: topology edits (the backend edits the
@@ -174,9 +184,11 @@ pub fn shell_body(op: &Operation) -> Result<Option<Body>, QuoteError> {
         | Operation::InvokePoolFailback { .. } => cmdlet_line(op)?.map(Body::text),
         Operation::PublishTopology {} => Some(publish_body()),
         Operation::RunSetup { computer, .. } => Some(run_setup_body(computer)),
+        Operation::WaitForReplication { computer, .. } => Some(wait_for_replication_body(computer)),
         Operation::DisableSipFederation { .. }
         | Operation::EnableSipFederation { .. }
         | Operation::SetMediaEdgePool { .. }
+        | Operation::EditEdgeNextHop { .. }
         | Operation::SetDnsSrv { .. }
         | Operation::SetDnsA { .. }
         | Operation::VerifyPort { .. } => None,

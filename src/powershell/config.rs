@@ -177,9 +177,11 @@ impl Timeouts {
             Operation::SetEdgeNextHop { .. } => self.set_edge_next_hop,
             Operation::DisableSipFederation { .. }
             | Operation::EnableSipFederation { .. }
-            | Operation::SetMediaEdgePool { .. } => self.stage_topology,
+            | Operation::SetMediaEdgePool { .. }
+            | Operation::EditEdgeNextHop { .. } => self.stage_topology,
             Operation::PublishTopology {} => self.publish_topology,
             Operation::RunSetup { .. } => self.run_setup + self.replication_wait,
+            Operation::WaitForReplication { .. } => self.replication_wait,
             Operation::SetSiteFederationRoute { .. } | Operation::SetSiteXmppRoute { .. } => self.set_site,
             Operation::InvokePoolFailover { .. } | Operation::InvokePoolFailback { .. } => self.pool_failover,
             Operation::SetDnsSrv { .. } | Operation::SetDnsA { .. } | Operation::VerifyPort { .. } => Duration::ZERO,

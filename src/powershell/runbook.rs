@@ -80,12 +80,14 @@ fn shell_step(out: &mut String, op: &Operation) {
 fn preamble(out: &mut String, actions: &[Action]) {
     let has = |f: fn(&Operation) -> bool| actions.iter().any(|a| f(&a.operation));
     let has_setup = has(|op| matches!(op, Operation::RunSetup { .. }));
+    let has_wait = has_setup || has(|op| matches!(op, Operation::WaitForReplication { .. }));
     let has_topology = has(|op| {
         matches!(
             op,
             Operation::DisableSipFederation { .. }
                 | Operation::EnableSipFederation { .. }
                 | Operation::SetMediaEdgePool { .. }
+                | Operation::EditEdgeNextHop { .. }
                 | Operation::PublishTopology {}
         )
     });
@@ -104,7 +106,6 @@ fn preamble(out: &mut String, actions: &[Action]) {
     );
     out.push_str("$ErrorActionPreference = 'Stop'\n");
     if has_setup {
-        let t = Timeouts::default();
         out.push_str("# The product folder of your Edge servers: 'Microsoft Lync Server 2013', 'Skype for Business Server 2015'\n# or 'Skype for Business Server 2019' (edgefed reads it from Get-CsService -EdgeServer -> Version).\n");
         out.push_str("$EdgefedProduct = 'Skype for Business Server 2015'\n");
         let _ = writeln!(
@@ -113,7 +114,10 @@ fn preamble(out: &mut String, actions: &[Action]) {
             quote_literal("Deployment\\Bootstrapper.exe")
         );
         out.push_str("$EdgefedEdgeCredential = Get-Credential -Message 'Administrator of the Edge servers'\n");
-        out.push_str("# run-setup waits at most this many seconds for CMS replication to reach the Edge server, polling\n# at this interval (edgefed's defaults; its backend takes them from --ps-timeout replication-wait / replication-poll).\n");
+    }
+    if has_wait {
+        let t = Timeouts::default();
+        out.push_str("# run-setup and wait-for-replication wait at most this many seconds for CMS replication to reach the\n# Edge server, polling at this interval (edgefed's defaults; its backend takes them from --ps-timeout replication-wait / replication-poll).\n");
         let _ = writeln!(out, "$EdgefedReplicationWait = {}", t.replication_wait.as_secs());
         let _ = writeln!(out, "$EdgefedReplicationPoll = {}", t.replication_poll.as_secs().max(1));
         out.push_str(WAIT_REPLICATION_HELPER);
@@ -200,6 +204,20 @@ pub fn runbook(actions: &[Action]) -> String {
                     "in the Registrar, ConfServices and MediationServer services installed on <Cluster Fqdn=\"{front_end_pool}\">, change the <Dependency> on <ServiceId RoleName=\"EdgeServer\" .../> to the SiteId and Instance of the EdgeServer service installed on <Cluster Fqdn=\"{edge_pool}\">"
                 ),
             ),
+            Operation::EditEdgeNextHop { edge_pool, next_hop } => topology_edit(
+                &mut out,
+                &mut exported,
+                actions,
+                &format!(
+                    "in the <Service> whose <ServiceId RoleName=\"EdgeServer\"> is installed on <Cluster Fqdn=\"{edge_pool}\">, change the <Dependency> on <ServiceId RoleName=\"Registrar\" .../> to the SiteId and Instance of the Registrar service installed on <Cluster Fqdn=\"{next_hop}\">"
+                ),
+            ),
+            Operation::WaitForReplication { .. } => {
+                out.push_str(
+                    "# Wait (at most $EdgefedReplicationWait seconds) until CMS replication reached the server:\n",
+                );
+                shell_step(&mut out, op);
+            }
             Operation::PublishTopology {} => {
                 out.push_str("# Publish the edited copy if the published topology is still the exported one (else it stops: observe\n");
                 out.push_str("# again and re-plan), enable it, remove the working copy (the backup stays); prints the new signature.\n");

@@ -244,7 +244,6 @@ fn first_sent(scripts: &[String], needle: &str) -> Option<(usize, usize)> {
 }
 
 #[test]
-#[ignore = "fails until site routes wait for the publish (topology writes)"]
 fn powershell_seed_failback_converges_in_one_reconcile_and_sends_no_topology_write_before_the_publish() {
     // The Lync part of the seed failback (DNS and probes aside) through the
     // Management Shell double, which is as strict as Lync: Set-CsSite and
@@ -298,7 +297,6 @@ fn powershell_xmpp_failover_without_a_publish_brackets_the_route_change_and_conv
 // The stricter double refuses the publish: Set-CsSite -XmppFederationRoute (a topology
 // write) is sent in the wave before it.
 // (The expected log below shows that order.)
-#[ignore = "fails until site routes wait for the publish (topology writes)"]
 #[test]
 fn powershell_backend_plans_the_seed_failback_and_applies_all_but_the_manual_dns_steps() {
     if !need(DNS_TOOLS) {
@@ -400,14 +398,14 @@ fn powershell_backend_plans_the_seed_failback_and_applies_all_but_the_manual_dns
         [
             "Start-CsWindowsService edgeserver1a.contoso.com",
             "Start-CsWindowsService edgeserver1b.contoso.com",
-            "Set-CsSite Site1 -XmppFederationRoute EdgeServer:edgepool1.contoso.com",
-            "Set-CsSite Site2 -XmppFederationRoute EdgeServer:edgepool1.contoso.com",
             "Publish-CsTopology",
             "Enable-CsTopology",
             "Bootstrapper.exe edgeserver1a.contoso.com (Skype for Business Server 2015\\Deployment\\Bootstrapper.exe)",
             "Bootstrapper.exe edgeserver1b.contoso.com (Skype for Business Server 2015\\Deployment\\Bootstrapper.exe)",
             "Set-CsSite Site1 -FederationRoute EdgeServer:edgepool1.contoso.com",
             "Set-CsSite Site2 -FederationRoute EdgeServer:edgepool1.contoso.com",
+            "Set-CsSite Site1 -XmppFederationRoute EdgeServer:edgepool1.contoso.com",
+            "Set-CsSite Site2 -XmppFederationRoute EdgeServer:edgepool1.contoso.com",
         ]
     );
     assert!(!log.iter().any(|l| l.contains("XmppExternalFederationRoute")));
@@ -504,7 +502,6 @@ fn powershell_runbook_names_the_xmpp_route_parameter_that_exists_and_unreadable_
 
 // The stricter double refuses the publish: Set-CsSite -XmppFederationRoute (a topology
 // write) is sent in the wave before it.
-#[ignore = "fails until site routes wait for the publish (topology writes)"]
 #[test]
 fn powershell_backend_with_an_rfc2136_server_fails_back_completely() {
     if !need(DNS_TOOLS) {
@@ -549,7 +546,6 @@ fn powershell_backend_with_an_rfc2136_server_fails_back_completely() {
 
 // The stricter double refuses the publish: Set-CsSite -XmppFederationRoute (a topology
 // write) is sent in the wave before it.
-#[ignore = "fails until site routes wait for the publish (topology writes)"]
 #[test]
 fn a_rerun_after_the_manual_dns_steps_still_verifies_the_ports_before_failing_back() {
     // Regression: verify-port used to be planned only when a route moved. After a

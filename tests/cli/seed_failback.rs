@@ -134,8 +134,9 @@ fn plan_explain_says_why_each_action_of_the_seed_failback_waits() {
             edges += 1;
         }
     }
-    // The seed failback has 63 edges; the failback alone waits for the 16 others.
-    assert_eq!(edges, 63, "{out}");
+    // The seed failback has 65 edges; the failback alone waits for the 16
+    // others, and both XMPP route changes wait for the publish.
+    assert_eq!(edges, 65, "{out}");
     assert!(
         out.contains("waits for #6 publish-topology: run-setup reads the published topology"),
         "{out}"

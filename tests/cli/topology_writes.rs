@@ -169,7 +169,6 @@ fn wave_order(actions: &[Action]) -> Vec<&Action> {
 }
 
 #[test]
-#[ignore = "fails until site routes wait for the publish (topology writes)"]
 fn seed_failback_applied_wave_by_wave_converges_with_one_publish_and_no_write_before_it() {
     // The lab's own executor applies one action at a time in printed order,
     // where the phase tie-break happens to put the publish before the XMPP
@@ -210,7 +209,6 @@ spec:
 ";
 
 #[test]
-#[ignore = "fails until site routes wait for the publish (topology writes)"]
 fn failover_of_both_routes_onto_a_running_pool_converges_in_one_reconcile() {
     let env = Env::new("edge-down");
     let doc = env.file("both.yaml", BOTH_ROUTES_TO_EDGEPOOL2);
@@ -255,6 +253,8 @@ fn xmpp_failover_without_a_publish_brackets_the_route_change_and_converges() {
             "set-site-xmpp-route",
             "set-site-xmpp-route",
             "set-dns-a",
+            "wait-for-replication",
+            "wait-for-replication",
             "start-services",
             "start-services",
             "verify-port",

@@ -8,8 +8,8 @@ $ErrorActionPreference = 'Stop'
 $EdgefedProduct = 'Skype for Business Server 2015'
 $EdgefedBootstrapper = Join-Path $EdgefedProduct 'Deployment\Bootstrapper.exe'
 $EdgefedEdgeCredential = Get-Credential -Message 'Administrator of the Edge servers'
-# run-setup waits at most this many seconds for CMS replication to reach the Edge server, polling
-# at this interval (edgefed's defaults; its backend takes them from --ps-timeout replication-wait / replication-poll).
+# run-setup and wait-for-replication wait at most this many seconds for CMS replication to reach the
+# Edge server, polling at this interval (edgefed's defaults; its backend takes them from --ps-timeout replication-wait / replication-poll).
 $EdgefedReplicationWait = 900
 $EdgefedReplicationPoll = 15
 function Edgefed-WaitReplication([string]$c, [int]$t, [int]$p) { $d = (Get-Date).AddSeconds($t); while ($true) { $r = @(Get-CsManagementStoreReplicationStatus -ReplicaFqdn $c); if ($r.Count -gt 0 -and @($r | Where-Object { [string]$_.UpToDate -ne 'True' }).Count -eq 0) { return }; if ((Get-Date) -gt $d) { throw ('CMS replication did not reach ' + $c + ' within ' + $t + ' s (Get-CsManagementStoreReplicationStatus: UpToDate is not True); run Invoke-CsManagementStoreReplication and try again') }; Start-Sleep -Seconds $p } }
@@ -26,7 +26,7 @@ Start-CsWindowsService -ComputerName 'edgeserver1.contoso.com'
 # ---------------------------------------------------------------------------
 # Action 2: disable-sip-federation edgepool2.contoso.com
 #   Why: no site routes SIP federation to edgepool2.contoso.com any more
-#   Procedure: Failback step 2: clear 'Enable federation for this Edge pool (Port 5061)' on the pool currently configured for federation
+#   Procedure: SIP failover steps 1-2 / failback step 2: clear 'Enable federation for this Edge pool (Port 5061)' on the pool currently configured for federation
 #   After action(s): 1
 # Export the published topology once: its signature first (publish-topology asserts it is unchanged,
 # so a publish by someone else after this line stops the runbook), a backup, and the copy every edit goes into.
@@ -41,7 +41,7 @@ Copy-Item -LiteralPath $EdgefedBackupFile -Destination $EdgefedTopologyFile
 # ---------------------------------------------------------------------------
 # Action 3: enable-sip-federation edgepool1.contoso.com
 #   Why: Site1 and Site2 route SIP federation to edgepool1.contoso.com
-#   Procedure: Failback step 2: select 'Enable federation for this Edge pool (Port 5061)' on the restored pool
+#   Procedure: SIP failover steps 3-4 / failback step 2: select 'Enable federation for this Edge pool (Port 5061)' on the pool that is to carry federation
 #   After action(s): 1
 #   Edit $EdgefedTopologyFile by hand (published by action 5): in the <Service> whose <ServiceId RoleName="EdgeServer"> is installed on <Cluster Fqdn="edgepool1.contoso.com">, add
 #     <Port Owner="urn:component:AccessEdge" Usage="SipServer" InterfaceSide="External" InterfaceNumber="1" Port="5061" Protocol="Mtls" UrlPath="/" AuthorizesRequests="false" ConfiguredFqdn="<the pool's Access Edge external FQDN>" />
@@ -50,14 +50,14 @@ Copy-Item -LiteralPath $EdgefedBackupFile -Destination $EdgefedTopologyFile
 # ---------------------------------------------------------------------------
 # Action 4: set-media-edge-pool fepool1.contoso.com → edgepool1.contoso.com
 #   Why: fepool1.contoso.com goes back to the Edge pool of its site (failback step 4)
-#   Procedure: Failback step 4: the Front End pool goes back to the Edge pool of its own site ('Associate Edge pool (for media components)'); published, which the procedure forgets
+#   Procedure: SIP failover, closing note / failback step 4: 'Associate Edge pool (for media components)' of the Front End pool names the Edge pool it is to use; published, which 'Changing the Edge pool associated with a Front End pool' forgets
 #   After action(s): 1
 #   Edit $EdgefedTopologyFile by hand (published by action 5): in the Registrar, ConfServices and MediationServer services installed on <Cluster Fqdn="fepool1.contoso.com">, change the <Dependency> on <ServiceId RoleName="EdgeServer" .../> to the SiteId and Instance of the EdgeServer service installed on <Cluster Fqdn="edgepool1.contoso.com">
 
 # ---------------------------------------------------------------------------
 # Action 5: publish-topology
 #   Why: publish the topology edits in one document
-#   Procedure: Failback step 2: publish the topology (one document with every edit, disable before enable)
+#   Procedure: SIP failover step 5 / failback step 2: publish the topology (one document with every edit, disable before enable)
 #   After action(s): 2, 3, 4
 # Publish the edited copy if the published topology is still the exported one (else it stops: observe
 # again and re-plan), enable it, remove the working copy (the backup stays); prints the new signature.
@@ -66,7 +66,7 @@ Edgefed-AssertSignature $EdgefedSignature; $edgefedFile = $EdgefedTopologyFile; 
 # ---------------------------------------------------------------------------
 # Action 6: run-setup edgeserver1.contoso.com (pool edgepool1.contoso.com)
 #   Why: edgepool1.contoso.com gained the federation role
-#   Procedure: Failback step 2: on the Edge server, Deployment Wizard 'Setup or Remove Lync Server Components' > Run Again
+#   Procedure: SIP failover steps 6-7 / failback step 2: on the Edge server, Deployment Wizard 'Setup or Remove Lync Server Components' > Run Again
 #   After action(s): 5
 # Wait (at most $EdgefedReplicationWait seconds) until CMS replication reached the server, then Run Again:
 Edgefed-WaitReplication 'edgeserver1.contoso.com' $EdgefedReplicationWait $EdgefedReplicationPoll; Invoke-Command -ComputerName 'edgeserver1.contoso.com' -Credential $EdgefedEdgeCredential -ScriptBlock { & (Join-Path $env:ProgramFiles $using:EdgefedBootstrapper); if ($LASTEXITCODE -ne 0) { throw ('Bootstrapper.exe exited with code ' + $LASTEXITCODE) } }
@@ -74,35 +74,35 @@ Edgefed-WaitReplication 'edgeserver1.contoso.com' $EdgefedReplicationWait $Edgef
 # ---------------------------------------------------------------------------
 # Action 7: set-site-federation-route Site1 → edgepool1.contoso.com
 #   Why: sites.Site1.federationRoute
-#   Procedure: Failback step 2: the site's SIP federation route names the restored pool (Edge pool FQDN, not a server)
+#   Procedure: Site federation route (the procedures assume one site): the site's SIP federation route names the pool that carries federation (an Edge pool FQDN, not a server)
 #   After action(s): 5, 6
 Set-CsSite -Identity 'Site1' -FederationRoute 'EdgeServer:edgepool1.contoso.com'
 
 # ---------------------------------------------------------------------------
 # Action 8: set-site-federation-route Site2 → edgepool1.contoso.com
 #   Why: sites.Site2.federationRoute
-#   Procedure: Failback step 2: the site's SIP federation route names the restored pool (Edge pool FQDN, not a server)
+#   Procedure: Site federation route (the procedures assume one site): the site's SIP federation route names the pool that carries federation (an Edge pool FQDN, not a server)
 #   After action(s): 5, 6
 Set-CsSite -Identity 'Site2' -FederationRoute 'EdgeServer:edgepool1.contoso.com'
 
 # ---------------------------------------------------------------------------
 # Action 9: set-site-xmpp-route Site1 → edgepool1.contoso.com
 #   Why: sites.Site1.xmppFederationRoute
-#   Procedure: Failback step 3: Set-CsSite -XmppFederationRoute (the procedure's -XmppExternalFederationRoute does not exist; the value is the pool, not a server)
-#   After action(s): 1
+#   Procedure: XMPP failover step 3 / failback step 3: Set-CsSite -XmppFederationRoute (the procedures' -XmppExternalFederationRoute does not exist; the value is the pool, not a server)
+#   After action(s): 1, 5
 Set-CsSite -Identity 'Site1' -XmppFederationRoute 'EdgeServer:edgepool1.contoso.com'
 
 # ---------------------------------------------------------------------------
 # Action 10: set-site-xmpp-route Site2 → edgepool1.contoso.com
 #   Why: sites.Site2.xmppFederationRoute
-#   Procedure: Failback step 3: Set-CsSite -XmppFederationRoute (the procedure's -XmppExternalFederationRoute does not exist; the value is the pool, not a server)
-#   After action(s): 1
+#   Procedure: XMPP failover step 3 / failback step 3: Set-CsSite -XmppFederationRoute (the procedures' -XmppExternalFederationRoute does not exist; the value is the pool, not a server)
+#   After action(s): 1, 5
 Set-CsSite -Identity 'Site2' -XmppFederationRoute 'EdgeServer:edgepool1.contoso.com'
 
 # ---------------------------------------------------------------------------
 # Action 11: set-dns-srv _xmpp-server._tcp.contoso.com → xmpp.contoso.com:5269
 #   Why: dns._xmpp-server._tcp.contoso.com.SRV
-#   Procedure: Failback step 3: the SRV record resolves to the Edge pool that carries the federation
+#   Procedure: XMPP failover step 5 / failback step 3: the SRV record resolves to the Edge pool that carries the federation
 #   After action(s): 9, 10
 #   DNS, not run by this runbook: in zone contoso.com (by hand, or by edgefed as an RFC 2136 update when given --dns-server) the SRV record set of _xmpp-server._tcp.contoso.com becomes
 #     _xmpp-server._tcp.contoso.com. 300 IN SRV 0 100 5269 xmpp.contoso.com.
@@ -110,7 +110,7 @@ Set-CsSite -Identity 'Site2' -XmppFederationRoute 'EdgeServer:edgepool1.contoso.
 # ---------------------------------------------------------------------------
 # Action 12: set-dns-a xmpp.contoso.com → 131.107.155.10
 #   Why: dns.xmpp.contoso.com.A: the restored pool's external address
-#   Procedure: Failback step 3: the A record points at the pool the route names (not EdgeServer2, a copy error in the procedure)
+#   Procedure: XMPP failover step 4 / failback step 3: the A record points at the pool the route names (in the failback, not EdgeServer2: a copy error in the procedure)
 #   After action(s): 9, 10
 #   DNS, not run by this runbook: in zone contoso.com (by hand, or by edgefed as an RFC 2136 update when given --dns-server) the A record set of xmpp.contoso.com becomes
 #     xmpp.contoso.com. 300 IN A 131.107.155.10
@@ -118,7 +118,7 @@ Set-CsSite -Identity 'Site2' -XmppFederationRoute 'EdgeServer:edgepool1.contoso.
 # ---------------------------------------------------------------------------
 # Action 13: verify-port 131.107.155.10:5269 (pool edgepool1.contoso.com)
 #   Why: the XMPP route moved: verify 5269
-#   Procedure: Failback step 3: verify the pool that now hosts the federation has the port open externally
+#   Procedure: XMPP failover step 6 / failback step 3: verify the pool that now hosts the federation has the port open externally
 #   After action(s): 11, 12
 #   Check, not run here (edgefed's probe module): TCP 131.107.155.10:5269 answers from outside, e.g.
 #     Test-NetConnection -ComputerName '131.107.155.10' -Port 5269

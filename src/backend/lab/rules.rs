@@ -16,6 +16,7 @@ use super::file::LabFile;
 use crate::backend::{Applied, BackendError};
 use crate::model::{Computer, DnsRecord, Fqdn, ServiceState};
 use crate::plan::Operation;
+use crate::topology::TopologyEdit;
 
 fn refused(message: impl Into<String>) -> BackendError {
     BackendError::refused(message)
@@ -111,7 +112,28 @@ fn perform(lab: &mut LabFile, op: &Operation) -> Result<Applied, BackendError> {
                 warnings: vec![],
             })
         }
+        Operation::EditEdgeNextHop { edge_pool, next_hop } => {
+            if !lab.topology.front_end_pools.contains_key(next_hop) {
+                return Err(refused(format!(
+                    "Cannot find Registrar \"Registrar:{next_hop}\" in the topology."
+                )));
+            }
+            edge_pool_mut(lab, edge_pool)?;
+            stage(lab, op);
+            Ok(Applied {
+                detail: Some("staged; takes effect on publish".into()),
+                warnings: vec![],
+            })
+        }
         Operation::PublishTopology {} => publish(lab),
+        Operation::WaitForReplication { pool, computer: name } => {
+            // The lab replicates at once: the server only has to be there.
+            computer(lab, pool, name)?;
+            Ok(Applied {
+                detail: Some("up to date".into()),
+                warnings: vec![],
+            })
+        }
         Operation::RunSetup { pool, computer: name } => {
             computer(lab, pool, name)?.setup_pending = false;
             Ok(Applied::default())
@@ -239,12 +261,14 @@ fn stage(lab: &mut LabFile, op: &Operation) {
     if lab.staged.is_empty() && lab.staged_against.is_none() {
         lab.staged_against = Some(lab.topology.signature.clone());
     }
-    let setting = |o: &Operation| match o {
-        Operation::DisableSipFederation { edge_pool } | Operation::EnableSipFederation { edge_pool } => {
+    // The setting an edit changes: a later edit of the same setting replaces it.
+    let setting = |o: &Operation| match o.topology_edit() {
+        Some(TopologyEdit::DisableSipFederation { edge_pool } | TopologyEdit::EnableSipFederation { edge_pool }) => {
             format!("sip:{edge_pool}")
         }
-        Operation::SetMediaEdgePool { front_end_pool, .. } => format!("media:{front_end_pool}"),
-        other => other.kind().to_string(),
+        Some(TopologyEdit::SetMediaEdgePool { front_end_pool, .. }) => format!("media:{front_end_pool}"),
+        Some(TopologyEdit::SetNextHop { edge_pool, .. }) => format!("next-hop:{edge_pool}"),
+        None => o.kind().to_string(),
     };
     let key = setting(op);
     lab.staged.retain(|o| setting(o) != key);
@@ -262,9 +286,12 @@ fn publish(lab: &mut LabFile) -> Result<Applied, BackendError> {
         )));
     }
     lab.staged_against = None;
-    for edit in std::mem::take(&mut lab.staged) {
+    for edit in std::mem::take(&mut lab.staged)
+        .iter()
+        .filter_map(Operation::topology_edit)
+    {
         match edit {
-            Operation::EnableSipFederation { edge_pool } => {
+            TopologyEdit::EnableSipFederation { edge_pool } => {
                 if let Some(p) = lab.topology.edge_pools.get_mut(&edge_pool)
                     && !p.sip_federation
                 {
@@ -275,7 +302,7 @@ fn publish(lab: &mut LabFile) -> Result<Applied, BackendError> {
                     }
                 }
             }
-            Operation::DisableSipFederation { edge_pool } => {
+            TopologyEdit::DisableSipFederation { edge_pool } => {
                 if let Some(p) = lab.topology.edge_pools.get_mut(&edge_pool) {
                     p.sip_federation = false;
                     for c in p.computers.values_mut() {
@@ -283,7 +310,7 @@ fn publish(lab: &mut LabFile) -> Result<Applied, BackendError> {
                     }
                 }
             }
-            Operation::SetMediaEdgePool {
+            TopologyEdit::SetMediaEdgePool {
                 front_end_pool,
                 edge_pool,
             } => {
@@ -291,7 +318,11 @@ fn publish(lab: &mut LabFile) -> Result<Applied, BackendError> {
                     fe.media_edge_pool = Some(edge_pool);
                 }
             }
-            _ => {}
+            TopologyEdit::SetNextHop { edge_pool, next_hop } => {
+                if let Some(p) = lab.topology.edge_pools.get_mut(&edge_pool) {
+                    p.next_hop = Some(next_hop);
+                }
+            }
         }
     }
     new_signature(lab);

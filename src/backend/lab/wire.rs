@@ -165,6 +165,10 @@ pub(super) enum OperationV1 {
         front_end_pool: Fqdn,
         edge_pool: Fqdn,
     },
+    EditEdgeNextHop {
+        edge_pool: Fqdn,
+        next_hop: Fqdn,
+    },
     PublishTopology {},
     RunSetup {
         pool: Fqdn,
@@ -194,6 +198,10 @@ pub(super) enum OperationV1 {
         addresses: Vec<IpAddr>,
         ttl: u32,
         observed: Option<RecordV1>,
+    },
+    WaitForReplication {
+        pool: Fqdn,
+        computer: Fqdn,
     },
     VerifyPort {
         pool: Fqdn,
@@ -479,6 +487,8 @@ impl From<OperationV1> for Operation {
                 observed: observed.map(DnsRecord::from),
             },
             W::VerifyPort { pool, address, port } => Self::VerifyPort { pool, address, port },
+            W::EditEdgeNextHop { edge_pool, next_hop } => Self::EditEdgeNextHop { edge_pool, next_hop },
+            W::WaitForReplication { pool, computer } => Self::WaitForReplication { pool, computer },
             W::InvokePoolFailover { front_end_pool } => Self::InvokePoolFailover { front_end_pool },
             W::InvokePoolFailback { front_end_pool } => Self::InvokePoolFailback { front_end_pool },
         }
@@ -538,6 +548,8 @@ impl From<&Operation> for OperationV1 {
                 observed: observed.as_ref().map(RecordV1::from),
             },
             O::VerifyPort { pool, address, port } => Self::VerifyPort { pool, address, port },
+            O::EditEdgeNextHop { edge_pool, next_hop } => Self::EditEdgeNextHop { edge_pool, next_hop },
+            O::WaitForReplication { pool, computer } => Self::WaitForReplication { pool, computer },
             O::InvokePoolFailover { front_end_pool } => Self::InvokePoolFailover { front_end_pool },
             O::InvokePoolFailback { front_end_pool } => Self::InvokePoolFailback { front_end_pool },
         }
@@ -611,8 +623,16 @@ mod tests {
                 front_end_pool: fe.clone(),
                 edge_pool: edge.clone(),
             },
+            Operation::EditEdgeNextHop {
+                edge_pool: edge.clone(),
+                next_hop: fe.clone(),
+            },
             Operation::PublishTopology {},
             Operation::RunSetup {
+                pool: edge.clone(),
+                computer: pc.clone(),
+            },
+            Operation::WaitForReplication {
                 pool: edge.clone(),
                 computer: pc,
             },
@@ -689,7 +709,7 @@ mod tests {
                 .map(|o| o.kind())
                 .collect::<std::collections::BTreeSet<_>>()
                 .len(),
-            15,
+            crate::plan::OperationKind::ALL.len(),
             "one operation of every kind"
         );
         lab.log.clone_from(&ops);

@@ -94,6 +94,24 @@ impl Builder {
         &mut self.nodes[last]
     }
 
+    /// Declares what follows from each node's kind, once for every node of
+    /// the kind (after what its phase declared, whose reasons come first): a
+    /// kind whose cmdlet writes the published topology itself waits for the
+    /// run's publish, if the run has one.
+    fn declare_kind_rules(&mut self) {
+        for node in &mut self.nodes {
+            let kind = node.operation.kind();
+            if kind.writes_published_topology() {
+                node.after(
+                    Milestone::TopologyPublished,
+                    format!(
+                        "{kind} writes the published topology itself: before the publish, publishing the document staged earlier would undo it or be refused"
+                    ),
+                );
+            }
+        }
+    }
+
     /// Records a difference.
     pub fn change(&mut self, path: String, observed: Value, desired: Value) {
         self.changes.push(Change {
@@ -116,6 +134,7 @@ impl Builder {
     /// A [`PlannerBug`] when a required milestone has no provider or the
     /// edges form a cycle.
     pub fn finish(mut self) -> Result<Plan, PlannerBug> {
+        self.declare_kind_rules();
         self.drop_untriggered();
         let edges = self.resolve()?;
         let keyed: Vec<Node<'_>> = self

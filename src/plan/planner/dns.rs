@@ -93,6 +93,12 @@ impl Planner<'_> {
                     Milestone::ServicesRunning(pool.clone()),
                     "the pool's services must run before DNS sends federation traffic to it",
                 );
+                if which == Federation::Sip {
+                    node.after(
+                        Milestone::BracketClosed(pool.clone()),
+                        "the SIP records send federation traffic to the pool once the XMPP bracket has started it again",
+                    );
+                }
             }
         };
 
@@ -121,7 +127,7 @@ impl Planner<'_> {
                     observed: seen.cloned(),
                 },
                 match which {
-                    Federation::Xmpp => "Failback step 3: the XMPP federation SRV record must exist and point at the XMPP host on port 5269",
+                    Federation::Xmpp => "XMPP failover step 5 / failback step 3: the XMPP federation SRV record must exist and point at the XMPP host on port 5269",
                     Federation::Sip => "SIP federation: the _sipfederationtls SRV record must point at the federation host on port 5061",
                 },
             );
@@ -168,7 +174,7 @@ impl Planner<'_> {
             .change(format!("dns.{name}.A"), record_json(seen), record_json(Some(&wanted)));
         let reason = match which {
             Federation::Xmpp => format!(
-                "Failback step 3: the A record of the XMPP host holds the external addresses of {pool}, the pool the route names (the procedure's \"point it at EdgeServer2\" is a copy error)"
+                "XMPP failover step 4 / failback step 3: the A record of the XMPP host holds the external addresses of {pool}, the pool the route names (the procedure's \"point it at EdgeServer2\" is a copy error)"
             ),
             Federation::Sip => {
                 format!(

@@ -19,6 +19,11 @@ pub(super) enum Milestone {
     ServicesRunning(Fqdn),
     /// The Edge pool's services are stopped for the XMPP bracket.
     BracketOpened(Fqdn),
+    /// The XMPP route change has replicated to the Edge servers of the
+    /// bracketed pool.
+    RouteReplicated(Fqdn),
+    /// The Edge pool's services run again: the XMPP bracket is closed.
+    BracketClosed(Fqdn),
     /// The SIP federation flag is cleared on every pool that loses it.
     FederationDisabled,
     /// Every topology document edit is staged.
@@ -52,6 +57,8 @@ impl fmt::Display for Milestone {
         match self {
             Self::ServicesRunning(pool) => write!(f, "the services of {pool} running"),
             Self::BracketOpened(pool) => write!(f, "the services of {pool} stopped for the XMPP bracket"),
+            Self::RouteReplicated(pool) => write!(f, "the XMPP route change replicated to the servers of {pool}"),
+            Self::BracketClosed(pool) => write!(f, "the services of {pool} started again after the XMPP bracket"),
             Self::FederationDisabled => write!(f, "SIP federation disabled on the pools that lose it"),
             Self::TopologyEdited => write!(f, "every topology edit staged"),
             Self::TopologyPublished => write!(f, "the topology published"),

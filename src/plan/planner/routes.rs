@@ -29,7 +29,7 @@ impl Planner<'_> {
                 .add(
                     Phase::SiteRoutes,
                     Operation::SetSiteFederationRoute { site, edge_pool: route.clone() },
-                    "Failback step 2 / SIP failover: point the site's federation route at the pool (Set-CsSite -FederationRoute)",
+                    "Site federation route: point the site's SIP federation route at the pool that carries federation (Set-CsSite -FederationRoute; the failover and failback procedures assume one site)",
                 )
                 .provides(Milestone::FederationRoutesSet);
             if let Some(pool) = route {
@@ -55,7 +55,7 @@ impl Planner<'_> {
                 .add(
                     Phase::SiteRoutes,
                     Operation::SetSiteXmppRoute { site, edge_pool: route.clone() },
-                    "Failback step 3 / XMPP failover: point the site's XMPP federation route at the pool (Set-CsSite -XmppFederationRoute; the procedures' -XmppExternalFederationRoute does not exist)",
+                    "XMPP failover step 3 / failback step 3: point the site's XMPP federation route at the pool (Set-CsSite -XmppFederationRoute; the procedures' -XmppExternalFederationRoute does not exist)",
                 )
                 .provides(Milestone::XmppRouteSet(route.clone()))
                 .provides(Milestone::XmppRoutesSet);
@@ -131,6 +131,7 @@ impl Planner<'_> {
                     Milestone::SipDnsSet,
                     Milestone::SetupDone(pool.clone()),
                     Milestone::ServicesRunning(pool.clone()),
+                    Milestone::BracketClosed(pool.clone()),
                 ]
             });
             probes.insert((pool, 5061), triggers);
@@ -151,14 +152,18 @@ impl Planner<'_> {
                         port,
                     },
                     if port == 5269 {
-                        "Failback step 3: verify that the pool now hosting XMPP federation has port 5269 open"
+                        "XMPP failover step 6 / failback step 3: verify that the pool now hosting XMPP federation has port 5269 open"
                     } else {
-                        "SIP failover: verify that the pool now carrying federation answers on port 5061"
+                        "SIP failover / failback: verify that the pool now carrying federation answers on port 5061 (the procedures do not check it)"
                     },
                 );
                 node.after(
                     Milestone::ServicesRunning(pool.clone()),
                     "the probe needs the pool's services running",
+                )
+                .after(
+                    Milestone::BracketClosed(pool.clone()),
+                    "the probe needs the pool's services started again after the XMPP bracket",
                 );
                 if port == 5269 {
                     node.after(

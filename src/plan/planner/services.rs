@@ -1,7 +1,10 @@
 //! Phases 1 and 8: Edge services. A pool that must carry a route or media
 //! is started first (failback step 1) — unless it is the new XMPP pool and
 //! already running, in which case it is stopped before the route changes and
-//! started again after DNS (the XMPP bracket).
+//! started again after DNS (the XMPP bracket: XMPP failover steps 2 to 7).
+//! The bracket opens only once the run's publish, setup on the pool and the
+//! sites' federation routes are done (they need the pool running), and it
+//! closes after the route change has replicated to the pool's servers.
 
 use std::collections::BTreeSet;
 
@@ -49,9 +52,21 @@ impl Planner<'_> {
                         .add(
                             Phase::Services,
                             Operation::StopServices { pool: pool.clone(), computer: name.clone() },
-                            "XMPP failover step 1: stop the Edge services on the pool that will host XMPP federation before its route changes",
+                            "XMPP failover step 2: stop the Edge services on the pool that will host XMPP federation before its route changes",
                         )
-                        .provides(Milestone::BracketOpened(pool.clone()));
+                        .provides(Milestone::BracketOpened(pool.clone()))
+                        .after(
+                            Milestone::TopologyPublished,
+                            "the XMPP bracket opens after the publish: the route change it brackets must follow the publish",
+                        )
+                        .after(
+                            Milestone::SetupDone(pool.clone()),
+                            "setup runs on the pool's servers while their services run, before the XMPP bracket stops them",
+                        )
+                        .after(
+                            Milestone::FederationRoutesSet,
+                            "the sites' federation routes are set while the pool runs, before the XMPP bracket stops it",
+                        );
                 }
                 continue;
             }
@@ -106,11 +121,13 @@ impl Planner<'_> {
         }
     }
 
-    /// Phase 8: close the XMPP bracket — start the pool again once its route
-    /// change and the XMPP DNS changes have ended, whatever their outcome, so
-    /// a stopped pool is never left stopped. Everything else that needs the
-    /// pool running waits on [`Milestone::ServicesRunning`], which these
-    /// starts provide.
+    /// Phase 8: close the XMPP bracket — wait until the route change has
+    /// replicated to each server of the pool (what the stop and start are
+    /// for), then start the pool again once the route change, the
+    /// replication waits and the XMPP DNS changes have ended, whatever their
+    /// outcome, so a stopped pool is never left stopped. What needs the
+    /// pool serving again (its port checks, the SIP records) waits on
+    /// [`Milestone::BracketClosed`], which these starts provide.
     pub(super) fn end_xmpp_bracket(&mut self) {
         let pools: Vec<Fqdn> = self
             .xmpp_moves
@@ -128,13 +145,31 @@ impl Planner<'_> {
                 self.b
                     .add(
                         Phase::XmppBracketEnd,
+                        Operation::WaitForReplication {
+                            pool: pool.clone(),
+                            computer: name.clone(),
+                        },
+                        "XMPP failover: the Edge server reads the new XMPP route when its services start, so the change must have reached it first",
+                    )
+                    .provides(Milestone::RouteReplicated(pool.clone()))
+                    .after(
+                        Milestone::XmppRouteSet(Some(pool.clone())),
+                        "the XMPP route change must be made before it can replicate",
+                    );
+                self.b
+                    .add(
+                        Phase::XmppBracketEnd,
                         Operation::StartServices {
                             pool: pool.clone(),
                             computer: name.clone(),
                         },
-                        "XMPP failover: start the Edge services again once the route and DNS point at the pool",
+                        "XMPP failover step 7: start the Edge services again once the route and DNS point at the pool",
                     )
-                    .provides(Milestone::ServicesRunning(pool.clone()))
+                    .provides(Milestone::BracketClosed(pool.clone()))
+                    .after_end_of(
+                        Milestone::RouteReplicated(pool.clone()),
+                        "the XMPP bracket closes once the route change has replicated to the pool's servers (or the wait has ended)",
+                    )
                     .after_end_of(
                         Milestone::XmppRouteSet(Some(pool.clone())),
                         "the XMPP bracket closes after the route change, so the stopped pool is started again even if the change failed",

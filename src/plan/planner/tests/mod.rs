@@ -6,6 +6,7 @@ mod front_end;
 mod routes_dns;
 mod services;
 mod topology;
+mod topology_writes;
 
 use crate::model::{Deployment, ServiceState::Running, ServiceState::Stopped};
 use crate::plan::testing::{DeploymentBuilder, desired};

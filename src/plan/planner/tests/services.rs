@@ -59,12 +59,23 @@ fn the_xmpp_bracket_stops_the_running_pool_and_starts_it_once_route_and_dns_have
         // Inside the bracket, DNS follows the routes, not the (later) start.
         assert_eq!(plan.actions[id - 1].depends_on_ids().collect::<Vec<_>>(), routes);
     }
+    // Before the restart, the route change must have replicated to each server.
+    let waits = ids(&plan, OperationKind::WaitForReplication);
+    assert_eq!(waits.len(), 2);
+    for id in &waits {
+        let wait = &plan.actions[id - 1];
+        assert_eq!(wait.phase, Phase::XmppBracketEnd);
+        assert_eq!(
+            waits_with(wait, "the XMPP route change must be made before it can replicate"),
+            routes
+        );
+    }
     let ends: Vec<&Action> = of_kind(&plan, OperationKind::StartServices);
     assert_eq!(ends.len(), 2);
     let mut completion = Vec::new();
     for end in &ends {
         assert_eq!(end.phase, Phase::XmppBracketEnd);
-        let mut expected: Vec<usize> = routes.iter().chain(&dns).copied().collect();
+        let mut expected: Vec<usize> = routes.iter().chain(&dns).chain(&waits).copied().collect();
         expected.sort_unstable();
         assert_eq!(end.depends_on_ids().collect::<Vec<_>>(), expected);
         assert!(end.depends_on.iter().all(|d| d.wait == Wait::Completion));
@@ -73,7 +84,10 @@ fn the_xmpp_bracket_stops_the_running_pool_and_starts_it_once_route_and_dns_have
     // The port check follows the bracket's end (and so do no other edges wait for completion).
     let probe = one(&plan, OperationKind::VerifyPort, |_| true);
     assert_eq!(
-        waits_with(probe, "the probe needs the pool's services running"),
+        waits_with(
+            probe,
+            "the probe needs the pool's services started again after the XMPP bracket"
+        ),
         ends.iter().map(|a| a.id).collect::<Vec<_>>()
     );
     assert_only_completion_edges(&plan, &completion);
