@@ -294,6 +294,54 @@ fn powershell_xmpp_failover_without_a_publish_brackets_the_route_change_and_conv
     assert_eq!(code(&check), 0, "{}", text(&check));
 }
 
+#[test]
+fn powershell_xmpp_failover_with_manual_dns_closes_the_bracket_and_leaves_the_pool_running() {
+    // No --dns-server: the DNS steps inside the XMPP bracket fail as manual
+    // steps. The bracket's closing start waits for them to end, not to
+    // succeed, so EdgePool2 (the only pool left) ends the run running.
+    let double = Double::of(Scenario::Healthy);
+    let text_doc = std::fs::read_to_string(example("xmpp-failover.yaml"))
+        .expect("example")
+        .replace("  dns:", "  verify:\n    ports: false\n  dns:");
+    let doc = double.dir.path().join("xmpp-failover-manual-dns.yaml");
+    std::fs::write(&doc, text_doc).expect("doc");
+    let doc = doc.to_string_lossy().into_owned();
+    // Plain DNS reads go to a loopback port nobody answers on.
+    let resolver = format!("127.0.0.1:{}", servers::free_port());
+    let out = double.run(&[
+        "--resolver",
+        &resolver,
+        "--network-timeout",
+        "1",
+        "reconcile",
+        "-f",
+        &doc,
+    ]);
+    assert_eq!(
+        code(&out),
+        1,
+        "the manual DNS steps are reported as failed: {}",
+        text(&out)
+    );
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(report.contains("manual step"), "{report}");
+    let deployment = &double.state()["deployment"];
+    for server in ["edgeserver2a.contoso.com", "edgeserver2b.contoso.com"] {
+        assert_eq!(
+            deployment["edgePools"]["edgepool2.contoso.com"]["computers"][server]["services"],
+            "running",
+            "{server} was left stopped: {}",
+            text(&out)
+        );
+    }
+    let log = double.log();
+    assert_eq!(
+        log.last().map(String::as_str),
+        Some("Start-CsWindowsService edgeserver2b.contoso.com"),
+        "{log:?}"
+    );
+}
+
 // The stricter double refuses the publish: Set-CsSite -XmppFederationRoute (a topology
 // write) is sent in the wave before it.
 // (The expected log below shows that order.)

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use edgefed::backend::BackendError;
 use edgefed::backend::lab::{LabFile, Scenario, rules};
-use edgefed::model::Fqdn;
+use edgefed::model::{Fqdn, ServiceState};
 use edgefed::plan::{Action, Operation, plan};
 
 use super::support::*;
@@ -262,4 +262,30 @@ fn xmpp_failover_without_a_publish_brackets_the_route_change_and_converges() {
     );
     assert_ne!(lab.topology.signature, before, "the route writes changed the topology");
     assert_eq!(code(&env.run(&["reconcile", "--check", "-f", &doc])), 0);
+}
+
+#[test]
+fn a_failed_dns_update_inside_the_xmpp_bracket_still_starts_the_pool_again() {
+    // The XMPP failover stops EdgePool2 (the only pool left), changes the
+    // route, then DNS: a refused DNS update must not leave it stopped.
+    let env = Env::new("healthy");
+    let mut lab = env.lab();
+    lab.faults.push(edgefed::backend::lab::Fault {
+        kind: "set-dns-a".into(),
+        times: 1,
+        message: "REFUSED: the zone is frozen".into(),
+        target: None,
+    });
+    env.set_lab(&lab);
+    let out = env.run(&["reconcile", "-f", &example("xmpp-failover.yaml")]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let lab = env.lab();
+    for (name, c) in &lab.topology.edge_pools[&f("edgepool2.contoso.com")].computers {
+        assert_eq!(c.services, ServiceState::Running, "{name} left stopped: {}", text(&out));
+    }
+    let kinds: Vec<&str> = lab.log.iter().map(|o| o.kind().name()).collect();
+    assert_eq!(kinds.last(), Some(&"start-services"), "{kinds:?}");
+    // The next reconcile finishes the job.
+    let again = env.run(&["reconcile", "-f", &example("xmpp-failover.yaml")]);
+    assert_eq!(code(&again), 0, "{}", text(&again));
 }
