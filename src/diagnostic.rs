@@ -27,7 +27,7 @@ impl Position {
 /// One problem with the user's input.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
-    /// The contract rule it breaks (`V1`…`V6`, `P1`…`P6`), if any.
+    /// The document rule it breaks (`V1`…`V6`, `P1`…`P6`), if any.
     pub rule: Option<&'static str>,
     /// What is wrong.
     pub message: String,

@@ -1,4 +1,4 @@
-//! Exit codes (contract §2). clap's own usage code 2 is remapped to 64
+//! Exit codes (the README's "Exit codes"). clap's own usage code 2 is remapped to 64
 //! because 2 means drift.
 
 /// Success; with `--check` / `--detailed-exitcode`: in sync.

@@ -32,7 +32,7 @@ fn computer(reachable: bool, services: ServiceState) -> Computer {
     }
 }
 
-/// The seed's starting point (contract §6, scenario `xmpp-failed-over`).
+/// The seed's starting point (the lab scenario `xmpp-failed-over`).
 fn seed_deployment() -> Deployment {
     let site = |r: &str| Site {
         federation_route: Some(f(r)),

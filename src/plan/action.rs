@@ -9,7 +9,7 @@ use super::kind::{OperationKind, Phase, System};
 use crate::model::{DnsName, DnsRecord, Fqdn};
 use crate::topology::TopologyEdit;
 
-/// What an action does, with the fields of contract §4. The serde tag is the
+/// What an action does, with its fields. The serde tag is the
 /// action's `kind` in the plan JSON.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", rename_all_fields = "camelCase")]
@@ -39,7 +39,7 @@ pub enum Operation {
     SetSiteXmppRoute { site: String, edge_pool: Option<Fqdn> },
     /// RFC 2136 update of an SRV record set.
     SetDnsSrv {
-        /// The zone the update goes to (extension of contract §4).
+        /// The zone the update goes to.
         zone: Fqdn,
         name: DnsName,
         target: Fqdn,
@@ -54,7 +54,7 @@ pub enum Operation {
     },
     /// RFC 2136 update of a host's A / AAAA record sets.
     SetDnsA {
-        /// The zone the update goes to (extension of contract §4).
+        /// The zone the update goes to.
         zone: Fqdn,
         name: DnsName,
         addresses: Vec<IpAddr>,

@@ -8,7 +8,7 @@
 //!
 //! Scripts travel to `powershell.exe -Command -` line by line, so a value
 //! must also stay on one line: [`ps_value`] refuses control characters.
-//! Site names are checked against contract rule V2 by [`site_name`].
+//! Site names are checked against rule V2 by [`site_name`].
 
 use std::fmt;
 
@@ -32,7 +32,7 @@ pub enum QuoteError {
         /// The value with control characters escaped.
         shown: String,
     },
-    /// A site name breaks contract rule V2.
+    /// A site name breaks rule V2.
     #[error(
         "site name `{shown}` is not valid: 1–64 printable characters without quotes, backticks, `$`, `;` or control characters"
     )]
@@ -74,7 +74,7 @@ pub fn ps_value(what: &'static str, value: &str) -> Result<String, QuoteError> {
     Ok(quote_literal(value))
 }
 
-/// Checks a site name against contract rule V2 and returns its literal.
+/// Checks a site name against rule V2 and returns its literal.
 ///
 /// # Errors
 /// [`QuoteError::BadSiteName`] when the name is empty, longer than 64

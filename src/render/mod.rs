@@ -1,5 +1,5 @@
 //! Renderers: the plan and apply report for people (human, markdown) and for
-//! programs (the versioned plan JSON of contract §5).
+//! programs (the versioned plan JSON).
 
 pub mod human;
 pub mod json;

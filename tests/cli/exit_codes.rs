@@ -3,7 +3,7 @@
 use super::support::*;
 
 #[test]
-fn exit_codes_follow_the_contract() {
+fn exit_codes_follow_the_readme() {
     let env = Env::new("xmpp-failed-over");
     let doc = example("failback.yaml");
     assert_eq!(code(&env.run(&["validate", "-f", &doc])), 0);

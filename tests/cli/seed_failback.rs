@@ -3,7 +3,7 @@
 use super::support::*;
 
 #[test]
-fn failback_performs_the_five_seed_steps_in_the_contracts_order() {
+fn failback_performs_the_five_seed_steps_in_the_procedures_order() {
     let env = Env::new("xmpp-failed-over");
     let plan = env.plan_json(&example("failback.yaml"));
     assert_order_respects_dependencies(&plan);

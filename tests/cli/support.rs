@@ -11,7 +11,7 @@ use serde_json::Value;
 pub const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
 
 /// The seed failback from `xmpp-failed-over`, with every SRV record already
-/// in place: the five steps of the seed procedure in the contract's order.
+/// in place: the five steps of the seed failback procedure, in its order.
 pub const SEED_STEPS: [&str; 17] = [
     "start-services edgeserver1a.contoso.com",
     "start-services edgeserver1b.contoso.com",
