@@ -44,6 +44,7 @@ fn seed_deployment() -> Deployment {
         xmpp_federation: true,
         next_hop: Some(f(hop)),
         external_addresses: vec![ip(addr)],
+        public_addresses_unknown: false,
         computers: BTreeMap::from([(f(server), computer(true, svc))]),
     };
     let fe = |site: &str, media: &str, server: &str| FrontEndPool {
@@ -504,6 +505,24 @@ async fn observe_reads_the_deployment_in_one_round_trip() {
     assert_eq!(bed.round_trips(), 1);
     assert_eq!(b.stats().round_trips, 1);
     assert!(obs.warnings.is_empty(), "{:?}", obs.warnings);
+}
+
+#[tokio::test]
+async fn observe_of_an_edge_behind_nat_records_its_public_addresses_as_unknown() {
+    // The double's topology gives the pool's Access Edge interface no public
+    // address: observation must not make one up, nor publish the private one.
+    let mut d = seed_deployment();
+    let e1 = d.edge_pools.get_mut(&f("edgepool1.contoso.com")).unwrap();
+    e1.external_addresses.clear();
+    e1.public_addresses_unknown = true;
+    let bed = Bed::new(&d, json!({}));
+    let obs = backend(&bed).observe().await.unwrap();
+    let seen = &obs.deployment.edge_pools[&f("edgepool1.contoso.com")];
+    assert!(seen.public_addresses_unknown);
+    assert!(seen.external_addresses.is_empty());
+    let other = &obs.deployment.edge_pools[&f("edgepool2.contoso.com")];
+    assert!(!other.public_addresses_unknown);
+    assert_eq!(other.external_addresses, [ip("131.107.155.20")]);
 }
 
 #[tokio::test]
@@ -1190,6 +1209,7 @@ async fn observe_of_2000_edge_pools_is_one_round_trip() {
                 xmpp_federation: i == 0,
                 next_hop: Some(f("fepool1.contoso.com")),
                 external_addresses: vec![ip(&format!("131.107.{}.{}", i / 250, i % 250 + 1))],
+                public_addresses_unknown: false,
                 computers: BTreeMap::from([
                     (
                         f(&format!("edge{i}a.contoso.com")),

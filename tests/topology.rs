@@ -8,6 +8,7 @@ use proptest::prelude::*;
 
 const TWO_SITES: &str = include_str!("fixtures/topology/two-sites.xml");
 const SINGLE_EDGE: &str = include_str!("fixtures/topology/single-edge.xml");
+const THREE_IP: &str = include_str!("fixtures/topology/three-ip-edge.xml");
 
 fn f(s: &str) -> Fqdn {
     Fqdn::parse(s).unwrap()
@@ -783,6 +784,177 @@ fn two_federation_pools_make_routes_ambiguous() {
     let err = to_deployment(&m, None).unwrap_err();
     assert!(matches!(err, TopologyError::AmbiguousRoutes { .. }), "{err:?}");
     assert!(to_deployment(&m, Some("[]")).is_ok());
+}
+
+// ---------------------------------------------------------------- addresses
+
+fn ips(list: &[&str]) -> Vec<std::net::IpAddr> {
+    list.iter().map(|a| a.parse().unwrap()).collect()
+}
+
+#[test]
+fn a_three_ip_edge_gives_only_its_access_edge_addresses() {
+    let m = doc(THREE_IP).model().clone();
+    let e = &m.edge_pools[&f("edgepool1.contoso.com")];
+    assert_eq!(
+        e.external_addresses,
+        ips(&["198.51.100.11", "198.51.100.12"]),
+        "interface 1 (Access Edge), not 2 (web conferencing) or 3 (A/V), and not the internal one"
+    );
+    assert!(!e.public_addresses_unknown);
+    assert!(e.private_addresses.is_empty());
+    assert!(e.sip_federation && e.xmpp_federation);
+    assert_eq!(e.next_hop, Some(f("pool1.contoso.com")));
+    let dep = to_deployment(&m, None).unwrap();
+    let p = &dep.edge_pools[&f("edgepool1.contoso.com")];
+    assert_eq!(p.external_addresses, ips(&["198.51.100.11", "198.51.100.12"]));
+    assert!(!p.public_addresses_unknown);
+}
+
+#[test]
+fn the_access_edge_interface_is_the_one_its_ports_name() {
+    // Access Edge on interface 2, web conferencing on 1: the addresses follow the ports.
+    let text = THREE_IP
+        .replace(
+            "InterfaceSide=\"External\" InterfaceNumber=\"1\" IPAddress=",
+            "InterfaceSide=\"External\" InterfaceNumber=\"x\" IPAddress=",
+        )
+        .replace(
+            "InterfaceSide=\"External\" InterfaceNumber=\"2\" IPAddress=",
+            "InterfaceSide=\"External\" InterfaceNumber=\"1\" IPAddress=",
+        )
+        .replace(
+            "InterfaceSide=\"External\" InterfaceNumber=\"x\" IPAddress=",
+            "InterfaceSide=\"External\" InterfaceNumber=\"2\" IPAddress=",
+        )
+        .replace(
+            "Usage=\"SipClient\" InterfaceSide=\"External\" InterfaceNumber=\"1\"",
+            "Usage=\"SipClient\" InterfaceSide=\"External\" InterfaceNumber=\"2\"",
+        )
+        .replace(
+            "Usage=\"PsomClient\" InterfaceSide=\"External\" InterfaceNumber=\"2\"",
+            "Usage=\"PsomClient\" InterfaceSide=\"External\" InterfaceNumber=\"1\"",
+        );
+    // Only the Mtls federation port still names interface 1: disable it first.
+    let d = doc(&text);
+    let off = d
+        .apply(&[TopologyEdit::DisableSipFederation {
+            edge_pool: f("edgepool1.contoso.com"),
+        }])
+        .unwrap();
+    let d = TopologyDocument::parse(&off, "t.xml").unwrap();
+    let e = &d.model().edge_pools[&f("edgepool1.contoso.com")];
+    assert_eq!(e.external_addresses, ips(&["198.51.100.11", "198.51.100.12"]));
+    // Enabling federation gives the new port the Access Edge's interface number.
+    let on = d
+        .apply(&[TopologyEdit::EnableSipFederation {
+            edge_pool: f("edgepool1.contoso.com"),
+        }])
+        .unwrap();
+    let added = diff(std::str::from_utf8(&off).unwrap(), &on);
+    assert!(
+        added.contains("Usage=\"SipServer\" InterfaceSide=\"External\" InterfaceNumber=\"2\" Port=\"5061\""),
+        "{added}"
+    );
+    let e = &TopologyDocument::parse(&on, "t.xml").unwrap().model().edge_pools[&f("edgepool1.contoso.com")].clone();
+    assert!(e.sip_federation);
+    assert_eq!(e.external_addresses, ips(&["198.51.100.11", "198.51.100.12"]));
+}
+
+#[test]
+fn access_edge_ports_naming_two_interfaces_leave_the_addresses_unknown() {
+    let text = THREE_IP.replace(
+        "Usage=\"SipClient\" InterfaceSide=\"External\" InterfaceNumber=\"1\"",
+        "Usage=\"SipClient\" InterfaceSide=\"External\" InterfaceNumber=\"2\"",
+    );
+    let e = doc(&text).model().edge_pools[&f("edgepool1.contoso.com")].clone();
+    assert!(e.external_addresses.is_empty());
+    assert!(e.public_addresses_unknown);
+}
+
+#[test]
+fn behind_nat_without_a_public_address_the_addresses_are_unknown() {
+    // Three-IP Edge behind NAT: private Access Edge addresses; only the A/V
+    // interface carries its public (NAT) address, which is not the Access Edge's.
+    let text = THREE_IP
+        .replace("IPAddress=\"198.51.100.11\"", "IPAddress=\"10.0.1.11\"")
+        .replace("IPAddress=\"198.51.100.12\"", "IPAddress=\"10.0.1.12\"")
+        .replace(
+            "IPAddress=\"198.51.100.31\"",
+            "IPAddress=\"10.0.1.31\" ConfiguredIPAddress=\"203.0.113.31\"",
+        )
+        .replace(
+            "IPAddress=\"198.51.100.32\"",
+            "IPAddress=\"10.0.1.32\" ConfiguredIPAddress=\"203.0.113.32\"",
+        );
+    let m = doc(&text).model().clone();
+    let e = &m.edge_pools[&f("edgepool1.contoso.com")];
+    assert!(e.external_addresses.is_empty(), "{:?}", e.external_addresses);
+    assert!(e.public_addresses_unknown);
+    assert_eq!(e.private_addresses, ips(&["10.0.1.11", "10.0.1.12"]));
+    let dep = to_deployment(&m, None).unwrap();
+    let p = &dep.edge_pools[&f("edgepool1.contoso.com")];
+    assert!(p.external_addresses.is_empty() && p.public_addresses_unknown);
+    let shown = show(&m, ShowFormat::Yaml).unwrap();
+    assert!(shown.contains("publicAddressesUnknown: true"), "{shown}");
+    assert!(shown.contains("privateAddresses:\n    - \"10.0.1.11\""), "{shown}");
+
+    // One private server is enough: a partial set is not published either.
+    let one = THREE_IP.replace("IPAddress=\"198.51.100.12\"", "IPAddress=\"192.168.7.12\"");
+    let e = doc(&one).model().edge_pools[&f("edgepool1.contoso.com")].clone();
+    assert!(e.external_addresses.is_empty() && e.public_addresses_unknown);
+    assert_eq!(e.private_addresses, ips(&["192.168.7.12"]));
+}
+
+#[test]
+fn behind_nat_the_configured_public_address_is_published() {
+    let text = SINGLE_EDGE.replace(
+        "IPAddress=\"198.51.100.50\"",
+        "IPAddress=\"172.16.0.50\" ConfiguredIPAddress=\"203.0.113.50\"",
+    );
+    let e = doc(&text).model().edge_pools[&f("edge.contoso.com")].clone();
+    assert_eq!(e.external_addresses, ips(&["203.0.113.50"]));
+    assert!(!e.public_addresses_unknown && e.private_addresses.is_empty());
+    // A private configured address is no public address either.
+    let text = SINGLE_EDGE.replace(
+        "IPAddress=\"198.51.100.50\"",
+        "IPAddress=\"10.0.0.1\" ConfiguredIPAddress=\"10.0.0.2\"",
+    );
+    let e = doc(&text).model().edge_pools[&f("edge.contoso.com")].clone();
+    assert!(e.external_addresses.is_empty() && e.public_addresses_unknown);
+    assert_eq!(e.private_addresses, ips(&["10.0.0.2"]));
+}
+
+#[test]
+fn every_kind_of_non_public_address_is_held_back() {
+    for (address, private) in [
+        ("10.1.2.3", true),
+        ("172.31.255.1", true),
+        ("192.168.1.1", true),
+        ("100.64.0.1", true),
+        ("100.127.255.254", true),
+        ("127.0.0.1", true),
+        ("169.254.10.10", true),
+        ("0.0.0.0", false),
+        ("fd00::1", true),
+        ("fe80::1", true),
+        ("::1", true),
+        ("::", false),
+        ("::ffff:10.0.0.1", true),
+        ("100.128.0.1", false),
+        ("172.32.0.1", false),
+        ("198.51.100.50", false),
+        ("2001:db8::50", false),
+    ] {
+        let text = SINGLE_EDGE.replace("IPAddress=\"198.51.100.50\"", &format!("IPAddress=\"{address}\""));
+        let e = doc(&text).model().edge_pools[&f("edge.contoso.com")].clone();
+        let unspecified = address == "0.0.0.0" || address == "::";
+        let public = !private && !unspecified;
+        assert_eq!(e.public_addresses_unknown, !public, "{address}");
+        assert_eq!(e.external_addresses.is_empty(), !public, "{address}");
+        // The unspecified address is no address: it is not listed as private.
+        assert_eq!(e.private_addresses.len(), usize::from(private), "{address}");
+    }
 }
 
 // ---------------------------------------------------------------- namespaces

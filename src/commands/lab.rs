@@ -108,12 +108,16 @@ fn summary(lab: &LabFile) -> String {
     for (pool, p) in &t.edge_pools {
         let _ = writeln!(
             out,
-            "  {pool} ({}): SIP federation {}, XMPP {}, next hop {}, addresses {:?}",
+            "  {pool} ({}): SIP federation {}, XMPP {}, next hop {}, addresses {}",
             p.site,
             if p.sip_federation { "on" } else { "off" },
             if p.xmpp_federation { "on" } else { "off" },
             show(&p.next_hop),
-            p.external_addresses
+            if p.public_addresses_unknown {
+                "unknown (no public Access Edge address in the topology)".to_string()
+            } else {
+                format!("{:?}", p.external_addresses)
+            }
         );
         for (c, s) in &p.computers {
             let _ = writeln!(

@@ -101,7 +101,7 @@ pub struct EdgePoolSpec {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub next_hop: Option<Spanned<String>>,
-    /// Access Edge external addresses; overrides what the topology says.
+    /// Public Access Edge external addresses; overrides what the topology says, and is needed for DNS when the topology has none (an Edge behind NAT).
     #[serde(default)]
     #[schemars(with = "Option<Vec<std::net::IpAddr>>")]
     pub external_addresses: Option<Vec<Spanned<String>>>,

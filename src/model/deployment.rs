@@ -67,6 +67,12 @@ pub struct EdgePool {
     /// Access Edge external addresses (the DNS A records point here).
     #[serde(default)]
     pub external_addresses: Vec<IpAddr>,
+    /// The topology holds no public address for the pool's Access Edge
+    /// external interface (the Edge is behind NAT or a load balancer):
+    /// `external_addresses` is empty, and a DNS change for the pool needs
+    /// `externalAddresses` in the document (rule P7).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub public_addresses_unknown: bool,
     /// The pool's servers.
     pub computers: BTreeMap<Fqdn, Computer>,
 }

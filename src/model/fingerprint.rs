@@ -246,6 +246,7 @@ mod tests {
                 xmpp_federation: false,
                 next_hop: Some(fqdn("fepool1.contoso.com")),
                 external_addresses: vec!["192.0.2.10".parse().expect("IP"), "2001:db8::10".parse().expect("IP")],
+                public_addresses_unknown: false,
                 computers: [
                     (fqdn("edge1a.contoso.com"), computer(true, ServiceState::Running, true)),
                     (
@@ -264,6 +265,7 @@ mod tests {
                 xmpp_federation: true,
                 next_hop: None,
                 external_addresses: Vec::new(),
+                public_addresses_unknown: false,
                 computers: BTreeMap::new(),
             },
         );

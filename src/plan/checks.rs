@@ -1,4 +1,4 @@
-//! Plan-time rules P1–P6 and the plan-time half of V3: what the
+//! Plan-time rules P1–P7 and the plan-time half of V3: what the
 //! document can only be checked against once the deployment is observed.
 
 use crate::diagnostic::{Diagnostic, Position};
@@ -67,6 +67,49 @@ fn front_end_exists(
         )),
     );
     false
+}
+
+/// P7: the A record of a federation host holds the public addresses of the
+/// pool its route names. When the topology does not hold them (the pool's
+/// Access Edge is behind NAT or a load balancer), the document must.
+fn public_addresses_known(desired: &Desired, observed: &Deployment, targets: &Targets, out: &mut Vec<Diagnostic>) {
+    // The pools the A records follow, as the DNS phase picks them.
+    let xmpp_pool = targets.xmpp_pools().into_iter().next();
+    let federation_pools = targets.federation_pools();
+    let sip_pool = (federation_pools.len() == 1)
+        .then(|| federation_pools.into_iter().next())
+        .flatten();
+    let mut reported = std::collections::BTreeSet::new();
+    for zone in &desired.dns {
+        for (host, pool) in [(&zone.xmpp, xmpp_pool), (&zone.sip, sip_pool)] {
+            let (Some(host), Some(pool)) = (host, pool) else {
+                continue;
+            };
+            let unknown = observed
+                .edge_pools
+                .get(pool)
+                .is_some_and(|p| p.public_addresses_unknown);
+            let given = desired
+                .edge_pools
+                .get(pool)
+                .is_some_and(|p| p.external_addresses.is_some());
+            if unknown && !given && reported.insert(pool) {
+                out.push(
+                    Diagnostic::rule(
+                        "P7",
+                        format!(
+                            "the A record of {} must hold the public addresses of Edge pool {pool}, but the topology does not give them: its Access Edge external address is private or not given (the Edge is behind NAT or a load balancer), and a private address must not be published",
+                            host.host.value
+                        ),
+                    )
+                    .at(host.host.at)
+                    .help(format!(
+                        "set `edgePools.{pool}.externalAddresses` to the public address(es) of the pool's Access Edge, e.g. `externalAddresses: [203.0.113.10]` under `edgePools: {pool}:`"
+                    )),
+                );
+            }
+        }
+    }
 }
 
 /// Runs every plan-time rule; returns the problems found.
@@ -178,6 +221,8 @@ pub(super) fn check(desired: &Desired, observed: &Deployment, targets: &Targets)
             }
         }
     }
+
+    public_addresses_known(desired, observed, targets, &mut out);
 
     // V5 at plan time: a site the document does not list may still route to
     // a pool the document declares stopped.

@@ -54,6 +54,7 @@ impl DeploymentBuilder {
                 xmpp_federation: true,
                 next_hop: None,
                 external_addresses: vec![address],
+                public_addresses_unknown: false,
                 computers: servers
                     .iter()
                     .map(|(name, services)| {

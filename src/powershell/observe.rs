@@ -306,6 +306,10 @@ pub fn parse_observation(reply: &Reply) -> Result<Observed, BackendError> {
                 xmpp_federation: facts.xmpp_federation.get(&pool).copied().unwrap_or(false),
                 next_hop: facts.next_hop.get(&pool).cloned().flatten(),
                 external_addresses: facts.addresses.get(&pool).cloned().unwrap_or_default(),
+                // Unknown when the topology has no public address for the
+                // pool, or could not be read at all.
+                public_addresses_unknown: facts.addresses_unknown.contains(&pool)
+                    || !facts.addresses.contains_key(&pool),
                 computers,
             },
         );

@@ -2,7 +2,7 @@
 //! observation takes from it, and the edits publish applies to it — both
 //! through the topology module (`crate::topology`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use crate::model::Fqdn;
@@ -21,8 +21,10 @@ pub struct TopologyFacts {
     pub next_hop: BTreeMap<Fqdn, Option<Fqdn>>,
     /// Front End pool → the Edge pool for its media.
     pub media: BTreeMap<Fqdn, Fqdn>,
-    /// Edge pool → Access Edge external addresses.
+    /// Edge pool → Access Edge external addresses (public ones only).
     pub addresses: BTreeMap<Fqdn, Vec<IpAddr>>,
+    /// Edge pools whose public addresses the topology does not hold (behind NAT).
+    pub addresses_unknown: BTreeSet<Fqdn>,
 }
 
 impl TopologyFacts {
@@ -31,7 +33,11 @@ impl TopologyFacts {
         self.sip_federation.extend(other.sip_federation);
         self.xmpp_federation.extend(other.xmpp_federation);
         self.next_hop.extend(other.next_hop);
+        for pool in other.addresses.keys() {
+            self.addresses_unknown.remove(pool);
+        }
         self.addresses.extend(other.addresses);
+        self.addresses_unknown.extend(other.addresses_unknown);
         self.media.extend(other.media);
     }
 
@@ -48,6 +54,9 @@ impl TopologyFacts {
             facts.xmpp_federation.insert(pool.clone(), p.xmpp_federation);
             facts.next_hop.insert(pool.clone(), p.next_hop.clone());
             facts.addresses.insert(pool.clone(), p.external_addresses.clone());
+            if p.public_addresses_unknown {
+                facts.addresses_unknown.insert(pool.clone());
+            }
         }
         for (pool, p) in &model.front_end_pools {
             if let Some(edge) = &p.media_edge_pool {

@@ -199,6 +199,7 @@ pub fn to_deployment(model: &TopologyModel, sites_json: Option<&str>) -> Result<
                     xmpp_federation: p.xmpp_federation,
                     next_hop: p.next_hop.clone(),
                     external_addresses: p.external_addresses.clone(),
+                    public_addresses_unknown: p.public_addresses_unknown,
                     computers: computers(&p.servers),
                 },
             )

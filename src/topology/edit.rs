@@ -296,11 +296,15 @@ impl Editor<'_> {
                     ),
                 )
             })?;
-        let fqdn = s
+        let access = s
             .ports
             .iter()
             .filter(|p| matches!(p.kind, PortKind::Federation | PortKind::AccessEdgeExternal))
-            .find_map(|p| p.configured_fqdn.as_deref())
+            .find(|p| p.configured_fqdn.is_some());
+        // The Access Edge's external interface (1 on a single-address Edge).
+        let interface = access.and_then(|p| p.interface_number.as_deref()).unwrap_or("1");
+        let fqdn = access
+            .and_then(|p| p.configured_fqdn.as_deref())
             .ok_or_else(|| {
                 self.cannot(
                     s.pos,
@@ -327,7 +331,7 @@ impl Editor<'_> {
             ("Owner", "urn:component:AccessEdge"),
             ("Usage", "SipServer"),
             ("InterfaceSide", "External"),
-            ("InterfaceNumber", "1"),
+            ("InterfaceNumber", interface),
             ("Port", "5061"),
             ("Protocol", "Mtls"),
             ("UrlPath", "/"),

@@ -11,13 +11,14 @@
 //! - Media association: a Front End's Registrar / ConfServices / MediationServer
 //!   `Dependency` on an `EdgeServer` service. (Registrar ↔ EdgeServer is a
 //!   cycle; nothing here walks the graph, so that is fine.)
+//! - External addresses: only the Access Edge external interface's public
+//!   address (see `addresses`).
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 
 use super::index::{ClusterKey, EDGE_ROLE, Index, MEDIA_ROLES, PortEntry, PortKind, REGISTRAR_ROLE, ServiceKey, Sym};
 use super::model::{TopologyEdgePool, TopologyFrontEndPool, TopologyModel, TopologySite};
-use super::{TopologyError, line_col};
+use super::{TopologyError, addresses, line_col};
 use crate::model::Fqdn;
 
 /// Which services belong to which pool.
@@ -162,24 +163,8 @@ pub(crate) fn extract(index: &Index, origin: &str, text: &str) -> Result<(Topolo
             )?),
             None => None,
         };
-        let mut external_addresses = Vec::new();
-        for m in &index.clusters[&s.installed_on].machines {
-            for (ip, configured) in &m.external {
-                let chosen = configured
-                    .as_ref()
-                    .filter(|c| !c.value(text).is_empty() && c.value(text) != "0.0.0.0")
-                    .unwrap_or(ip);
-                let addr: IpAddr = chosen
-                    .value(text)
-                    .parse()
-                    .map_err(|_| e.invalid(chosen.pos(), format!("`{}` is not an IP address", chosen.value(text))))?;
-                if !addr.is_unspecified() {
-                    external_addresses.push(addr);
-                }
-            }
-        }
-        external_addresses.sort();
-        external_addresses.dedup();
+        let invalid = |pos: usize, detail: String| e.invalid(pos, detail);
+        let addresses = addresses::access_edge(s, &index.clusters[&s.installed_on], text, &invalid)?;
         edge_pools.insert(
             pool.clone(),
             TopologyEdgePool {
@@ -187,7 +172,9 @@ pub(crate) fn extract(index: &Index, origin: &str, text: &str) -> Result<(Topolo
                 sip_federation,
                 xmpp_federation,
                 next_hop,
-                external_addresses,
+                external_addresses: addresses.public,
+                public_addresses_unknown: addresses.unknown,
+                private_addresses: addresses.private,
                 access_edge_fqdn,
                 servers: servers(&s.installed_on)?,
             },

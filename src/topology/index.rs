@@ -49,12 +49,29 @@ impl Located {
     }
 }
 
+/// A `NetInterface InterfaceSide="External"` of a machine.
+#[derive(Clone, Debug)]
+pub(crate) struct ExternalInterface {
+    /// `InterfaceNumber` as written, trimmed (`1` when absent).
+    pub number: String,
+    /// `IPAddress`.
+    pub ip: Located,
+    /// `ConfiguredIPAddress`: the public address when the Edge is behind NAT.
+    pub configured: Option<Located>,
+}
+
 /// A `Machine` of a cluster.
 #[derive(Clone, Debug)]
 pub(crate) struct MachineEntry {
     pub fqdn: Located,
-    /// `NetInterface InterfaceSide="External"`: (`IPAddress`, `ConfiguredIPAddress`).
-    pub external: Vec<(Located, Option<Located>)>,
+    /// Its external interfaces, in document order.
+    pub external: Vec<ExternalInterface>,
+}
+
+/// `InterfaceNumber` of a `NetInterface` or `Port`, trimmed; `1` when absent
+/// (every sample writes it; an Edge with one external interface numbers it 1).
+pub(crate) fn interface_number(node: Node<'_, '_>) -> String {
+    node.attribute("InterfaceNumber").map_or("1", str::trim).to_string()
 }
 
 /// A `Cluster` (a pool).
@@ -127,6 +144,8 @@ impl PortKind {
 pub(crate) struct PortEntry {
     pub kind: PortKind,
     pub configured_fqdn: Option<String>,
+    /// `InterfaceNumber`, for Access Edge external ports (`1` when absent).
+    pub interface_number: Option<String>,
     pub range: Range<usize>,
 }
 
@@ -392,7 +411,13 @@ impl Builder {
                 located(ctx, machine, "Fqdn").ok_or_else(|| ctx.invalid(mpos, "`Machine` has no `Fqdn` attribute"))?;
             let external = children(machine, NS_TOPOLOGY, "NetInterface")
                 .filter(|n| n.attribute("InterfaceSide") == Some("External"))
-                .filter_map(|n| Some((located(ctx, n, "IPAddress")?, located(ctx, n, "ConfiguredIPAddress"))))
+                .filter_map(|n| {
+                    Some(ExternalInterface {
+                        number: interface_number(n),
+                        ip: located(ctx, n, "IPAddress")?,
+                        configured: located(ctx, n, "ConfiguredIPAddress"),
+                    })
+                })
                 .collect();
             machines.push(MachineEntry { fqdn: mfqdn, external });
         }
@@ -655,6 +680,7 @@ fn service_entry(
                     .attribute("ConfiguredFqdn")
                     .filter(|_| access_edge)
                     .map(str::to_string),
+                interface_number: access_edge.then(|| interface_number(port)),
                 range: ctx.range(port.range()),
             });
         }

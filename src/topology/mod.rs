@@ -12,9 +12,11 @@
 //!
 //! Files: `encoding` (bytes ↔ text), `chunks` (cutting a document into
 //! pieces), `keys` (interned keys), `index` (DOMs → ranges), `extract`
-//! (ranges → model), `edit` (edits → splices), `model` (public model and
-//! [`show`]), `deployment` ([`to_deployment`]), `error`.
+//! (ranges → model), `addresses` (which addresses go into public DNS),
+//! `edit` (edits → splices), `model` (public model and [`show`]),
+//! `deployment` ([`to_deployment`]), `error`.
 
+mod addresses;
 mod chunks;
 mod deployment;
 mod edit;

@@ -46,9 +46,17 @@ pub struct TopologyEdgePool {
     pub xmpp_federation: bool,
     /// The pool of the Registrar the EdgeServer depends on (next hop).
     pub next_hop: Option<Fqdn>,
-    /// External addresses of the pool's servers (`ConfiguredIPAddress` when
-    /// NAT is configured, else `IPAddress`), sorted, `0.0.0.0` left out.
+    /// The public address of each server's Access Edge external interface
+    /// (`ConfiguredIPAddress` when NAT is configured, else `IPAddress`),
+    /// sorted: what the federation A records hold. Empty when
+    /// `public_addresses_unknown`.
     pub external_addresses: Vec<IpAddr>,
+    /// Some server's Access Edge external address is private (the Edge is
+    /// behind NAT or a load balancer and the topology has no public address
+    /// for it), unspecified, or its interface cannot be told.
+    pub public_addresses_unknown: bool,
+    /// The private Access Edge external addresses found, sorted: never published.
+    pub private_addresses: Vec<IpAddr>,
     /// The Access Edge external FQDN (`ConfiguredFqdn` of the AccessEdge ports).
     pub access_edge_fqdn: Option<Fqdn>,
     /// The pool's servers, sorted.

@@ -82,6 +82,8 @@ pub(super) struct EdgePoolV1 {
     pub next_hop: Option<Fqdn>,
     #[serde(default)]
     pub external_addresses: Vec<IpAddr>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub public_addresses_unknown: bool,
     pub computers: BTreeMap<Fqdn, ComputerV1>,
 }
 
@@ -320,6 +322,7 @@ impl From<EdgePoolV1> for EdgePool {
             xmpp_federation: w.xmpp_federation,
             next_hop: w.next_hop,
             external_addresses: w.external_addresses,
+            public_addresses_unknown: w.public_addresses_unknown,
             computers: w.computers.into_iter().map(|(k, v)| (k, v.into())).collect(),
         }
     }
@@ -333,6 +336,7 @@ impl From<&EdgePool> for EdgePoolV1 {
             xmpp_federation: p.xmpp_federation,
             next_hop: p.next_hop.clone(),
             external_addresses: p.external_addresses.clone(),
+            public_addresses_unknown: p.public_addresses_unknown,
             computers: p.computers.iter().map(|(k, v)| (k.clone(), v.into())).collect(),
         }
     }
