@@ -1595,3 +1595,41 @@ async fn the_replication_wait_is_not_fooled_by_uptodate_right_after_a_publish() 
     // It polled through the stale window (three polls, 15 s apart).
     assert!(bed.state()["clock"].as_i64().unwrap() - before >= 45);
 }
+
+/// run-setup runs Bootstrapper.exe from the product folder of the version
+/// the Edge pool reports; an unknown version names the folders to check.
+#[tokio::test]
+async fn run_setup_uses_the_folder_of_each_products_version() {
+    for (version, folder) in [
+        (6, "Microsoft Lync Server 2013"),
+        (7, "Skype for Business Server 2015"),
+        (8, "Skype for Business Server 2019"),
+    ] {
+        let bed = Bed::new(&seed_deployment(), json!({ "version": version }));
+        let b = backend(&bed);
+        b.observe().await.unwrap();
+        let results = execute(&b, &seed_failback_plan()[..6]).await;
+        assert!(results.values().all(Result::is_ok), "{version}: {results:?}");
+        let expected = format!("Bootstrapper.exe edgeserver1.contoso.com ({folder}\\Deployment\\Bootstrapper.exe)");
+        assert!(bed.log().contains(&expected), "{version}: {:?}", bed.log());
+    }
+    let bed = Bed::new(&seed_deployment(), json!({ "version": 9 }));
+    let b = backend(&bed);
+    let obs = b.observe().await.unwrap();
+    assert!(
+        obs.warnings.iter().any(|w| w.contains("reports Version 9")),
+        "{:?}",
+        obs.warnings
+    );
+    let results = execute(&b, &seed_failback_plan()[..6]).await;
+    match &results[&6] {
+        Err(e) => {
+            let m = e.to_string();
+            assert!(
+                m.contains("'Skype for Business Server 2019'") && m.contains("run it by hand"),
+                "{m}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}

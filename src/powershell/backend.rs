@@ -27,6 +27,7 @@ use super::commands::{
 };
 use super::config::PowerShellConfig;
 use super::observe::{Observed, observe_script, parse_observation, signature_of};
+use super::product::Product;
 use super::quote::{ps_value, quote_literal};
 use super::script::Script;
 use super::topology_view::apply_edits;
@@ -135,14 +136,15 @@ impl PowerShellBackend {
             | Operation::EnableSipFederation { .. }
             | Operation::SetMediaEdgePool { .. } => Plan::Stage,
             Operation::PublishTopology {} => self.plan_publish(op, script),
-            Operation::RunSetup { pool, .. } => {
+            Operation::RunSetup { pool, computer } => {
                 let session = self.lock();
                 let Some(observed) = session.observed.as_ref() else {
                     return Plan::Done(Err(failed("run-setup needs an observation first")));
                 };
                 let Some(product) = observed.products.get(pool) else {
                     return Plan::Done(Err(failed(format!(
-                        "the product version of Edge pool {pool} is unknown (Get-CsService -EdgeServer gave no Version): cannot locate Bootstrapper.exe"
+                        "the product version of Edge pool {pool} is unknown (Get-CsService -EdgeServer gave no Version edgefed knows): cannot locate Bootstrapper.exe; on {computer}, find which of {} under Program Files holds Deployment\\Bootstrapper.exe and run it by hand (Run Again)",
+                        Product::FOLDERS
                     ))));
                 };
                 let t = &self.config.timeouts;

@@ -109,8 +109,8 @@ fn preamble(out: &mut String, actions: &[Action]) {
     out.push_str("$ErrorActionPreference = 'Stop'\n");
     if has_setup {
         let t = Timeouts::default();
-        out.push_str("# The product folder of your Edge servers: 'Microsoft Lync Server 2013', 'Skype for Business Server 2015'\n# or 'Skype for Business Server 2019' (edgefed reads it from Get-CsService -EdgeServer -> Version).\n");
-        out.push_str("$EdgefedProduct = 'Skype for Business Server 2015'\n");
+        out.push_str("# The product folder of your Edge servers under Program Files, the one holding Deployment\\Bootstrapper.exe:\n# 'Microsoft Lync Server 2013', 'Skype for Business Server 2015' or 'Skype for Business Server 2019'. A plan does not\n# carry the product (edgefed's PowerShell backend reads it from Get-CsService -EdgeServer -> Version), so this\n# runbook asks rather than assume one.\n");
+        out.push_str("$EdgefedProduct = Read-Host 'Product folder of the Edge servers under Program Files'\n");
         let _ = writeln!(
             out,
             "$EdgefedBootstrapper = Join-Path $EdgefedProduct {}",

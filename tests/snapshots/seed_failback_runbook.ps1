@@ -3,9 +3,11 @@
 # are comments: edgefed makes them through its DNS backend and probe module. Each Management Shell
 # line is the body edgefed's PowerShell backend sends for that action, with the variables set here.
 $ErrorActionPreference = 'Stop'
-# The product folder of your Edge servers: 'Microsoft Lync Server 2013', 'Skype for Business Server 2015'
-# or 'Skype for Business Server 2019' (edgefed reads it from Get-CsService -EdgeServer -> Version).
-$EdgefedProduct = 'Skype for Business Server 2015'
+# The product folder of your Edge servers under Program Files, the one holding Deployment\Bootstrapper.exe:
+# 'Microsoft Lync Server 2013', 'Skype for Business Server 2015' or 'Skype for Business Server 2019'. A plan does not
+# carry the product (edgefed's PowerShell backend reads it from Get-CsService -EdgeServer -> Version), so this
+# runbook asks rather than assume one.
+$EdgefedProduct = Read-Host 'Product folder of the Edge servers under Program Files'
 $EdgefedBootstrapper = Join-Path $EdgefedProduct 'Deployment\Bootstrapper.exe'
 $EdgefedEdgeCredential = Get-Credential -Message 'Administrator of the Edge servers'
 # run-setup waits at most this many seconds for CMS replication to reach the Edge server, polling
