@@ -571,6 +571,7 @@ async fn seed_failback_end_to_end() {
             "Start-CsWindowsService edgeserver1.contoso.com",
             "Publish-CsTopology",
             "Enable-CsTopology",
+            "Set-CsSimpleUrlConfiguration Global",
             "Bootstrapper.exe edgeserver1.contoso.com (Skype for Business Server 2015\\Deployment\\Bootstrapper.exe)",
             "Set-CsSite Site1 -XmppFederationRoute EdgeServer:edgepool1.contoso.com",
             "Set-CsSite Site2 -XmppFederationRoute EdgeServer:edgepool1.contoso.com",
@@ -811,7 +812,13 @@ async fn run_setup_waits_for_replication_and_gives_up_when_bounded() {
     match &results[&6] {
         Err(BackendError::Refused { message, .. }) => {
             assert!(
-                message.contains("CMS replication did not reach edgeserver1.contoso.com"),
+                message.contains("CMS replication did not reach edgeserver1.contoso.com within 60 s"),
+                "{message}"
+            );
+            // A replica that never catches up: named, with what to do.
+            assert!(message.contains("older than the publish at 2026-12-01T"), "{message}");
+            assert!(
+                message.contains("run Invoke-CsManagementStoreReplication -ReplicaFqdn edgeserver1.contoso.com"),
                 "{message}"
             );
         }
@@ -1408,10 +1415,13 @@ async fn a_document_exported_before_a_topology_write_is_refused_by_the_assertion
         base64::engine::general_purpose::STANDARD.encode(stale.as_bytes())
     };
     use edgefed::powershell::body::{Slot, Values};
-    use edgefed::powershell::commands::{SIGNATURE_HELPERS, WRITE_FILE_HELPER, shell_body, write_file_call};
+    use edgefed::powershell::commands::{
+        NOW_HELPER, SIGNATURE_HELPERS, SIMPLE_URL_HELPERS, WRITE_FILE_HELPER, shell_body, write_file_call,
+    };
     let mut helpers: Vec<String> = SIGNATURE_HELPERS
         .iter()
-        .chain([&WRITE_FILE_HELPER])
+        .chain([&WRITE_FILE_HELPER, &NOW_HELPER])
+        .chain(SIMPLE_URL_HELPERS.iter())
         .map(ToString::to_string)
         .collect();
 
@@ -1469,4 +1479,185 @@ async fn the_double_records_every_script_it_receives_in_order() {
         "{}",
         scripts[1]
     );
+}
+
+/// The double's simple URL collections, as `Identity=component domain url`.
+fn simple_urls_of(bed: &Bed) -> Vec<String> {
+    let st = bed.state();
+    let mut out = Vec::new();
+    for c in st["simpleUrls"].as_array().cloned().unwrap_or_default() {
+        for u in c["SimpleUrl"].as_array().cloned().unwrap_or_default() {
+            out.push(format!(
+                "{}={} {} {}",
+                c["Identity"].as_str().unwrap(),
+                u["Component"].as_str().unwrap(),
+                u["Domain"].as_str().unwrap(),
+                u["ActiveUrl"].as_str().unwrap()
+            ));
+        }
+    }
+    out
+}
+
+const CONTOSO_SIMPLE_URLS: [&str; 3] = [
+    "Global=meet contoso.com https://meet.contoso.com",
+    "Global=dialin * https://dialin.contoso.com",
+    "Global=admin * https://admin.contoso.com",
+];
+
+/// `Publish-CsTopology`'s reference: after republishing a topology obtained
+/// with `Get-CsTopology`, "you will then need to reconfigure your simple
+/// URLs". The double drops them on publish; the publish step snapshots them
+/// first, restores them after `Enable-CsTopology` and verifies them.
+#[tokio::test]
+async fn a_publish_restores_and_verifies_the_simple_urls() {
+    let bed = Bed::new(&seed_deployment(), json!({}));
+    let b = backend(&bed);
+    b.observe().await.unwrap();
+    assert_eq!(simple_urls_of(&bed), CONTOSO_SIMPLE_URLS);
+    let results = execute(&b, &seed_failback_plan()[..5]).await;
+    let detail = results[&5].as_ref().unwrap().detail.clone().unwrap();
+    assert_eq!(simple_urls_of(&bed), CONTOSO_SIMPLE_URLS, "{detail} {:?}", bed.log());
+    assert!(
+        detail.contains("simple URLs restored and verified: Global=meet contoso.com https://meet.contoso.com"),
+        "{detail}"
+    );
+    let log = bed.log();
+    let at = |l: &str| {
+        log.iter()
+            .position(|x| x == l)
+            .unwrap_or_else(|| panic!("{l} not in {log:?}"))
+    };
+    assert!(at("Enable-CsTopology") < at("Set-CsSimpleUrlConfiguration Global"));
+}
+
+#[tokio::test]
+async fn a_simple_url_restore_that_does_not_stick_fails_the_publish_saying_what_differs() {
+    let bed = Bed::new(&seed_deployment(), json!({ "simpleUrlSetIgnored": true }));
+    let b = backend(&bed);
+    b.observe().await.unwrap();
+    let results = execute(&b, &seed_failback_plan()[..6]).await;
+    match &results[&5] {
+        Err(BackendError::Refused { message, .. }) => {
+            assert!(message.contains("simple URLs did not come back"), "{message}");
+            assert!(
+                message.contains("before the publish Global=meet contoso.com https://meet.contoso.com"),
+                "{message}"
+            );
+            assert!(message.contains("; now Global=. Set them again"), "{message}");
+            assert!(message.contains("Set-CsSimpleUrlConfiguration"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // run-setup waits for the publish's success: not attempted.
+    assert!(!results.contains_key(&6));
+}
+
+#[test]
+fn the_double_refuses_what_the_simple_url_cmdlets_refuse() {
+    let bed = Bed::new(&seed_deployment(), json!({}));
+    let prelude = edgefed::powershell::script::PRELUDE.join("\n");
+    let bad = run_double(
+        &bed,
+        &format!(
+            "{prelude}\nEdgefed-Step 'a0' {{ Set-CsSimpleUrlConfiguration -Identity 'Global' -Url 'https://meet.contoso.com' }}\n{END_N1}\n"
+        ),
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("parameter name 'Url'"));
+    let r = run_steps(
+        &bed,
+        &[
+            "Edgefed-Step 'both' { Get-CsSimpleUrlConfiguration -Identity 'Global' -Filter 'site:*' }".to_string(),
+            "Edgefed-Step 'none' { Set-CsSimpleUrlConfiguration -Identity 'site:Site9' -SimpleUrl $null }".to_string(),
+            "Edgefed-Step 'get' { Get-CsSimpleUrlConfiguration -Identity 'Global' }".to_string(),
+        ],
+    );
+    assert!(
+        r["both"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Parameter set cannot be resolved")
+    );
+    assert!(r["none"]["message"].as_str().unwrap().contains("site:Site9"));
+    assert_eq!(r["get"]["value"][0]["SimpleUrl"].as_array().unwrap().len(), 3);
+}
+
+/// The replication wait before this change: it trusted `UpToDate` alone.
+const WAIT_TRUSTING_UPTODATE: &str = "function Edgefed-WaitReplication([string]$c, [int]$t, [int]$p) { $d = (Get-Date).AddSeconds($t); while ($true) { $r = @(Get-CsManagementStoreReplicationStatus -ReplicaFqdn $c); if ($r.Count -gt 0 -and @($r | Where-Object { [string]$_.UpToDate -ne 'True' }).Count -eq 0) { return }; if ((Get-Date) -gt $d) { throw ('CMS replication did not reach ' + $c + ' within ' + $t + ' s (Get-CsManagementStoreReplicationStatus: UpToDate is not True); run Invoke-CsManagementStoreReplication and try again') }; Start-Sleep -Seconds $p } }";
+
+/// Right after a publish the Edge replica still says `UpToDate = True`, with
+/// the previous update's `LastUpdateCreation`: a wait that trusts `UpToDate`
+/// runs setup against the old topology; the wait compares
+/// `LastUpdateCreation` with the time of the publish and does not.
+#[tokio::test]
+async fn the_replication_wait_is_not_fooled_by_uptodate_right_after_a_publish() {
+    // The old helper, against the double's stale window.
+    let old = Bed::new(&seed_deployment(), json!({ "replicationLagPolls": 3 }));
+    let b = backend(&old);
+    b.observe().await.unwrap();
+    let results = execute(&b, &seed_failback_plan()[..5]).await;
+    assert!(results[&5].is_ok(), "{results:?}");
+    run_steps(
+        &old,
+        &[
+            WAIT_TRUSTING_UPTODATE.to_string(),
+            "Edgefed-Step 'a0' { Edgefed-WaitReplication 'edgeserver1.contoso.com' 60 15; Invoke-Command -ComputerName 'edgeserver1.contoso.com' -ScriptBlock { & (Join-Path $env:ProgramFiles 'Skype for Business Server 2015\\Deployment\\Bootstrapper.exe'); if ($LASTEXITCODE -ne 0) { throw ('Bootstrapper.exe exited with code ' + $LASTEXITCODE) } } }".to_string(),
+        ],
+    );
+    assert_eq!(old.state()["setupOnStaleReplica"], json!(["edgeserver1.contoso.com"]));
+
+    // edgefed's wait.
+    let bed = Bed::new(&seed_deployment(), json!({ "replicationLagPolls": 3 }));
+    let b = backend(&bed);
+    b.observe().await.unwrap();
+    let before = bed.state()["clock"].as_i64().unwrap();
+    let results = execute(&b, &seed_failback_plan()[..6]).await;
+    assert!(results.values().all(Result::is_ok), "{results:?}");
+    assert!(
+        bed.log()
+            .iter()
+            .any(|l| l.starts_with("Bootstrapper.exe edgeserver1.contoso.com"))
+    );
+    assert_eq!(bed.state()["setupOnStaleReplica"], json!([]));
+    // It polled through the stale window (three polls, 15 s apart).
+    assert!(bed.state()["clock"].as_i64().unwrap() - before >= 45);
+}
+
+/// run-setup runs Bootstrapper.exe from the product folder of the version
+/// the Edge pool reports; an unknown version names the folders to check.
+#[tokio::test]
+async fn run_setup_uses_the_folder_of_each_products_version() {
+    for (version, folder) in [
+        (6, "Microsoft Lync Server 2013"),
+        (7, "Skype for Business Server 2015"),
+        (8, "Skype for Business Server 2019"),
+    ] {
+        let bed = Bed::new(&seed_deployment(), json!({ "version": version }));
+        let b = backend(&bed);
+        b.observe().await.unwrap();
+        let results = execute(&b, &seed_failback_plan()[..6]).await;
+        assert!(results.values().all(Result::is_ok), "{version}: {results:?}");
+        let expected = format!("Bootstrapper.exe edgeserver1.contoso.com ({folder}\\Deployment\\Bootstrapper.exe)");
+        assert!(bed.log().contains(&expected), "{version}: {:?}", bed.log());
+    }
+    let bed = Bed::new(&seed_deployment(), json!({ "version": 9 }));
+    let b = backend(&bed);
+    let obs = b.observe().await.unwrap();
+    assert!(
+        obs.warnings.iter().any(|w| w.contains("reports Version 9")),
+        "{:?}",
+        obs.warnings
+    );
+    let results = execute(&b, &seed_failback_plan()[..6]).await;
+    match &results[&6] {
+        Err(e) => {
+            let m = e.to_string();
+            assert!(
+                m.contains("'Skype for Business Server 2019'") && m.contains("run it by hand"),
+                "{m}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
 }

@@ -17,7 +17,16 @@
 //! `Publish-CsTopology` replaces the whole topology with the document it is
 //! given, so a document exported before such a write puts the old values
 //! back.
+//!
+//! It is as strict about what a publish undoes and when replicas catch up:
+//! a publish empties the simple URL collections (`Get-` /
+//! `Set-CsSimpleUrlConfiguration`, seeded with contoso.com's `meet`,
+//! `dialin` and `admin` URLs), and each Edge replica keeps reporting the
+//! previous update (`UpToDate = True`) for a few polls; the replication
+//! wait is judged by evaluating the script's own helper filter.
 
+#[path = "edgefed-shell-double/clock.rs"]
+mod clock;
 #[path = "edgefed-shell-double/cmdlets.rs"]
 mod cmdlets;
 #[path = "edgefed-shell-double/exec.rs"]
@@ -28,8 +37,12 @@ mod lexer;
 mod observe_answers;
 #[path = "edgefed-shell-double/publish.rs"]
 mod publish;
+#[path = "edgefed-shell-double/replication.rs"]
+mod replication;
 #[path = "edgefed-shell-double/shell.rs"]
 mod shell;
+#[path = "edgefed-shell-double/simple_urls.rs"]
+mod simple_urls;
 #[path = "edgefed-shell-double/site_routes.rs"]
 mod site_routes;
 #[path = "edgefed-shell-double/state.rs"]
@@ -58,6 +71,7 @@ fn main() -> ExitCode {
         }
     };
     st.round_trips += 1;
+    st.clock += 1;
     st.bytes_in += script.len() as u64;
     st.last_script = Some(script.clone());
     st.scripts.push(script.clone());

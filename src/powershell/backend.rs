@@ -22,11 +22,12 @@ use serde_json::Value;
 
 use super::body::{Slot, Values};
 use super::commands::{
-    CREDENTIAL_FROM_FILE, EXPORT_TOPOLOGY, SIGNATURE_HELPERS, WAIT_REPLICATION_HELPER, WRITE_FILE_HELPER,
-    credential_helper, shell_body, write_file_call,
+    CREDENTIAL_FROM_FILE, EXPORT_TOPOLOGY, NO_PUBLISH_TIME, NOW_HELPER, SIGNATURE_HELPERS, SIMPLE_URL_HELPERS,
+    WAIT_REPLICATION_HELPER, WRITE_FILE_HELPER, credential_helper, shell_body, write_file_call,
 };
 use super::config::PowerShellConfig;
 use super::observe::{Observed, observe_script, parse_observation, signature_of};
+use super::product::Product;
 use super::quote::{ps_value, quote_literal};
 use super::script::Script;
 use super::topology_view::apply_edits;
@@ -40,6 +41,9 @@ struct Session {
     observed: Option<Observed>,
     staged: Vec<Operation>,
     backup: Option<PathBuf>,
+    /// When this session's publish started, on the server's clock (the
+    /// replication wait of `run-setup` compares replicas with it).
+    published_at: Option<String>,
 }
 
 /// The PowerShell backend.
@@ -135,19 +139,26 @@ impl PowerShellBackend {
             Operation::PublishTopology {} => self.plan_publish(op, script),
             Operation::WaitForReplication { .. } => {
                 let t = &self.config.timeouts;
+                let published_at = self.lock().published_at.clone();
+                let published_at = match ps_value("publish time", published_at.as_deref().unwrap_or(NO_PUBLISH_TIME)) {
+                    Ok(literal) => literal,
+                    Err(e) => return Plan::Done(Err(failed(e.to_string()))),
+                };
                 let values = Values::new()
+                    .with(Slot::PublishedAt, published_at)
                     .with(Slot::ReplicationWait, t.replication_wait.as_secs().to_string())
                     .with(Slot::ReplicationPoll, t.replication_poll.as_secs().max(1).to_string());
                 shell_step(op, &values)
             }
-            Operation::RunSetup { pool, .. } => {
+            Operation::RunSetup { pool, computer } => {
                 let session = self.lock();
                 let Some(observed) = session.observed.as_ref() else {
                     return Plan::Done(Err(failed("run-setup needs an observation first")));
                 };
                 let Some(product) = observed.products.get(pool) else {
                     return Plan::Done(Err(failed(format!(
-                        "the product version of Edge pool {pool} is unknown (Get-CsService -EdgeServer gave no Version): cannot locate Bootstrapper.exe"
+                        "the product version of Edge pool {pool} is unknown (Get-CsService -EdgeServer gave no Version edgefed knows): cannot locate Bootstrapper.exe; on {computer}, find which of {} under Program Files holds Deployment\\Bootstrapper.exe and run it by hand (Run Again)",
+                        Product::FOLDERS
                     ))));
                 };
                 let t = &self.config.timeouts;
@@ -156,7 +167,13 @@ impl PowerShellBackend {
                 } else {
                     ""
                 };
+                let published_at = session.published_at.as_deref().unwrap_or(NO_PUBLISH_TIME);
+                let published_at = match ps_value("publish time", published_at) {
+                    Ok(literal) => literal,
+                    Err(e) => return Plan::Done(Err(failed(e.to_string()))),
+                };
                 let values = Values::new()
+                    .with(Slot::PublishedAt, published_at)
                     .with(Slot::ReplicationWait, t.replication_wait.as_secs().to_string())
                     .with(Slot::ReplicationPoll, t.replication_poll.as_secs().max(1).to_string())
                     .with(Slot::EdgeCredential, credential)
@@ -292,7 +309,25 @@ impl PowerShellBackend {
         match outcome {
             StepOutcome::Ok { value, warnings } => {
                 let mut session = self.lock();
-                let new_sig = value.last().and_then(Value::as_str).map(str::to_string);
+                // The body's output ends with the simple URL report, the
+                // publish time and the new signature.
+                let tail: Vec<Option<String>> = value
+                    .iter()
+                    .rev()
+                    .take(3)
+                    .map(|v| v.as_str().map(str::to_string))
+                    .collect();
+                let new_sig = tail.first().cloned().flatten();
+                let published_at = tail.get(1).cloned().flatten();
+                let simple_urls = tail
+                    .get(2)
+                    .cloned()
+                    .flatten()
+                    .filter(|r| r.starts_with("simple URLs restored and verified"))
+                    .ok_or_else(|| {
+                        failed("the topology was published and enabled, but the step did not report the simple URLs restored and verified: check them with Get-CsSimpleUrlConfiguration and set them again if they are gone")
+                    })?;
+                session.published_at = published_at;
                 let staged = std::mem::take(&mut session.staged);
                 if let (Some(obs), Some(sig)) = (session.observed.as_mut(), new_sig.as_ref())
                     && let Ok(doc) = apply_edits(&obs.topology_xml, &staged)
@@ -303,7 +338,7 @@ impl PowerShellBackend {
                 let backup = session.backup.take();
                 Ok(Applied {
                     detail: Some(format!(
-                        "published and enabled ({} edit{}; new signature {}); backup of the previous topology: {}",
+                        "published and enabled ({} edit{}; new signature {}); {simple_urls}; backup of the previous topology: {}",
                         staged.len(),
                         if staged.len() == 1 { "" } else { "s" },
                         new_sig.as_deref().unwrap_or("unknown"),
@@ -343,6 +378,7 @@ impl LyncSystem for PowerShellBackend {
             observed: Some(observed),
             staged: Vec::new(),
             backup: None,
+            published_at: None,
         };
         Ok(observation)
     }
@@ -396,6 +432,10 @@ impl LyncSystem for PowerShellBackend {
                 script.line(h);
             }
             script.line(WRITE_FILE_HELPER);
+            script.line(NOW_HELPER);
+            for h in SIMPLE_URL_HELPERS {
+                script.line(h);
+            }
         }
         if needs_stage {
             script.step("stage", EXPORT_TOPOLOGY);

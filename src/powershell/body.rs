@@ -25,6 +25,9 @@ pub enum Slot {
     Bootstrapper,
     /// The `-Credential …` parameter of the remote session, or nothing.
     EdgeCredential,
+    /// When the topology was published (the replication wait requires each
+    /// replica's `LastUpdateCreation` not to be older).
+    PublishedAt,
     /// How many seconds `run-setup` waits for CMS replication.
     ReplicationWait,
     /// How often (seconds) it polls the replication status meanwhile.
@@ -38,6 +41,7 @@ impl fmt::Display for Slot {
             Self::TopologyDocument => "the topology document",
             Self::Bootstrapper => "the path of Bootstrapper.exe",
             Self::EdgeCredential => "the Edge credential",
+            Self::PublishedAt => "the publish time",
             Self::ReplicationWait => "the replication wait",
             Self::ReplicationPoll => "the replication poll interval",
         })

@@ -82,10 +82,41 @@ macro_rules! export_topology {
 pub const EXPORT_TOPOLOGY: &str = export_topology!();
 
 /// The helper that waits for CMS replication to reach an Edge server:
-/// `Edgefed-WaitReplication <server> <seconds> <poll seconds>` returns when
-/// every replica status of the server is `UpToDate`, and throws when that
-/// takes longer than the given seconds.
-pub const WAIT_REPLICATION_HELPER: &str = "function Edgefed-WaitReplication([string]$c, [int]$t, [int]$p) { $d = (Get-Date).AddSeconds($t); while ($true) { $r = @(Get-CsManagementStoreReplicationStatus -ReplicaFqdn $c); if ($r.Count -gt 0 -and @($r | Where-Object { [string]$_.UpToDate -ne 'True' }).Count -eq 0) { return }; if ((Get-Date) -gt $d) { throw ('CMS replication did not reach ' + $c + ' within ' + $t + ' s (Get-CsManagementStoreReplicationStatus: UpToDate is not True); run Invoke-CsManagementStoreReplication and try again') }; Start-Sleep -Seconds $p } }";
+/// `Edgefed-WaitReplication <server> <publish time> <seconds> <poll
+/// seconds>` returns when every replica status of the server says
+/// `UpToDate` AND its `LastUpdateCreation` (when the CMS created the update
+/// the replica holds) is not older than the publish, and throws, naming the
+/// replica and what to do, when that takes longer than the given seconds.
+/// `UpToDate` alone is not enough: right after a publish a replica that has
+/// not yet been told of the new update still reports True. The publish time
+/// is taken on the server before `Publish-CsTopology` (`Edgefed-Now`), so
+/// the CMS's update time is compared with the same domain clock.
+pub const WAIT_REPLICATION_HELPER: &str = "function Edgefed-WaitReplication([string]$c, [datetime]$s, [int]$t, [int]$p) { $d = (Get-Date).AddSeconds($t); while ($true) { $r = @(Get-CsManagementStoreReplicationStatus -ReplicaFqdn $c); $b = @($r | Where-Object { [string]$_.UpToDate -ne 'True' -or [datetime]$_.LastUpdateCreation -lt $s }); if ($r.Count -gt 0 -and $b.Count -eq 0) { return }; if ((Get-Date) -gt $d) { $x = @($b + $r)[0]; throw ('CMS replication did not reach ' + $c + ' within ' + $t + ' s: its replica reports UpToDate ' + [string]$x.UpToDate + ' and LastUpdateCreation ' + [string]$x.LastUpdateCreation + ', older than the publish at ' + $s.ToString('o') + '. Check the Master Replicator Agent (REPLICA) service on ' + $c + ', run Invoke-CsManagementStoreReplication -ReplicaFqdn ' + $c + ', then reconcile again.') }; Start-Sleep -Seconds $p } }";
+
+/// The helper that gives the server's time in the round-trip format (UTC):
+/// the publish time the replication wait compares with.
+pub const NOW_HELPER: &str = "function Edgefed-Now { (Get-Date).ToUniversalTime().ToString('o') }";
+
+/// The publish time to give the replication wait when nothing was published
+/// in this session: the earliest time, so only `UpToDate` counts.
+pub const NO_PUBLISH_TIME: &str = "0001-01-01T00:00:00.0000000Z";
+
+/// The helpers that keep the simple URLs across a publish. The reference of
+/// `Publish-CsTopology` says that after republishing a topology obtained
+/// with `Get-CsTopology`, "you will then need to reconfigure your simple
+/// URLs": `Edgefed-SaveSimpleUrls` snapshots every collection
+/// (`Get-CsSimpleUrlConfiguration`) before the publish;
+/// `Edgefed-RestoreSimpleUrls <snapshot>` sets each one back afterwards
+/// (`Set-CsSimpleUrlConfiguration -Identity … -SimpleUrl @{Replace=…}`, the
+/// list-modifier form its reference documents), reads them again, and
+/// throws saying what differs and what to do unless they equal the
+/// snapshot; otherwise it prints what it restored. `Edgefed-SimpleUrlText`
+/// is the text both sides of that comparison are made into.
+pub const SIMPLE_URL_HELPERS: [&str; 3] = [
+    "function Edgefed-SimpleUrlText($all) { @($all | ForEach-Object { [string]$_.Identity + '=' + (@($_.SimpleUrl | ForEach-Object { [string]$_.Component + ' ' + [string]$_.Domain + ' ' + [string]$_.ActiveUrl + ' [' + (@($_.SimpleUrlEntry | ForEach-Object { [string]$_.Url }) -join ' ') + ']' }) -join ', ') }) -join '; ' }",
+    "function Edgefed-SaveSimpleUrls { , @(Get-CsSimpleUrlConfiguration) }",
+    "function Edgefed-RestoreSimpleUrls($saved) { foreach ($c in $saved) { Set-CsSimpleUrlConfiguration -Identity $c.Identity -SimpleUrl @{Replace=@($c.SimpleUrl)} }; $b = Edgefed-SimpleUrlText $saved; $a = Edgefed-SimpleUrlText @(Get-CsSimpleUrlConfiguration); if ($a -ne $b) { throw ('the topology was published and enabled, but the simple URLs did not come back: before the publish ' + $b + '; now ' + $a + '. Set them again (Set-CsSimpleUrlConfiguration, or Topology Builder > Simple URLs), then run Enable-CsComputer on each Front End server.') }; 'simple URLs restored and verified: ' + $b }",
+];
 
 /// The helper that builds the Edge credential from a file the script reads
 /// (user name, then secret): the secret never appears in the script.
@@ -130,23 +161,27 @@ pub fn write_file_call(file_name: &str, base64: &str) -> String {
     )
 }
 
-/// The body of `publish-topology`: assert the signature, publish the
-/// document with `-Force`, enable it, remove the published file, print the
-/// new signature.
+/// The body of `publish-topology`: assert the signature, snapshot the
+/// simple URLs, take the publish time, publish the document with `-Force`,
+/// enable it, remove the published file, restore and verify the simple
+/// URLs; its output ends with the simple URL report, the publish time and
+/// the new signature.
 fn publish_body() -> Body {
     Body::text("Edgefed-AssertSignature ")
         .slot(Slot::Signature)
         .then("; $edgefedFile = ")
         .slot(Slot::TopologyDocument)
-        .then("; Publish-CsTopology -FileName $edgefedFile -Force; Enable-CsTopology; Remove-Item -LiteralPath $edgefedFile; Edgefed-Signature")
+        .then("; $EdgefedSimpleUrls = Edgefed-SaveSimpleUrls; $EdgefedPublishedAt = Edgefed-Now; Publish-CsTopology -FileName $edgefedFile -Force; Enable-CsTopology; Remove-Item -LiteralPath $edgefedFile; Edgefed-RestoreSimpleUrls $EdgefedSimpleUrls; $EdgefedPublishedAt; Edgefed-Signature")
 }
 
 /// The body of `run-setup` on `computer`: wait (bounded) for CMS
-/// replication to reach it, then Bootstrapper.exe ("Run Again") through a
-/// remote session.
+/// replication of the publish to reach it, then Bootstrapper.exe ("Run
+/// Again") through a remote session.
 fn run_setup_body(computer: &Fqdn) -> Body {
     let c = q(computer);
     Body::text(format!("Edgefed-WaitReplication {c} "))
+        .slot(Slot::PublishedAt)
+        .then(" ")
         .slot(Slot::ReplicationWait)
         .then(" ")
         .slot(Slot::ReplicationPoll)
@@ -157,9 +192,13 @@ fn run_setup_body(computer: &Fqdn) -> Body {
         .then("); if ($LASTEXITCODE -ne 0) { throw ('Bootstrapper.exe exited with code ' + $LASTEXITCODE) } }")
 }
 
-/// Waits (within the timeout) until CMS replication has reached the server.
+/// Waits (within the timeout) until CMS replication has reached the server:
+/// the same wait as run-setup's, against the run's publish time if it
+/// published (else only `UpToDate` counts).
 fn wait_for_replication_body(computer: &Fqdn) -> Body {
     Body::text(format!("Edgefed-WaitReplication {} ", q(computer)))
+        .slot(Slot::PublishedAt)
+        .then(" ")
         .slot(Slot::ReplicationWait)
         .then(" ")
         .slot(Slot::ReplicationPoll)

@@ -181,13 +181,14 @@ pub fn parse_observation(reply: &Reply) -> Result<Observed, BackendError> {
             .transpose()?;
         let sip = r.present(&["AccessEdgeExternalSipPort"])?.is_some_and(|p| p != "0");
         let xmpp = r.text(&["XmppListeningPort"]).is_some_and(|p| p != "0");
-        if let Some(v) = r.text(&["Version"]).and_then(|v| v.parse::<u32>().ok()) {
-            match Product::from_version(v) {
+        if let Some(v) = r.text(&["Version"]) {
+            match Product::from_reported(&v) {
                 Some(p) => {
                     products.insert(pool.clone(), p);
                 }
                 None => warnings.push(format!(
-                    "Edge pool {pool} reports Version {v}, not Lync 2013 / Skype for Business 2015 or 2019: run-setup cannot locate Bootstrapper.exe there"
+                    "Edge pool {pool} reports Version {v}, which edgefed does not know as Lync Server 2013 or Skype for Business Server 2015 / 2019: run-setup cannot locate Bootstrapper.exe there (check which of {} under Program Files holds Deployment\\Bootstrapper.exe and run it by hand)",
+                    Product::FOLDERS
                 )),
             }
         }

@@ -8,7 +8,10 @@
 use std::fmt::Write as _;
 
 use super::body::{Slot, Values};
-use super::commands::{EXPORT_TOPOLOGY, SIGNATURE_HELPERS, WAIT_REPLICATION_HELPER, shell_body};
+use super::commands::{
+    EXPORT_TOPOLOGY, NO_PUBLISH_TIME, NOW_HELPER, SIGNATURE_HELPERS, SIMPLE_URL_HELPERS, WAIT_REPLICATION_HELPER,
+    shell_body,
+};
 use super::config::Timeouts;
 use super::quote::quote_literal;
 use crate::plan::{Action, Operation};
@@ -34,6 +37,7 @@ pub fn runbook_values() -> Values {
         .with(Slot::TopologyDocument, "$EdgefedTopologyFile")
         .with(Slot::Bootstrapper, "$using:EdgefedBootstrapper")
         .with(Slot::EdgeCredential, " -Credential $EdgefedEdgeCredential")
+        .with(Slot::PublishedAt, "$EdgefedPublishedAt")
         .with(Slot::ReplicationWait, "$EdgefedReplicationWait")
         .with(Slot::ReplicationPoll, "$EdgefedReplicationPoll")
 }
@@ -106,8 +110,8 @@ fn preamble(out: &mut String, actions: &[Action]) {
     );
     out.push_str("$ErrorActionPreference = 'Stop'\n");
     if has_setup {
-        out.push_str("# The product folder of your Edge servers: 'Microsoft Lync Server 2013', 'Skype for Business Server 2015'\n# or 'Skype for Business Server 2019' (edgefed reads it from Get-CsService -EdgeServer -> Version).\n");
-        out.push_str("$EdgefedProduct = 'Skype for Business Server 2015'\n");
+        out.push_str("# The product folder of your Edge servers under Program Files, the one holding Deployment\\Bootstrapper.exe:\n# 'Microsoft Lync Server 2013', 'Skype for Business Server 2015' or 'Skype for Business Server 2019'. A plan does not\n# carry the product (edgefed's PowerShell backend reads it from Get-CsService -EdgeServer -> Version), so this\n# runbook asks rather than assume one.\n");
+        out.push_str("$EdgefedProduct = Read-Host 'Product folder of the Edge servers under Program Files'\n");
         let _ = writeln!(
             out,
             "$EdgefedBootstrapper = Join-Path $EdgefedProduct {}",
@@ -120,12 +124,31 @@ fn preamble(out: &mut String, actions: &[Action]) {
         out.push_str("# run-setup and wait-for-replication wait at most this many seconds for CMS replication to reach the\n# Edge server, polling at this interval (edgefed's defaults; its backend takes them from --ps-timeout replication-wait / replication-poll).\n");
         let _ = writeln!(out, "$EdgefedReplicationWait = {}", t.replication_wait.as_secs());
         let _ = writeln!(out, "$EdgefedReplicationPoll = {}", t.replication_poll.as_secs().max(1));
+        out.push_str(
+            "# The wait also needs each replica's LastUpdateCreation to be no older than the publish: publish-topology
+# sets this to the time it started; without a publish in this runbook only UpToDate counts.
+",
+        );
+        let _ = writeln!(out, "$EdgefedPublishedAt = {}", quote_literal(NO_PUBLISH_TIME));
         out.push_str(WAIT_REPLICATION_HELPER);
         out.push('\n');
     }
     if has_topology {
         out.push_str("$EdgefedTopologyFile = Join-Path $env:TEMP 'edgefed-topology.xml'\n");
         for h in SIGNATURE_HELPERS {
+            out.push_str(h);
+            out.push('\n');
+        }
+    }
+    if has(|op| matches!(op, Operation::PublishTopology {})) {
+        out.push_str(
+            "# publish-topology keeps the simple URLs: a republished topology loses them, so it saves them first and
+# sets them back and compares them afterwards.
+",
+        );
+        out.push_str(NOW_HELPER);
+        out.push('\n');
+        for h in SIMPLE_URL_HELPERS {
             out.push_str(h);
             out.push('\n');
         }

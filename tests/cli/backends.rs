@@ -448,6 +448,7 @@ fn powershell_backend_plans_the_seed_failback_and_applies_all_but_the_manual_dns
             "Start-CsWindowsService edgeserver1b.contoso.com",
             "Publish-CsTopology",
             "Enable-CsTopology",
+            "Set-CsSimpleUrlConfiguration Global",
             "Bootstrapper.exe edgeserver1a.contoso.com (Skype for Business Server 2015\\Deployment\\Bootstrapper.exe)",
             "Bootstrapper.exe edgeserver1b.contoso.com (Skype for Business Server 2015\\Deployment\\Bootstrapper.exe)",
             "Set-CsSite Site1 -FederationRoute EdgeServer:edgepool1.contoso.com",

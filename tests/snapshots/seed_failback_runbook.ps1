@@ -3,19 +3,30 @@
 # are comments: edgefed makes them through its DNS backend and probe module. Each Management Shell
 # line is the body edgefed's PowerShell backend sends for that action, with the variables set here.
 $ErrorActionPreference = 'Stop'
-# The product folder of your Edge servers: 'Microsoft Lync Server 2013', 'Skype for Business Server 2015'
-# or 'Skype for Business Server 2019' (edgefed reads it from Get-CsService -EdgeServer -> Version).
-$EdgefedProduct = 'Skype for Business Server 2015'
+# The product folder of your Edge servers under Program Files, the one holding Deployment\Bootstrapper.exe:
+# 'Microsoft Lync Server 2013', 'Skype for Business Server 2015' or 'Skype for Business Server 2019'. A plan does not
+# carry the product (edgefed's PowerShell backend reads it from Get-CsService -EdgeServer -> Version), so this
+# runbook asks rather than assume one.
+$EdgefedProduct = Read-Host 'Product folder of the Edge servers under Program Files'
 $EdgefedBootstrapper = Join-Path $EdgefedProduct 'Deployment\Bootstrapper.exe'
 $EdgefedEdgeCredential = Get-Credential -Message 'Administrator of the Edge servers'
 # run-setup and wait-for-replication wait at most this many seconds for CMS replication to reach the
 # Edge server, polling at this interval (edgefed's defaults; its backend takes them from --ps-timeout replication-wait / replication-poll).
 $EdgefedReplicationWait = 900
 $EdgefedReplicationPoll = 15
-function Edgefed-WaitReplication([string]$c, [int]$t, [int]$p) { $d = (Get-Date).AddSeconds($t); while ($true) { $r = @(Get-CsManagementStoreReplicationStatus -ReplicaFqdn $c); if ($r.Count -gt 0 -and @($r | Where-Object { [string]$_.UpToDate -ne 'True' }).Count -eq 0) { return }; if ((Get-Date) -gt $d) { throw ('CMS replication did not reach ' + $c + ' within ' + $t + ' s (Get-CsManagementStoreReplicationStatus: UpToDate is not True); run Invoke-CsManagementStoreReplication and try again') }; Start-Sleep -Seconds $p } }
+# The wait also needs each replica's LastUpdateCreation to be no older than the publish: publish-topology
+# sets this to the time it started; without a publish in this runbook only UpToDate counts.
+$EdgefedPublishedAt = '0001-01-01T00:00:00.0000000Z'
+function Edgefed-WaitReplication([string]$c, [datetime]$s, [int]$t, [int]$p) { $d = (Get-Date).AddSeconds($t); while ($true) { $r = @(Get-CsManagementStoreReplicationStatus -ReplicaFqdn $c); $b = @($r | Where-Object { [string]$_.UpToDate -ne 'True' -or [datetime]$_.LastUpdateCreation -lt $s }); if ($r.Count -gt 0 -and $b.Count -eq 0) { return }; if ((Get-Date) -gt $d) { $x = @($b + $r)[0]; throw ('CMS replication did not reach ' + $c + ' within ' + $t + ' s: its replica reports UpToDate ' + [string]$x.UpToDate + ' and LastUpdateCreation ' + [string]$x.LastUpdateCreation + ', older than the publish at ' + $s.ToString('o') + '. Check the Master Replicator Agent (REPLICA) service on ' + $c + ', run Invoke-CsManagementStoreReplication -ReplicaFqdn ' + $c + ', then reconcile again.') }; Start-Sleep -Seconds $p } }
 $EdgefedTopologyFile = Join-Path $env:TEMP 'edgefed-topology.xml'
 function Edgefed-Signature { ([xml](Get-CsTopology -AsXml).ToString()).Topology.Signature }
 function Edgefed-AssertSignature([string]$e) { $n = Edgefed-Signature; if ($n -ne $e) { throw ('the published topology changed since edgefed observed it (signature ' + $e + ', now ' + $n + '): someone else published; nothing was published. Observe again and re-plan.') } }
+# publish-topology keeps the simple URLs: a republished topology loses them, so it saves them first and
+# sets them back and compares them afterwards.
+function Edgefed-Now { (Get-Date).ToUniversalTime().ToString('o') }
+function Edgefed-SimpleUrlText($all) { @($all | ForEach-Object { [string]$_.Identity + '=' + (@($_.SimpleUrl | ForEach-Object { [string]$_.Component + ' ' + [string]$_.Domain + ' ' + [string]$_.ActiveUrl + ' [' + (@($_.SimpleUrlEntry | ForEach-Object { [string]$_.Url }) -join ' ') + ']' }) -join ', ') }) -join '; ' }
+function Edgefed-SaveSimpleUrls { , @(Get-CsSimpleUrlConfiguration) }
+function Edgefed-RestoreSimpleUrls($saved) { foreach ($c in $saved) { Set-CsSimpleUrlConfiguration -Identity $c.Identity -SimpleUrl @{Replace=@($c.SimpleUrl)} }; $b = Edgefed-SimpleUrlText $saved; $a = Edgefed-SimpleUrlText @(Get-CsSimpleUrlConfiguration); if ($a -ne $b) { throw ('the topology was published and enabled, but the simple URLs did not come back: before the publish ' + $b + '; now ' + $a + '. Set them again (Set-CsSimpleUrlConfiguration, or Topology Builder > Simple URLs), then run Enable-CsComputer on each Front End server.') }; 'simple URLs restored and verified: ' + $b }
 
 # ---------------------------------------------------------------------------
 # Action 1: start-services edgeserver1.contoso.com (pool edgepool1.contoso.com)
@@ -61,7 +72,7 @@ Copy-Item -LiteralPath $EdgefedBackupFile -Destination $EdgefedTopologyFile
 #   After action(s): 2, 3, 4
 # Publish the edited copy if the published topology is still the exported one (else it stops: observe
 # again and re-plan), enable it, remove the working copy (the backup stays); prints the new signature.
-Edgefed-AssertSignature $EdgefedSignature; $edgefedFile = $EdgefedTopologyFile; Publish-CsTopology -FileName $edgefedFile -Force; Enable-CsTopology; Remove-Item -LiteralPath $edgefedFile; Edgefed-Signature
+Edgefed-AssertSignature $EdgefedSignature; $edgefedFile = $EdgefedTopologyFile; $EdgefedSimpleUrls = Edgefed-SaveSimpleUrls; $EdgefedPublishedAt = Edgefed-Now; Publish-CsTopology -FileName $edgefedFile -Force; Enable-CsTopology; Remove-Item -LiteralPath $edgefedFile; Edgefed-RestoreSimpleUrls $EdgefedSimpleUrls; $EdgefedPublishedAt; Edgefed-Signature
 
 # ---------------------------------------------------------------------------
 # Action 6: run-setup edgeserver1.contoso.com (pool edgepool1.contoso.com)
@@ -69,7 +80,7 @@ Edgefed-AssertSignature $EdgefedSignature; $edgefedFile = $EdgefedTopologyFile; 
 #   Procedure: SIP failover steps 6-7 / failback step 2: on the Edge server, Deployment Wizard 'Setup or Remove Lync Server Components' > Run Again
 #   After action(s): 5
 # Wait (at most $EdgefedReplicationWait seconds) until CMS replication reached the server, then Run Again:
-Edgefed-WaitReplication 'edgeserver1.contoso.com' $EdgefedReplicationWait $EdgefedReplicationPoll; Invoke-Command -ComputerName 'edgeserver1.contoso.com' -Credential $EdgefedEdgeCredential -ScriptBlock { & (Join-Path $env:ProgramFiles $using:EdgefedBootstrapper); if ($LASTEXITCODE -ne 0) { throw ('Bootstrapper.exe exited with code ' + $LASTEXITCODE) } }
+Edgefed-WaitReplication 'edgeserver1.contoso.com' $EdgefedPublishedAt $EdgefedReplicationWait $EdgefedReplicationPoll; Invoke-Command -ComputerName 'edgeserver1.contoso.com' -Credential $EdgefedEdgeCredential -ScriptBlock { & (Join-Path $env:ProgramFiles $using:EdgefedBootstrapper); if ($LASTEXITCODE -ne 0) { throw ('Bootstrapper.exe exited with code ' + $LASTEXITCODE) } }
 
 # ---------------------------------------------------------------------------
 # Action 7: set-site-federation-route Site1 → edgepool1.contoso.com

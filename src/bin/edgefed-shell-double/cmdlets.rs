@@ -174,6 +174,22 @@ const LYNC: &[(&str, &[&str])] = &[
         ],
     ),
     ("Get-CsPoolBackupRelationship", &["PoolFqdn", "Force", "LocalStore"]),
+    (
+        "Get-CsSimpleUrlConfiguration",
+        &["Identity", "Filter", "Tenant", "LocalStore"],
+    ),
+    (
+        "Set-CsSimpleUrlConfiguration",
+        &[
+            "Identity",
+            "Instance",
+            "SimpleUrl",
+            "Force",
+            "Tenant",
+            "WhatIf",
+            "Confirm",
+        ],
+    ),
 ];
 
 /// Windows PowerShell commands edgefed's scripts use (parameters not checked).

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use super::lexer::{Tok, matching};
 use super::publish::{new_signature, publish};
 use super::state::State;
+use super::{clock, replication, simple_urls};
 use edgefed::powershell::Product;
 
 /// Variables and files of one script run.
@@ -20,6 +21,10 @@ pub struct Ctx {
     pub files: BTreeMap<String, Vec<u8>>,
     /// The path `Edgefed-Credential` reads, if the script defines it.
     pub credential_file: Option<String>,
+    /// `$name = …` values that are objects, not text.
+    pub objects: BTreeMap<String, Value>,
+    /// The definition line of each helper function, by lower-case name.
+    pub helpers: BTreeMap<String, Vec<Tok>>,
 }
 
 /// An argument value.
@@ -54,7 +59,7 @@ impl Command {
             Some(Arg::Var(v)) if v.eq_ignore_ascii_case("null") => Ok(None),
             Some(Arg::Var(v)) => ctx
                 .vars
-                .get(v)
+                .get(&v.to_ascii_lowercase())
                 .cloned()
                 .map(Some)
                 .ok_or(format!("variable ${v} is not set")),
@@ -152,11 +157,24 @@ pub fn exec_statement(st: &mut State, ctx: &mut Ctx, stmt: &[Tok]) -> Result<Out
     if let [Tok::Var(v), Tok::Punct('='), rest @ ..] = stmt {
         let out = exec_statement(st, ctx, rest)?;
         return Ok(out.map(|(values, w)| {
-            if let Some(s) = values.first().and_then(Value::as_str) {
-                ctx.vars.insert(v.clone(), s.to_string());
+            match values.as_slice() {
+                [Value::String(s)] => {
+                    ctx.vars.insert(v.to_ascii_lowercase(), s.clone());
+                }
+                [] => {}
+                _ => {
+                    ctx.objects.insert(v.to_ascii_lowercase(), Value::Array(values));
+                }
             }
             (Vec::new(), w)
         }));
+    }
+    // `$var`: its value is output.
+    if let [Tok::Var(v)] = stmt {
+        return match ctx.vars.get(&v.to_ascii_lowercase()) {
+            Some(s) => Ok(Ok((vec![json!(s)], Vec::new()))),
+            None => Err(format!("variable ${v} is not set")),
+        };
     }
     let cmd = parse_command(stmt)?;
     let none = || Ok(Ok((Vec::new(), Vec::new())));
@@ -361,22 +379,64 @@ pub fn exec_statement(st: &mut State, ctx: &mut Ctx, stmt: &[Tok]) -> Result<Out
             none()
         }
         "edgefed-waitreplication" => {
-            let [Arg::Str(c), Arg::Word(t), Arg::Word(p)] = cmd.positional.as_slice() else {
-                return Err("Edgefed-WaitReplication needs a literal and two numbers".into());
+            let Some(def) = ctx.helpers.get("edgefed-waitreplication").cloned() else {
+                return Err("Edgefed-WaitReplication is called but not defined".into());
             };
-            let c = fqdn(c)?;
-            let (t, p): (u64, u64) = (t.parse().unwrap_or(0), p.parse().unwrap_or(1).max(1));
-            let polls = t / p + 1;
-            let lag = st.replication_lag.get(&c).copied().unwrap_or(0);
-            if u64::from(lag) >= polls {
-                st.replication_lag
-                    .insert(c.clone(), lag - u32::try_from(polls).unwrap_or(lag));
-                return Ok(Err(format!(
-                    "CMS replication did not reach {c} within {t} s (Get-CsManagementStoreReplicationStatus: UpToDate is not True); run Invoke-CsManagementStoreReplication and try again"
-                )));
+            let mut args = Vec::new();
+            for a in &cmd.positional {
+                args.push(match a {
+                    Arg::Str(s) | Arg::Word(s) => s.clone(),
+                    Arg::Var(v) => ctx
+                        .vars
+                        .get(&v.to_ascii_lowercase())
+                        .cloned()
+                        .ok_or(format!("variable ${v} is not set"))?,
+                    other => return Err(format!("Edgefed-WaitReplication: unexpected argument {other:?}")),
+                });
             }
-            st.replication_lag.remove(&c);
-            none()
+            Ok(replication::wait(st, &def, &args)?.map(|()| (Vec::new(), Vec::new())))
+        }
+        "edgefed-now" => Ok(Ok((vec![json!(clock::iso(st.clock))], Vec::new()))),
+        "edgefed-savesimpleurls" => match simple_urls::get(st, None, None) {
+            Ok(v) => Ok(Ok((v, Vec::new()))),
+            Err(m) => Ok(Err(m)),
+        },
+        "edgefed-restoresimpleurls" => {
+            let [Arg::Var(v)] = cmd.positional.as_slice() else {
+                return Err("Edgefed-RestoreSimpleUrls needs the variable holding the snapshot".into());
+            };
+            let saved = ctx
+                .objects
+                .get(&v.to_ascii_lowercase())
+                .cloned()
+                .unwrap_or(Value::Array(Vec::new()));
+            Ok(simple_urls::restore(st, &saved)?.map(|report| (vec![json!(report)], Vec::new())))
+        }
+        "get-cssimpleurlconfiguration" => {
+            let identity = cmd.string("Identity", ctx)?;
+            let identity = identity.or(match cmd.positional.first() {
+                Some(Arg::Str(s) | Arg::Word(s)) => Some(s.clone()),
+                _ => None,
+            });
+            let filter = cmd.string("Filter", ctx)?;
+            Ok(simple_urls::get(st, identity.as_deref(), filter.as_deref()).map(|v| (v, Vec::new())))
+        }
+        "set-cssimpleurlconfiguration" => {
+            if cmd.has("Instance") && cmd.has("Identity") {
+                return Ok(Err("Set-CsSimpleUrlConfiguration : Parameter set cannot be resolved using the specified named parameters.".into()));
+            }
+            let Some(identity) = cmd.string("Identity", ctx)? else {
+                return Err("the double implements Set-CsSimpleUrlConfiguration -Identity only".into());
+            };
+            match cmd.get("SimpleUrl") {
+                Some(Arg::Var(v)) if v.eq_ignore_ascii_case("null") => {}
+                _ => {
+                    return Err(
+                        "the double implements Set-CsSimpleUrlConfiguration -SimpleUrl $null only (the backend restores through Edgefed-RestoreSimpleUrls)".into(),
+                    );
+                }
+            }
+            Ok(simple_urls::set(st, &identity, Vec::new()).map(|()| (Vec::new(), Vec::new())))
         }
         "invoke-command" => invoke_command(st, ctx, &cmd),
         other => Err(format!("the double does not implement `{other}`")),
@@ -438,6 +498,9 @@ fn invoke_command(st: &mut State, ctx: &Ctx, cmd: &Command) -> Result<Outcome, S
         )));
     }
     comp.setup_pending = false;
+    if st.replication_lag.get(&c).copied().unwrap_or(0) > 0 {
+        st.setup_on_stale_replica.push(c.to_string());
+    }
     st.log.push(format!("Bootstrapper.exe {c} ({path})"));
     Ok(Ok((Vec::new(), Vec::new())))
 }

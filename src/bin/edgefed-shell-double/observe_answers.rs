@@ -184,10 +184,7 @@ pub fn replication(st: &State) -> Answer {
         .edge_pools
         .values()
         .flat_map(|p| p.computers.keys())
-        .map(|c| {
-            let stale = st.replication_lag.get(c).copied().unwrap_or(0) > 0;
-            json!({ "UpToDate": if stale { "False" } else { "True" }, "ReplicaFqdn": c.to_string(), "LastStatusReport": "12/1/2026 9:00:00 PM", "LastUpdateCreation": "12/1/2026 9:00:00 PM" })
-        })
+        .map(|c| super::replication::record(st, c))
         .collect())
 }
 

@@ -73,6 +73,15 @@ pub fn publish(st: &mut State, bytes: &[u8]) -> Result<Vec<String>, String> {
     st.deployment = d;
     st.publishes += 1;
     new_signature(st);
+    // A republished -AsXml document carries no simple URLs.
+    for c in &mut st.simple_urls {
+        c.simple_url.clear();
+    }
+    // The CMS creates the update a second after the publish starts; each
+    // Edge replica keeps reporting the previous one (UpToDate = True: it has
+    // not been told yet) for `replication_lag_polls` polls.
+    let previous = st.last_update_creation;
+    st.last_update_creation = st.clock + 1;
     let d = &st.deployment;
     let edges: Vec<Fqdn> = d
         .edge_pools
@@ -81,7 +90,8 @@ pub fn publish(st: &mut State, bytes: &[u8]) -> Result<Vec<String>, String> {
         .collect();
     for c in edges {
         if st.replication_lag_polls > 0 {
-            st.replication_lag.insert(c, st.replication_lag_polls);
+            st.replication_lag.insert(c.clone(), st.replication_lag_polls);
+            st.replica_update_creation.entry(c).or_insert(previous);
         }
     }
     let federated = d.edge_pools.values().filter(|p| p.sip_federation).count();

@@ -44,6 +44,14 @@ pub fn run(st: &mut State, script: &str) -> Result<String, String> {
         vars: BTreeMap::new(),
         files: BTreeMap::new(),
         credential_file: credential_file(&toks),
+        objects: BTreeMap::new(),
+        helpers: toks
+            .iter()
+            .filter_map(|t| match t.as_slice() {
+                [Tok::Word(f), Tok::Word(name), ..] if f == "function" => Some((name.to_ascii_lowercase(), t.clone())),
+                _ => None,
+            })
+            .collect(),
     };
     let mut finished = false;
     for (n, t) in toks.iter().enumerate() {

@@ -24,6 +24,68 @@ fn seven() -> u32 {
     7
 }
 
+fn start() -> i64 {
+    super::clock::START
+}
+
+fn before_start() -> i64 {
+    super::clock::START - 3600
+}
+
+/// One URL of a simple URL (`New-CsSimpleUrlEntry -Url`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SimpleUrlEntry {
+    /// The URL.
+    pub url: String,
+}
+
+/// A simple URL (`New-CsSimpleUrl`): its component (`meet`, `dialin`,
+/// `admin`), domain (`*` for dial-in and admin), active URL and entries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SimpleUrl {
+    /// `meet`, `dialin` or `admin`.
+    pub component: String,
+    /// The SIP domain, or `*`.
+    pub domain: String,
+    /// The URL in use.
+    pub active_url: String,
+    /// Every URL of the simple URL.
+    pub simple_url_entry: Vec<SimpleUrlEntry>,
+}
+
+/// A simple URL configuration collection (`Global` or `site:<name>`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SimpleUrlConfig {
+    /// `Global` or `site:<name>`.
+    pub identity: String,
+    /// Its simple URLs.
+    pub simple_url: Vec<SimpleUrl>,
+}
+
+fn url(component: &str, domain: &str, url: &str) -> SimpleUrl {
+    SimpleUrl {
+        component: component.into(),
+        domain: domain.into(),
+        active_url: url.into(),
+        simple_url_entry: vec![SimpleUrlEntry { url: url.into() }],
+    }
+}
+
+/// The global collection of a contoso.com deployment.
+pub fn contoso_simple_urls() -> Vec<SimpleUrlConfig> {
+    vec![SimpleUrlConfig {
+        identity: "Global".into(),
+        simple_url: vec![
+            url("meet", "contoso.com", "https://meet.contoso.com"),
+            url("dialin", "*", "https://dialin.contoso.com"),
+            url("admin", "*", "https://admin.contoso.com"),
+        ],
+    }]
+}
+
 /// Everything the double keeps between round trips.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -43,7 +105,9 @@ pub struct State {
     pub log: Vec<String>,
     /// Injected faults.
     pub faults: Vec<Fault>,
-    /// After a publish, every Edge replica is stale for this many polls.
+    /// After a publish, every Edge replica still reports the previous
+    /// update for this many polls (with `UpToDate = True`: it has not been
+    /// told of the new one yet).
     pub replication_lag_polls: u32,
     /// Remaining stale polls per Edge server.
     pub replication_lag: BTreeMap<Fqdn, u32>,
@@ -57,6 +121,29 @@ pub struct State {
     pub scripts: Vec<String>,
     /// Publishes so far.
     pub publishes: u32,
+    /// The simple URL configuration collections. A publish of a document
+    /// exported with `Get-CsTopology -AsXml` empties them, as the reference
+    /// of `Publish-CsTopology` warns ("you will then need to reconfigure your
+    /// simple URLs").
+    #[serde(default = "contoso_simple_urls")]
+    pub simple_urls: Vec<SimpleUrlConfig>,
+    /// `Set-CsSimpleUrlConfiguration` reports success but changes nothing
+    /// (a restore that does not stick).
+    pub simple_url_set_ignored: bool,
+    /// The simulated clock (seconds since 1970, UTC): one second per round
+    /// trip, and `Start-Sleep` in a replication wait.
+    #[serde(default = "start")]
+    pub clock: i64,
+    /// When the CMS created its latest update (a publish creates one a
+    /// second after it starts).
+    #[serde(default = "before_start")]
+    pub last_update_creation: i64,
+    /// The `LastUpdateCreation` each Edge replica reports while it has not
+    /// received the latest update (it still says `UpToDate = True`).
+    pub replica_update_creation: BTreeMap<Fqdn, i64>,
+    /// Edge servers Bootstrapper.exe ran on while their replica had not yet
+    /// received the latest publish.
+    pub setup_on_stale_replica: Vec<String>,
     /// Writes to the topology so far: publishes, `Set-CsSite`,
     /// `Set-CsEdgeServer` (each gives the topology a new signature).
     pub topology_writes: u64,
