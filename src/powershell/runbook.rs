@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 
 use super::body::{Slot, Values};
-use super::commands::{EXPORT_TOPOLOGY, SIGNATURE_HELPERS, WAIT_REPLICATION_HELPER, shell_body};
+use super::commands::{EXPORT_TOPOLOGY, PER_COMPUTER_HELPERS, SIGNATURE_HELPERS, WAIT_REPLICATION_HELPER, shell_body};
 use super::config::Timeouts;
 use super::quote::quote_literal;
 use crate::plan::{Action, Operation};
@@ -80,6 +80,7 @@ fn shell_step(out: &mut String, op: &Operation) {
 fn preamble(out: &mut String, actions: &[Action]) {
     let has = |f: fn(&Operation) -> bool| actions.iter().any(|a| f(&a.operation));
     let has_setup = has(|op| matches!(op, Operation::RunSetup { .. }));
+    let has_services = has(|op| matches!(op, Operation::StartServices { .. } | Operation::StopServices { .. }));
     let has_topology = has(|op| {
         matches!(
             op,
@@ -103,6 +104,17 @@ fn preamble(out: &mut String, actions: &[Action]) {
         "# line is the body edgefed's PowerShell backend sends for that action, with the variables set here.\n",
     );
     out.push_str("$ErrorActionPreference = 'Stop'\n");
+    if has_setup || has_services {
+        out.push_str("# Edge servers are reached through PowerShell remoting (WinRM) with this credential: a local administrator.\n");
+        out.push_str("$EdgefedEdgeCredential = Get-Credential -Message 'Administrator of the Edge servers'\n");
+    }
+    if has_services {
+        out.push_str("# Service control runs on the Edge servers through Invoke-Command; these write one entry per server.\n");
+        for h in PER_COMPUTER_HELPERS {
+            out.push_str(h);
+            out.push('\n');
+        }
+    }
     if has_setup {
         let t = Timeouts::default();
         out.push_str("# The product folder of your Edge servers: 'Microsoft Lync Server 2013', 'Skype for Business Server 2015'\n# or 'Skype for Business Server 2019' (edgefed reads it from Get-CsService -EdgeServer -> Version).\n");
@@ -112,7 +124,6 @@ fn preamble(out: &mut String, actions: &[Action]) {
             "$EdgefedBootstrapper = Join-Path $EdgefedProduct {}",
             quote_literal("Deployment\\Bootstrapper.exe")
         );
-        out.push_str("$EdgefedEdgeCredential = Get-Credential -Message 'Administrator of the Edge servers'\n");
         out.push_str("# run-setup waits at most this many seconds for CMS replication to reach the Edge server, polling\n# at this interval (edgefed's defaults; its backend takes them from --ps-timeout replication-wait / replication-poll).\n");
         let _ = writeln!(out, "$EdgefedReplicationWait = {}", t.replication_wait.as_secs());
         let _ = writeln!(out, "$EdgefedReplicationPoll = {}", t.replication_poll.as_secs().max(1));
