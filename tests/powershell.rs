@@ -1552,16 +1552,36 @@ async fn observe_reaches_every_edge_server_in_one_fan_out_with_the_edge_credenti
 #[tokio::test]
 async fn observe_says_why_each_edge_server_is_unreachable() {
     for (remoting, reason, id, advice) in [
-        ("refused", "WinRM refused the connection", "CannotConnect", "winrm quickconfig"),
+        (
+            "refused",
+            "WinRM refused the connection",
+            "CannotConnect",
+            "winrm quickconfig",
+        ),
         (
             "access-denied",
             "access denied (the credential was refused)",
             "AccessDenied",
             "EDGEFED_EDGE_CREDENTIAL_FILE",
         ),
-        ("name-not-resolved", "its name does not resolve", "ComputerNotFound", "resolves the Edge server's internal FQDN"),
-        ("timed-out", "the connection timed out", "WinRMOperationTimeout", "does not drop TCP 5985 / 5986"),
-        ("not-trusted", "the server is not trusted for a workgroup logon", "ServerNotTrusted", "TrustedHosts"),
+        (
+            "name-not-resolved",
+            "its name does not resolve",
+            "ComputerNotFound",
+            "resolves the Edge server's internal FQDN",
+        ),
+        (
+            "timed-out",
+            "the connection timed out",
+            "WinRMOperationTimeout",
+            "does not drop TCP 5985 / 5986",
+        ),
+        (
+            "not-trusted",
+            "the server is not trusted for a workgroup logon",
+            "ServerNotTrusted",
+            "TrustedHosts",
+        ),
     ] {
         let bed = Bed::new(
             &two_server_seed(),
@@ -1570,7 +1590,10 @@ async fn observe_says_why_each_edge_server_is_unreachable() {
         let obs = backend(&bed).observe().await.unwrap();
         let pool = &obs.deployment.edge_pools[&f("edgepool1.contoso.com")];
         assert!(!pool.computers[&f("edgeserver1b.contoso.com")].reachable, "{remoting}");
-        assert!(pool.computers[&f("edgeserver1.contoso.com")].reachable, "{remoting}: the other server answers");
+        assert!(
+            pool.computers[&f("edgeserver1.contoso.com")].reachable,
+            "{remoting}: the other server answers"
+        );
         assert_eq!(obs.warnings.len(), 1, "{remoting}: {:?}", obs.warnings);
         let w = &obs.warnings[0];
         assert!(
@@ -1612,14 +1635,20 @@ async fn a_wave_of_starts_is_one_fan_out_and_each_server_answers_for_itself() {
     match &rs[2] {
         Err(BackendError::Unreachable { target, message, .. }) => {
             assert_eq!(target, "edgeserver1b.contoso.com");
-            assert!(message.contains("WinRM refused the connection (CannotConnect,PSSessionStateBroken)"), "{message}");
+            assert!(
+                message.contains("WinRM refused the connection (CannotConnect,PSSessionStateBroken)"),
+                "{message}"
+            );
         }
         other => panic!("{other:?}"),
     }
     let fans = fan_outs(&bed);
     assert_eq!(fans.len(), 3, "observe, then one fan-out per verb: {fans:?}");
     assert_eq!(fans[1]["cmdlet"], "Start-CsWindowsService");
-    assert_eq!(fans[1]["computers"], json!(["edgeserver1.contoso.com", "edgeserver1b.contoso.com"]));
+    assert_eq!(
+        fans[1]["computers"],
+        json!(["edgeserver1.contoso.com", "edgeserver1b.contoso.com"])
+    );
     assert_eq!(fans[1]["throttleLimit"], 32);
     assert_eq!(fans[1]["credential"], true);
     assert_eq!(fans[2]["cmdlet"], "Stop-CsWindowsService");

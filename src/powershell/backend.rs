@@ -161,7 +161,11 @@ impl PowerShellBackend {
             if !entry.1.contains(computer) {
                 entry.1.push(computer.clone());
             }
-            plans.push(Some(if entry.0 == i { Plan::FanOut(String::new()) } else { Plan::Joined(entry.0) }));
+            plans.push(Some(if entry.0 == i {
+                Plan::FanOut(String::new())
+            } else {
+                Plan::Joined(entry.0)
+            }));
         }
         let values = Values::new().with(Slot::EdgeCredential, self.edge_credential());
         for (verb, (i, computers)) in first {
@@ -437,7 +441,10 @@ impl LyncSystem for PowerShellBackend {
         let mut needs_fan_out = false;
         for (op, fan_out) in operations.iter().zip(self.plan_fan_outs(operations)) {
             let plan = fan_out.unwrap_or_else(|| self.plan_one(op, &script));
-            if matches!(plan, Plan::Step(_) | Plan::Publish(_) | Plan::FanOut(_) | Plan::Joined(_)) {
+            if matches!(
+                plan,
+                Plan::Step(_) | Plan::Publish(_) | Plan::FanOut(_) | Plan::Joined(_)
+            ) {
                 timeout += self.config.timeouts.for_operation(op);
                 any_step = true;
             }
@@ -462,13 +469,13 @@ impl LyncSystem for PowerShellBackend {
         if needs_wait {
             script.line(WAIT_REPLICATION_HELPER);
         }
-        if needs_wait || needs_fan_out {
-            if let Some(path) = &self.config.edge_credential_file {
-                match credential_helper(path) {
-                    Ok(h) => script.line(h),
-                    Err(e) => {
-                        return operations.iter().map(|_| Err(failed(e.to_string()))).collect();
-                    }
+        if (needs_wait || needs_fan_out)
+            && let Some(path) = &self.config.edge_credential_file
+        {
+            match credential_helper(path) {
+                Ok(h) => script.line(h),
+                Err(e) => {
+                    return operations.iter().map(|_| Err(failed(e.to_string()))).collect();
                 }
             }
         }

@@ -32,9 +32,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::body::{Slot, Unfilled, Values};
-use super::commands::{
-    CREDENTIAL_FROM_FILE, PER_COMPUTER_HELPERS, ServiceVerb, credential_helper, service_fan_out,
-};
+use super::commands::{CREDENTIAL_FROM_FILE, PER_COMPUTER_HELPERS, ServiceVerb, credential_helper, service_fan_out};
 use super::product::Product;
 use super::records::{Record, fqdn_of, role_of, strip_role};
 use super::remoting::parse_answers;

@@ -67,9 +67,10 @@ impl UnreachableReason {
         match transport {
             "CannotConnect" | "CannotConnectWinRMService" | "URLNotAvailable" => Self::WinRmRefused,
             "AccessDenied" | "LogonFailure" | "AuthenticationFailed" | "InvalidAuthentication" => Self::AccessDenied,
-            "ServerNotTrusted" | "WorkgroupCannotUseKerberos" | "ExplicitCredentialsRequired" | "CannotUseIPAddress" => {
-                Self::NotTrusted
-            }
+            "ServerNotTrusted"
+            | "WorkgroupCannotUseKerberos"
+            | "ExplicitCredentialsRequired"
+            | "CannotUseIPAddress" => Self::NotTrusted,
             "ComputerNotFound" | "NetworkPathNotFound" | "TargetUnknown" => Self::NameNotResolved,
             "WinRMOperationTimeout" => Self::TimedOut,
             _ => Self::Other(error_id.to_string()),
@@ -179,20 +180,17 @@ pub fn parse_answers(cmdlet: &str, values: &[Value]) -> Result<Vec<ComputerAnswe
     values
         .iter()
         .map(|v| {
-            let name = v
-                .get("ComputerName")
-                .and_then(Value::as_str)
-                .ok_or_else(|| BackendError::failed(format!("`{cmdlet}` fan-out returned an entry without ComputerName: {v}")))?;
+            let name = v.get("ComputerName").and_then(Value::as_str).ok_or_else(|| {
+                BackendError::failed(format!(
+                    "`{cmdlet}` fan-out returned an entry without ComputerName: {v}"
+                ))
+            })?;
             let computer = fqdn_of(cmdlet, "ComputerName", name)?;
             let reachable = v.get("Reachable").and_then(Value::as_bool) == Some(true);
             let outcome = if reachable {
                 Ok(v.get("Services")
                     .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .map(|s| (text(s.get("Name")), text(s.get("Status"))))
-                            .collect()
-                    })
+                    .map(|a| a.iter().map(|s| (text(s.get("Name")), text(s.get("Status")))).collect())
                     .unwrap_or_default())
             } else {
                 let e = v.get("Error");
@@ -224,9 +222,18 @@ mod tests {
         assert_eq!(c("CannotConnect,PSSessionStateBroken"), UnreachableReason::WinRmRefused);
         assert_eq!(c("AccessDenied,PSSessionStateBroken"), UnreachableReason::AccessDenied);
         assert_eq!(c("LogonFailure,PSSessionStateBroken"), UnreachableReason::AccessDenied);
-        assert_eq!(c("ServerNotTrusted,PSSessionStateBroken"), UnreachableReason::NotTrusted);
-        assert_eq!(c("ComputerNotFound,PSSessionStateBroken"), UnreachableReason::NameNotResolved);
-        assert_eq!(c("WinRMOperationTimeout,PSSessionStateBroken"), UnreachableReason::TimedOut);
+        assert_eq!(
+            c("ServerNotTrusted,PSSessionStateBroken"),
+            UnreachableReason::NotTrusted
+        );
+        assert_eq!(
+            c("ComputerNotFound,PSSessionStateBroken"),
+            UnreachableReason::NameNotResolved
+        );
+        assert_eq!(
+            c("WinRMOperationTimeout,PSSessionStateBroken"),
+            UnreachableReason::TimedOut
+        );
         assert_eq!(
             c("-2146893039,PSSessionStateBroken"),
             UnreachableReason::Other("-2146893039,PSSessionStateBroken".into())

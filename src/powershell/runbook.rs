@@ -109,7 +109,9 @@ fn preamble(out: &mut String, actions: &[Action]) {
         out.push_str("$EdgefedEdgeCredential = Get-Credential -Message 'Administrator of the Edge servers'\n");
     }
     if has_services {
-        out.push_str("# Service control runs on the Edge servers through Invoke-Command; these write one entry per server.\n");
+        out.push_str(
+            "# Service control runs on the Edge servers through Invoke-Command; these write one entry per server.\n",
+        );
         for h in PER_COMPUTER_HELPERS {
             out.push_str(h);
             out.push('\n');

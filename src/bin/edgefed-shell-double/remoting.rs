@@ -154,12 +154,7 @@ fn edge_computers(st: &State, results: &Map<String, Value>) -> Vec<String> {
 /// # Errors
 /// The loud message: a shape the double does not model.
 #[allow(clippy::too_many_lines)]
-pub fn service_fan_out(
-    st: &mut State,
-    ctx: &Ctx,
-    results: &Map<String, Value>,
-    body: &[Tok],
-) -> Result<Value, String> {
+pub fn service_fan_out(st: &mut State, ctx: &Ctx, results: &Map<String, Value>, body: &[Tok]) -> Result<Value, String> {
     let start = body
         .iter()
         .position(|t| matches!(t, Tok::Word(w) if w.eq_ignore_ascii_case("Invoke-Command")))
@@ -242,9 +237,13 @@ pub fn service_fan_out(
                                 _ => None,
                             })
                             .collect();
-                        cmdlet = ["Start-CsWindowsService", "Stop-CsWindowsService", "Get-CsWindowsService"]
-                            .into_iter()
-                            .find(|c| words.iter().any(|w| w.eq_ignore_ascii_case(c)));
+                        cmdlet = [
+                            "Start-CsWindowsService",
+                            "Stop-CsWindowsService",
+                            "Get-CsWindowsService",
+                        ]
+                        .into_iter()
+                        .find(|c| words.iter().any(|w| w.eq_ignore_ascii_case(c)));
                         i = close + 1;
                     }
                     other => return Err(format!("the double does not model Invoke-Command -{other}")),
