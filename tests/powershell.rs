@@ -142,11 +142,15 @@ impl Bed {
             o.extend(x);
         }
         std::fs::write(&state, serde_json::to_vec_pretty(&st).unwrap()).unwrap();
+        // Edge servers are in a workgroup: they are reached with a local
+        // administrator's credential, as on a real deployment.
+        std::fs::write(dir.path().join("edge-credential.txt"), "EDGE\\edgeadmin\nS3cr3t\n").unwrap();
         Self { dir, state }
     }
 
     fn config(&self) -> PowerShellConfig {
         let mut c = PowerShellConfig::new("placeholder").unwrap();
+        c.edge_credential_file = Some(self.dir.path().join("edge-credential.txt").display().to_string());
         c.backup_dir = self.dir.path().join("backups");
         c.timeouts.replication_wait = Duration::from_secs(60);
         c.timeouts.replication_poll = Duration::from_secs(15);
@@ -710,17 +714,18 @@ async fn an_unreachable_edge_server_is_observed_and_its_action_refused() {
     let c = &obs.deployment.edge_pools[&f("edgepool1.contoso.com")].computers[&f("edgeserver1.contoso.com")];
     assert!(!c.reachable);
     assert!(
-        obs.warnings
-            .iter()
-            .any(|w| w.contains("edgeserver1.contoso.com") && w.contains("Service Control Manager")),
+        obs.warnings.iter().any(|w| w.starts_with(
+            "Edge server edgeserver1.contoso.com is unreachable: the connection timed out (WinRMOperationTimeout,PSSessionStateBroken)"
+        )),
         "{:?}",
         obs.warnings
     );
     let r = b.apply(&seed_failback_plan()[0].operation).await;
     match r {
-        Err(BackendError::Refused { message, .. }) => {
+        Err(BackendError::Unreachable { target, message, .. }) => {
+            assert_eq!(target, "edgeserver1.contoso.com");
             assert!(
-                message.contains("Cannot open Service Control Manager on computer 'edgeserver1.contoso.com'"),
+                message.contains("Connecting to remote server edgeserver1.contoso.com failed"),
                 "{message}"
             );
         }
@@ -843,10 +848,16 @@ async fn edge_credentials_come_from_a_file_and_never_appear_in_the_script() {
     assert!(!script.contains("S3cr3t"));
     // Without the credential, the Edge server refuses the remote session.
     let bed2 = Bed::new(&seed_deployment(), json!({ "edgeCredentialUser": "EDGE01\\edgeadmin" }));
-    let b2 = backend(&bed2);
+    let mut without = bed2.config();
+    without.edge_credential_file = None;
+    let b2 = with_state(&bed2, without);
     b2.observe().await.unwrap();
     let r = execute(&b2, &seed_failback_plan()[..6]).await;
-    assert!(matches!(&r[&6], Err(BackendError::Refused { message, .. }) if message.contains("Access is denied")));
+    assert!(
+        matches!(&r[&1], Err(BackendError::Unreachable { message, .. }) if message.contains("access denied") && message.contains("Access is denied")),
+        "{r:?}"
+    );
+    assert!(!r.contains_key(&6), "run-setup waits for the start that failed");
 }
 
 #[tokio::test]
@@ -1592,8 +1603,12 @@ const WAIT_TRUSTING_UPTODATE: &str = "function Edgefed-WaitReplication([string]$
 /// `LastUpdateCreation` with the time of the publish and does not.
 #[tokio::test]
 async fn the_replication_wait_is_not_fooled_by_uptodate_right_after_a_publish() {
-    // The old helper, against the double's stale window.
-    let old = Bed::new(&seed_deployment(), json!({ "replicationLagPolls": 3 }));
+    // The old helper, against the double's stale window (the Edge server
+    // joined to the domain, so the old step's remoting needs no credential).
+    let old = Bed::new(
+        &seed_deployment(),
+        json!({ "replicationLagPolls": 3, "edgeHosts": { "edgeserver1.contoso.com": { "workgroup": false } } }),
+    );
     let b = backend(&old);
     b.observe().await.unwrap();
     let results = execute(&b, &seed_failback_plan()[..5]).await;
@@ -1660,4 +1675,215 @@ async fn run_setup_uses_the_folder_of_each_products_version() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+// ---------------------------------------------------------------------------
+// Workgroup Edge servers: service control through one remoting fan-out, and
+// why a server is unreachable.
+
+fn fan_outs(bed: &Bed) -> Vec<Value> {
+    serde_json::from_value(bed.state()["fanOuts"].clone()).unwrap_or_default()
+}
+
+/// The seed with a second server in EdgePool1 (both stopped).
+fn two_server_seed() -> Deployment {
+    let mut d = seed_deployment();
+    d.edge_pools
+        .get_mut(&f("edgepool1.contoso.com"))
+        .unwrap()
+        .computers
+        .insert(f("edgeserver1b.contoso.com"), computer(true, ServiceState::Stopped));
+    d
+}
+
+#[test]
+fn a_workgroup_edge_server_refuses_direct_service_control() {
+    let bed = Bed::new(&seed_deployment(), json!({}));
+    let r = run_steps(
+        &bed,
+        &[
+            "Edgefed-Step 'start' { Start-CsWindowsService -ComputerName 'edgeserver1.contoso.com' }".to_string(),
+            "Edgefed-Step 'fe' { Start-CsWindowsService -ComputerName 'fe1.contoso.com' }".to_string(),
+        ],
+    );
+    {
+        assert_eq!(r["start"]["ok"], false, "{r}");
+        assert!(
+            r["start"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("Cannot open Service Control Manager on computer 'edgeserver1.contoso.com'"),
+            "{r}"
+        );
+    }
+    assert_eq!(r["fe"]["ok"], true, "a domain-joined Front End answers: {r}");
+    assert_eq!(
+        bed.deployment().edge_pools[&f("edgepool1.contoso.com")].computers[&f("edgeserver1.contoso.com")].services,
+        ServiceState::Stopped
+    );
+    // An Edge server joined to the domain answers the direct call.
+    bed.edit_state(|st| st["edgeHosts"] = json!({ "edgeserver1.contoso.com": { "workgroup": false } }));
+    let r = run_steps(
+        &bed,
+        &["Edgefed-Step 'start' { Start-CsWindowsService -ComputerName 'edgeserver1.contoso.com' }".to_string()],
+    );
+    assert_eq!(r["start"]["ok"], true, "{r}");
+}
+
+#[tokio::test]
+async fn observe_reaches_every_edge_server_in_one_fan_out_with_the_edge_credential() {
+    let d = two_server_seed();
+    let bed = Bed::new(&d, json!({}));
+    let b = backend(&bed);
+    let obs = b.observe().await.unwrap();
+    assert!(obs.warnings.is_empty(), "{:?}", obs.warnings);
+    assert_eq!(obs.deployment.edge_pools, d.edge_pools);
+    assert_eq!(bed.round_trips(), 1);
+    let script = bed.state()["lastScript"].as_str().unwrap().to_string();
+    assert!(!script.contains("-CsWindowsService -ComputerName"), "{script}");
+    assert!(!script.contains("S3cr3t"));
+    assert_eq!(
+        fan_outs(&bed),
+        vec![json!({
+            "cmdlet": "Get-CsWindowsService",
+            "computers": ["edgeserver1.contoso.com", "edgeserver1b.contoso.com", "edgeserver2.contoso.com"],
+            "throttleLimit": 32,
+            "credential": true
+        })]
+    );
+    // Without the credential, every workgroup Edge server refuses, each
+    // reported for itself.
+    let mut without = bed.config();
+    without.edge_credential_file = None;
+    let obs = with_state(&bed, without).observe().await.unwrap();
+    assert_eq!(obs.warnings.len(), 3, "{:?}", obs.warnings);
+    for (pool, p) in &obs.deployment.edge_pools {
+        for (c, comp) in &p.computers {
+            assert!(!comp.reachable, "{pool} {c}");
+            assert!(
+                obs.warnings.iter().any(|w| w.starts_with(&format!(
+                    "Edge server {c} is unreachable: access denied (the credential was refused) (AccessDenied,PSSessionStateBroken): check the user and password in the file EDGEFED_EDGE_CREDENTIAL_FILE names"
+                ))),
+                "{c}: {:?}",
+                obs.warnings
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn observe_says_why_each_edge_server_is_unreachable() {
+    for (remoting, reason, id, advice) in [
+        (
+            "refused",
+            "WinRM refused the connection",
+            "CannotConnect",
+            "winrm quickconfig",
+        ),
+        (
+            "access-denied",
+            "access denied (the credential was refused)",
+            "AccessDenied",
+            "EDGEFED_EDGE_CREDENTIAL_FILE",
+        ),
+        (
+            "name-not-resolved",
+            "its name does not resolve",
+            "ComputerNotFound",
+            "resolves the Edge server's internal FQDN",
+        ),
+        (
+            "timed-out",
+            "the connection timed out",
+            "WinRMOperationTimeout",
+            "does not drop TCP 5985 / 5986",
+        ),
+        (
+            "not-trusted",
+            "the server is not trusted for a workgroup logon",
+            "ServerNotTrusted",
+            "TrustedHosts",
+        ),
+    ] {
+        let bed = Bed::new(
+            &two_server_seed(),
+            json!({ "edgeHosts": { "edgeserver1b.contoso.com": { "remoting": remoting } } }),
+        );
+        let obs = backend(&bed).observe().await.unwrap();
+        let pool = &obs.deployment.edge_pools[&f("edgepool1.contoso.com")];
+        assert!(!pool.computers[&f("edgeserver1b.contoso.com")].reachable, "{remoting}");
+        assert!(
+            pool.computers[&f("edgeserver1.contoso.com")].reachable,
+            "{remoting}: the other server answers"
+        );
+        assert_eq!(obs.warnings.len(), 1, "{remoting}: {:?}", obs.warnings);
+        let w = &obs.warnings[0];
+        assert!(
+            w.starts_with(&format!(
+                "Edge server edgeserver1b.contoso.com is unreachable: {reason} ({id},PSSessionStateBroken): "
+            )) && w.contains(advice)
+                && w.contains("PowerShell said: Connecting to remote server edgeserver1b.contoso.com failed"),
+            "{remoting}: {w}"
+        );
+        assert_eq!(fan_outs(&bed).len(), 1, "{remoting}");
+    }
+}
+
+#[tokio::test]
+async fn a_wave_of_starts_is_one_fan_out_and_each_server_answers_for_itself() {
+    let bed = Bed::new(
+        &two_server_seed(),
+        json!({ "edgeHosts": { "edgeserver1b.contoso.com": { "remoting": "refused" } } }),
+    );
+    let b = backend(&bed);
+    b.observe().await.unwrap();
+    let before = bed.round_trips();
+    let start = |c: &str| Operation::StartServices {
+        pool: f("edgepool1.contoso.com"),
+        computer: f(c),
+    };
+    let ops = vec![
+        start("edgeserver1.contoso.com"),
+        Operation::StopServices {
+            pool: f("edgepool2.contoso.com"),
+            computer: f("edgeserver2.contoso.com"),
+        },
+        start("edgeserver1b.contoso.com"),
+    ];
+    let rs = b.apply_batch(&ops).await;
+    assert_eq!(bed.round_trips(), before + 1);
+    assert!(rs[0].is_ok(), "{:?}", rs[0]);
+    assert!(rs[1].is_ok(), "{:?}", rs[1]);
+    match &rs[2] {
+        Err(BackendError::Unreachable { target, message, .. }) => {
+            assert_eq!(target, "edgeserver1b.contoso.com");
+            assert!(
+                message.contains("WinRM refused the connection (CannotConnect,PSSessionStateBroken)"),
+                "{message}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let fans = fan_outs(&bed);
+    assert_eq!(fans.len(), 3, "observe, then one fan-out per verb: {fans:?}");
+    assert_eq!(fans[1]["cmdlet"], "Start-CsWindowsService");
+    assert_eq!(
+        fans[1]["computers"],
+        json!(["edgeserver1.contoso.com", "edgeserver1b.contoso.com"])
+    );
+    assert_eq!(fans[1]["throttleLimit"], 32);
+    assert_eq!(fans[1]["credential"], true);
+    assert_eq!(fans[2]["cmdlet"], "Stop-CsWindowsService");
+    assert_eq!(
+        bed.log(),
+        vec![
+            "Start-CsWindowsService edgeserver1.contoso.com",
+            "Stop-CsWindowsService edgeserver2.contoso.com"
+        ]
+    );
+    let d = bed.deployment();
+    assert_eq!(
+        d.edge_pools[&f("edgepool1.contoso.com")].computers[&f("edgeserver1b.contoso.com")].services,
+        ServiceState::Stopped
+    );
 }

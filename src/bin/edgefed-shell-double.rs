@@ -11,6 +11,13 @@
 //! the state file, records every script received, and writes it back
 //! atomically.
 //!
+//! It is as strict as the perimeter network about the Edge servers: each
+//! is in a workgroup unless the state says otherwise, so direct
+//! `-ComputerName` service control is refused and remote sessions need the
+//! Edge credential; service cmdlets run through one `Invoke-Command`
+//! fan-out (recorded in `fanOuts`), and each Edge server can be made to
+//! fail remoting the way WinRM fails (`edgeHosts.<fqdn>.remoting`).
+//!
 //! It is as strict as Lync about the topology: `Set-CsSite` and
 //! `Set-CsEdgeServer` write to it (a new `Signature`, and
 //! `Get-CsTopology -AsXml` shows the new route or next hop), and
@@ -37,6 +44,8 @@ mod lexer;
 mod observe_answers;
 #[path = "edgefed-shell-double/publish.rs"]
 mod publish;
+#[path = "edgefed-shell-double/remoting.rs"]
+mod remoting;
 #[path = "edgefed-shell-double/replication.rs"]
 mod replication;
 #[path = "edgefed-shell-double/shell.rs"]

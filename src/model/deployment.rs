@@ -32,7 +32,8 @@ impl ServiceState {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Computer {
-    /// Whether the server answers (`Get-CsWindowsService -ComputerName` returned).
+    /// Whether the server answers (for an Edge server: PowerShell remoting
+    /// reached it and `Get-CsWindowsService` ran there).
     pub reachable: bool,
     /// Its services.
     pub services: ServiceState,

@@ -22,17 +22,20 @@ use serde_json::Value;
 
 use super::body::{Slot, Values};
 use super::commands::{
-    CREDENTIAL_FROM_FILE, EXPORT_TOPOLOGY, NO_PUBLISH_TIME, NOW_HELPER, SIGNATURE_HELPERS, SIMPLE_URL_HELPERS,
-    WAIT_REPLICATION_HELPER, WRITE_FILE_HELPER, credential_helper, shell_body, write_file_call,
+    CREDENTIAL_FROM_FILE, EXPORT_TOPOLOGY, NO_PUBLISH_TIME, NOW_HELPER, PER_COMPUTER_HELPERS, SIGNATURE_HELPERS,
+    SIMPLE_URL_HELPERS, ServiceVerb, WAIT_REPLICATION_HELPER, WRITE_FILE_HELPER, computer_list, credential_helper,
+    service_fan_out, shell_body, write_file_call,
 };
 use super::config::PowerShellConfig;
 use super::observe::{Observed, observe_script, parse_observation, signature_of};
 use super::product::Product;
 use super::quote::{ps_value, quote_literal};
+use super::remoting::parse_answers;
 use super::script::Script;
 use super::topology_view::apply_edits;
 use super::transport::{Reply, RoundTripStats, StepOutcome, Transport, step};
 use crate::backend::{Applied, BackendError, LyncSystem, Observation};
+use crate::model::Fqdn;
 use crate::plan::Operation;
 
 /// What the backend remembers between observe and apply.
@@ -88,6 +91,12 @@ enum Plan {
     Stage,
     /// The publish step, with the document that will be published.
     Publish(String),
+    /// The wave's service fan-out of this operation's verb (sent as this
+    /// operation's step): each of its servers' answers is read from it.
+    FanOut(String),
+    /// A service operation whose server is in the fan-out of the operation
+    /// at this index.
+    Joined(usize),
 }
 
 impl PowerShellBackend {
@@ -122,6 +131,54 @@ impl PowerShellBackend {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Session> {
         self.session.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The `-Credential …` the Edge servers are reached with (empty: the
+    /// current identity).
+    fn edge_credential(&self) -> &'static str {
+        if self.config.edge_credential_file.is_some() {
+            CREDENTIAL_FROM_FILE
+        } else {
+            ""
+        }
+    }
+
+    /// The service operations of a batch: for each verb, one fan-out to all
+    /// its servers, sent as the step of its first operation; the others
+    /// read their server's answer from it.
+    fn plan_fan_outs(&self, operations: &[Operation]) -> Vec<Option<Plan>> {
+        let mut first: std::collections::BTreeMap<ServiceVerb, (usize, Vec<Fqdn>)> = std::collections::BTreeMap::new();
+        let mut plans: Vec<Option<Plan>> = Vec::with_capacity(operations.len());
+        for (i, op) in operations.iter().enumerate() {
+            let computer = match op {
+                Operation::StartServices { computer, .. } | Operation::StopServices { computer, .. } => computer,
+                _ => {
+                    plans.push(None);
+                    continue;
+                }
+            };
+            let Some(verb) = ServiceVerb::of(op) else {
+                plans.push(None);
+                continue;
+            };
+            let entry = first.entry(verb).or_insert_with(|| (i, Vec::new()));
+            if !entry.1.contains(computer) {
+                entry.1.push(computer.clone());
+            }
+            plans.push(Some(if entry.0 == i {
+                Plan::FanOut(String::new())
+            } else {
+                Plan::Joined(entry.0)
+            }));
+        }
+        let values = Values::new().with(Slot::EdgeCredential, self.edge_credential());
+        for (verb, (i, computers)) in first {
+            plans[i] = Some(match service_fan_out(verb, &computer_list(&computers)).fill(&values) {
+                Ok(text) => Plan::FanOut(text),
+                Err(e) => Plan::Done(Err(failed(format!("{}: {e}", operations[i].kind())))),
+            });
+        }
+        plans
     }
 
     fn plan_one(&self, op: &Operation, script: &Script) -> Plan {
@@ -162,11 +219,7 @@ impl PowerShellBackend {
                     ))));
                 };
                 let t = &self.config.timeouts;
-                let credential = if self.config.edge_credential_file.is_some() {
-                    CREDENTIAL_FROM_FILE
-                } else {
-                    ""
-                };
+                let credential = self.edge_credential();
                 let published_at = session.published_at.as_deref().unwrap_or(NO_PUBLISH_TIME);
                 let published_at = match ps_value("publish time", published_at) {
                     Ok(literal) => literal,
@@ -180,9 +233,11 @@ impl PowerShellBackend {
                     .with(Slot::Bootstrapper, quote_literal(&product.bootstrapper()));
                 shell_step(op, &values)
             }
-            Operation::StartServices { .. }
-            | Operation::StopServices { .. }
-            | Operation::SetEdgeNextHop { .. }
+            Operation::StartServices { .. } | Operation::StopServices { .. } => Plan::Done(Err(failed(format!(
+                "{} is sent in its wave's fan-out (this is a bug in edgefed: please report it)",
+                op.kind()
+            )))),
+            Operation::SetEdgeNextHop { .. }
             | Operation::SetSiteFederationRoute { .. }
             | Operation::SetSiteXmppRoute { .. }
             | Operation::InvokePoolFailover { .. }
@@ -352,6 +407,38 @@ impl PowerShellBackend {
     }
 }
 
+/// The result of a service operation: its server's answer in the fan-out.
+fn fan_out_result(op: &Operation, outcome: StepOutcome) -> Result<Applied, BackendError> {
+    let (Some(verb), Operation::StartServices { computer, .. } | Operation::StopServices { computer, .. }) =
+        (ServiceVerb::of(op), op)
+    else {
+        return Err(failed(format!("{} is not a service operation", op.kind())));
+    };
+    let value = match outcome {
+        StepOutcome::Ok { value, .. } => value,
+        StepOutcome::Err(m) => {
+            return Err(refused(format!(
+                "the `Invoke-Command` fan-out of `{}` to the Edge servers failed: {m}",
+                verb.cmdlet()
+            )));
+        }
+    };
+    let answers = parse_answers(verb.cmdlet(), &value)?;
+    match answers.into_iter().find(|a| a.computer == *computer) {
+        Some(a) => match a.outcome {
+            Ok(_) => Ok(Applied {
+                detail: None,
+                warnings: Vec::new(),
+            }),
+            Err(failure) => Err(failure.to_error(computer)),
+        },
+        None => Err(failed(format!(
+            "the `Invoke-Command` fan-out of `{}` gave no answer for Edge server {computer}",
+            verb.cmdlet()
+        ))),
+    }
+}
+
 #[async_trait]
 impl LyncSystem for PowerShellBackend {
     fn name(&self) -> &'static str {
@@ -364,10 +451,8 @@ impl LyncSystem for PowerShellBackend {
     /// [`BackendError::Failed`] when the shell cannot be run or a required
     /// cmdlet or property is missing.
     async fn observe(&self) -> Result<Observation, BackendError> {
-        let reply = self
-            .transport
-            .run(observe_script(), self.config.timeouts.observe)
-            .await?;
+        let script = observe_script(self.config.edge_credential_file.as_deref())?;
+        let reply = self.transport.run(script, self.config.timeouts.observe).await?;
         let observed = parse_observation(&reply)?;
         let observation = Observation {
             deployment: observed.deployment.clone(),
@@ -397,12 +482,17 @@ impl LyncSystem for PowerShellBackend {
         let mut needs_wait = false;
         let mut needs_publish = false;
         let mut any_step = false;
-        for op in operations {
-            let plan = self.plan_one(op, &script);
-            if matches!(plan, Plan::Step(_) | Plan::Publish(_)) {
+        let mut needs_fan_out = false;
+        for (op, fan_out) in operations.iter().zip(self.plan_fan_outs(operations)) {
+            let plan = fan_out.unwrap_or_else(|| self.plan_one(op, &script));
+            if matches!(
+                plan,
+                Plan::Step(_) | Plan::Publish(_) | Plan::FanOut(_) | Plan::Joined(_)
+            ) {
                 timeout += self.config.timeouts.for_operation(op);
                 any_step = true;
             }
+            needs_fan_out |= matches!(plan, Plan::FanOut(_));
             needs_wait |= matches!(op, Operation::RunSetup { .. } | Operation::WaitForReplication { .. })
                 && matches!(plan, Plan::Step(_));
             needs_publish |= matches!(plan, Plan::Publish(_));
@@ -416,14 +506,21 @@ impl LyncSystem for PowerShellBackend {
             .collect();
         let has_observation = self.lock().observed.is_some();
         let needs_stage = !edits.is_empty() && has_observation && self.lock().backup.is_none();
+        if needs_fan_out {
+            for h in PER_COMPUTER_HELPERS {
+                script.line(h);
+            }
+        }
         if needs_wait {
             script.line(WAIT_REPLICATION_HELPER);
-            if let Some(path) = &self.config.edge_credential_file {
-                match credential_helper(path) {
-                    Ok(h) => script.line(h),
-                    Err(e) => {
-                        return operations.iter().map(|_| Err(failed(e.to_string()))).collect();
-                    }
+        }
+        if (needs_wait || needs_fan_out)
+            && let Some(path) = &self.config.edge_credential_file
+        {
+            match credential_helper(path) {
+                Ok(h) => script.line(h),
+                Err(e) => {
+                    return operations.iter().map(|_| Err(failed(e.to_string()))).collect();
                 }
             }
         }
@@ -442,7 +539,7 @@ impl LyncSystem for PowerShellBackend {
             timeout += self.config.timeouts.stage_topology;
         }
         for (i, plan) in plans.iter().enumerate() {
-            if let Plan::Step(body) | Plan::Publish(body) = plan {
+            if let Plan::Step(body) | Plan::Publish(body) | Plan::FanOut(body) = plan {
                 script.step(&format!("a{i}"), body);
             }
         }
@@ -464,6 +561,15 @@ impl LyncSystem for PowerShellBackend {
             .map(|(i, plan)| match plan {
                 Plan::Done(r) => r,
                 Plan::Stage => staged.clone().unwrap_or_else(|| Err(failed("not staged"))),
+                Plan::FanOut(_) | Plan::Joined(_) => {
+                    let at = if let Plan::Joined(at) = plan { at } else { i };
+                    let reply = match reply.as_ref() {
+                        Some(Ok(r)) => r,
+                        Some(Err(e)) => return Err(e.clone()),
+                        None => return Err(failed("the script was not run")),
+                    };
+                    fan_out_result(&operations[i], step(reply, &format!("a{at}"))?)
+                }
                 Plan::Step(_) | Plan::Publish(_) => {
                     let reply = match reply.as_ref() {
                         Some(Ok(r)) => r,

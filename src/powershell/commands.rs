@@ -22,19 +22,13 @@ fn route(pool: Option<&Fqdn>) -> String {
 }
 
 /// The cmdlet line of an operation that is one cmdlet call, or `None` for
-/// the operations that are not (topology edits, publish, run-setup, DNS,
-/// probes).
+/// the operations that are not (service control through remoting, topology
+/// edits, publish, run-setup, DNS, probes).
 ///
 /// # Errors
 /// [`QuoteError`] when a site name breaks rule V2.
 pub fn cmdlet_line(op: &Operation) -> Result<Option<String>, QuoteError> {
     Ok(Some(match op {
-        Operation::StartServices { computer, .. } => {
-            format!("Start-CsWindowsService -ComputerName {}", q(computer))
-        }
-        Operation::StopServices { computer, .. } => {
-            format!("Stop-CsWindowsService -ComputerName {}", q(computer))
-        }
         Operation::SetEdgeNextHop { edge_pool, next_hop } => format!(
             "Set-CsEdgeServer -Identity {} -Registrar {}",
             quote_literal(&format!("EdgeServer:{edge_pool}")),
@@ -57,7 +51,9 @@ pub fn cmdlet_line(op: &Operation) -> Result<Option<String>, QuoteError> {
         Operation::InvokePoolFailback { front_end_pool } => {
             format!("Invoke-CsPoolFailBack -PoolFqdn {} -Confirm:$false", q(front_end_pool))
         }
-        Operation::DisableSipFederation { .. }
+        Operation::StartServices { .. }
+        | Operation::StopServices { .. }
+        | Operation::DisableSipFederation { .. }
         | Operation::EnableSipFederation { .. }
         | Operation::SetMediaEdgePool { .. }
         | Operation::EditEdgeNextHop { .. }
@@ -214,9 +210,15 @@ fn wait_for_replication_body(computer: &Fqdn) -> Body {
 /// [`QuoteError`] when a site name breaks rule V2.
 pub fn shell_body(op: &Operation) -> Result<Option<Body>, QuoteError> {
     Ok(match op {
-        Operation::StartServices { .. }
-        | Operation::StopServices { .. }
-        | Operation::SetEdgeNextHop { .. }
+        Operation::StartServices { computer, .. } => Some(service_fan_out(
+            ServiceVerb::Start,
+            &computer_list(std::slice::from_ref(computer)),
+        )),
+        Operation::StopServices { computer, .. } => Some(service_fan_out(
+            ServiceVerb::Stop,
+            &computer_list(std::slice::from_ref(computer)),
+        )),
+        Operation::SetEdgeNextHop { .. }
         | Operation::SetSiteFederationRoute { .. }
         | Operation::SetSiteXmppRoute { .. }
         | Operation::InvokePoolFailover { .. }
@@ -232,4 +234,92 @@ pub fn shell_body(op: &Operation) -> Result<Option<Body>, QuoteError> {
         | Operation::SetDnsA { .. }
         | Operation::VerifyPort { .. } => None,
     })
+}
+
+/// What a service fan-out does on each Edge server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ServiceVerb {
+    /// `Get-CsWindowsService`: the observation.
+    Get,
+    /// `Start-CsWindowsService`.
+    Start,
+    /// `Stop-CsWindowsService`.
+    Stop,
+}
+
+impl ServiceVerb {
+    /// The cmdlet run on each server.
+    #[must_use]
+    pub fn cmdlet(self) -> &'static str {
+        match self {
+            Self::Get => "Get-CsWindowsService",
+            Self::Start => "Start-CsWindowsService",
+            Self::Stop => "Stop-CsWindowsService",
+        }
+    }
+
+    /// The verb of a service operation, or `None` for the other kinds.
+    #[must_use]
+    pub fn of(op: &Operation) -> Option<Self> {
+        match op {
+            Operation::StartServices { .. } => Some(Self::Start),
+            Operation::StopServices { .. } => Some(Self::Stop),
+            _ => None,
+        }
+    }
+}
+
+/// How many Edge servers one fan-out reaches at once
+/// (`Invoke-Command -ThrottleLimit`; 32 is also its default).
+pub const EDGE_THROTTLE_LIMIT: u32 = 32;
+
+/// Loads the Lync / Skype for Business module inside the remote session
+/// when the Management Shell's cmdlets are not there already.
+const REMOTE_IMPORT: &str = "if (-not (Get-Command Get-CsWindowsService -ErrorAction SilentlyContinue)) { foreach ($m in @('SkypeForBusiness', 'Lync')) { try { Import-Module $m -ErrorAction Stop; break } catch { } } }";
+
+/// The helpers that turn a fan-out's output and error records into one
+/// entry per server (see `remoting`): `Edgefed-ErrorComputer` names the
+/// server of an error record (the `PSComputerName` of an error raised on
+/// it, else the record's target: the computer name a connection failure
+/// is about); `Edgefed-PerComputer <servers> <output> <errors>` writes
+/// `ComputerName`, `Reachable`, `Services` and `Error` for each server.
+pub const PER_COMPUTER_HELPERS: [&str; 2] = [
+    "function Edgefed-ErrorComputer($r) { if ($null -ne $r.OriginInfo -and $r.OriginInfo.PSComputerName) { [string]$r.OriginInfo.PSComputerName } elseif ($r.TargetObject -is [string]) { $r.TargetObject } else { [string]$r.CategoryInfo.TargetName } }",
+    "function Edgefed-PerComputer([string[]]$c, [object[]]$o, [object[]]$e) { foreach ($x in $c) { $f = @($e | Where-Object { (Edgefed-ErrorComputer $_) -eq $x }); if ($f.Count -gt 0) { [ordered]@{ ComputerName = $x; Reachable = $false; Services = @(); Error = [ordered]@{ Message = [string]$f[0].Exception.Message; ErrorId = [string]$f[0].FullyQualifiedErrorId; Category = [string]$f[0].CategoryInfo.Category; Exception = $f[0].Exception.GetType().FullName; OnServer = ($null -ne $f[0].OriginInfo) } } } else { [ordered]@{ ComputerName = $x; Reachable = $true; Services = @($o | Where-Object { [string]$_.PSComputerName -eq $x } | ForEach-Object { [ordered]@{ Name = [string]$_.Name; Status = [string]$_.Status } }); Error = $null } } } }",
+];
+
+/// A list of servers as a PowerShell array expression: `@('a', 'b')`.
+#[must_use]
+pub fn computer_list(computers: &[Fqdn]) -> String {
+    let items: Vec<String> = computers.iter().map(q).collect();
+    format!("@({})", items.join(", "))
+}
+
+/// The body of one fan-out of `verb` to the Edge servers `computers` (a
+/// PowerShell array expression, [`computer_list`] or a variable): ONE
+/// `Invoke-Command -ComputerName <all> -Credential … -ThrottleLimit …` that
+/// runs the service cmdlet on each server (`Get-`, `Start-` and
+/// `Stop-CsWindowsService -ComputerName` take no credential, and Edge
+/// servers are usually in a workgroup), collects each server's errors
+/// (`-ErrorAction SilentlyContinue -ErrorVariable`) and writes one entry
+/// per server with `Edgefed-PerComputer` ([`PER_COMPUTER_HELPERS`]).
+///
+/// `start-services` and `stop-services` are this body for their one server;
+/// the backend sends it once per wave for all the servers of the wave's
+/// starts (and once for its stops), and the observation once for every
+/// Edge server.
+#[must_use]
+pub fn service_fan_out(verb: ServiceVerb, computers: &str) -> Body {
+    let remote = match verb {
+        ServiceVerb::Get => format!(
+            "{} -ErrorAction Stop | ForEach-Object {{ [pscustomobject]@{{ Name = [string]$_.Name; Status = [string]$_.Status }} }}",
+            verb.cmdlet()
+        ),
+        ServiceVerb::Start | ServiceVerb::Stop => format!("{} -ErrorAction Stop", verb.cmdlet()),
+    };
+    Body::text(format!("$edgefedOut = @(Invoke-Command -ComputerName {computers}"))
+        .slot(Slot::EdgeCredential)
+        .then(format!(
+            " -ThrottleLimit {EDGE_THROTTLE_LIMIT} -ErrorAction SilentlyContinue -ErrorVariable edgefedErr -ScriptBlock {{ {REMOTE_IMPORT}; {remote} }}); Edgefed-PerComputer {computers} $edgefedOut $edgefedErr"
+        ))
 }

@@ -21,6 +21,7 @@ pub mod observe;
 pub mod product;
 pub mod quote;
 pub mod records;
+pub mod remoting;
 mod runbook;
 pub mod script;
 pub mod topology_view;

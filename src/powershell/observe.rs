@@ -2,8 +2,9 @@
 //!
 //! One script runs `Get-CsTopology -AsXml`, `Get-CsSite`,
 //! `Get-CsService -EdgeServer`, `Get-CsService -Registrar`, `Get-CsPool`,
-//! `Get-CsManagementStoreReplicationStatus`, `Get-CsWindowsService
-//! -ComputerName` for every Edge server (loops run inside the script, not as
+//! `Get-CsManagementStoreReplicationStatus`, `Get-CsWindowsService` on every
+//! Edge server through ONE `Invoke-Command` fan-out with the Edge credential
+//! (see `commands::service_fan_out`; loops run inside the script, not as
 //! round trips) and `Get-CsPoolBackupRelationship -PoolFqdn` for every Front
 //! End pool. The reply becomes a [`Deployment`] plus what apply needs later:
 //! the topology document as published, its signature, and each Edge pool's
@@ -18,8 +19,11 @@
 //! `IsFailedOver`, or a state property whose value says `FailedOver`). When
 //! a paired pool's state cannot be read the observation warns.
 //!
-//! Only Edge servers are asked for their services (`Get-CsWindowsService
-//! -ComputerName`); Front End servers are reported reachable and running.
+//! Only Edge servers are asked for their services; Front End servers are
+//! reported reachable and running. An Edge server the fan-out could not
+//! reach is unreachable, with a warning naming it, why (WinRM refused,
+//! access denied, not trusted, name not resolved, timed out — see
+//! `remoting`) and what to do.
 //! `setup_pending` cannot be observed from the Management Shell and is
 //! reported `false`.
 
@@ -27,8 +31,11 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use super::body::{Slot, Unfilled, Values};
+use super::commands::{CREDENTIAL_FROM_FILE, PER_COMPUTER_HELPERS, ServiceVerb, credential_helper, service_fan_out};
 use super::product::Product;
 use super::records::{Record, fqdn_of, role_of, strip_role};
+use super::remoting::parse_answers;
 use super::script::Script;
 use super::topology_view::TopologyFacts;
 use super::transport::{Reply, StepOutcome, step};
@@ -38,32 +45,54 @@ use crate::model::{Computer, Deployment, EdgePool, Fqdn, FrontEndPool, ServiceSt
 /// The observe script's helper functions (one line each).
 pub const OBSERVE_HELPERS: &[&str] = &[
     "function Edgefed-Computers([string]$p) { foreach ($x in @($edgefedR['pools'].value)) { if ([string]$x.Identity -eq $p -or [string]$x.Fqdn -eq $p) { $x.Computers } } }",
-    "function Edgefed-ServiceState([string]$c) { try { $s = @(Get-CsWindowsService -ComputerName $c -ErrorAction Stop | ForEach-Object { [ordered]@{ Name = [string]$_.Name; Status = [string]$_.Status } }); [ordered]@{ ComputerName = $c; Reachable = $true; Services = $s; Error = $null } } catch { [ordered]@{ ComputerName = $c; Reachable = $false; Services = @(); Error = $_.Exception.Message } } }",
+    "function Edgefed-EdgeComputers { foreach ($p in @($edgefedR['edgeServices'].value)) { foreach ($x in @(Edgefed-Computers ([string]$p.PoolFqdn))) { [string]$x } } }",
     "function Edgefed-Backup([string]$p) { try { [ordered]@{ PoolFqdn = $p; Relationship = @(Get-CsPoolBackupRelationship -PoolFqdn $p -ErrorAction Stop | Edgefed-Record); Error = $null } } catch { [ordered]@{ PoolFqdn = $p; Relationship = @(); Error = $_.Exception.Message } } }",
 ];
 
-/// The observe script.
-#[must_use]
-pub fn observe_script() -> Script {
+/// The step that observes every Edge server's services: the servers of
+/// every Edge pool, then one fan-out to all of them (none: nothing sent).
+fn windows_services_step(credential: &str) -> Result<String, Unfilled> {
+    let fan_out = service_fan_out(ServiceVerb::Get, "$edgefedEdges")
+        .fill(&Values::new().with(Slot::EdgeCredential, credential))?;
+    Ok(format!(
+        "$edgefedEdges = @(Edgefed-EdgeComputers); if ($edgefedEdges.Count -gt 0) {{ {fan_out} }}"
+    ))
+}
+
+/// The observe script. With `credential_file`, the Edge servers are
+/// reached with the credential it holds (read on the far side).
+///
+/// # Errors
+/// [`BackendError::Failed`] when the credential file's path cannot be a
+/// literal (a control character).
+pub fn observe_script(credential_file: Option<&str>) -> Result<Script, BackendError> {
     let mut s = Script::new();
     for h in OBSERVE_HELPERS {
         s.line(*h);
     }
+    for h in PER_COMPUTER_HELPERS {
+        s.line(h);
+    }
+    let credential = match credential_file {
+        Some(path) => {
+            s.line(credential_helper(path).map_err(|e| BackendError::failed(e.to_string()))?);
+            CREDENTIAL_FROM_FILE
+        }
+        None => "",
+    };
+    let windows_services = windows_services_step(credential).map_err(|e| BackendError::failed(e.to_string()))?;
     s.step("topology", "(Get-CsTopology -AsXml).ToString()");
     s.step("sites", "Get-CsSite | Edgefed-Record");
     s.step("edgeServices", "Get-CsService -EdgeServer | Edgefed-Record");
     s.step("registrars", "Get-CsService -Registrar | Edgefed-Record");
     s.step("pools", "Get-CsPool | Edgefed-Record");
     s.step("replication", "Get-CsManagementStoreReplicationStatus | Edgefed-Record");
-    s.step(
-        "windowsServices",
-        "foreach ($edgefedPool in @($edgefedR['edgeServices'].value)) { foreach ($edgefedComputer in @(Edgefed-Computers ([string]$edgefedPool.PoolFqdn))) { Edgefed-ServiceState ([string]$edgefedComputer) } }",
-    );
+    s.step("windowsServices", &windows_services);
     s.step(
         "backupRelationships",
         "foreach ($edgefedPool in @($edgefedR['registrars'].value)) { Edgefed-Backup ([string]$edgefedPool.PoolFqdn) }",
     );
-    s
+    Ok(s)
 }
 
 /// What one observation produced.
@@ -228,33 +257,22 @@ pub fn parse_observation(reply: &Reply) -> Result<Observed, BackendError> {
     let mut states: BTreeMap<Fqdn, Computer> = BTreeMap::new();
     match step(reply, "windowsServices")? {
         StepOutcome::Ok { value, .. } => {
-            for v in &value {
-                let Some(obj) = v.as_object() else { continue };
-                let Some(name) = obj.get("ComputerName").and_then(Value::as_str) else {
-                    continue;
+            for answer in parse_answers("Get-CsWindowsService", &value)? {
+                let (reachable, running) = match &answer.outcome {
+                    Ok(services) => (
+                        true,
+                        !services.is_empty()
+                            && services
+                                .iter()
+                                .all(|(_, status)| status.eq_ignore_ascii_case("Running")),
+                    ),
+                    Err(failure) => {
+                        warnings.push(failure.explain(&answer.computer));
+                        (false, false)
+                    }
                 };
-                let computer = fqdn_of("Get-CsWindowsService", "ComputerName", name)?;
-                let reachable = obj.get("Reachable").and_then(Value::as_bool) == Some(true);
-                let services = obj
-                    .get("Services")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default();
-                let running = reachable
-                    && !services.is_empty()
-                    && services.iter().all(|s| {
-                        s.get("Status")
-                            .and_then(Value::as_str)
-                            .is_some_and(|st| st.eq_ignore_ascii_case("Running"))
-                    });
-                if !reachable {
-                    let why = obj.get("Error").and_then(Value::as_str).unwrap_or("no answer");
-                    warnings.push(format!(
-                        "Edge server {computer} did not answer Get-CsWindowsService: {why}"
-                    ));
-                }
                 states.insert(
-                    computer,
+                    answer.computer,
                     Computer {
                         reachable,
                         services: if running {
@@ -269,7 +287,7 @@ pub fn parse_observation(reply: &Reply) -> Result<Observed, BackendError> {
         }
         StepOutcome::Err(message) => {
             return Err(BackendError::failed(format!(
-                "`Get-CsWindowsService` loop failed: {message}"
+                "the `Invoke-Command` fan-out of `Get-CsWindowsService` to the Edge servers failed: {message}"
             )));
         }
     }

@@ -9,8 +9,8 @@ use std::fmt::Write as _;
 
 use super::body::{Slot, Values};
 use super::commands::{
-    EXPORT_TOPOLOGY, NO_PUBLISH_TIME, NOW_HELPER, SIGNATURE_HELPERS, SIMPLE_URL_HELPERS, WAIT_REPLICATION_HELPER,
-    shell_body,
+    EXPORT_TOPOLOGY, NO_PUBLISH_TIME, NOW_HELPER, PER_COMPUTER_HELPERS, SIGNATURE_HELPERS, SIMPLE_URL_HELPERS,
+    WAIT_REPLICATION_HELPER, shell_body,
 };
 use super::config::Timeouts;
 use super::quote::quote_literal;
@@ -85,6 +85,7 @@ fn preamble(out: &mut String, actions: &[Action]) {
     let has = |f: fn(&Operation) -> bool| actions.iter().any(|a| f(&a.operation));
     let has_setup = has(|op| matches!(op, Operation::RunSetup { .. }));
     let has_wait = has_setup || has(|op| matches!(op, Operation::WaitForReplication { .. }));
+    let has_services = has(|op| matches!(op, Operation::StartServices { .. } | Operation::StopServices { .. }));
     let has_topology = has(|op| {
         matches!(
             op,
@@ -109,6 +110,19 @@ fn preamble(out: &mut String, actions: &[Action]) {
         "# line is the body edgefed's PowerShell backend sends for that action, with the variables set here.\n",
     );
     out.push_str("$ErrorActionPreference = 'Stop'\n");
+    if has_setup || has_services {
+        out.push_str("# Edge servers are reached through PowerShell remoting (WinRM) with this credential: a local administrator.\n");
+        out.push_str("$EdgefedEdgeCredential = Get-Credential -Message 'Administrator of the Edge servers'\n");
+    }
+    if has_services {
+        out.push_str(
+            "# Service control runs on the Edge servers through Invoke-Command; these write one entry per server.\n",
+        );
+        for h in PER_COMPUTER_HELPERS {
+            out.push_str(h);
+            out.push('\n');
+        }
+    }
     if has_setup {
         out.push_str("# The product folder of your Edge servers under Program Files, the one holding Deployment\\Bootstrapper.exe:\n# 'Microsoft Lync Server 2013', 'Skype for Business Server 2015' or 'Skype for Business Server 2019'. A plan does not\n# carry the product (edgefed's PowerShell backend reads it from Get-CsService -EdgeServer -> Version), so this\n# runbook asks rather than assume one.\n");
         out.push_str("$EdgefedProduct = Read-Host 'Product folder of the Edge servers under Program Files'\n");
@@ -117,7 +131,6 @@ fn preamble(out: &mut String, actions: &[Action]) {
             "$EdgefedBootstrapper = Join-Path $EdgefedProduct {}",
             quote_literal("Deployment\\Bootstrapper.exe")
         );
-        out.push_str("$EdgefedEdgeCredential = Get-Credential -Message 'Administrator of the Edge servers'\n");
     }
     if has_wait {
         let t = Timeouts::default();

@@ -181,6 +181,9 @@ impl Double {
         let topology = scenario.lab().expect("scenario").topology;
         let st = json!({ "deployment": topology, "version": 7, "replicationLagPolls": 2 });
         std::fs::write(&state, serde_json::to_vec_pretty(&st).unwrap()).expect("state");
+        // The double's Edge servers are in a workgroup: reached with a local
+        // administrator's credential.
+        std::fs::write(dir.path().join("edge-credential.txt"), "EDGE\\edgeadmin\nS3cr3t\n").expect("credential");
         Self { dir, state }
     }
 
@@ -188,10 +191,14 @@ impl Double {
     fn run(&self, args: &[&str]) -> Output {
         let mut all = vec!["--backend", "powershell", "--ps-command", DOUBLE];
         all.extend_from_slice(args);
+        let credential = self.dir.path().join("edge-credential.txt");
         edgefed(
             self.dir.path(),
             &all,
-            &[("EDGEFED_SHELL_DOUBLE_STATE", self.state.as_os_str())],
+            &[
+                ("EDGEFED_SHELL_DOUBLE_STATE", self.state.as_os_str()),
+                ("EDGEFED_EDGE_CREDENTIAL_FILE", credential.as_os_str()),
+            ],
         )
     }
 

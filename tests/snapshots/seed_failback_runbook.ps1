@@ -3,13 +3,17 @@
 # are comments: edgefed makes them through its DNS backend and probe module. Each Management Shell
 # line is the body edgefed's PowerShell backend sends for that action, with the variables set here.
 $ErrorActionPreference = 'Stop'
+# Edge servers are reached through PowerShell remoting (WinRM) with this credential: a local administrator.
+$EdgefedEdgeCredential = Get-Credential -Message 'Administrator of the Edge servers'
+# Service control runs on the Edge servers through Invoke-Command; these write one entry per server.
+function Edgefed-ErrorComputer($r) { if ($null -ne $r.OriginInfo -and $r.OriginInfo.PSComputerName) { [string]$r.OriginInfo.PSComputerName } elseif ($r.TargetObject -is [string]) { $r.TargetObject } else { [string]$r.CategoryInfo.TargetName } }
+function Edgefed-PerComputer([string[]]$c, [object[]]$o, [object[]]$e) { foreach ($x in $c) { $f = @($e | Where-Object { (Edgefed-ErrorComputer $_) -eq $x }); if ($f.Count -gt 0) { [ordered]@{ ComputerName = $x; Reachable = $false; Services = @(); Error = [ordered]@{ Message = [string]$f[0].Exception.Message; ErrorId = [string]$f[0].FullyQualifiedErrorId; Category = [string]$f[0].CategoryInfo.Category; Exception = $f[0].Exception.GetType().FullName; OnServer = ($null -ne $f[0].OriginInfo) } } } else { [ordered]@{ ComputerName = $x; Reachable = $true; Services = @($o | Where-Object { [string]$_.PSComputerName -eq $x } | ForEach-Object { [ordered]@{ Name = [string]$_.Name; Status = [string]$_.Status } }); Error = $null } } } }
 # The product folder of your Edge servers under Program Files, the one holding Deployment\Bootstrapper.exe:
 # 'Microsoft Lync Server 2013', 'Skype for Business Server 2015' or 'Skype for Business Server 2019'. A plan does not
 # carry the product (edgefed's PowerShell backend reads it from Get-CsService -EdgeServer -> Version), so this
 # runbook asks rather than assume one.
 $EdgefedProduct = Read-Host 'Product folder of the Edge servers under Program Files'
 $EdgefedBootstrapper = Join-Path $EdgefedProduct 'Deployment\Bootstrapper.exe'
-$EdgefedEdgeCredential = Get-Credential -Message 'Administrator of the Edge servers'
 # run-setup and wait-for-replication wait at most this many seconds for CMS replication to reach the
 # Edge server, polling at this interval (edgefed's defaults; its backend takes them from --ps-timeout replication-wait / replication-poll).
 $EdgefedReplicationWait = 900
@@ -32,7 +36,7 @@ function Edgefed-RestoreSimpleUrls($saved) { foreach ($c in $saved) { Set-CsSimp
 # Action 1: start-services edgeserver1.contoso.com (pool edgepool1.contoso.com)
 #   Why: edgepool1.contoso.com must run: it becomes the federation route (failback step 1)
 #   Procedure: Failback step 1: on the Edge pool that is available again, start the Edge services
-Start-CsWindowsService -ComputerName 'edgeserver1.contoso.com'
+$edgefedOut = @(Invoke-Command -ComputerName @('edgeserver1.contoso.com') -Credential $EdgefedEdgeCredential -ThrottleLimit 32 -ErrorAction SilentlyContinue -ErrorVariable edgefedErr -ScriptBlock { if (-not (Get-Command Get-CsWindowsService -ErrorAction SilentlyContinue)) { foreach ($m in @('SkypeForBusiness', 'Lync')) { try { Import-Module $m -ErrorAction Stop; break } catch { } } }; Start-CsWindowsService -ErrorAction Stop }); Edgefed-PerComputer @('edgeserver1.contoso.com') $edgefedOut $edgefedErr
 
 # ---------------------------------------------------------------------------
 # Action 2: disable-sip-federation edgepool2.contoso.com

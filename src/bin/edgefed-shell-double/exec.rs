@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::lexer::{Tok, matching};
 use super::publish::{new_signature, publish};
+use super::remoting::{connect, direct_access_refused, refuses_direct_access};
 use super::state::State;
 use super::{clock, replication, simple_urls};
 use edgefed::powershell::Product;
@@ -244,6 +245,10 @@ pub fn exec_statement(st: &mut State, ctx: &mut Ctx, stmt: &[Tok]) -> Result<Out
                 return Err("the double expects -ComputerName".into());
             };
             let c = fqdn(&c)?;
+            if refuses_direct_access(st, &c) {
+                return Ok(Err(direct_access_refused(&c)));
+            }
+            let d = &mut st.deployment;
             let start = lower.starts_with("start");
             let comp = d
                 .edge_pools
@@ -458,22 +463,11 @@ fn invoke_command(st: &mut State, ctx: &Ctx, cmd: &Command) -> Result<Outcome, S
     let Some(path) = path else {
         return Err("the double only runs Bootstrapper.exe remotely".into());
     };
-    if cmd.has("Credential") {
-        let Some(file) = &ctx.credential_file else {
-            return Err("-Credential (Edgefed-Credential) without the helper".into());
-        };
-        let text = std::fs::read_to_string(file).unwrap_or_default();
-        let mut lines = text.lines();
-        let (user, secret) = (lines.next(), lines.next());
-        if secret.is_none_or(str::is_empty) || st.edge_credential_user.as_deref().is_some_and(|u| Some(u) != user) {
-            return Ok(Err(format!(
-                "Connecting to remote server {c} failed with the following error message : Access is denied."
-            )));
-        }
-    } else if st.edge_credential_user.is_some() {
-        return Ok(Err(format!(
-            "Connecting to remote server {c} failed with the following error message : Access is denied."
-        )));
+    if cmd.has("Credential") && ctx.credential_file.is_none() {
+        return Err("-Credential (Edgefed-Credential) without the helper".into());
+    }
+    if let Err(e) = connect(st, ctx, &c, cmd.has("Credential")) {
+        return Ok(Err(e.message));
     }
     let product = Product::from_version(st.version).ok_or("the double's version has no product")?;
     let Some((_, pool)) = st

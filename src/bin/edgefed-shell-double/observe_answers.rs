@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
+use super::remoting::{direct_access_refused, refuses_direct_access};
 use super::state::State;
 use super::topology_xml::{access_edge_fqdn, generate};
 use edgefed::model::{Fqdn, ServiceState};
@@ -188,8 +189,9 @@ pub fn replication(st: &State) -> Answer {
         .collect())
 }
 
-/// The `Edgefed-ServiceState` loop: `Get-CsWindowsService -ComputerName` for
-/// each Edge server of each pool of the `edgeServices` step.
+/// The `Edgefed-ServiceState` loop edgefed used to send:
+/// `Get-CsWindowsService -ComputerName` for each Edge server of each pool of
+/// the `edgeServices` step (refused for workgroup Edge servers).
 pub fn windows_services(st: &State, results: &Map<String, Value>) -> Answer {
     let names = step_values(results, "edgeServices", "PoolFqdn");
     let mut out = Vec::new();
@@ -201,6 +203,10 @@ pub fn windows_services(st: &State, results: &Map<String, Value>) -> Answer {
             continue;
         };
         for (c, comp) in &p.computers {
+            if refuses_direct_access(st, c) {
+                out.push(json!({ "ComputerName": c.to_string(), "Reachable": false, "Services": [], "Error": direct_access_refused(c) }));
+                continue;
+            }
             if !comp.reachable {
                 out.push(json!({ "ComputerName": c.to_string(), "Reachable": false, "Services": [], "Error": format!("Cannot open Service Control Manager on computer '{c}'. This operation might require other privileges.") }));
                 continue;

@@ -10,6 +10,7 @@ use super::cmdlets::validate;
 use super::exec::{Ctx, exec_statement};
 use super::lexer::{Tok, lex, matching, statements};
 use super::observe_answers as answers;
+use super::remoting;
 use super::state::State;
 
 /// Runs a script; returns stdout.
@@ -144,6 +145,9 @@ fn run_step(st: &mut State, ctx: &mut Ctx, results: &Map<String, Value>, body: &
             Ok(v) => ok(v),
             Err(m) => json!({ "ok": false, "message": m }),
         });
+    }
+    if w.contains(&"Invoke-Command") && w.contains(&"Edgefed-PerComputer") {
+        return remoting::service_fan_out(st, ctx, results, body);
     }
     let mut value = Vec::new();
     let mut warnings = Vec::new();

@@ -20,6 +20,62 @@ pub struct Fault {
     pub times: u32,
 }
 
+/// How an Edge server answers PowerShell remoting (WinRM), for tests of
+/// each way it can fail.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Remoting {
+    /// It answers.
+    #[default]
+    Answers,
+    /// WinRM is not listening: the connection is refused.
+    Refused,
+    /// The credential is refused.
+    AccessDenied,
+    /// Its name does not resolve.
+    NameNotResolved,
+    /// Nothing answers in time.
+    TimedOut,
+    /// The client does not trust it for a workgroup logon (not in
+    /// TrustedHosts, no HTTPS listener).
+    NotTrusted,
+}
+
+/// An Edge server as the network sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct EdgeHost {
+    /// In a workgroup (the perimeter network's default): Windows refuses
+    /// direct service control from the domain (`-ComputerName`), and
+    /// remoting needs an explicit credential.
+    pub workgroup: bool,
+    /// How it answers remoting.
+    pub remoting: Remoting,
+}
+
+impl Default for EdgeHost {
+    fn default() -> Self {
+        Self {
+            workgroup: true,
+            remoting: Remoting::Answers,
+        }
+    }
+}
+
+/// One `Invoke-Command` fan-out of a service cmdlet, as received.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FanOut {
+    /// The cmdlet run on each server.
+    pub cmdlet: String,
+    /// The servers, in the order given.
+    pub computers: Vec<String>,
+    /// `-ThrottleLimit`: how many at once.
+    pub throttle_limit: u32,
+    /// Whether `-Credential` was given.
+    pub credential: bool,
+}
+
 fn seven() -> u32 {
     7
 }
@@ -144,9 +200,27 @@ pub struct State {
     /// Edge servers Bootstrapper.exe ran on while their replica had not yet
     /// received the latest publish.
     pub setup_on_stale_replica: Vec<String>,
+    /// Edge servers as the network sees them (absent: [`EdgeHost::default`]).
+    pub edge_hosts: BTreeMap<Fqdn, EdgeHost>,
+    /// Every service fan-out received, in order.
+    pub fan_outs: Vec<FanOut>,
     /// Writes to the topology so far: publishes, `Set-CsSite`,
     /// `Set-CsEdgeServer` (each gives the topology a new signature).
     pub topology_writes: u64,
+}
+
+impl State {
+    /// How the network sees Edge server `c`.
+    #[must_use]
+    pub fn edge_host(&self, c: &Fqdn) -> EdgeHost {
+        self.edge_hosts.get(c).copied().unwrap_or_default()
+    }
+
+    /// Whether `c` is a server of an Edge pool.
+    #[must_use]
+    pub fn is_edge(&self, c: &Fqdn) -> bool {
+        self.deployment.edge_pools.values().any(|p| p.computers.contains_key(c))
+    }
 }
 
 /// Loads the state.
