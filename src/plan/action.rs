@@ -65,6 +65,16 @@ pub enum Operation {
     InvokePoolFailover { front_end_pool: Fqdn },
     /// `Invoke-CsPoolFailBack -PoolFqdn <fe>`.
     InvokePoolFailback { front_end_pool: Fqdn },
+    /// `Invoke-CsManagementServerFailover -BackupSqlServerFqdn <sql>
+    /// [-BackupSqlInstanceName <instance>] -Force`: the Central Management
+    /// Server moves from `from_pool` (down) to `to_pool`, its backup pool.
+    InvokeCmsFailover {
+        from_pool: Fqdn,
+        to_pool: Fqdn,
+        sql_server: Fqdn,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sql_instance: Option<String>,
+    },
 }
 
 impl Operation {
@@ -88,6 +98,7 @@ impl Operation {
             Self::VerifyPort { .. } => K::VerifyPort,
             Self::InvokePoolFailover { .. } => K::InvokePoolFailover,
             Self::InvokePoolFailback { .. } => K::InvokePoolFailback,
+            Self::InvokeCmsFailover { .. } => K::InvokeCmsFailover,
         }
     }
 
@@ -114,6 +125,7 @@ impl Operation {
             Self::SetSiteFederationRoute { site, .. } | Self::SetSiteXmppRoute { site, .. } => site.clone(),
             Self::SetDnsSrv { name, .. } | Self::SetDnsA { name, .. } => name.to_string(),
             Self::VerifyPort { address, port, .. } => format!("{address}:{port}"),
+            Self::InvokeCmsFailover { from_pool, .. } => from_pool.to_string(),
         }
     }
 
@@ -175,7 +187,8 @@ impl Operation {
             | Self::SetSiteXmppRoute { .. }
             | Self::VerifyPort { .. }
             | Self::InvokePoolFailover { .. }
-            | Self::InvokePoolFailback { .. } => None,
+            | Self::InvokePoolFailback { .. }
+            | Self::InvokeCmsFailover { .. } => None,
         }
     }
 
@@ -207,7 +220,8 @@ impl Operation {
             | Self::SetDnsA { .. }
             | Self::VerifyPort { .. }
             | Self::InvokePoolFailover { .. }
-            | Self::InvokePoolFailback { .. } => None,
+            | Self::InvokePoolFailback { .. }
+            | Self::InvokeCmsFailover { .. } => None,
         }
     }
 }
@@ -245,6 +259,12 @@ impl fmt::Display for Operation {
             Self::InvokePoolFailover { front_end_pool } | Self::InvokePoolFailback { front_end_pool } => {
                 write!(f, "{kind} {front_end_pool}")
             }
+            Self::InvokeCmsFailover {
+                from_pool,
+                to_pool,
+                sql_server,
+                ..
+            } => write!(f, "{kind} {from_pool} → {to_pool} (database on {sql_server})"),
         }
     }
 }

@@ -133,6 +133,8 @@ pub enum OperationKind {
     InvokePoolFailover,
     /// `invoke-pool-failback`.
     InvokePoolFailback,
+    /// `invoke-cms-failover`.
+    InvokeCmsFailover,
 }
 
 /// One row of the table.
@@ -153,7 +155,7 @@ pub struct KindRow {
 
 impl OperationKind {
     /// Every kind, in rank order.
-    pub const ALL: [Self; 15] = [
+    pub const ALL: [Self; 16] = [
         Self::StartServices,
         Self::StopServices,
         Self::SetEdgeNextHop,
@@ -169,6 +171,7 @@ impl OperationKind {
         Self::VerifyPort,
         Self::InvokePoolFailover,
         Self::InvokePoolFailback,
+        Self::InvokeCmsFailover,
     ];
 
     /// The kind's row.
@@ -291,6 +294,13 @@ impl OperationKind {
                 S::Lync,
                 "Failback step 5: the Front End pool that failed too is failed back",
             ),
+            Self::InvokeCmsFailover => row(
+                "invoke-cms-failover",
+                15,
+                P::Services,
+                S::Lync,
+                "Pool failover steps 3-5: the Central Management Server's pool is down, so fail it over to the backup pool (Invoke-CsManagementServerFailover) before any publish, Set-CsSite, next-hop change or pool failover",
+            ),
         }
     }
 
@@ -320,6 +330,32 @@ impl OperationKind {
                 "XMPP failover, last step: start the Edge services again (end of the XMPP bracket)"
             }
             _ => self.row().step,
+        }
+    }
+
+    /// Whether the kind writes to the Central Management store (a publish,
+    /// `Set-CsSite`, `Set-CsEdgeServer`, a pool failover or failback, or a
+    /// topology edit that the publish carries): such actions fail while the
+    /// Central Management Server is down, so they wait for its failover.
+    #[must_use]
+    pub const fn writes_central_management(self) -> bool {
+        match self {
+            Self::SetEdgeNextHop
+            | Self::DisableSipFederation
+            | Self::EnableSipFederation
+            | Self::SetMediaEdgePool
+            | Self::PublishTopology
+            | Self::SetSiteFederationRoute
+            | Self::SetSiteXmppRoute
+            | Self::InvokePoolFailover
+            | Self::InvokePoolFailback => true,
+            Self::StartServices
+            | Self::StopServices
+            | Self::RunSetup
+            | Self::SetDnsSrv
+            | Self::SetDnsA
+            | Self::VerifyPort
+            | Self::InvokeCmsFailover => false,
         }
     }
 

@@ -869,7 +869,7 @@ fn lab_with_bind_and_a_wrong_tsig_key_fails_the_dns_actions_and_keeps_the_secret
     assert_eq!(bind.dig("xmpp.contoso.com", "A"), ["131.107.155.20"]);
     assert!(bind.dig("sip.contoso.com", "A").is_empty());
     let fe3 = Fqdn::parse("fepool3.contoso.com").unwrap();
-    assert!(env.lab().topology.front_end_pools[&fe3].failed_over);
+    assert!(env.lab().topology.front_end_pools[&fe3].failed_over.is_failed_over());
 }
 
 #[test]
@@ -1059,7 +1059,7 @@ fn a_refused_real_probe_fails_verify_port_and_the_failback_is_not_attempted() {
     assert!(fb["blockedBy"].as_array().unwrap().contains(&json!(v5269)), "{fb}");
     assert_eq!(doc_out["apply"]["failed"], 1);
     let fe3 = Fqdn::parse("fepool3.contoso.com").unwrap();
-    assert!(env.lab().topology.front_end_pools[&fe3].failed_over);
+    assert!(env.lab().topology.front_end_pools[&fe3].failed_over.is_failed_over());
 }
 
 #[test]
@@ -1104,7 +1104,7 @@ fn lab_with_bind_unsigned_updates_are_refused_then_the_key_from_the_environment_
     assert_eq!(bind.dig("xmpp.contoso.com", "A"), ["131.107.155.10"]);
     assert_eq!(bind.dig("sip.contoso.com", "A"), ["131.107.155.10"]);
     let fe3 = Fqdn::parse("fepool3.contoso.com").unwrap();
-    assert!(!env.lab().topology.front_end_pools[&fe3].failed_over);
+    assert!(!env.lab().topology.front_end_pools[&fe3].failed_over.is_failed_over());
 }
 
 #[test]
@@ -1134,7 +1134,7 @@ fn a_rerun_after_a_refused_probe_probes_again_before_failing_back() {
     let out = lab_run(&env, &["--probes", "real", "reconcile", "-f", &doc]);
     let fe3 = Fqdn::parse("fepool3.contoso.com").unwrap();
     assert!(
-        env.lab().topology.front_end_pools[&fe3].failed_over,
+        env.lab().topology.front_end_pools[&fe3].failed_over.is_failed_over(),
         "fepool3 was failed back although 5269 still refuses connections; the plan was {:?}:\n{}",
         steps(&plan),
         text(&out)

@@ -177,6 +177,10 @@ impl LabFile {
     pub fn deployment(&self) -> Deployment {
         let mut d = self.topology.clone();
         d.dns.clone_from(&self.dns);
+        let down = super::rules::central_management_down(&d).is_some();
+        if let Some(cms) = d.central_management.as_mut() {
+            cms.available = !down;
+        }
         d
     }
 }

@@ -76,6 +76,7 @@ const LYNC: &[(&str, &[&str])] = &[
             "ConferencingServer",
             "MediationServer",
             "CentralManagement",
+            "CentralManagementDatabase",
             "WebServer",
             "UserServer",
             "FileStore",
@@ -174,6 +175,20 @@ const LYNC: &[(&str, &[&str])] = &[
         ],
     ),
     ("Get-CsPoolBackupRelationship", &["PoolFqdn", "Force", "LocalStore"]),
+    (
+        "Invoke-CsManagementServerFailover",
+        &[
+            "BackupSqlServerFqdn",
+            "BackupSqlInstanceName",
+            "BackupMirrorSqlServerFqdn",
+            "BackupMirrorSqlInstanceName",
+            "Force",
+            "Restore",
+            "Report",
+            "WhatIf",
+            "Confirm",
+        ],
+    ),
 ];
 
 /// Windows PowerShell commands edgefed's scripts use (parameters not checked).

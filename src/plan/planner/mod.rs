@@ -12,6 +12,7 @@
 //! milestones to edges and orders the DAG for printing.
 
 mod builder;
+mod central_management;
 mod dns;
 mod front_end;
 mod milestone;
@@ -63,7 +64,8 @@ pub fn plan(desired: &Desired, observed: &Deployment) -> Result<Plan, PlanError>
 type PhaseFn = fn(&mut Planner<'_>);
 
 /// The phases, in the order of the procedures (any order gives the same plan).
-const PHASES: [PhaseFn; 10] = [
+const PHASES: [PhaseFn; 11] = [
+    |p| p.central_management(),
     |p| p.services(),
     |p| p.next_hops(),
     |p| p.topology_edits(),
