@@ -17,6 +17,7 @@ fn scenario_of(name: ScenarioName) -> Scenario {
         ScenarioName::XmppFailedOver => Scenario::XmppFailedOver,
         ScenarioName::Healthy => Scenario::Healthy,
         ScenarioName::EdgeDown => Scenario::EdgeDown,
+        ScenarioName::SiteDown => Scenario::SiteDown,
     }
 }
 

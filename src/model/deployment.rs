@@ -137,6 +137,18 @@ impl Deployment {
         }
     }
 
+    /// The pool of the Central Management Server when it is down: observed
+    /// unavailable, or no server of its pool answers.
+    #[must_use]
+    pub fn central_management_down(&self) -> Option<&Fqdn> {
+        let cms = self.central_management.as_ref()?;
+        let answers = self
+            .front_end_pools
+            .get(&cms.pool)
+            .is_some_and(|p| p.computers.values().any(|c| c.reachable));
+        (!cms.available || !answers).then_some(&cms.pool)
+    }
+
     /// The DNS record of `name` and `kind`, if observed.
     #[must_use]
     pub fn dns_record(&self, name: &DnsName, kind: super::RecordType) -> Option<&DnsRecord> {

@@ -162,8 +162,8 @@ fn secret_of(key_file: &Path) -> String {
 // PowerShell backend, through the Management Shell double
 
 /// A state file for `edgefed-shell-double` and a folder to run edgefed in.
-struct Double {
-    dir: tempfile::TempDir,
+pub(crate) struct Double {
+    pub(crate) dir: tempfile::TempDir,
     state: PathBuf,
 }
 
@@ -175,7 +175,7 @@ impl Double {
     }
 
     /// A scenario's topology in the double.
-    fn of(scenario: Scenario) -> Self {
+    pub(crate) fn of(scenario: Scenario) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let state = dir.path().join("state.json");
         let topology = scenario.lab().expect("scenario").topology;
@@ -185,7 +185,7 @@ impl Double {
     }
 
     /// `edgefed --backend powershell --ps-command DOUBLE ARGS`.
-    fn run(&self, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
         let mut all = vec!["--backend", "powershell", "--ps-command", DOUBLE];
         all.extend_from_slice(args);
         edgefed(
@@ -195,24 +195,24 @@ impl Double {
         )
     }
 
-    fn state(&self) -> Value {
+    pub(crate) fn state(&self) -> Value {
         serde_json::from_slice(&std::fs::read(&self.state).expect("state")).expect("state JSON")
     }
 
     /// What the double changed, one line per cmdlet.
-    fn log(&self) -> Vec<String> {
+    pub(crate) fn log(&self) -> Vec<String> {
         serde_json::from_value(self.state()["log"].clone()).unwrap_or_default()
     }
 
     /// Every script the double received, in order.
-    fn scripts(&self) -> Vec<String> {
+    pub(crate) fn scripts(&self) -> Vec<String> {
         serde_json::from_value(self.state()["scripts"].clone()).unwrap_or_default()
     }
 
     /// An example without its `dns:` section and with the port checks off,
     /// written beside the state: Lync's part of the procedure only, so no
     /// DNS server or probe is needed.
-    fn lync_only(&self, example_name: &str) -> String {
+    pub(crate) fn lync_only(&self, example_name: &str) -> String {
         let text = std::fs::read_to_string(example(example_name)).expect("example");
         let mut out = String::new();
         let mut in_dns = false;

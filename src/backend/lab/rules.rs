@@ -67,25 +67,13 @@ fn computer<'a>(lab: &'a mut LabFile, pool: &Fqdn, name: &Fqdn) -> Result<&'a mu
     }
 }
 
-/// The pool of the Central Management Server when it is down: its pool has
-/// no reachable server.
-#[must_use]
-pub fn central_management_down(deployment: &crate::model::Deployment) -> Option<&Fqdn> {
-    let cms = deployment.central_management.as_ref()?;
-    let up = deployment
-        .front_end_pools
-        .get(&cms.pool)
-        .is_some_and(|p| p.computers.values().any(|c| c.reachable));
-    (!up).then_some(&cms.pool)
-}
-
 /// Refuses a write to the Central Management store while its server is
 /// down, as Lync does: publishing writes the topology to the store,
 /// `Set-CsSite` and `Set-CsEdgeServer` write their settings there, and
 /// "you must fail over the Central Management Server before failing over
 /// the pool".
 fn refuse_while_central_management_down(lab: &LabFile, op: &Operation) -> Result<(), BackendError> {
-    let Some(pool) = central_management_down(&lab.topology) else {
+    let Some(pool) = lab.topology.central_management_down() else {
         return Ok(());
     };
     let cmdlet = match op {

@@ -750,12 +750,18 @@ mod tests {
                 front_end_pool: fe.clone(),
             },
             Operation::InvokePoolFailback { front_end_pool: fe },
+            Operation::InvokeCmsFailover {
+                from_pool: fqdn("fepool1.contoso.com"),
+                to_pool: fqdn("fepool2.contoso.com"),
+                sql_server: fqdn("sql2.contoso.com"),
+                sql_instance: Some("rtc".into()),
+            },
         ]
     }
 
     #[test]
     fn every_built_in_scenario_reads_writes_and_reads_back_equal() {
-        for s in [Scenario::XmppFailedOver, Scenario::Healthy, Scenario::EdgeDown] {
+        for s in Scenario::ALL {
             let lab = s.lab().unwrap_or_else(|e| panic!("{s}: {e}"));
             let written = lab.to_yaml();
             assert_eq!(read(&written), lab, "{s}");
@@ -772,7 +778,7 @@ mod tests {
                 .map(|o| o.kind())
                 .collect::<std::collections::BTreeSet<_>>()
                 .len(),
-            15,
+            crate::plan::OperationKind::ALL.len(),
             "one operation of every kind"
         );
         lab.log.clone_from(&ops);

@@ -390,7 +390,7 @@ pub fn exec_statement(st: &mut State, ctx: &mut Ctx, stmt: &[Tok]) -> Result<Out
 /// Lync refuses writes to the Central Management store while its server is
 /// down: a publish, `Set-CsSite`, `Set-CsEdgeServer`, a pool failover.
 fn refuse_while_central_management_down(st: &State, lower: &str, name: &str) -> Option<String> {
-    let cms = st.deployment.central_management.as_ref().filter(|c| !c.available)?;
+    let pool = st.deployment.central_management_down()?;
     matches!(
         lower,
         "publish-cstopology" | "set-cssite" | "set-csedgeserver" | "invoke-cspoolfailover"
@@ -398,7 +398,7 @@ fn refuse_while_central_management_down(st: &State, lower: &str, name: &str) -> 
     .then(|| {
         format!(
             "{name} : Cannot connect to the Central Management store on pool \"{}\": the Central Management Server is not available (Get-CsManagementStoreReplicationStatus -CentralManagementStoreStatus shows no ActiveMasterFqdn). Fail it over to the backup pool with Invoke-CsManagementServerFailover, then try again.",
-            cms.pool
+            pool
         )
     })
 }

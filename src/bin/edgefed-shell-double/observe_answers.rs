@@ -200,7 +200,7 @@ pub fn central_management_status(st: &State) -> Answer {
                 .front_end_pools
                 .get(&c.pool)
                 .and_then(|p| p.computers.iter().find(|(_, comp)| comp.reachable))
-                .filter(|_| c.available)
+                .filter(|_| d.central_management_down().is_none())
                 .map(|(f, _)| f.to_string());
             json!({
                 "ActiveMasterFqdn": master,
