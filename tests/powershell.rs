@@ -525,6 +525,45 @@ async fn observe_reads_the_deployment_in_one_round_trip() {
     );
 }
 
+/// The Central Management Server as Microsoft's failover page finds it: its
+/// pool, down when `ActiveMasterFqdn` is empty, and the backup database the
+/// topology defines (the one its service does not depend on).
+#[tokio::test]
+async fn observe_finds_the_central_management_server_down_and_its_backup_database() {
+    let mut d = seed_deployment();
+    let backup = CentralManagementBackup {
+        pool: f("fepool2.contoso.com"),
+        sql_server: f("sql2.contoso.com"),
+        sql_instance: Some("rtc".into()),
+    };
+    d.central_management = Some(CentralManagement {
+        pool: f("fepool3.contoso.com"),
+        available: true,
+        backup: Some(backup.clone()),
+    });
+    let fe3 = d.front_end_pools.get_mut(&f("fepool3.contoso.com")).unwrap();
+    for c in fe3.computers.values_mut() {
+        c.reachable = false;
+    }
+    let bed = Bed::new(&d, json!({}));
+    let obs = backend(&bed).observe().await.unwrap();
+    assert_eq!(
+        obs.deployment.central_management,
+        Some(CentralManagement {
+            pool: f("fepool3.contoso.com"),
+            available: false,
+            backup: Some(backup),
+        })
+    );
+    assert!(
+        obs.warnings
+            .iter()
+            .any(|w| w.contains("Central Management Server on fepool3.contoso.com is not available")),
+        "{:?}",
+        obs.warnings
+    );
+}
+
 #[tokio::test]
 async fn observe_of_lync_2013_reads_the_renamed_properties() {
     let d = seed_deployment();
@@ -1471,4 +1510,86 @@ async fn the_double_records_every_script_it_receives_in_order() {
         "{}",
         scripts[1]
     );
+}
+
+/// While the Central Management Server is down the double refuses what
+/// writes to its store — as the lab does — and
+/// `Invoke-CsManagementServerFailover` goes only to the database the topology
+/// defines; afterwards the same writes go through.
+#[test]
+fn the_double_refuses_writes_to_the_store_while_the_central_management_server_is_down() {
+    let mut d = seed_deployment();
+    d.central_management = Some(CentralManagement {
+        pool: f("fepool3.contoso.com"),
+        available: true,
+        backup: Some(CentralManagementBackup {
+            pool: f("fepool2.contoso.com"),
+            sql_server: f("sql2.contoso.com"),
+            sql_instance: None,
+        }),
+    });
+    d.front_end_pools.insert(
+        f("fepool2.contoso.com"),
+        FrontEndPool {
+            site: "Site2".into(),
+            media_edge_pool: Some(f("edgepool2.contoso.com")),
+            backup_pool: None,
+            failed_over: FailoverState::NotFailedOver,
+            computers: BTreeMap::from([(f("fe2.contoso.com"), computer(true, ServiceState::Running))]),
+        },
+    );
+    for c in d
+        .front_end_pools
+        .get_mut(&f("fepool3.contoso.com"))
+        .unwrap()
+        .computers
+        .values_mut()
+    {
+        c.reachable = false;
+    }
+    let bed = Bed::new(&d, json!({}));
+    let writes = [
+        "Set-CsSite -Identity 'Site1' -XmppFederationRoute 'EdgeServer:edgepool2.contoso.com'",
+        "Set-CsEdgeServer -Identity 'EdgeServer:edgepool1.contoso.com' -Registrar 'Registrar:fepool1.contoso.com'",
+        "Invoke-CsPoolFailover -PoolFqdn 'fepool1.contoso.com' -DisasterMode -Confirm:$false",
+    ];
+    let steps: Vec<String> = writes
+        .iter()
+        .enumerate()
+        .map(|(i, w)| format!("Edgefed-Step 'a{i}' {{ {w} }}"))
+        .collect();
+    let r = run_steps(&bed, &steps);
+    for i in 0..writes.len() {
+        let step = &r[format!("a{i}")];
+        assert_eq!(step["ok"], false, "{step}");
+        let m = step["message"].as_str().unwrap_or_default();
+        assert!(
+            m.contains("Central Management store on pool \"fepool3.contoso.com\"")
+                && m.contains("Invoke-CsManagementServerFailover"),
+            "{m}"
+        );
+    }
+    assert!(bed.log().is_empty(), "{:?}", bed.log());
+    let wrong = run_steps(
+        &bed,
+        &["Edgefed-Step 'c0' { Invoke-CsManagementServerFailover -BackupSqlServerFqdn 'sql9.contoso.com' -Force -Confirm:$false }".to_string()],
+    );
+    assert!(
+        wrong["c0"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("database defined in the Topology Builder"),
+        "{wrong}"
+    );
+    let ok = run_steps(
+        &bed,
+        &["Edgefed-Step 'c1' { Invoke-CsManagementServerFailover -BackupSqlServerFqdn 'sql2.contoso.com' -Force -Confirm:$false }".to_string()],
+    );
+    assert_eq!(ok["c1"]["ok"], true, "{ok}");
+    assert_eq!(
+        bed.deployment().central_management.unwrap().pool,
+        f("fepool2.contoso.com")
+    );
+    let after = run_steps(&bed, &steps[..1]);
+    assert_eq!(after["a0"]["ok"], true, "{after}");
 }
