@@ -3,7 +3,8 @@
 //! [`Targets`] resolves what the deployment must look like once done (the
 //! routes of every site, listed or not; the derived SIP federation flags;
 //! next hops). `checks` applies P1–P6 against the observation. Then a
-//! [`Planner`] adds one node per difference, phase by phase — services, next
+//! [`Planner`] adds one node per difference, phase by phase — the Central
+//! Management Server failover, services, next
 //! hops, topology edits and publish, setup, site routes, DNS, the end of the
 //! XMPP bracket, port checks, Front End pools — each phase in its own file.
 //! A node declares, as it is added, the milestones it provides and the ones
