@@ -124,6 +124,8 @@ pub enum ScenarioName {
     Healthy,
     /// Everything on EdgePool1, which has just failed (unreachable).
     EdgeDown,
+    /// Site1 lost: EdgePool1 and its Front End pools (with the Central Management Server) down.
+    SiteDown,
 }
 
 /// Where port probes go.

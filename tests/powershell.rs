@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use edgefed::backend::{BackendError, LyncSystem};
-use edgefed::model::{Computer, Deployment, DnsName, EdgePool, Fqdn, FrontEndPool, ServiceState, Site};
+use edgefed::model::{
+    CentralManagement, CentralManagementBackup, Computer, Deployment, DnsName, EdgePool, FailoverState, Fqdn,
+    FrontEndPool, ServiceState, Site,
+};
 use edgefed::plan::{Action, Dependency, Operation, OperationKind, Phase, System, Wait};
 use edgefed::powershell::commands::{EXPORT_TOPOLOGY, shell_body};
 use edgefed::powershell::quote::{quote_literal, read_literal, site_name};
@@ -51,12 +54,12 @@ fn seed_deployment() -> Deployment {
         site: site.into(),
         media_edge_pool: Some(f(media)),
         backup_pool: None,
-        failed_over: false,
+        failed_over: FailoverState::NotFailedOver,
         computers: BTreeMap::from([(f(server), computer(true, ServiceState::Running))]),
     };
     let mut fepool3 = fe("Site1", "edgepool1.contoso.com", "fe3.contoso.com");
     fepool3.backup_pool = Some(f("fepool2.contoso.com"));
-    fepool3.failed_over = true;
+    fepool3.failed_over = FailoverState::FailedOver;
     Deployment {
         signature: "b2af3192-0000-4000-8000-000000000001".into(),
         sites: BTreeMap::from([
@@ -98,6 +101,11 @@ fn seed_deployment() -> Deployment {
             ),
             (f("fepool3.contoso.com"), fepool3),
         ]),
+        central_management: Some(CentralManagement {
+            pool: f("fepool1.contoso.com"),
+            available: true,
+            backup: None,
+        }),
         dns: Vec::new(),
     }
 }
@@ -123,7 +131,7 @@ fn healthy_deployment() -> Deployment {
     d.front_end_pools
         .get_mut(&f("fepool3.contoso.com"))
         .unwrap()
-        .failed_over = false;
+        .failed_over = FailoverState::NotFailedOver;
     d
 }
 
@@ -503,12 +511,62 @@ async fn observe_reads_the_deployment_in_one_round_trip() {
     let obs = b.observe().await.unwrap();
     let mut expected = d.clone();
     // Get-CsPoolBackupRelationship gives the pairing; the double's topology
-    // names every server; the observation must be the deployment itself.
+    // names every server; the observation must be the deployment itself —
+    // except the failover state of the paired pool, which no cmdlet reports.
     expected.dns.clear();
+    expected
+        .front_end_pools
+        .get_mut(&f("fepool3.contoso.com"))
+        .unwrap()
+        .failed_over = FailoverState::Unknown { recorded: None };
     assert_eq!(obs.deployment, expected);
     assert_eq!(bed.round_trips(), 1);
     assert_eq!(b.stats().round_trips, 1);
-    assert!(obs.warnings.is_empty(), "{:?}", obs.warnings);
+    assert_eq!(obs.warnings.len(), 1, "{:?}", obs.warnings);
+    assert!(
+        obs.warnings[0].contains("fepool3.contoso.com") && obs.warnings[0].contains("unknown"),
+        "{:?}",
+        obs.warnings
+    );
+}
+
+/// The Central Management Server as Microsoft's failover page finds it: its
+/// pool, down when `ActiveMasterFqdn` is empty, and the backup database the
+/// topology defines (the one its service does not depend on).
+#[tokio::test]
+async fn observe_finds_the_central_management_server_down_and_its_backup_database() {
+    let mut d = seed_deployment();
+    let backup = CentralManagementBackup {
+        pool: f("fepool2.contoso.com"),
+        sql_server: f("sql2.contoso.com"),
+        sql_instance: Some("rtc".into()),
+    };
+    d.central_management = Some(CentralManagement {
+        pool: f("fepool3.contoso.com"),
+        available: true,
+        backup: Some(backup.clone()),
+    });
+    let fe3 = d.front_end_pools.get_mut(&f("fepool3.contoso.com")).unwrap();
+    for c in fe3.computers.values_mut() {
+        c.reachable = false;
+    }
+    let bed = Bed::new(&d, json!({}));
+    let obs = backend(&bed).observe().await.unwrap();
+    assert_eq!(
+        obs.deployment.central_management,
+        Some(CentralManagement {
+            pool: f("fepool3.contoso.com"),
+            available: false,
+            backup: Some(backup),
+        })
+    );
+    assert!(
+        obs.warnings
+            .iter()
+            .any(|w| w.contains("Central Management Server on fepool3.contoso.com is not available")),
+        "{:?}",
+        obs.warnings
+    );
 }
 
 #[tokio::test]
@@ -567,7 +625,11 @@ async fn seed_failback_end_to_end() {
         d.front_end_pools[&f("fepool1.contoso.com")].media_edge_pool,
         Some(f("edgepool1.contoso.com"))
     );
-    assert!(!d.front_end_pools[&f("fepool3.contoso.com")].failed_over);
+    assert!(
+        !d.front_end_pools[&f("fepool3.contoso.com")]
+            .failed_over
+            .is_failed_over()
+    );
     let log = bed.log();
     assert_eq!(
         log,
@@ -1081,6 +1143,12 @@ fn sample_operation(kind: OperationKind) -> Operation {
         OperationKind::InvokePoolFailback => Operation::InvokePoolFailback {
             front_end_pool: f("fepool3.contoso.com"),
         },
+        OperationKind::InvokeCmsFailover => Operation::InvokeCmsFailover {
+            from_pool: f("fepool1.contoso.com"),
+            to_pool: f("fepool2.contoso.com"),
+            sql_server: f("sql2.contoso.com"),
+            sql_instance: Some("rtc".into()),
+        },
     }
 }
 
@@ -1214,7 +1282,7 @@ async fn observe_of_2000_edge_pools_is_one_round_trip() {
             site: "Site1".into(),
             media_edge_pool: Some(f("edge0.contoso.com")),
             backup_pool: None,
-            failed_over: false,
+            failed_over: FailoverState::NotFailedOver,
             computers: BTreeMap::from([(f("fe1.contoso.com"), computer(true, ServiceState::Running))]),
         },
     );
@@ -1736,7 +1804,8 @@ async fn observe_reaches_every_edge_server_in_one_fan_out_with_the_edge_credenti
     let bed = Bed::new(&d, json!({}));
     let b = backend(&bed);
     let obs = b.observe().await.unwrap();
-    assert!(obs.warnings.is_empty(), "{:?}", obs.warnings);
+    let edge_warnings: Vec<&String> = obs.warnings.iter().filter(|w| w.contains("Edge server")).collect();
+    assert!(edge_warnings.is_empty(), "{edge_warnings:?}");
     assert_eq!(obs.deployment.edge_pools, d.edge_pools);
     assert_eq!(bed.round_trips(), 1);
     let script = bed.state()["lastScript"].as_str().unwrap().to_string();
@@ -1756,7 +1825,8 @@ async fn observe_reaches_every_edge_server_in_one_fan_out_with_the_edge_credenti
     let mut without = bed.config();
     without.edge_credential_file = None;
     let obs = with_state(&bed, without).observe().await.unwrap();
-    assert_eq!(obs.warnings.len(), 3, "{:?}", obs.warnings);
+    let edge_warnings = obs.warnings.iter().filter(|w| w.contains("Edge server")).count();
+    assert_eq!(edge_warnings, 3, "{:?}", obs.warnings);
     for (pool, p) in &obs.deployment.edge_pools {
         for (c, comp) in &p.computers {
             assert!(!comp.reachable, "{pool} {c}");
@@ -1816,8 +1886,9 @@ async fn observe_says_why_each_edge_server_is_unreachable() {
             pool.computers[&f("edgeserver1.contoso.com")].reachable,
             "{remoting}: the other server answers"
         );
-        assert_eq!(obs.warnings.len(), 1, "{remoting}: {:?}", obs.warnings);
-        let w = &obs.warnings[0];
+        let edge_warnings: Vec<&String> = obs.warnings.iter().filter(|w| w.contains("Edge server")).collect();
+        assert_eq!(edge_warnings.len(), 1, "{remoting}: {:?}", obs.warnings);
+        let w = edge_warnings[0];
         assert!(
             w.starts_with(&format!(
                 "Edge server edgeserver1b.contoso.com is unreachable: {reason} ({id},PSSessionStateBroken): "
@@ -1886,4 +1957,86 @@ async fn a_wave_of_starts_is_one_fan_out_and_each_server_answers_for_itself() {
         d.edge_pools[&f("edgepool1.contoso.com")].computers[&f("edgeserver1b.contoso.com")].services,
         ServiceState::Stopped
     );
+}
+
+/// While the Central Management Server is down the double refuses what
+/// writes to its store — as the lab does — and
+/// `Invoke-CsManagementServerFailover` goes only to the database the topology
+/// defines; afterwards the same writes go through.
+#[test]
+fn the_double_refuses_writes_to_the_store_while_the_central_management_server_is_down() {
+    let mut d = seed_deployment();
+    d.central_management = Some(CentralManagement {
+        pool: f("fepool3.contoso.com"),
+        available: true,
+        backup: Some(CentralManagementBackup {
+            pool: f("fepool2.contoso.com"),
+            sql_server: f("sql2.contoso.com"),
+            sql_instance: None,
+        }),
+    });
+    d.front_end_pools.insert(
+        f("fepool2.contoso.com"),
+        FrontEndPool {
+            site: "Site2".into(),
+            media_edge_pool: Some(f("edgepool2.contoso.com")),
+            backup_pool: None,
+            failed_over: FailoverState::NotFailedOver,
+            computers: BTreeMap::from([(f("fe2.contoso.com"), computer(true, ServiceState::Running))]),
+        },
+    );
+    for c in d
+        .front_end_pools
+        .get_mut(&f("fepool3.contoso.com"))
+        .unwrap()
+        .computers
+        .values_mut()
+    {
+        c.reachable = false;
+    }
+    let bed = Bed::new(&d, json!({}));
+    let writes = [
+        "Set-CsSite -Identity 'Site1' -XmppFederationRoute 'EdgeServer:edgepool2.contoso.com'",
+        "Set-CsEdgeServer -Identity 'EdgeServer:edgepool1.contoso.com' -Registrar 'Registrar:fepool1.contoso.com'",
+        "Invoke-CsPoolFailover -PoolFqdn 'fepool1.contoso.com' -DisasterMode -Confirm:$false",
+    ];
+    let steps: Vec<String> = writes
+        .iter()
+        .enumerate()
+        .map(|(i, w)| format!("Edgefed-Step 'a{i}' {{ {w} }}"))
+        .collect();
+    let r = run_steps(&bed, &steps);
+    for i in 0..writes.len() {
+        let step = &r[format!("a{i}")];
+        assert_eq!(step["ok"], false, "{step}");
+        let m = step["message"].as_str().unwrap_or_default();
+        assert!(
+            m.contains("Central Management store on pool \"fepool3.contoso.com\"")
+                && m.contains("Invoke-CsManagementServerFailover"),
+            "{m}"
+        );
+    }
+    assert!(bed.log().is_empty(), "{:?}", bed.log());
+    let wrong = run_steps(
+        &bed,
+        &["Edgefed-Step 'c0' { Invoke-CsManagementServerFailover -BackupSqlServerFqdn 'sql9.contoso.com' -Force -Confirm:$false }".to_string()],
+    );
+    assert!(
+        wrong["c0"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("database defined in the Topology Builder"),
+        "{wrong}"
+    );
+    let ok = run_steps(
+        &bed,
+        &["Edgefed-Step 'c1' { Invoke-CsManagementServerFailover -BackupSqlServerFqdn 'sql2.contoso.com' -Force -Confirm:$false }".to_string()],
+    );
+    assert_eq!(ok["c1"]["ok"], true, "{ok}");
+    assert_eq!(
+        bed.deployment().central_management.unwrap().pool,
+        f("fepool2.contoso.com")
+    );
+    let after = run_steps(&bed, &steps[..1]);
+    assert_eq!(after["a0"]["ok"], true, "{after}");
 }

@@ -107,7 +107,8 @@ pub fn route(op: &Operation) -> Routed<'_> {
         | Operation::SetSiteFederationRoute { .. }
         | Operation::SetSiteXmppRoute { .. }
         | Operation::InvokePoolFailover { .. }
-        | Operation::InvokePoolFailback { .. } => Routed::Lync(op),
+        | Operation::InvokePoolFailback { .. }
+        | Operation::InvokeCmsFailover { .. } => Routed::Lync(op),
         Operation::SetDnsSrv {
             zone,
             name,
@@ -248,6 +249,12 @@ mod tests {
                 front_end_pool: fe.clone(),
             },
             Operation::InvokePoolFailback { front_end_pool: fe },
+            Operation::InvokeCmsFailover {
+                from_pool: f("fepool1.contoso.com"),
+                to_pool: f("fepool2.contoso.com"),
+                sql_server: f("sql2.contoso.com"),
+                sql_instance: Some("rtc".into()),
+            },
         ]
     }
 

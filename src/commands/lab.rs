@@ -17,6 +17,7 @@ fn scenario_of(name: ScenarioName) -> Scenario {
         ScenarioName::XmppFailedOver => Scenario::XmppFailedOver,
         ScenarioName::Healthy => Scenario::Healthy,
         ScenarioName::EdgeDown => Scenario::EdgeDown,
+        ScenarioName::SiteDown => Scenario::SiteDown,
     }
 }
 
@@ -137,10 +138,10 @@ fn summary(lab: &LabFile) -> String {
             p.site,
             show(&p.media_edge_pool),
             show(&p.backup_pool),
-            if p.failed_over {
-                "FAILED OVER"
-            } else {
-                "not failed over"
+            match p.failed_over.as_known() {
+                Some(true) => "FAILED OVER",
+                Some(false) => "not failed over",
+                None => "failover state unknown",
             }
         );
     }

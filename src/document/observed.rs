@@ -194,9 +194,13 @@ pub fn observed_document(d: &Deployment, json: bool) -> (String, Vec<String>) {
                     media_edge_pool: p.media_edge_pool.as_ref().map(ToString::to_string),
                     // P5 / P6 would refuse `failedOver: true` without a backup
                     // pool or while the pool is an Edge next hop.
-                    failed_over: (!p.failed_over
-                        || (p.backup_pool.is_some() && !d.edge_pools.values().any(|e| e.next_hop.as_ref() == Some(f))))
-                    .then_some(p.failed_over),
+                    // An unknown state is written as what edgefed last did
+                    // to the pool (so reconciling the document does nothing),
+                    // or left out when edgefed never did anything.
+                    failed_over: p.failed_over.as_known().or(p.failed_over.recorded()).filter(|&on| {
+                        !on || (p.backup_pool.is_some()
+                            && !d.edge_pools.values().any(|e| e.next_hop.as_ref() == Some(f)))
+                    }),
                 },
             )
         })

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use super::{DnsName, DnsRecord, Fqdn};
+use super::{CentralManagement, DnsName, DnsRecord, FailoverState, Fqdn};
 
 /// Whether a server's Lync services run (`Get-CsWindowsService` → `Status`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -89,9 +89,10 @@ pub struct FrontEndPool {
     /// The paired backup pool (`Get-CsPoolBackupRelationship`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backup_pool: Option<Fqdn>,
-    /// `Invoke-CsPoolFailover` has been done and not yet reversed.
+    /// Whether `Invoke-CsPoolFailover` has been done and not yet reversed
+    /// (unknown through the Management Shell: see [`FailoverState`]).
     #[serde(default)]
-    pub failed_over: bool,
+    pub failed_over: FailoverState,
     /// The pool's servers.
     #[serde(default)]
     pub computers: BTreeMap<Fqdn, Computer>,
@@ -110,6 +111,9 @@ pub struct Deployment {
     /// Front End pools by FQDN.
     #[serde(default)]
     pub front_end_pools: BTreeMap<Fqdn, FrontEndPool>,
+    /// The Central Management Server, when observed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub central_management: Option<CentralManagement>,
     /// The external DNS records edgefed can see.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dns: Vec<DnsRecord>,
@@ -138,6 +142,18 @@ impl Deployment {
         } else {
             self.front_end_pools.get_mut(pool).map(|p| &mut p.computers)
         }
+    }
+
+    /// The pool of the Central Management Server when it is down: observed
+    /// unavailable, or no server of its pool answers.
+    #[must_use]
+    pub fn central_management_down(&self) -> Option<&Fqdn> {
+        let cms = self.central_management.as_ref()?;
+        let answers = self
+            .front_end_pools
+            .get(&cms.pool)
+            .is_some_and(|p| p.computers.values().any(|c| c.reachable));
+        (!cms.available || !answers).then_some(&cms.pool)
     }
 
     /// The DNS record of `name` and `kind`, if observed.

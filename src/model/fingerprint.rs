@@ -12,14 +12,21 @@
 //!   `nextHop` (FQDN or `null`), `externalAddresses` (in observed order),
 //!   `computers`
 //! - `frontEndPools`: by FQDN → `site`, `mediaEdgePool` (FQDN or `null`),
-//!   `backupPool` (left out when absent), `failedOver`, `computers`
+//!   `backupPool` (left out when absent), `failedOver` (`true`, `false`, or
+//!   when unknown `{"unknown":{"recorded":…}}`), `computers`
 //! - `computers`: by FQDN → `reachable`, `services` (`running` | `stopped`),
 //!   `setupPending` (left out when false)
+//! - `centralManagement` (left out when not observed): `pool`, `available`,
+//!   `backup` (left out when unknown: `pool`, `sqlServer`, `sqlInstance`
+//!   left out when absent)
 //! - `dns` (left out when empty): in observed order, `{"type":"SRV","name",
 //!   "ttl","priority","weight","port","target"}` or `{"type":"A","name",
 //!   "ttl","addresses"}`
 //!
 //! FQDNs and DNS names are lower-case, addresses in their usual text form.
+//! `centralManagement` and the unknown form of `failedOver` were added
+//! without a new version: they are left out (or written as before) for every
+//! deployment that predates them, whose fingerprints therefore stay the same.
 //! A change to any of this is a new version: add a `FingerprintInputV2` and
 //! hash its version with it, so that fingerprints of the two never collide.
 
@@ -27,7 +34,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::{Computer, Deployment, DnsRecord, EdgePool, FrontEndPool, Site};
+use super::{CentralManagement, Computer, Deployment, DnsRecord, EdgePool, FailoverState, FrontEndPool, Site};
 
 /// The fingerprint of `deployment`: 32 hex digits.
 pub(super) fn fingerprint(deployment: &Deployment) -> String {
@@ -46,6 +53,8 @@ struct FingerprintInputV1<'a> {
     sites: BTreeMap<&'a str, SiteV1<'a>>,
     edge_pools: BTreeMap<&'a str, EdgePoolV1<'a>>,
     front_end_pools: BTreeMap<&'a str, FrontEndPoolV1<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    central_management: Option<&'a CentralManagement>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     dns: Vec<RecordV1<'a>>,
 }
@@ -75,7 +84,7 @@ struct FrontEndPoolV1<'a> {
     media_edge_pool: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     backup_pool: Option<&'a str>,
-    failed_over: bool,
+    failed_over: FailoverState,
     computers: BTreeMap<&'a str, ComputerV1>,
 }
 
@@ -126,6 +135,7 @@ impl<'a> From<&'a Deployment> for FingerprintInputV1<'a> {
                 .iter()
                 .map(|(f, p)| (f.as_str(), FrontEndPoolV1::from(p)))
                 .collect(),
+            central_management: d.central_management.as_ref(),
             dns: d.dns.iter().map(RecordV1::from).collect(),
         }
     }
@@ -275,7 +285,7 @@ mod tests {
                 site: "Site1".into(),
                 media_edge_pool: Some(fqdn("edgepool1.contoso.com")),
                 backup_pool: Some(fqdn("fepool2.contoso.com")),
-                failed_over: true,
+                failed_over: FailoverState::FailedOver,
                 computers: [(fqdn("fe1.contoso.com"), computer(true, ServiceState::Running, false))].into(),
             },
         );
@@ -285,7 +295,7 @@ mod tests {
                 site: "Site 2".into(),
                 media_edge_pool: None,
                 backup_pool: None,
-                failed_over: false,
+                failed_over: FailoverState::NotFailedOver,
                 computers: BTreeMap::new(),
             },
         );

@@ -6,11 +6,15 @@
 //! records edgefed manages. The planner compares a [`crate::document::Desired`]
 //! against a `Deployment`; backends produce one; the lab stores one.
 
+mod central_management;
 mod deployment;
 mod dns_record;
+mod failover;
 mod fingerprint;
 mod fqdn;
 
+pub use central_management::{CentralManagement, CentralManagementBackup};
 pub use deployment::{Computer, Deployment, EdgePool, FrontEndPool, ServiceState, Site};
 pub use dns_record::{DnsName, DnsRecord, RecordType};
+pub use failover::FailoverState;
 pub use fqdn::{Fqdn, FqdnError};

@@ -71,6 +71,16 @@ pub enum Operation {
     InvokePoolFailover { front_end_pool: Fqdn },
     /// `Invoke-CsPoolFailBack -PoolFqdn <fe>`.
     InvokePoolFailback { front_end_pool: Fqdn },
+    /// `Invoke-CsManagementServerFailover -BackupSqlServerFqdn <sql>
+    /// [-BackupSqlInstanceName <instance>] -Force`: the Central Management
+    /// Server moves from `from_pool` (down) to `to_pool`, its backup pool.
+    InvokeCmsFailover {
+        from_pool: Fqdn,
+        to_pool: Fqdn,
+        sql_server: Fqdn,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sql_instance: Option<String>,
+    },
 }
 
 impl Operation {
@@ -96,6 +106,7 @@ impl Operation {
             Self::VerifyPort { .. } => K::VerifyPort,
             Self::InvokePoolFailover { .. } => K::InvokePoolFailover,
             Self::InvokePoolFailback { .. } => K::InvokePoolFailback,
+            Self::InvokeCmsFailover { .. } => K::InvokeCmsFailover,
         }
     }
 
@@ -124,6 +135,7 @@ impl Operation {
             Self::SetSiteFederationRoute { site, .. } | Self::SetSiteXmppRoute { site, .. } => site.clone(),
             Self::SetDnsSrv { name, .. } | Self::SetDnsA { name, .. } => name.to_string(),
             Self::VerifyPort { address, port, .. } => format!("{address}:{port}"),
+            Self::InvokeCmsFailover { from_pool, .. } => from_pool.to_string(),
         }
     }
 
@@ -187,7 +199,8 @@ impl Operation {
             | Self::InvokePoolFailover { .. }
             | Self::InvokePoolFailback { .. }
             | Self::EditEdgeNextHop { .. }
-            | Self::WaitForReplication { .. } => None,
+            | Self::WaitForReplication { .. }
+            | Self::InvokeCmsFailover { .. } => None,
         }
     }
 
@@ -224,7 +237,8 @@ impl Operation {
             | Self::VerifyPort { .. }
             | Self::InvokePoolFailover { .. }
             | Self::InvokePoolFailback { .. }
-            | Self::WaitForReplication { .. } => None,
+            | Self::WaitForReplication { .. }
+            | Self::InvokeCmsFailover { .. } => None,
         }
     }
 }
@@ -265,6 +279,12 @@ impl fmt::Display for Operation {
             Self::InvokePoolFailover { front_end_pool } | Self::InvokePoolFailback { front_end_pool } => {
                 write!(f, "{kind} {front_end_pool}")
             }
+            Self::InvokeCmsFailover {
+                from_pool,
+                to_pool,
+                sql_server,
+                ..
+            } => write!(f, "{kind} {from_pool} → {to_pool} (database on {sql_server})"),
         }
     }
 }

@@ -205,7 +205,7 @@ pub(super) fn check(desired: &Desired, observed: &Deployment, targets: &Targets)
                     .iter()
                     .find(|(other, o)| {
                         *other != pool
-                            && !o.failed_over
+                            && o.failed_over.as_known() == Some(false)
                             && o.site == observed.edge_pools[edge].site
                             && !targets.failing_over(other)
                     })

@@ -137,6 +137,8 @@ pub enum OperationKind {
     InvokePoolFailover,
     /// `invoke-pool-failback`.
     InvokePoolFailback,
+    /// `invoke-cms-failover`.
+    InvokeCmsFailover,
 }
 
 /// One row of the table.
@@ -162,7 +164,7 @@ pub struct KindRow {
 
 impl OperationKind {
     /// Every kind, in rank order.
-    pub const ALL: [Self; 17] = [
+    pub const ALL: [Self; 18] = [
         Self::StartServices,
         Self::StopServices,
         Self::SetEdgeNextHop,
@@ -180,6 +182,7 @@ impl OperationKind {
         Self::VerifyPort,
         Self::InvokePoolFailover,
         Self::InvokePoolFailback,
+        Self::InvokeCmsFailover,
     ];
 
     /// The kind's row.
@@ -306,6 +309,12 @@ impl OperationKind {
                 S::Lync,
                 "Failback step 5: the Front End pool that failed too is failed back",
             ),
+            Self::InvokeCmsFailover => row(
+                "invoke-cms-failover",
+                P::Services,
+                S::Lync,
+                "Pool failover steps 3-5: the Central Management Server's pool is down, so fail it over to the backup pool (Invoke-CsManagementServerFailover) before any publish, Set-CsSite, next-hop change or pool failover",
+            ),
         }
     }
 
@@ -343,6 +352,34 @@ impl OperationKind {
                 "XMPP failover step 7: start the Edge services again (end of the XMPP bracket)"
             }
             _ => self.row().step,
+        }
+    }
+
+    /// Whether the kind writes to the Central Management store (a publish,
+    /// `Set-CsSite`, `Set-CsEdgeServer`, a pool failover or failback, or a
+    /// topology edit that the publish carries): such actions fail while the
+    /// Central Management Server is down, so they wait for its failover.
+    #[must_use]
+    pub const fn writes_central_management(self) -> bool {
+        match self {
+            Self::SetEdgeNextHop
+            | Self::DisableSipFederation
+            | Self::EnableSipFederation
+            | Self::SetMediaEdgePool
+            | Self::EditEdgeNextHop
+            | Self::PublishTopology
+            | Self::SetSiteFederationRoute
+            | Self::SetSiteXmppRoute
+            | Self::InvokePoolFailover
+            | Self::InvokePoolFailback => true,
+            Self::StartServices
+            | Self::StopServices
+            | Self::RunSetup
+            | Self::SetDnsSrv
+            | Self::SetDnsA
+            | Self::VerifyPort
+            | Self::WaitForReplication
+            | Self::InvokeCmsFailover => false,
         }
     }
 

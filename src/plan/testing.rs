@@ -100,7 +100,7 @@ impl DeploymentBuilder {
                 site: site.to_string(),
                 media_edge_pool: media.map(fqdn),
                 backup_pool: backup.map(fqdn),
-                failed_over,
+                failed_over: crate::model::FailoverState::known(failed_over),
                 computers: Default::default(),
             },
         );

@@ -27,6 +27,7 @@ use super::commands::{
     service_fan_out, shell_body, write_file_call,
 };
 use super::config::PowerShellConfig;
+use super::failover_record::FailoverRecord;
 use super::observe::{Observed, observe_script, parse_observation, signature_of};
 use super::product::Product;
 use super::quote::{ps_value, quote_literal};
@@ -35,8 +36,9 @@ use super::script::Script;
 use super::topology_view::apply_edits;
 use super::transport::{Reply, RoundTripStats, StepOutcome, Transport, step};
 use crate::backend::{Applied, BackendError, LyncSystem, Observation};
-use crate::model::Fqdn;
+use crate::model::{FailoverState, Fqdn};
 use crate::plan::Operation;
+use std::collections::BTreeMap;
 
 /// What the backend remembers between observe and apply.
 #[derive(Debug, Default)]
@@ -78,6 +80,15 @@ fn shell_step(op: &Operation, values: &Values) -> Plan {
             op.kind()
         )))),
         Err(e) => Plan::Done(Err(refused(e.to_string()))),
+    }
+}
+
+/// The pool a failover or failback acts on, and whether it fails it over.
+fn pool_failover_of(op: &Operation) -> Option<(&Fqdn, bool)> {
+    match op {
+        Operation::InvokePoolFailover { front_end_pool } => Some((front_end_pool, true)),
+        Operation::InvokePoolFailback { front_end_pool } => Some((front_end_pool, false)),
+        _ => None,
     }
 }
 
@@ -241,7 +252,8 @@ impl PowerShellBackend {
             | Operation::SetSiteFederationRoute { .. }
             | Operation::SetSiteXmppRoute { .. }
             | Operation::InvokePoolFailover { .. }
-            | Operation::InvokePoolFailback { .. } => shell_step(op, &Values::new()),
+            | Operation::InvokePoolFailback { .. }
+            | Operation::InvokeCmsFailover { .. } => shell_step(op, &Values::new()),
         }
     }
 
@@ -453,7 +465,13 @@ impl LyncSystem for PowerShellBackend {
     async fn observe(&self) -> Result<Observation, BackendError> {
         let script = observe_script(self.config.edge_credential_file.as_deref())?;
         let reply = self.transport.run(script, self.config.timeouts.observe).await?;
-        let observed = parse_observation(&reply)?;
+        let mut observed = parse_observation(&reply)?;
+        let record = FailoverRecord::in_dir(&self.config.backup_dir).load()?;
+        for (pool, p) in &mut observed.deployment.front_end_pools {
+            if let FailoverState::Unknown { recorded } = &mut p.failed_over {
+                *recorded = record.get(pool).copied();
+            }
+        }
         let observation = Observation {
             deployment: observed.deployment.clone(),
             warnings: observed.warnings.clone(),
@@ -483,8 +501,23 @@ impl LyncSystem for PowerShellBackend {
         let mut needs_publish = false;
         let mut any_step = false;
         let mut needs_fan_out = false;
-        for (op, fan_out) in operations.iter().zip(self.plan_fan_outs(operations)) {
-            let plan = fan_out.unwrap_or_else(|| self.plan_one(op, &script));
+        let record = FailoverRecord::in_dir(&self.config.backup_dir);
+        // Per operation index: the pool and edgefed's record before this batch.
+        let mut recorded_before: BTreeMap<usize, (Fqdn, Option<bool>)> = BTreeMap::new();
+        for (i, (op, fan_out)) in operations.iter().zip(self.plan_fan_outs(operations)).enumerate() {
+            let mut plan = fan_out.unwrap_or_else(|| self.plan_one(op, &script));
+            if let (Some((pool, failed_over)), Plan::Step(_)) = (pool_failover_of(op), &plan) {
+                // Recorded before it runs, so it never runs unrecorded.
+                match record
+                    .load()
+                    .and_then(|r| record.set(pool, Some(failed_over)).map(|()| r.get(pool).copied()))
+                {
+                    Ok(before) => {
+                        recorded_before.insert(i, (pool.clone(), before));
+                    }
+                    Err(e) => plan = Plan::Done(Err(e)),
+                }
+            }
             if matches!(
                 plan,
                 Plan::Step(_) | Plan::Publish(_) | Plan::FanOut(_) | Plan::Joined(_)
@@ -555,7 +588,7 @@ impl LyncSystem for PowerShellBackend {
         } else {
             Some(self.finish_staging(reply.as_ref(), &edits))
         };
-        plans
+        let results: Vec<Result<Applied, BackendError>> = plans
             .into_iter()
             .enumerate()
             .map(|(i, plan)| match plan {
@@ -589,6 +622,20 @@ impl LyncSystem for PowerShellBackend {
                         }
                     }
                 }
+            })
+            .collect();
+        results
+            .into_iter()
+            .enumerate()
+            .map(|(i, result)| match (result, recorded_before.get(&i)) {
+                (Err(e), Some((pool, before))) => match record.set(pool, *before) {
+                    Ok(()) => Err(e),
+                    Err(undo) => Err(failed(format!(
+                        "{e}; and edgefed's failover record could not be put back ({undo}): check {} before reconciling again",
+                        record.path().display()
+                    ))),
+                },
+                (result, _) => result,
             })
             .collect()
     }

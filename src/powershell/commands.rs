@@ -7,7 +7,7 @@
 //! administrator reviews is what edgefed runs.
 
 use super::body::{Body, Slot};
-use super::quote::{QuoteError, quote_literal, site_name};
+use super::quote::{QuoteError, ps_value, quote_literal, site_name};
 use crate::model::Fqdn;
 use crate::plan::Operation;
 
@@ -50,6 +50,20 @@ pub fn cmdlet_line(op: &Operation) -> Result<Option<String>, QuoteError> {
         ),
         Operation::InvokePoolFailback { front_end_pool } => {
             format!("Invoke-CsPoolFailBack -PoolFqdn {} -Confirm:$false", q(front_end_pool))
+        }
+        Operation::InvokeCmsFailover {
+            sql_server,
+            sql_instance,
+            ..
+        } => {
+            let instance = match sql_instance {
+                Some(i) => format!(" -BackupSqlInstanceName {}", ps_value("SQL Server instance name", i)?),
+                None => String::new(),
+            };
+            format!(
+                "Invoke-CsManagementServerFailover -BackupSqlServerFqdn {}{instance} -Force -Confirm:$false",
+                q(sql_server)
+            )
         }
         Operation::StartServices { .. }
         | Operation::StopServices { .. }
@@ -222,7 +236,8 @@ pub fn shell_body(op: &Operation) -> Result<Option<Body>, QuoteError> {
         | Operation::SetSiteFederationRoute { .. }
         | Operation::SetSiteXmppRoute { .. }
         | Operation::InvokePoolFailover { .. }
-        | Operation::InvokePoolFailback { .. } => cmdlet_line(op)?.map(Body::text),
+        | Operation::InvokePoolFailback { .. }
+        | Operation::InvokeCmsFailover { .. } => cmdlet_line(op)?.map(Body::text),
         Operation::PublishTopology {} => Some(publish_body()),
         Operation::RunSetup { computer, .. } => Some(run_setup_body(computer)),
         Operation::WaitForReplication { computer, .. } => Some(wait_for_replication_body(computer)),

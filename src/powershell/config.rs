@@ -183,7 +183,9 @@ impl Timeouts {
             Operation::RunSetup { .. } => self.run_setup + self.replication_wait,
             Operation::WaitForReplication { .. } => self.replication_wait,
             Operation::SetSiteFederationRoute { .. } | Operation::SetSiteXmppRoute { .. } => self.set_site,
-            Operation::InvokePoolFailover { .. } | Operation::InvokePoolFailback { .. } => self.pool_failover,
+            Operation::InvokePoolFailover { .. }
+            | Operation::InvokePoolFailback { .. }
+            | Operation::InvokeCmsFailover { .. } => self.pool_failover,
             Operation::SetDnsSrv { .. } | Operation::SetDnsA { .. } | Operation::VerifyPort { .. } => Duration::ZERO,
         }
     }

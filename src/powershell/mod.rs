@@ -17,6 +17,7 @@ mod backend;
 pub mod body;
 pub mod commands;
 mod config;
+pub mod failover_record;
 pub mod observe;
 pub mod product;
 pub mod quote;

@@ -10,14 +10,29 @@
 //! the topology document as published, its signature, and each Edge pool's
 //! product version (for Bootstrapper.exe's folder).
 //!
-//! Failover state: `Get-CsPoolBackupRelationship` is the only documented
-//! cmdlet about a pool's backup pairing (research §1.6, §2.13);
-//! `Get-CsPoolFabricState` reports Windows Fabric services, not failover
-//! (§2.14), so it is not used. The relationship object's output properties
-//! are not documented; they are read leniently (`BackupPoolFqdn` /
-//! `BackupPool`, and a failed-over indicator under `FailedOver`,
-//! `IsFailedOver`, or a state property whose value says `FailedOver`). When
-//! a paired pool's state cannot be read the observation warns.
+//! Failover state: `Get-CsPoolBackupRelationship` "returns the fully
+//! qualified domain name of the backup pool associated with a Registrar
+//! pool", and nothing else; `Get-CsPoolFabricState` reports Windows Fabric
+//! replicas and `Get-CsUserPoolInfo` the server a user would register with
+//! on the backup pool. No documented output says whether a pool is failed
+//! over, so a paired pool's state is [`FailoverState::Unknown`] with a
+//! warning (the backend adds what its own record says it last did), and an
+//! unpaired pool is known not failed over (failover "can only be invoked if
+//! you have assigned a backup pool"). The backup pool is read as
+//! `BackupPoolFqdn` / `BackupPool` (the object's properties are not
+//! documented either).
+//!
+//! The Central Management Server, as Microsoft's pool failover procedure
+//! finds it: the pool that hosts it (`Get-CsService -CentralManagement` →
+//! `PoolFqdn`) and whether it answers (`Get-CsManagementStoreReplicationStatus
+//! -CentralManagementStoreStatus`: "If they [ActiveMasterFQDN and
+//! ActiveFileTransferAgents] are empty, the Central Management Server is not
+//! available and you must fail it over"). Where it fails over to: the backup
+//! pool of its pool, and the Central Management database
+//! (`Get-CsService -CentralManagementDatabase` → `PoolFqdn`,
+//! `SqlInstanceName`) other than the one the Central Management service
+//! depends on; when that cannot be told, no backup is reported and the
+//! planner asks for the failover to be done by hand.
 //!
 //! Only Edge servers are asked for their services; Front End servers are
 //! reported reachable and running. An Edge server the fan-out could not
@@ -40,7 +55,10 @@ use super::script::Script;
 use super::topology_view::TopologyFacts;
 use super::transport::{Reply, StepOutcome, step};
 use crate::backend::BackendError;
-use crate::model::{Computer, Deployment, EdgePool, Fqdn, FrontEndPool, ServiceState, Site};
+use crate::model::{
+    CentralManagement, CentralManagementBackup, Computer, Deployment, EdgePool, FailoverState, Fqdn, FrontEndPool,
+    ServiceState, Site,
+};
 
 /// The observe script's helper functions (one line each).
 pub const OBSERVE_HELPERS: &[&str] = &[
@@ -87,6 +105,15 @@ pub fn observe_script(credential_file: Option<&str>) -> Result<Script, BackendEr
     s.step("registrars", "Get-CsService -Registrar | Edgefed-Record");
     s.step("pools", "Get-CsPool | Edgefed-Record");
     s.step("replication", "Get-CsManagementStoreReplicationStatus | Edgefed-Record");
+    s.step("centralManagement", "Get-CsService -CentralManagement | Edgefed-Record");
+    s.step(
+        "centralManagementStatus",
+        "Get-CsManagementStoreReplicationStatus -CentralManagementStoreStatus | Edgefed-Record",
+    );
+    s.step(
+        "centralManagementDatabases",
+        "Get-CsService -CentralManagementDatabase | Edgefed-Record",
+    );
     s.step("windowsServices", &windows_services);
     s.step(
         "backupRelationships",
@@ -336,7 +363,7 @@ pub fn parse_observation(reply: &Reply) -> Result<Observed, BackendError> {
 
     // Front End pools and their backup pairing.
     let reg_values = required_step(reply, "registrars", "Get-CsService -Registrar")?;
-    let mut backups: BTreeMap<Fqdn, (Option<Fqdn>, Option<bool>)> = BTreeMap::new();
+    let mut backups: BTreeMap<Fqdn, Option<Fqdn>> = BTreeMap::new();
     if let StepOutcome::Ok { value, .. } = step(reply, "backupRelationships")? {
         for v in &value {
             let Some(obj) = v.as_object() else { continue };
@@ -350,14 +377,12 @@ pub fn parse_observation(reply: &Reply) -> Result<Observed, BackendError> {
                 .cloned()
                 .unwrap_or_default();
             let mut backup = None;
-            let mut failed_over = None;
             for r in Record::all("Get-CsPoolBackupRelationship", &rels)? {
                 if let Some(b) = r.text(&["BackupPoolFqdn", "BackupPool"]) {
                     backup = Some(fqdn_of("Get-CsPoolBackupRelationship", "BackupPoolFqdn", &b)?);
                 }
-                failed_over = failed_over.or_else(|| failed_over_of(&r));
             }
-            backups.insert(pool, (backup, failed_over));
+            backups.insert(pool, backup);
         }
     }
     let mut front_end_pools = BTreeMap::new();
@@ -365,12 +390,15 @@ pub fn parse_observation(reply: &Reply) -> Result<Observed, BackendError> {
         let id = r.required(&["PoolFqdn", "Identity"])?;
         let pool = fqdn_of("Get-CsService -Registrar", "PoolFqdn", &id)?;
         let site = site_name_of(&r.required(&["SiteId", "Site"])?);
-        let (backup_pool, failed_over) = backups.get(&pool).cloned().unwrap_or((None, None));
-        if backup_pool.is_some() && failed_over.is_none() {
+        let backup_pool = backups.get(&pool).cloned().flatten();
+        let failed_over = if backup_pool.is_some() {
             warnings.push(format!(
-                "Front End pool {pool}: Get-CsPoolBackupRelationship does not say whether it is failed over; assumed not"
+                "Front End pool {pool}: whether it is failed over is unknown (no Lync cmdlet documents that state; Get-CsPoolBackupRelationship gives only the backup pool): failedOver: true fails it over once, and a failback is planned only after edgefed's own failover"
             ));
-        }
+            FailoverState::Unknown { recorded: None }
+        } else {
+            FailoverState::NotFailedOver
+        };
         let computers = computers_of(&pool)?
             .into_iter()
             .map(|c| {
@@ -390,18 +418,20 @@ pub fn parse_observation(reply: &Reply) -> Result<Observed, BackendError> {
                 site,
                 media_edge_pool: facts.media.get(&pool).cloned(),
                 backup_pool,
-                failed_over: failed_over.unwrap_or(false),
+                failed_over,
                 computers,
             },
         );
     }
 
+    let central_management = central_management(reply, &front_end_pools, &mut warnings)?;
     Ok(Observed {
         deployment: Deployment {
             signature: signature.clone(),
             sites,
             edge_pools,
             front_end_pools,
+            central_management,
             dns: Vec::new(),
         },
         warnings,
@@ -411,11 +441,76 @@ pub fn parse_observation(reply: &Reply) -> Result<Observed, BackendError> {
     })
 }
 
-fn failed_over_of(r: &Record<'_>) -> Option<bool> {
-    if let Some(b) = r.flag(&["FailedOver", "IsFailedOver"]) {
-        return Some(b);
+/// The Central Management Server (see the module documentation), or `None`
+/// with a warning when its pool or its status cannot be read.
+fn central_management(
+    reply: &Reply,
+    front_end_pools: &BTreeMap<Fqdn, FrontEndPool>,
+    warnings: &mut Vec<String>,
+) -> Result<Option<CentralManagement>, BackendError> {
+    const SERVICE: &str = "Get-CsService -CentralManagement";
+    const STATUS: &str = "Get-CsManagementStoreReplicationStatus -CentralManagementStoreStatus";
+    const DATABASES: &str = "Get-CsService -CentralManagementDatabase";
+    let not_read = |warnings: &mut Vec<String>, why: String| {
+        warnings.push(format!(
+            "the Central Management Server could not be located ({why}): no Central Management Server failover is planned; if publishing or Set-CsSite fail because it is down, fail it over with Invoke-CsManagementServerFailover and reconcile again"
+        ));
+        Ok(None)
+    };
+    let service = match step(reply, "centralManagement")? {
+        StepOutcome::Ok { value, .. } => value,
+        StepOutcome::Err(m) => return not_read(warnings, format!("`{SERVICE}` failed: {m}")),
+    };
+    let records = Record::all(SERVICE, &service)?;
+    let [record] = records.as_slice() else {
+        return not_read(
+            warnings,
+            format!("`{SERVICE}` returned {} services, not one", records.len()),
+        );
+    };
+    let id = record.required(&["PoolFqdn", "Identity"])?;
+    let pool = fqdn_of(SERVICE, "PoolFqdn", &id)?;
+    // The service's dependency on its database, as `CentralManagementDatabase:<fqdn>`
+    // in whichever property this version lists dependencies under.
+    let identities: Vec<String> = record.props.keys().flat_map(|k| record.list(&[k.as_str()])).collect();
+    let active_database = identities
+        .iter()
+        .find(|v| role_of(v).as_deref() == Some("centralmanagementdatabase"))
+        .and_then(|v| Fqdn::parse(strip_role(v)).ok());
+    let available = match step(reply, "centralManagementStatus")? {
+        StepOutcome::Ok { value, .. } => Record::all(STATUS, &value)?
+            .iter()
+            .any(|r| r.text(&["ActiveMasterFqdn"]).is_some()),
+        StepOutcome::Err(m) => return not_read(warnings, format!("`{STATUS}` failed: {m}")),
+    };
+    let backup_pool = front_end_pools.get(&pool).and_then(|p| p.backup_pool.clone());
+    let mut databases = Vec::new();
+    if let StepOutcome::Ok { value, .. } = step(reply, "centralManagementDatabases")? {
+        for r in Record::all(DATABASES, &value)? {
+            let server = fqdn_of(DATABASES, "PoolFqdn", &r.required(&["PoolFqdn", "Identity"])?)?;
+            databases.push((server, r.text(&["SqlInstanceName"])));
+        }
     }
-    let state = r.text(&["BackupPoolStatus", "FailoverState", "State", "Status"])?;
-    let s = state.to_ascii_lowercase().replace([' ', '_', '-'], "");
-    Some(s.contains("failedover"))
+    let others: Vec<_> = databases
+        .into_iter()
+        .filter(|(server, _)| active_database.as_ref() != Some(server))
+        .collect();
+    let backup = match (backup_pool, active_database, others.as_slice()) {
+        (Some(pool), Some(_), [(sql_server, sql_instance)]) => Some(CentralManagementBackup {
+            pool,
+            sql_server: sql_server.clone(),
+            sql_instance: sql_instance.clone(),
+        }),
+        _ => None,
+    };
+    if !available {
+        warnings.push(format!(
+            "the Central Management Server on {pool} is not available (ActiveMasterFqdn is empty): it must be failed over before any topology write or pool failover"
+        ));
+    }
+    Ok(Some(CentralManagement {
+        pool,
+        available,
+        backup,
+    }))
 }

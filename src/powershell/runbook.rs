@@ -280,6 +280,16 @@ pub fn runbook(actions: &[Action]) -> String {
             | Operation::SetSiteXmppRoute { .. }
             | Operation::InvokePoolFailover { .. }
             | Operation::InvokePoolFailback { .. } => shell_step(&mut out, op),
+            Operation::InvokeCmsFailover { to_pool, .. } => {
+                comment(
+                    &mut out,
+                    "# ",
+                    &format!(
+                        "Run on a Front End server of {to_pool}: Invoke-CsManagementServerFailover \"should be run on a server in the pool to which you want to failover the CMS\". Afterwards Get-CsManagementStoreReplicationStatus -CentralManagementStoreStatus shows ActiveMasterFqdn on {to_pool}."
+                    ),
+                );
+                shell_step(&mut out, op);
+            }
         }
     }
     out

@@ -215,7 +215,7 @@ pub fn to_deployment(model: &TopologyModel, sites_json: Option<&str>) -> Result<
                     site: p.site.clone(),
                     media_edge_pool: p.media_edge_pool.clone(),
                     backup_pool: None,
-                    failed_over: false,
+                    failed_over: crate::model::FailoverState::NotFailedOver,
                     computers: computers(&p.servers),
                 },
             )
@@ -226,6 +226,7 @@ pub fn to_deployment(model: &TopologyModel, sites_json: Option<&str>) -> Result<
         sites,
         edge_pools,
         front_end_pools,
+        central_management: None,
         dns: Vec::new(),
     })
 }

@@ -74,7 +74,13 @@ fn front_end_failover_moves_the_next_hop_first() {
         }]
     );
     env.ok(&["reconcile", "-f", &example("frontend-failover.yaml")]);
-    assert!(env.lab().topology.front_end_pools.values().any(|p| p.failed_over));
+    assert!(
+        env.lab()
+            .topology
+            .front_end_pools
+            .values()
+            .any(|p| p.failed_over.is_failed_over())
+    );
 }
 
 #[test]

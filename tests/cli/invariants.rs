@@ -93,7 +93,7 @@ fn build(
                 site: sites[i % n_sites].clone(),
                 media_edge_pool: Some(edge_names[media % edge_names.len()].clone()),
                 backup_pool: backup.then(|| fe_names[(i + 1) % fe_names.len()].clone()),
-                failed_over: *failed && *backup,
+                failed_over: edgefed::model::FailoverState::known(*failed && *backup),
                 computers: BTreeMap::new(),
             },
         );

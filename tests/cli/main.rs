@@ -8,6 +8,7 @@ mod concurrency;
 mod exit_codes;
 mod failover;
 mod faults;
+mod front_end;
 mod golden;
 mod invariants;
 mod output;

@@ -172,10 +172,22 @@ impl LabFile {
         })
     }
 
+    /// The published topology as Lync shows it: the Central Management
+    /// Server is available while a server of its pool answers.
+    #[must_use]
+    pub fn published(&self) -> Deployment {
+        let mut d = self.topology.clone();
+        let down = d.central_management_down().is_some();
+        if let Some(cms) = d.central_management.as_mut() {
+            cms.available = !down;
+        }
+        d
+    }
+
     /// The observed deployment: the published topology and DNS.
     #[must_use]
     pub fn deployment(&self) -> Deployment {
-        let mut d = self.topology.clone();
+        let mut d = self.published();
         d.dns.clone_from(&self.dns);
         d
     }

@@ -159,7 +159,7 @@ impl LyncSystem for LabBackend {
             ));
         }
         Ok(Observation {
-            deployment: lab.topology,
+            deployment: lab.published(),
             warnings,
         })
     }

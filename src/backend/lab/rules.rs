@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use super::file::LabFile;
 use crate::backend::{Applied, BackendError};
-use crate::model::{Computer, DnsRecord, Fqdn, ServiceState};
+use crate::model::{Computer, DnsRecord, FailoverState, Fqdn, ServiceState};
 use crate::plan::Operation;
 use crate::topology::TopologyEdit;
 
@@ -68,7 +68,29 @@ fn computer<'a>(lab: &'a mut LabFile, pool: &Fqdn, name: &Fqdn) -> Result<&'a mu
     }
 }
 
+/// Refuses a write to the Central Management store while its server is
+/// down, as Lync does: publishing writes the topology to the store,
+/// `Set-CsSite` and `Set-CsEdgeServer` write their settings there, and
+/// "you must fail over the Central Management Server before failing over
+/// the pool".
+fn refuse_while_central_management_down(lab: &LabFile, op: &Operation) -> Result<(), BackendError> {
+    let Some(pool) = lab.topology.central_management_down() else {
+        return Ok(());
+    };
+    let cmdlet = match op {
+        Operation::PublishTopology {} => "Publish-CsTopology",
+        Operation::SetSiteFederationRoute { .. } | Operation::SetSiteXmppRoute { .. } => "Set-CsSite",
+        Operation::SetEdgeNextHop { .. } => "Set-CsEdgeServer",
+        Operation::InvokePoolFailover { .. } => "Invoke-CsPoolFailOver",
+        _ => return Ok(()),
+    };
+    Err(refused(format!(
+        "{cmdlet} : Cannot connect to the Central Management store on pool \"{pool}\": the Central Management Server is not available (Get-CsManagementStoreReplicationStatus -CentralManagementStoreStatus shows no ActiveMasterFqdn). Fail it over to the backup pool with Invoke-CsManagementServerFailover, then try again."
+    )))
+}
+
 fn perform(lab: &mut LabFile, op: &Operation) -> Result<Applied, BackendError> {
+    refuse_while_central_management_down(lab, op)?;
     match op {
         Operation::StartServices { pool, computer: name } => {
             computer(lab, pool, name)?.services = ServiceState::Running;
@@ -188,14 +210,80 @@ fn perform(lab: &mut LabFile, op: &Operation) -> Result<Applied, BackendError> {
                     "Pool \"{front_end_pool}\" has no backup pool: it cannot be failed over."
                 )));
             }
-            front_end_mut(lab, front_end_pool)?.failed_over = true;
+            front_end_mut(lab, front_end_pool)?.failed_over = FailoverState::FailedOver;
             Ok(Applied::default())
         }
         Operation::InvokePoolFailback { front_end_pool } => {
-            front_end_mut(lab, front_end_pool)?.failed_over = false;
+            front_end_mut(lab, front_end_pool)?.failed_over = FailoverState::NotFailedOver;
             Ok(Applied::default())
         }
+        Operation::InvokeCmsFailover {
+            from_pool,
+            to_pool,
+            sql_server,
+            sql_instance,
+        } => central_management_failover(lab, from_pool, to_pool, sql_server, sql_instance.as_deref()),
     }
+}
+
+/// `Invoke-CsManagementServerFailover -BackupSqlServerFqdn … -Force`, run on
+/// a server of `to_pool`: only to the database the topology defines ("You
+/// can only invoke the failover to the database defined in the Topology
+/// Builder"), from the pool that hosts the Central Management Server now.
+fn central_management_failover(
+    lab: &mut LabFile,
+    from_pool: &Fqdn,
+    to_pool: &Fqdn,
+    sql_server: &Fqdn,
+    sql_instance: Option<&str>,
+) -> Result<Applied, BackendError> {
+    let Some(cms) = lab.topology.central_management.clone() else {
+        return Err(refused(
+            "Invoke-CsManagementServerFailover : Cannot find the Central Management Server in the topology.",
+        ));
+    };
+    if cms.pool != *from_pool {
+        return Err(BackendError::stale(format!(
+            "the Central Management Server is on {}, not on {from_pool} as the plan saw: observe again and re-plan",
+            cms.pool
+        )));
+    }
+    let Some(backup) = cms.backup.filter(|b| b.pool == *to_pool) else {
+        return Err(refused(format!(
+            "Invoke-CsManagementServerFailover : The topology defines no backup Central Management database on pool \"{to_pool}\"."
+        )));
+    };
+    if backup.sql_server != *sql_server || backup.sql_instance.as_deref() != sql_instance {
+        return Err(refused(format!(
+            "Invoke-CsManagementServerFailover : You can only invoke the failover to the database defined in the Topology Builder ({}{}).",
+            backup.sql_server,
+            backup
+                .sql_instance
+                .as_deref()
+                .map(|i| format!("\\{i}"))
+                .unwrap_or_default()
+        )));
+    }
+    let reachable = lab
+        .topology
+        .front_end_pools
+        .get(to_pool)
+        .is_some_and(|p| p.computers.values().any(|c| c.reachable));
+    if !reachable {
+        return Err(BackendError::unreachable(
+            to_pool.to_string(),
+            format!("Invoke-CsManagementServerFailover must run on a server of {to_pool}, and none is reachable."),
+        ));
+    }
+    lab.topology.central_management = Some(crate::model::CentralManagement {
+        pool: to_pool.clone(),
+        available: true,
+        backup: None,
+    });
+    Ok(Applied {
+        detail: Some(format!("the Central Management Server now runs on {to_pool}")),
+        warnings: vec![],
+    })
 }
 
 fn edge_pool_mut<'a>(lab: &'a mut LabFile, pool: &Fqdn) -> Result<&'a mut crate::model::EdgePool, BackendError> {

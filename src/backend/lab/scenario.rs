@@ -14,6 +14,9 @@ pub enum Scenario {
     Healthy,
     /// Everything on EdgePool1, which has just failed (unreachable).
     EdgeDown,
+    /// Site1 lost: EdgePool1 and the Site1 Front End pools (one hosting the
+    /// Central Management Server) unreachable, federation still on EdgePool1.
+    SiteDown,
 }
 
 impl Scenario {
@@ -21,7 +24,7 @@ impl Scenario {
     pub const DEFAULT: Self = Self::XmppFailedOver;
 
     /// Every scenario.
-    pub const ALL: [Self; 3] = [Self::XmppFailedOver, Self::Healthy, Self::EdgeDown];
+    pub const ALL: [Self; 4] = [Self::XmppFailedOver, Self::Healthy, Self::EdgeDown, Self::SiteDown];
 
     /// The scenario's name.
     #[must_use]
@@ -30,6 +33,7 @@ impl Scenario {
             Self::XmppFailedOver => "xmpp-failed-over",
             Self::Healthy => "healthy",
             Self::EdgeDown => "edge-down",
+            Self::SiteDown => "site-down",
         }
     }
 
@@ -40,6 +44,7 @@ impl Scenario {
             Self::XmppFailedOver => include_str!("scenarios/xmpp-failed-over.yaml"),
             Self::Healthy => include_str!("scenarios/healthy.yaml"),
             Self::EdgeDown => include_str!("scenarios/edge-down.yaml"),
+            Self::SiteDown => include_str!("scenarios/site-down.yaml"),
         }
     }
 
@@ -78,5 +83,17 @@ mod tests {
     fn the_default_scenario_keeps_its_fingerprint() {
         let lab = Scenario::XmppFailedOver.lab().expect("scenario");
         assert_eq!(lab.deployment().fingerprint(), "1a5fb245f973b70633ba2524f86c5ae6");
+    }
+
+    #[test]
+    fn in_site_down_the_central_management_server_is_down_with_a_known_backup() {
+        let d = Scenario::SiteDown.lab().expect("scenario").deployment();
+        let cms = d.central_management.expect("modelled");
+        assert_eq!(cms.pool.as_str(), "fepool1.contoso.com");
+        assert!(!cms.available);
+        let backup = cms.backup.expect("backup");
+        assert_eq!(backup.pool.as_str(), "fepool2.contoso.com");
+        assert_eq!(backup.sql_server.as_str(), "sql2.contoso.com");
+        assert_eq!(backup.sql_instance.as_deref(), Some("rtc"));
     }
 }

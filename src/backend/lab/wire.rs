@@ -14,7 +14,10 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::file::{Fault, LabFile};
-use crate::model::{Computer, Deployment, DnsName, DnsRecord, EdgePool, Fqdn, FrontEndPool, ServiceState, Site};
+use crate::model::{
+    CentralManagement, CentralManagementBackup, Computer, Deployment, DnsName, DnsRecord, EdgePool, FailoverState,
+    Fqdn, FrontEndPool, ServiceState, Site,
+};
 use crate::plan::Operation;
 
 /// The whole lab file.
@@ -62,8 +65,56 @@ pub(super) struct DeploymentV1 {
     pub edge_pools: BTreeMap<Fqdn, EdgePoolV1>,
     #[serde(default)]
     pub front_end_pools: BTreeMap<Fqdn, FrontEndPoolV1>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub central_management: Option<CentralManagementV1>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dns: Vec<RecordV1>,
+}
+
+/// The Central Management Server: the pool that hosts it, and where
+/// `Invoke-CsManagementServerFailover` moves it. Whether it answers is not
+/// stored: it answers while a server of its pool is reachable.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename = "CentralManagement", rename_all = "camelCase", deny_unknown_fields)]
+pub(super) struct CentralManagementV1 {
+    pub pool: Fqdn,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_pool: Option<Fqdn>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_sql_server: Option<Fqdn>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_sql_instance: Option<String>,
+}
+
+impl From<CentralManagementV1> for CentralManagement {
+    fn from(w: CentralManagementV1) -> Self {
+        let backup = match (w.backup_pool, w.backup_sql_server) {
+            (Some(pool), Some(sql_server)) => Some(CentralManagementBackup {
+                pool,
+                sql_server,
+                sql_instance: w.backup_sql_instance,
+            }),
+            _ => None,
+        };
+        // Availability is derived from the pool's servers when the lab is
+        // turned into an observation (`LabFile::deployment`).
+        Self {
+            pool: w.pool,
+            available: true,
+            backup,
+        }
+    }
+}
+
+impl From<&CentralManagement> for CentralManagementV1 {
+    fn from(c: &CentralManagement) -> Self {
+        Self {
+            pool: c.pool.clone(),
+            backup_pool: c.backup.as_ref().map(|b| b.pool.clone()),
+            backup_sql_server: c.backup.as_ref().map(|b| b.sql_server.clone()),
+            backup_sql_instance: c.backup.as_ref().and_then(|b| b.sql_instance.clone()),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -216,6 +267,13 @@ pub(super) enum OperationV1 {
     InvokePoolFailback {
         front_end_pool: Fqdn,
     },
+    InvokeCmsFailover {
+        from_pool: Fqdn,
+        to_pool: Fqdn,
+        sql_server: Fqdn,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sql_instance: Option<String>,
+    },
 }
 
 impl From<LabV1> for LabFile {
@@ -279,6 +337,7 @@ impl From<DeploymentV1> for Deployment {
             sites: w.sites.into_iter().map(|(k, v)| (k, v.into())).collect(),
             edge_pools: w.edge_pools.into_iter().map(|(k, v)| (k, v.into())).collect(),
             front_end_pools: w.front_end_pools.into_iter().map(|(k, v)| (k, v.into())).collect(),
+            central_management: w.central_management.map(Into::into),
             dns: w.dns.into_iter().map(DnsRecord::from).collect(),
         }
     }
@@ -291,6 +350,7 @@ impl From<&Deployment> for DeploymentV1 {
             sites: d.sites.iter().map(|(k, v)| (k.clone(), v.into())).collect(),
             edge_pools: d.edge_pools.iter().map(|(k, v)| (k.clone(), v.into())).collect(),
             front_end_pools: d.front_end_pools.iter().map(|(k, v)| (k.clone(), v.into())).collect(),
+            central_management: d.central_management.as_ref().map(Into::into),
             dns: d.dns.iter().map(RecordV1::from).collect(),
         }
     }
@@ -348,7 +408,7 @@ impl From<FrontEndPoolV1> for FrontEndPool {
             site: w.site,
             media_edge_pool: w.media_edge_pool,
             backup_pool: w.backup_pool,
-            failed_over: w.failed_over,
+            failed_over: FailoverState::known(w.failed_over),
             computers: w.computers.into_iter().map(|(k, v)| (k, v.into())).collect(),
         }
     }
@@ -360,7 +420,8 @@ impl From<&FrontEndPool> for FrontEndPoolV1 {
             site: p.site.clone(),
             media_edge_pool: p.media_edge_pool.clone(),
             backup_pool: p.backup_pool.clone(),
-            failed_over: p.failed_over,
+            // The lab keeps a known state.
+            failed_over: p.failed_over.is_failed_over(),
             computers: p.computers.iter().map(|(k, v)| (k.clone(), v.into())).collect(),
         }
     }
@@ -495,6 +556,17 @@ impl From<OperationV1> for Operation {
             W::WaitForReplication { pool, computer } => Self::WaitForReplication { pool, computer },
             W::InvokePoolFailover { front_end_pool } => Self::InvokePoolFailover { front_end_pool },
             W::InvokePoolFailback { front_end_pool } => Self::InvokePoolFailback { front_end_pool },
+            W::InvokeCmsFailover {
+                from_pool,
+                to_pool,
+                sql_server,
+                sql_instance,
+            } => Self::InvokeCmsFailover {
+                from_pool,
+                to_pool,
+                sql_server,
+                sql_instance,
+            },
         }
     }
 }
@@ -556,6 +628,17 @@ impl From<&Operation> for OperationV1 {
             O::WaitForReplication { pool, computer } => Self::WaitForReplication { pool, computer },
             O::InvokePoolFailover { front_end_pool } => Self::InvokePoolFailover { front_end_pool },
             O::InvokePoolFailback { front_end_pool } => Self::InvokePoolFailback { front_end_pool },
+            O::InvokeCmsFailover {
+                from_pool,
+                to_pool,
+                sql_server,
+                sql_instance,
+            } => Self::InvokeCmsFailover {
+                from_pool,
+                to_pool,
+                sql_server,
+                sql_instance,
+            },
         }
     }
 }
@@ -691,12 +774,18 @@ mod tests {
                 front_end_pool: fe.clone(),
             },
             Operation::InvokePoolFailback { front_end_pool: fe },
+            Operation::InvokeCmsFailover {
+                from_pool: fqdn("fepool1.contoso.com"),
+                to_pool: fqdn("fepool2.contoso.com"),
+                sql_server: fqdn("sql2.contoso.com"),
+                sql_instance: Some("rtc".into()),
+            },
         ]
     }
 
     #[test]
     fn every_built_in_scenario_reads_writes_and_reads_back_equal() {
-        for s in [Scenario::XmppFailedOver, Scenario::Healthy, Scenario::EdgeDown] {
+        for s in Scenario::ALL {
             let lab = s.lab().unwrap_or_else(|e| panic!("{s}: {e}"));
             let written = lab.to_yaml();
             assert_eq!(read(&written), lab, "{s}");

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
-use edgefed::model::{Fqdn, ServiceState};
+use edgefed::model::{FailoverState, Fqdn, ServiceState};
 use serde_json::{Value, json};
 
 use super::lexer::{Tok, matching};
@@ -183,6 +183,9 @@ pub fn exec_statement(st: &mut State, ctx: &mut Ctx, stmt: &[Tok]) -> Result<Out
     if lower.contains("-cs")
         && let Err(m) = take_fault(st, &cmd.name)
     {
+        return Ok(Err(m));
+    }
+    if let Some(m) = refuse_while_central_management_down(st, &lower, &cmd.name) {
         return Ok(Err(m));
     }
     let d = &mut st.deployment;
@@ -379,10 +382,11 @@ pub fn exec_statement(st: &mut State, ctx: &mut Ctx, stmt: &[Tok]) -> Result<Out
                     "Pool failover can only be invoked if you have assigned a backup pool to the failed pool \"{pool}\"."
                 )));
             }
-            fe.failed_over = failover;
+            fe.failed_over = FailoverState::known(failover);
             st.log.push(format!("{} {pool}", cmd.name));
             none()
         }
+        "invoke-csmanagementserverfailover" => central_management_failover(st, ctx, &cmd),
         "edgefed-waitreplication" => {
             let Some(def) = ctx.helpers.get("edgefed-waitreplication").cloned() else {
                 return Err("Edgefed-WaitReplication is called but not defined".into());
@@ -446,6 +450,75 @@ pub fn exec_statement(st: &mut State, ctx: &mut Ctx, stmt: &[Tok]) -> Result<Out
         "invoke-command" => invoke_command(st, ctx, &cmd),
         other => Err(format!("the double does not implement `{other}`")),
     }
+}
+
+/// Lync refuses writes to the Central Management store while its server is
+/// down: a publish, `Set-CsSite`, `Set-CsEdgeServer`, a pool failover.
+fn refuse_while_central_management_down(st: &State, lower: &str, name: &str) -> Option<String> {
+    let pool = st.deployment.central_management_down()?;
+    matches!(
+        lower,
+        "publish-cstopology" | "set-cssite" | "set-csedgeserver" | "invoke-cspoolfailover"
+    )
+    .then(|| {
+        format!(
+            "{name} : Cannot connect to the Central Management store on pool \"{}\": the Central Management Server is not available (Get-CsManagementStoreReplicationStatus -CentralManagementStoreStatus shows no ActiveMasterFqdn). Fail it over to the backup pool with Invoke-CsManagementServerFailover, then try again.",
+            pool
+        )
+    })
+}
+
+/// `Invoke-CsManagementServerFailover -BackupSqlServerFqdn … [-BackupSqlInstanceName …] -Force`:
+/// only to the backup database the topology defines, run on the backup pool
+/// (the double's shell counts as a server of it when one is reachable).
+fn central_management_failover(st: &mut State, ctx: &Ctx, cmd: &Command) -> Result<Outcome, String> {
+    let Some(server) = cmd.string("BackupSqlServerFqdn", ctx)? else {
+        return Err("the double implements only the disaster-recovery form (-BackupSqlServerFqdn … -Force)".into());
+    };
+    if !cmd.has("Force") {
+        return Ok(Err(
+            "Invoke-CsManagementServerFailover : Parameter set cannot be resolved using the specified named parameters (-Force is required with -BackupSqlServerFqdn).".into(),
+        ));
+    }
+    if cmd.get("Confirm") != Some(&Arg::Word("$false".into())) {
+        return Err("Invoke-CsManagementServerFailover would prompt for confirmation: pass -Confirm:$false".into());
+    }
+    let server = fqdn(&server)?;
+    let instance = cmd.string("BackupSqlInstanceName", ctx)?;
+    let d = &mut st.deployment;
+    let Some(cms) = d.central_management.as_mut() else {
+        return Ok(Err(
+            "Invoke-CsManagementServerFailover : Cannot find the Central Management Server in the topology.".into(),
+        ));
+    };
+    let Some(backup) = cms.backup.clone() else {
+        return Ok(Err(
+            "Invoke-CsManagementServerFailover : The topology defines no backup Central Management database.".into(),
+        ));
+    };
+    if backup.sql_server != server || backup.sql_instance != instance {
+        return Ok(Err(format!(
+            "Invoke-CsManagementServerFailover : You can only invoke the failover to the database defined in the Topology Builder ({}).",
+            backup.sql_server
+        )));
+    }
+    let reachable = d
+        .front_end_pools
+        .get(&backup.pool)
+        .is_some_and(|p| p.computers.values().any(|c| c.reachable));
+    if !reachable {
+        return Ok(Err(format!(
+            "Invoke-CsManagementServerFailover : This cmdlet should be run on a server in the pool to which you want to fail over the Central Management Server ({}), and none of its servers answers.",
+            backup.pool
+        )));
+    }
+    cms.pool = backup.pool.clone();
+    cms.available = true;
+    cms.backup = None;
+    st.log.push(format!(
+        "Invoke-CsManagementServerFailover -BackupSqlServerFqdn {server}"
+    ));
+    Ok(Ok((Vec::new(), Vec::new())))
 }
 
 fn invoke_command(st: &mut State, ctx: &Ctx, cmd: &Command) -> Result<Outcome, String> {

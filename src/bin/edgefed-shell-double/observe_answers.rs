@@ -156,6 +156,85 @@ pub fn registrars(st: &State) -> Answer {
         .collect())
 }
 
+/// The active Central Management database the double reports for the
+/// Central Management Server on `pool` (the model keeps only the backup).
+fn active_database(pool: &Fqdn) -> String {
+    format!("sql.{pool}")
+}
+
+/// `Get-CsService -CentralManagement`: the service, on the pool that hosts
+/// it, depending on its database. No Central Management Server modelled:
+/// no service.
+pub fn central_management(st: &State) -> Answer {
+    fault(st, "Get-CsService")?;
+    let d = &st.deployment;
+    Ok(d.central_management
+        .iter()
+        .map(|c| {
+            let site = d
+                .front_end_pools
+                .get(&c.pool)
+                .map(|p| p.site.clone())
+                .unwrap_or_default();
+            json!({
+                "Identity": format!("CentralManagement:{}", c.pool),
+                "PoolFqdn": c.pool.to_string(),
+                "SiteId": format!("Site:{site}"),
+                "Version": st.version.to_string(),
+                "Role": "CentralManagement",
+                "CentralManagementDatabase": format!("CentralManagementDatabase:{}", active_database(&c.pool)),
+            })
+        })
+        .collect())
+}
+
+/// `Get-CsManagementStoreReplicationStatus -CentralManagementStoreStatus`:
+/// `ActiveMasterFqdn` and `ActiveFileTransferAgents` name a server of the
+/// Central Management Server's pool, or are empty when it is down.
+pub fn central_management_status(st: &State) -> Answer {
+    fault(st, "Get-CsManagementStoreReplicationStatus")?;
+    let d = &st.deployment;
+    Ok(d.central_management
+        .iter()
+        .map(|c| {
+            let master = d
+                .front_end_pools
+                .get(&c.pool)
+                .and_then(|p| p.computers.iter().find(|(_, comp)| comp.reachable))
+                .filter(|_| d.central_management_down().is_none())
+                .map(|(f, _)| f.to_string());
+            json!({
+                "ActiveMasterFqdn": master,
+                "ActiveFileTransferAgents": master.iter().collect::<Vec<_>>(),
+                "ActiveReplicas": [],
+                "DeletedReplicas": [],
+            })
+        })
+        .collect())
+}
+
+/// `Get-CsService -CentralManagementDatabase`: the active database and the
+/// backup the topology defines.
+pub fn central_management_databases(st: &State) -> Answer {
+    fault(st, "Get-CsService")?;
+    let Some(c) = &st.deployment.central_management else {
+        return Ok(Vec::new());
+    };
+    let database = |server: String, instance: Option<&str>| {
+        json!({
+            "Identity": format!("CentralManagementDatabase:{server}"),
+            "PoolFqdn": server,
+            "SqlInstanceName": instance,
+            "Role": "CentralManagementDatabase",
+        })
+    };
+    let mut out = vec![database(active_database(&c.pool), Some("rtc"))];
+    if let Some(b) = &c.backup {
+        out.push(database(b.sql_server.to_string(), b.sql_instance.as_deref()));
+    }
+    Ok(out)
+}
+
 /// `Get-CsPool`.
 pub fn pools(st: &State) -> Answer {
     fault(st, "Get-CsPool")?;
@@ -241,7 +320,9 @@ pub fn backups(st: &State, results: &Map<String, Value>) -> Answer {
             .backup_pool
             .iter()
             .map(|b| {
-                json!({ "PoolFqdn": pool.to_string(), "BackupPoolFqdn": b.to_string(), "FailedOver": if p.failed_over { "True" } else { "False" } })
+                // The real object documents only the backup pool: no
+                // failed-over property is invented here.
+                json!({ "PoolFqdn": pool.to_string(), "BackupPoolFqdn": b.to_string() })
             })
             .collect();
         out.push(json!({ "PoolFqdn": pool.to_string(), "Relationship": rel, "Error": null }));

@@ -134,6 +134,11 @@ fn run_step(st: &mut State, ctx: &mut Ctx, results: &Map<String, Value>, body: &
         "Get-CsService Registrar Edgefed-Record" => Some(answers::registrars(st)),
         "Get-CsPool Edgefed-Record" => Some(answers::pools(st)),
         "Get-CsManagementStoreReplicationStatus Edgefed-Record" => Some(answers::replication(st)),
+        "Get-CsService CentralManagement Edgefed-Record" => Some(answers::central_management(st)),
+        "Get-CsManagementStoreReplicationStatus CentralManagementStoreStatus Edgefed-Record" => {
+            Some(answers::central_management_status(st))
+        }
+        "Get-CsService CentralManagementDatabase Edgefed-Record" => Some(answers::central_management_databases(st)),
         _ if w.first() == Some(&"foreach") && w.contains(&"Edgefed-ServiceState") => {
             Some(answers::windows_services(st, results))
         }

@@ -81,7 +81,12 @@ type Resolved = (Vec<usize>, Vec<Edge>);
 
 impl Builder {
     /// Adds a node; declare its milestones on the returned node.
+    ///
+    /// A node whose kind writes to the Central Management store provides
+    /// [`Milestone::CentralManagementWrite`] and waits for the Central
+    /// Management Server failover, if the plan has one.
     pub fn add(&mut self, phase: Phase, operation: Operation, reason: impl Into<String>) -> &mut PlanNode {
+        let writes = operation.kind().writes_central_management();
         self.nodes.push(PlanNode {
             operation,
             phase,
@@ -91,7 +96,14 @@ impl Builder {
             only_if: None,
         });
         let last = self.nodes.len() - 1;
-        &mut self.nodes[last]
+        let node = &mut self.nodes[last];
+        if writes {
+            node.provides(Milestone::CentralManagementWrite).after(
+                Milestone::CentralManagementFailedOver,
+                "Lync refuses writes to the Central Management store (publish, Set-CsSite, Set-CsEdgeServer, pool failover) until its server, whose pool is down, is failed over",
+            );
+        }
+        node
     }
 
     /// Declares what follows from each node's kind, once for every node of

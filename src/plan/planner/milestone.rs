@@ -47,6 +47,12 @@ pub(super) enum Milestone {
     SipDnsSet,
     /// No Edge pool has this Front End pool as its next hop any more.
     NextHopMovedOff(Fqdn),
+    /// The Central Management Server is failed over to its backup pool.
+    CentralManagementFailedOver,
+    /// An action writes to the Central Management store (provided by every
+    /// node whose kind writes it; triggers the Central Management Server
+    /// failover).
+    CentralManagementWrite,
     /// Every other action of the plan: resolved to every node that does not
     /// itself wait on this milestone.
     EveryOtherAction,
@@ -71,6 +77,8 @@ impl fmt::Display for Milestone {
             Self::XmppDnsSet => write!(f, "the XMPP DNS records set"),
             Self::SipDnsSet => write!(f, "the SIP DNS records set"),
             Self::NextHopMovedOff(pool) => write!(f, "every Edge next hop moved off {pool}"),
+            Self::CentralManagementFailedOver => write!(f, "the Central Management Server failed over"),
+            Self::CentralManagementWrite => write!(f, "a write to the Central Management store"),
             Self::EveryOtherAction => write!(f, "every other action"),
         }
     }

@@ -3,7 +3,8 @@
 //! [`Targets`] resolves what the deployment must look like once done (the
 //! routes of every site, listed or not; the derived SIP federation flags;
 //! next hops). `checks` applies P1–P6 against the observation. Then a
-//! [`Planner`] adds one node per difference, phase by phase — services, next
+//! [`Planner`] adds one node per difference, phase by phase — the Central
+//! Management Server failover, services, next
 //! hops, topology edits and publish, setup, site routes, DNS, the end of the
 //! XMPP bracket, port checks, Front End pools — each phase in its own file.
 //! A node declares, as it is added, the milestones it provides and the ones
@@ -12,6 +13,7 @@
 //! milestones to edges and orders the DAG for printing.
 
 mod builder;
+mod central_management;
 mod dns;
 mod front_end;
 mod milestone;
@@ -63,7 +65,8 @@ pub fn plan(desired: &Desired, observed: &Deployment) -> Result<Plan, PlanError>
 type PhaseFn = fn(&mut Planner<'_>);
 
 /// The phases, in the order of the procedures (any order gives the same plan).
-const PHASES: [PhaseFn; 10] = [
+const PHASES: [PhaseFn; 11] = [
+    |p| p.central_management(),
     |p| p.services(),
     |p| p.next_hops(),
     |p| p.topology_edits(),

@@ -74,10 +74,10 @@ impl Planner<'_> {
 
     /// Whether the plan fails a Front End pool back.
     fn fails_back(&self) -> bool {
-        self.desired.front_end_pools.iter().any(|(fe, p)| {
-            p.failed_over.as_ref().is_some_and(|f| !f.value)
-                && self.observed.front_end_pools.get(fe).is_some_and(|o| o.failed_over)
-        })
+        self.desired
+            .front_end_pools
+            .keys()
+            .any(|fe| self.front_end_step_of(fe) == super::front_end::FrontEndStep::FailBack)
     }
 
     /// Phase 9: probe 5061 / 5269 on each external address of a pool a route
