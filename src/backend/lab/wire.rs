@@ -199,6 +199,8 @@ pub(super) enum OperationV1 {
         pool: Fqdn,
         address: IpAddr,
         port: u16,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        hosts: Vec<Fqdn>,
     },
     InvokePoolFailover {
         front_end_pool: Fqdn,
@@ -478,7 +480,17 @@ impl From<OperationV1> for Operation {
                 ttl,
                 observed: observed.map(DnsRecord::from),
             },
-            W::VerifyPort { pool, address, port } => Self::VerifyPort { pool, address, port },
+            W::VerifyPort {
+                pool,
+                address,
+                port,
+                hosts,
+            } => Self::VerifyPort {
+                pool,
+                address,
+                port,
+                hosts,
+            },
             W::InvokePoolFailover { front_end_pool } => Self::InvokePoolFailover { front_end_pool },
             W::InvokePoolFailback { front_end_pool } => Self::InvokePoolFailback { front_end_pool },
         }
@@ -537,7 +549,17 @@ impl From<&Operation> for OperationV1 {
                 ttl,
                 observed: observed.as_ref().map(RecordV1::from),
             },
-            O::VerifyPort { pool, address, port } => Self::VerifyPort { pool, address, port },
+            O::VerifyPort {
+                pool,
+                address,
+                port,
+                hosts,
+            } => Self::VerifyPort {
+                pool,
+                address,
+                port,
+                hosts,
+            },
             O::InvokePoolFailover { front_end_pool } => Self::InvokePoolFailover { front_end_pool },
             O::InvokePoolFailback { front_end_pool } => Self::InvokePoolFailback { front_end_pool },
         }
@@ -662,6 +684,7 @@ mod tests {
                 pool: edge.clone(),
                 address: ip("192.0.2.10"),
                 port: 5269,
+                hosts: vec![fqdn("xmpp.contoso.com")],
             },
             Operation::InvokePoolFailover {
                 front_end_pool: fe.clone(),
