@@ -251,7 +251,9 @@ impl Prosody {
         Self::start_with(Ipv4Addr::LOCALHOST, free_port(), domain, Some(leaf))
     }
 
-    fn start_with(ip: Ipv4Addr, port: u16, domain: &str, leaf: Option<&Leaf>) -> Self {
+    /// Starts `prosody -F` serving `domain`, s2s only, on `ip:port` (a
+    /// loopback address), with `leaf` as the host's certificate if given.
+    pub fn start_with(ip: Ipv4Addr, port: u16, domain: &str, leaf: Option<&Leaf>) -> Self {
         assert!(ip.is_loopback(), "tests only listen on loopback");
         let dir = tempfile::tempdir().expect("temp dir");
         let d = dir.path().display().to_string();
