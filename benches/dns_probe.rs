@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use edgefed::dns::{DnsClient, TsigKey};
 use edgefed::model::{DnsName, DnsRecord, Fqdn, RecordType};
-use edgefed::probe::{ProbeKind, ProbeTarget, probe_many};
+use edgefed::probe::{CertificateCheck, ProbeKind, ProbeTarget, probe_many};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
@@ -150,7 +150,7 @@ async fn xmpp_listener() -> std::io::Result<SocketAddr> {
                 let mut buf = [0u8; 512];
                 let _ = s.read(&mut buf).await;
                 let _ = s
-                    .write_all(b"<?xml version='1.0'?><stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' from='bench.test' id='b' version='1.0'>")
+                    .write_all(b"<?xml version='1.0'?><stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' from='bench.test' id='b' version='1.0'><stream:features/>")
                     .await;
             });
         }
@@ -204,6 +204,7 @@ async fn probe_bench() {
                 addr,
                 ProbeKind::XmppServer {
                     domain: "bench.test".into(),
+                    certificate: CertificateCheck::default(),
                 },
             )
             .await;
@@ -215,6 +216,10 @@ async fn probe_bench() {
         tls_listener().await,
         ProbeKind::Tls {
             server_name: "sip.bench.test".into(),
+            certificate: CertificateCheck {
+                hosts: vec!["sip.bench.test".into()],
+                trust: None,
+            },
         },
     )
     .await;
@@ -226,6 +231,7 @@ async fn probe_bench() {
                 prosody.addr(),
                 ProbeKind::XmppServer {
                     domain: "bench.test".into(),
+                    certificate: CertificateCheck::default(),
                 },
             )
             .await;

@@ -167,7 +167,7 @@ pub fn open_backend(
         }
     };
     let probes: Arc<dyn ProbeSystem> = match (settings.probes, &lab) {
-        (ProbeMode::Real, _) => Arc::new(RealProbes::new(timeout)),
+        (ProbeMode::Real, _) => Arc::new(RealProbes::new(timeout, settings.probe_ca.clone())),
         (ProbeMode::Lab, Some(lab)) => lab.clone(),
         (ProbeMode::Lab, None) => {
             return Err(Error::Internal("lab probes were chosen without the lab backend".into()));

@@ -110,6 +110,11 @@ pub struct Global {
     /// Default: `lab` with the lab backend, `real` with PowerShell.
     #[arg(long, global = true, value_enum)]
     pub probes: Option<ProbeMode>,
+    /// A PEM file with the CA certificate(s) the federation ports' certificate
+    /// chains must validate to (real probes). Without it, probes still check
+    /// that the certificate covers the federation host, but not its chain.
+    #[arg(long, global = true, env = "EDGEFED_PROBE_CA_FILE", value_name = "PEM")]
+    pub probe_ca_file: Option<PathBuf>,
     /// Bound on each DNS query / update and each port probe, in seconds.
     #[arg(long, global = true, default_value = "5", value_name = "SECONDS")]
     pub network_timeout: u64,

@@ -12,6 +12,7 @@ use crate::cli::{BackendKind, ColorWhen, DEFAULT_LAB, Global, OutputFormat, Prob
 use crate::dns::{KEY_ENV, KEY_FILE_ENV, TsigKey};
 use crate::error::Error;
 use crate::powershell::{Launcher, PowerShellConfig, Timeouts};
+use crate::probe::TrustAnchors;
 
 /// Everything the global options say.
 #[derive(Debug)]
@@ -34,6 +35,8 @@ pub struct Settings {
     pub dns: DnsSettings,
     /// Where ports are probed.
     pub probes: ProbeMode,
+    /// The CA the probed certificates' chains must validate to (`--probe-ca-file`).
+    pub probe_ca: Option<TrustAnchors>,
     /// The PowerShell backend's configuration (with `--backend powershell`).
     pub powershell: Option<PowerShellConfig>,
 }
@@ -143,6 +146,7 @@ impl Settings {
                 ));
             }
         };
+        let probe_ca = probe_ca(g.probe_ca_file.as_deref(), probes)?;
         let log_level = if g.quiet {
             "error"
         } else {
@@ -166,6 +170,7 @@ impl Settings {
             network_timeout: Duration::from_secs(g.network_timeout),
             dns,
             probes,
+            probe_ca,
             powershell,
         })
     }
@@ -175,6 +180,22 @@ impl Settings {
     pub fn dns_is_manual(&self) -> bool {
         matches!(self.dns, DnsSettings::Manual { .. })
     }
+}
+
+/// `--probe-ca-file`: read and parsed now, so a bad path or bad PEM stops
+/// the command before anything else is touched; only with real probes (the
+/// lab's present no certificate).
+fn probe_ca(path: Option<&std::path::Path>, probes: ProbeMode) -> Result<Option<TrustAnchors>, Error> {
+    let Some(path) = path else { return Ok(None) };
+    if probes != ProbeMode::Real {
+        return Err(Error::usage(format!(
+            "--probe-ca-file {}: the lab's simulated probes present no certificate; add --probes real to check the federation ports' certificates",
+            path.display()
+        )));
+    }
+    TrustAnchors::from_pem_file(path)
+        .map(Some)
+        .map_err(|e| Error::usage(format!("--probe-ca-file {e}")))
 }
 
 /// `--ps-timeout NAME=SECONDS`, each name checked.
@@ -335,6 +356,48 @@ mod tests {
         assert!(settings(&["--ps-command", "pwsh 'open"]).is_err());
         let e = settings(&["--backend", "powershell", "--probes", "lab"]).expect_err("probes");
         assert!(e.to_string().contains("--probes lab"), "{e}");
+    }
+
+    #[test]
+    fn the_probe_ca_file_is_read_now_and_needs_real_probes() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let missing = dir.path().join("missing.pem");
+        let missing = missing.to_str().expect("utf-8");
+        let e = settings(&["--probes", "real", "--probe-ca-file", missing]).expect_err("missing");
+        assert_eq!(e.exit_code(), 64);
+        assert!(
+            e.to_string()
+                .starts_with(&format!("--probe-ca-file {missing}: cannot read the CA file")),
+            "{e}"
+        );
+
+        let garbage = dir.path().join("garbage.pem");
+        std::fs::write(
+            &garbage,
+            "-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n",
+        )
+        .expect("write");
+        let garbage = garbage.to_str().expect("utf-8");
+        let e = settings(&["--probes", "real", "--probe-ca-file", garbage]).expect_err("bad PEM");
+        assert_eq!(e.exit_code(), 64);
+        assert!(e.to_string().contains("not a valid PEM file"), "{e}");
+
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "no certificate here\n").expect("write");
+        let e = settings(&["--probes", "real", "--probe-ca-file", empty.to_str().expect("utf-8")]).expect_err("empty");
+        assert!(e.to_string().contains("no CERTIFICATE in the file"), "{e}");
+
+        let e = settings(&["--probe-ca-file", missing]).expect_err("lab probes");
+        assert_eq!(e.exit_code(), 64);
+        assert!(e.to_string().contains("add --probes real"), "{e}");
+
+        let params = rcgen::CertificateParams::new(vec!["ca.edge.test".to_string()]).expect("params");
+        let key = rcgen::KeyPair::generate().expect("key");
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(&ca, params.self_signed(&key).expect("cert").pem()).expect("write");
+        let ok = settings(&["--probes", "real", "--probe-ca-file", ca.to_str().expect("utf-8")]).expect("a CA file");
+        assert_eq!(ok.probe_ca.expect("read").path(), ca.as_path());
+        assert!(settings(&["--probes", "real"]).expect("none").probe_ca.is_none());
     }
 
     #[test]

@@ -12,13 +12,23 @@ use edgefed::backend::{DnsSystem, ErrorKind, Routed, route};
 use edgefed::dns::{DnsBackend, DnsClient, DnsError, TsigAlgo, TsigKey, resolve_plain};
 use edgefed::model::{DnsName, DnsRecord, Fqdn, RecordType};
 use edgefed::plan::Operation;
-use edgefed::probe::{ProbeError, ProbeKind, ProbeTarget, probe, probe_kind_for_port, probe_many};
-use support::{Bind, INITIAL_XMPP_A, Prosody, need};
+use edgefed::probe::{
+    CertificateCheck, ProbeError, ProbeKind, ProbeTarget, TrustAnchors, probe, probe_kind_for_port, probe_many,
+};
+use support::{Bind, INITIAL_XMPP_A, Prosody, TestCa, need};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpListener;
 
 const TIMEOUT: Duration = Duration::from_secs(3);
 const DNS_TOOLS: &[&str] = &["named", "tsig-keygen", "dig", "nsupdate"];
+
+/// A certificate check of `names`, without chain validation.
+fn hosts(names: &[&str]) -> CertificateCheck {
+    CertificateCheck {
+        hosts: names.iter().map(|n| (*n).to_string()).collect(),
+        trust: None,
+    }
+}
 
 fn fqdn(s: &str) -> Fqdn {
     Fqdn::parse(s).expect("test fqdn")
@@ -361,11 +371,12 @@ async fn prosody_answers_the_xmpp_server_probe() {
         return;
     }
     let prosody = Prosody::start("xmpp.edge.test");
-    let kind = probe_kind_for_port(5269, "xmpp.edge.test");
+    let kind = probe_kind_for_port(5269, "xmpp.edge.test", CertificateCheck::default());
     assert_eq!(
         kind,
         ProbeKind::XmppServer {
-            domain: "xmpp.edge.test".into()
+            domain: "xmpp.edge.test".into(),
+            certificate: CertificateCheck::default(),
         }
     );
     let answer = probe(prosody.addr(), &kind, TIMEOUT).await.expect("prosody answers");
@@ -388,6 +399,7 @@ async fn closed_port_and_non_xmpp_listener_fail_with_distinct_messages() {
     };
     let kind = ProbeKind::XmppServer {
         domain: "xmpp.edge.test".into(),
+        certificate: CertificateCheck::default(),
     };
     let refused = probe(closed, &kind, TIMEOUT).await.expect_err("closed");
     assert!(matches!(refused, ProbeError::ConnectionRefused { .. }), "{refused:?}");
@@ -474,9 +486,28 @@ async fn tls_listener() -> SocketAddr {
 #[tokio::test]
 async fn tls_listener_passes_the_tls_probe_and_plain_tcp_fails_it() {
     let addr = tls_listener().await;
-    let kind = probe_kind_for_port(5061, "sip.edge.test");
+    let kind = probe_kind_for_port(5061, "edge.test", hosts(&["sip.edge.test"]));
+    assert!(matches!(&kind, ProbeKind::Tls { server_name, .. } if server_name == "sip.edge.test"));
     let answer = probe(addr, &kind, TIMEOUT).await.expect("tls answers");
-    assert_eq!(answer.answered, "TLS 1.3 handshake, certificate CN=sip.edge.test");
+    assert_eq!(
+        answer.answered,
+        "TLS 1.3 handshake, certificate subject CN=sip.edge.test, SANs DNS:sip.edge.test; covers sip.edge.test; chain not validated (no --probe-ca-file)"
+    );
+    // Without a host to check, the answer says so.
+    let unnamed = probe(
+        addr,
+        &probe_kind_for_port(5061, "edge.test", CertificateCheck::default()),
+        TIMEOUT,
+    )
+    .await
+    .expect("tls answers");
+    assert!(
+        unnamed
+            .answered
+            .contains("; no federation host to check (the document manages no DNS host for this port);"),
+        "{}",
+        unnamed.answered
+    );
 
     // A plain-text listener is not TLS.
     let plain = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.expect("bind");
@@ -499,8 +530,8 @@ async fn tls_listener_passes_the_tls_probe_and_plain_tcp_fails_it() {
     eprintln!("answered: {}", mtls.answered);
     assert!(
         mtls.answered.starts_with(
-            "TLS handshake up to the server's certificate CN=sip.edge.test; the server then required a client certificate"
-        ),
+            "TLS handshake up to the server's certificate, then the server required a client certificate (mutual TLS, alert "
+        ) && mtls.answered.ends_with("certificate subject CN=sip.edge.test, SANs DNS:sip.edge.test; covers sip.edge.test; chain not validated (no --probe-ca-file)"),
         "{}",
         mtls.answered
     );
@@ -527,7 +558,7 @@ async fn slow_xmpp_listener(delay: Duration) -> (SocketAddr, Arc<std::sync::atom
                 tokio::time::sleep(delay).await;
                 current.fetch_sub(1, Ordering::SeqCst);
                 let _ = s
-                    .write_all(b"<?xml version='1.0'?><stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' from='fake.edge.test' id='f1' version='1.0'>")
+                    .write_all(b"<?xml version='1.0'?><stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' from='fake.edge.test' id='f1' version='1.0'><stream:features/>")
                     .await;
             });
         }
@@ -542,7 +573,7 @@ async fn probe_many_keeps_order_and_bounds_concurrency() {
         let l = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
         l.local_addr().expect("addr")
     };
-    let kind = probe_kind_for_port(5269, "fake.edge.test");
+    let kind = probe_kind_for_port(5269, "fake.edge.test", CertificateCheck::default());
     let targets: Vec<ProbeTarget> = (0..20)
         .map(|i| ProbeTarget {
             addr: if i % 2 == 0 { xmpp } else { closed },
@@ -556,7 +587,7 @@ async fn probe_many_keeps_order_and_bounds_concurrency() {
             let answer = r.as_ref().expect("fake XMPP answers");
             assert_eq!(
                 answer.answered,
-                "XMPP stream header from fake.edge.test (id=f1, version=1.0)"
+                "XMPP stream header from fake.edge.test (id=f1, version=1.0); no STARTTLS offered, the certificate was not checked"
             );
         } else {
             assert!(matches!(r, Err(ProbeError::ConnectionRefused { .. })), "{i}: {r:?}");
@@ -564,7 +595,10 @@ async fn probe_many_keeps_order_and_bounds_concurrency() {
     }
     let max = max_in_flight.load(std::sync::atomic::Ordering::SeqCst);
     assert!((2..=4).contains(&max), "{max} probes in flight at once, bound is 4");
-    assert_eq!(probe_kind_for_port(443, "x"), ProbeKind::Tcp);
+    assert_eq!(
+        probe_kind_for_port(443, "x", CertificateCheck::default()),
+        ProbeKind::Tcp
+    );
 }
 
 /// Collects everything tracing writes.
@@ -651,4 +685,210 @@ async fn tsig_secret_never_appears_in_trace_logs() {
 fn base64_decode(s: &str) -> Vec<u8> {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.decode(s).expect("base64")
+}
+
+/// A TLS listener presenting `leaf`.
+async fn tls_listener_with(leaf: &support::Leaf) -> SocketAddr {
+    serve_tls(support::tls_server_config_for(leaf)).await
+}
+
+fn trust(path: &std::path::Path) -> TrustAnchors {
+    TrustAnchors::from_pem_file(path).expect("CA file")
+}
+
+#[tokio::test]
+async fn tls_probe_passes_a_certificate_covering_the_host_and_fails_one_that_does_not() {
+    let ca = TestCa::new("Edge Test CA");
+    let leaf = ca.issue("sip.edge.test", &["sip.edge.test", "access.edge.test"]);
+    let addr = tls_listener_with(&leaf).await;
+
+    let covered = probe(
+        addr,
+        &probe_kind_for_port(5061, "edge.test", hosts(&["access.edge.test"])),
+        TIMEOUT,
+    )
+    .await
+    .expect("the certificate covers access.edge.test");
+    assert_eq!(
+        covered.answered,
+        "TLS 1.3 handshake, certificate subject CN=sip.edge.test, SANs DNS:sip.edge.test DNS:access.edge.test; covers access.edge.test; chain not validated (no --probe-ca-file)"
+    );
+
+    // DNS points federation at a name the certificate does not carry: the
+    // probe fails, naming the name, the subject and the SANs.
+    let kind = probe_kind_for_port(5061, "edge.test", hosts(&["sip.edge.test", "sip.other.test"]));
+    let err = probe(addr, &kind, TIMEOUT)
+        .await
+        .expect_err("sip.other.test is not covered");
+    eprintln!("message: {err}");
+    match &err {
+        ProbeError::CertificateNameMismatch {
+            uncovered, identity, ..
+        } => {
+            assert_eq!(uncovered, &["sip.other.test"]);
+            assert_eq!(identity.subject, "CN=sip.edge.test");
+            assert_eq!(identity.sans, ["DNS:sip.edge.test", "DNS:access.edge.test"]);
+        }
+        other => panic!("expected CertificateNameMismatch, got {other:?}"),
+    }
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with(&format!("{addr}: the certificate does not cover sip.other.test: it has subject CN=sip.edge.test, SANs DNS:sip.edge.test DNS:access.edge.test; re-issue the certificate with sip.other.test among its SANs, or fix DNS")),
+        "{msg}"
+    );
+    let backend = edgefed::backend::BackendError::from(err);
+    assert_eq!(backend.kind(), ErrorKind::Refused);
+
+    // The subject CN alone does not cover a name: only the SANs count, as
+    // for a federating peer.
+    let cn_only = ca.issue("sip.edge.test", &["access.edge.test"]);
+    let err = probe(
+        tls_listener_with(&cn_only).await,
+        &probe_kind_for_port(5061, "edge.test", hosts(&["sip.edge.test"])),
+        TIMEOUT,
+    )
+    .await
+    .expect_err("a CN without a SAN does not cover the name");
+    assert!(matches!(err, ProbeError::CertificateNameMismatch { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_mutual_tls_server_whose_certificate_misses_the_host_fails() {
+    let kind = probe_kind_for_port(5061, "edge.test", hosts(&["sip.other.test"]));
+    let err = probe(mutual_tls12_listener().await, &kind, TIMEOUT)
+        .await
+        .expect_err("the certificate does not cover sip.other.test");
+    assert!(
+        matches!(&err, ProbeError::CertificateNameMismatch { uncovered, .. } if uncovered == &["sip.other.test"]),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn tls_probe_validates_the_chain_to_the_ca_file_when_given_one() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ca = TestCa::new("Edge Test CA");
+    let other = TestCa::new("Someone Else's CA");
+    let right = ca.write_pem(dir.path(), "edge-ca.pem");
+    let wrong = other.write_pem(dir.path(), "other-ca.pem");
+    let addr = tls_listener_with(&ca.issue("sip.edge.test", &["sip.edge.test"])).await;
+    let check = |ca_file: &std::path::Path| CertificateCheck {
+        hosts: vec!["sip.edge.test".into()],
+        trust: Some(trust(ca_file)),
+    };
+
+    let ok = probe(addr, &probe_kind_for_port(5061, "edge.test", check(&right)), TIMEOUT)
+        .await
+        .expect("the chain validates to the right CA");
+    assert_eq!(
+        ok.answered,
+        format!(
+            "TLS 1.3 handshake, certificate subject CN=sip.edge.test, SANs DNS:sip.edge.test; covers sip.edge.test; chain validates to the CA in {}",
+            right.display()
+        )
+    );
+
+    let err = probe(addr, &probe_kind_for_port(5061, "edge.test", check(&wrong)), TIMEOUT)
+        .await
+        .expect_err("not issued by the other CA");
+    eprintln!("message: {err}");
+    assert!(
+        matches!(&err, ProbeError::CertificateNotTrusted { ca, .. } if ca == &wrong),
+        "{err:?}"
+    );
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&format!("does not validate to the CA in {}", wrong.display()))
+            && msg.contains("unknown issuer")
+            && msg.contains("subject CN=sip.edge.test, SANs DNS:sip.edge.test"),
+        "{msg}"
+    );
+
+    // A self-signed certificate validates to no CA file.
+    let (self_signed, _) = support::self_signed("sip.edge.test");
+    let self_ca = dir.path().join("self.pem");
+    std::fs::write(&self_ca, ca.pem()).expect("write");
+    drop(self_signed);
+    let err = probe(
+        tls_listener().await,
+        &probe_kind_for_port(5061, "edge.test", check(&self_ca)),
+        TIMEOUT,
+    )
+    .await
+    .expect_err("self-signed");
+    assert!(matches!(err, ProbeError::CertificateNotTrusted { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn prosody_without_a_certificate_cannot_show_one() {
+    if !need(&["prosody"]) {
+        return;
+    }
+    let prosody = Prosody::start("xmpp.edge.test");
+    let kind = probe_kind_for_port(5269, "xmpp.edge.test", hosts(&["xmpp.edge.test"]));
+    let err = probe(prosody.addr(), &kind, TIMEOUT).await.expect_err("no STARTTLS");
+    eprintln!("message: {err}");
+    assert!(
+        matches!(&err, ProbeError::NoStartTls { hosts, .. } if hosts == &["xmpp.edge.test"]),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("did not offer STARTTLS"), "{err}");
+}
+
+#[tokio::test]
+async fn prosody_starttls_shows_a_certificate_checked_like_5061() {
+    if !need(&["prosody"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ca = TestCa::new("Edge Test CA");
+    let right = ca.write_pem(dir.path(), "edge-ca.pem");
+    let wrong = TestCa::new("Someone Else's CA").write_pem(dir.path(), "other-ca.pem");
+    let leaf = ca.issue("xmpp.edge.test", &["xmpp.edge.test"]);
+    let prosody = Prosody::start_with_certificate("xmpp.edge.test", &leaf);
+    let check = |names: &[&str], ca_file: Option<&std::path::Path>| CertificateCheck {
+        hosts: names.iter().map(|n| (*n).to_string()).collect(),
+        trust: ca_file.map(trust),
+    };
+
+    let ok = probe(
+        prosody.addr(),
+        &probe_kind_for_port(5269, "xmpp.edge.test", check(&["xmpp.edge.test"], Some(&right))),
+        TIMEOUT,
+    )
+    .await
+    .expect("STARTTLS with a covering, trusted certificate");
+    eprintln!("answered: {}", ok.answered);
+    assert!(
+        ok.answered.starts_with("XMPP stream header from xmpp.edge.test (id=")
+            && ok.answered.contains("; STARTTLS, TLS 1.")
+            && ok.answered.ends_with(&format!(
+                " handshake, certificate subject CN=xmpp.edge.test, SANs DNS:xmpp.edge.test; covers xmpp.edge.test; chain validates to the CA in {}",
+                right.display()
+            )),
+        "{}",
+        ok.answered
+    );
+
+    let err = probe(
+        prosody.addr(),
+        &probe_kind_for_port(5269, "xmpp.edge.test", check(&["xmpp.other.test"], None)),
+        TIMEOUT,
+    )
+    .await
+    .expect_err("xmpp.other.test is not covered");
+    eprintln!("message: {err}");
+    assert!(
+        matches!(&err, ProbeError::CertificateNameMismatch { uncovered, .. } if uncovered == &["xmpp.other.test"]),
+        "{err:?}"
+    );
+
+    let err = probe(
+        prosody.addr(),
+        &probe_kind_for_port(5269, "xmpp.edge.test", check(&["xmpp.edge.test"], Some(&wrong))),
+        TIMEOUT,
+    )
+    .await
+    .expect_err("not issued by the other CA");
+    assert!(matches!(err, ProbeError::CertificateNotTrusted { .. }), "{err:?}");
 }

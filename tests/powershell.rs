@@ -356,6 +356,7 @@ fn seed_failback_plan() -> Vec<Action> {
                 pool: e1(),
                 address: ip("131.107.155.10"),
                 port: 5269,
+                hosts: vec![],
             },
             "the XMPP route moved: verify 5269",
         ),
@@ -455,6 +456,7 @@ fn xmpp_failover_plan() -> Vec<Action> {
                 pool: e2(),
                 address: ip("131.107.155.20"),
                 port: 5269,
+                hosts: vec![],
             },
             "verify 5269",
         ),
@@ -1136,6 +1138,7 @@ fn sample_operation(kind: OperationKind) -> Operation {
             pool: e1(),
             address: ip("131.107.155.10"),
             port: 5269,
+            hosts: vec![],
         },
         OperationKind::InvokePoolFailover => Operation::InvokePoolFailover {
             front_end_pool: f("fepool3.contoso.com"),

@@ -162,6 +162,7 @@ mod tests {
             pool: f("edgepool1.contoso.com"),
             address: "131.107.155.10".parse().expect("ip"),
             port: 5269,
+            hosts: vec![],
         };
         let results = backend.apply_batch(&[start.clone(), set_a, probe]).await;
         assert!(results[0].is_ok(), "{:?}", results[0]);

@@ -322,6 +322,10 @@ impl From<ProbeError> for BackendError {
             | ProbeError::NotXmpp { .. }
             | ProbeError::ClosedEarly { .. }
             | ProbeError::TlsHandshake { .. }
+            | ProbeError::CertificateNameMismatch { .. }
+            | ProbeError::CertificateNotTrusted { .. }
+            | ProbeError::NoStartTls { .. }
+            | ProbeError::StartTlsRefused { .. }
             | ProbeError::Io { .. } => Self::Refused {
                 message,
                 source: Some(Cause::Probe(Arc::new(e))),

@@ -36,6 +36,7 @@ pub struct PortCheck<'a> {
     pool: &'a Fqdn,
     address: IpAddr,
     port: u16,
+    hosts: &'a [Fqdn],
 }
 
 impl PortCheck<'_> {
@@ -55,6 +56,13 @@ impl PortCheck<'_> {
     #[must_use]
     pub fn addr(&self) -> SocketAddr {
         SocketAddr::new(self.address, self.port)
+    }
+
+    /// The federation hosts DNS points at this port: the certificate the
+    /// port presents must cover each (empty: no host to check).
+    #[must_use]
+    pub fn hosts(&self) -> &[Fqdn] {
+        self.hosts
     }
 
     /// The domain a probe names (the stream's `to`, the TLS server name):
@@ -156,11 +164,17 @@ pub fn route(op: &Operation) -> Routed<'_> {
                 },
             })
         }
-        Operation::VerifyPort { pool, address, port } => Routed::Probe(PortCheck {
+        Operation::VerifyPort {
+            pool,
+            address,
+            port,
+            hosts,
+        } => Routed::Probe(PortCheck {
             operation: op,
             pool,
             address: *address,
             port: *port,
+            hosts,
         }),
     }
 }
@@ -244,6 +258,7 @@ mod tests {
                 pool: pool.clone(),
                 address: a("192.0.2.10"),
                 port: 5269,
+                hosts: vec![f("xmpp.contoso.com")],
             },
             Operation::InvokePoolFailover {
                 front_end_pool: fe.clone(),
@@ -280,6 +295,7 @@ mod tests {
                     assert_eq!(c.operation(), op);
                     assert_eq!(c.addr().to_string(), "192.0.2.10:5269");
                     assert_eq!(c.domain(), "contoso.com");
+                    assert_eq!(c.hosts(), [f("xmpp.contoso.com")]);
                 }
             }
         }

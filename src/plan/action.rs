@@ -66,7 +66,17 @@ pub enum Operation {
     /// (`Get-CsManagementStoreReplicationStatus`).
     WaitForReplication { pool: Fqdn, computer: Fqdn },
     /// Probe a federation port on a pool's external address.
-    VerifyPort { pool: Fqdn, address: IpAddr, port: u16 },
+    VerifyPort {
+        pool: Fqdn,
+        address: IpAddr,
+        port: u16,
+        /// The federation hosts DNS points at this port (the SRV targets of
+        /// the document's zones: `sip` hosts for 5061, `xmpp` hosts for
+        /// 5269): the certificate the port presents must cover each. Empty
+        /// when the document manages no such host.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        hosts: Vec<Fqdn>,
+    },
     /// `Invoke-CsPoolFailover -PoolFqdn <fe> -DisasterMode`.
     InvokePoolFailover { front_end_pool: Fqdn },
     /// `Invoke-CsPoolFailBack -PoolFqdn <fe>`.
@@ -275,7 +285,9 @@ impl fmt::Display for Operation {
                 let list: Vec<String> = addresses.iter().map(ToString::to_string).collect();
                 write!(f, "{kind} {name} → {}", list.join(", "))
             }
-            Self::VerifyPort { pool, address, port } => write!(f, "{kind} {address}:{port} (pool {pool})"),
+            Self::VerifyPort {
+                pool, address, port, ..
+            } => write!(f, "{kind} {address}:{port} (pool {pool})"),
             Self::InvokePoolFailover { front_end_pool } | Self::InvokePoolFailback { front_end_pool } => {
                 write!(f, "{kind} {front_end_pool}")
             }

@@ -2,7 +2,10 @@
 //! TLS handshake that did not complete.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
+
+use super::certificate::Identity;
 
 /// A failed probe. Each message names the address and what to check.
 #[derive(Debug, thiserror::Error)]
@@ -36,7 +39,7 @@ pub enum ProbeError {
     Timeout {
         /// The probed address.
         addr: SocketAddr,
-        /// `connecting`, `waiting for the XMPP stream header`, `TLS handshake`.
+        /// `connecting`, `waiting for the XMPP stream header`, `the TLS handshake`, ….
         stage: &'static str,
         /// The timeout.
         after: Duration,
@@ -60,13 +63,68 @@ pub enum ProbeError {
         received: usize,
     },
     /// The TLS handshake failed.
-    #[error("{addr}: TLS handshake failed: {source}; check that the port serves TLS (SIP federation, 5061)")]
+    #[error(
+        "{addr}: TLS handshake failed: {source}; check that the port serves TLS with a certificate (SIP federation on 5061, XMPP after STARTTLS on 5269)"
+    )]
     TlsHandshake {
         /// The probed address.
         addr: SocketAddr,
         /// The TLS or I/O error.
         #[source]
         source: std::io::Error,
+    },
+    /// The certificate does not cover a federation host DNS points at the port.
+    #[error(
+        "{addr}: the certificate does not cover {}: it has {identity}; re-issue the certificate with {} among its SANs, or fix DNS so that it points federation at a pool whose certificate covers the name",
+        uncovered.join(", "),
+        uncovered.join(", ")
+    )]
+    CertificateNameMismatch {
+        /// The probed address.
+        addr: SocketAddr,
+        /// The hosts the certificate does not cover.
+        uncovered: Vec<String>,
+        /// The certificate's subject and SANs.
+        identity: Box<Identity>,
+    },
+    /// The certificate chain does not validate to the given CA.
+    #[error(
+        "{addr}: the certificate chain does not validate to the CA in {}: {reason} (the certificate has {identity}); serve a certificate issued by that CA with its intermediates, or give --probe-ca-file the CA that issued it",
+        ca.display()
+    )]
+    CertificateNotTrusted {
+        /// The probed address.
+        addr: SocketAddr,
+        /// The CA file.
+        ca: PathBuf,
+        /// Why the chain does not validate.
+        reason: String,
+        /// The certificate's subject and SANs.
+        identity: Box<Identity>,
+    },
+    /// The XMPP server did not offer STARTTLS, so its certificate cannot be
+    /// checked.
+    #[error(
+        "{addr}: the XMPP server did not offer STARTTLS after its stream header ({header}), so its certificate cannot be checked{}; enable TLS for server-to-server federation on the Edge's XMPP proxy",
+        if hosts.is_empty() { String::new() } else { format!(" for {}", hosts.join(", ")) }
+    )]
+    NoStartTls {
+        /// The probed address.
+        addr: SocketAddr,
+        /// What the stream header said.
+        header: String,
+        /// The hosts the certificate had to cover.
+        hosts: Vec<String>,
+    },
+    /// The XMPP server answered our STARTTLS with something else than `<proceed/>`.
+    #[error(
+        "{addr}: the XMPP server refused STARTTLS: it answered \"{answer}\"; check the TLS configuration of the Edge's XMPP proxy"
+    )]
+    StartTlsRefused {
+        /// The probed address.
+        addr: SocketAddr,
+        /// The answer, sanitised.
+        answer: String,
     },
     /// The name given for TLS SNI is not a DNS name or IP address.
     #[error("`{name}` cannot be used as a TLS server name")]

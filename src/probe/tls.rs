@@ -1,112 +1,58 @@
-//! The TLS probe (5061): complete a TLS handshake and report the protocol
-//! version and the certificate's subject CN.
-//!
-//! The certificate is **not** validated: the probe checks that the port
-//! answers TLS, not who holds it (Edge certificates are often issued by a
-//! private CA, and the probe may run before DNS points at the pool). The
-//! handshake signature is still checked against the presented certificate,
-//! so a peer that cannot complete a real handshake fails.
+//! The TLS handshake of a probe: on 5061 directly, on 5269 after STARTTLS.
+//! It reports the protocol version and the certificate's subject and SANs,
+//! and checks the certificate as [`CertificateCheck`] says (see
+//! [`super::certificate`]).
 //!
 //! Lync's Access Edge speaks mutual TLS on 5061 and may abort a TLS 1.2
 //! handshake when the client has no certificate. When the server presented
 //! its certificate before such an abort (alert `handshake_failure`,
-//! `certificate_required`, `bad_certificate`, …), the port did answer TLS, and
-//! the probe passes with an answer saying the server asked for a client
-//! certificate.
+//! `certificate_required`, `bad_certificate`, …) and the certificate passed
+//! the checks, the port did answer TLS, and the probe passes with an answer
+//! saying the server asked for a client certificate.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{AlertDescription, DigitallySignedStruct, SignatureScheme};
+use rustls::AlertDescription;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
+use super::certificate::{CertificateCheck, Chain, Inspector, Verdict};
 use super::error::ProbeError;
 
-/// Accepts any certificate (see the module documentation), checking only
-/// the handshake signatures.
-#[derive(Debug)]
-struct AcceptAnyCertificate {
-    algorithms: WebPkiSupportedAlgorithms,
-    /// The end-entity certificate the server presented, once it has.
-    seen: Mutex<Option<Vec<u8>>>,
-}
-
-impl AcceptAnyCertificate {
-    fn seen(&self) -> Option<Vec<u8>> {
-        self.seen.lock().ok().and_then(|g| g.clone())
-    }
-}
-
-impl ServerCertVerifier for AcceptAnyCertificate {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        if let Ok(mut seen) = self.seen.lock() {
-            *seen = Some(end_entity.as_ref().to_vec());
-        }
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
-    }
-}
-
-fn connector() -> Result<(TlsConnector, Arc<AcceptAnyCertificate>), rustls::Error> {
+fn connector(check: &CertificateCheck) -> Result<(TlsConnector, Arc<Inspector>), rustls::Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verifier = Arc::new(AcceptAnyCertificate {
-        algorithms: provider.signature_verification_algorithms,
-        seen: Mutex::new(None),
-    });
+    let verifier = Arc::new(Inspector::new(
+        provider.signature_verification_algorithms,
+        check.clone(),
+    ));
     let config = rustls::ClientConfig::builder_with_provider(Arc::<CryptoProvider>::clone(&provider))
         .with_safe_default_protocol_versions()?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::<AcceptAnyCertificate>::clone(&verifier))
+        .with_custom_certificate_verifier(Arc::<Inspector>::clone(&verifier))
         .with_no_client_auth();
     Ok((TlsConnector::from(Arc::new(config)), verifier))
 }
 
-/// Completes a handshake on `stream` with SNI `server_name`. Returns e.g.
-/// `TLS 1.3 handshake, certificate CN=sip.contoso.com`.
-pub(crate) async fn probe_tls(
+/// Completes a handshake on `stream` with SNI `server_name`, checking the
+/// certificate as `check` says. Returns e.g. `TLS 1.3 handshake, certificate
+/// subject CN=sip.contoso.com, SANs DNS:sip.contoso.com; covers
+/// sip.contoso.com; chain not validated (no --probe-ca-file)`.
+pub(crate) async fn handshake(
     stream: TcpStream,
     addr: SocketAddr,
     server_name: &str,
+    check: &CertificateCheck,
     deadline: tokio::time::Instant,
     timeout: Duration,
 ) -> Result<String, ProbeError> {
     let name = ServerName::try_from(server_name.to_string()).map_err(|_| ProbeError::InvalidServerName {
         name: server_name.to_string(),
     })?;
-    let (connector, verifier) = connector().map_err(|e| ProbeError::TlsHandshake {
+    let (connector, verifier) = connector(check).map_err(|e| ProbeError::TlsHandshake {
         addr,
         source: std::io::Error::other(e),
     })?;
@@ -120,10 +66,11 @@ pub(crate) async fn probe_tls(
     let tls = match handshake {
         Ok(tls) => tls,
         Err(source) => {
-            return match (verifier.seen(), client_cert_alert(&source)) {
-                (Some(cert), Some(alert)) => Ok(format!(
-                    "TLS handshake up to the server's {}; the server then required a client certificate (mutual TLS, alert {alert:?})",
-                    describe_cert(&cert)
+            return match (verifier.verdict(), client_cert_alert(&source)) {
+                (Some(verdict), _) if !verdict.passed() => Err(refusal(addr, verdict)),
+                (Some(verdict), Some(alert)) => Ok(format!(
+                    "TLS handshake up to the server's certificate, then the server required a client certificate (mutual TLS, alert {alert:?}); {}",
+                    verdict.describe()
                 )),
                 _ => Err(ProbeError::TlsHandshake { addr, source }),
             };
@@ -136,11 +83,34 @@ pub(crate) async fn probe_tls(
         Some(v) => format!("{v:?}"),
         None => "TLS".to_string(),
     };
-    let cert = conn
-        .peer_certificates()
-        .and_then(|c| c.first())
-        .map_or_else(|| "no certificate".to_string(), |c| describe_cert(c.as_ref()));
-    Ok(format!("{version} handshake, {cert}"))
+    let found = verifier
+        .verdict()
+        .map_or_else(|| "no certificate".to_string(), |v| v.describe());
+    Ok(format!("{version} handshake, {found}"))
+}
+
+/// The probe's error for a certificate that failed a check: the names
+/// first, then the chain.
+fn refusal(addr: SocketAddr, verdict: Verdict) -> ProbeError {
+    if !verdict.uncovered.is_empty() {
+        return ProbeError::CertificateNameMismatch {
+            addr,
+            uncovered: verdict.uncovered,
+            identity: Box::new(verdict.identity),
+        };
+    }
+    match verdict.chain {
+        Chain::Invalid(ca, reason) => ProbeError::CertificateNotTrusted {
+            addr,
+            ca,
+            reason,
+            identity: Box::new(verdict.identity),
+        },
+        Chain::NotValidated | Chain::Valid(_) => ProbeError::TlsHandshake {
+            addr,
+            source: std::io::Error::other("the certificate check failed"),
+        },
+    }
 }
 
 /// The alert, when the handshake failed because the server wants a client
@@ -156,23 +126,5 @@ fn client_cert_alert(e: &std::io::Error) -> Option<AlertDescription> {
             | AlertDescription::AccessDenied),
         ) => Some(*alert),
         _ => None,
-    }
-}
-
-/// `certificate CN=…` from a DER certificate (or what could be read of it).
-fn describe_cert(der: &[u8]) -> String {
-    match x509_parser::parse_x509_certificate(der) {
-        Ok((_, cert)) => {
-            let cn = cert
-                .subject()
-                .iter_common_name()
-                .next()
-                .and_then(|cn| cn.as_str().ok().map(str::to_string));
-            match cn {
-                Some(cn) => format!("certificate CN={}", super::error::sanitise(cn.as_bytes(), 128)),
-                None => format!("certificate subject {}", cert.subject()),
-            }
-        }
-        Err(_) => "a certificate that could not be parsed".to_string(),
     }
 }

@@ -128,6 +128,23 @@ fn bad_global_options_are_usage_errors_before_anything_is_read_or_created() {
         ),
         (vec!["--ps-timeout", "run-setup"], "expected NAME=SECONDS"),
         (vec!["--ps-command", "pwsh 'unclosed"], "--ps-command"),
+        (
+            vec!["--probes", "real", "--probe-ca-file", "/nonexistent/ca.pem"],
+            "--probe-ca-file /nonexistent/ca.pem: cannot read the CA file",
+        ),
+        (
+            vec![
+                "--probes",
+                "real",
+                "--probe-ca-file",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"),
+            ],
+            "Cargo.toml: no CERTIFICATE in the file",
+        ),
+        (
+            vec!["--probe-ca-file", "/nonexistent/ca.pem"],
+            "the lab's simulated probes present no certificate; add --probes real",
+        ),
     ] {
         for command in [
             vec!["plan", "-f", "/nonexistent/desired.yaml"],
@@ -142,6 +159,7 @@ fn bad_global_options_are_usage_errors_before_anything_is_read_or_created() {
                 .env_remove("EDGEFED_DNS_SERVER")
                 .env_remove("EDGEFED_RESOLVER")
                 .env_remove("EDGEFED_BACKEND")
+                .env_remove("EDGEFED_PROBE_CA_FILE")
                 .output()
                 .unwrap();
             assert_eq!(code(&out), 64, "{args:?} {command:?}: {}", text(&out));

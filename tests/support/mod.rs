@@ -241,11 +241,41 @@ impl Prosody {
     /// Starts `prosody -F` serving `domain`, s2s only, on `ip:port` (a
     /// loopback address).
     pub fn start_on(ip: Ipv4Addr, port: u16, domain: &str) -> Self {
+        Self::start_with(ip, port, domain, None)
+    }
+
+    /// Starts `prosody -F` serving `domain`, s2s only, on a free port of
+    /// 127.0.0.1, with `leaf` as the host's certificate: Prosody then offers
+    /// STARTTLS on s2s.
+    pub fn start_with_certificate(domain: &str, leaf: &Leaf) -> Self {
+        Self::start_with(Ipv4Addr::LOCALHOST, free_port(), domain, Some(leaf))
+    }
+
+    /// Starts `prosody -F` serving `domain`, s2s only, on `ip:port` (a
+    /// loopback address), with `leaf` as the host's certificate if given.
+    pub fn start_with(ip: Ipv4Addr, port: u16, domain: &str, leaf: Option<&Leaf>) -> Self {
         assert!(ip.is_loopback(), "tests only listen on loopback");
         let dir = tempfile::tempdir().expect("temp dir");
         let d = dir.path().display().to_string();
         std::fs::create_dir_all(dir.path().join("data")).expect("data dir");
         std::fs::create_dir_all(dir.path().join("certs")).expect("certs dir");
+        let ssl = match leaf {
+            Some(leaf) => {
+                let crt = dir.path().join("certs").join(format!("{domain}.crt"));
+                let key = dir.path().join("certs").join(format!("{domain}.key"));
+                std::fs::write(&crt, &leaf.pem).expect("write certificate");
+                std::fs::write(&key, &leaf.key_pem).expect("write key");
+                format!(
+                    "ssl = {{ certificate = \"{}\", key = \"{}\" }}\n",
+                    crt.display(),
+                    key.display()
+                )
+            }
+            None => String::new(),
+        };
+        // mod_tls (STARTTLS on s2s) only with a certificate: without one,
+        // Prosody offers no stream features and closes the stream.
+        let modules = if leaf.is_some() { "\"tls\"" } else { "" };
         let conf = format!(
             "-- tests run as root; prosody started directly does not switch user\n\
              run_as_root = true\n\
@@ -261,8 +291,9 @@ impl Prosody {
              http_ports = {{ }}\n\
              https_ports = {{ }}\n\
              log = {{ {{ levels = {{ min = \"info\" }}, to = \"console\" }} }}\n\
+             modules_enabled = {{ {modules} }}\n\
              modules_disabled = {{ \"c2s\" }}\n\
-             VirtualHost \"{domain}\"\n"
+             VirtualHost \"{domain}\"\n{ssl}"
         );
         let conf_path = dir.path().join("prosody.cfg.lua");
         std::fs::write(&conf_path, conf).expect("write prosody config");
@@ -353,4 +384,81 @@ pub fn serve_tls(
         }
     });
     handshakes
+}
+
+/// A CA made with rcgen that issues server certificates.
+pub struct TestCa {
+    issuer: rcgen::CertifiedIssuer<'static, rcgen::KeyPair>,
+}
+
+/// A server certificate issued by a [`TestCa`], with its key.
+pub struct Leaf {
+    /// The certificate, DER.
+    pub der: rustls::pki_types::CertificateDer<'static>,
+    /// The certificate, PEM.
+    pub pem: String,
+    /// The key, PKCS#8 DER.
+    pub key_der: Vec<u8>,
+    /// The key, PKCS#8 PEM.
+    pub key_pem: String,
+}
+
+impl TestCa {
+    /// A self-signed CA with subject CN `cn`.
+    pub fn new(cn: &str) -> Self {
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        params.distinguished_name.push(rcgen::DnType::CommonName, cn);
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::CrlSign,
+            rcgen::KeyUsagePurpose::DigitalSignature,
+        ];
+        let key = rcgen::KeyPair::generate().expect("key pair");
+        Self {
+            issuer: rcgen::CertifiedIssuer::self_signed(params, key).expect("CA certificate"),
+        }
+    }
+
+    /// The CA certificate, PEM.
+    pub fn pem(&self) -> String {
+        self.issuer.pem()
+    }
+
+    /// Writes the CA certificate as PEM to `dir/name` and returns the path.
+    pub fn write_pem(&self, dir: &Path, name: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, self.pem()).expect("write CA file");
+        path
+    }
+
+    /// A server certificate with subject CN `cn` and DNS SANs `sans`.
+    pub fn issue(&self, cn: &str, sans: &[&str]) -> Leaf {
+        let mut params =
+            rcgen::CertificateParams::new(sans.iter().map(|s| (*s).to_string()).collect::<Vec<_>>()).expect("params");
+        params.distinguished_name.push(rcgen::DnType::CommonName, cn);
+        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+        let key = rcgen::KeyPair::generate().expect("key pair");
+        let cert = params.signed_by(&key, &self.issuer).expect("issue");
+        Leaf {
+            der: cert.der().clone(),
+            pem: cert.pem(),
+            key_der: key.serialize_der(),
+            key_pem: key.serialize_pem(),
+        }
+    }
+}
+
+/// A TLS server configuration presenting `leaf`, the default protocol
+/// versions and no client authentication.
+pub fn tls_server_config_for(leaf: &Leaf) -> rustls::ServerConfig {
+    rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![leaf.der.clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(leaf.key_der.clone().into()),
+        )
+        .expect("server config")
 }

@@ -188,7 +188,9 @@ fn perform(lab: &mut LabFile, op: &Operation) -> Result<Applied, BackendError> {
             let change = op.dns_change().ok_or_else(|| refused("not a DNS change"))?;
             set_record(lab, change.desired, change.observed.as_ref())
         }
-        Operation::VerifyPort { pool, address, port } => probe(lab, pool, *address, *port),
+        Operation::VerifyPort {
+            pool, address, port, ..
+        } => probe(lab, pool, *address, *port),
         Operation::InvokePoolFailover { front_end_pool } => {
             let fe = lab
                 .topology

@@ -260,6 +260,8 @@ pub(super) enum OperationV1 {
         pool: Fqdn,
         address: IpAddr,
         port: u16,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        hosts: Vec<Fqdn>,
     },
     InvokePoolFailover {
         front_end_pool: Fqdn,
@@ -551,7 +553,17 @@ impl From<OperationV1> for Operation {
                 ttl,
                 observed: observed.map(DnsRecord::from),
             },
-            W::VerifyPort { pool, address, port } => Self::VerifyPort { pool, address, port },
+            W::VerifyPort {
+                pool,
+                address,
+                port,
+                hosts,
+            } => Self::VerifyPort {
+                pool,
+                address,
+                port,
+                hosts,
+            },
             W::EditEdgeNextHop { edge_pool, next_hop } => Self::EditEdgeNextHop { edge_pool, next_hop },
             W::WaitForReplication { pool, computer } => Self::WaitForReplication { pool, computer },
             W::InvokePoolFailover { front_end_pool } => Self::InvokePoolFailover { front_end_pool },
@@ -623,7 +635,17 @@ impl From<&Operation> for OperationV1 {
                 ttl,
                 observed: observed.as_ref().map(RecordV1::from),
             },
-            O::VerifyPort { pool, address, port } => Self::VerifyPort { pool, address, port },
+            O::VerifyPort {
+                pool,
+                address,
+                port,
+                hosts,
+            } => Self::VerifyPort {
+                pool,
+                address,
+                port,
+                hosts,
+            },
             O::EditEdgeNextHop { edge_pool, next_hop } => Self::EditEdgeNextHop { edge_pool, next_hop },
             O::WaitForReplication { pool, computer } => Self::WaitForReplication { pool, computer },
             O::InvokePoolFailover { front_end_pool } => Self::InvokePoolFailover { front_end_pool },
@@ -769,6 +791,7 @@ mod tests {
                 pool: edge.clone(),
                 address: ip("192.0.2.10"),
                 port: 5269,
+                hosts: vec![fqdn("xmpp.contoso.com")],
             },
             Operation::InvokePoolFailover {
                 front_end_pool: fe.clone(),

@@ -80,6 +80,20 @@ impl Planner<'_> {
             .any(|fe| self.front_end_step_of(fe) == super::front_end::FrontEndStep::FailBack)
     }
 
+    /// The hosts DNS points federation on `port` at: the document's `sip`
+    /// hosts for 5061, its `xmpp` hosts for 5269 (the SRV targets), sorted.
+    /// The certificate on the port must cover each.
+    fn federation_hosts(&self, port: u16) -> Vec<Fqdn> {
+        let hosts: BTreeSet<Fqdn> = self
+            .desired
+            .dns
+            .iter()
+            .filter_map(|z| if port == 5269 { z.xmpp.as_ref() } else { z.sip.as_ref() })
+            .map(|h| h.host.value.clone())
+            .collect();
+        hosts.into_iter().collect()
+    }
+
     /// Phase 9: probe 5061 / 5269 on each external address of a pool a route
     /// moved to, after everything that serves that port.
     ///
@@ -143,6 +157,7 @@ impl Planner<'_> {
             if !self.observed.edge_pools.contains_key(&pool) {
                 continue;
             }
+            let hosts = self.federation_hosts(port);
             for address in self.external_addresses(&pool) {
                 let node = self.b.add(
                     Phase::PortChecks,
@@ -150,6 +165,7 @@ impl Planner<'_> {
                         pool: pool.clone(),
                         address,
                         port,
+                        hosts: hosts.clone(),
                     },
                     if port == 5269 {
                         "XMPP failover step 6 / failback step 3: verify that the pool now hosting XMPP federation has port 5269 open"

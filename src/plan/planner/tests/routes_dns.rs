@@ -128,3 +128,32 @@ fn moved_routes_are_probed_on_both_ports_after_what_serves_them() {
     );
     assert!(p5061.phase == Phase::PortChecks && p5269.phase == Phase::PortChecks);
 }
+
+#[test]
+fn port_checks_carry_the_hosts_dns_points_each_port_at() {
+    let spec = format!(
+        "{}  dns:\n    - zone: contoso.com\n      xmpp: {{ host: xmpp.contoso.com, ttl: 300 }}\n      sip: {{ host: sip.contoso.com, ttl: 300 }}\n    - zone: fabrikam.com\n      sip: {{ host: sip.fabrikam.com, ttl: 300 }}\n",
+        routes_to("edgepool1.contoso.com")
+    );
+    let plan = plan_of(&spec, &failed_over().build());
+    let hosts = |port: u16| match &one(
+        &plan,
+        OperationKind::VerifyPort,
+        |o| matches!(o, Operation::VerifyPort { port: p, .. } if *p == port),
+    )
+    .operation
+    {
+        Operation::VerifyPort { hosts, .. } => hosts.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(hosts(5061), ["sip.contoso.com", "sip.fabrikam.com"]);
+    assert_eq!(hosts(5269), ["xmpp.contoso.com"]);
+
+    // Without managed DNS there is no host to check.
+    let plan = plan_of(&routes_to("edgepool1.contoso.com"), &failed_over().build());
+    assert!(
+        of_kind(&plan, OperationKind::VerifyPort)
+            .iter()
+            .all(|a| matches!(&a.operation, Operation::VerifyPort { hosts, .. } if hosts.is_empty()))
+    );
+}
