@@ -8,7 +8,7 @@ use std::time::Duration;
 use edgefed::backend::{BackendError, LyncSystem};
 use edgefed::model::{
     CentralManagement, CentralManagementBackup, Computer, Deployment, DnsName, EdgePool, FailoverState, Fqdn,
-    FrontEndPool, ServiceState, Site,
+    FrontEndPool, Product, ServiceState, Site,
 };
 use edgefed::plan::{Action, Dependency, Operation, OperationKind, Phase, System, Wait};
 use edgefed::powershell::commands::{EXPORT_TOPOLOGY, shell_body};
@@ -48,6 +48,7 @@ fn seed_deployment() -> Deployment {
         next_hop: Some(f(hop)),
         external_addresses: vec![ip(addr)],
         public_addresses_unknown: false,
+        product: None,
         computers: BTreeMap::from([(f(server), computer(true, svc))]),
     };
     let fe = |site: &str, media: &str, server: &str| FrontEndPool {
@@ -203,6 +204,16 @@ fn with_state(bed: &Bed, mut config: PowerShellConfig) -> PowerShellBackend {
 
 fn backend(bed: &Bed) -> PowerShellBackend {
     with_state(bed, bed.config())
+}
+
+/// `d`'s Edge pools as observation reports them: with the product the
+/// double's `Get-CsService -EdgeServer` version names.
+fn observed_with_product(d: &Deployment, product: Product) -> std::collections::BTreeMap<Fqdn, EdgePool> {
+    let mut pools = d.edge_pools.clone();
+    for p in pools.values_mut() {
+        p.product = Some(product);
+    }
+    pools
 }
 
 fn action(id: usize, phase: u8, deps: &[usize], operation: Operation, reason: &str) -> Action {
@@ -521,6 +532,7 @@ async fn observe_reads_the_deployment_in_one_round_trip() {
         .get_mut(&f("fepool3.contoso.com"))
         .unwrap()
         .failed_over = FailoverState::Unknown { recorded: None };
+    expected.edge_pools = observed_with_product(&expected, Product::SkypeForBusiness2015);
     assert_eq!(obs.deployment, expected);
     assert_eq!(bed.round_trips(), 1);
     assert_eq!(b.stats().round_trips, 1);
@@ -595,7 +607,7 @@ async fn observe_of_lync_2013_reads_the_renamed_properties() {
     let bed = Bed::new(&d, json!({ "version": 6 }));
     let b = backend(&bed);
     let obs = b.observe().await.unwrap();
-    assert_eq!(obs.deployment.edge_pools, d.edge_pools);
+    assert_eq!(obs.deployment.edge_pools, observed_with_product(&d, Product::Lync2013));
 }
 
 // The stricter double refuses the publish: the plan's Set-CsSite -XmppFederationRoute
@@ -1034,9 +1046,28 @@ fn the_double_fails_loudly_on_what_lync_does_not_have() {
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
 }
 
+/// The runbook names the observed product's folder for Bootstrapper.exe,
+/// and asks only when the observation does not give one product.
+#[test]
+fn the_runbook_uses_the_observed_product_folder() {
+    let mut observed = seed_deployment();
+    for p in observed.edge_pools.values_mut() {
+        p.product = Some(edgefed::model::Product::Lync2013);
+    }
+    let text = runbook(&seed_failback_plan(), Some(&observed));
+    assert!(
+        text.contains("$EdgefedProduct = 'Microsoft Lync Server 2013'\n"),
+        "{text}"
+    );
+    assert!(!text.contains("Read-Host"), "{text}");
+    let unknown = runbook(&seed_failback_plan(), Some(&seed_deployment()));
+    assert!(unknown.contains("$EdgefedProduct = Read-Host"), "{unknown}");
+    assert!(!unknown.contains("Skype for Business Server 2015'\n$EdgefedBootstrapper"));
+}
+
 #[test]
 fn runbook_of_the_seed_failback_matches_the_committed_snapshot() {
-    let text = runbook(&seed_failback_plan());
+    let text = runbook(&seed_failback_plan(), None);
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/seed_failback_runbook.ps1");
     if std::env::var_os("UPDATE_EXPECT").is_some() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -1066,7 +1097,7 @@ fn a_runbook_never_turns_plan_text_into_code() {
         site: "Site2'; Remove-Item C:\\ #".into(),
         edge_pool: None,
     };
-    let text = runbook(&plan);
+    let text = runbook(&plan, None);
     assert!(text.lines().all(|l| !l.starts_with("Remove-Item")));
     assert!(text.contains("#   REFUSED: site name"));
 }
@@ -1215,7 +1246,7 @@ async fn the_runbook_shows_for_every_kind_the_body_the_backend_sends() {
             op.clone(),
             "sample",
         ));
-        let text = runbook(&plan);
+        let text = runbook(&plan, None);
         let rule = format!("\n# {}\n", "-".repeat(75));
         // Everything before the action's own section, and that section.
         let (before, section) = text.rsplit_once(&rule).unwrap();
@@ -1299,6 +1330,7 @@ async fn observe_of_2000_edge_pools_is_one_round_trip() {
                 next_hop: Some(f("fepool1.contoso.com")),
                 external_addresses: vec![ip(&format!("131.107.{}.{}", i / 250, i % 250 + 1))],
                 public_addresses_unknown: false,
+                product: None,
                 computers: BTreeMap::from([
                     (
                         f(&format!("edge{i}a.contoso.com")),
@@ -1318,7 +1350,10 @@ async fn observe_of_2000_edge_pools_is_one_round_trip() {
     let obs = b.observe().await.unwrap();
     let took = started.elapsed();
     assert_eq!(obs.deployment.edge_pools.len(), 2000);
-    assert_eq!(obs.deployment.edge_pools, d.edge_pools);
+    assert_eq!(
+        obs.deployment.edge_pools,
+        observed_with_product(&d, Product::SkypeForBusiness2015)
+    );
     assert_eq!(bed.round_trips(), 1);
     let s = b.stats();
     eprintln!(
@@ -1809,7 +1844,10 @@ async fn observe_reaches_every_edge_server_in_one_fan_out_with_the_edge_credenti
     let obs = b.observe().await.unwrap();
     let edge_warnings: Vec<&String> = obs.warnings.iter().filter(|w| w.contains("Edge server")).collect();
     assert!(edge_warnings.is_empty(), "{edge_warnings:?}");
-    assert_eq!(obs.deployment.edge_pools, d.edge_pools);
+    assert_eq!(
+        obs.deployment.edge_pools,
+        observed_with_product(&d, Product::SkypeForBusiness2015)
+    );
     assert_eq!(bed.round_trips(), 1);
     let script = bed.state()["lastScript"].as_str().unwrap().to_string();
     assert!(!script.contains("-CsWindowsService -ComputerName"), "{script}");

@@ -72,7 +72,7 @@ fn render_with(format: OutputFormat, plan: &Plan, doc: &PlanDocument, explain: b
                 app::note(&format!("warning: {w}"));
                 text.push_str(&format!("# WARNING: {w}\n"));
             }
-            text.push_str(&crate::powershell::runbook(&plan.actions));
+            text.push_str(&crate::powershell::runbook(&plan.actions, doc.observed.state.as_ref()));
             text
         }
         OutputFormat::Yaml => {

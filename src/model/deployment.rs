@@ -74,6 +74,10 @@ pub struct EdgePool {
     /// `externalAddresses` in the document (rule P7).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub public_addresses_unknown: bool,
+    /// The product its servers run (`Get-CsService -EdgeServer` → `Version`),
+    /// when observed: the PowerShell backend reads it; the lab may leave it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<super::Product>,
     /// The pool's servers.
     pub computers: BTreeMap<Fqdn, Computer>,
 }

@@ -257,6 +257,7 @@ mod tests {
                 next_hop: Some(fqdn("fepool1.contoso.com")),
                 external_addresses: vec!["192.0.2.10".parse().expect("IP"), "2001:db8::10".parse().expect("IP")],
                 public_addresses_unknown: false,
+                product: None,
                 computers: [
                     (fqdn("edge1a.contoso.com"), computer(true, ServiceState::Running, true)),
                     (
@@ -276,6 +277,7 @@ mod tests {
                 next_hop: None,
                 external_addresses: Vec::new(),
                 public_addresses_unknown: false,
+                product: None,
                 computers: BTreeMap::new(),
             },
         );

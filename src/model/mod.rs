@@ -12,9 +12,11 @@ mod dns_record;
 mod failover;
 mod fingerprint;
 mod fqdn;
+mod product;
 
 pub use central_management::{CentralManagement, CentralManagementBackup};
 pub use deployment::{Computer, Deployment, EdgePool, FrontEndPool, ServiceState, Site};
 pub use dns_record::{DnsName, DnsRecord, RecordType};
 pub use failover::FailoverState;
 pub use fqdn::{Fqdn, FqdnError};
+pub use product::Product;

@@ -3,7 +3,7 @@
 
 use crate::diagnostic::{Diagnostic, Position};
 use crate::document::{Desired, Located};
-use crate::model::{Deployment, Fqdn};
+use crate::model::{Deployment, Fqdn, Product};
 
 use super::targets::Targets;
 
@@ -144,7 +144,16 @@ pub(super) fn check(desired: &Desired, observed: &Deployment, targets: &Targets)
                 continue;
             }
             let p = &observed.edge_pools[pool];
-            if xmpp && !p.xmpp_federation {
+            if xmpp && p.product == Some(Product::SkypeForBusiness2019) {
+                out.push(
+                    Diagnostic::rule(
+                        "P2",
+                        format!("{label} names {pool}, which runs Skype for Business Server 2019: it has no XMPP federation"),
+                    )
+                    .at(*at)
+                    .help("XMPP federation was removed in Skype for Business Server 2019: route XMPP to a Lync Server 2013 or Skype for Business Server 2015 Edge pool (they can coexist with 2019)"),
+                );
+            } else if xmpp && !p.xmpp_federation {
                 out.push(
                     Diagnostic::rule("P2", format!("{label} names {pool}, which does not have XMPP federation enabled in the topology"))
                         .at(*at)

@@ -55,6 +55,7 @@ impl DeploymentBuilder {
                 next_hop: None,
                 external_addresses: vec![address],
                 public_addresses_unknown: false,
+                product: None,
                 computers: servers
                     .iter()
                     .map(|(name, services)| {

@@ -29,13 +29,13 @@ use super::commands::{
 use super::config::PowerShellConfig;
 use super::failover_record::FailoverRecord;
 use super::observe::{Observed, observe_script, parse_observation, signature_of};
-use super::product::Product;
 use super::quote::{ps_value, quote_literal};
 use super::remoting::parse_answers;
 use super::script::Script;
 use super::topology_view::apply_edits;
 use super::transport::{Reply, RoundTripStats, StepOutcome, Transport, step};
 use crate::backend::{Applied, BackendError, LyncSystem, Observation};
+use crate::model::Product;
 use crate::model::{FailoverState, Fqdn};
 use crate::plan::Operation;
 use std::collections::BTreeMap;

@@ -19,7 +19,6 @@ pub mod commands;
 mod config;
 pub mod failover_record;
 pub mod observe;
-pub mod product;
 pub mod quote;
 pub mod records;
 pub mod remoting;
@@ -28,10 +27,10 @@ pub mod script;
 pub mod topology_view;
 pub mod transport;
 
+pub use crate::model::Product;
 pub use backend::PowerShellBackend;
 pub use config::{
     ConfigError, ENV_EDGE_CREDENTIAL_FILE, ENV_PS_COMMAND, Launcher, PowerShellConfig, Timeouts, default_launcher,
 };
-pub use product::Product;
 pub use runbook::{runbook, runbook_values};
 pub use transport::RoundTripStats;

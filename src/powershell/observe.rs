@@ -48,13 +48,13 @@ use serde_json::Value;
 
 use super::body::{Slot, Unfilled, Values};
 use super::commands::{CREDENTIAL_FROM_FILE, PER_COMPUTER_HELPERS, ServiceVerb, credential_helper, service_fan_out};
-use super::product::Product;
 use super::records::{Record, fqdn_of, role_of, strip_role};
 use super::remoting::parse_answers;
 use super::script::Script;
 use super::topology_view::TopologyFacts;
 use super::transport::{Reply, StepOutcome, step};
 use crate::backend::BackendError;
+use crate::model::Product;
 use crate::model::{
     CentralManagement, CentralManagementBackup, Computer, Deployment, EdgePool, FailoverState, Fqdn, FrontEndPool,
     ServiceState, Site,
@@ -356,6 +356,7 @@ pub fn parse_observation(reply: &Reply) -> Result<Observed, BackendError> {
                 // pool, or could not be read at all.
                 public_addresses_unknown: facts.addresses_unknown.contains(&pool)
                     || !facts.addresses.contains_key(&pool),
+                product: products.get(&pool).copied(),
                 computers,
             },
         );

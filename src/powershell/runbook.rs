@@ -5,6 +5,7 @@
 //! top ([`runbook_values`]) where the backend fills in what it observed and
 //! was configured with; every other value is a quoted literal.
 
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use super::body::{Slot, Values};
@@ -14,6 +15,7 @@ use super::commands::{
 };
 use super::config::Timeouts;
 use super::quote::quote_literal;
+use crate::model::{Deployment, Product};
 use crate::plan::{Action, Operation};
 
 /// Writes `text` as comment lines (each line of it prefixed), so no text
@@ -81,7 +83,26 @@ fn shell_step(out: &mut String, op: &Operation) {
 
 /// The runbook's top: what the administrator sets, and the helpers the
 /// step bodies call (the backend's own, defined once).
-fn preamble(out: &mut String, actions: &[Action]) {
+/// The one product every pool that runs setup in `actions` was observed
+/// running, if there is exactly one.
+fn setup_product(actions: &[Action], observed: Option<&Deployment>) -> Option<Product> {
+    let observed = observed?;
+    let products: BTreeSet<Option<Product>> = actions
+        .iter()
+        .filter_map(|a| {
+            let Operation::RunSetup { pool, .. } = &a.operation else {
+                return None;
+            };
+            Some(observed.edge_pools.get(pool).and_then(|p| p.product))
+        })
+        .collect();
+    match products.into_iter().collect::<Vec<_>>().as_slice() {
+        [Some(p)] => Some(*p),
+        _ => None,
+    }
+}
+
+fn preamble(out: &mut String, actions: &[Action], observed: Option<&Deployment>) {
     let has = |f: fn(&Operation) -> bool| actions.iter().any(|a| f(&a.operation));
     let has_setup = has(|op| matches!(op, Operation::RunSetup { .. }));
     let has_wait = has_setup || has(|op| matches!(op, Operation::WaitForReplication { .. }));
@@ -124,8 +145,20 @@ fn preamble(out: &mut String, actions: &[Action]) {
         }
     }
     if has_setup {
-        out.push_str("# The product folder of your Edge servers under Program Files, the one holding Deployment\\Bootstrapper.exe:\n# 'Microsoft Lync Server 2013', 'Skype for Business Server 2015' or 'Skype for Business Server 2019'. A plan does not\n# carry the product (edgefed's PowerShell backend reads it from Get-CsService -EdgeServer -> Version), so this\n# runbook asks rather than assume one.\n");
-        out.push_str("$EdgefedProduct = Read-Host 'Product folder of the Edge servers under Program Files'\n");
+        match setup_product(actions, observed) {
+            Some(product) => {
+                let _ = writeln!(
+                    out,
+                    "# The product folder of the Edge servers setup runs on: {} (observed: Get-CsService -EdgeServer -> Version).",
+                    product.name()
+                );
+                let _ = writeln!(out, "$EdgefedProduct = {}", quote_literal(product.folder()));
+            }
+            None => {
+                out.push_str("# The product folder of your Edge servers under Program Files, the one holding Deployment\\Bootstrapper.exe:\n# 'Microsoft Lync Server 2013', 'Skype for Business Server 2015' or 'Skype for Business Server 2019'. The plan's\n# observation does not name one product for the pools setup runs on (the lab does not observe it), so this\n# runbook asks rather than assume one.\n");
+                out.push_str("$EdgefedProduct = Read-Host 'Product folder of the Edge servers under Program Files'\n");
+            }
+        }
         let _ = writeln!(
             out,
             "$EdgefedBootstrapper = Join-Path $EdgefedProduct {}",
@@ -196,11 +229,13 @@ fn topology_edit(out: &mut String, exported: &mut bool, actions: &[Action], chan
     );
 }
 
-/// The plan as a runbook for the Lync Server Management Shell.
+/// The plan as a runbook for the Lync Server Management Shell. `observed`
+/// is the deployment the plan was made against, when known: it gives the
+/// product (and so the Bootstrapper.exe folder) of the pools setup runs on.
 #[must_use]
-pub fn runbook(actions: &[Action]) -> String {
+pub fn runbook(actions: &[Action], observed: Option<&Deployment>) -> String {
     let mut out = String::new();
-    preamble(&mut out, actions);
+    preamble(&mut out, actions, observed);
     let mut exported = false;
     for action in actions {
         out.push_str("\n# ---------------------------------------------------------------------------\n");

@@ -200,6 +200,7 @@ pub fn to_deployment(model: &TopologyModel, sites_json: Option<&str>) -> Result<
                     next_hop: p.next_hop.clone(),
                     external_addresses: p.external_addresses.clone(),
                     public_addresses_unknown: p.public_addresses_unknown,
+                    product: None,
                     computers: computers(&p.servers),
                 },
             )

@@ -317,6 +317,23 @@ fn powershell_xmpp_failover_without_a_publish_brackets_the_route_change_and_conv
 }
 
 #[test]
+fn powershell_refuses_an_xmpp_route_to_a_skype_for_business_2019_edge_pool() {
+    // Version 8 is Skype for Business Server 2019, which has no XMPP
+    // federation: rule P2 says so instead of planning a route Lync would not carry.
+    let double = Double::of(Scenario::Healthy);
+    let mut st = double.state();
+    st["version"] = json!(8);
+    std::fs::write(&double.state, serde_json::to_vec_pretty(&st).unwrap()).expect("state");
+    let doc = double.lync_only("xmpp-failover.yaml");
+    let out = double.run(&["plan", "-f", &doc]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("error[P2]"), "{err}");
+    assert!(err.contains("runs Skype for Business Server 2019: it has no XMPP federation"), "{err}");
+    assert!(double.log().is_empty(), "nothing was changed: {:?}", double.log());
+}
+
+#[test]
 fn powershell_xmpp_failover_with_manual_dns_closes_the_bracket_and_leaves_the_pool_running() {
     // No --dns-server: the DNS steps inside the XMPP bracket fail as manual
     // steps. The bracket's closing start waits for them to end, not to

@@ -82,6 +82,7 @@ fn build(
                 next_hop: Some(fe_names[i % fe_names.len()].clone()),
                 external_addresses: vec![format!("131.107.155.{}", 10 + i).parse().unwrap()],
                 public_addresses_unknown: false,
+                product: None,
                 computers,
             },
         );

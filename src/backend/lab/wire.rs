@@ -135,6 +135,8 @@ pub(super) struct EdgePoolV1 {
     pub external_addresses: Vec<IpAddr>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub public_addresses_unknown: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<crate::model::Product>,
     pub computers: BTreeMap<Fqdn, ComputerV1>,
 }
 
@@ -385,6 +387,7 @@ impl From<EdgePoolV1> for EdgePool {
             next_hop: w.next_hop,
             external_addresses: w.external_addresses,
             public_addresses_unknown: w.public_addresses_unknown,
+            product: w.product,
             computers: w.computers.into_iter().map(|(k, v)| (k, v.into())).collect(),
         }
     }
@@ -399,6 +402,7 @@ impl From<&EdgePool> for EdgePoolV1 {
             next_hop: p.next_hop.clone(),
             external_addresses: p.external_addresses.clone(),
             public_addresses_unknown: p.public_addresses_unknown,
+            product: p.product,
             computers: p.computers.iter().map(|(k, v)| (k.clone(), v.into())).collect(),
         }
     }

@@ -157,3 +157,26 @@ fn port_checks_carry_the_hosts_dns_points_each_port_at() {
             .all(|a| matches!(&a.operation, Operation::VerifyPort { hosts, .. } if hosts.is_empty()))
     );
 }
+
+#[test]
+fn p2_says_that_skype_for_business_server_2019_has_no_xmpp() {
+    let mut observed = healthy().build();
+    if let Some(p) = observed
+        .edge_pools
+        .get_mut(&crate::plan::testing::fqdn("edgepool2.contoso.com"))
+    {
+        p.product = Some(crate::model::Product::SkypeForBusiness2019);
+    }
+    let spec = "  sites:\n    Site1: { xmppFederationRoute: edgepool2.contoso.com }\n";
+    let err = crate::plan::plan(&desired(spec), &observed).expect_err("P2");
+    let text = err.render();
+    assert!(text.contains("error[P2]"), "{text}");
+    assert!(
+        text.contains("runs Skype for Business Server 2019: it has no XMPP federation"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Lync Server 2013 or Skype for Business Server 2015"),
+        "{text}"
+    );
+}

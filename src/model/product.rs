@@ -20,7 +20,8 @@
 //! product; run-setup then fails saying which folders to check.
 
 /// A server product version edgefed can drive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Product {
     /// Lync Server 2013 (`Version` 6).
     Lync2013,
