@@ -5,7 +5,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use crate::model::{DnsRecord, Fqdn};
+use crate::model::{Fqdn};
 use crate::plan::{DnsChange, Operation, System};
 
 /// A DNS record change, with the operation it comes from.
@@ -106,53 +106,10 @@ pub fn route(op: &Operation) -> Routed<'_> {
         | Operation::SetSiteXmppRoute { .. }
         | Operation::InvokePoolFailover { .. }
         | Operation::InvokePoolFailback { .. } => Routed::Lync(op),
-        Operation::SetDnsSrv {
-            zone,
-            name,
-            target,
-            port,
-            priority,
-            weight,
-            ttl,
-            observed,
-        } => Routed::Dns(DnsUpdate {
-            operation: op,
-            change: DnsChange {
-                zone: zone.clone(),
-                desired: DnsRecord::Srv {
-                    name: name.clone(),
-                    ttl: *ttl,
-                    priority: *priority,
-                    weight: *weight,
-                    port: *port,
-                    target: target.clone(),
-                },
-                observed: observed.clone(),
-            },
-        }),
-        Operation::SetDnsA {
-            zone,
-            name,
-            addresses,
-            ttl,
-            observed,
-        } => {
-            let mut addresses = addresses.clone();
-            addresses.sort();
-            addresses.dedup();
-            Routed::Dns(DnsUpdate {
-                operation: op,
-                change: DnsChange {
-                    zone: zone.clone(),
-                    desired: DnsRecord::A {
-                        name: name.clone(),
-                        ttl: *ttl,
-                        addresses,
-                    },
-                    observed: observed.clone(),
-                },
-            })
-        }
+        Operation::SetDnsSrv { .. } | Operation::SetDnsA { .. } => match op.dns_change() {
+            Some(change) => Routed::Dns(DnsUpdate { operation: op, change }),
+            None => Routed::Lync(op),
+        },
         Operation::VerifyPort { pool, address, port } => Routed::Probe(PortCheck {
             operation: op,
             pool,
@@ -219,6 +176,7 @@ mod tests {
                 port: 5269,
                 priority: 0,
                 weight: 100,
+                others: Vec::new(),
                 ttl: 300,
                 observed: None,
             },

@@ -67,6 +67,11 @@ pub struct EdgePool {
     /// Access Edge external addresses (the DNS A records point here).
     #[serde(default)]
     pub external_addresses: Vec<IpAddr>,
+    /// The Access Edge external FQDN (`ConfiguredFqdn` of the pool's external
+    /// Access Edge ports in the published topology): the name the pool's
+    /// certificate carries, where federation SRV records point by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_edge_fqdn: Option<Fqdn>,
     /// The pool's servers.
     pub computers: BTreeMap<Fqdn, Computer>,
 }

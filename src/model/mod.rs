@@ -12,5 +12,5 @@ mod fingerprint;
 mod fqdn;
 
 pub use deployment::{Computer, Deployment, EdgePool, FrontEndPool, ServiceState, Site};
-pub use dns_record::{DnsName, DnsRecord, RecordType};
+pub use dns_record::{DnsName, DnsRecord, RecordType, SrvFormError, SrvTarget, canonical_srv};
 pub use fqdn::{Fqdn, FqdnError};

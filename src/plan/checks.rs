@@ -1,4 +1,4 @@
-//! Plan-time rules P1–P6 and the plan-time half of V3: what the
+//! Plan-time rules P1–P7 and the plan-time half of V3: what the
 //! document can only be checked against once the deployment is observed.
 
 use crate::diagnostic::{Diagnostic, Position};
@@ -240,6 +240,46 @@ pub(super) fn check(desired: &Desired, observed: &Deployment, targets: &Targets)
             }
         }
     }
+    xmpp_hosts(desired, observed, targets, &mut out);
     out.sort_by_key(|d| d.position);
     out
+}
+
+/// P7: an XMPP SRV set of one record per pool (`xmpp.hosts`) lists the
+/// Access Edge FQDN of the pool the XMPP route names, so the planner knows
+/// which record to put first.
+fn xmpp_hosts(desired: &Desired, observed: &Deployment, targets: &Targets, out: &mut Vec<Diagnostic>) {
+    let pools = targets.xmpp_pools();
+    let Some(pool) = pools.iter().next().filter(|_| pools.len() == 1) else {
+        return;
+    };
+    for zone in &desired.dns {
+        let Some(crate::document::DesiredRecords {
+            targets: crate::document::SrvTargets::Hosts(hosts),
+            ..
+        }) = &zone.xmpp
+        else {
+            continue;
+        };
+        let at = hosts.first().and_then(|h| h.at).or(zone.zone.at);
+        match observed.edge_pools.get(*pool).and_then(|p| p.access_edge_fqdn.as_ref()) {
+            None => out.push(
+                Diagnostic::rule(
+                    "P7",
+                    format!("the XMPP route names Edge pool {pool}, whose Access Edge external FQDN the topology does not give: edgefed cannot tell which of `xmpp.hosts` is its record"),
+                )
+                .at(at)
+                .help("set the pool's Access Edge external FQDN in Topology Builder and publish, or use `xmpp.host`"),
+            ),
+            Some(access) if !hosts.iter().any(|h| h.value == *access) => out.push(
+                Diagnostic::rule(
+                    "P7",
+                    format!("the XMPP route names Edge pool {pool}, whose Access Edge FQDN {access} is not among `xmpp.hosts` of zone {}", zone.zone.value),
+                )
+                .at(at)
+                .help(format!("add {access} to `hosts`: the set must have a record for the pool that carries XMPP federation")),
+            ),
+            Some(_) => {}
+        }
+    }
 }

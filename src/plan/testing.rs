@@ -54,6 +54,7 @@ impl DeploymentBuilder {
                 xmpp_federation: true,
                 next_hop: None,
                 external_addresses: vec![address],
+                access_edge_fqdn: None,
                 computers: servers
                     .iter()
                     .map(|(name, services)| {

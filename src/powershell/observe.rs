@@ -306,6 +306,7 @@ pub fn parse_observation(reply: &Reply) -> Result<Observed, BackendError> {
                 xmpp_federation: facts.xmpp_federation.get(&pool).copied().unwrap_or(false),
                 next_hop: facts.next_hop.get(&pool).cloned().flatten(),
                 external_addresses: facts.addresses.get(&pool).cloned().unwrap_or_default(),
+                access_edge_fqdn: facts.access_edge_fqdn.get(&pool).cloned(),
                 computers,
             },
         );

@@ -23,6 +23,8 @@ pub struct TopologyFacts {
     pub media: BTreeMap<Fqdn, Fqdn>,
     /// Edge pool → Access Edge external addresses.
     pub addresses: BTreeMap<Fqdn, Vec<IpAddr>>,
+    /// Edge pool → Access Edge external FQDN.
+    pub access_edge_fqdn: BTreeMap<Fqdn, Fqdn>,
 }
 
 impl TopologyFacts {
@@ -33,6 +35,7 @@ impl TopologyFacts {
         self.next_hop.extend(other.next_hop);
         self.addresses.extend(other.addresses);
         self.media.extend(other.media);
+        self.access_edge_fqdn.extend(other.access_edge_fqdn);
     }
 
     /// The facts of a published topology document.
@@ -48,6 +51,9 @@ impl TopologyFacts {
             facts.xmpp_federation.insert(pool.clone(), p.xmpp_federation);
             facts.next_hop.insert(pool.clone(), p.next_hop.clone());
             facts.addresses.insert(pool.clone(), p.external_addresses.clone());
+            if let Some(fqdn) = &p.access_edge_fqdn {
+                facts.access_edge_fqdn.insert(pool.clone(), fqdn.clone());
+            }
         }
         for (pool, p) in &model.front_end_pools {
             if let Some(edge) = &p.media_edge_pool {

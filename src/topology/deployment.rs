@@ -199,6 +199,7 @@ pub fn to_deployment(model: &TopologyModel, sites_json: Option<&str>) -> Result<
                     xmpp_federation: p.xmpp_federation,
                     next_hop: p.next_hop.clone(),
                     external_addresses: p.external_addresses.clone(),
+                    access_edge_fqdn: p.access_edge_fqdn.clone(),
                     computers: computers(&p.servers),
                 },
             )
