@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use edgefed::backend::{DnsSystem, ErrorKind, Routed, route};
 use edgefed::dns::{DnsBackend, DnsClient, DnsError, TsigAlgo, TsigKey, resolve_plain};
-use edgefed::model::{DnsName, DnsRecord, Fqdn, RecordType};
+use edgefed::model::{DnsName, DnsRecord, Fqdn, RecordType, SrvTarget};
 use edgefed::plan::Operation;
 use edgefed::probe::{ProbeError, ProbeKind, ProbeTarget, probe, probe_kind_for_port, probe_many};
 use support::{Bind, INITIAL_XMPP_A, Prosody, need};
@@ -43,14 +43,7 @@ fn a(host: &str, ttl: u32, addrs: &[&str]) -> DnsRecord {
 }
 
 fn srv(zone: &str, target: &str) -> DnsRecord {
-    DnsRecord::Srv {
-        name: DnsName::xmpp_srv(&fqdn(zone)),
-        ttl: 300,
-        priority: 10,
-        weight: 5,
-        port: 5269,
-        target: fqdn(target),
-    }
+    DnsRecord::srv(DnsName::xmpp_srv(&fqdn(zone)), 300, vec![SrvTarget { priority: 10, weight: 5, port: 5269, target: fqdn(target) }])
 }
 
 fn client(bind: &Bind) -> DnsClient {
@@ -286,6 +279,7 @@ async fn dns_backend_applies_dns_actions_idempotently_and_reports_a_stale_prereq
         port: 5269,
         priority: 10,
         weight: 5,
+        others: Vec::new(),
         ttl: 300,
         observed: None,
     };

@@ -44,6 +44,7 @@ fn seed_deployment() -> Deployment {
         xmpp_federation: true,
         next_hop: Some(f(hop)),
         external_addresses: vec![ip(addr)],
+        access_edge_fqdn: None,
         computers: BTreeMap::from([(f(server), computer(true, svc))]),
     };
     let fe = |site: &str, media: &str, server: &str| FrontEndPool {
@@ -317,6 +318,7 @@ fn seed_failback_plan() -> Vec<Action> {
                 port: 5269,
                 priority: 0,
                 weight: 100,
+                others: Vec::new(),
                 ttl: 300,
                 observed: None,
             },
@@ -419,6 +421,7 @@ fn xmpp_failover_plan() -> Vec<Action> {
                 port: 5269,
                 priority: 0,
                 weight: 100,
+                others: Vec::new(),
                 ttl: 300,
                 observed: None,
             },
@@ -1016,6 +1019,7 @@ fn sample_operation(kind: OperationKind) -> Operation {
             port: 5269,
             priority: 0,
             weight: 100,
+            others: Vec::new(),
             ttl: 300,
             observed: None,
         },
@@ -1183,6 +1187,7 @@ async fn observe_of_2000_edge_pools_is_one_round_trip() {
                 xmpp_federation: i == 0,
                 next_hop: Some(f("fepool1.contoso.com")),
                 external_addresses: vec![ip(&format!("131.107.{}.{}", i / 250, i % 250 + 1))],
+                access_edge_fqdn: None,
                 computers: BTreeMap::from([
                     (
                         f(&format!("edge{i}a.contoso.com")),

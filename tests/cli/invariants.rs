@@ -81,6 +81,7 @@ fn build(
                 xmpp_federation: *xmpp,
                 next_hop: Some(fe_names[i % fe_names.len()].clone()),
                 external_addresses: vec![format!("131.107.155.{}", 10 + i).parse().unwrap()],
+                access_edge_fqdn: None,
                 computers,
             },
         );
