@@ -108,7 +108,16 @@ async fn dns_bench() {
                 addresses: vec![IpAddr::from([198, 51, 100, 20])],
             };
             client.update(&zone, &new, Some(&old)).await?;
-            let srv = DnsRecord::srv(DnsName::xmpp_srv(&zone), 300, vec![SrvTarget { priority: 10, weight: 5, port: 5269, target: Fqdn::parse(&format!("xmpp.{z}")).expect("target") }]);
+            let srv = DnsRecord::srv(
+                DnsName::xmpp_srv(&zone),
+                300,
+                vec![SrvTarget {
+                    priority: 10,
+                    weight: 5,
+                    port: 5269,
+                    target: Fqdn::parse(&format!("xmpp.{z}")).expect("target"),
+                }],
+            );
             client.update(&zone, &srv, None).await
         });
     }

@@ -43,7 +43,16 @@ fn a(host: &str, ttl: u32, addrs: &[&str]) -> DnsRecord {
 }
 
 fn srv(zone: &str, target: &str) -> DnsRecord {
-    DnsRecord::srv(DnsName::xmpp_srv(&fqdn(zone)), 300, vec![SrvTarget { priority: 10, weight: 5, port: 5269, target: fqdn(target) }])
+    DnsRecord::srv(
+        DnsName::xmpp_srv(&fqdn(zone)),
+        300,
+        vec![SrvTarget {
+            priority: 10,
+            weight: 5,
+            port: 5269,
+            target: fqdn(target),
+        }],
+    )
 }
 
 fn client(bind: &Bind) -> DnsClient {

@@ -5,7 +5,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use crate::model::{Fqdn};
+use crate::model::Fqdn;
 use crate::plan::{DnsChange, Operation, System};
 
 /// A DNS record change, with the operation it comes from.

@@ -240,7 +240,11 @@ pub fn observed_document(d: &Deployment, json: bool) -> (String, Vec<String>) {
             xmpp: None,
             sip: None,
         });
-        if is_xmpp { entry.xmpp = Some(host) } else { entry.sip = Some(host) }
+        if is_xmpp {
+            entry.xmpp = Some(host)
+        } else {
+            entry.sip = Some(host)
+        }
     }
 
     let doc = Doc {
@@ -310,21 +314,15 @@ fn records_out(
                 (d.dns_record(&DnsName::host(&t.target), RecordType::A), &addresses),
                 (Some(DnsRecord::A { ttl: at, addresses: got, .. }), Some(want)) if *at == ttl && got == want
             );
-            (t.target.is_in_zone(zone) && a_ok).then(|| {
-                out(
-                    Some(t.target.to_string()),
-                    None,
-                    (!is_xmpp).then_some(true),
-                )
-            })
+            (t.target.is_in_zone(zone) && a_ok)
+                .then(|| out(Some(t.target.to_string()), None, (!is_xmpp).then_some(true)))
         }
         [first, second, ..] if is_xmpp => {
             let mut priorities: Vec<u16> = targets.iter().map(|t| t.priority).collect();
             priorities.dedup();
             let every_pool_host = targets.iter().all(|t| {
                 t.port == port
-                    && d
-                        .edge_pools
+                    && d.edge_pools
                         .values()
                         .any(|p| p.access_edge_fqdn.as_ref() == Some(&t.target))
             });

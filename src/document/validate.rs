@@ -9,7 +9,8 @@ use serde_saphyr::Spanned;
 
 use super::file::{DocumentFile, ServicesSpec, SipDnsSpec, XmppDnsSpec};
 use super::{
-    Desired, DesiredEdgePool, DesiredFrontEndPool, DesiredRecords, DesiredSite, DesiredZone, Located, Source, SrvTargets,
+    Desired, DesiredEdgePool, DesiredFrontEndPool, DesiredRecords, DesiredSite, DesiredZone, Located, Source,
+    SrvTargets,
 };
 use crate::diagnostic::{Diagnostic, Diagnostics, Position};
 use crate::model::{Fqdn, ServiceState};
@@ -417,16 +418,16 @@ fn cross_checks(d: &Desired, problems: &mut Vec<Diagnostic>) {
     // V6: a host whose A record edgefed moves lies in a declared zone.
     let zones: Vec<&Fqdn> = d.dns.iter().map(|z| &z.zone.value).collect();
     for z in &d.dns {
-        for h in [&z.xmpp, &z.sip].into_iter().flatten().filter_map(DesiredRecords::moved_host) {
+        for h in [&z.xmpp, &z.sip]
+            .into_iter()
+            .flatten()
+            .filter_map(DesiredRecords::moved_host)
+        {
             if !zones.iter().any(|zone| h.value.is_in_zone(zone)) {
                 problems.push(
                     Diagnostic::rule(
                         "V6",
-                        format!(
-                            "DNS host {} is not in any declared zone ({})",
-                            h.value,
-                            join(&zones)
-                        ),
+                        format!("DNS host {} is not in any declared zone ({})", h.value, join(&zones)),
                     )
                     .at(h.at)
                     .help(format!(

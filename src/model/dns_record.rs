@@ -52,9 +52,7 @@ impl fmt::Display for SrvTarget {
 /// when their canonical lists are equal.
 #[must_use]
 pub fn canonical_srv(mut targets: Vec<SrvTarget>) -> Vec<SrvTarget> {
-    targets.sort_by(|a, b| {
-        (a.priority, &a.target, a.port, a.weight).cmp(&(b.priority, &b.target, b.port, b.weight))
-    });
+    targets.sort_by(|a, b| (a.priority, &a.target, a.port, a.weight).cmp(&(b.priority, &b.target, b.port, b.weight)));
     targets.dedup();
     targets
 }
@@ -244,10 +242,7 @@ impl DnsRecord {
     #[must_use]
     pub fn zone_file_lines(&self) -> Vec<String> {
         match self {
-            Self::Srv { name, ttl, targets } => targets
-                .iter()
-                .map(|t| format!("{name}. {ttl} IN SRV {t}."))
-                .collect(),
+            Self::Srv { name, ttl, targets } => targets.iter().map(|t| format!("{name}. {ttl} IN SRV {t}.")).collect(),
             Self::A { name, ttl, addresses } => addresses
                 .iter()
                 .map(|a| format!("{name}. {ttl} IN {} {a}", if a.is_ipv4() { "A" } else { "AAAA" }))

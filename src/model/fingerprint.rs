@@ -294,7 +294,16 @@ mod tests {
             },
         );
         d.dns = vec![
-            DnsRecord::srv(DnsName::parse("_xmpp-server._tcp.contoso.com").expect("name"), 300, vec![SrvTarget { priority: 0, weight: 100, port: 5269, target: fqdn("xmpp.contoso.com") }]),
+            DnsRecord::srv(
+                DnsName::parse("_xmpp-server._tcp.contoso.com").expect("name"),
+                300,
+                vec![SrvTarget {
+                    priority: 0,
+                    weight: 100,
+                    port: 5269,
+                    target: fqdn("xmpp.contoso.com"),
+                }],
+            ),
             DnsRecord::A {
                 name: DnsName::parse("xmpp.contoso.com").expect("name"),
                 ttl: 60,

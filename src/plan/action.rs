@@ -147,7 +147,11 @@ impl Operation {
                 };
                 Some(DnsChange {
                     zone: zone.clone(),
-                    desired: DnsRecord::srv(name.clone(), *ttl, std::iter::once(first).chain(others.iter().cloned()).collect()),
+                    desired: DnsRecord::srv(
+                        name.clone(),
+                        *ttl,
+                        std::iter::once(first).chain(others.iter().cloned()).collect(),
+                    ),
                     observed: observed.clone(),
                 })
             }

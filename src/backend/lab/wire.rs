@@ -14,7 +14,9 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::file::{Fault, LabFile};
-use crate::model::{Computer, Deployment, DnsName, DnsRecord, EdgePool, Fqdn, FrontEndPool, ServiceState, Site, SrvTarget};
+use crate::model::{
+    Computer, Deployment, DnsName, DnsRecord, EdgePool, Fqdn, FrontEndPool, ServiceState, Site, SrvTarget,
+};
 use crate::plan::Operation;
 
 /// The whole lab file.
@@ -512,11 +514,9 @@ impl From<SrvRecordV1> for SrvTarget {
 impl From<RecordV1> for DnsRecord {
     fn from(w: RecordV1) -> Self {
         match w {
-            RecordV1::Srv { name, ttl, records } => Self::srv(
-                name,
-                ttl,
-                records.into_iter().map(SrvTarget::from).collect(),
-            ),
+            RecordV1::Srv { name, ttl, records } => {
+                Self::srv(name, ttl, records.into_iter().map(SrvTarget::from).collect())
+            }
             RecordV1::A { name, ttl, addresses } => Self::A { name, ttl, addresses },
         }
     }
@@ -683,7 +683,16 @@ mod tests {
     /// One operation of every kind, the DNS ones with and without an
     /// observed record.
     fn every_operation() -> Vec<Operation> {
-        let srv = DnsRecord::srv(name("_xmpp-server._tcp.contoso.com"), 300, vec![SrvTarget { priority: 0, weight: 100, port: 5269, target: fqdn("xmpp.contoso.com") }]);
+        let srv = DnsRecord::srv(
+            name("_xmpp-server._tcp.contoso.com"),
+            300,
+            vec![SrvTarget {
+                priority: 0,
+                weight: 100,
+                port: 5269,
+                target: fqdn("xmpp.contoso.com"),
+            }],
+        );
         let a = DnsRecord::A {
             name: name("xmpp.contoso.com"),
             ttl: 300,

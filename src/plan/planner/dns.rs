@@ -69,7 +69,12 @@ impl Planner<'_> {
             ));
             return None;
         };
-        let Some(access) = self.observed.edge_pools.get(pool).and_then(|p| p.access_edge_fqdn.clone()) else {
+        let Some(access) = self
+            .observed
+            .edge_pools
+            .get(pool)
+            .and_then(|p| p.access_edge_fqdn.clone())
+        else {
             self.b.warn(format!(
                 "Edge pool {pool} has no Access Edge external FQDN in the topology: the SRV record set {srv} is left as it is"
             ));
@@ -93,8 +98,14 @@ impl Planner<'_> {
         // administrator wrote it (priorities, weights), whatever its order
         // below the first record.
         let same_hosts = seen_targets.len() == hosts.len()
-            && seen_targets.iter().all(|t| t.port == port && hosts.iter().any(|h| h.value == t.target));
-        if same_hosts && seen.and_then(DnsRecord::first_srv_target).is_some_and(|t| t.target == access) {
+            && seen_targets
+                .iter()
+                .all(|t| t.port == port && hosts.iter().any(|h| h.value == t.target));
+        if same_hosts
+            && seen
+                .and_then(DnsRecord::first_srv_target)
+                .is_some_and(|t| t.target == access)
+        {
             return Some(seen_targets.to_vec());
         }
         // Reorder: the routed pool's host first, the others in the document's
@@ -233,10 +244,7 @@ impl Planner<'_> {
         let Some(host) = moved else {
             return;
         };
-        let host = DesiredHostA {
-            host,
-            ttl: records.ttl,
-        };
+        let host = DesiredHostA { host, ttl: records.ttl };
         let Some(pool) = pool else {
             if which == Federation::Xmpp {
                 self.b.warn(format!(
@@ -317,7 +325,9 @@ fn record_json(r: Option<&DnsRecord>) -> Value {
     match r {
         None => Value::Null,
         Some(DnsRecord::Srv { ttl, targets, .. }) => match targets.as_slice() {
-            [t] => json!({ "target": t.target.as_str(), "port": t.port, "priority": t.priority, "weight": t.weight, "ttl": ttl }),
+            [t] => {
+                json!({ "target": t.target.as_str(), "port": t.port, "priority": t.priority, "weight": t.weight, "ttl": ttl })
+            }
             _ => json!({ "records": targets.iter().map(one).collect::<Vec<_>>(), "ttl": ttl }),
         },
         Some(DnsRecord::A { ttl, addresses, .. }) => json!({ "addresses": addresses, "ttl": ttl }),

@@ -61,7 +61,16 @@ fn a_route_that_stays_with_nothing_changing_under_it_is_not_probed() {
 #[test]
 fn a_route_that_stays_is_probed_when_its_dns_record_changes() {
     let observed = healthy()
-        .dns(DnsRecord::srv(DnsName::xmpp_srv(&fqdn("contoso.com")), 300, vec![SrvTarget { priority: 0, weight: 100, port: 5269, target: fqdn("xmpp.contoso.com") }]))
+        .dns(DnsRecord::srv(
+            DnsName::xmpp_srv(&fqdn("contoso.com")),
+            300,
+            vec![SrvTarget {
+                priority: 0,
+                weight: 100,
+                port: 5269,
+                target: fqdn("xmpp.contoso.com"),
+            }],
+        ))
         .dns(DnsRecord::A {
             name: DnsName::host(&fqdn("xmpp.contoso.com")),
             ttl: 300,
