@@ -98,7 +98,7 @@ impl Checker {
             }
             (Some(host), None) => SrvTargets::Host {
                 host: self.host(&host)?,
-                move_address: x.move_address.map_or(true, |m| m.value),
+                move_address: x.move_address.is_none_or(|m| m.value),
             },
             (None, Some(hosts)) => {
                 if x.move_address.is_some() {
