@@ -74,11 +74,9 @@ pub(crate) fn empty(name: &Name, class: DNSClass, rtype: WireType) -> Record {
 /// (SRV, or A and AAAA). `None` when no matching record was returned.
 ///
 /// An SRV set keeps every record (an administrator may publish one per Edge
-/// pool, each with its own priority); its TTL is the lowest of its records'.
-/// A record whose target is not a host name (e.g. the `.` of "no service")
-/// makes the whole set unreadable, so it is reported as absent-free: `None`
-/// is never returned for a set that has records — see [`from_answers`]'s
-/// caller, which treats such a set as foreign.
+/// pool, each with its own priority), in canonical order; its TTL is the
+/// lowest of its records'. A set with a record whose target is not a host
+/// name (e.g. the `.` of "no service") cannot be modelled and gives `None`.
 pub(crate) fn from_answers(name: &DnsName, rtype: RecordType, answers: &[Record]) -> Option<DnsRecord> {
     let wanted = |r: &&Record| {
         r.name

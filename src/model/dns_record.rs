@@ -323,3 +323,71 @@ impl fmt::Display for DnsName {
         f.write_str(&self.0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fqdn(s: &str) -> Fqdn {
+        Fqdn::parse(s).expect("FQDN")
+    }
+
+    fn record(priority: u16, target: &str) -> SrvTarget {
+        SrvTarget {
+            priority,
+            weight: 100,
+            port: 5269,
+            target: fqdn(target),
+        }
+    }
+
+    #[test]
+    fn a_one_record_set_keeps_the_flat_form_and_a_larger_one_lists_its_records() {
+        let name = DnsName::xmpp_srv(&fqdn("contoso.com"));
+        let one = DnsRecord::srv(name.clone(), 300, vec![record(0, "xmpp.contoso.com")]);
+        let text = serde_json::to_string(&one).expect("JSON");
+        assert_eq!(
+            text,
+            r#"{"type":"SRV","name":"_xmpp-server._tcp.contoso.com","ttl":300,"priority":0,"weight":100,"port":5269,"target":"xmpp.contoso.com"}"#
+        );
+        assert_eq!(serde_json::from_str::<DnsRecord>(&text).expect("read back"), one);
+
+        // Written in any order, read in canonical order: never reduced.
+        let two = DnsRecord::srv(
+            name,
+            300,
+            vec![record(20, "sip2.contoso.com"), record(10, "sip1.contoso.com")],
+        );
+        let text = serde_json::to_string(&two).expect("JSON");
+        assert!(text.contains(r#""records":[{"priority":10"#), "{text}");
+        let back: DnsRecord = serde_json::from_str(&text).expect("read back");
+        assert_eq!(back, two);
+        assert_eq!(
+            back.first_srv_target().map(|t| t.target.as_str()),
+            Some("sip1.contoso.com")
+        );
+        assert_eq!(back.zone_file_lines().len(), 2);
+    }
+
+    #[test]
+    fn an_srv_set_in_both_forms_or_in_neither_is_refused() {
+        let both = r#"{"type":"SRV","name":"_xmpp-server._tcp.contoso.com","ttl":300,"priority":0,"weight":100,"port":5269,"target":"x.contoso.com","records":[{"priority":1,"weight":1,"port":5269,"target":"y.contoso.com"}]}"#;
+        let err = serde_json::from_str::<DnsRecord>(both).expect_err("both forms");
+        assert!(err.to_string().contains("not both"), "{err}");
+        let half = r#"{"type":"SRV","name":"_xmpp-server._tcp.contoso.com","ttl":300,"priority":0}"#;
+        assert!(serde_json::from_str::<DnsRecord>(half).is_err());
+        let none = r#"{"type":"SRV","name":"_xmpp-server._tcp.contoso.com","ttl":300}"#;
+        assert!(serde_json::from_str::<DnsRecord>(none).is_err());
+    }
+
+    #[test]
+    fn no_single_first_target_when_the_lowest_priority_is_shared() {
+        let name = DnsName::xmpp_srv(&fqdn("contoso.com"));
+        let tied = DnsRecord::srv(
+            name,
+            300,
+            vec![record(10, "a.contoso.com"), record(10, "b.contoso.com")],
+        );
+        assert_eq!(tied.first_srv_target(), None);
+    }
+}

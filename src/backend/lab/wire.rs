@@ -746,7 +746,12 @@ mod tests {
                 port: 5269,
                 priority: 0,
                 weight: 100,
-                others: Vec::new(),
+                others: vec![SrvTarget {
+                    priority: 20,
+                    weight: 100,
+                    port: 5269,
+                    target: fqdn("sip2.contoso.com"),
+                }],
                 ttl: 300,
                 observed: Some(srv),
             },
@@ -831,7 +836,28 @@ mod tests {
         pool.computers.values_mut().for_each(|c| c.setup_pending = true);
         lab.topology.sites.insert("Site 3".into(), Site::default());
 
+        pool.access_edge_fqdn = Some(fqdn("sip.contoso.com"));
+        lab.dns.push(DnsRecord::srv(
+            DnsName::xmpp_srv(&fqdn("contoso.com")),
+            300,
+            vec![
+                SrvTarget {
+                    priority: 20,
+                    weight: 5,
+                    port: 5269,
+                    target: fqdn("sip2.contoso.com"),
+                },
+                SrvTarget {
+                    priority: 10,
+                    weight: 5,
+                    port: 5269,
+                    target: fqdn("sip.contoso.com"),
+                },
+            ],
+        ));
+
         let text = lab.to_yaml();
+        assert!(text.contains("records:"), "a two-record set is written whole: {text}");
         assert_eq!(read(&text), lab);
         let json: LabV1 = serde_json::from_str(&lab.to_json()).expect("the JSON form reads back");
         assert_eq!(LabFile::from(json), lab);
@@ -882,6 +908,10 @@ mod tests {
                 "lab.yaml:1:1: invalid lab file: expected `apiVersion: edgefed/v1` and `kind: Lab`, found `edgefed/v2` / `Lab`",
             ),
         ];
+        let cases = cases.into_iter().chain([(
+            "apiVersion: edgefed/v1\nkind: Lab\ntopology:\n  signature: x\n  sites: {}\n  edgePools: {}\ndns:\n  - { type: SRV, name: _xmpp-server._tcp.contoso.com, ttl: 300, priority: 0, target: x.contoso.com }\n",
+            "lab.yaml:8:5: invalid lab file: SRV record set _xmpp-server._tcp.contoso.com: write one record",
+        )]);
         for (text, want) in cases {
             let err = LabFile::parse(Path::new("lab.yaml"), text).expect_err(want).to_string();
             assert!(err.starts_with(want), "{err}\nwanted: {want}");
