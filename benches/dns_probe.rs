@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use edgefed::dns::{DnsClient, TsigKey};
-use edgefed::model::{DnsName, DnsRecord, Fqdn, RecordType};
+use edgefed::model::{DnsName, DnsRecord, Fqdn, RecordType, SrvTarget};
 use edgefed::probe::{CertificateCheck, ProbeKind, ProbeTarget, probe_many};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpListener;
@@ -108,14 +108,16 @@ async fn dns_bench() {
                 addresses: vec![IpAddr::from([198, 51, 100, 20])],
             };
             client.update(&zone, &new, Some(&old)).await?;
-            let srv = DnsRecord::Srv {
-                name: DnsName::xmpp_srv(&zone),
-                ttl: 300,
-                priority: 10,
-                weight: 5,
-                port: 5269,
-                target: Fqdn::parse(&format!("xmpp.{z}")).expect("target"),
-            };
+            let srv = DnsRecord::srv(
+                DnsName::xmpp_srv(&zone),
+                300,
+                vec![SrvTarget {
+                    priority: 10,
+                    weight: 5,
+                    port: 5269,
+                    target: Fqdn::parse(&format!("xmpp.{z}")).expect("target"),
+                }],
+            );
             client.update(&zone, &srv, None).await
         });
     }

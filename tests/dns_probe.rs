@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use edgefed::backend::{DnsSystem, ErrorKind, Routed, route};
 use edgefed::dns::{DnsBackend, DnsClient, DnsError, TsigAlgo, TsigKey, resolve_plain};
-use edgefed::model::{DnsName, DnsRecord, Fqdn, RecordType};
+use edgefed::model::{DnsName, DnsRecord, Fqdn, RecordType, SrvTarget};
 use edgefed::plan::Operation;
 use edgefed::probe::{
     CertificateCheck, ProbeError, ProbeKind, ProbeTarget, TrustAnchors, probe, probe_kind_for_port, probe_many,
@@ -53,14 +53,16 @@ fn a(host: &str, ttl: u32, addrs: &[&str]) -> DnsRecord {
 }
 
 fn srv(zone: &str, target: &str) -> DnsRecord {
-    DnsRecord::Srv {
-        name: DnsName::xmpp_srv(&fqdn(zone)),
-        ttl: 300,
-        priority: 10,
-        weight: 5,
-        port: 5269,
-        target: fqdn(target),
-    }
+    DnsRecord::srv(
+        DnsName::xmpp_srv(&fqdn(zone)),
+        300,
+        vec![SrvTarget {
+            priority: 10,
+            weight: 5,
+            port: 5269,
+            target: fqdn(target),
+        }],
+    )
 }
 
 fn client(bind: &Bind) -> DnsClient {
@@ -112,6 +114,102 @@ async fn bind_moves_the_xmpp_a_record_and_creates_the_srv_record() {
         .await
         .expect("plain query");
     assert_eq!(plain, after);
+}
+
+/// `_xmpp-server._tcp.<zone>` with one record per `(priority, weight, target)`.
+fn xmpp_set(zone: &str, records: &[(u16, u16, &str)]) -> DnsRecord {
+    DnsRecord::srv(
+        DnsName::xmpp_srv(&fqdn(zone)),
+        300,
+        records
+            .iter()
+            .map(|&(priority, weight, target)| SrvTarget {
+                priority,
+                weight,
+                port: 5269,
+                target: fqdn(target),
+            })
+            .collect(),
+    )
+}
+
+/// The plan's action making `desired` (first record, then `others`) out of `observed`.
+fn set_srv(zone: &str, desired: &DnsRecord, observed: Option<DnsRecord>) -> Operation {
+    let DnsRecord::Srv { name, ttl, targets } = desired else {
+        panic!("an SRV set");
+    };
+    let (first, others) = targets.split_first().expect("a record");
+    Operation::SetDnsSrv {
+        zone: fqdn(zone),
+        name: name.clone(),
+        target: first.target.clone(),
+        port: first.port,
+        priority: first.priority,
+        weight: first.weight,
+        others: others.to_vec(),
+        ttl: *ttl,
+        observed,
+    }
+}
+
+#[tokio::test]
+async fn bind_two_record_xmpp_set_is_observed_whole_and_replaced_exactly() {
+    if !need(DNS_TOOLS) {
+        return;
+    }
+    let zone = "edge.test";
+    let bind = Bind::start(&[zone.to_string()]);
+    // The administrator's design: a record per Edge pool, EdgePool1 first.
+    bind.nsupdate(
+        "zone edge.test\n\
+         update add _xmpp-server._tcp.edge.test 300 SRV 10 50 5269 sip1.edge.test.\n\
+         update add _xmpp-server._tcp.edge.test 300 SRV 20 60 5269 sip2.edge.test.",
+    );
+    let client = client(&bind);
+    let backend = DnsBackend::new(client);
+    let wanted = vec![(DnsName::xmpp_srv(&fqdn(zone)), RecordType::Srv)];
+
+    // Observed whole, by the updater and by a plain query alike.
+    let before = xmpp_set(zone, &[(10, 50, "sip1.edge.test"), (20, 60, "sip2.edge.test")]);
+    let observed = backend.observe_records(&wanted).await.expect("observe");
+    assert_eq!(observed, vec![before.clone()]);
+    let plain = resolve_plain(Some(bind.addr()), &wanted, TIMEOUT).await.expect("plain");
+    assert_eq!(plain, observed);
+
+    // A version that read only the first record would expect a one-record
+    // set: its update is refused and the set is not collapsed.
+    let collapsed = xmpp_set(zone, &[(10, 50, "sip1.edge.test")]);
+    let reordered = xmpp_set(zone, &[(10, 60, "sip2.edge.test"), (20, 50, "sip1.edge.test")]);
+    let err = apply_dns(&backend, &set_srv(zone, &reordered, Some(collapsed)))
+        .await
+        .expect_err("a partial prerequisite must fail");
+    assert_eq!(err.kind(), ErrorKind::Stale, "{err}");
+    assert_eq!(
+        bind.dig("_xmpp-server._tcp.edge.test", "SRV"),
+        ["10 50 5269 sip1.edge.test.", "20 60 5269 sip2.edge.test."]
+    );
+
+    // The failover's reorder, guarded by the whole set, replaces it exactly.
+    apply_dns(&backend, &set_srv(zone, &reordered, Some(before.clone())))
+        .await
+        .expect("reorder");
+    assert_eq!(
+        bind.dig("_xmpp-server._tcp.edge.test", "SRV"),
+        ["10 60 5269 sip2.edge.test.", "20 50 5269 sip1.edge.test."]
+    );
+    assert_eq!(
+        backend.observe_records(&wanted).await.expect("observe"),
+        vec![reordered.clone()]
+    );
+
+    // Someone adds a third record behind our back: the next update is refused
+    // and the third record stays.
+    bind.nsupdate("zone edge.test\nupdate add _xmpp-server._tcp.edge.test 300 SRV 30 10 5269 sip3.edge.test.");
+    let err = apply_dns(&backend, &set_srv(zone, &before, Some(reordered)))
+        .await
+        .expect_err("stale");
+    assert_eq!(err.kind(), ErrorKind::Stale, "{err}");
+    assert_eq!(bind.dig("_xmpp-server._tcp.edge.test", "SRV").len(), 3);
 }
 
 #[tokio::test]
@@ -296,6 +394,7 @@ async fn dns_backend_applies_dns_actions_idempotently_and_reports_a_stale_prereq
         port: 5269,
         priority: 10,
         weight: 5,
+        others: Vec::new(),
         ttl: 300,
         observed: None,
     };

@@ -49,6 +49,7 @@ fn seed_deployment() -> Deployment {
         external_addresses: vec![ip(addr)],
         public_addresses_unknown: false,
         product: None,
+        access_edge_fqdn: None,
         computers: BTreeMap::from([(f(server), computer(true, svc))]),
     };
     let fe = |site: &str, media: &str, server: &str| FrontEndPool {
@@ -213,6 +214,7 @@ fn observed_with_product(d: &Deployment, product: Product) -> std::collections::
     for p in pools.values_mut() {
         p.product = Some(product);
     }
+    with_access_edges(&mut pools);
     pools
 }
 
@@ -341,6 +343,7 @@ fn seed_failback_plan() -> Vec<Action> {
                 port: 5269,
                 priority: 0,
                 weight: 100,
+                others: Vec::new(),
                 ttl: 300,
                 observed: None,
             },
@@ -444,6 +447,7 @@ fn xmpp_failover_plan() -> Vec<Action> {
                 port: 5269,
                 priority: 0,
                 weight: 100,
+                others: Vec::new(),
                 ttl: 300,
                 observed: None,
             },
@@ -608,6 +612,14 @@ async fn observe_of_lync_2013_reads_the_renamed_properties() {
     let b = backend(&bed);
     let obs = b.observe().await.unwrap();
     assert_eq!(obs.deployment.edge_pools, observed_with_product(&d, Product::Lync2013));
+}
+
+/// The Access Edge external FQDN the double's topology gives each pool
+/// (`sip.<pool>`), which observation reads from the published topology.
+fn with_access_edges(pools: &mut BTreeMap<Fqdn, EdgePool>) {
+    for (pool, p) in pools.iter_mut() {
+        p.access_edge_fqdn = Some(Fqdn::parse(&format!("sip.{pool}")).unwrap());
+    }
 }
 
 // The stricter double refuses the publish: the plan's Set-CsSite -XmppFederationRoute
@@ -1155,6 +1167,7 @@ fn sample_operation(kind: OperationKind) -> Operation {
             port: 5269,
             priority: 0,
             weight: 100,
+            others: Vec::new(),
             ttl: 300,
             observed: None,
         },
@@ -1331,6 +1344,7 @@ async fn observe_of_2000_edge_pools_is_one_round_trip() {
                 external_addresses: vec![ip(&format!("131.107.{}.{}", i / 250, i % 250 + 1))],
                 public_addresses_unknown: false,
                 product: None,
+                access_edge_fqdn: None,
                 computers: BTreeMap::from([
                     (
                         f(&format!("edge{i}a.contoso.com")),

@@ -5,7 +5,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use crate::model::{DnsRecord, Fqdn};
+use crate::model::Fqdn;
 use crate::plan::{DnsChange, Operation, System};
 
 /// A DNS record change, with the operation it comes from.
@@ -117,53 +117,10 @@ pub fn route(op: &Operation) -> Routed<'_> {
         | Operation::InvokePoolFailover { .. }
         | Operation::InvokePoolFailback { .. }
         | Operation::InvokeCmsFailover { .. } => Routed::Lync(op),
-        Operation::SetDnsSrv {
-            zone,
-            name,
-            target,
-            port,
-            priority,
-            weight,
-            ttl,
-            observed,
-        } => Routed::Dns(DnsUpdate {
-            operation: op,
-            change: DnsChange {
-                zone: zone.clone(),
-                desired: DnsRecord::Srv {
-                    name: name.clone(),
-                    ttl: *ttl,
-                    priority: *priority,
-                    weight: *weight,
-                    port: *port,
-                    target: target.clone(),
-                },
-                observed: observed.clone(),
-            },
-        }),
-        Operation::SetDnsA {
-            zone,
-            name,
-            addresses,
-            ttl,
-            observed,
-        } => {
-            let mut addresses = addresses.clone();
-            addresses.sort();
-            addresses.dedup();
-            Routed::Dns(DnsUpdate {
-                operation: op,
-                change: DnsChange {
-                    zone: zone.clone(),
-                    desired: DnsRecord::A {
-                        name: name.clone(),
-                        ttl: *ttl,
-                        addresses,
-                    },
-                    observed: observed.clone(),
-                },
-            })
-        }
+        Operation::SetDnsSrv { .. } | Operation::SetDnsA { .. } => match op.dns_change() {
+            Some(change) => Routed::Dns(DnsUpdate { operation: op, change }),
+            None => Routed::Lync(op),
+        },
         Operation::VerifyPort {
             pool,
             address,
@@ -244,6 +201,7 @@ mod tests {
                 port: 5269,
                 priority: 0,
                 weight: 100,
+                others: Vec::new(),
                 ttl: 300,
                 observed: None,
             },

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use hickory_proto::rr::rdata::{A, AAAA, SRV};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType as WireType};
 
-use crate::model::{DnsName, DnsRecord, Fqdn, RecordType};
+use crate::model::{DnsName, DnsRecord, Fqdn, RecordType, SrvTarget};
 
 /// An absolute wire name for an owner name.
 pub(crate) fn wire_name(name: &str) -> Result<Name, String> {
@@ -28,16 +28,15 @@ pub(crate) fn describe(name: &DnsName, rtype: RecordType) -> String {
 /// The RDATA of a record set, per wire type (types without data are left out).
 pub(crate) fn rdatas(record: &DnsRecord) -> Result<Vec<(WireType, RData)>, String> {
     match record {
-        DnsRecord::Srv {
-            priority,
-            weight,
-            port,
-            target,
-            ..
-        } => Ok(vec![(
-            WireType::SRV,
-            RData::SRV(SRV::new(*priority, *weight, *port, wire_name(target.as_str())?)),
-        )]),
+        DnsRecord::Srv { targets, .. } => targets
+            .iter()
+            .map(|t| {
+                Ok((
+                    WireType::SRV,
+                    RData::SRV(SRV::new(t.priority, t.weight, t.port, wire_name(t.target.as_str())?)),
+                ))
+            })
+            .collect(),
         DnsRecord::A { addresses, .. } => Ok(addresses
             .iter()
             .map(|a| match a {
@@ -74,8 +73,10 @@ pub(crate) fn empty(name: &Name, class: DNSClass, rtype: WireType) -> Record {
 /// Builds the record set of `name` from the answers of its queries
 /// (SRV, or A and AAAA). `None` when no matching record was returned.
 ///
-/// An SRV set with several records is reduced to the one with the lowest
-/// priority (then highest weight): the model holds one target per SRV name.
+/// An SRV set keeps every record (an administrator may publish one per Edge
+/// pool, each with its own priority), in canonical order; its TTL is the
+/// lowest of its records'. A set with a record whose target is not a host
+/// name (e.g. the `.` of "no service") cannot be modelled and gives `None`.
 pub(crate) fn from_answers(name: &DnsName, rtype: RecordType, answers: &[Record]) -> Option<DnsRecord> {
     let wanted = |r: &&Record| {
         r.name
@@ -85,7 +86,7 @@ pub(crate) fn from_answers(name: &DnsName, rtype: RecordType, answers: &[Record]
     };
     match rtype {
         RecordType::Srv => {
-            let mut srvs: Vec<(u32, &SRV)> = answers
+            let srvs: Vec<(u32, &SRV)> = answers
                 .iter()
                 .filter(wanted)
                 .filter_map(|r| match &r.data {
@@ -93,17 +94,19 @@ pub(crate) fn from_answers(name: &DnsName, rtype: RecordType, answers: &[Record]
                     _ => None,
                 })
                 .collect();
-            srvs.sort_by_key(|(_, s)| (s.priority, std::cmp::Reverse(s.weight)));
-            let (ttl, srv) = srvs.first()?;
-            let target = Fqdn::parse(&srv.target.to_ascii()).ok()?;
-            Some(DnsRecord::Srv {
-                name: name.clone(),
-                ttl: *ttl,
-                priority: srv.priority,
-                weight: srv.weight,
-                port: srv.port,
-                target,
-            })
+            let ttl = srvs.iter().map(|(ttl, _)| *ttl).min()?;
+            let targets = srvs
+                .iter()
+                .map(|(_, srv)| {
+                    Fqdn::parse(&srv.target.to_ascii()).ok().map(|target| SrvTarget {
+                        priority: srv.priority,
+                        weight: srv.weight,
+                        port: srv.port,
+                        target,
+                    })
+                })
+                .collect::<Option<Vec<_>>>()?;
+            Some(DnsRecord::srv(name.clone(), ttl, targets))
         }
         RecordType::A => {
             let mut ttl: Option<u32> = None;

@@ -13,14 +13,10 @@ use crate::model::{DnsName, DnsRecord};
 pub(crate) fn show(record: Option<&DnsRecord>) -> String {
     match record {
         None => "absent".to_string(),
-        Some(DnsRecord::Srv {
-            ttl,
-            priority,
-            weight,
-            port,
-            target,
-            ..
-        }) => format!("SRV {priority} {weight} {port} {target} (ttl {ttl})"),
+        Some(DnsRecord::Srv { ttl, targets, .. }) => {
+            let list: Vec<String> = targets.iter().map(ToString::to_string).collect();
+            format!("SRV {} (ttl {ttl})", list.join(", "))
+        }
         Some(DnsRecord::A { ttl, addresses, .. }) => {
             let list: Vec<String> = addresses.iter().map(ToString::to_string).collect();
             format!("A/AAAA {} (ttl {ttl})", list.join(", "))

@@ -61,13 +61,46 @@ pub struct DesiredFrontEndPool {
     pub failed_over: Option<Located<bool>>,
 }
 
-/// A federation host whose SRV and A records are managed.
+/// Where a federation SRV record set points.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DesiredHost {
-    /// The host name (the SRV target and the A record's owner).
-    pub host: Located<Fqdn>,
-    /// TTL of both records.
+pub enum SrvTargets {
+    /// One record to the Access Edge external FQDN of the pool the route
+    /// names (the name on that pool's certificate); no A record is touched.
+    AccessEdge,
+    /// One record to a fixed host. With `move_address`, the host's A record
+    /// holds the external addresses of the pool the route names.
+    Host {
+        /// The SRV target and, when moved, the A record's owner.
+        host: Located<Fqdn>,
+        /// Whether the A record follows the route.
+        move_address: bool,
+    },
+    /// One record per host, each an Edge pool's Access Edge external FQDN:
+    /// the host of the pool the route names first, the others in this order.
+    Hosts(Vec<Located<Fqdn>>),
+}
+
+/// A managed federation SRV record set (and perhaps an A record).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DesiredRecords {
+    /// Where the SRV set points.
+    pub targets: SrvTargets,
+    /// TTL of the records.
     pub ttl: u32,
+}
+
+impl DesiredRecords {
+    /// The host whose A record follows the route, if any.
+    #[must_use]
+    pub fn moved_host(&self) -> Option<&Located<Fqdn>> {
+        match &self.targets {
+            SrvTargets::Host {
+                host,
+                move_address: true,
+            } => Some(host),
+            _ => None,
+        }
+    }
 }
 
 /// One managed DNS zone.
@@ -76,9 +109,9 @@ pub struct DesiredZone {
     /// The zone.
     pub zone: Located<Fqdn>,
     /// XMPP records, if managed.
-    pub xmpp: Option<DesiredHost>,
+    pub xmpp: Option<DesiredRecords>,
     /// SIP federation records, if managed.
-    pub sip: Option<DesiredHost>,
+    pub sip: Option<DesiredRecords>,
 }
 
 /// Where a desired document came from.
@@ -112,20 +145,24 @@ pub struct Desired {
 }
 
 impl Desired {
-    /// The DNS record sets the document manages: per zone, the SRV record and
-    /// the A record of each federation host.
+    /// The DNS record sets the document manages: per zone, the SRV record set
+    /// and the A record of each host whose address follows a route.
     #[must_use]
     pub fn managed_records(&self) -> Vec<(crate::model::DnsName, crate::model::RecordType)> {
         use crate::model::{DnsName, RecordType};
         let mut out = Vec::new();
         for z in &self.dns {
-            if let Some(h) = &z.xmpp {
+            if let Some(r) = &z.xmpp {
                 out.push((DnsName::xmpp_srv(&z.zone.value), RecordType::Srv));
-                out.push((DnsName::host(&h.host.value), RecordType::A));
+                if let Some(h) = r.moved_host() {
+                    out.push((DnsName::host(&h.value), RecordType::A));
+                }
             }
-            if let Some(h) = &z.sip {
+            if let Some(r) = &z.sip {
                 out.push((DnsName::sip_srv(&z.zone.value), RecordType::Srv));
-                out.push((DnsName::host(&h.host.value), RecordType::A));
+                if let Some(h) = r.moved_host() {
+                    out.push((DnsName::host(&h.value), RecordType::A));
+                }
             }
         }
         out.sort();

@@ -128,22 +128,59 @@ pub struct DnsZoneSpec {
     /// The zone, e.g. `contoso.com`.
     #[schemars(with = "String")]
     pub zone: Spanned<String>,
-    /// `_xmpp-server._tcp.<zone>` SRV (port 5269) and the A record of `host`.
+    /// The `_xmpp-server._tcp.<zone>` SRV record set (port 5269).
     #[serde(default)]
-    pub xmpp: Option<DnsHostSpec>,
-    /// `_sipfederationtls._tcp.<zone>` SRV (port 5061) and the A record of `host`.
+    pub xmpp: Option<XmppDnsSpec>,
+    /// The `_sipfederationtls._tcp.<zone>` SRV record (port 5061).
     #[serde(default)]
-    pub sip: Option<DnsHostSpec>,
+    pub sip: Option<SipDnsSpec>,
 }
 
-/// A federation host name and the TTL of its records.
+/// The XMPP federation records. Without `host` or `hosts` the SRV record
+/// points at the Access Edge external FQDN of the pool the XMPP route
+/// names, and no A record is touched.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct DnsHostSpec {
-    /// The host the SRV record points at, e.g. `xmpp.contoso.com`.
-    #[schemars(with = "String")]
-    pub host: Spanned<String>,
-    /// Time to live of the SRV and A records, in seconds (default 300).
+pub struct XmppDnsSpec {
+    /// One shared host, e.g. `xmpp.contoso.com`: the SRV record is
+    /// `0 100 5269 <host>` and the A record of `host` holds the external
+    /// addresses of the pool the XMPP route names (unless `moveAddress: false`).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub host: Option<Spanned<String>>,
+    /// An SRV record per Edge pool, each the pool's Access Edge external FQDN,
+    /// priorities in this order; the host of the pool the XMPP route names is
+    /// always first. The hosts' A records are left alone.
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<String>>")]
+    pub hosts: Option<Vec<Spanned<String>>>,
+    /// With `host`: whether the A record of `host` follows the XMPP route
+    /// (default `true`).
+    #[serde(default)]
+    #[schemars(with = "Option<bool>")]
+    pub move_address: Option<Spanned<bool>>,
+    /// Time to live of the records, in seconds (default 300).
+    #[serde(default)]
+    pub ttl: Option<u32>,
+}
+
+/// The SIP federation record. Without `host` the SRV record points at the
+/// Access Edge external FQDN of the pool that carries SIP federation — the
+/// name its certificate carries — and no A record is touched.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SipDnsSpec {
+    /// A fixed SRV target, e.g. `sip.contoso.com`; needs `moveAddress`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub host: Option<Spanned<String>>,
+    /// With `host`: `true` moves the A record of `host` to the external
+    /// addresses of the federation pool (every pool's certificate must then
+    /// carry that name); `false` leaves it alone.
+    #[serde(default)]
+    #[schemars(with = "Option<bool>")]
+    pub move_address: Option<Spanned<bool>>,
+    /// Time to live of the records, in seconds (default 300).
     #[serde(default)]
     pub ttl: Option<u32>,
 }

@@ -8,7 +8,8 @@ mod observed;
 mod validate;
 
 pub use desired::{
-    Desired, DesiredEdgePool, DesiredFrontEndPool, DesiredHost, DesiredSite, DesiredZone, Located, Route, Source,
+    Desired, DesiredEdgePool, DesiredFrontEndPool, DesiredRecords, DesiredSite, DesiredZone, Located, Route, Source,
+    SrvTargets,
 };
 pub(crate) use load::strip_location_prefix;
 pub use load::{LoadError, MAX_DOCUMENT_BYTES, load, parse};

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::model::{Deployment, DnsName, DnsRecord, Fqdn, RecordType, ServiceState};
+use crate::model::{Deployment, DnsName, DnsRecord, Fqdn, RecordType, ServiceState, SrvTarget};
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -67,8 +67,14 @@ struct FrontEndOut {
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct HostOut {
-    host: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    host: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hosts: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    move_address: Option<bool>,
     ttl: u32,
 }
 
@@ -208,15 +214,7 @@ pub fn observed_document(d: &Deployment, json: bool) -> (String, Vec<String>) {
 
     let mut zones: BTreeMap<String, ZoneOut> = BTreeMap::new();
     for r in &d.dns {
-        let DnsRecord::Srv {
-            name,
-            ttl,
-            priority,
-            weight,
-            port,
-            target,
-        } = r
-        else {
+        let DnsRecord::Srv { name, ttl, targets } = r else {
             continue;
         };
         let (zone, is_xmpp) = if let Some(z) = name.as_str().strip_prefix("_xmpp-server._tcp.") {
@@ -230,33 +228,27 @@ pub fn observed_document(d: &Deployment, json: bool) -> (String, Vec<String>) {
             continue;
         };
         let expected_port = if is_xmpp { 5269 } else { 5061 };
-        let pool = single(if is_xmpp { &xmpp } else { &fed });
-        let addresses = pool.and_then(|p| d.edge_pools.get(p)).map(|p| {
-            let mut a = p.external_addresses.clone();
-            a.sort();
-            a
-        });
-        let a_ok = matches!(
-            (d.dns_record(&DnsName::host(target), RecordType::A), &addresses),
-            (Some(DnsRecord::A { ttl: at, addresses: got, .. }), Some(want)) if at == ttl && got == want
-        );
-        if *priority != 0 || *weight != 100 || *port != expected_port || !target.is_in_zone(&zone_fqdn) || !a_ok {
+        let pool = single(if is_xmpp { &xmpp } else { &fed }).and_then(|p| d.edge_pools.get(p));
+        let access = pool.and_then(|p| p.access_edge_fqdn.as_ref());
+        let host = records_out(d, targets, *ttl, is_xmpp, expected_port, &zone_fqdn, pool, access);
+        let Some(host) = host else {
             notes.push(format!(
-                "the {} records of zone {zone} do not match what a document can express (SRV 0 100 {expected_port} to a host in the zone, A = the routed pool's addresses, same TTL): left out",
-                if is_xmpp { "XMPP" } else { "SIP federation" }
+                "the {} records of zone {zone} do not match what a document can express (SRV 0 100 {expected_port} to the routed pool's Access Edge FQDN; or to a host in the zone whose A record holds the routed pool's addresses with the same TTL{}): left out",
+                if is_xmpp { "XMPP" } else { "SIP federation" },
+                if is_xmpp { "; or one record per pool's Access Edge FQDN, the routed pool's first, priorities all different" } else { "" }
             ));
             continue;
-        }
+        };
         let entry = zones.entry(zone.to_string()).or_insert_with(|| ZoneOut {
             zone: zone.to_string(),
             xmpp: None,
             sip: None,
         });
-        let host = Some(HostOut {
-            host: target.to_string(),
-            ttl: *ttl,
-        });
-        if is_xmpp { entry.xmpp = host } else { entry.sip = host }
+        if is_xmpp {
+            entry.xmpp = Some(host)
+        } else {
+            entry.sip = Some(host)
+        }
     }
 
     let doc = Doc {
@@ -291,5 +283,59 @@ fn single<'a>(set: &BTreeSet<&'a Fqdn>) -> Option<&'a Fqdn> {
         set.iter().next().copied()
     } else {
         None
+    }
+}
+
+/// The document form of an observed SRV set, if a document can express it.
+#[allow(clippy::too_many_arguments)]
+fn records_out(
+    d: &Deployment,
+    targets: &[SrvTarget],
+    ttl: u32,
+    is_xmpp: bool,
+    port: u16,
+    zone: &Fqdn,
+    pool: Option<&crate::model::EdgePool>,
+    access: Option<&Fqdn>,
+) -> Option<HostOut> {
+    let out = |host: Option<String>, hosts: Option<Vec<String>>, move_address: Option<bool>| HostOut {
+        host,
+        hosts,
+        move_address,
+        ttl,
+    };
+    match targets {
+        [t] if t.priority == 0 && t.weight == 100 && t.port == port => {
+            if access == Some(&t.target) {
+                return Some(out(None, None, None));
+            }
+            let addresses = pool.map(|p| {
+                let mut a = p.external_addresses.clone();
+                a.sort();
+                a
+            });
+            let a_ok = matches!(
+                (d.dns_record(&DnsName::host(&t.target), RecordType::A), &addresses),
+                (Some(DnsRecord::A { ttl: at, addresses: got, .. }), Some(want)) if *at == ttl && got == want
+            );
+            (t.target.is_in_zone(zone) && a_ok)
+                .then(|| out(Some(t.target.to_string()), None, (!is_xmpp).then_some(true)))
+        }
+        [first, second, ..] if is_xmpp => {
+            let mut priorities: Vec<u16> = targets.iter().map(|t| t.priority).collect();
+            priorities.dedup();
+            let every_pool_host = targets.iter().all(|t| {
+                t.port == port
+                    && d.edge_pools
+                        .values()
+                        .any(|p| p.access_edge_fqdn.as_ref() == Some(&t.target))
+            });
+            (priorities.len() == targets.len()
+                && first.priority < second.priority
+                && every_pool_host
+                && access == Some(&first.target))
+            .then(|| out(None, Some(targets.iter().map(|t| t.target.to_string()).collect()), None))
+        }
+        _ => None,
     }
 }

@@ -7,8 +7,11 @@ use std::net::IpAddr;
 
 use serde_saphyr::Spanned;
 
-use super::file::{DnsHostSpec, DocumentFile, ServicesSpec};
-use super::{Desired, DesiredEdgePool, DesiredFrontEndPool, DesiredHost, DesiredSite, DesiredZone, Located, Source};
+use super::file::{DocumentFile, ServicesSpec, SipDnsSpec, XmppDnsSpec};
+use super::{
+    Desired, DesiredEdgePool, DesiredFrontEndPool, DesiredRecords, DesiredSite, DesiredZone, Located, Source,
+    SrvTargets,
+};
 use crate::diagnostic::{Diagnostic, Diagnostics, Position};
 use crate::model::{Fqdn, ServiceState};
 
@@ -65,6 +68,114 @@ impl Checker {
                 .help("merge the two entries"),
             );
         }
+    }
+
+    fn host(&mut self, h: &Spanned<String>) -> Option<Located<Fqdn>> {
+        let at = position(h);
+        self.fqdn("DNS host", &h.value, at).map(|f| Located::new(f, at))
+    }
+
+    fn v7(&mut self, message: String, at: Option<Position>, help: &str) {
+        self.problems
+            .push(Diagnostic::rule("V7", message).at(at).help(help.to_string()));
+    }
+
+    /// `dns[].xmpp`: `host` (its A record follows the route unless
+    /// `moveAddress: false`), `hosts` (an SRV set, one record per pool), or
+    /// neither (the XMPP pool's Access Edge FQDN).
+    fn xmpp_records(&mut self, x: XmppDnsSpec) -> Option<DesiredRecords> {
+        let ttl = x.ttl.unwrap_or(DEFAULT_TTL);
+        let move_at = x.move_address.as_ref().and_then(position);
+        let targets = match (x.host, x.hosts) {
+            (Some(host), Some(hosts)) => {
+                self.v7(
+                    "`xmpp` has both `host` and `hosts`".into(),
+                    position(&host),
+                    "write `host` for one shared host whose A record follows the route, or `hosts` for an SRV record per Edge pool",
+                );
+                let _ = hosts;
+                return None;
+            }
+            (Some(host), None) => SrvTargets::Host {
+                host: self.host(&host)?,
+                move_address: x.move_address.is_none_or(|m| m.value),
+            },
+            (None, Some(hosts)) => {
+                if x.move_address.is_some() {
+                    self.v7(
+                        "`moveAddress` does not go with `hosts`: each pool's host keeps its own A record".into(),
+                        move_at,
+                        "remove `moveAddress`",
+                    );
+                }
+                if hosts.is_empty() {
+                    self.v7(
+                        "`xmpp.hosts` is empty".into(),
+                        None,
+                        "list the Access Edge external FQDN of every Edge pool that may carry XMPP federation, in priority order",
+                    );
+                    return None;
+                }
+                let mut list: Vec<Located<Fqdn>> = Vec::new();
+                for h in &hosts {
+                    let Some(f) = self.host(h) else { continue };
+                    if list.iter().any(|l| l.value == f.value) {
+                        self.v7(
+                            format!("`xmpp.hosts` lists {} twice", f.value),
+                            f.at,
+                            "list each Edge pool's host once",
+                        );
+                        continue;
+                    }
+                    list.push(f);
+                }
+                SrvTargets::Hosts(list)
+            }
+            (None, None) => {
+                if x.move_address.is_some() {
+                    self.v7(
+                        "`moveAddress` needs `host`: without it the SRV record points at the pool's own Access Edge FQDN, whose A record stays".into(),
+                        move_at,
+                        "add `host: <the shared host>` or remove `moveAddress`",
+                    );
+                }
+                SrvTargets::AccessEdge
+            }
+        };
+        Some(DesiredRecords { targets, ttl })
+    }
+
+    /// `dns[].sip`: nothing but `ttl` (the federation pool's Access Edge
+    /// FQDN), or `host` with an explicit `moveAddress`.
+    fn sip_records(&mut self, s: SipDnsSpec) -> Option<DesiredRecords> {
+        let ttl = s.ttl.unwrap_or(DEFAULT_TTL);
+        let targets = match (s.host, s.move_address) {
+            (None, None) => SrvTargets::AccessEdge,
+            (None, Some(m)) => {
+                self.v7(
+                    "`sip.moveAddress` needs `sip.host`".into(),
+                    position(&m),
+                    "remove `moveAddress` to point the SRV record at the federation pool's Access Edge FQDN, or add `host`",
+                );
+                return None;
+            }
+            (Some(host), None) => {
+                self.v7(
+                    format!(
+                        "`sip.host: {}` without `moveAddress`: moving a shared SIP host's A record to another Edge pool breaks certificate name matching unless every pool's certificate carries that name",
+                        host.value
+                    ),
+                    position(&host),
+                    "remove `host` (the SRV record then points at the Access Edge FQDN of the pool that carries federation, and no A record moves), or write `moveAddress: true` to move the A record as before (`false` points the SRV record at the host and leaves its A record alone)",
+                );
+                return None;
+            }
+            (Some(host), Some(m)) => SrvTargets::Host {
+                host: self.host(&host)?,
+                move_address: m.value,
+            },
+        };
+        Some(DesiredRecords { targets, ttl })
     }
 
     fn site_name(&mut self, name: &str, at: Option<Position>) {
@@ -206,17 +317,8 @@ pub(super) fn validate(doc: DocumentFile, source: Source) -> Result<Desired, Dia
         let Some(name) = c.fqdn("DNS zone", &zone.zone.value, position(&zone.zone)) else {
             continue;
         };
-        let mut host = |h: Option<DnsHostSpec>| {
-            h.and_then(|h: DnsHostSpec| {
-                let at = position(&h.host);
-                c.fqdn("DNS host", &h.host.value, at).map(|f| DesiredHost {
-                    host: Located::new(f, at),
-                    ttl: h.ttl.unwrap_or(DEFAULT_TTL),
-                })
-            })
-        };
-        let xmpp = host(zone.xmpp);
-        let sip = host(zone.sip);
+        let xmpp = zone.xmpp.and_then(|x| c.xmpp_records(x));
+        let sip = zone.sip.and_then(|s| c.sip_records(s));
         dns.push(DesiredZone {
             zone: Located::new(name, position(&zone.zone)),
             xmpp,
@@ -313,21 +415,21 @@ fn cross_checks(d: &Desired, problems: &mut Vec<Diagnostic>) {
         }
     }
 
-    // V6: DNS hosts lie in a declared zone.
+    // V6: a host whose A record edgefed moves lies in a declared zone.
     let zones: Vec<&Fqdn> = d.dns.iter().map(|z| &z.zone.value).collect();
     for z in &d.dns {
-        for h in [&z.xmpp, &z.sip].into_iter().flatten() {
-            if !zones.iter().any(|zone| h.host.value.is_in_zone(zone)) {
+        for h in [&z.xmpp, &z.sip]
+            .into_iter()
+            .flatten()
+            .filter_map(DesiredRecords::moved_host)
+        {
+            if !zones.iter().any(|zone| h.value.is_in_zone(zone)) {
                 problems.push(
                     Diagnostic::rule(
                         "V6",
-                        format!(
-                            "DNS host {} is not in any declared zone ({})",
-                            h.host.value,
-                            join(&zones)
-                        ),
+                        format!("DNS host {} is not in any declared zone ({})", h.value, join(&zones)),
                     )
-                    .at(h.host.at)
+                    .at(h.at)
                     .help(format!(
                         "use a host below {}, or declare its zone under `dns:`",
                         z.zone.value

@@ -78,6 +78,11 @@ pub struct EdgePool {
     /// when observed: the PowerShell backend reads it; the lab may leave it out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product: Option<super::Product>,
+    /// The Access Edge external FQDN (`ConfiguredFqdn` of the pool's external
+    /// Access Edge ports in the published topology): the name the pool's
+    /// certificate carries, where federation SRV records point by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_edge_fqdn: Option<Fqdn>,
     /// The pool's servers.
     pub computers: BTreeMap<Fqdn, Computer>,
 }

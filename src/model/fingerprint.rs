@@ -21,7 +21,14 @@
 //!   left out when absent)
 //! - `dns` (left out when empty): in observed order, `{"type":"SRV","name",
 //!   "ttl","priority","weight","port","target"}` or `{"type":"A","name",
-//!   "ttl","addresses"}`
+//!   "ttl","addresses"}`; an SRV set of several records gives one SRV entry
+//!   per record, in the set's canonical order (priority, target, port,
+//!   weight). A one-record set gives the entry it always gave; a saved plan
+//!   made by a version that reduced a larger set to one record is stale, as it
+//!   should be: it would have replaced the whole set.
+//!
+//! The Edge pools' Access Edge external FQDN is not an input: it is part of
+//! the published topology, whose `signature` changes with every publish.
 //!
 //! FQDNs and DNS names are lower-case, addresses in their usual text form.
 //! `centralManagement` and the unknown form of `failedOver` were added
@@ -136,7 +143,7 @@ impl<'a> From<&'a Deployment> for FingerprintInputV1<'a> {
                 .map(|(f, p)| (f.as_str(), FrontEndPoolV1::from(p)))
                 .collect(),
             central_management: d.central_management.as_ref(),
-            dns: d.dns.iter().map(RecordV1::from).collect(),
+            dns: d.dns.iter().flat_map(records_v1).collect(),
         }
     }
 }
@@ -190,37 +197,34 @@ fn computers(c: &BTreeMap<super::Fqdn, Computer>) -> BTreeMap<&str, ComputerV1> 
         .collect()
 }
 
-impl<'a> From<&'a DnsRecord> for RecordV1<'a> {
-    fn from(r: &'a DnsRecord) -> Self {
-        match r {
-            DnsRecord::Srv {
-                name,
-                ttl,
-                priority,
-                weight,
-                port,
-                target,
-            } => Self::Srv {
+/// A record set's entries: an SRV set gives one entry per record, in its
+/// canonical order (a one-record set gives exactly the entry it always
+/// gave); an A set gives one entry.
+fn records_v1(r: &DnsRecord) -> Vec<RecordV1<'_>> {
+    match r {
+        DnsRecord::Srv { name, ttl, targets } => targets
+            .iter()
+            .map(|t| RecordV1::Srv {
                 name: name.as_str(),
                 ttl: *ttl,
-                priority: *priority,
-                weight: *weight,
-                port: *port,
-                target: target.as_str(),
-            },
-            DnsRecord::A { name, ttl, addresses } => Self::A {
-                name: name.as_str(),
-                ttl: *ttl,
-                addresses: addresses.iter().map(ToString::to_string).collect(),
-            },
-        }
+                priority: t.priority,
+                weight: t.weight,
+                port: t.port,
+                target: t.target.as_str(),
+            })
+            .collect(),
+        DnsRecord::A { name, ttl, addresses } => vec![RecordV1::A {
+            name: name.as_str(),
+            ttl: *ttl,
+            addresses: addresses.iter().map(ToString::to_string).collect(),
+        }],
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{DnsName, Fqdn, ServiceState};
+    use crate::model::{DnsName, Fqdn, ServiceState, SrvTarget};
 
     fn fqdn(s: &str) -> Fqdn {
         Fqdn::parse(s).expect("FQDN")
@@ -258,6 +262,7 @@ mod tests {
                 external_addresses: vec!["192.0.2.10".parse().expect("IP"), "2001:db8::10".parse().expect("IP")],
                 public_addresses_unknown: false,
                 product: None,
+                access_edge_fqdn: None,
                 computers: [
                     (fqdn("edge1a.contoso.com"), computer(true, ServiceState::Running, true)),
                     (
@@ -278,6 +283,7 @@ mod tests {
                 external_addresses: Vec::new(),
                 public_addresses_unknown: false,
                 product: None,
+                access_edge_fqdn: None,
                 computers: BTreeMap::new(),
             },
         );
@@ -302,14 +308,16 @@ mod tests {
             },
         );
         d.dns = vec![
-            DnsRecord::Srv {
-                name: DnsName::parse("_xmpp-server._tcp.contoso.com").expect("name"),
-                ttl: 300,
-                priority: 0,
-                weight: 100,
-                port: 5269,
-                target: fqdn("xmpp.contoso.com"),
-            },
+            DnsRecord::srv(
+                DnsName::parse("_xmpp-server._tcp.contoso.com").expect("name"),
+                300,
+                vec![SrvTarget {
+                    priority: 0,
+                    weight: 100,
+                    port: 5269,
+                    target: fqdn("xmpp.contoso.com"),
+                }],
+            ),
             DnsRecord::A {
                 name: DnsName::parse("xmpp.contoso.com").expect("name"),
                 ttl: 60,

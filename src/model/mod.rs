@@ -16,7 +16,7 @@ mod product;
 
 pub use central_management::{CentralManagement, CentralManagementBackup};
 pub use deployment::{Computer, Deployment, EdgePool, FrontEndPool, ServiceState, Site};
-pub use dns_record::{DnsName, DnsRecord, RecordType};
+pub use dns_record::{DnsName, DnsRecord, RecordType, SrvFormError, SrvTarget, canonical_srv};
 pub use failover::FailoverState;
 pub use fqdn::{Fqdn, FqdnError};
 pub use product::Product;

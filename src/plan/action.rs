@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use super::kind::{OperationKind, Phase, System};
-use crate::model::{DnsName, DnsRecord, Fqdn};
+use crate::model::{DnsName, DnsRecord, Fqdn, SrvTarget};
 use crate::topology::TopologyEdit;
 
 /// What an action does, with its fields. The serde tag is the
@@ -37,7 +37,9 @@ pub enum Operation {
     SetSiteFederationRoute { site: String, edge_pool: Option<Fqdn> },
     /// `Set-CsSite -Identity <site> -XmppFederationRoute EdgeServer:<pool>`.
     SetSiteXmppRoute { site: String, edge_pool: Option<Fqdn> },
-    /// RFC 2136 update of an SRV record set.
+    /// RFC 2136 update of an SRV record set: afterwards the set holds
+    /// exactly the first record (`target`, `port`, `priority`, `weight`)
+    /// and `others`.
     SetDnsSrv {
         /// The zone the update goes to.
         zone: Fqdn,
@@ -46,6 +48,10 @@ pub enum Operation {
         port: u16,
         priority: u16,
         weight: u16,
+        /// The set's other records (one per further Edge pool), in priority
+        /// order; empty for a one-record set.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        others: Vec<SrvTarget>,
         ttl: u32,
         /// The record set the plan observed, or `None` when absent: the
         /// update's prerequisite, so a change made by someone else between
@@ -161,20 +167,26 @@ impl Operation {
                 port,
                 priority,
                 weight,
+                others,
                 ttl,
                 observed,
-            } => Some(DnsChange {
-                zone: zone.clone(),
-                desired: DnsRecord::Srv {
-                    name: name.clone(),
-                    ttl: *ttl,
+            } => {
+                let first = SrvTarget {
                     priority: *priority,
                     weight: *weight,
                     port: *port,
                     target: target.clone(),
-                },
-                observed: observed.clone(),
-            }),
+                };
+                Some(DnsChange {
+                    zone: zone.clone(),
+                    desired: DnsRecord::srv(
+                        name.clone(),
+                        *ttl,
+                        std::iter::once(first).chain(others.iter().cloned()).collect(),
+                    ),
+                    observed: observed.clone(),
+                })
+            }
             Self::SetDnsA {
                 zone,
                 name,
@@ -280,7 +292,19 @@ impl fmt::Display for Operation {
             Self::SetSiteFederationRoute { site, edge_pool } | Self::SetSiteXmppRoute { site, edge_pool } => {
                 write!(f, "{kind} {site} → {}", route(edge_pool))
             }
-            Self::SetDnsSrv { name, target, port, .. } => write!(f, "{kind} {name} → {target}:{port}"),
+            Self::SetDnsSrv {
+                name,
+                target,
+                port,
+                others,
+                ..
+            } => {
+                write!(f, "{kind} {name} → {target}:{port}")?;
+                for o in others {
+                    write!(f, ", then {}:{}", o.target, o.port)?;
+                }
+                Ok(())
+            }
             Self::SetDnsA { name, addresses, .. } => {
                 let list: Vec<String> = addresses.iter().map(ToString::to_string).collect();
                 write!(f, "{kind} {name} → {}", list.join(", "))

@@ -1,4 +1,4 @@
-//! Plan-time rules P1–P7 and the plan-time half of V3: what the
+//! Plan-time rules P1–P8 and the plan-time half of V3: what the
 //! document can only be checked against once the deployment is observed.
 
 use crate::diagnostic::{Diagnostic, Position};
@@ -81,8 +81,20 @@ fn public_addresses_known(desired: &Desired, observed: &Deployment, targets: &Ta
         .flatten();
     let mut reported = std::collections::BTreeSet::new();
     for zone in &desired.dns {
-        for (host, pool) in [(&zone.xmpp, xmpp_pool), (&zone.sip, sip_pool)] {
-            let (Some(host), Some(pool)) = (host, pool) else {
+        for (records, pool) in [(&zone.xmpp, xmpp_pool), (&zone.sip, sip_pool)] {
+            // Only a record set whose A record follows the route publishes addresses.
+            let (
+                Some(crate::document::DesiredRecords {
+                    targets:
+                        crate::document::SrvTargets::Host {
+                            host,
+                            move_address: true,
+                        },
+                    ..
+                }),
+                Some(pool),
+            ) = (records, pool)
+            else {
                 continue;
             };
             let unknown = observed
@@ -99,10 +111,10 @@ fn public_addresses_known(desired: &Desired, observed: &Deployment, targets: &Ta
                         "P7",
                         format!(
                             "the A record of {} must hold the public addresses of Edge pool {pool}, but the topology does not give them: its Access Edge external address is private or not given (the Edge is behind NAT or a load balancer), and a private address must not be published",
-                            host.host.value
+                            host.value
                         ),
                     )
-                    .at(host.host.at)
+                    .at(host.at)
                     .help(format!(
                         "set `edgePools.{pool}.externalAddresses` to the public address(es) of the pool's Access Edge, e.g. `externalAddresses: [203.0.113.10]` under `edgePools: {pool}:`"
                     )),
@@ -294,6 +306,46 @@ pub(super) fn check(desired: &Desired, observed: &Deployment, targets: &Targets)
             }
         }
     }
+    xmpp_hosts(desired, observed, targets, &mut out);
     out.sort_by_key(|d| d.position);
     out
+}
+
+/// P8: an XMPP SRV set of one record per pool (`xmpp.hosts`) lists the
+/// Access Edge FQDN of the pool the XMPP route names, so the planner knows
+/// which record to put first.
+fn xmpp_hosts(desired: &Desired, observed: &Deployment, targets: &Targets, out: &mut Vec<Diagnostic>) {
+    let pools = targets.xmpp_pools();
+    let Some(pool) = pools.iter().next().filter(|_| pools.len() == 1) else {
+        return;
+    };
+    for zone in &desired.dns {
+        let Some(crate::document::DesiredRecords {
+            targets: crate::document::SrvTargets::Hosts(hosts),
+            ..
+        }) = &zone.xmpp
+        else {
+            continue;
+        };
+        let at = hosts.first().and_then(|h| h.at).or(zone.zone.at);
+        match observed.edge_pools.get(*pool).and_then(|p| p.access_edge_fqdn.as_ref()) {
+            None => out.push(
+                Diagnostic::rule(
+                    "P8",
+                    format!("the XMPP route names Edge pool {pool}, whose Access Edge external FQDN the topology does not give: edgefed cannot tell which of `xmpp.hosts` is its record"),
+                )
+                .at(at)
+                .help("set the pool's Access Edge external FQDN in Topology Builder and publish, or use `xmpp.host`"),
+            ),
+            Some(access) if !hosts.iter().any(|h| h.value == *access) => out.push(
+                Diagnostic::rule(
+                    "P8",
+                    format!("the XMPP route names Edge pool {pool}, whose Access Edge FQDN {access} is not among `xmpp.hosts` of zone {}", zone.zone.value),
+                )
+                .at(at)
+                .help(format!("add {access} to `hosts`: the set must have a record for the pool that carries XMPP federation")),
+            ),
+            Some(_) => {}
+        }
+    }
 }

@@ -56,6 +56,7 @@ impl DeploymentBuilder {
                 external_addresses: vec![address],
                 public_addresses_unknown: false,
                 product: None,
+                access_edge_fqdn: None,
                 computers: servers
                     .iter()
                     .map(|(name, services)| {
@@ -120,7 +121,13 @@ impl DeploymentBuilder {
         self
     }
 
-    /// An external DNS record.
+    /// Gives an Edge pool its Access Edge external FQDN.
+    pub fn access_edge(mut self, pool: &str, fqdn_text: &str) -> Self {
+        self.edge(pool).access_edge_fqdn = Some(fqdn(fqdn_text));
+        self
+    }
+
+    /// Adds an observed DNS record set.
     pub fn dns(mut self, record: DnsRecord) -> Self {
         self.d.dns.push(record);
         self

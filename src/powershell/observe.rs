@@ -357,6 +357,7 @@ pub fn parse_observation(reply: &Reply) -> Result<Observed, BackendError> {
                 public_addresses_unknown: facts.addresses_unknown.contains(&pool)
                     || !facts.addresses.contains_key(&pool),
                 product: products.get(&pool).copied(),
+                access_edge_fqdn: facts.access_edge_fqdn.get(&pool).cloned(),
                 computers,
             },
         );

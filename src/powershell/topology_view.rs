@@ -25,6 +25,8 @@ pub struct TopologyFacts {
     pub addresses: BTreeMap<Fqdn, Vec<IpAddr>>,
     /// Edge pools whose public addresses the topology does not hold (behind NAT).
     pub addresses_unknown: BTreeSet<Fqdn>,
+    /// Edge pool → Access Edge external FQDN.
+    pub access_edge_fqdn: BTreeMap<Fqdn, Fqdn>,
 }
 
 impl TopologyFacts {
@@ -39,6 +41,7 @@ impl TopologyFacts {
         self.addresses.extend(other.addresses);
         self.addresses_unknown.extend(other.addresses_unknown);
         self.media.extend(other.media);
+        self.access_edge_fqdn.extend(other.access_edge_fqdn);
     }
 
     /// The facts of a published topology document.
@@ -56,6 +59,9 @@ impl TopologyFacts {
             facts.addresses.insert(pool.clone(), p.external_addresses.clone());
             if p.public_addresses_unknown {
                 facts.addresses_unknown.insert(pool.clone());
+            }
+            if let Some(fqdn) = &p.access_edge_fqdn {
+                facts.access_edge_fqdn.insert(pool.clone(), fqdn.clone());
             }
         }
         for (pool, p) in &model.front_end_pools {

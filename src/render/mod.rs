@@ -31,13 +31,22 @@ pub fn show_value(v: &serde_json::Value) -> String {
                     list.join(", "),
                     m.get("ttl").map(show_value).unwrap_or_default()
                 )
-            } else if let Some(t) = m.get("target") {
+            } else if m.contains_key("target") {
                 format!(
-                    "SRV {} {} {} {} ttl {}",
-                    m.get("priority").map(show_value).unwrap_or_default(),
-                    m.get("weight").map(show_value).unwrap_or_default(),
-                    m.get("port").map(show_value).unwrap_or_default(),
-                    show_value(t),
+                    "SRV {} ttl {}",
+                    srv_record(m),
+                    m.get("ttl").map(show_value).unwrap_or_default()
+                )
+            } else if let Some(serde_json::Value::Array(records)) = m.get("records") {
+                // A set of several SRV records, in priority order.
+                let list: Vec<String> = records
+                    .iter()
+                    .filter_map(serde_json::Value::as_object)
+                    .map(srv_record)
+                    .collect();
+                format!(
+                    "SRV {} ttl {}",
+                    list.join(", "),
                     m.get("ttl").map(show_value).unwrap_or_default()
                 )
             } else {
@@ -46,4 +55,15 @@ pub fn show_value(v: &serde_json::Value) -> String {
         }
         other => other.to_string(),
     }
+}
+
+/// `priority weight port target` of one SRV record's JSON.
+fn srv_record(m: &serde_json::Map<String, serde_json::Value>) -> String {
+    format!(
+        "{} {} {} {}",
+        m.get("priority").map(show_value).unwrap_or_default(),
+        m.get("weight").map(show_value).unwrap_or_default(),
+        m.get("port").map(show_value).unwrap_or_default(),
+        m.get("target").map(show_value).unwrap_or_default(),
+    )
 }

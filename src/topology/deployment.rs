@@ -201,6 +201,7 @@ pub fn to_deployment(model: &TopologyModel, sites_json: Option<&str>) -> Result<
                     external_addresses: p.external_addresses.clone(),
                     public_addresses_unknown: p.public_addresses_unknown,
                     product: None,
+                    access_edge_fqdn: p.access_edge_fqdn.clone(),
                     computers: computers(&p.servers),
                 },
             )

@@ -329,7 +329,10 @@ fn powershell_refuses_an_xmpp_route_to_a_skype_for_business_2019_edge_pool() {
     assert_eq!(code(&out), 1, "{}", text(&out));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("error[P2]"), "{err}");
-    assert!(err.contains("runs Skype for Business Server 2019: it has no XMPP federation"), "{err}");
+    assert!(
+        err.contains("runs Skype for Business Server 2019: it has no XMPP federation"),
+        "{err}"
+    );
     assert!(double.log().is_empty(), "nothing was changed: {:?}", double.log());
 }
 
@@ -885,6 +888,94 @@ fn lab_with_bind_moves_the_xmpp_record_home_and_creates_the_sip_records() {
     assert!(!lab.log.iter().any(|o| o.system() == edgefed::plan::System::Dns));
 
     let out = lab_run(&env, &with(&dns, &["reconcile", "--check", "-f", &doc]));
+    assert_eq!(code(&out), 0, "{}", text(&out));
+}
+
+#[test]
+fn lab_with_bind_retargets_the_sip_srv_record_and_leaves_the_a_record_unless_told() {
+    if !need(DNS_TOOLS) {
+        return;
+    }
+    let bind = contoso_bind();
+    bind.nsupdate(
+        "zone contoso.com\n\
+         update add sip.contoso.com 300 A 131.107.155.10\n\
+         update add sip2.contoso.com 300 A 131.107.155.20\n\
+         update add _sipfederationtls._tcp.contoso.com 300 SRV 0 100 5061 sip.contoso.com.",
+    );
+    let env = Env::new("healthy");
+    env.ok(&["lab", "fail", "edgepool1.contoso.com"]);
+    let dns = dns_flags(&bind, &bind.key_file);
+    let doc = example("sip-failover.yaml");
+
+    let out = lab_run(&env, &with(&dns, &["plan", "-f", &doc, "--output", "json"]));
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let dns_steps: Vec<String> = steps(&json_of(&out))
+        .into_iter()
+        .filter(|s| s.starts_with("set-dns-"))
+        .collect();
+    assert_eq!(dns_steps, ["set-dns-srv _sipfederationtls._tcp.contoso.com"]);
+    let out = lab_run(&env, &with(&dns, &["reconcile", "-f", &doc]));
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    // Federated partners now reach EdgePool2 by the name on its own
+    // certificate; sip.contoso.com still names EdgePool1.
+    assert_eq!(
+        bind.dig("_sipfederationtls._tcp.contoso.com", "SRV"),
+        ["0 100 5061 sip2.contoso.com."]
+    );
+    assert_eq!(bind.dig("sip.contoso.com", "A"), ["131.107.155.10"]);
+    let out = lab_run(&env, &with(&dns, &["reconcile", "--check", "-f", &doc]));
+    assert_eq!(code(&out), 0, "{}", text(&out));
+
+    // Moving the shared host's A record is an explicit choice.
+    let moved = env.file(
+        "moved.yaml",
+        "apiVersion: edgefed/v1\nkind: FederationTopology\nspec:\n  dns:\n    - zone: contoso.com\n      sip: { host: sip.contoso.com, moveAddress: true, ttl: 300 }\n",
+    );
+    let out = lab_run(&env, &with(&dns, &["reconcile", "-f", &moved]));
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert_eq!(bind.dig("sip.contoso.com", "A"), ["131.107.155.20"]);
+    assert_eq!(
+        bind.dig("_sipfederationtls._tcp.contoso.com", "SRV"),
+        ["0 100 5061 sip.contoso.com."]
+    );
+}
+
+#[test]
+fn lab_with_bind_reorders_a_two_pool_xmpp_set_and_never_collapses_it() {
+    if !need(DNS_TOOLS) {
+        return;
+    }
+    let bind = contoso_bind();
+    bind.nsupdate(
+        "zone contoso.com\n\
+         update add _xmpp-server._tcp.contoso.com 300 SRV 10 100 5269 sip.contoso.com.\n\
+         update add _xmpp-server._tcp.contoso.com 300 SRV 20 100 5269 sip2.contoso.com.",
+    );
+    let env = Env::new("healthy");
+    let dns = dns_flags(&bind, &bind.key_file);
+    let doc_for = |pool: &str| {
+        env.file(
+            &format!("xmpp-{pool}.yaml"),
+            &format!(
+                "apiVersion: edgefed/v1\nkind: FederationTopology\nspec:\n  sites:\n    Site1: {{ xmppFederationRoute: {pool} }}\n    Site2: {{ xmppFederationRoute: {pool} }}\n  dns:\n    - zone: contoso.com\n      xmpp: {{ hosts: [sip.contoso.com, sip2.contoso.com], ttl: 300 }}\n"
+            ),
+        )
+    };
+    // Already routing to EdgePool1: nothing to do, the set stays as it is.
+    let home = doc_for("edgepool1.contoso.com");
+    let out = lab_run(&env, &with(&dns, &["reconcile", "--check", "-f", &home]));
+    assert_eq!(code(&out), 0, "{}", text(&out));
+
+    env.ok(&["lab", "fail", "edgepool1.contoso.com"]);
+    let away = doc_for("edgepool2.contoso.com");
+    let out = lab_run(&env, &with(&dns, &["reconcile", "-f", &away]));
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert_eq!(
+        bind.dig("_xmpp-server._tcp.contoso.com", "SRV"),
+        ["10 100 5269 sip2.contoso.com.", "20 100 5269 sip.contoso.com."]
+    );
+    let out = lab_run(&env, &with(&dns, &["reconcile", "--check", "-f", &away]));
     assert_eq!(code(&out), 0, "{}", text(&out));
 }
 

@@ -43,7 +43,18 @@ fn sip_failover_moves_the_flag_in_one_publish_and_runs_setup_on_the_new_pool() {
             < position(&s, "enable-sip-federation edgepool2.contoso.com")
     );
     assert!(position(&s, "publish-topology") < position(&s, "run-setup edgeserver2a.contoso.com"));
-    assert!(position(&s, "run-setup edgeserver2b.contoso.com") < position(&s, "set-dns-a sip.contoso.com"));
+    // The SRV record moves to EdgePool2's own Access Edge FQDN (its
+    // certificate's name); the shared sip.contoso.com A record stays.
+    assert!(
+        position(&s, "run-setup edgeserver2b.contoso.com")
+            < position(&s, "set-dns-srv _sipfederationtls._tcp.contoso.com")
+    );
+    assert!(!s.iter().any(|x| x.starts_with("set-dns-a")), "{s:?}");
+    let srv = plan["actions"]
+        .as_array()
+        .and_then(|a| a.iter().find(|a| a["kind"] == "set-dns-srv"))
+        .expect("a set-dns-srv action");
+    assert_eq!(srv["target"], "sip2.contoso.com");
     assert_eq!(plan["summary"]["topologyPublishes"], 1);
     env.ok(&["reconcile", "-f", &example("sip-failover.yaml")]);
     assert_eq!(

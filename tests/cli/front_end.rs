@@ -29,7 +29,7 @@ spec:
   dns:
     - zone: contoso.com
       xmpp: { host: xmpp.contoso.com, ttl: 300 }
-      sip: { host: sip.contoso.com, ttl: 300 }
+      sip: { host: sip.contoso.com, ttl: 300, moveAddress: true }
 ";
 
 /// The kinds that write to the Central Management store.

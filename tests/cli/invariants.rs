@@ -83,6 +83,7 @@ fn build(
                 external_addresses: vec![format!("131.107.155.{}", 10 + i).parse().unwrap()],
                 public_addresses_unknown: false,
                 product: None,
+                access_edge_fqdn: None,
                 computers,
             },
         );
@@ -161,7 +162,7 @@ fn build(
     doc.push_str(&edge_section);
     let doc = if manage_dns {
         format!(
-            "{doc}  dns:\n    - zone: contoso.com\n      xmpp: {{ host: xmpp.contoso.com }}\n      sip: {{ host: sip.contoso.com }}\n"
+            "{doc}  dns:\n    - zone: contoso.com\n      xmpp: {{ host: xmpp.contoso.com }}\n      sip: {{ host: sip.contoso.com, moveAddress: true }}\n"
         )
     } else {
         doc

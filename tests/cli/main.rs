@@ -5,6 +5,7 @@ mod support;
 
 mod backends;
 mod concurrency;
+mod dns_sets;
 mod exit_codes;
 mod failover;
 mod faults;

@@ -100,7 +100,7 @@ fn behind_nat(env: &Env) -> String {
     env.file("nat.xml", &text)
 }
 
-const SIP_DNS: &str = "apiVersion: edgefed/v1\nkind: FederationTopology\nspec:\n  sites:\n    Site1: { federationRoute: edgepool1.contoso.com }\n  dns:\n    - zone: contoso.com\n      sip: { host: sip.contoso.com, ttl: 300 }\n";
+const SIP_DNS: &str = "apiVersion: edgefed/v1\nkind: FederationTopology\nspec:\n  sites:\n    Site1: { federationRoute: edgepool1.contoso.com }\n  dns:\n    - zone: contoso.com\n      sip: { host: sip.contoso.com, ttl: 300, moveAddress: true }\n";
 
 #[test]
 fn topology_show_lists_only_the_access_edge_addresses() {

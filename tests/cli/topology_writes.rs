@@ -205,7 +205,7 @@ spec:
   dns:
     - zone: contoso.com
       xmpp: { host: xmpp.contoso.com, ttl: 300 }
-      sip: { host: sip.contoso.com, ttl: 300 }
+      sip: { host: sip.contoso.com, moveAddress: true, ttl: 300 }
 ";
 
 #[test]

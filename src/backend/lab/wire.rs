@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::file::{Fault, LabFile};
 use crate::model::{
     CentralManagement, CentralManagementBackup, Computer, Deployment, DnsName, DnsRecord, EdgePool, FailoverState,
-    Fqdn, FrontEndPool, ServiceState, Site,
+    Fqdn, FrontEndPool, ServiceState, Site, SrvTarget,
 };
 use crate::plan::Operation;
 
@@ -137,6 +137,8 @@ pub(super) struct EdgePoolV1 {
     pub public_addresses_unknown: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product: Option<crate::model::Product>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_edge_fqdn: Option<Fqdn>,
     pub computers: BTreeMap<Fqdn, ComputerV1>,
 }
 
@@ -169,24 +171,125 @@ pub(super) enum ServicesV1 {
     Stopped,
 }
 
-/// A DNS record set.
+/// A DNS record set. An SRV set of one record is written flat
+/// (`priority`, `weight`, `port`, `target`), as lab files always had it; a
+/// larger set lists its records under `records`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename = "DnsRecord", tag = "type", deny_unknown_fields)]
+#[serde(try_from = "RecordFormV1", into = "RecordFormV1")]
 pub(super) enum RecordV1 {
-    #[serde(rename = "SRV")]
     Srv {
         name: DnsName,
         ttl: u32,
-        priority: u16,
-        weight: u16,
-        port: u16,
-        target: Fqdn,
+        records: Vec<SrvRecordV1>,
     },
     A {
         name: DnsName,
         ttl: u32,
         addresses: Vec<IpAddr>,
     },
+}
+
+/// One record of an SRV set.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename = "SrvRecord", rename_all = "camelCase", deny_unknown_fields)]
+pub(super) struct SrvRecordV1 {
+    pub priority: u16,
+    pub weight: u16,
+    pub port: u16,
+    pub target: Fqdn,
+}
+
+/// The written form of [`RecordV1`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename = "DnsRecord", tag = "type", deny_unknown_fields)]
+pub(super) enum RecordFormV1 {
+    #[serde(rename = "SRV")]
+    Srv {
+        name: DnsName,
+        ttl: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        priority: Option<u16>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        weight: Option<u16>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        port: Option<u16>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target: Option<Fqdn>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        records: Vec<SrvRecordV1>,
+    },
+    A {
+        name: DnsName,
+        ttl: u32,
+        addresses: Vec<IpAddr>,
+    },
+}
+
+impl TryFrom<RecordFormV1> for RecordV1 {
+    type Error = String;
+    fn try_from(form: RecordFormV1) -> Result<Self, Self::Error> {
+        match form {
+            RecordFormV1::A { name, ttl, addresses } => Ok(Self::A { name, ttl, addresses }),
+            RecordFormV1::Srv {
+                name,
+                ttl,
+                priority,
+                weight,
+                port,
+                target,
+                mut records,
+            } => {
+                match (priority, weight, port, target) {
+                    (None, None, None, None) => {}
+                    (Some(priority), Some(weight), Some(port), Some(target)) if records.is_empty() => {
+                        records.push(SrvRecordV1 {
+                            priority,
+                            weight,
+                            port,
+                            target,
+                        });
+                    }
+                    _ => {
+                        return Err(format!(
+                            "SRV record set {name}: write one record as `priority`, `weight`, `port` and `target`, or several under `records`"
+                        ));
+                    }
+                }
+                if records.is_empty() {
+                    return Err(format!("SRV record set {name} has no record"));
+                }
+                Ok(Self::Srv { name, ttl, records })
+            }
+        }
+    }
+}
+
+impl From<RecordV1> for RecordFormV1 {
+    fn from(r: RecordV1) -> Self {
+        match r {
+            RecordV1::A { name, ttl, addresses } => Self::A { name, ttl, addresses },
+            RecordV1::Srv { name, ttl, records } => match <[SrvRecordV1; 1]>::try_from(records) {
+                Ok([one]) => Self::Srv {
+                    name,
+                    ttl,
+                    priority: Some(one.priority),
+                    weight: Some(one.weight),
+                    port: Some(one.port),
+                    target: Some(one.target),
+                    records: Vec::new(),
+                },
+                Err(records) => Self::Srv {
+                    name,
+                    ttl,
+                    priority: None,
+                    weight: None,
+                    port: None,
+                    target: None,
+                    records,
+                },
+            },
+        }
+    }
 }
 
 /// An operation of `staged` and `log`: the action's kind and its fields.
@@ -244,6 +347,8 @@ pub(super) enum OperationV1 {
         port: u16,
         priority: u16,
         weight: u16,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        others: Vec<SrvRecordV1>,
         ttl: u32,
         observed: Option<RecordV1>,
     },
@@ -388,6 +493,7 @@ impl From<EdgePoolV1> for EdgePool {
             external_addresses: w.external_addresses,
             public_addresses_unknown: w.public_addresses_unknown,
             product: w.product,
+            access_edge_fqdn: w.access_edge_fqdn,
             computers: w.computers.into_iter().map(|(k, v)| (k, v.into())).collect(),
         }
     }
@@ -403,6 +509,7 @@ impl From<&EdgePool> for EdgePoolV1 {
             external_addresses: p.external_addresses.clone(),
             public_addresses_unknown: p.public_addresses_unknown,
             product: p.product,
+            access_edge_fqdn: p.access_edge_fqdn.clone(),
             computers: p.computers.iter().map(|(k, v)| (k.clone(), v.into())).collect(),
         }
     }
@@ -459,24 +566,34 @@ impl From<&Computer> for ComputerV1 {
     }
 }
 
+impl From<SrvTarget> for SrvRecordV1 {
+    fn from(t: SrvTarget) -> Self {
+        Self {
+            priority: t.priority,
+            weight: t.weight,
+            port: t.port,
+            target: t.target,
+        }
+    }
+}
+
+impl From<SrvRecordV1> for SrvTarget {
+    fn from(r: SrvRecordV1) -> Self {
+        Self {
+            priority: r.priority,
+            weight: r.weight,
+            port: r.port,
+            target: r.target,
+        }
+    }
+}
+
 impl From<RecordV1> for DnsRecord {
     fn from(w: RecordV1) -> Self {
         match w {
-            RecordV1::Srv {
-                name,
-                ttl,
-                priority,
-                weight,
-                port,
-                target,
-            } => Self::Srv {
-                name,
-                ttl,
-                priority,
-                weight,
-                port,
-                target,
-            },
+            RecordV1::Srv { name, ttl, records } => {
+                Self::srv(name, ttl, records.into_iter().map(SrvTarget::from).collect())
+            }
             RecordV1::A { name, ttl, addresses } => Self::A { name, ttl, addresses },
         }
     }
@@ -485,20 +602,10 @@ impl From<RecordV1> for DnsRecord {
 impl From<&DnsRecord> for RecordV1 {
     fn from(r: &DnsRecord) -> Self {
         match r.clone() {
-            DnsRecord::Srv {
+            DnsRecord::Srv { name, ttl, targets } => Self::Srv {
                 name,
                 ttl,
-                priority,
-                weight,
-                port,
-                target,
-            } => Self::Srv {
-                name,
-                ttl,
-                priority,
-                weight,
-                port,
-                target,
+                records: targets.into_iter().map(SrvRecordV1::from).collect(),
             },
             DnsRecord::A { name, ttl, addresses } => Self::A { name, ttl, addresses },
         }
@@ -532,6 +639,7 @@ impl From<OperationV1> for Operation {
                 port,
                 priority,
                 weight,
+                others,
                 ttl,
                 observed,
             } => Self::SetDnsSrv {
@@ -541,6 +649,7 @@ impl From<OperationV1> for Operation {
                 port,
                 priority,
                 weight,
+                others: others.into_iter().map(SrvTarget::from).collect(),
                 ttl,
                 observed: observed.map(DnsRecord::from),
             },
@@ -614,6 +723,7 @@ impl From<&Operation> for OperationV1 {
                 port,
                 priority,
                 weight,
+                others,
                 ttl,
                 observed,
             } => Self::SetDnsSrv {
@@ -623,6 +733,7 @@ impl From<&Operation> for OperationV1 {
                 port,
                 priority,
                 weight,
+                others: others.into_iter().map(SrvRecordV1::from).collect(),
                 ttl,
                 observed: observed.as_ref().map(RecordV1::from),
             },
@@ -695,14 +806,16 @@ mod tests {
     /// One operation of every kind, the DNS ones with and without an
     /// observed record.
     fn every_operation() -> Vec<Operation> {
-        let srv = DnsRecord::Srv {
-            name: name("_xmpp-server._tcp.contoso.com"),
-            ttl: 300,
-            priority: 0,
-            weight: 100,
-            port: 5269,
-            target: fqdn("xmpp.contoso.com"),
-        };
+        let srv = DnsRecord::srv(
+            name("_xmpp-server._tcp.contoso.com"),
+            300,
+            vec![SrvTarget {
+                priority: 0,
+                weight: 100,
+                port: 5269,
+                target: fqdn("xmpp.contoso.com"),
+            }],
+        );
         let a = DnsRecord::A {
             name: name("xmpp.contoso.com"),
             ttl: 300,
@@ -764,6 +877,12 @@ mod tests {
                 port: 5269,
                 priority: 0,
                 weight: 100,
+                others: vec![SrvTarget {
+                    priority: 20,
+                    weight: 100,
+                    port: 5269,
+                    target: fqdn("sip2.contoso.com"),
+                }],
                 ttl: 300,
                 observed: Some(srv),
             },
@@ -774,6 +893,7 @@ mod tests {
                 port: 5061,
                 priority: 0,
                 weight: 100,
+                others: Vec::new(),
                 ttl: 300,
                 observed: None,
             },
@@ -854,7 +974,28 @@ mod tests {
         pool.computers.values_mut().for_each(|c| c.setup_pending = true);
         lab.topology.sites.insert("Site 3".into(), Site::default());
 
+        pool.access_edge_fqdn = Some(fqdn("sip.contoso.com"));
+        lab.dns.push(DnsRecord::srv(
+            DnsName::xmpp_srv(&fqdn("contoso.com")),
+            300,
+            vec![
+                SrvTarget {
+                    priority: 20,
+                    weight: 5,
+                    port: 5269,
+                    target: fqdn("sip2.contoso.com"),
+                },
+                SrvTarget {
+                    priority: 10,
+                    weight: 5,
+                    port: 5269,
+                    target: fqdn("sip.contoso.com"),
+                },
+            ],
+        ));
+
         let text = lab.to_yaml();
+        assert!(text.contains("records:"), "a two-record set is written whole: {text}");
         assert_eq!(read(&text), lab);
         let json: LabV1 = serde_json::from_str(&lab.to_json()).expect("the JSON form reads back");
         assert_eq!(LabFile::from(json), lab);
@@ -905,6 +1046,10 @@ mod tests {
                 "lab.yaml:1:1: invalid lab file: expected `apiVersion: edgefed/v1` and `kind: Lab`, found `edgefed/v2` / `Lab`",
             ),
         ];
+        let cases = cases.into_iter().chain([(
+            "apiVersion: edgefed/v1\nkind: Lab\ntopology:\n  signature: x\n  sites: {}\n  edgePools: {}\ndns:\n  - { type: SRV, name: _xmpp-server._tcp.contoso.com, ttl: 300, priority: 0, target: x.contoso.com }\n",
+            "lab.yaml:8:5: invalid lab file: SRV record set _xmpp-server._tcp.contoso.com: write one record",
+        )]);
         for (text, want) in cases {
             let err = LabFile::parse(Path::new("lab.yaml"), text).expect_err(want).to_string();
             assert!(err.starts_with(want), "{err}\nwanted: {want}");

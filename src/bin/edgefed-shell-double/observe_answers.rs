@@ -89,7 +89,7 @@ pub fn edge_services(st: &State) -> Answer {
                     ]
                 })
                 .collect();
-            let access = access_edge_fqdn(pool);
+            let access = access_edge_fqdn(pool, p);
             let mut o = Map::new();
             o.insert("Identity".into(), json!(format!("EdgeServer:{pool}")));
             o.insert(

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use edgefed::model::{Deployment, Fqdn};
+use edgefed::model::{Deployment, EdgePool, Fqdn};
 
 use super::site_routes::{self, FEDERATION, XMPP};
 
@@ -18,9 +18,12 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// The Access Edge external FQDN the double gives a pool.
-pub fn access_edge_fqdn(pool: &Fqdn) -> String {
-    format!("sip.{pool}")
+/// The Access Edge external FQDN the double gives a pool: the one its state
+/// names (`accessEdgeFqdn`), else `sip.<pool>`.
+pub fn access_edge_fqdn(pool: &Fqdn, edge: &EdgePool) -> String {
+    edge.access_edge_fqdn
+        .as_ref()
+        .map_or_else(|| format!("sip.{pool}"), ToString::to_string)
 }
 
 /// The document of `d`, services at `version` (6, 7 or 8).
@@ -171,7 +174,7 @@ pub fn generate(d: &Deployment, version: u32) -> String {
     }
     for (fqdn, p) in &d.edge_pools {
         let (site, n, inst) = edge_ids[fqdn];
-        let access = access_edge_fqdn(fqdn);
+        let access = access_edge_fqdn(fqdn, p);
         let next_hop = p
             .next_hop
             .as_ref()

@@ -12,9 +12,15 @@ use serde_json::{Value, json};
 use super::Planner;
 use super::builder::PlanNode;
 use super::milestone::Milestone;
-use crate::document::DesiredHost;
-use crate::model::{DnsName, DnsRecord, Fqdn, RecordType};
+use crate::document::{DesiredRecords, Located, SrvTargets};
+use crate::model::{DnsName, DnsRecord, Fqdn, RecordType, SrvTarget};
 use crate::plan::{Operation, Phase};
+
+/// A host whose A record follows the route.
+struct DesiredHostA {
+    host: Located<Fqdn>,
+    ttl: u32,
+}
 
 /// Which federation a record set serves.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -28,18 +34,115 @@ impl Planner<'_> {
     pub(super) fn dns(&mut self) {
         let mut a_records: BTreeMap<DnsName, Vec<IpAddr>> = BTreeMap::new();
         for zone in &self.desired.dns {
-            for (host, which) in [(&zone.xmpp, Federation::Xmpp), (&zone.sip, Federation::Sip)] {
-                if let Some(host) = host {
-                    self.zone_records(&zone.zone.value, host, which, &mut a_records);
+            for (records, which) in [(&zone.xmpp, Federation::Xmpp), (&zone.sip, Federation::Sip)] {
+                if let Some(records) = records {
+                    self.zone_records(&zone.zone.value, records, which, &mut a_records);
                 }
             }
         }
     }
 
+    /// The records the SRV set must hold, or `None` (with a warning) when
+    /// the deployment does not say where it should point.
+    fn wanted_srv(
+        &mut self,
+        srv: &DnsName,
+        port: u16,
+        records: &DesiredRecords,
+        pool: Option<&Fqdn>,
+        seen: Option<&DnsRecord>,
+    ) -> Option<Vec<SrvTarget>> {
+        let one = |target: &Fqdn| {
+            vec![SrvTarget {
+                priority: 0,
+                weight: 100,
+                port,
+                target: target.clone(),
+            }]
+        };
+        if let SrvTargets::Host { host, .. } = &records.targets {
+            return Some(one(&host.value));
+        }
+        let Some(pool) = pool else {
+            self.b.warn(format!(
+                "no single Edge pool carries this federation: the SRV record set {srv} is left as it is"
+            ));
+            return None;
+        };
+        let Some(access) = self
+            .observed
+            .edge_pools
+            .get(pool)
+            .and_then(|p| p.access_edge_fqdn.clone())
+        else {
+            self.b.warn(format!(
+                "Edge pool {pool} has no Access Edge external FQDN in the topology: the SRV record set {srv} is left as it is"
+            ));
+            return None;
+        };
+        let SrvTargets::Hosts(hosts) = &records.targets else {
+            return Some(one(&access));
+        };
+        if !hosts.iter().any(|h| h.value == access) {
+            // P7 refuses this before planning; never guess an order.
+            self.b.warn(format!(
+                "{access}, the Access Edge FQDN of {pool}, is not among the XMPP hosts: the SRV record set {srv} is left as it is"
+            ));
+            return None;
+        }
+        let seen_targets: &[SrvTarget] = match seen {
+            Some(DnsRecord::Srv { targets, .. }) => targets,
+            _ => &[],
+        };
+        // Already routing to the right pool: the set is kept as the
+        // administrator wrote it (priorities, weights), whatever its order
+        // below the first record.
+        let same_hosts = seen_targets.len() == hosts.len()
+            && seen_targets
+                .iter()
+                .all(|t| t.port == port && hosts.iter().any(|h| h.value == t.target));
+        if same_hosts
+            && seen
+                .and_then(DnsRecord::first_srv_target)
+                .is_some_and(|t| t.target == access)
+        {
+            return Some(seen_targets.to_vec());
+        }
+        // Reorder: the routed pool's host first, the others in the document's
+        // order, on the priorities the set already uses when it has one per
+        // host, else 10, 20, 30, …
+        let order: Vec<&Fqdn> = std::iter::once(&access)
+            .chain(hosts.iter().map(|h| &h.value).filter(|h| **h != access))
+            .collect();
+        let mut priorities: Vec<u16> = seen_targets.iter().map(|t| t.priority).collect();
+        priorities.sort_unstable();
+        priorities.dedup();
+        if priorities.len() != order.len() {
+            priorities = (1..=order.len())
+                .map(|i| u16::try_from(i * 10).unwrap_or(u16::MAX))
+                .collect();
+        }
+        Some(
+            order
+                .into_iter()
+                .zip(priorities)
+                .map(|(target, priority)| SrvTarget {
+                    priority,
+                    weight: seen_targets
+                        .iter()
+                        .find(|t| t.target == *target)
+                        .map_or(100, |t| t.weight),
+                    port,
+                    target: target.clone(),
+                })
+                .collect(),
+        )
+    }
+
     fn zone_records(
         &mut self,
         zone: &Fqdn,
-        host: &DesiredHost,
+        records: &DesiredRecords,
         which: Federation,
         a_records: &mut BTreeMap<DnsName, Vec<IpAddr>>,
     ) {
@@ -47,16 +150,19 @@ impl Planner<'_> {
             Federation::Xmpp => (DnsName::xmpp_srv(zone), 5269),
             Federation::Sip => (DnsName::sip_srv(zone), 5061),
         };
+        let moved = records.moved_host().cloned();
         let pool = match which {
             Federation::Xmpp => self.targets.xmpp_pools().into_iter().next().cloned(),
             Federation::Sip => {
                 let pools = self.targets.federation_pools();
-                if pools.len() > 1 {
+                if pools.len() > 1
+                    && let Some(host) = &moved
+                {
                     let list: Vec<String> = pools.iter().map(ToString::to_string).collect();
                     self.b.warn(format!(
                         "several pools carry SIP federation ({}): the A record of {} is left as it is",
                         list.join(", "),
-                        host.host.value
+                        host.value
                     ));
                 }
                 self.single_federation_pool()
@@ -102,38 +208,49 @@ impl Planner<'_> {
             }
         };
 
-        let wanted = DnsRecord::Srv {
-            name: srv.clone(),
-            ttl: host.ttl,
-            priority: 0,
-            weight: 100,
-            port,
-            target: host.host.value.clone(),
-        };
         let seen = self.observed.dns_record(&srv, RecordType::Srv);
-        if seen != Some(&wanted) {
-            self.b
-                .change(format!("dns.{srv}.SRV"), record_json(seen), record_json(Some(&wanted)));
-            let node = self.b.add(
-                Phase::Dns,
-                Operation::SetDnsSrv {
-                    zone: zone.clone(),
-                    name: srv.clone(),
-                    target: host.host.value.clone(),
-                    port,
-                    priority: 0,
-                    weight: 100,
-                    ttl: host.ttl,
-                    observed: seen.cloned(),
-                },
-                match which {
-                    Federation::Xmpp => "XMPP failover step 5 / failback step 3: the XMPP federation SRV record must exist and point at the XMPP host on port 5269",
-                    Federation::Sip => "SIP federation: the _sipfederationtls SRV record must point at the federation host on port 5061",
-                },
-            );
-            declare(node);
+        if let Some(targets) = self.wanted_srv(&srv, port, records, pool.as_ref(), seen)
+            && let Some((first, others)) = targets.split_first()
+        {
+            let wanted = DnsRecord::srv(srv.clone(), records.ttl, targets.clone());
+            if seen != Some(&wanted) {
+                self.b
+                    .change(format!("dns.{srv}.SRV"), record_json(seen), record_json(Some(&wanted)));
+                let reason = match (which, &records.targets) {
+                    (Federation::Xmpp, SrvTargets::Hosts(_)) => format!(
+                        "XMPP failover step 5 / failback step 3: the SRV record set lists every Edge pool, the one the XMPP route names ({}) with the highest priority",
+                        first.target
+                    ),
+                    (Federation::Xmpp, _) => "XMPP failover step 5 / failback step 3: the XMPP federation SRV record must exist and point at the XMPP host on port 5269".to_string(),
+                    (Federation::Sip, SrvTargets::Host { .. }) => "SIP federation: the _sipfederationtls SRV record must point at the federation host on port 5061".to_string(),
+                    (Federation::Sip, _) => format!(
+                        "SIP federation: the _sipfederationtls SRV record points at {}, the Access Edge FQDN of the pool that carries federation (the name its certificate carries); no A record moves",
+                        first.target
+                    ),
+                };
+                let node = self.b.add(
+                    Phase::Dns,
+                    Operation::SetDnsSrv {
+                        zone: zone.clone(),
+                        name: srv.clone(),
+                        target: first.target.clone(),
+                        port: first.port,
+                        priority: first.priority,
+                        weight: first.weight,
+                        others: others.to_vec(),
+                        ttl: records.ttl,
+                        observed: seen.cloned(),
+                    },
+                    reason,
+                );
+                declare(node);
+            }
         }
 
+        let Some(host) = moved else {
+            return;
+        };
+        let host = DesiredHostA { host, ttl: records.ttl };
         let Some(pool) = pool else {
             if which == Federation::Xmpp {
                 self.b.warn(format!(
@@ -210,18 +327,15 @@ impl Planner<'_> {
 }
 
 fn record_json(r: Option<&DnsRecord>) -> Value {
+    let one = |t: &SrvTarget| json!({ "target": t.target.as_str(), "port": t.port, "priority": t.priority, "weight": t.weight });
     match r {
         None => Value::Null,
-        Some(DnsRecord::Srv {
-            ttl,
-            priority,
-            weight,
-            port,
-            target,
-            ..
-        }) => {
-            json!({ "target": target.as_str(), "port": port, "priority": priority, "weight": weight, "ttl": ttl })
-        }
+        Some(DnsRecord::Srv { ttl, targets, .. }) => match targets.as_slice() {
+            [t] => {
+                json!({ "target": t.target.as_str(), "port": t.port, "priority": t.priority, "weight": t.weight, "ttl": ttl })
+            }
+            _ => json!({ "records": targets.iter().map(one).collect::<Vec<_>>(), "ttl": ttl }),
+        },
         Some(DnsRecord::A { ttl, addresses, .. }) => json!({ "addresses": addresses, "ttl": ttl }),
     }
 }

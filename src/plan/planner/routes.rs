@@ -80,16 +80,26 @@ impl Planner<'_> {
             .any(|fe| self.front_end_step_of(fe) == super::front_end::FrontEndStep::FailBack)
     }
 
-    /// The hosts DNS points federation on `port` at: the document's `sip`
-    /// hosts for 5061, its `xmpp` hosts for 5269 (the SRV targets), sorted.
+    /// The hosts DNS points federation on `port` of `pool` at: for each
+    /// zone's `sip` (5061) or `xmpp` (5269) record set, its fixed host, or
+    /// else the pool's Access Edge external FQDN (what `AccessEdge` and a
+    /// `hosts` set point at for the pool that carries the federation); sorted.
     /// The certificate on the port must cover each.
-    fn federation_hosts(&self, port: u16) -> Vec<Fqdn> {
+    fn federation_hosts(&self, port: u16, pool: &Fqdn) -> Vec<Fqdn> {
+        let access_edge = self
+            .observed
+            .edge_pools
+            .get(pool)
+            .and_then(|p| p.access_edge_fqdn.clone());
         let hosts: BTreeSet<Fqdn> = self
             .desired
             .dns
             .iter()
             .filter_map(|z| if port == 5269 { z.xmpp.as_ref() } else { z.sip.as_ref() })
-            .map(|h| h.host.value.clone())
+            .filter_map(|records| match &records.targets {
+                crate::document::SrvTargets::Host { host, .. } => Some(host.value.clone()),
+                crate::document::SrvTargets::AccessEdge | crate::document::SrvTargets::Hosts(_) => access_edge.clone(),
+            })
             .collect();
         hosts.into_iter().collect()
     }
@@ -157,7 +167,7 @@ impl Planner<'_> {
             if !self.observed.edge_pools.contains_key(&pool) {
                 continue;
             }
-            let hosts = self.federation_hosts(port);
+            let hosts = self.federation_hosts(port, &pool);
             for address in self.external_addresses(&pool) {
                 let node = self.b.add(
                     Phase::PortChecks,

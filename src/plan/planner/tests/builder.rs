@@ -22,7 +22,7 @@ fn plan_in_order(spec: &str, observed: &Deployment, order: &[usize]) -> Plan {
 
 #[test]
 fn the_phases_give_the_same_plan_in_any_order() {
-    let dns = "  dns:\n    - zone: contoso.com\n      xmpp: { host: xmpp.contoso.com, ttl: 300 }\n      sip: { host: sip.contoso.com, ttl: 300 }\n";
+    let dns = "  dns:\n    - zone: contoso.com\n      xmpp: { host: xmpp.contoso.com, ttl: 300 }\n      sip: { host: sip.contoso.com, moveAddress: true, ttl: 300 }\n";
     let failback = (
         format!(
             "{}{dns}  frontEndPools:\n    fepool1.contoso.com: {{ mediaEdgePool: edgepool1.contoso.com }}\n    fepool3.contoso.com: {{ failedOver: false }}\n",

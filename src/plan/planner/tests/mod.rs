@@ -2,6 +2,7 @@
 //! phases, and each dependency's id, wait kind and reason.
 
 mod builder;
+mod dns_sets;
 mod front_end;
 mod routes_dns;
 mod services;

@@ -1,11 +1,11 @@
 //! Phases 6, 7 and 9: site routes, DNS and port checks.
 
 use super::*;
-use crate::model::{DnsName, DnsRecord};
+use crate::model::{DnsName, DnsRecord, SrvTarget};
 use crate::plan::Phase;
 use crate::plan::testing::fqdn;
 
-const DNS: &str = "  dns:\n    - zone: contoso.com\n      xmpp: { host: xmpp.contoso.com, ttl: 300 }\n      sip: { host: sip.contoso.com, ttl: 300 }\n";
+const DNS: &str = "  dns:\n    - zone: contoso.com\n      xmpp: { host: xmpp.contoso.com, ttl: 300 }\n      sip: { host: sip.contoso.com, moveAddress: true, ttl: 300 }\n";
 
 #[test]
 fn dns_records_follow_the_routes_and_setup_and_hold_the_route_pools_addresses() {
@@ -61,14 +61,16 @@ fn a_route_that_stays_with_nothing_changing_under_it_is_not_probed() {
 #[test]
 fn a_route_that_stays_is_probed_when_its_dns_record_changes() {
     let observed = healthy()
-        .dns(DnsRecord::Srv {
-            name: DnsName::xmpp_srv(&fqdn("contoso.com")),
-            ttl: 300,
-            priority: 0,
-            weight: 100,
-            port: 5269,
-            target: fqdn("xmpp.contoso.com"),
-        })
+        .dns(DnsRecord::srv(
+            DnsName::xmpp_srv(&fqdn("contoso.com")),
+            300,
+            vec![SrvTarget {
+                priority: 0,
+                weight: 100,
+                port: 5269,
+                target: fqdn("xmpp.contoso.com"),
+            }],
+        ))
         .dns(DnsRecord::A {
             name: DnsName::host(&fqdn("xmpp.contoso.com")),
             ttl: 300,
@@ -132,7 +134,7 @@ fn moved_routes_are_probed_on_both_ports_after_what_serves_them() {
 #[test]
 fn port_checks_carry_the_hosts_dns_points_each_port_at() {
     let spec = format!(
-        "{}  dns:\n    - zone: contoso.com\n      xmpp: {{ host: xmpp.contoso.com, ttl: 300 }}\n      sip: {{ host: sip.contoso.com, ttl: 300 }}\n    - zone: fabrikam.com\n      sip: {{ host: sip.fabrikam.com, ttl: 300 }}\n",
+        "{}  dns:\n    - zone: contoso.com\n      xmpp: {{ host: xmpp.contoso.com, ttl: 300 }}\n      sip: {{ host: sip.contoso.com, ttl: 300, moveAddress: true }}\n    - zone: fabrikam.com\n      sip: {{ host: sip.fabrikam.com, ttl: 300, moveAddress: true }}\n",
         routes_to("edgepool1.contoso.com")
     );
     let plan = plan_of(&spec, &failed_over().build());
