@@ -153,8 +153,7 @@ fn generate() -> String {
             let a = (s * EDGE_MACHINES + m) % 250 + 1;
             let _ = writeln!(
                 out,
-                "      <Machine OrdinalInCluster=\"{m}\" Fqdn=\"edge{s}-{m}.contoso.com\">\n        <NetInterface InterfaceSide=\"Internal\" InterfaceNumber=\"1\" IPAddress=\"192.0.2.{a}\" />\n        <NetInterface InterfaceSide=\"External\" InterfaceNumber=\"1\" IPAddress=\"198.51.100.{a}\" ConfiguredIPAddress=\"131.107.{}.{a}\" />\n      </Machine>",
-                s % 250
+                "      <Machine OrdinalInCluster=\"{m}\" Fqdn=\"edge{s}-{m}.contoso.com\">\n        <NetInterface InterfaceSide=\"Internal\" InterfaceNumber=\"1\" IPAddress=\"192.0.2.{a}\" />\n        <NetInterface InterfaceSide=\"External\" InterfaceNumber=\"1\" IPAddress=\"198.51.100.{a}\" ConfiguredIPAddress=\"203.0.113.{a}\" />\n      </Machine>"
             );
         }
         out.push_str("    </Cluster>\n");

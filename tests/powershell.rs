@@ -75,7 +75,7 @@ fn seed_deployment() -> Deployment {
                     "Site1",
                     false,
                     "fepool1.contoso.com",
-                    "131.107.155.10",
+                    "203.0.113.10",
                     "edgeserver1.contoso.com",
                     ServiceState::Stopped,
                 ),
@@ -86,7 +86,7 @@ fn seed_deployment() -> Deployment {
                     "Site2",
                     true,
                     "fepool2.contoso.com",
-                    "131.107.155.20",
+                    "203.0.113.20",
                     "edgeserver2.contoso.com",
                     ServiceState::Running,
                 ),
@@ -356,7 +356,7 @@ fn seed_failback_plan() -> Vec<Action> {
             Operation::SetDnsA {
                 zone: zone.clone(),
                 name: DnsName::host(&f("xmpp.contoso.com")),
-                addresses: vec![ip("131.107.155.10")],
+                addresses: vec![ip("203.0.113.10")],
                 ttl: 300,
                 observed: None,
             },
@@ -368,7 +368,7 @@ fn seed_failback_plan() -> Vec<Action> {
             &[11, 12],
             Operation::VerifyPort {
                 pool: e1(),
-                address: ip("131.107.155.10"),
+                address: ip("203.0.113.10"),
                 port: 5269,
                 hosts: vec![],
             },
@@ -430,7 +430,7 @@ fn xmpp_failover_plan() -> Vec<Action> {
             Operation::SetDnsA {
                 zone: zone.clone(),
                 name: DnsName::host(&f("xmpp.contoso.com")),
-                addresses: vec![ip("131.107.155.20")],
+                addresses: vec![ip("203.0.113.20")],
                 ttl: 300,
                 observed: None,
             },
@@ -469,7 +469,7 @@ fn xmpp_failover_plan() -> Vec<Action> {
             &[6],
             Operation::VerifyPort {
                 pool: e2(),
-                address: ip("131.107.155.20"),
+                address: ip("203.0.113.20"),
                 port: 5269,
                 hosts: vec![],
             },
@@ -602,7 +602,7 @@ async fn observe_of_an_edge_behind_nat_records_its_public_addresses_as_unknown()
     assert!(seen.external_addresses.is_empty());
     let other = &obs.deployment.edge_pools[&f("edgepool2.contoso.com")];
     assert!(!other.public_addresses_unknown);
-    assert_eq!(other.external_addresses, [ip("131.107.155.20")]);
+    assert_eq!(other.external_addresses, [ip("203.0.113.20")]);
 }
 
 #[tokio::test]
@@ -1174,13 +1174,13 @@ fn sample_operation(kind: OperationKind) -> Operation {
         OperationKind::SetDnsA => Operation::SetDnsA {
             zone,
             name: DnsName::host(&f("xmpp.contoso.com")),
-            addresses: vec![ip("131.107.155.10")],
+            addresses: vec![ip("203.0.113.10")],
             ttl: 300,
             observed: None,
         },
         OperationKind::VerifyPort => Operation::VerifyPort {
             pool: e1(),
-            address: ip("131.107.155.10"),
+            address: ip("203.0.113.10"),
             port: 5269,
             hosts: vec![],
         },
@@ -1341,7 +1341,7 @@ async fn observe_of_2000_edge_pools_is_one_round_trip() {
                 sip_federation: i == 0,
                 xmpp_federation: i == 0,
                 next_hop: Some(f("fepool1.contoso.com")),
-                external_addresses: vec![ip(&format!("131.107.{}.{}", i / 250, i % 250 + 1))],
+                external_addresses: vec![ip(&format!("203.0.113.{}", i % 250 + 1))],
                 public_addresses_unknown: false,
                 product: None,
                 access_edge_fqdn: None,

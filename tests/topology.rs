@@ -74,8 +74,8 @@ fn two_sites_model_has_pools_flags_hops_and_addresses() {
     assert_eq!(
         e1.external_addresses,
         [
-            "131.107.155.10".parse::<std::net::IpAddr>().unwrap(),
-            "131.107.155.11".parse().unwrap()
+            "203.0.113.10".parse::<std::net::IpAddr>().unwrap(),
+            "203.0.113.11".parse().unwrap()
         ],
         "ConfiguredIPAddress (the NAT address) wins over IPAddress"
     );
@@ -89,7 +89,7 @@ fn two_sites_model_has_pools_flags_hops_and_addresses() {
     assert_eq!(e2.access_edge_fqdn, Some(f("sip2.contoso.com")));
     assert_eq!(
         e2.external_addresses,
-        ["131.107.155.20".parse::<std::net::IpAddr>().unwrap()]
+        ["203.0.113.20".parse::<std::net::IpAddr>().unwrap()]
     );
     assert_eq!(e2.servers, [f("edge2a.contoso.com")]);
 
@@ -644,7 +644,7 @@ fn a_topology_builder_document_is_refused() {
 
 #[test]
 fn bad_values_and_encodings_are_refused() {
-    let text = TWO_SITES.replacen("131.107.155.20", "131.107.155.300", 1);
+    let text = TWO_SITES.replacen("203.0.113.20", "203.0.113.300", 1);
     let err = parse_err(&text);
     assert!(matches!(err, TopologyError::Invalid { line: 59, .. }), "{err:?}");
     let err = TopologyDocument::parse(&[0xFF, 0xFE, b'<'], "odd.xml").unwrap_err();

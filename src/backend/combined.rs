@@ -154,13 +154,13 @@ mod tests {
         let set_a = Operation::SetDnsA {
             zone: f("contoso.com"),
             name: DnsName::host(&f("xmpp.contoso.com")),
-            addresses: vec!["131.107.155.10".parse::<IpAddr>().expect("ip")],
+            addresses: vec!["203.0.113.10".parse::<IpAddr>().expect("ip")],
             ttl: 300,
             observed: None,
         };
         let probe = Operation::VerifyPort {
             pool: f("edgepool1.contoso.com"),
-            address: "131.107.155.10".parse().expect("ip"),
+            address: "203.0.113.10".parse().expect("ip"),
             port: 5269,
             hosts: vec![],
         };

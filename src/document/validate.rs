@@ -272,7 +272,7 @@ pub(super) fn validate(doc: DocumentFile, source: Source) -> Result<Desired, Dia
                         c.problems.push(
                             Diagnostic::plain(format!("externalAddresses: `{}` is not an IP address", a.value))
                                 .at(position(a))
-                                .help("write IPv4 (131.107.155.10) or IPv6 addresses"),
+                                .help("write IPv4 (203.0.113.10) or IPv6 addresses"),
                         );
                         None
                     }

@@ -124,7 +124,7 @@ fn seed_xmpp_records(bind: &Bind) {
     bind.nsupdate(
         "zone contoso.com\n\
          update delete xmpp.contoso.com A\n\
-         update add xmpp.contoso.com 300 A 131.107.155.20\n\
+         update add xmpp.contoso.com 300 A 203.0.113.20\n\
          update add _xmpp-server._tcp.contoso.com 300 SRV 0 100 5269 xmpp.contoso.com.",
     );
 }
@@ -132,7 +132,7 @@ fn seed_xmpp_records(bind: &Bind) {
 fn seed_sip_records(bind: &Bind) {
     bind.nsupdate(
         "zone contoso.com\n\
-         update add sip.contoso.com 300 A 131.107.155.20\n\
+         update add sip.contoso.com 300 A 203.0.113.20\n\
          update add _sipfederationtls._tcp.contoso.com 300 SRV 0 100 5061 sip.contoso.com.",
     );
 }
@@ -414,15 +414,15 @@ fn powershell_backend_plans_the_seed_failback_and_applies_all_but_the_manual_dns
     let sip_a = id(&plan, "set-dns-a sip.contoso.com");
     let warnings = plan["warnings"].to_string();
     for wanted in [
-        format!("manual step #{xmpp_a}: in zone contoso.com: xmpp.contoso.com. 300 IN A 131.107.155.10"),
-        format!("manual step #{sip_a}: in zone contoso.com: sip.contoso.com. 300 IN A 131.107.155.10"),
+        format!("manual step #{xmpp_a}: in zone contoso.com: xmpp.contoso.com. 300 IN A 203.0.113.10"),
+        format!("manual step #{sip_a}: in zone contoso.com: sip.contoso.com. 300 IN A 203.0.113.10"),
     ] {
         assert!(warnings.contains(&wanted), "`{wanted}` not in {warnings}");
     }
     // The observation saw the records the resolver holds (EdgePool2's A).
     assert_eq!(
         action(&plan, "set-dns-a xmpp.contoso.com")["observed"]["addresses"],
-        json!(["131.107.155.20"]),
+        json!(["203.0.113.20"]),
         "{plan:#}"
     );
     // A plan changes nothing: one observation round trip, nothing logged.
@@ -433,7 +433,7 @@ fn powershell_backend_plans_the_seed_failback_and_applies_all_but_the_manual_dns
     assert_eq!(code(&human), 0, "{}", text(&human));
     assert!(
         stdout(&human).contains(&format!(
-            "manual step #{xmpp_a}: in zone contoso.com: xmpp.contoso.com. 300 IN A 131.107.155.10"
+            "manual step #{xmpp_a}: in zone contoso.com: xmpp.contoso.com. 300 IN A 203.0.113.10"
         )),
         "{}",
         text(&human)
@@ -450,8 +450,8 @@ fn powershell_backend_plans_the_seed_failback_and_applies_all_but_the_manual_dns
         "{report}"
     );
     for (n, record) in [
-        (xmpp_a, "xmpp.contoso.com. 300 IN A 131.107.155.10"),
-        (sip_a, "sip.contoso.com. 300 IN A 131.107.155.10"),
+        (xmpp_a, "xmpp.contoso.com. 300 IN A 203.0.113.10"),
+        (sip_a, "sip.contoso.com. 300 IN A 203.0.113.10"),
     ] {
         let line = report
             .lines()
@@ -469,8 +469,8 @@ fn powershell_backend_plans_the_seed_failback_and_applies_all_but_the_manual_dns
         .nth(1)
         .unwrap_or_else(|| panic!("no `not attempted` section:\n{report}"));
     for step in [
-        "verify-port 131.107.155.10:5061",
-        "verify-port 131.107.155.10:5269",
+        "verify-port 203.0.113.10:5061",
+        "verify-port 203.0.113.10:5269",
         "invoke-pool-failback fepool3.contoso.com",
     ] {
         let n = id(&plan, step);
@@ -503,8 +503,8 @@ fn powershell_backend_plans_the_seed_failback_and_applies_all_but_the_manual_dns
     assert!(!stderr(&out).contains("XmppExternalFederationRoute"), "{}", text(&out));
     assert_eq!(double.state()["publishes"], 1, "one publish: {}", double.state());
     // edgefed changed no DNS itself.
-    assert_eq!(bind.dig("xmpp.contoso.com", "A"), ["131.107.155.20"]);
-    assert_eq!(bind.dig("sip.contoso.com", "A"), ["131.107.155.20"]);
+    assert_eq!(bind.dig("xmpp.contoso.com", "A"), ["203.0.113.20"]);
+    assert_eq!(bind.dig("sip.contoso.com", "A"), ["203.0.113.20"]);
 
     // Run again: only what is left — the DNS steps, the probes, the failback.
     let out = double.run(&["--resolver", &resolver, "plan", "-f", &doc, "--output", "json"]);
@@ -563,10 +563,7 @@ fn powershell_runbook_names_the_xmpp_route_parameter_that_exists_and_unreadable_
         publishes[0].starts_with("Edgefed-AssertSignature $EdgefedSignature; "),
         "{runbook}"
     );
-    assert!(
-        runbook.contains("xmpp.contoso.com. 300 IN A 131.107.155.10"),
-        "{runbook}"
-    );
+    assert!(runbook.contains("xmpp.contoso.com. 300 IN A 203.0.113.10"), "{runbook}");
     // stdout is the runbook only — the plan's warnings lead it as comments —
     // and the unreadable DNS is a warning on stderr too; the records are
     // treated as absent (the SRV records are planned).
@@ -631,8 +628,8 @@ fn powershell_backend_with_an_rfc2136_server_fails_back_completely() {
     );
     assert_eq!(log.iter().filter(|l| l.starts_with("Publish-CsTopology")).count(), 1);
     assert!(!log.iter().any(|l| l.contains("XmppExternalFederationRoute")));
-    assert_eq!(bind.dig("xmpp.contoso.com", "A"), ["131.107.155.10"]);
-    assert_eq!(bind.dig("sip.contoso.com", "A"), ["131.107.155.10"]);
+    assert_eq!(bind.dig("xmpp.contoso.com", "A"), ["203.0.113.10"]);
+    assert_eq!(bind.dig("sip.contoso.com", "A"), ["203.0.113.10"]);
     // Converged: a check through the shell and the DNS server is clean.
     let out = double.run(&[&dns[..], &["reconcile", "--check", "-f", &doc]].concat());
     assert_eq!(code(&out), 0, "{}", text(&out));
@@ -664,9 +661,9 @@ fn a_rerun_after_the_manual_dns_steps_still_verifies_the_ports_before_failing_ba
     bind.nsupdate(
         "zone contoso.com\n\
          update delete xmpp.contoso.com A\n\
-         update add xmpp.contoso.com 300 A 131.107.155.10\n\
+         update add xmpp.contoso.com 300 A 203.0.113.10\n\
          update delete sip.contoso.com A\n\
-         update add sip.contoso.com 300 A 131.107.155.10",
+         update add sip.contoso.com 300 A 203.0.113.10",
     );
     let out = double.run(&["--resolver", &resolver, "plan", "-f", &doc, "--output", "json"]);
     assert_eq!(code(&out), 0, "{}", text(&out));
@@ -674,8 +671,8 @@ fn a_rerun_after_the_manual_dns_steps_still_verifies_the_ports_before_failing_ba
     assert_eq!(
         steps(&left),
         [
-            "verify-port 131.107.155.10:5061",
-            "verify-port 131.107.155.10:5269",
+            "verify-port 203.0.113.10:5061",
+            "verify-port 203.0.113.10:5269",
             "invoke-pool-failback fepool3.contoso.com",
         ],
         "the failback must still wait for the port checks that were never made"
@@ -799,7 +796,7 @@ fn plan_as_a_powershell_runbook_still_shows_the_manual_dns_steps() {
     ]);
     assert_eq!(code(&out), 0, "{}", text(&out));
     assert!(
-        text(&out).contains("manual step #14: in zone contoso.com: xmpp.contoso.com. 300 IN A 131.107.155.10"),
+        text(&out).contains("manual step #14: in zone contoso.com: xmpp.contoso.com. 300 IN A 203.0.113.10"),
         "the manual DNS step is not shown:\n{}",
         text(&out)
     );
@@ -842,7 +839,7 @@ fn lab_with_bind_moves_the_xmpp_record_home_and_creates_the_sip_records() {
     }
     let bind = contoso_bind();
     seed_xmpp_records(&bind);
-    assert_eq!(bind.dig("xmpp.contoso.com", "A"), ["131.107.155.20"]);
+    assert_eq!(bind.dig("xmpp.contoso.com", "A"), ["203.0.113.20"]);
     let env = Env::new("xmpp-failed-over");
     let lab_dns_before = env.lab().dns;
     let dns = dns_flags(&bind, &bind.key_file);
@@ -872,8 +869,8 @@ fn lab_with_bind_moves_the_xmpp_record_home_and_creates_the_sip_records() {
         text(&out)
     );
     // An independent resolver sees the restored pool, and the SIP records.
-    assert_eq!(bind.dig("xmpp.contoso.com", "A"), ["131.107.155.10"]);
-    assert_eq!(bind.dig("sip.contoso.com", "A"), ["131.107.155.10"]);
+    assert_eq!(bind.dig("xmpp.contoso.com", "A"), ["203.0.113.10"]);
+    assert_eq!(bind.dig("sip.contoso.com", "A"), ["203.0.113.10"]);
     assert_eq!(
         bind.dig("_sipfederationtls._tcp.contoso.com", "SRV"),
         ["0 100 5061 sip.contoso.com."]
@@ -899,8 +896,8 @@ fn lab_with_bind_retargets_the_sip_srv_record_and_leaves_the_a_record_unless_tol
     let bind = contoso_bind();
     bind.nsupdate(
         "zone contoso.com\n\
-         update add sip.contoso.com 300 A 131.107.155.10\n\
-         update add sip2.contoso.com 300 A 131.107.155.20\n\
+         update add sip.contoso.com 300 A 203.0.113.10\n\
+         update add sip2.contoso.com 300 A 203.0.113.20\n\
          update add _sipfederationtls._tcp.contoso.com 300 SRV 0 100 5061 sip.contoso.com.",
     );
     let env = Env::new("healthy");
@@ -923,7 +920,7 @@ fn lab_with_bind_retargets_the_sip_srv_record_and_leaves_the_a_record_unless_tol
         bind.dig("_sipfederationtls._tcp.contoso.com", "SRV"),
         ["0 100 5061 sip2.contoso.com."]
     );
-    assert_eq!(bind.dig("sip.contoso.com", "A"), ["131.107.155.10"]);
+    assert_eq!(bind.dig("sip.contoso.com", "A"), ["203.0.113.10"]);
     let out = lab_run(&env, &with(&dns, &["reconcile", "--check", "-f", &doc]));
     assert_eq!(code(&out), 0, "{}", text(&out));
 
@@ -934,7 +931,7 @@ fn lab_with_bind_retargets_the_sip_srv_record_and_leaves_the_a_record_unless_tol
     );
     let out = lab_run(&env, &with(&dns, &["reconcile", "-f", &moved]));
     assert_eq!(code(&out), 0, "{}", text(&out));
-    assert_eq!(bind.dig("sip.contoso.com", "A"), ["131.107.155.20"]);
+    assert_eq!(bind.dig("sip.contoso.com", "A"), ["203.0.113.20"]);
     assert_eq!(
         bind.dig("_sipfederationtls._tcp.contoso.com", "SRV"),
         ["0 100 5061 sip.contoso.com."]
@@ -1028,8 +1025,8 @@ fn lab_with_bind_and_a_wrong_tsig_key_fails_the_dns_actions_and_keeps_the_secret
         }
     }
     for step in [
-        "verify-port 131.107.155.10:5061",
-        "verify-port 131.107.155.10:5269",
+        "verify-port 203.0.113.10:5061",
+        "verify-port 203.0.113.10:5269",
         "invoke-pool-failback fepool3.contoso.com",
     ] {
         let l = line(step);
@@ -1051,7 +1048,7 @@ fn lab_with_bind_and_a_wrong_tsig_key_fails_the_dns_actions_and_keeps_the_secret
         );
     }
     // Nothing changed in DNS; the failback was not made.
-    assert_eq!(bind.dig("xmpp.contoso.com", "A"), ["131.107.155.20"]);
+    assert_eq!(bind.dig("xmpp.contoso.com", "A"), ["203.0.113.20"]);
     assert!(bind.dig("sip.contoso.com", "A").is_empty());
     let fe3 = Fqdn::parse("fepool3.contoso.com").unwrap();
     assert!(env.lab().topology.front_end_pools[&fe3].failed_over.is_failed_over());
@@ -1282,7 +1279,7 @@ fn lab_with_bind_unsigned_updates_are_refused_then_the_key_from_the_environment_
         )) && failed.contains("EDGEFED_TSIG_KEY_FILE"),
         "{failed}"
     );
-    assert_eq!(bind.dig("xmpp.contoso.com", "A"), ["131.107.155.20"]);
+    assert_eq!(bind.dig("xmpp.contoso.com", "A"), ["203.0.113.20"]);
 
     // The key as EDGEFED_TSIG_KEY=algorithm:name:secret.
     let secret = secret_of(&bind.key_file);
@@ -1294,8 +1291,8 @@ fn lab_with_bind_unsigned_updates_are_refused_then_the_key_from_the_environment_
     );
     assert_eq!(code(&out), 0, "{}", text(&out));
     assert!(!text(&out).contains(&secret), "{}", text(&out));
-    assert_eq!(bind.dig("xmpp.contoso.com", "A"), ["131.107.155.10"]);
-    assert_eq!(bind.dig("sip.contoso.com", "A"), ["131.107.155.10"]);
+    assert_eq!(bind.dig("xmpp.contoso.com", "A"), ["203.0.113.10"]);
+    assert_eq!(bind.dig("sip.contoso.com", "A"), ["203.0.113.10"]);
     let fe3 = Fqdn::parse("fepool3.contoso.com").unwrap();
     assert!(!env.lab().topology.front_end_pools[&fe3].failed_over.is_failed_over());
 }

@@ -175,7 +175,7 @@ fn the_sip_srv_record_follows_the_federation_pool_and_the_a_record_stays() {
         .find(|r| r.name().as_str() == "sip.contoso.com")
         .expect("A record");
     assert!(
-        matches!(a, DnsRecord::A { addresses, .. } if addresses == &["131.107.155.10".parse::<std::net::IpAddr>().unwrap()]),
+        matches!(a, DnsRecord::A { addresses, .. } if addresses == &["203.0.113.10".parse::<std::net::IpAddr>().unwrap()]),
         "{a:?}"
     );
     // The explicit choice moves it.
@@ -191,7 +191,7 @@ fn the_sip_srv_record_follows_the_federation_pool_and_the_a_record_stays() {
         .find(|r| r.name().as_str() == "sip.contoso.com")
         .expect("A record");
     assert!(
-        matches!(a, DnsRecord::A { addresses, .. } if addresses == &["131.107.155.20".parse::<std::net::IpAddr>().unwrap()]),
+        matches!(a, DnsRecord::A { addresses, .. } if addresses == &["203.0.113.20".parse::<std::net::IpAddr>().unwrap()]),
         "{a:?}"
     );
 }

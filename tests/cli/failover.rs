@@ -20,7 +20,7 @@ fn xmpp_failover_brackets_the_route_change_with_stop_and_start() {
     let route = position(&s, "set-site-xmpp-route Site1");
     let dns = position(&s, "set-dns-a xmpp.contoso.com");
     let start = position(&s, "start-services edgeserver2a.contoso.com");
-    let verify = position(&s, "verify-port 131.107.155.20:5269");
+    let verify = position(&s, "verify-port 203.0.113.20:5269");
     assert!(stop < route && route < dns && dns < start && start < verify, "{s:?}");
     // Nothing on the failed pool's servers.
     assert!(!s.iter().any(|x| x.contains("edgeserver1")), "{s:?}");

@@ -80,7 +80,7 @@ fn build(
                 sip_federation: *sip,
                 xmpp_federation: *xmpp,
                 next_hop: Some(fe_names[i % fe_names.len()].clone()),
-                external_addresses: vec![format!("131.107.155.{}", 10 + i).parse().unwrap()],
+                external_addresses: vec![format!("203.0.113.{}", 10 + i).parse().unwrap()],
                 public_addresses_unknown: false,
                 product: None,
                 access_edge_fqdn: None,

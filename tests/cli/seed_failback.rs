@@ -16,7 +16,7 @@ fn failback_performs_the_five_seed_steps_in_the_procedures_order() {
         .iter()
         .find(|a| a["name"] == "xmpp.contoso.com")
         .unwrap();
-    assert_eq!(a["addresses"], serde_json::json!(["131.107.155.10"]));
+    assert_eq!(a["addresses"], serde_json::json!(["203.0.113.10"]));
     // Failback is last and follows everything.
     let last = plan["actions"].as_array().unwrap().last().unwrap();
     assert_eq!(last["dependsOn"].as_array().unwrap().len(), 16);

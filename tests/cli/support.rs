@@ -27,8 +27,8 @@ pub const SEED_STEPS: [&str; 17] = [
     "set-site-xmpp-route Site2",
     "set-dns-a sip.contoso.com",
     "set-dns-a xmpp.contoso.com",
-    "verify-port 131.107.155.10:5061",
-    "verify-port 131.107.155.10:5269",
+    "verify-port 203.0.113.10:5061",
+    "verify-port 203.0.113.10:5269",
     "invoke-pool-failback fepool3.contoso.com",
 ];
 

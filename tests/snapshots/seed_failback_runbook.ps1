@@ -123,20 +123,20 @@ Set-CsSite -Identity 'Site2' -XmppFederationRoute 'EdgeServer:edgepool1.contoso.
 #     _xmpp-server._tcp.contoso.com. 300 IN SRV 0 100 5269 xmpp.contoso.com.
 
 # ---------------------------------------------------------------------------
-# Action 12: set-dns-a xmpp.contoso.com → 131.107.155.10
+# Action 12: set-dns-a xmpp.contoso.com → 203.0.113.10
 #   Why: dns.xmpp.contoso.com.A: the restored pool's external address
 #   Procedure: XMPP failover step 4 / failback step 3: the A record points at the pool the route names (in the failback, not EdgeServer2: a copy error in the procedure)
 #   After action(s): 9, 10
 #   DNS, not run by this runbook: in zone contoso.com (by hand, or by edgefed as an RFC 2136 update when given --dns-server) the A record set of xmpp.contoso.com becomes
-#     xmpp.contoso.com. 300 IN A 131.107.155.10
+#     xmpp.contoso.com. 300 IN A 203.0.113.10
 
 # ---------------------------------------------------------------------------
-# Action 13: verify-port 131.107.155.10:5269 (pool edgepool1.contoso.com)
+# Action 13: verify-port 203.0.113.10:5269 (pool edgepool1.contoso.com)
 #   Why: the XMPP route moved: verify 5269
 #   Procedure: XMPP failover step 6 / failback step 3: verify the pool that now hosts the federation has the port open externally
 #   After action(s): 11, 12
-#   Check, not run here (edgefed's probe module): TCP 131.107.155.10:5269 answers from outside, e.g.
-#     Test-NetConnection -ComputerName '131.107.155.10' -Port 5269
+#   Check, not run here (edgefed's probe module): TCP 203.0.113.10:5269 answers from outside, e.g.
+#     Test-NetConnection -ComputerName '203.0.113.10' -Port 5269
 
 # ---------------------------------------------------------------------------
 # Action 14: invoke-pool-failback fepool3.contoso.com

@@ -5,6 +5,14 @@
 
 use std::fmt::Write as _;
 
+/// The `n`-th documentation address (RFC 5737: 192.0.2.0/24,
+/// 198.51.100.0/24, 203.0.113.0/24), cycling through the three networks;
+/// a large estate reuses them, which nothing here minds.
+pub fn documentation_address(n: usize) -> String {
+    let network = ["192.0.2", "198.51.100", "203.0.113"][n % 3];
+    format!("{network}.{}", (n / 3) % 254 + 1)
+}
+
 /// Edge servers per Edge pool.
 pub const SERVERS_PER_POOL: usize = 4;
 
@@ -24,11 +32,10 @@ pub fn lab_yaml(sites: usize) -> String {
     for p in 0..edge_pools {
         let _ = writeln!(
             s,
-            "    edge{p}.contoso.com:\n      site: Site{}\n      sipFederation: {}\n      xmppFederation: true\n      nextHop: fe{p}.contoso.com\n      externalAddresses: [198.51.{}.{}]\n      computers:",
+            "    edge{p}.contoso.com:\n      site: Site{}\n      sipFederation: {}\n      xmppFederation: true\n      nextHop: fe{p}.contoso.com\n      externalAddresses: [{}]\n      computers:",
             p % sites,
             p == 0,
-            p / 250,
-            p % 250 + 1
+            documentation_address(p)
         );
         for c in 0..SERVERS_PER_POOL {
             let _ = writeln!(
@@ -46,7 +53,7 @@ pub fn lab_yaml(sites: usize) -> String {
             (f + 1) % front_end_pools
         );
     }
-    s.push_str("dns:\n  - { name: _xmpp-server._tcp.contoso.com, type: SRV, ttl: 300, priority: 0, weight: 100, port: 5269, target: xmpp.contoso.com }\n  - { name: xmpp.contoso.com, type: A, ttl: 300, addresses: [198.51.0.1] }\nfaults: []\nlog: []\n");
+    s.push_str("dns:\n  - { name: _xmpp-server._tcp.contoso.com, type: SRV, ttl: 300, priority: 0, weight: 100, port: 5269, target: xmpp.contoso.com }\n  - { name: xmpp.contoso.com, type: A, ttl: 300, addresses: [192.0.2.1] }\nfaults: []\nlog: []\n");
     s
 }
 
