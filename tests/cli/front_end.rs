@@ -144,8 +144,8 @@ fn without_the_cms_failover_the_lab_refuses_every_topology_write_and_the_pool_fa
     }
 }
 
-// Today the publish is refused as stale: the plan's Set-CsSite and
-// Set-CsEdgeServer writes run before it and change the topology's signature.
+/// Site1 lost, through the lab: the CMS failover, one publish, the routes
+/// and the Front End failovers, in one reconcile; `--check` is in sync after.
 #[test]
 fn a_whole_site_outage_converges_in_one_reconcile() {
     let env = Env::new("site-down");
@@ -253,4 +253,41 @@ fn the_double_refuses_topology_writes_while_the_cms_is_down_and_fails_it_over_to
         "{log:?}\n{}",
         text(&out)
     );
+}
+
+/// The same whole-site outage through the Management Shell double (Lync's
+/// part: DNS and port checks aside): the CMS failover first, one publish
+/// with the next hop folded into it, no Set-CsSite or Set-CsEdgeServer
+/// before it, and a `--check` in sync afterwards.
+#[test]
+fn a_whole_site_outage_converges_in_one_reconcile_through_the_double() {
+    let double = Double::of(Scenario::SiteDown);
+    let lync_only = SITE_DOWN.split("  dns:").next().expect("document").to_string() + "  verify:\n    ports: false\n";
+    let doc = double.dir.path().join("site-down.yaml");
+    std::fs::write(&doc, lync_only).expect("document");
+    let doc = doc.to_string_lossy().into_owned();
+    let out = double.run(&["reconcile", "-f", &doc]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let log = double.log();
+    let at = |needle: &str| log.iter().position(|l| l.starts_with(needle));
+    let publish = at("Publish-CsTopology").unwrap_or_else(|| panic!("no publish in {log:?}"));
+    assert!(
+        at("Invoke-CsManagementServerFailover").is_some_and(|c| c < publish),
+        "{log:?}"
+    );
+    for write in ["Set-CsSite", "Set-CsEdgeServer"] {
+        assert!(
+            log.iter()
+                .enumerate()
+                .all(|(i, l)| !l.starts_with(write) || i > publish),
+            "{write} before the publish: {log:?}"
+        );
+    }
+    assert!(
+        !log.iter().any(|l| l.starts_with("Set-CsEdgeServer")),
+        "the next hop went into the published document: {log:?}"
+    );
+    assert_eq!(double.state()["publishes"], 1, "{log:?}");
+    let check = double.run(&["reconcile", "--check", "-f", &doc]);
+    assert_eq!(code(&check), 0, "{}", text(&check));
 }
