@@ -2,7 +2,7 @@
 //! (`Edgefed-Record`: every property as a string, a list of strings, or
 //! null).
 //!
-//! Versions name some properties differently (research §2.6:
+//! Versions name some properties differently (`Get-CsService -EdgeServer`:
 //! `AccessEdgeClientPort` / `AccessEdgeClientSipPort`, …), so each lookup
 //! takes a list of accepted names, compared case-insensitively. A required
 //! property that is missing under every name is an error naming the cmdlet
