@@ -384,9 +384,6 @@ fn powershell_xmpp_failover_with_manual_dns_closes_the_bracket_and_leaves_the_po
     );
 }
 
-// The stricter double refuses the publish: Set-CsSite -XmppFederationRoute (a topology
-// write) is sent in the wave before it.
-// (The expected log below shows that order.)
 #[test]
 fn powershell_backend_plans_the_seed_failback_and_applies_all_but_the_manual_dns_steps() {
     if !need(DNS_TOOLS) {
@@ -591,8 +588,6 @@ fn powershell_runbook_names_the_xmpp_route_parameter_that_exists_and_unreadable_
     assert!(double.log().is_empty());
 }
 
-// The stricter double refuses the publish: Set-CsSite -XmppFederationRoute (a topology
-// write) is sent in the wave before it.
 #[test]
 fn powershell_backend_with_an_rfc2136_server_fails_back_completely() {
     if !need(DNS_TOOLS) {
@@ -635,8 +630,6 @@ fn powershell_backend_with_an_rfc2136_server_fails_back_completely() {
     assert_eq!(code(&out), 0, "{}", text(&out));
 }
 
-// The stricter double refuses the publish: Set-CsSite -XmppFederationRoute (a topology
-// write) is sent in the wave before it.
 #[test]
 fn a_rerun_after_the_manual_dns_steps_still_verifies_the_ports_before_failing_back() {
     // Regression: verify-port used to be planned only when a route moved. After a
