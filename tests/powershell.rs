@@ -622,8 +622,8 @@ fn with_access_edges(pools: &mut BTreeMap<Fqdn, EdgePool>) {
     }
 }
 
-// The stricter double refuses the publish: the plan's Set-CsSite -XmppFederationRoute
-// (a topology write) runs in the wave before it. Its log expectation shows that order.
+/// The seed failback through the double, wave by wave: every Set-CsSite
+/// (a topology write) after the one publish.
 #[tokio::test]
 async fn seed_failback_end_to_end() {
     let bed = Bed::new(&seed_deployment(), json!({ "replicationLagPolls": 2 }));
