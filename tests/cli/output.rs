@@ -58,3 +58,44 @@ fn stdout_carries_only_the_requested_output() {
     assert_eq!(code(&out), 0);
     serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("stdout is exactly the JSON document");
 }
+
+#[test]
+fn reconcile_check_prints_every_format_plan_prints_with_the_check_exit_codes() {
+    let env = Env::new("xmpp-failed-over");
+    let doc = example("failback.yaml");
+    for format in ["human", "json", "markdown", "powershell"] {
+        let check = env.run(&["reconcile", "--check", "-f", &doc, "--output", format]);
+        assert_eq!(code(&check), 2, "drift, {format}:\n{}", text(&check));
+        let plan = env.ok(&["plan", "-f", &doc, "--output", format]);
+        assert_eq!(String::from_utf8_lossy(&check.stdout), plan, "{format}");
+    }
+    let yaml = env.run(&["reconcile", "--check", "-f", &doc, "--output", "yaml"]);
+    assert_eq!(code(&yaml), 64, "{}", text(&yaml));
+    assert!(
+        String::from_utf8_lossy(&yaml.stderr)
+            .contains("`reconcile --check` prints human, json, markdown or powershell"),
+        "{}",
+        text(&yaml)
+    );
+    let apply = env.run(&["reconcile", "-f", &doc, "--output", "markdown"]);
+    assert_eq!(code(&apply), 64, "{}", text(&apply));
+    assert!(
+        String::from_utf8_lossy(&apply.stderr).contains("`reconcile --check` and `plan` also print markdown"),
+        "{}",
+        text(&apply)
+    );
+
+    let healthy = Env::new("healthy");
+    for format in ["human", "json", "markdown", "powershell"] {
+        let out = healthy.run(&[
+            "reconcile",
+            "--check",
+            "-f",
+            &example("multi-site.yaml"),
+            "--output",
+            format,
+        ]);
+        assert_eq!(code(&out), 0, "in sync, {format}:\n{}", text(&out));
+        assert!(!out.stdout.is_empty(), "{format}");
+    }
+}
