@@ -13,6 +13,7 @@ mod front_end;
 mod golden;
 mod invariants;
 mod output;
+mod readme;
 mod saved_plan;
 mod seed_failback;
 mod topology;
