@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory as _, Parser, Subcommand, ValueEnum};
 
 /// Default lab file.
 pub const DEFAULT_LAB: &str = ".edgefed/lab.yaml";
@@ -18,6 +18,36 @@ pub struct Cli {
     /// The command.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The options that read an environment variable, by clap id.
+pub const ENV_OPTIONS: [(&str, &str); 5] = [
+    ("backend", "EDGEFED_BACKEND"),
+    ("lab", "EDGEFED_LAB"),
+    ("dns_server", "EDGEFED_DNS_SERVER"),
+    ("resolver", "EDGEFED_RESOLVER"),
+    ("probe_ca_file", "EDGEFED_PROBE_CA_FILE"),
+];
+
+impl Cli {
+    /// The clap command, where an environment variable set to the empty
+    /// string counts as unset (`EDGEFED_LAB= edgefed …` uses the default lab)
+    /// instead of as an empty value.
+    #[must_use]
+    pub fn command_ignoring_empty_env() -> clap::Command {
+        Self::command_with_env(|name| std::env::var_os(name))
+    }
+
+    /// [`Cli::command_ignoring_empty_env`] with the environment given by `var`.
+    pub fn command_with_env(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> clap::Command {
+        let mut command = Self::command();
+        for (id, name) in ENV_OPTIONS {
+            if var(name).is_some_and(|value| value.is_empty()) {
+                command = command.mut_arg(id, |arg| arg.env(None));
+            }
+        }
+        command
+    }
 }
 
 /// Which system edgefed drives.
@@ -278,4 +308,46 @@ pub enum LabCommand {
         /// The pool (Edge or Front End) FQDN.
         pool: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_env_option_names_a_real_argument() {
+        let command = Cli::command();
+        for (id, name) in ENV_OPTIONS {
+            let arg = command
+                .get_arguments()
+                .find(|a| a.get_id() == id)
+                .unwrap_or_else(|| panic!("no argument {id}"));
+            assert_eq!(arg.get_env(), Some(std::ffi::OsStr::new(name)), "{id}");
+        }
+        let with_env = command.get_arguments().filter(|a| a.get_env().is_some()).count();
+        assert_eq!(
+            with_env,
+            ENV_OPTIONS.len(),
+            "an `env =` option is missing from ENV_OPTIONS"
+        );
+    }
+
+    #[test]
+    fn an_empty_variable_is_not_read_and_the_others_still_are() {
+        for (empty_id, empty_name) in ENV_OPTIONS {
+            let command = Cli::command_with_env(|name| (name == empty_name).then(std::ffi::OsString::new));
+            for arg in command.get_arguments() {
+                let expected = ENV_OPTIONS
+                    .iter()
+                    .find(|(id, _)| *id == arg.get_id() && *id != empty_id)
+                    .map(|(_, name)| std::ffi::OsStr::new(name));
+                assert_eq!(arg.get_env(), expected, "{empty_name}= : {}", arg.get_id());
+            }
+        }
+        let command = Cli::command_with_env(|_| Some("x".into()));
+        assert_eq!(
+            command.get_arguments().filter(|a| a.get_env().is_some()).count(),
+            ENV_OPTIONS.len()
+        );
+    }
 }

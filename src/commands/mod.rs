@@ -29,7 +29,10 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    let cli = match <Cli as clap::Parser>::try_parse_from(args) {
+    let parsed = Cli::command_ignoring_empty_env()
+        .try_get_matches_from(args)
+        .and_then(|matches| <Cli as clap::FromArgMatches>::from_arg_matches(&matches));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             // clap exits 2 on a usage error, but 2 means drift here: help and

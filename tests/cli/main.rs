@@ -6,6 +6,7 @@ mod support;
 mod backends;
 mod concurrency;
 mod dns_sets;
+mod environment;
 mod exit_codes;
 mod failover;
 mod faults;

@@ -61,11 +61,12 @@ fn readme_commands(readme: &str) -> Vec<String> {
             .replacen("cargo run -- ", "edgefed ", 1);
         if command.starts_with("edgefed ") {
             commands.push(strip_description(&command));
-        } else if line.starts_with("  ") && trimmed.starts_with('[') {
-            if let Some(last) = commands.last_mut() {
-                last.push(' ');
-                last.push_str(&strip_description(trimmed));
-            }
+        } else if line.starts_with("  ")
+            && trimmed.starts_with('[')
+            && let Some(last) = commands.last_mut()
+        {
+            last.push(' ');
+            last.push_str(&strip_description(trimmed));
         }
     }
     commands
