@@ -66,7 +66,7 @@ pub enum OutputFormat {
     Human,
     /// Machine-readable JSON.
     Json,
-    /// YAML (`observe`, `lab show`).
+    /// YAML (`observe`, `lab show`, `topology show`, `schema`).
     Yaml,
     /// Markdown, for a pull-request comment (`plan`).
     Markdown,
@@ -183,7 +183,7 @@ pub enum Command {
     Reconcile(ReconcileArgs),
     /// Print the current state as a desired-state document.
     Observe,
-    /// Print the JSON Schema (draft-07) of the desired-state document.
+    /// Print the JSON Schema (draft-07) of the desired-state document (`--output json|yaml`).
     Schema(SchemaArgs),
     /// The simulated deployment.
     #[command(subcommand)]
@@ -218,7 +218,7 @@ pub enum TopologyCommand {
         #[arg(long, value_name = "EDGE=FE")]
         next_hop: Vec<String>,
         /// Write here (atomically) instead of stdout.
-        #[arg(short = 'o', long, value_name = "OUT")]
+        #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
 }

@@ -27,7 +27,7 @@ pub fn run(settings: &Settings, args: &ReconcileArgs) -> Outcome {
     } else if !matches!(format, OutputFormat::Human | OutputFormat::Json) {
         return Err(Error::usage(format!(
             "`reconcile` prints human or json while it applies, not {}; `reconcile --check` and `plan` also print markdown and powershell",
-            format_name(format)
+            super::format_name(format)
         )));
     }
     if let Some(path) = &args.plan {
@@ -61,13 +61,6 @@ pub fn run(settings: &Settings, args: &ReconcileArgs) -> Outcome {
     }
     let report = apply(&rt, &plan, backend, format);
     finish(&doc, &plan, &report, format)
-}
-
-/// The name of a format as `--output` spells it.
-pub(crate) fn format_name(format: OutputFormat) -> String {
-    clap::ValueEnum::to_possible_value(&format)
-        .map(|v| v.get_name().to_string())
-        .unwrap_or_default()
 }
 
 fn apply(rt: &tokio::runtime::Runtime, plan: &Plan, backend: Arc<dyn Backend>, format: OutputFormat) -> ApplyReport {

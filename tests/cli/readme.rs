@@ -30,13 +30,12 @@ const PLACEHOLDERS: &[(&str, &str, &str)] = &[
     ("", "TOPOLOGY.xml", "{repo}/tests/fixtures/topology/two-sites.xml"),
     ("", "SITES.json", "{dir}/sites.json"),
     ("", "NAME", "xmpp-failed-over"),
-    ("--out", "FILE", "{dir}/schema.json"),
+    ("--out", "FILE", "{dir}/written"),
     ("", "FILE", "{repo}/tests/fixtures/topology/two-sites.xml"),
     ("--enable-sip-federation", "POOL", "edgepool2.contoso.com"),
     ("", "POOL", "edgepool1.contoso.com"),
     ("", "FE=EDGE", "pool1.contoso.com=edgepool2.contoso.com"),
     ("", "EDGE=FE", "edgepool2.contoso.com=pool2.contoso.com"),
-    ("", "OUT", "{dir}/edited.xml"),
 ];
 
 /// The command lines of README's fenced code blocks: `edgefed …`,
