@@ -191,6 +191,28 @@ pub enum Command {
     /// Read and edit Lync published topology documents (`Get-CsTopology -AsXml`).
     #[command(subcommand)]
     Topology(TopologyCommand),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), e.g. `edgefed man > edgefed.1`, or write
+    /// a page per command with --out-dir.
+    Man(ManArgs),
+}
+
+/// `man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write `edgefed.1` and a page per command (`edgefed-lab-fail.1`, …) into
+    /// this folder, creating it, instead of printing `edgefed.1`.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+}
+
+/// `completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// `topology …`.

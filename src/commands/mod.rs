@@ -3,7 +3,9 @@
 //! One module per command: each takes the settings and its arguments and
 //! returns an exit code or an [`Error`].
 
+pub mod completions;
 pub mod lab;
+pub mod man;
 pub mod observe;
 pub mod plan;
 pub mod reconcile;
@@ -69,6 +71,8 @@ fn dispatch(settings: &Settings, command: &Command) -> Outcome {
         Command::Schema(a) => schema::run(settings, a),
         Command::Lab(c) => lab::run(settings, c),
         Command::Topology(c) => topology::run(settings, c),
+        Command::Completions(a) => completions::run(settings, a),
+        Command::Man(a) => man::run(settings, a),
     }
 }
 

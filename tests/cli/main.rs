@@ -17,6 +17,7 @@ mod output;
 mod readme;
 mod saved_plan;
 mod seed_failback;
+mod shell_integration;
 mod topology;
 mod topology_writes;
 mod validation;

@@ -34,6 +34,8 @@ const PLACEHOLDERS: &[(&str, &str, &str)] = &[
     ("", "FILE", "{repo}/tests/fixtures/topology/two-sites.xml"),
     ("--enable-sip-federation", "POOL", "edgepool2.contoso.com"),
     ("", "POOL", "edgepool1.contoso.com"),
+    ("", "SHELL", "bash"),
+    ("--out-dir", "DIR", "{dir}/man"),
     ("", "FE=EDGE", "pool1.contoso.com=edgepool2.contoso.com"),
     ("", "EDGE=FE", "edgepool2.contoso.com=pool2.contoso.com"),
 ];
