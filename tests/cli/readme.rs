@@ -109,13 +109,22 @@ fn strip_description(line: &str) -> String {
     kept
 }
 
-/// The arguments of a command line, optional groups' brackets removed and
-/// placeholders filled in.
+/// The arguments of a command line, optional groups' brackets removed,
+/// placeholders filled in, up to a redirection or a comment.
 fn arguments(command: &str, dir: &Path) -> Vec<String> {
     let repo = env!("CARGO_MANIFEST_DIR");
     let words = shell_words::split(command).unwrap_or_else(|e| panic!("README command {command:?}: {e}"));
     let mut args: Vec<String> = Vec::new();
     for word in words.iter().skip(1) {
+        // A redirection ends the command: stdout is captured instead.
+        if matches!(word.as_str(), ">" | ">>" | "|") {
+            break;
+        }
+        // Paths in the home folder go to the temporary folder.
+        if let Some(rest) = word.strip_prefix("~/") {
+            args.push(dir.join("home").join(rest).to_string_lossy().into_owned());
+            continue;
+        }
         let word = word.trim_start_matches('[').trim_end_matches(']');
         let before = args.last().map(String::as_str).unwrap_or_default();
         let value = PLACEHOLDERS
