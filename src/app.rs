@@ -25,8 +25,9 @@ pub fn set_up_output(settings: &Settings) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("edgefed={}", settings.log_level)));
     use std::io::IsTerminal as _;
-    let ansi =
-        std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() && settings.color != ColorWhen::Never;
+    let ansi = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && settings.color != ColorWhen::Never;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

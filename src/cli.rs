@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory as _, Parser, Subcommand, ValueEnum};
 
 /// Default lab file.
 pub const DEFAULT_LAB: &str = ".edgefed/lab.yaml";
@@ -18,6 +18,36 @@ pub struct Cli {
     /// The command.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The options that read an environment variable, by clap id.
+pub const ENV_OPTIONS: [(&str, &str); 5] = [
+    ("backend", "EDGEFED_BACKEND"),
+    ("lab", "EDGEFED_LAB"),
+    ("dns_server", "EDGEFED_DNS_SERVER"),
+    ("resolver", "EDGEFED_RESOLVER"),
+    ("probe_ca_file", "EDGEFED_PROBE_CA_FILE"),
+];
+
+impl Cli {
+    /// The clap command, where an environment variable set to the empty
+    /// string counts as unset (`EDGEFED_LAB= edgefed …` uses the default lab)
+    /// instead of as an empty value.
+    #[must_use]
+    pub fn command_ignoring_empty_env() -> clap::Command {
+        Self::command_with_env(|name| std::env::var_os(name))
+    }
+
+    /// [`Cli::command_ignoring_empty_env`] with the environment given by `var`.
+    pub fn command_with_env(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> clap::Command {
+        let mut command = Self::command();
+        for (id, name) in ENV_OPTIONS {
+            if var(name).is_some_and(|value| value.is_empty()) {
+                command = command.mut_arg(id, |arg| arg.env(None));
+            }
+        }
+        command
+    }
 }
 
 /// Which system edgefed drives.
@@ -36,7 +66,7 @@ pub enum OutputFormat {
     Human,
     /// Machine-readable JSON.
     Json,
-    /// YAML (`observe`, `lab show`).
+    /// YAML (`observe`, `lab show`, `topology show`, `schema`).
     Yaml,
     /// Markdown, for a pull-request comment (`plan`).
     Markdown,
@@ -153,7 +183,7 @@ pub enum Command {
     Reconcile(ReconcileArgs),
     /// Print the current state as a desired-state document.
     Observe,
-    /// Print the JSON Schema (draft-07) of the desired-state document.
+    /// Print the JSON Schema (draft-07) of the desired-state document (`--output json|yaml`).
     Schema(SchemaArgs),
     /// The simulated deployment.
     #[command(subcommand)]
@@ -161,6 +191,28 @@ pub enum Command {
     /// Read and edit Lync published topology documents (`Get-CsTopology -AsXml`).
     #[command(subcommand)]
     Topology(TopologyCommand),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), e.g. `edgefed man > edgefed.1`, or write
+    /// a page per command with --out-dir.
+    Man(ManArgs),
+}
+
+/// `man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write `edgefed.1` and a page per command (`edgefed-lab-fail.1`, …) into
+    /// this folder, creating it, instead of printing `edgefed.1`.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+}
+
+/// `completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// `topology …`.
@@ -188,7 +240,7 @@ pub enum TopologyCommand {
         #[arg(long, value_name = "EDGE=FE")]
         next_hop: Vec<String>,
         /// Write here (atomically) instead of stdout.
-        #[arg(short = 'o', long, value_name = "OUT")]
+        #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
 }
@@ -278,4 +330,46 @@ pub enum LabCommand {
         /// The pool (Edge or Front End) FQDN.
         pool: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_env_option_names_a_real_argument() {
+        let command = Cli::command();
+        for (id, name) in ENV_OPTIONS {
+            let arg = command
+                .get_arguments()
+                .find(|a| a.get_id() == id)
+                .unwrap_or_else(|| panic!("no argument {id}"));
+            assert_eq!(arg.get_env(), Some(std::ffi::OsStr::new(name)), "{id}");
+        }
+        let with_env = command.get_arguments().filter(|a| a.get_env().is_some()).count();
+        assert_eq!(
+            with_env,
+            ENV_OPTIONS.len(),
+            "an `env =` option is missing from ENV_OPTIONS"
+        );
+    }
+
+    #[test]
+    fn an_empty_variable_is_not_read_and_the_others_still_are() {
+        for (empty_id, empty_name) in ENV_OPTIONS {
+            let command = Cli::command_with_env(|name| (name == empty_name).then(std::ffi::OsString::new));
+            for arg in command.get_arguments() {
+                let expected = ENV_OPTIONS
+                    .iter()
+                    .find(|(id, _)| *id == arg.get_id() && *id != empty_id)
+                    .map(|(_, name)| std::ffi::OsStr::new(name));
+                assert_eq!(arg.get_env(), expected, "{empty_name}= : {}", arg.get_id());
+            }
+        }
+        let command = Cli::command_with_env(|_| Some("x".into()));
+        assert_eq!(
+            command.get_arguments().filter(|a| a.get_env().is_some()).count(),
+            ENV_OPTIONS.len()
+        );
+    }
 }

@@ -33,6 +33,7 @@ pub fn run(settings: &Settings, command: &LabCommand) -> Outcome {
             from_topology,
             sites_from,
         } => {
+            super::output_format(settings, "lab init", &[])?;
             let path = settings.lab.path.clone();
             if path.exists() && !force {
                 return Err(Error::LabExists { path });
@@ -52,10 +53,11 @@ pub fn run(settings: &Settings, command: &LabCommand) -> Outcome {
             Ok(exit::SUCCESS)
         }
         LabCommand::Show => {
-            let format = settings.output.unwrap_or(OutputFormat::Human);
-            if !matches!(format, OutputFormat::Human | OutputFormat::Yaml | OutputFormat::Json) {
-                return Err(Error::usage("`lab show` prints human, yaml or json"));
-            }
+            let format = super::output_format(
+                settings,
+                "lab show",
+                &[OutputFormat::Human, OutputFormat::Yaml, OutputFormat::Json],
+            )?;
             let path = app::lab_path(settings, false)?;
             let lab = app::read_lab(&path)?;
             match format {
@@ -65,13 +67,19 @@ pub fn run(settings: &Settings, command: &LabCommand) -> Outcome {
             }
             Ok(exit::SUCCESS)
         }
-        LabCommand::Fail { pool } => change(settings, pool, "failed: its servers are unreachable", lab::fail_pool),
-        LabCommand::Restore { pool } => change(
-            settings,
-            pool,
-            "restored: its servers answer, services stopped",
-            lab::restore_pool,
-        ),
+        LabCommand::Fail { pool } => {
+            super::output_format(settings, "lab fail", &[])?;
+            change(settings, pool, "failed: its servers are unreachable", lab::fail_pool)
+        }
+        LabCommand::Restore { pool } => {
+            super::output_format(settings, "lab restore", &[])?;
+            change(
+                settings,
+                pool,
+                "restored: its servers answer, services stopped",
+                lab::restore_pool,
+            )
+        }
     }
 }
 

@@ -3,7 +3,9 @@
 //! One module per command: each takes the settings and its arguments and
 //! returns an exit code or an [`Error`].
 
+pub mod completions;
 pub mod lab;
+pub mod man;
 pub mod observe;
 pub mod plan;
 pub mod reconcile;
@@ -14,7 +16,7 @@ pub mod validate;
 use std::process::ExitCode;
 
 use crate::app;
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, OutputFormat};
 use crate::document::{self, Desired};
 use crate::error::Error;
 use crate::exit;
@@ -29,7 +31,10 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    let cli = match <Cli as clap::Parser>::try_parse_from(args) {
+    let parsed = Cli::command_ignoring_empty_env()
+        .try_get_matches_from(args)
+        .and_then(|matches| <Cli as clap::FromArgMatches>::from_arg_matches(&matches));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             // clap exits 2 on a usage error, but 2 means drift here: help and
@@ -63,13 +68,56 @@ fn dispatch(settings: &Settings, command: &Command) -> Outcome {
         Command::Plan(a) => plan::run(settings, a),
         Command::Reconcile(a) => reconcile::run(settings, a),
         Command::Observe => observe::run(settings),
-        Command::Schema(a) => schema::run(a),
+        Command::Schema(a) => schema::run(settings, a),
         Command::Lab(c) => lab::run(settings, c),
         Command::Topology(c) => topology::run(settings, c),
+        Command::Completions(a) => completions::run(settings, a),
+        Command::Man(a) => man::run(settings, a),
     }
 }
 
 /// Loads a desired-state document.
 pub(crate) fn load_desired(file: &str) -> Result<Desired, Error> {
     Ok(document::load(file)?)
+}
+
+/// The output format for `command`: `--output` if it is one of `accepted`,
+/// else the first of `accepted`. A command that prints nothing to format
+/// passes no formats and refuses every `--output`.
+///
+/// # Errors
+/// [`Error::Usage`] naming the command and the formats it prints.
+pub(crate) fn output_format(
+    settings: &Settings,
+    command: &str,
+    accepted: &[OutputFormat],
+) -> Result<OutputFormat, Error> {
+    let names = |formats: &[OutputFormat]| formats.iter().map(|f| format_name(*f)).collect::<Vec<_>>();
+    match (settings.output, accepted.first()) {
+        (None, Some(default)) => Ok(*default),
+        (Some(f), _) if accepted.contains(&f) => Ok(f),
+        (Some(f), None) => Err(Error::usage(format!(
+            "`{command}` has no output to format; leave out --output {}",
+            format_name(f)
+        ))),
+        (Some(f), Some(_)) => {
+            let list = names(accepted);
+            let list = match list.split_last() {
+                Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+                _ => list.join(""),
+            };
+            Err(Error::usage(format!(
+                "`{command}` prints {list}, not {}",
+                format_name(f)
+            )))
+        }
+        (None, None) => Ok(OutputFormat::Human),
+    }
+}
+
+/// The name of a format as `--output` spells it.
+pub(crate) fn format_name(format: OutputFormat) -> String {
+    clap::ValueEnum::to_possible_value(&format)
+        .map(|v| v.get_name().to_string())
+        .unwrap_or_default()
 }

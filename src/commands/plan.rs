@@ -76,11 +76,24 @@ fn render_with(format: OutputFormat, plan: &Plan, doc: &PlanDocument, explain: b
             text
         }
         OutputFormat::Yaml => {
-            return Err(Error::usage(
-                "`plan` prints human, json, markdown or powershell, not yaml",
-            ));
+            check_format(format, "plan")?;
+            String::new()
         }
     })
+}
+
+/// Refuses a format a plan cannot be printed in; `command` names the command
+/// for the message.
+///
+/// # Errors
+/// [`Error::Usage`] for `yaml`.
+pub(crate) fn check_format(format: OutputFormat, command: &str) -> Result<(), Error> {
+    match format {
+        OutputFormat::Yaml => Err(Error::usage(format!(
+            "`{command}` prints human, json, markdown or powershell, not yaml"
+        ))),
+        OutputFormat::Human | OutputFormat::Json | OutputFormat::Markdown | OutputFormat::Powershell => Ok(()),
+    }
 }
 
 /// Runs `plan`.
@@ -89,11 +102,7 @@ fn render_with(format: OutputFormat, plan: &Plan, doc: &PlanDocument, explain: b
 /// Invalid document, plan-time rule, or backend failure (exit 1).
 pub fn run(settings: &Settings, args: &PlanArgs) -> Outcome {
     let format = settings.output.unwrap_or(OutputFormat::Human);
-    if format == OutputFormat::Yaml {
-        return Err(Error::usage(
-            "`plan` prints human, json, markdown or powershell, not yaml",
-        ));
-    }
+    check_format(format, "plan")?;
     if args.explain && format != OutputFormat::Human {
         return Err(Error::usage(
             "`--explain` explains the human output; the json output already has each action's `waitsFor` with its reasons",

@@ -21,8 +21,14 @@ use crate::settings::Settings;
 /// Invalid document, backend failure, stale plan, lock held, or a failed action (exit 1).
 pub fn run(settings: &Settings, args: &ReconcileArgs) -> Outcome {
     let format = settings.output.unwrap_or(OutputFormat::Human);
-    if !matches!(format, OutputFormat::Human | OutputFormat::Json) {
-        return Err(Error::usage("`reconcile` prints human or json"));
+    if args.check {
+        // A check prints the plan, so it takes every format `plan` takes.
+        super::plan::check_format(format, "reconcile --check")?;
+    } else if !matches!(format, OutputFormat::Human | OutputFormat::Json) {
+        return Err(Error::usage(format!(
+            "`reconcile` prints human or json while it applies, not {}; `reconcile --check` and `plan` also print markdown and powershell",
+            super::format_name(format)
+        )));
     }
     if let Some(path) = &args.plan {
         return apply_saved(settings, path, format);

@@ -3,8 +3,10 @@
 
 use super::Outcome;
 use crate::app::{self, print};
-use crate::cli::SchemaArgs;
+use crate::cli::{OutputFormat, SchemaArgs};
+use crate::error::Error;
 use crate::exit;
+use crate::settings::Settings;
 
 /// The schema as pretty JSON with a final newline.
 #[must_use]
@@ -17,12 +19,26 @@ pub fn schema_json() -> String {
     s
 }
 
+/// The schema as YAML (the same schema; YAML is a superset of JSON).
+///
+/// # Errors
+/// [`Error::Internal`] if the schema does not serialise.
+pub fn schema_yaml() -> Result<String, Error> {
+    let schema = schemars::generate::SchemaSettings::draft07()
+        .into_generator()
+        .into_root_schema_for::<crate::document::file::DocumentFile>();
+    serde_saphyr::to_string(&schema).map_err(|e| Error::Internal(format!("the schema does not serialise as YAML: {e}")))
+}
+
 /// Runs `schema`.
 ///
 /// # Errors
-/// When `--out` cannot be written.
-pub fn run(args: &SchemaArgs) -> Outcome {
-    let text = schema_json();
+/// `--output` other than json or yaml (usage), or when `--out` cannot be written.
+pub fn run(settings: &Settings, args: &SchemaArgs) -> Outcome {
+    let text = match super::output_format(settings, "schema", &[OutputFormat::Json, OutputFormat::Yaml])? {
+        OutputFormat::Yaml => schema_yaml()?,
+        _ => schema_json(),
+    };
     match &args.out {
         Some(path) => app::write_file(path, text.as_bytes())?,
         None => print(&text),

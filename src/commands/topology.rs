@@ -44,6 +44,7 @@ pub fn run(settings: &Settings, command: &TopologyCommand) -> Outcome {
             next_hop,
             out,
         } => {
+            super::output_format(settings, "topology edit", &[])?;
             let mut edits = Vec::new();
             for p in disable_sip_federation {
                 edits.push(TopologyEdit::DisableSipFederation {

@@ -230,7 +230,7 @@ impl PowerShellConfig {
     /// # Errors
     /// [`ConfigError`] when the launcher line does not split.
     pub fn from_env(ps_command: Option<&str>) -> Result<Self, ConfigError> {
-        let env_line = std::env::var(ENV_PS_COMMAND).ok();
+        let env_line = std::env::var(ENV_PS_COMMAND).ok().filter(|s| !s.is_empty());
         let line = ps_command
             .map(str::to_string)
             .or(env_line)

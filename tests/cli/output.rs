@@ -58,3 +58,129 @@ fn stdout_carries_only_the_requested_output() {
     assert_eq!(code(&out), 0);
     serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("stdout is exactly the JSON document");
 }
+
+#[test]
+fn reconcile_check_prints_every_format_plan_prints_with_the_check_exit_codes() {
+    let env = Env::new("xmpp-failed-over");
+    let doc = example("failback.yaml");
+    for format in ["human", "json", "markdown", "powershell"] {
+        let check = env.run(&["reconcile", "--check", "-f", &doc, "--output", format]);
+        assert_eq!(code(&check), 2, "drift, {format}:\n{}", text(&check));
+        let plan = env.ok(&["plan", "-f", &doc, "--output", format]);
+        assert_eq!(String::from_utf8_lossy(&check.stdout), plan, "{format}");
+    }
+    let yaml = env.run(&["reconcile", "--check", "-f", &doc, "--output", "yaml"]);
+    assert_eq!(code(&yaml), 64, "{}", text(&yaml));
+    assert!(
+        String::from_utf8_lossy(&yaml.stderr)
+            .contains("`reconcile --check` prints human, json, markdown or powershell"),
+        "{}",
+        text(&yaml)
+    );
+    let apply = env.run(&["reconcile", "-f", &doc, "--output", "markdown"]);
+    assert_eq!(code(&apply), 64, "{}", text(&apply));
+    assert!(
+        String::from_utf8_lossy(&apply.stderr).contains("`reconcile --check` and `plan` also print markdown"),
+        "{}",
+        text(&apply)
+    );
+
+    let healthy = Env::new("healthy");
+    for format in ["human", "json", "markdown", "powershell"] {
+        let out = healthy.run(&[
+            "reconcile",
+            "--check",
+            "-f",
+            &example("multi-site.yaml"),
+            "--output",
+            format,
+        ]);
+        assert_eq!(code(&out), 0, "in sync, {format}:\n{}", text(&out));
+        assert!(!out.stdout.is_empty(), "{format}");
+    }
+}
+
+#[test]
+fn schema_prints_json_or_yaml_and_refuses_the_rest() {
+    let env = Env::new("healthy");
+    let json: serde_json::Value = serde_json::from_str(&env.ok(&["schema"])).expect("json");
+    assert_eq!(env.ok(&["schema", "--output", "json"]), env.ok(&["schema"]));
+    let yaml = env.ok(&["schema", "--output", "yaml"]);
+    assert!(!yaml.trim_start().starts_with('{'), "{yaml}");
+    let from_yaml: serde_json::Value = serde_saphyr::from_str(&yaml).expect("yaml");
+    assert_eq!(from_yaml, json);
+    for format in ["human", "markdown", "powershell"] {
+        let out = env.run(&["schema", "--output", format]);
+        assert_eq!(code(&out), 64, "{format}: {}", text(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(&format!("`schema` prints json or yaml, not {format}")),
+            "{}",
+            text(&out)
+        );
+    }
+}
+
+#[test]
+fn output_with_a_command_that_prints_nothing_to_format_is_a_usage_error() {
+    let env = Env::new("healthy");
+    let topology = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/topology/two-sites.xml");
+    let before = std::fs::read(env.lab_path()).expect("lab");
+    for (args, command) in [
+        (vec!["lab", "fail", "edgepool1.contoso.com"], "lab fail"),
+        (vec!["lab", "restore", "edgepool1.contoso.com"], "lab restore"),
+        (vec!["lab", "init", "--force"], "lab init"),
+        (
+            vec![
+                "topology",
+                "edit",
+                topology,
+                "--enable-sip-federation",
+                "edgepool2.contoso.com",
+            ],
+            "topology edit",
+        ),
+    ] {
+        let mut all = args.clone();
+        all.extend(["--output", "json"]);
+        let out = env.run(&all);
+        assert_eq!(code(&out), 64, "{command}: {}", text(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(&format!("`{command}` has no output to format")),
+            "{}",
+            text(&out)
+        );
+    }
+    assert_eq!(std::fs::read(env.lab_path()).expect("lab"), before, "nothing changed");
+    let out = env.run(&["lab", "show", "--output", "markdown"]);
+    assert_eq!(code(&out), 64, "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("`lab show` prints human, yaml or json, not markdown"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn file_outputs_are_out_everywhere_and_o_is_not_an_option() {
+    let env = Env::new("healthy");
+    let topology = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/topology/two-sites.xml");
+    let edit = [
+        "topology",
+        "edit",
+        topology,
+        "--enable-sip-federation",
+        "edgepool2.contoso.com",
+    ];
+    let mut with_out = edit.to_vec();
+    with_out.extend(["--out", "edited.xml"]);
+    env.ok(&with_out);
+    assert!(env.path().join("edited.xml").exists());
+    let mut with_o = edit.to_vec();
+    with_o.extend(["-o", "other.xml"]);
+    let out = env.run(&with_o);
+    assert_eq!(code(&out), 64, "{}", text(&out));
+    assert!(!env.path().join("other.xml").exists());
+    env.ok(&["schema", "--out", "schema.json"]);
+    env.ok(&["plan", "-f", &example("multi-site.yaml"), "--out", "plan.json"]);
+    assert!(env.path().join("schema.json").exists() && env.path().join("plan.json").exists());
+}

@@ -29,7 +29,7 @@ fn topology_edit_changes_only_the_federation_port_lines() {
         "edgepool1.contoso.com",
         "--enable-sip-federation",
         "edgepool2.contoso.com",
-        "-o",
+        "--out",
         "edited.xml",
     ]);
     let before = std::fs::read_to_string(TWO_SITES).unwrap();
