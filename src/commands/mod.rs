@@ -10,6 +10,7 @@ pub mod reconcile;
 pub mod schema;
 pub mod topology;
 pub mod validate;
+mod verify;
 
 use std::process::ExitCode;
 
