@@ -157,7 +157,8 @@ fn apply_saved(settings: &Settings, path: &std::path::Path, format: OutputFormat
         path: path.to_path_buf(),
         problem,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
+    let text =
+        crate::fs_util::read_to_string_capped(path, crate::limits::MAX_DATA_BYTES).map_err(|e| Error::read(path, e))?;
     let doc = PlanDocument::from_json(&text).map_err(|e| {
         saved_plan(match e {
             PlanReadError::NotAPlan(source) => SavedPlanProblem::NotAPlan {

@@ -185,10 +185,13 @@ impl TsigKey {
     /// [`TsigKeyError`] naming the file and line when it cannot be read or parsed.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, TsigKeyError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| TsigKeyError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text =
+            crate::fs_util::read_to_string_capped(path, crate::limits::MAX_SMALL_FILE_BYTES).map_err(|source| {
+                TsigKeyError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                }
+            })?;
         Self::parse(&text, path)
     }
 

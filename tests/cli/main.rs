@@ -4,6 +4,7 @@
 mod support;
 
 mod backends;
+mod bounded_input;
 mod concurrency;
 mod dns_sets;
 mod exit_codes;

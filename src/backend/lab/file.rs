@@ -129,7 +129,7 @@ impl LabFile {
     /// # Errors
     /// [`LabFileError`] when it is missing, unreadable or invalid.
     pub fn read(path: &Path) -> Result<Self, LabFileError> {
-        let text = std::fs::read_to_string(path).map_err(|source| {
+        let text = crate::fs_util::read_to_string_capped(path, crate::limits::MAX_DATA_BYTES).map_err(|source| {
             if source.kind() == std::io::ErrorKind::NotFound {
                 LabFileError::Missing {
                     path: path.to_path_buf(),
