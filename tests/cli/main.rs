@@ -15,6 +15,7 @@ mod golden;
 mod invariants;
 mod output;
 mod saved_plan;
+mod secrets;
 mod seed_failback;
 mod topology;
 mod topology_writes;
