@@ -3,6 +3,7 @@
 //! One module per command: each takes the settings and its arguments and
 //! returns an exit code or an [`Error`].
 
+mod approval;
 pub mod lab;
 pub mod observe;
 pub mod plan;

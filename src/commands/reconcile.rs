@@ -27,7 +27,7 @@ pub fn run(settings: &Settings, args: &ReconcileArgs) -> Outcome {
         return Err(Error::usage("`reconcile` prints human or json"));
     }
     if let Some(path) = &args.plan {
-        return apply_saved(settings, path, format);
+        return apply_saved(settings, path, format, args.yes);
     }
     let Some(file) = &args.file else {
         return Err(Error::usage("give -f DESIRED.yaml or --plan PLAN.json"));
@@ -55,6 +55,7 @@ pub fn run(settings: &Settings, args: &ReconcileArgs) -> Outcome {
         }
         return Ok(exit::SUCCESS);
     }
+    super::approval::obtain(settings, &plan, args.yes)?;
     let report = apply(&rt, &plan, backend.clone(), format);
     let verified = report
         .complete()
@@ -152,7 +153,7 @@ fn result_json(doc: &PlanDocument, report: &ApplyReport, remaining: Option<&Rema
 }
 
 /// `reconcile --plan FILE`: observe again; refuse if anything changed.
-fn apply_saved(settings: &Settings, path: &std::path::Path, format: OutputFormat) -> Outcome {
+fn apply_saved(settings: &Settings, path: &std::path::Path, format: OutputFormat, yes: bool) -> Outcome {
     let saved_plan = |problem| Error::SavedPlan {
         path: path.to_path_buf(),
         problem,
@@ -223,6 +224,7 @@ fn apply_saved(settings: &Settings, path: &std::path::Path, format: OutputFormat
     if plan.actions.is_empty() {
         return Ok(exit::SUCCESS);
     }
+    super::approval::obtain(settings, &plan, yes)?;
     let report = apply(&rt, &plan, backend.clone(), format);
     let verified = match (report.complete(), saved_desired(&doc)) {
         (false, _) => None,
