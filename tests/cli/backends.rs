@@ -361,6 +361,28 @@ fn powershell_reconcile_without_a_terminal_is_refused_unless_approved() {
 }
 
 #[test]
+fn powershell_a_site_route_that_does_not_stick_fails_the_run_after_verification() {
+    // Set-CsSite reports success but changes nothing: every action succeeds,
+    // the observation after the run finds the routes unchanged, the run fails.
+    let double = Double::of(Scenario::Healthy);
+    let doc = double.lync_only("xmpp-failover.yaml");
+    let mut st = double.state();
+    st["siteSetIgnored"] = json!(true);
+    std::fs::write(&double.state, serde_json::to_vec_pretty(&st).unwrap()).expect("state");
+    let out = double.run(&["reconcile", "-f", &doc]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let out_text = stdout(&out);
+    assert!(out_text.contains("Verification failed"), "{}", text(&out));
+    assert!(
+        out_text.contains("sites.Site1.xmppFederationRoute: \"edgepool1.contoso.com\" → \"edgepool2.contoso.com\""),
+        "{}",
+        text(&out)
+    );
+    let check = double.run(&["reconcile", "--check", "-f", &doc]);
+    assert_eq!(code(&check), 2, "{}", text(&check));
+}
+
+#[test]
 fn powershell_xmpp_failover_without_a_publish_brackets_the_route_change_and_converges() {
     // `healthy`: the XMPP routes move to EdgePool2, which is running; no
     // topology edit, so no publish: stop, route, start.

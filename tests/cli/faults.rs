@@ -121,3 +121,48 @@ fn a_write_that_does_not_stick_fails_the_run_after_verification() {
 fn lab_faults_empty(env: &Env) -> bool {
     env.lab().faults.is_empty()
 }
+
+/// `reconcile --plan` verifies against the document the plan was made from,
+/// and says so when it cannot.
+#[test]
+fn a_saved_plan_run_verifies_against_its_document() {
+    let env = Env::new("xmpp-failed-over");
+    let doc = env.file(
+        "failback.yaml",
+        &std::fs::read_to_string(example("failback.yaml")).expect("example"),
+    );
+    env.ok(&["plan", "-f", &doc, "--out", "plan.json"]);
+    let mut lab = env.lab();
+    lab.faults.push(Fault {
+        kind: "set-site-xmpp-route".into(),
+        times: 1,
+        message: String::new(),
+        target: Some("Site2".into()),
+        silent: true,
+    });
+    env.set_lab(&lab);
+    let out = env.run(&["reconcile", "--plan", "plan.json"]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("Applied 17 of 17 actions."), "{stdout}");
+    assert!(
+        stdout.contains("sites.Site2.xmppFederationRoute: \"edgepool2.contoso.com\" → \"edgepool1.contoso.com\""),
+        "{stdout}"
+    );
+
+    // The document changed since the plan: the run says it did not verify.
+    let again = env.run(&["plan", "-f", &doc, "--out", "plan.json"]);
+    assert_eq!(code(&again), 0, "{}", text(&again));
+    std::fs::write(
+        &doc,
+        format!("{}\n# edited\n", std::fs::read_to_string(&doc).expect("doc")),
+    )
+    .expect("edit");
+    let out = env.run(&["reconcile", "--plan", "plan.json"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not verified after apply"),
+        "{}",
+        text(&out)
+    );
+}
