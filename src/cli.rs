@@ -289,6 +289,11 @@ pub struct ReconcileArgs {
     /// Only compare: exit 0 in sync, 2 drifted. Never changes anything.
     #[arg(long, conflicts_with = "plan")]
     pub check: bool,
+    /// Apply without asking. A reconcile that changes a real system (the
+    /// PowerShell backend, or DNS on a server) otherwise asks on a terminal,
+    /// and without one refuses.
+    #[arg(long, visible_alias = "auto-approve", conflicts_with = "check")]
+    pub yes: bool,
 }
 
 /// `schema`.

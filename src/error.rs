@@ -96,6 +96,12 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A reconcile on a real system was not approved: nothing was applied.
+    #[error("{reason}: nothing was applied")]
+    NotApproved {
+        /// Why (no terminal to ask on, or an answer other than `yes`).
+        reason: String,
+    },
     /// A file cannot be read or written.
     #[error("cannot {action} {}: {source}", path.display())]
     Io {
@@ -231,6 +237,7 @@ impl Error {
             | Self::PlanRules(_)
             | Self::SavedPlan { .. }
             | Self::StalePlan { .. }
+            | Self::NotApproved { .. }
             | Self::Observe { .. }
             | Self::Lab(_)
             | Self::LabMissing { .. }

@@ -1,8 +1,46 @@
-//! File helpers shared by every command that writes a file: the lab, saved
-//! plans, the schema, edited topologies.
+//! File helpers shared by every command that writes a file (the lab, saved
+//! plans, the schema, edited topologies) or reads one: every read is bounded
+//! by a cap (see [`crate::limits`]), so `/dev/zero` or a runaway file fails fast instead of filling
+//! memory.
 
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
+
+/// Reads at most `cap` bytes of `path`.
+///
+/// # Errors
+/// The I/O error; one of kind `InvalidData` saying the file is larger than
+/// `cap` bytes when it is (callers name the file).
+pub fn read_capped(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
+    let file = std::fs::File::open(path)?;
+    let mut bytes = Vec::new();
+    file.take(cap.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > cap {
+        return Err(too_large(cap));
+    }
+    Ok(bytes)
+}
+
+/// Reads at most `cap` bytes of `path` as UTF-8 text.
+///
+/// # Errors
+/// As [`read_capped`]; `InvalidData` also when the text is not UTF-8.
+pub fn read_to_string_capped(path: &Path, cap: u64) -> std::io::Result<String> {
+    String::from_utf8(read_capped(path, cap)?)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "the file is not UTF-8 text"))
+}
+
+/// The error for input larger than its cap.
+#[must_use]
+pub fn too_large(cap: u64) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        format!(
+            "it is larger than {} MiB ({cap} bytes), the most edgefed reads of it; is this the right file?",
+            cap / (1024 * 1024)
+        ),
+    )
+}
 
 /// Writing a file failed; the file at `path` is unchanged.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +83,19 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_read_takes_up_to_the_cap_and_refuses_a_byte_more() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"12345").expect("write");
+        assert_eq!(read_capped(&path, 5).expect("at the cap"), b"12345");
+        let e = read_capped(&path, 4).expect_err("over the cap");
+        assert_eq!(e.kind(), std::io::ErrorKind::InvalidData);
+        assert!(read_to_string_capped(&path, 5).is_ok());
+        std::fs::write(&path, [0xff, 0xfe]).expect("write");
+        assert!(read_to_string_capped(&path, 5).is_err());
+    }
 
     #[test]
     fn writes_creating_the_folder_and_replaces_whole() {

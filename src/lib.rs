@@ -28,6 +28,7 @@ pub mod error;
 pub mod executor;
 pub mod exit;
 pub mod fs_util;
+pub mod limits;
 pub mod model;
 pub mod plan;
 pub mod powershell;

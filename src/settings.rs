@@ -166,8 +166,8 @@ impl Settings {
             output: g.output,
             color: g.color,
             log_level,
-            lock_timeout: Duration::from_secs(g.lock_timeout),
-            network_timeout: Duration::from_secs(g.network_timeout),
+            lock_timeout: seconds("--lock-timeout", g.lock_timeout)?,
+            network_timeout: seconds("--network-timeout", g.network_timeout)?,
             dns,
             probes,
             probe_ca,
@@ -196,6 +196,17 @@ fn probe_ca(path: Option<&std::path::Path>, probes: ProbeMode) -> Result<Option<
     TrustAnchors::from_pem_file(path)
         .map(Some)
         .map_err(|e| Error::usage(format!("--probe-ca-file {e}")))
+}
+
+/// A duration option, at most [`crate::limits::MAX_TIMEOUT_SECS`].
+fn seconds(option: &str, secs: u64) -> Result<Duration, Error> {
+    if secs > crate::limits::MAX_TIMEOUT_SECS {
+        return Err(Error::usage(format!(
+            "{option} {secs}: at most {} seconds (7 days)",
+            crate::limits::MAX_TIMEOUT_SECS
+        )));
+    }
+    Ok(Duration::from_secs(secs))
 }
 
 /// `--ps-timeout NAME=SECONDS`, each name checked.

@@ -180,7 +180,7 @@ fn from_real_topology(
 ) -> Result<(), Error> {
     let doc = super::topology::read(topology)?;
     let sites = sites_from
-        .map(|p| std::fs::read_to_string(p).map_err(|e| Error::read(p, e)))
+        .map(|p| crate::fs_util::read_to_string_capped(p, crate::limits::MAX_DATA_BYTES).map_err(|e| Error::read(p, e)))
         .transpose()?;
     let deployment = crate::topology::to_deployment(doc.model(), sites.as_deref())?;
     let mut name = lab
@@ -189,7 +189,8 @@ fn from_real_topology(
         .unwrap_or_else(|| "lab.yaml".into());
     name.push(".topology.xml");
     let copy = lab.with_file_name(&name);
-    let bytes = std::fs::read(topology).map_err(|e| Error::read(topology, e))?;
+    let bytes =
+        crate::fs_util::read_capped(topology, crate::limits::MAX_DATA_BYTES).map_err(|e| Error::read(topology, e))?;
     app::write_file(&copy, &bytes)?;
     let file = LabFile {
         api_version: "edgefed/v1".into(),

@@ -3,6 +3,7 @@
 //! One module per command: each takes the settings and its arguments and
 //! returns an exit code or an [`Error`].
 
+mod approval;
 pub mod completions;
 pub mod lab;
 pub mod man;
@@ -12,6 +13,7 @@ pub mod reconcile;
 pub mod schema;
 pub mod topology;
 pub mod validate;
+mod verify;
 
 use std::process::ExitCode;
 

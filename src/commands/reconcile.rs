@@ -1,9 +1,11 @@
 //! `edgefed reconcile`: plan and apply; `--check` only compares;
-//! `--plan FILE` applies exactly a saved plan, refusing a stale one.
+//! `--plan FILE` applies exactly a saved plan, refusing a stale one. A run
+//! whose actions all succeeded ends by verifying (see [`super::verify`]).
 
 use std::sync::Arc;
 
 use super::Outcome;
+use super::verify::{self, Remaining};
 use crate::app::{self, Access, print};
 use crate::backend::Backend;
 use crate::cli::{OutputFormat, ReconcileArgs};
@@ -31,7 +33,7 @@ pub fn run(settings: &Settings, args: &ReconcileArgs) -> Outcome {
         )));
     }
     if let Some(path) = &args.plan {
-        return apply_saved(settings, path, format);
+        return apply_saved(settings, path, format, args.yes);
     }
     let Some(file) = &args.file else {
         return Err(Error::usage("give -f DESIRED.yaml or --plan PLAN.json"));
@@ -55,12 +57,16 @@ pub fn run(settings: &Settings, args: &ReconcileArgs) -> Outcome {
     }
     if plan.actions.is_empty() {
         if format == OutputFormat::Json {
-            print(&result_json(&doc, &ApplyReport::default())?);
+            print(&result_json(&doc, &ApplyReport::default(), None)?);
         }
         return Ok(exit::SUCCESS);
     }
-    let report = apply(&rt, &plan, backend, format);
-    finish(&doc, &plan, &report, format)
+    super::approval::obtain(settings, &plan, args.yes)?;
+    let report = apply(&rt, &plan, backend.clone(), format);
+    let verified = report
+        .complete()
+        .then(|| verify::after_apply(&rt, backend.as_ref(), &desired));
+    finish(&doc, &plan, &report, verified, format)
 }
 
 fn apply(rt: &tokio::runtime::Runtime, plan: &Plan, backend: Arc<dyn Backend>, format: OutputFormat) -> ApplyReport {
@@ -79,19 +85,42 @@ fn apply(rt: &tokio::runtime::Runtime, plan: &Plan, backend: Arc<dyn Backend>, f
     }))
 }
 
-fn finish(doc: &PlanDocument, plan: &Plan, report: &ApplyReport, format: OutputFormat) -> Outcome {
+/// Prints the report and the verification; a run is a success only if every
+/// action succeeded and nothing differs afterwards.
+fn finish(
+    doc: &PlanDocument,
+    plan: &Plan,
+    report: &ApplyReport,
+    verified: Option<Result<Remaining, Error>>,
+    format: OutputFormat,
+) -> Outcome {
+    let (remaining, verify_error) = match verified {
+        Some(Ok(r)) => (Some(r), None),
+        Some(Err(e)) => (None, Some(e)),
+        None => (None, None),
+    };
     match format {
-        OutputFormat::Json => print(&result_json(doc, report)?),
-        _ => print(&format!("\n{}", render::human::report(&plan.actions, report))),
+        OutputFormat::Json => print(&result_json(doc, report, remaining.as_ref())?),
+        _ => {
+            print(&format!("\n{}", render::human::report(&plan.actions, report)));
+            if let Some(r) = remaining.as_ref().filter(|r| !r.in_sync()) {
+                print(&r.human());
+            }
+        }
     }
-    Ok(if report.complete() {
-        exit::SUCCESS
-    } else {
-        exit::FAILURE
-    })
+    if let Some(e) = verify_error {
+        return Err(e);
+    }
+    Ok(
+        if report.complete() && remaining.as_ref().is_none_or(Remaining::in_sync) {
+            exit::SUCCESS
+        } else {
+            exit::FAILURE
+        },
+    )
 }
 
-fn result_json(doc: &PlanDocument, report: &ApplyReport) -> Result<String, Error> {
+fn result_json(doc: &PlanDocument, report: &ApplyReport, remaining: Option<&Remaining>) -> Result<String, Error> {
     let outcome = |o: &ActionOutcome| match o {
         ActionOutcome::Applied { applied, duration } => serde_json::json!({
             "status": "applied", "durationMs": duration.as_millis() as u64,
@@ -120,6 +149,9 @@ fn result_json(doc: &PlanDocument, report: &ApplyReport) -> Result<String, Error
         "notAttempted": report.not_attempted().len(),
         "results": results,
     });
+    if let Some(r) = remaining {
+        value["verify"] = r.json();
+    }
     let mut s = serde_json::to_string_pretty(&value)
         .map_err(|e| Error::Internal(format!("the report does not serialise: {e}")))?;
     s.push('\n');
@@ -127,12 +159,13 @@ fn result_json(doc: &PlanDocument, report: &ApplyReport) -> Result<String, Error
 }
 
 /// `reconcile --plan FILE`: observe again; refuse if anything changed.
-fn apply_saved(settings: &Settings, path: &std::path::Path, format: OutputFormat) -> Outcome {
+fn apply_saved(settings: &Settings, path: &std::path::Path, format: OutputFormat, yes: bool) -> Outcome {
     let saved_plan = |problem| Error::SavedPlan {
         path: path.to_path_buf(),
         problem,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
+    let text =
+        crate::fs_util::read_to_string_capped(path, crate::limits::MAX_DATA_BYTES).map_err(|e| Error::read(path, e))?;
     let doc = PlanDocument::from_json(&text).map_err(|e| {
         saved_plan(match e {
             PlanReadError::NotAPlan(source) => SavedPlanProblem::NotAPlan {
@@ -197,8 +230,30 @@ fn apply_saved(settings: &Settings, path: &std::path::Path, format: OutputFormat
     if plan.actions.is_empty() {
         return Ok(exit::SUCCESS);
     }
-    let report = apply(&rt, &plan, backend, format);
-    finish(&doc, &plan, &report, format)
+    super::approval::obtain(settings, &plan, yes)?;
+    let report = apply(&rt, &plan, backend.clone(), format);
+    let verified = match (report.complete(), saved_desired(&doc)) {
+        (false, _) => None,
+        (true, Some(desired)) => Some(verify::after_apply(&rt, backend.as_ref(), &desired)),
+        (true, None) => {
+            app::note(&format!(
+                "warning: not verified after apply: the document `{}` the plan was made from is missing or has changed since",
+                doc.desired.file
+            ));
+            None
+        }
+    };
+    finish(&doc, &plan, &report, verified, format)
+}
+
+/// The document a saved plan was made from, if it is still the same file.
+fn saved_desired(doc: &PlanDocument) -> Option<crate::document::Desired> {
+    if doc.desired.file == "-" || !std::path::Path::new(&doc.desired.file).is_file() {
+        return None;
+    }
+    super::load_desired(&doc.desired.file)
+        .ok()
+        .filter(|d| d.source.sha256 == doc.desired.sha256)
 }
 
 /// A saved plan's ids must be 1..n in order, and dependencies point backwards.

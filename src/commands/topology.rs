@@ -16,7 +16,7 @@ use crate::topology::{ShowFormat, TopologyDocument, TopologyEdit};
 /// # Errors
 /// When it cannot be read or is not a published topology.
 pub(crate) fn read(path: &Path) -> Result<TopologyDocument, Error> {
-    let bytes = std::fs::read(path).map_err(|e| Error::read(path, e))?;
+    let bytes = crate::fs_util::read_capped(path, crate::limits::MAX_DATA_BYTES).map_err(|e| Error::read(path, e))?;
     Ok(TopologyDocument::parse(&bytes, &path.display().to_string())?)
 }
 

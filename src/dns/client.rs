@@ -346,7 +346,7 @@ async fn send(
 ) -> Result<hickory_proto::op::DnsResponse, SendError> {
     let request = DnsRequest::new(message, DnsRequestOptions::default());
     let fut = first(client.send(request));
-    match tokio::time::timeout(timeout + Duration::from_millis(200), fut).await {
+    match tokio::time::timeout(timeout.saturating_add(Duration::from_millis(200)), fut).await {
         Err(_) | Ok(Err(NetError::Timeout)) => Err(SendError::Timeout),
         Ok(Err(e)) => Err(SendError::Net(e)),
         Ok(Ok(r)) => Ok(r),
@@ -377,7 +377,7 @@ async fn query(
         message,
     })?;
     let fut = client.query(qname, DNSClass::IN, wire);
-    let response = match tokio::time::timeout(timeout + Duration::from_millis(200), fut).await {
+    let response = match tokio::time::timeout(timeout.saturating_add(Duration::from_millis(200)), fut).await {
         Err(_) | Ok(Err(NetError::Timeout)) => {
             return Err(DnsError::Timeout {
                 server,

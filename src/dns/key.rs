@@ -71,7 +71,10 @@ pub struct TsigKey {
     secret: Vec<u8>,
 }
 
-/// Why a TSIG key could not be read. Messages never contain the secret.
+/// Why a TSIG key could not be read. Messages never contain the secret, nor
+/// any other text of the file or variable (a secret in the wrong place would
+/// otherwise be printed): they name the file, the line and what is wrong. An
+/// algorithm is named only when it is a known TSIG algorithm name.
 #[derive(Debug, thiserror::Error)]
 pub enum TsigKeyError {
     /// The file could not be read.
@@ -94,54 +97,47 @@ pub enum TsigKeyError {
         message: String,
     },
     /// The key statement has no `secret`.
-    #[error("{}:{line}: key \"{name}\" has no `secret \"…\";`", path.display())]
+    #[error("{}:{line}: the key has no `secret \"…\";`", path.display())]
     MissingSecret {
         /// The key file.
         path: PathBuf,
         /// Line of the `key` statement.
         line: usize,
-        /// The key's name.
-        name: String,
     },
     /// The key statement has no `algorithm`.
-    #[error("{}:{line}: key \"{name}\" has no `algorithm …;` (e.g. hmac-sha256)", path.display())]
+    #[error("{}:{line}: the key has no `algorithm …;` (e.g. hmac-sha256)", path.display())]
     MissingAlgorithm {
         /// The key file.
         path: PathBuf,
         /// Line of the `key` statement.
         line: usize,
-        /// The key's name.
-        name: String,
     },
     /// The secret is not valid base64.
-    #[error("{}:{line}: the secret of key \"{name}\" is not valid base64", path.display())]
+    #[error("{}:{line}: the secret is not valid base64 (it is not shown)", path.display())]
     BadBase64 {
         /// The key file (or the environment variable).
         path: PathBuf,
         /// Line of the `secret`.
         line: usize,
-        /// The key's name.
-        name: String,
     },
     /// The algorithm is not one edgefed signs with.
-    #[error("{}:{line}: algorithm `{algorithm}` is not supported; use hmac-sha256, hmac-sha384 or hmac-sha512 (tsig-keygen -a hmac-sha256)", path.display())]
+    #[error("{}:{line}: {} is not supported; use hmac-sha256, hmac-sha384 or hmac-sha512 (tsig-keygen -a hmac-sha256)", path.display(), algorithm.as_ref().map_or_else(|| "the algorithm (not a TSIG algorithm name, so not shown)".to_string(), |a| format!("algorithm `{a}`")))]
     UnknownAlgorithm {
         /// The key file (or the environment variable).
         path: PathBuf,
         /// Line of the `algorithm`.
         line: usize,
-        /// The algorithm as written.
-        algorithm: String,
+        /// The algorithm, when it is a known TSIG algorithm name (anything
+        /// else may be a misplaced secret and is not kept).
+        algorithm: Option<&'static str>,
     },
     /// The key name is not a valid DNS name.
-    #[error("{}:{line}: key name `{name}` is not a valid DNS name", path.display())]
+    #[error("{}:{line}: the key name is not a valid DNS name (it is not shown)", path.display())]
     BadName {
         /// The key file (or the environment variable).
         path: PathBuf,
         /// Line of the `key` statement.
         line: usize,
-        /// The name as written.
-        name: String,
     },
     /// The environment variable is malformed.
     #[error("{var} must be `algorithm:name:base64secret` or `name:base64secret` (like nsupdate -y): {message}")]
@@ -168,7 +164,6 @@ impl TsigKey {
             return Err(TsigKeyError::BadName {
                 path: path.to_path_buf(),
                 line,
-                name: name.to_string(),
             });
         }
         Ok(Self {
@@ -185,10 +180,13 @@ impl TsigKey {
     /// [`TsigKeyError`] naming the file and line when it cannot be read or parsed.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, TsigKeyError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| TsigKeyError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text =
+            crate::fs_util::read_to_string_capped(path, crate::limits::MAX_SMALL_FILE_BYTES).map_err(|source| {
+                TsigKeyError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                }
+            })?;
         Self::parse(&text, path)
     }
 
@@ -206,22 +204,19 @@ impl TsigKey {
         let (algorithm_text, algorithm_line) = statement.algorithm.ok_or_else(|| TsigKeyError::MissingAlgorithm {
             path: path.to_path_buf(),
             line: statement.key_line,
-            name: name.clone(),
         })?;
         let algorithm = TsigAlgo::parse(&algorithm_text).ok_or_else(|| TsigKeyError::UnknownAlgorithm {
             path: path.to_path_buf(),
             line: algorithm_line,
-            algorithm: algorithm_text.clone(),
+            algorithm: known_algorithm_name(&algorithm_text),
         })?;
         let (secret_text, secret_line) = statement.secret.ok_or_else(|| TsigKeyError::MissingSecret {
             path: path.to_path_buf(),
             line: statement.key_line,
-            name: name.clone(),
         })?;
         let secret = decode_secret(&secret_text).ok_or_else(|| TsigKeyError::BadBase64 {
             path: path.to_path_buf(),
             line: secret_line,
-            name: name.clone(),
         })?;
         Self::build(&name, algorithm, secret, path, name_line)
     }
@@ -260,7 +255,7 @@ impl TsigKey {
                 let algorithm = TsigAlgo::parse(alg).ok_or_else(|| TsigKeyError::UnknownAlgorithm {
                     path: env_path.to_path_buf(),
                     line: 1,
-                    algorithm: (*alg).to_string(),
+                    algorithm: known_algorithm_name(alg),
                 })?;
                 (algorithm, *name, *secret)
             }
@@ -274,7 +269,6 @@ impl TsigKey {
         let secret = decode_secret(secret).ok_or_else(|| TsigKeyError::BadBase64 {
             path: env_path.to_path_buf(),
             line: 1,
-            name: name.to_string(),
         })?;
         Self::build(name, algorithm, secret, env_path, 1)
     }
@@ -296,6 +290,26 @@ impl TsigKey {
         let name = Name::from_ascii(format!("{}.", self.name)).map_err(|e| e.to_string())?;
         TSigner::new(self.secret.clone(), self.algorithm.hickory(), name, FUDGE).map_err(|e| e.to_string())
     }
+}
+
+/// TSIG algorithm names (RFC 8945 and GSS-TSIG), which an error may show:
+/// any other text in the algorithm's place may be a misplaced secret.
+const TSIG_ALGORITHM_NAMES: [&str; 8] = [
+    "hmac-md5.sig-alg.reg.int",
+    "hmac-md5",
+    "gss-tsig",
+    "hmac-sha1",
+    "hmac-sha224",
+    "hmac-sha256",
+    "hmac-sha384",
+    "hmac-sha512",
+];
+
+/// `text` as a known TSIG algorithm name, or `None`.
+fn known_algorithm_name(text: &str) -> Option<&'static str> {
+    let lower = text.to_ascii_lowercase();
+    let lower = lower.trim_end_matches('.');
+    TSIG_ALGORITHM_NAMES.into_iter().find(|n| *n == lower)
 }
 
 /// Decodes a base64 secret (standard alphabet, padding optional, spaces ignored).
@@ -363,7 +377,7 @@ mod tests {
         assert!(matches!(err, TsigKeyError::MissingSecret { line: 2, .. }));
         assert_eq!(
             err.to_string(),
-            "/etc/edgefed/key.conf:2: key \"k\" has no `secret \"…\";`"
+            "/etc/edgefed/key.conf:2: the key has no `secret \"…\";`"
         );
     }
 
@@ -426,5 +440,110 @@ mod tests {
         assert!(matches!(err, TsigKeyError::Env { .. }));
         let err = TsigKey::from_spec("edge-key:%%%secret%%%").unwrap_err();
         assert!(!err.to_string().contains("%%%secret"), "{err}");
+    }
+
+    /// The pieces malformed key files and variables are spliced from; `S`
+    /// stands for the secret.
+    const PIECES: [&str; 16] = [
+        "key",
+        "\"k\"",
+        "{",
+        "}",
+        ";",
+        "algorithm",
+        "hmac-sha256",
+        "secret",
+        "S",
+        "\"S\"",
+        "\n",
+        "#",
+        "/*",
+        "*/",
+        "\"",
+        "S*!",
+    ];
+
+    fn splice(pieces: &[usize], secret: &str) -> String {
+        pieces
+            .iter()
+            .map(|&i| PIECES[i % PIECES.len()].replace('S', secret))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    fn assert_hidden(err: &TsigKeyError, secret: &str) {
+        for shown in [err.to_string(), format!("{err:?}"), format!("{err:#?}")] {
+            assert!(!shown.contains(secret), "the secret leaked: {shown}");
+            assert!(!shown.contains(&secret[..12]), "part of the secret leaked: {shown}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Random secrets spliced into malformed key files: no error shows them.
+        #[test]
+        fn no_key_file_error_shows_the_secret(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 16..64),
+            pieces in proptest::collection::vec(0usize..64, 0..14),
+            template in 0usize..9,
+        ) {
+            let secret = base64::engine::general_purpose::STANDARD.encode(&bytes);
+            let text = match template {
+                0 => secret.clone(),
+                1 => format!("{secret}\n"),
+                2 => format!("key {secret} {{ algorithm hmac-sha256; }};"),
+                3 => format!("key \"k\" {{ {secret}; }};"),
+                4 => format!("key \"k\" {{ algorithm {secret}; secret \"{secret}\"; }};"),
+                5 => format!("key \"k\" {{ algorithm hmac-sha256; secret {secret} }};"),
+                6 => format!("key \"k\" {{ algorithm hmac-sha256; secret \"{secret}*!\"; }};"),
+                7 => format!("key \"k\" {{ algorithm hmac-sha256; secret \"{secret}"),
+                _ => splice(&pieces, &secret),
+            };
+            if let Err(err) = parse(&text) {
+                assert_hidden(&err, &secret);
+            }
+        }
+
+        /// Random secrets spliced into malformed `EDGEFED_TSIG_KEY` values.
+        #[test]
+        fn no_key_variable_error_shows_the_secret(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 16..64),
+            parts in proptest::collection::vec(0usize..7, 1..5),
+        ) {
+            let secret = base64::engine::general_purpose::STANDARD.encode(&bytes);
+            let spec = parts
+                .iter()
+                .map(|p| match p {
+                    0 => secret.clone(),
+                    1 => format!("{secret}%"),
+                    2 => "hmac-sha256".to_string(),
+                    3 => "k".to_string(),
+                    4 => String::new(),
+                    5 => format!("x{secret}.y"),
+                    _ => "not a name".to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(":");
+            if let Err(err) = TsigKey::from_spec(&spec) {
+                assert_hidden(&err, &secret);
+            }
+        }
+    }
+
+    #[test]
+    fn a_file_that_holds_only_the_secret_is_refused_without_showing_it() {
+        let err = parse(&format!("{SECRET}\n")).unwrap_err();
+        assert!(matches!(err, TsigKeyError::Syntax { line: 1, .. }), "{err:?}");
+        assert_hidden(&err, SECRET);
+        assert!(
+            err.to_string().contains("expected the file to start with `key`"),
+            "{err}"
+        );
+        let err = parse(&format!("key k {{ algorithm {SECRET}; secret \"{SECRET}\"; }};")).unwrap_err();
+        assert_hidden(&err, SECRET);
+        let err = parse(&format!("key k {{ algorithm hmac-md5; secret \"{SECRET}\"; }};")).unwrap_err();
+        assert!(
+            err.to_string().contains("`hmac-md5`"),
+            "a known algorithm name is shown: {err}"
+        );
     }
 }

@@ -1,7 +1,9 @@
 //! The grammar of BIND key files (`key "name" { algorithm …; secret "…"; };`,
 //! as `tsig-keygen` writes them): the first `key` statement's parts with
 //! their lines. What the parts mean (a known algorithm, a base64 secret, a
-//! DNS name) is checked by the key itself.
+//! DNS name) is checked by the key itself. Error messages name lines and
+//! expected forms, never a token of the file: a file that holds only the
+//! secret, or a secret in the wrong place, must not be printed.
 
 /// The first `key` statement of a file, as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,7 +172,10 @@ pub(super) fn parse(text: &str) -> Result<KeyStatement, SyntaxError> {
     // named.conf, say) is reported rather than skipped.
     let (kw, key_line) = cur.value("`key`")?;
     if !kw.eq_ignore_ascii_case("key") {
-        return Err(syntax(key_line, format!("expected `key`, found `{kw}`")));
+        return Err(syntax(
+            key_line,
+            "expected the file to start with `key` (the word found is not shown: it may be the secret)",
+        ));
     }
     let name = cur.value("the key name")?;
     cur.expect(&Tok::Open, "`{` after the key name")?;
@@ -189,8 +194,11 @@ pub(super) fn parse(text: &str) -> Result<KeyStatement, SyntaxError> {
                 secret = Some(cur.value("the quoted base64 secret")?);
                 cur.expect(&Tok::Semi, "`;` after the secret")?;
             }
-            Tok::Word(w) => {
-                return Err(syntax(line, format!("unknown clause `{w}` in key \"{}\"", name.0)));
+            Tok::Word(_) => {
+                return Err(syntax(
+                    line,
+                    "unknown clause in the key statement (only `algorithm` and `secret` are allowed; the word is not shown: it may be the secret)",
+                ));
             }
             _ => {
                 return Err(syntax(line, "expected `algorithm`, `secret` or `}`"));

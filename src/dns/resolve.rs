@@ -40,8 +40,10 @@ pub async fn resolve_plain(
     reason = "DnsError carries both record sets of a conflict; errors are rare and cold"
 )]
 pub fn system_resolver(path: &Path) -> Result<SocketAddr, DnsError> {
-    let text = std::fs::read_to_string(path).map_err(|e| DnsError::NoResolver {
-        message: format!("cannot read {}: {e}; pass a resolver address", path.display()),
+    let text = crate::fs_util::read_to_string_capped(path, crate::limits::MAX_SMALL_FILE_BYTES).map_err(|e| {
+        DnsError::NoResolver {
+            message: format!("cannot read {}: {e}; pass a resolver address", path.display()),
+        }
     })?;
     first_nameserver(&text).ok_or_else(|| DnsError::NoResolver {
         message: format!(

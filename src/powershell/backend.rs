@@ -522,7 +522,7 @@ impl LyncSystem for PowerShellBackend {
                 plan,
                 Plan::Step(_) | Plan::Publish(_) | Plan::FanOut(_) | Plan::Joined(_)
             ) {
-                timeout += self.config.timeouts.for_operation(op);
+                timeout = timeout.saturating_add(self.config.timeouts.for_operation(op));
                 any_step = true;
             }
             needs_fan_out |= matches!(plan, Plan::FanOut(_));
@@ -569,7 +569,7 @@ impl LyncSystem for PowerShellBackend {
         }
         if needs_stage {
             script.step("stage", EXPORT_TOPOLOGY);
-            timeout += self.config.timeouts.stage_topology;
+            timeout = timeout.saturating_add(self.config.timeouts.stage_topology);
         }
         for (i, plan) in plans.iter().enumerate() {
             if let Plan::Step(body) | Plan::Publish(body) | Plan::FanOut(body) = plan {

@@ -49,6 +49,17 @@ pub enum ConfigError {
         /// The part after `=`.
         seconds: String,
     },
+    /// A timeout is longer than [`crate::limits::MAX_TIMEOUT_SECS`].
+    #[error(
+        "`{spec}`: {seconds} seconds is more than the most edgefed accepts, {} seconds (7 days)",
+        crate::limits::MAX_TIMEOUT_SECS
+    )]
+    TimeoutTooLong {
+        /// What was given.
+        spec: String,
+        /// The seconds given.
+        seconds: u64,
+    },
     /// A timeout's name is not one of [`Timeouts::NAMES`].
     #[error("`{name}` is not a timeout; known: {}", Timeouts::NAMES)]
     TimeoutName {
@@ -147,6 +158,12 @@ impl Timeouts {
             spec: spec.to_string(),
             seconds: secs.to_string(),
         })?;
+        if secs > crate::limits::MAX_TIMEOUT_SECS {
+            return Err(ConfigError::TimeoutTooLong {
+                spec: spec.to_string(),
+                seconds: secs,
+            });
+        }
         let d = Duration::from_secs(secs);
         let slot = match name.trim() {
             "observe" => &mut self.observe,
@@ -180,7 +197,7 @@ impl Timeouts {
             | Operation::SetMediaEdgePool { .. }
             | Operation::EditEdgeNextHop { .. } => self.stage_topology,
             Operation::PublishTopology {} => self.publish_topology,
-            Operation::RunSetup { .. } => self.run_setup + self.replication_wait,
+            Operation::RunSetup { .. } => self.run_setup.saturating_add(self.replication_wait),
             Operation::WaitForReplication { .. } => self.replication_wait,
             Operation::SetSiteFederationRoute { .. } | Operation::SetSiteXmppRoute { .. } => self.set_site,
             Operation::InvokePoolFailover { .. }

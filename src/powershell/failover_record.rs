@@ -58,7 +58,7 @@ impl FailoverRecord {
     /// [`BackendError::Failed`] naming the file when it cannot be read or
     /// is not a record.
     pub fn load(&self) -> Result<BTreeMap<Fqdn, bool>, BackendError> {
-        let text = match std::fs::read_to_string(&self.path) {
+        let text = match crate::fs_util::read_to_string_capped(&self.path, crate::limits::MAX_SMALL_FILE_BYTES) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
             Err(e) => {

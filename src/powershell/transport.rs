@@ -98,17 +98,20 @@ impl Transport {
             .stderr
             .take()
             .ok_or_else(|| failed("the launcher's stderr is not available".into()))?;
+        let cap = crate::limits::MAX_DATA_BYTES;
         let work = async {
             let write = async {
                 let r = stdin.write_all(text.as_bytes()).await;
                 drop(stdin);
-                r
+                Ok::<_, BackendError>(r)
             };
-            let mut out = Vec::new();
-            let mut err = Vec::new();
-            let (w, o, e) = tokio::join!(write, stdout.read_to_end(&mut out), stderr.read_to_end(&mut err));
-            o.map_err(|e| failed(format!("reading the shell's output failed: {e}")))?;
-            e.map_err(|e| failed(format!("reading the shell's errors failed: {e}")))?;
+            // Each stream is read up to the cap; past it, reading stops and
+            // the shell is ended (dropping the child kills it).
+            let (w, out, err) = tokio::try_join!(
+                write,
+                read_capped(&mut stdout, cap, "output"),
+                read_capped(&mut stderr, cap, "error output")
+            )?;
             let status = child
                 .wait()
                 .await
@@ -153,6 +156,29 @@ impl Transport {
             Err(e) => Err(failed(format!("the Management Shell's result is not valid JSON: {e}"))),
         }
     }
+}
+
+/// Reads `stream` to its end, refusing more than `cap` bytes.
+async fn read_capped(
+    stream: &mut (impl tokio::io::AsyncRead + Unpin),
+    cap: u64,
+    what: &str,
+) -> Result<Vec<u8>, BackendError> {
+    let mut bytes = Vec::new();
+    stream
+        .take(cap.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .await
+        .map_err(|e| BackendError::failed(format!("reading the shell's {what} failed: {e}")))?;
+    if bytes.len() as u64 > cap {
+        return Err(BackendError::state_unknown(format!(
+            "the Management Shell's {what} passed {} MiB, the most edgefed reads of one script: edgefed stopped reading \
+             and ended the shell; what the script did is unknown: observe again, and check the launcher \
+             (--ps-command) prints only what the script writes",
+            cap / (1024 * 1024)
+        )));
+    }
+    Ok(bytes)
 }
 
 /// One step's outcome in a [`Reply`].

@@ -87,9 +87,11 @@ impl TrustAnchors {
     /// [`CaFileError`] naming the file: unreadable, not PEM, a certificate
     /// that cannot be a trust anchor, or no certificate at all.
     pub fn from_pem_file(path: &Path) -> Result<Self, CaFileError> {
-        let bytes = std::fs::read(path).map_err(|source| CaFileError::Read {
-            path: path.to_path_buf(),
-            source,
+        let bytes = crate::fs_util::read_capped(path, crate::limits::MAX_SMALL_FILE_BYTES).map_err(|source| {
+            CaFileError::Read {
+                path: path.to_path_buf(),
+                source,
+            }
         })?;
         let mut roots = RootCertStore::empty();
         for (i, der) in CertificateDer::pem_slice_iter(&bytes).enumerate() {

@@ -83,7 +83,11 @@ pub fn probe_kind_for_port(port: u16, domain: &str, certificate: CertificateChec
 /// show its certificate), or another connect / I/O error.
 pub async fn probe(addr: SocketAddr, kind: &ProbeKind, timeout: Duration) -> Result<ProbeAnswer, ProbeError> {
     let start = Instant::now();
-    let deadline = tokio::time::Instant::now() + timeout;
+    let now = tokio::time::Instant::now();
+    // A ceiling far beyond any validated timeout keeps the addition from overflowing.
+    let deadline = now
+        .checked_add(timeout)
+        .unwrap_or_else(|| now + Duration::from_secs(crate::limits::MAX_TIMEOUT_SECS));
     let stream = tokio::time::timeout_at(deadline, TcpStream::connect(addr))
         .await
         .map_err(|_| ProbeError::Timeout {

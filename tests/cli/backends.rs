@@ -39,7 +39,18 @@ const EDGEFED_VARS: &[&str] = &[
 ];
 
 /// Runs `edgefed ARGS` in `dir` with only the given EDGEFED_* variables.
+/// Runs edgefed; a reconcile that applies is approved (`--yes`): these
+/// tests have no terminal. [`edgefed_unapproved`] leaves that out.
 fn edgefed(dir: &Path, args: &[&str], envs: &[(&str, &OsStr)]) -> Output {
+    let mut all = args.to_vec();
+    if args.contains(&"reconcile") && !args.contains(&"--check") {
+        all.push("--yes");
+    }
+    edgefed_unapproved(dir, &all, envs)
+}
+
+/// Runs edgefed with exactly `args`, stdin not a terminal.
+fn edgefed_unapproved(dir: &Path, args: &[&str], envs: &[(&str, &OsStr)]) -> Output {
     let mut cmd = Command::new(EDGEFED);
     cmd.current_dir(dir).args(args).env("NO_COLOR", "1");
     for v in EDGEFED_VARS {
@@ -217,6 +228,21 @@ impl Double {
         )
     }
 
+    /// [`Double::run`] without the approval (`--yes`) that `run` gives a reconcile.
+    pub(crate) fn run_unapproved(&self, args: &[&str]) -> Output {
+        let mut all = vec!["--backend", "powershell", "--ps-command", DOUBLE];
+        all.extend_from_slice(args);
+        let credential = self.dir.path().join("edge-credential.txt");
+        edgefed_unapproved(
+            self.dir.path(),
+            &all,
+            &[
+                ("EDGEFED_SHELL_DOUBLE_STATE", self.state.as_os_str()),
+                ("EDGEFED_EDGE_CREDENTIAL_FILE", credential.as_os_str()),
+            ],
+        )
+    }
+
     pub(crate) fn state(&self) -> Value {
         serde_json::from_slice(&std::fs::read(&self.state).expect("state")).expect("state JSON")
     }
@@ -287,6 +313,73 @@ fn powershell_seed_failback_converges_in_one_reconcile_and_sends_no_topology_wri
     let check = double.run(&["reconcile", "--check", "-f", &doc]);
     assert_eq!(code(&check), 0, "{}", text(&check));
     assert_eq!(double.state()["publishes"], 1);
+}
+
+#[test]
+fn powershell_reconcile_without_a_terminal_is_refused_unless_approved() {
+    let double = Double::of(Scenario::Healthy);
+    let doc = double.lync_only("xmpp-failover.yaml");
+    // What an observation costs: a plan's round trips.
+    let plan = json_of(&double.run(&["plan", "-f", &doc, "--output", "json"]));
+    let actions = plan["actions"].as_array().expect("actions").len();
+    let observe = double.state()["roundTrips"].as_u64().expect("round trips");
+    assert!(observe >= 1);
+
+    // No terminal, no --yes: refused after the observation, nothing sent to change.
+    let out = double.run_unapproved(&["reconcile", "-f", &doc]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("no terminal to ask on") && err.contains("--yes") && err.contains("nothing was applied"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{actions} action(s) would change the Lync deployment")),
+        "{err}"
+    );
+    assert_eq!(
+        double.state()["roundTrips"].as_u64(),
+        Some(2 * observe),
+        "only the observation was sent"
+    );
+    assert!(double.log().is_empty(), "{:?}", double.log());
+
+    // A saved plan asks too.
+    let out = double.run(&["plan", "-f", &doc, "--out", "plan.json"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let out = double.run_unapproved(&["reconcile", "--plan", "plan.json"]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    assert!(stderr(&out).contains("--yes"), "{}", text(&out));
+    assert!(double.log().is_empty(), "{:?}", double.log());
+
+    // --auto-approve (the alias of --yes) applies.
+    let out = double.run_unapproved(&["reconcile", "--plan", "plan.json", "--auto-approve"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert_eq!(double.log().len(), 6, "{:?}", double.log());
+    let check = double.run(&["reconcile", "--check", "-f", &doc]);
+    assert_eq!(code(&check), 0, "{}", text(&check));
+}
+
+#[test]
+fn powershell_a_site_route_that_does_not_stick_fails_the_run_after_verification() {
+    // Set-CsSite reports success but changes nothing: every action succeeds,
+    // the observation after the run finds the routes unchanged, the run fails.
+    let double = Double::of(Scenario::Healthy);
+    let doc = double.lync_only("xmpp-failover.yaml");
+    let mut st = double.state();
+    st["siteSetIgnored"] = json!(true);
+    std::fs::write(&double.state, serde_json::to_vec_pretty(&st).unwrap()).expect("state");
+    let out = double.run(&["reconcile", "-f", &doc]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let out_text = stdout(&out);
+    assert!(out_text.contains("Verification failed"), "{}", text(&out));
+    assert!(
+        out_text.contains("sites.Site1.xmppFederationRoute: \"edgepool1.contoso.com\" → \"edgepool2.contoso.com\""),
+        "{}",
+        text(&out)
+    );
+    let check = double.run(&["reconcile", "--check", "-f", &doc]);
+    assert_eq!(code(&check), 2, "{}", text(&check));
 }
 
 #[test]

@@ -12,6 +12,7 @@ fn a_failed_publish_skips_its_dependents_and_the_next_reconcile_converges() {
         times: 1,
         message: "CMS unavailable".into(),
         target: None,
+        silent: false,
     });
     env.set_lab(&lab);
 
@@ -57,5 +58,111 @@ fn a_failed_publish_skips_its_dependents_and_the_next_reconcile_converges() {
             .filter(|o| o.kind().name() == "publish-topology")
             .count(),
         1
+    );
+}
+
+/// A write that reports success but does not stick: the run verifies, lists
+/// what still differs and exits 1, and `--check` agrees there is drift.
+#[test]
+fn a_write_that_does_not_stick_fails_the_run_after_verification() {
+    let env = Env::new("xmpp-failed-over");
+    let mut lab = env.lab();
+    lab.faults.push(Fault {
+        kind: "set-site-xmpp-route".into(),
+        times: 1,
+        message: String::new(),
+        target: Some("Site1".into()),
+        silent: true,
+    });
+    env.set_lab(&lab);
+
+    let out = env.run(&["reconcile", "-f", &example("failback.yaml")]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("Applied 17 of 17 actions."), "{stdout}");
+    assert!(
+        stdout.contains("Verification failed: the deployment still differs from the document"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("sites.Site1.xmppFederationRoute: \"edgepool2.contoso.com\" → \"edgepool1.contoso.com\""),
+        "{stdout}"
+    );
+    assert!(lab_faults_empty(&env), "the silent fault is consumed");
+    assert_eq!(
+        code(&env.run(&["reconcile", "--check", "-f", &example("failback.yaml")])),
+        2
+    );
+
+    // The json output carries the verification too.
+    let mut lab = env.lab();
+    lab.faults.push(Fault {
+        kind: "set-site-xmpp-route".into(),
+        times: 1,
+        message: String::new(),
+        target: Some("Site1".into()),
+        silent: true,
+    });
+    env.set_lab(&lab);
+    let out = env.run(&["--output", "json", "reconcile", "-f", &example("failback.yaml")]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["apply"]["complete"], true);
+    assert_eq!(v["verify"]["inSync"], false);
+    assert_eq!(v["verify"]["changes"][0]["path"], "sites.Site1.xmppFederationRoute");
+
+    // Without the fault the next run converges and verifies clean.
+    let again = env.run(&["--output", "json", "reconcile", "-f", &example("failback.yaml")]);
+    assert_eq!(code(&again), 0, "{}", text(&again));
+    let v: serde_json::Value = serde_json::from_slice(&again.stdout).expect("json");
+    assert_eq!(v["verify"]["inSync"], true);
+}
+
+fn lab_faults_empty(env: &Env) -> bool {
+    env.lab().faults.is_empty()
+}
+
+/// `reconcile --plan` verifies against the document the plan was made from,
+/// and says so when it cannot.
+#[test]
+fn a_saved_plan_run_verifies_against_its_document() {
+    let env = Env::new("xmpp-failed-over");
+    let doc = env.file(
+        "failback.yaml",
+        &std::fs::read_to_string(example("failback.yaml")).expect("example"),
+    );
+    env.ok(&["plan", "-f", &doc, "--out", "plan.json"]);
+    let mut lab = env.lab();
+    lab.faults.push(Fault {
+        kind: "set-site-xmpp-route".into(),
+        times: 1,
+        message: String::new(),
+        target: Some("Site2".into()),
+        silent: true,
+    });
+    env.set_lab(&lab);
+    let out = env.run(&["reconcile", "--plan", "plan.json"]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("Applied 17 of 17 actions."), "{stdout}");
+    assert!(
+        stdout.contains("sites.Site2.xmppFederationRoute: \"edgepool2.contoso.com\" → \"edgepool1.contoso.com\""),
+        "{stdout}"
+    );
+
+    // The document changed since the plan: the run says it did not verify.
+    let again = env.run(&["plan", "-f", &doc, "--out", "plan.json"]);
+    assert_eq!(code(&again), 0, "{}", text(&again));
+    std::fs::write(
+        &doc,
+        format!("{}\n# edited\n", std::fs::read_to_string(&doc).expect("doc")),
+    )
+    .expect("edit");
+    let out = env.run(&["reconcile", "--plan", "plan.json"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not verified after apply"),
+        "{}",
+        text(&out)
     );
 }

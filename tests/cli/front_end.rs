@@ -106,6 +106,7 @@ fn without_the_cms_failover_the_lab_refuses_every_topology_write_and_the_pool_fa
         times: 1,
         message: "Invoke-CsManagementServerFailover : the backup database does not answer".into(),
         target: None,
+        silent: false,
     });
     env.set_lab(&lab);
     let out = env.run(&["reconcile", "-f", &doc]);

@@ -4,6 +4,7 @@
 mod support;
 
 mod backends;
+mod bounded_input;
 mod concurrency;
 mod dns_sets;
 mod environment;
@@ -16,6 +17,7 @@ mod invariants;
 mod output;
 mod readme;
 mod saved_plan;
+mod secrets;
 mod seed_failback;
 mod shell_integration;
 mod topology;

@@ -277,6 +277,7 @@ fn a_failed_dns_update_inside_the_xmpp_bracket_still_starts_the_pool_again() {
         times: 1,
         message: "REFUSED: the zone is frozen".into(),
         target: None,
+        silent: false,
     });
     env.set_lab(&lab);
     let out = env.run(&["reconcile", "-f", &example("xmpp-failover.yaml")]);

@@ -48,8 +48,8 @@ pub(super) fn follow(path: &Path, before: &LabFile, after: &LabFile, op: &Operat
         return Ok(());
     }
     let origin = path.display().to_string();
-    let bytes =
-        std::fs::read(path).map_err(|e| failed(format!("cannot read the lab's topology document {origin}: {e}")))?;
+    let bytes = crate::fs_util::read_capped(path, crate::limits::MAX_DATA_BYTES)
+        .map_err(|e| failed(format!("cannot read the lab's topology document {origin}: {e}")))?;
     let doc = TopologyDocument::parse(&bytes, &origin).map_err(topology)?;
     let edited = doc.apply(&edits).map_err(topology)?;
     let check = TopologyDocument::parse(&edited, &origin)

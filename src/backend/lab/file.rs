@@ -9,7 +9,8 @@ use crate::model::{Deployment, DnsRecord};
 use crate::plan::Operation;
 
 /// A fault to inject: the next `times` operations of `kind` (on `target`,
-/// when given) fail with `message`.
+/// when given) fail with `message` — or, when `silent`, report success and
+/// change nothing (a write that does not stick).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fault {
     /// The action kind, e.g. `publish-topology`.
@@ -20,6 +21,8 @@ pub struct Fault {
     pub message: String,
     /// Only operations on this target (a computer, pool, site or record name).
     pub target: Option<String>,
+    /// Report success but change nothing (`message` is then not shown).
+    pub silent: bool,
 }
 
 /// The whole lab file.
@@ -126,7 +129,7 @@ impl LabFile {
     /// # Errors
     /// [`LabFileError`] when it is missing, unreadable or invalid.
     pub fn read(path: &Path) -> Result<Self, LabFileError> {
-        let text = std::fs::read_to_string(path).map_err(|source| {
+        let text = crate::fs_util::read_to_string_capped(path, crate::limits::MAX_DATA_BYTES).map_err(|source| {
             if source.kind() == std::io::ErrorKind::NotFound {
                 LabFileError::Missing {
                     path: path.to_path_buf(),

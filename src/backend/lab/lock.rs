@@ -66,7 +66,9 @@ impl LabLock {
                 Err(TryLockError::WouldBlock) => {
                     if start.elapsed() >= timeout {
                         let mut holder = String::new();
-                        let _ = file.read_to_string(&mut holder);
+                        let _ = (&file)
+                            .take(crate::limits::MAX_SMALL_FILE_BYTES)
+                            .read_to_string(&mut holder);
                         let holder = holder.trim();
                         return Err(LockError::Held {
                             lab: lab.to_path_buf(),

@@ -23,31 +23,46 @@ fn refused(message: impl Into<String>) -> BackendError {
 }
 
 /// Applies `op` to `lab`: injects a matching fault, or performs the
-/// operation and appends it to the log.
+/// operation and appends it to the log. A silent fault reports success and
+/// changes nothing (nothing is logged either).
 ///
 /// # Errors
 /// [`BackendError::Refused`] with the reason, in Lync's wording where it has one.
 pub fn apply(lab: &mut LabFile, op: &Operation) -> Result<Applied, BackendError> {
-    if let Some(message) = take_fault(lab, op) {
-        return Err(refused(message));
+    match take_fault(lab, op) {
+        Some(Injected::Refuse(message)) => return Err(refused(message)),
+        Some(Injected::Silent) => return Ok(Applied::default()),
+        None => {}
     }
     let applied = perform(lab, op)?;
     lab.log.push(op.clone());
     Ok(applied)
 }
 
-fn take_fault(lab: &mut LabFile, op: &Operation) -> Option<String> {
+/// What a matching fault does to the operation.
+enum Injected {
+    /// It fails with this message.
+    Refuse(String),
+    /// It reports success and changes nothing.
+    Silent,
+}
+
+fn take_fault(lab: &mut LabFile, op: &Operation) -> Option<Injected> {
     let target = op.target();
     let idx = lab.faults.iter().position(|f| {
         f.kind == op.kind().name() && f.times > 0 && f.target.as_ref().is_none_or(|t| t.eq_ignore_ascii_case(&target))
     })?;
     let fault = &mut lab.faults[idx];
     fault.times -= 1;
-    let message = fault.message.clone();
+    let injected = if fault.silent {
+        Injected::Silent
+    } else {
+        Injected::Refuse(fault.message.clone())
+    };
     if fault.times == 0 {
         lab.faults.remove(idx);
     }
-    Some(message)
+    Some(injected)
 }
 
 fn computer<'a>(lab: &'a mut LabFile, pool: &Fqdn, name: &Fqdn) -> Result<&'a mut Computer, BackendError> {

@@ -47,9 +47,12 @@ pub(super) struct FaultV1 {
     pub kind: String,
     #[serde(default = "one")]
     pub times: u32,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub silent: bool,
 }
 
 fn one() -> u32 {
@@ -424,6 +427,7 @@ impl From<FaultV1> for Fault {
             times: w.times,
             message: w.message,
             target: w.target,
+            silent: w.silent,
         }
     }
 }
@@ -435,6 +439,7 @@ impl From<&Fault> for FaultV1 {
             times: f.times,
             message: f.message.clone(),
             target: f.target.clone(),
+            silent: f.silent,
         }
     }
 }
@@ -960,12 +965,14 @@ mod tests {
                 times: 1,
                 message: "CMS unavailable".into(),
                 target: None,
+                silent: false,
             },
             Fault {
                 kind: "run-setup".into(),
                 times: 3,
                 message: "no".into(),
                 target: Some("edge1a.contoso.com".into()),
+                silent: false,
             },
         ];
         lab.topology_document = Some(PathBuf::from("lab.yaml.topology.xml"));
@@ -1019,6 +1026,7 @@ mod tests {
             times: 1,
             message: "refused".into(),
             target: None,
+            silent: false,
         });
         assert_eq!(
             lab.to_yaml(),

@@ -341,9 +341,13 @@ pub fn exec_statement(st: &mut State, ctx: &mut Ctx, stmt: &[Tok]) -> Result<Out
                     Some(pool)
                 }
             };
+            let ignored = st.site_set_ignored;
             let Some(s) = d.sites.get_mut(&site) else {
                 return Ok(Err(format!("Set-CsSite : Cannot find site \"{site}\".")));
             };
+            if ignored {
+                return none();
+            }
             if xmpp {
                 s.xmpp_federation_route = target;
             } else {

@@ -186,6 +186,9 @@ pub struct State {
     /// `Set-CsSimpleUrlConfiguration` reports success but changes nothing
     /// (a restore that does not stick).
     pub simple_url_set_ignored: bool,
+    /// `Set-CsSite` reports success but changes nothing (a route write that
+    /// does not stick).
+    pub site_set_ignored: bool,
     /// The simulated clock (seconds since 1970, UTC): one second per round
     /// trip, and `Start-Sleep` in a replication wait.
     #[serde(default = "start")]
