@@ -1,5 +1,5 @@
 //! The desired-state document: parsing with positions, the
-//! static rules V1–V6, and the validated [`Desired`] state.
+//! static rules V1–V7, and the validated [`Desired`] state.
 
 mod desired;
 pub mod file;

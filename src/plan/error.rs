@@ -7,7 +7,7 @@ use crate::diagnostic::Diagnostics;
 /// A plan could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
-    /// The document breaks plan-time rules (P1–P6, and V3 / V5 together with
+    /// The document breaks plan-time rules (P1–P8, and V3 / V5 together with
     /// what the deployment has): the user fixes the document.
     #[error("the document breaks {} plan-time rule(s)", .0.diagnostics.len())]
     Rules(Diagnostics),

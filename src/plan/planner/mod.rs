@@ -2,7 +2,7 @@
 //!
 //! [`Targets`] resolves what the deployment must look like once done (the
 //! routes of every site, listed or not; the derived SIP federation flags;
-//! next hops). `checks` applies P1–P6 against the observation. Then a
+//! next hops). `checks` applies P1–P8 against the observation. Then a
 //! [`Planner`] adds one node per difference, phase by phase — the Central
 //! Management Server failover, services, next
 //! hops, topology edits and publish, setup, site routes, DNS, the end of the
