@@ -175,7 +175,7 @@ pub enum ProbeMode {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Static checks of a desired-state document (V1–V6); no backend contact.
+    /// Static checks of a desired-state document (V1–V7); no backend contact.
     Validate(DocArgs),
     /// Observe, compare and print the plan.
     Plan(PlanArgs),

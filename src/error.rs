@@ -25,7 +25,7 @@ pub enum Error {
     /// problem, with positions).
     #[error(transparent)]
     Document(#[from] LoadError),
-    /// The document breaks a plan-time rule (P1–P6) against the deployment.
+    /// The document breaks a plan-time rule (P1–P8) against the deployment.
     #[error(transparent)]
     PlanRules(Diagnostics),
     /// A saved plan cannot be used.

@@ -1,4 +1,4 @@
-//! `edgefed validate -f DESIRED.yaml`: static checks only (V1–V6).
+//! `edgefed validate -f DESIRED.yaml`: static checks only (V1–V7).
 
 use super::Outcome;
 use crate::app::print;

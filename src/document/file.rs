@@ -2,7 +2,7 @@
 //! the source position of every value that a diagnostic may point at.
 //!
 //! These types are the document's *syntax*. [`super::Desired`] is its
-//! meaning, built by the `validate` module (rules V1–V6).
+//! meaning, built by the `validate` module (rules V1–V7).
 
 use std::collections::BTreeMap;
 use std::fmt;

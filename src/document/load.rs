@@ -57,7 +57,7 @@ pub fn load(file: &str) -> Result<Desired, LoadError> {
     Ok(parse(file, &bytes)?)
 }
 
-/// Parses and validates a document (rules V1–V6).
+/// Parses and validates a document (rules V1–V7).
 ///
 /// # Errors
 /// [`Diagnostics`] with every problem found, each located.

@@ -40,7 +40,7 @@ use builder::Builder;
 /// Pure: no I/O, and the same inputs give the same plan byte for byte.
 ///
 /// # Errors
-/// [`PlanError::Rules`] with a diagnostic for every plan-time rule (P1–P6,
+/// [`PlanError::Rules`] with a diagnostic for every plan-time rule (P1–P8,
 /// V3, V5) the document breaks against this deployment;
 /// [`PlanError::Bug`] when the planner itself went wrong (a dependency
 /// cycle, a milestone that must exist but does not).
