@@ -66,6 +66,46 @@ fn v2_fqdns_and_site_names() {
 }
 
 #[test]
+fn v2_whitespace_only_and_invisible_site_names() {
+    let env = Env::new("healthy");
+    let err = refused(
+        &env,
+        "validate",
+        &format!("{HEAD}  sites:\n    \"   \":\n      federationRoute: null\n"),
+        "error[V2]",
+        "5:5",
+    );
+    assert!(err.contains("it is only whitespace"), "{err}");
+    for (c, code) in [
+        ('\u{200B}', "U+200B"),
+        ('\u{200F}', "U+200F"),
+        ('\u{202A}', "U+202A"),
+        ('\u{202E}', "U+202E"),
+        ('\u{2066}', "U+2066"),
+        ('\u{2069}', "U+2069"),
+        ('\u{FEFF}', "U+FEFF"),
+    ] {
+        let err = refused(
+            &env,
+            "validate",
+            &format!("{HEAD}  sites:\n    \"Site{c}1\":\n      federationRoute: null\n"),
+            "error[V2]",
+            "5:5",
+        );
+        assert!(err.contains(&format!("the invisible character {code}")), "{err}");
+        // The name is shown escaped, so the message itself is not misleading.
+        assert!(!err.contains(c), "{err}");
+    }
+    // A name with spaces inside is fine.
+    let ok = env.file(
+        "ok.yaml",
+        &format!("{HEAD}  sites:\n    \"Site 1\":\n      federationRoute: null\n"),
+    );
+    let out = env.run(&["validate", "-f", &ok]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+}
+
+#[test]
 fn v3_one_federation_pool() {
     let env = Env::new("healthy");
     let body = format!(
