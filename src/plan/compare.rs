@@ -72,7 +72,11 @@ pub fn first_difference(saved: &[Action], derived: &[Action]) -> Option<ActionDi
             return Some(ActionDifference::Changed {
                 id: s.id,
                 kind,
-                what: format!("phase {:?}, its document gives phase {:?}", s.phase, d.phase),
+                what: format!(
+                    "phase {}, its document gives phase {}",
+                    u8::from(s.phase),
+                    u8::from(d.phase)
+                ),
             });
         }
         let (se, de) = (edges(s), edges(d));
