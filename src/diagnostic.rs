@@ -101,7 +101,16 @@ impl Diagnostic {
                 if let Some(text) = source.lines().nth(pos.line as usize - 1) {
                     let number = pos.line.to_string();
                     let pad = " ".repeat(number.len());
-                    let shown: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+                    // Control characters become spaces and invisible formatting
+                    // characters a visible mark, so the excerpt prints as it is.
+                    let shown: String = text
+                        .chars()
+                        .map(|c| match c {
+                            c if c.is_control() => ' ',
+                            c if invisible(c) => '\u{FFFD}',
+                            c => c,
+                        })
+                        .collect();
                     let before = " ".repeat(pos.column.saturating_sub(1) as usize);
                     let marks = "^".repeat(pos.len.max(1) as usize);
                     let _ = writeln!(out, " {pad} |");
@@ -118,6 +127,14 @@ impl Diagnostic {
         }
         out
     }
+}
+
+/// Zero-width characters, bidirectional embeddings, overrides and isolates,
+/// and the byte-order mark: invisible when printed, they make two different
+/// names look the same and can reorder the text around them on a terminal.
+#[must_use]
+pub fn invisible(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
 }
 
 impl fmt::Display for Diagnostic {

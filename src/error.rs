@@ -167,7 +167,6 @@ pub enum SavedPlanProblem {
         /// What it depends on.
         on: usize,
     },
-    /// Made against another backend.
     /// The actions' dependencies contradict each other (`dependsOn` and
     /// `waitsFor` disagree).
     #[error("{message}")]
@@ -175,6 +174,39 @@ pub enum SavedPlanProblem {
         /// What disagrees.
         message: String,
     },
+    /// The document the plan was made from cannot be read.
+    #[error(
+        "the plan cannot be checked: the document `{file}` it was made from cannot be read ({why}); nothing was applied. Make the plan again from the document: `edgefed plan -f DESIRED.yaml --out PLAN.json`"
+    )]
+    DocumentMissing {
+        /// The document, as the plan records it.
+        file: String,
+        /// Why it cannot be read.
+        why: String,
+    },
+    /// The document changed since the plan was made.
+    #[error(
+        "the plan cannot be checked: the document `{file}` changed since the plan was made (sha256 {recorded} → {now}); nothing was applied. Make the plan again: `edgefed plan -f {file} --out PLAN.json`"
+    )]
+    DocumentChanged {
+        /// The document.
+        file: String,
+        /// The SHA-256 the plan recorded.
+        recorded: String,
+        /// Its SHA-256 now.
+        now: String,
+    },
+    /// The saved actions are not what the document gives: edited by hand.
+    #[error(
+        "the plan's actions are not what its document `{file}` gives against the deployment now: {difference}; nothing was applied. A saved plan is applied only as made; make the plan again: `edgefed plan -f {file} --out PLAN.json`"
+    )]
+    Tampered {
+        /// The document.
+        file: String,
+        /// The first difference.
+        difference: crate::plan::ActionDifference,
+    },
+    /// Made against another backend.
     #[error("made against the {made_with} backend, not {now}: use `--backend {made_with}`")]
     OtherBackend {
         /// The plan's backend.
@@ -196,7 +228,10 @@ fn saved_plan(path: &std::path::Path, problem: &SavedPlanProblem) -> String {
         SavedPlanProblem::Inconsistent { .. }
         | SavedPlanProblem::Ids { .. }
         | SavedPlanProblem::Dependency { .. }
-        | SavedPlanProblem::OtherBackend { .. } => format!("{path}: {problem}"),
+        | SavedPlanProblem::OtherBackend { .. }
+        | SavedPlanProblem::DocumentMissing { .. }
+        | SavedPlanProblem::DocumentChanged { .. }
+        | SavedPlanProblem::Tampered { .. } => format!("{path}: {problem}"),
     }
 }
 

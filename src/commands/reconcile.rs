@@ -1,8 +1,11 @@
 //! `edgefed reconcile`: plan and apply; `--check` only compares;
-//! `--plan FILE` applies exactly a saved plan, refusing a stale one. A run
+//! `--plan FILE` applies exactly a saved plan, refusing a stale one or one whose
+//! actions are not what its document gives. A run
 //! whose actions all succeeded ends by verifying (see [`super::verify`]).
 
 use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
 
 use super::Outcome;
 use super::verify::{self, Remaining};
@@ -12,7 +15,7 @@ use crate::cli::{OutputFormat, ReconcileArgs};
 use crate::error::{Error, SavedPlanProblem};
 use crate::executor::{self, ApplyReport, Event, Outcome as ActionOutcome};
 use crate::exit;
-use crate::plan::{Action, Plan};
+use crate::plan::{Action, Plan, PlanError, first_difference};
 use crate::render::json::{PlanReadError, differences};
 use crate::render::{self, PLAN_FORMAT_VERSION, PlanDocument};
 use crate::settings::Settings;
@@ -224,6 +227,19 @@ fn apply_saved(settings: &Settings, path: &std::path::Path, format: OutputFormat
             changes: changed,
         });
     }
+    // The saved actions must be exactly what their document gives against
+    // this observation: a plan edited by hand is refused.
+    let desired = saved_desired(&doc).map_err(saved_plan)?;
+    let derived = crate::plan::plan(&desired, &now).map_err(|e| match e {
+        PlanError::Rules(d) => Error::PlanRules(d),
+        PlanError::Bug(bug) => Error::PlannerBug(bug),
+    })?;
+    if let Some(difference) = first_difference(&plan.actions, &derived.actions) {
+        return Err(saved_plan(SavedPlanProblem::Tampered {
+            file: doc.desired.file.clone(),
+            difference,
+        }));
+    }
     if format == OutputFormat::Human {
         print(&render::human::plan(&plan));
     }
@@ -232,28 +248,34 @@ fn apply_saved(settings: &Settings, path: &std::path::Path, format: OutputFormat
     }
     super::approval::obtain(settings, &plan, yes)?;
     let report = apply(&rt, &plan, backend.clone(), format);
-    let verified = match (report.complete(), saved_desired(&doc)) {
-        (false, _) => None,
-        (true, Some(desired)) => Some(verify::after_apply(&rt, backend.as_ref(), &desired)),
-        (true, None) => {
-            app::note(&format!(
-                "warning: not verified after apply: the document `{}` the plan was made from is missing or has changed since",
-                doc.desired.file
-            ));
-            None
-        }
-    };
+    let verified = report
+        .complete()
+        .then(|| verify::after_apply(&rt, backend.as_ref(), &desired));
     finish(&doc, &plan, &report, verified, format)
 }
 
-/// The document a saved plan was made from, if it is still the same file.
-fn saved_desired(doc: &PlanDocument) -> Option<crate::document::Desired> {
-    if doc.desired.file == "-" || !std::path::Path::new(&doc.desired.file).is_file() {
-        return None;
+/// The document a saved plan was made from, read again from where the plan
+/// says and checked against the SHA-256 the plan recorded.
+fn saved_desired(doc: &PlanDocument) -> Result<crate::document::Desired, SavedPlanProblem> {
+    let file = &doc.desired.file;
+    let missing = |why: String| SavedPlanProblem::DocumentMissing {
+        file: file.clone(),
+        why,
+    };
+    if file == "-" {
+        return Err(missing("it was read from standard input".into()));
     }
-    super::load_desired(&doc.desired.file)
-        .ok()
-        .filter(|d| d.source.sha256 == doc.desired.sha256)
+    let bytes = crate::fs_util::read_capped(std::path::Path::new(file), crate::document::MAX_DOCUMENT_BYTES as u64)
+        .map_err(|e| missing(e.to_string()))?;
+    let sha256 = hex::encode(Sha256::digest(&bytes));
+    if sha256 != doc.desired.sha256 {
+        return Err(SavedPlanProblem::DocumentChanged {
+            file: file.clone(),
+            recorded: doc.desired.sha256.clone(),
+            now: sha256,
+        });
+    }
+    super::load_desired(file).map_err(|e| missing(e.to_string()))
 }
 
 /// A saved plan's ids must be 1..n in order, and dependencies point backwards.

@@ -116,16 +116,15 @@ fn options() -> serde_saphyr::Options {
 
 /// Turns a parser error into a located diagnostic with a hint.
 fn syntax_diagnostic(error: &serde_saphyr::Error) -> Diagnostic {
-    let raw = error.to_string();
-    let message = strip_location_prefix(raw.lines().next().unwrap_or_default()).to_string();
+    let message = yaml_message(error);
     let position = error
         .location()
         .filter(|l| l.line() > 0)
         .map(|l| Position::at(saturate(l.line()), saturate(l.column())));
     let help = if message.contains("unknown field") {
         "remove the key or fix its spelling; `edgefed schema` prints every key the document accepts"
-    } else if message.contains("duplicate") {
-        "each key may appear once in a mapping: remove or merge the duplicate"
+    } else if message.contains("appears twice") {
+        "each key may appear once in a mapping: remove one of them, or merge their settings into one"
     } else if message.contains("budget") || message.contains("limit") {
         "the document nests or aliases more than any desired-state document needs"
     } else {
@@ -134,9 +133,26 @@ fn syntax_diagnostic(error: &serde_saphyr::Error) -> Diagnostic {
     Diagnostic::plain(message).at(position).help(help)
 }
 
+/// A YAML parser error in the document's own words, without its position
+/// (shown separately) and without the parser's option names.
+pub(crate) fn yaml_message(error: &serde_saphyr::Error) -> String {
+    let mut inner = error;
+    while let serde_saphyr::Error::WithSnippet { error, .. } | serde_saphyr::Error::AliasError { error, .. } = inner {
+        inner = error;
+    }
+    if let serde_saphyr::Error::DuplicateMappingKey { key, .. } = inner {
+        return match key {
+            Some(key) => format!("key `{}` appears twice in this mapping", key.escape_debug()),
+            None => "a key appears twice in this mapping".into(),
+        };
+    }
+    let raw = error.to_string();
+    strip_location_prefix(raw.lines().next().unwrap_or_default()).to_string()
+}
+
 /// serde-saphyr prefixes messages with `error: line N column M: `; the
 /// position is shown separately, so drop it.
-pub(crate) fn strip_location_prefix(message: &str) -> &str {
+fn strip_location_prefix(message: &str) -> &str {
     let mut m = message.strip_prefix("error: ").unwrap_or(message);
     if let Some(idx) = m.rfind(" at line ") {
         m = &m[..idx];

@@ -11,7 +11,7 @@ pub use desired::{
     Desired, DesiredEdgePool, DesiredFrontEndPool, DesiredRecords, DesiredSite, DesiredZone, Located, Route, Source,
     SrvTargets,
 };
-pub(crate) use load::strip_location_prefix;
+pub(crate) use load::yaml_message;
 pub use load::{LoadError, MAX_DOCUMENT_BYTES, load, parse};
 pub use observed::observed_document;
 

@@ -179,16 +179,42 @@ impl Checker {
     }
 
     fn site_name(&mut self, name: &str, at: Option<Position>) {
-        let forbidden = |c: char| c.is_control() || matches!(c, '\'' | '"' | '`' | '$' | ';' | '\u{2018}'..='\u{201F}');
-        let count = name.chars().count();
-        if count == 0 || count > 64 || name.chars().any(forbidden) {
+        if let Some(why) = site_name_problem(name) {
             self.problems.push(
-                Diagnostic::rule("V2", format!("site name `{}` is not allowed", name.escape_debug()))
+                Diagnostic::rule("V2", format!("site name `{}` is not allowed: {why}", name.escape_debug()))
                     .at(at)
-                    .help("site names are 1–64 printable characters without quotes, backticks, `$`, `;` or control characters"),
+                    .help("site names are 1–64 printable characters, not only spaces, without quotes, backticks, `$`, `;`, control characters or invisible formatting characters (zero-width spaces, bidirectional overrides); write the name as `Get-CsSite` shows it"),
             );
         }
     }
+}
+
+/// Why a site name cannot be used, if it cannot.
+fn site_name_problem(name: &str) -> Option<String> {
+    let count = name.chars().count();
+    if count == 0 {
+        return Some("it is empty".into());
+    }
+    if count > 64 {
+        return Some(format!("it has {count} characters, more than 64"));
+    }
+    if name.chars().all(char::is_whitespace) {
+        return Some("it is only whitespace".into());
+    }
+    let quote = |c: char| matches!(c, '\'' | '"' | '`' | '$' | ';' | '\u{2018}'..='\u{201F}');
+    if let Some(c) = name.chars().find(|c| quote(*c)) {
+        return Some(format!("it contains `{c}`, which a shell would read"));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| c.is_control() || crate::diagnostic::invisible(*c))
+    {
+        return Some(format!(
+            "it contains the invisible character U+{:04X}, which makes it look like another name",
+            u32::from(c)
+        ));
+    }
+    None
 }
 
 /// Applies V1–V6 and builds the desired state.

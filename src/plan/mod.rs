@@ -3,6 +3,7 @@
 
 mod action;
 mod checks;
+mod compare;
 mod error;
 mod kind;
 mod order;
@@ -14,6 +15,7 @@ mod targets;
 pub(crate) mod testing;
 
 pub use action::{Action, Dependency, DnsChange, Operation, Wait};
+pub use compare::{ActionDifference, first_difference};
 pub use error::{PlanError, PlannerBug};
 pub use kind::{KindRow, OperationKind, Phase, System};
 pub use plan::{Change, Plan};

@@ -150,7 +150,8 @@ fn a_saved_plan_run_verifies_against_its_document() {
         "{stdout}"
     );
 
-    // The document changed since the plan: the run says it did not verify.
+    // The document changed since the plan: the plan cannot be checked, and
+    // nothing is applied.
     let again = env.run(&["plan", "-f", &doc, "--out", "plan.json"]);
     assert_eq!(code(&again), 0, "{}", text(&again));
     std::fs::write(
@@ -158,11 +159,12 @@ fn a_saved_plan_run_verifies_against_its_document() {
         format!("{}\n# edited\n", std::fs::read_to_string(&doc).expect("doc")),
     )
     .expect("edit");
+    let before = std::fs::read(env.lab_path()).expect("lab");
     let out = env.run(&["reconcile", "--plan", "plan.json"]);
-    assert_eq!(code(&out), 0, "{}", text(&out));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("not verified after apply"),
-        "{}",
-        text(&out)
-    );
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("the plan cannot be checked"), "{err}");
+    assert!(err.contains("changed since the plan was made"), "{err}");
+    assert!(err.contains("nothing was applied"), "{err}");
+    assert_eq!(std::fs::read(env.lab_path()).expect("lab"), before);
 }

@@ -81,3 +81,140 @@ fn a_saved_plan_reads_back_every_edge_with_its_wait_and_reason() {
         assert!(action.depends_on.iter().all(|d| !d.reason.is_empty()));
     }
 }
+
+/// Makes a plan of `failback.yaml` (copied into the lab's folder), edits its
+/// JSON with `edit`, and returns the refusal's stderr after checking that the
+/// lab did not change.
+fn refused_after(edit: impl FnOnce(&mut Vec<serde_json::Value>)) -> String {
+    let env = Env::new("xmpp-failed-over");
+    let doc = env.file(
+        "failback.yaml",
+        &std::fs::read_to_string(example("failback.yaml")).expect("example"),
+    );
+    env.ok(&["plan", "-f", &doc, "--out", "plan.json"]);
+    let path = env.path().join("plan.json");
+    let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("plan")).expect("json");
+    edit(v["actions"].as_array_mut().expect("actions"));
+    std::fs::write(&path, serde_json::to_string_pretty(&v).expect("json")).expect("write");
+    let before = std::fs::read(env.lab_path()).expect("lab");
+    let out = env.run(&["reconcile", "--plan", "plan.json"]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    assert_eq!(std::fs::read(env.lab_path()).expect("lab"), before, "the lab changed");
+    assert!(env.lab().log.is_empty(), "something was applied");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(err.contains("nothing was applied"), "{err}");
+    assert!(err.contains("make the plan again"), "{err}");
+    err
+}
+
+/// Removes action `id`, renumbering the ones after it and their edges, as a
+/// careful hand edit would.
+fn remove_action(actions: &mut Vec<serde_json::Value>, id: u64) {
+    actions.retain(|a| a["id"] != id);
+    let renumber = |n: u64| if n > id { n - 1 } else { n };
+    for a in actions.iter_mut() {
+        a["id"] = serde_json::json!(renumber(a["id"].as_u64().expect("id")));
+        let deps: Vec<u64> = a["dependsOn"]
+            .as_array()
+            .expect("dependsOn")
+            .iter()
+            .filter_map(serde_json::Value::as_u64)
+            .filter(|d| *d != id)
+            .map(renumber)
+            .collect();
+        a["dependsOn"] = serde_json::json!(deps);
+        let waits: Vec<serde_json::Value> = a["waitsFor"]
+            .as_array()
+            .expect("waitsFor")
+            .iter()
+            .filter(|w| w["action"] != id)
+            .map(|w| {
+                let mut w = w.clone();
+                w["action"] = serde_json::json!(renumber(w["action"].as_u64().expect("action")));
+                w
+            })
+            .collect();
+        a["waitsFor"] = serde_json::json!(waits);
+    }
+}
+
+#[test]
+fn a_plan_with_an_action_removed_by_hand_is_refused_naming_it() {
+    let err = refused_after(|actions| {
+        assert_eq!(actions[2]["kind"], "disable-sip-federation");
+        remove_action(actions, 3);
+    });
+    assert!(
+        err.contains("action 3 (disable-sip-federation edgepool2.contoso.com) is missing from the saved plan"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_plan_with_an_action_added_by_hand_is_refused_naming_it() {
+    let err = refused_after(|actions| {
+        let mut extra = actions[8].clone();
+        extra["id"] = serde_json::json!(actions.len() + 1);
+        extra["site"] = serde_json::json!("Site3");
+        actions.push(extra);
+    });
+    assert!(err.contains("action 18 (set-site-federation-route Site3"), "{err}");
+    assert!(err.contains("its document does not call for it"), "{err}");
+}
+
+#[test]
+fn a_plan_with_a_route_target_edited_by_hand_is_refused_naming_the_action() {
+    let err = refused_after(|actions| {
+        assert_eq!(actions[8]["kind"], "set-site-federation-route");
+        assert_eq!(actions[8]["edgePool"], "edgepool1.contoso.com");
+        actions[8]["edgePool"] = serde_json::json!("edgepool2.contoso.com");
+    });
+    assert!(
+        err.contains("action 9 (set-site-federation-route) was changed"),
+        "{err}"
+    );
+    assert!(err.contains("edgepool2.contoso.com"), "{err}");
+}
+
+#[test]
+fn a_plan_with_an_edge_removed_by_hand_is_refused_naming_the_action() {
+    let err = refused_after(|actions| {
+        let last = actions.last_mut().expect("an action");
+        last["dependsOn"] = serde_json::json!([]);
+        last["waitsFor"] = serde_json::json!([]);
+    });
+    assert!(
+        err.contains("action 17 (invoke-pool-failback) was changed: it waits for nothing"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_plan_whose_document_is_gone_is_refused() {
+    let env = Env::new("xmpp-failed-over");
+    let doc = env.file(
+        "failback.yaml",
+        &std::fs::read_to_string(example("failback.yaml")).expect("example"),
+    );
+    env.ok(&["plan", "-f", &doc, "--out", "plan.json"]);
+    std::fs::remove_file(&doc).expect("remove");
+    let out = env.run(&["reconcile", "--plan", "plan.json"]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("the plan cannot be checked"), "{err}");
+    assert!(err.contains("failback.yaml"), "{err}");
+    assert!(env.lab().log.is_empty());
+}
+
+#[test]
+fn a_plan_made_from_standard_input_cannot_be_checked() {
+    let env = Env::new("xmpp-failed-over");
+    let doc = std::fs::read_to_string(example("failback.yaml")).expect("example");
+    let out = env.run_stdin(&["plan", "-f", "-", "--out", "plan.json"], Some(&doc));
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let out = env.run(&["reconcile", "--plan", "plan.json"]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("read from standard input"), "{err}");
+    assert!(env.lab().log.is_empty());
+}

@@ -66,6 +66,46 @@ fn v2_fqdns_and_site_names() {
 }
 
 #[test]
+fn v2_whitespace_only_and_invisible_site_names() {
+    let env = Env::new("healthy");
+    let err = refused(
+        &env,
+        "validate",
+        &format!("{HEAD}  sites:\n    \"   \":\n      federationRoute: null\n"),
+        "error[V2]",
+        "5:5",
+    );
+    assert!(err.contains("it is only whitespace"), "{err}");
+    for (c, code) in [
+        ('\u{200B}', "U+200B"),
+        ('\u{200F}', "U+200F"),
+        ('\u{202A}', "U+202A"),
+        ('\u{202E}', "U+202E"),
+        ('\u{2066}', "U+2066"),
+        ('\u{2069}', "U+2069"),
+        ('\u{FEFF}', "U+FEFF"),
+    ] {
+        let err = refused(
+            &env,
+            "validate",
+            &format!("{HEAD}  sites:\n    \"Site{c}1\":\n      federationRoute: null\n"),
+            "error[V2]",
+            "5:5",
+        );
+        assert!(err.contains(&format!("the invisible character {code}")), "{err}");
+        // The name is shown escaped, so the message itself is not misleading.
+        assert!(!err.contains(c), "{err}");
+    }
+    // A name with spaces inside is fine.
+    let ok = env.file(
+        "ok.yaml",
+        &format!("{HEAD}  sites:\n    \"Site 1\":\n      federationRoute: null\n"),
+    );
+    let out = env.run(&["validate", "-f", &ok]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+}
+
+#[test]
 fn v3_one_federation_pool() {
     let env = Env::new("healthy");
     let body = format!(
@@ -234,13 +274,16 @@ fn syntax_unknown_and_duplicate_keys_and_wrong_types_are_located() {
         "unknown field",
         "6:7",
     );
-    refused(
+    let err = refused(
         &env,
         "validate",
         &format!("{HEAD}  sites:\n    Site1: {{}}\n    Site1: {{}}\n"),
-        "duplicate",
+        "error: key `Site1` appears twice in this mapping",
         "6:5",
     );
+    // The YAML library's option names are not the user's business.
+    assert!(!err.contains("DuplicateKeyPolicy") && !err.contains("Options"), "{err}");
+    assert!(err.contains("remove one of them, or merge their settings"), "{err}");
     refused(
         &env,
         "validate",
@@ -249,6 +292,23 @@ fn syntax_unknown_and_duplicate_keys_and_wrong_types_are_located() {
         "5:12",
     );
     refused(&env, "validate", &format!("{HEAD}  sites: [\n"), "error:", "4:");
+}
+
+#[test]
+fn a_duplicate_key_in_the_lab_file_is_named_without_the_libraries_words() {
+    let env = Env::new("healthy");
+    let lab = std::fs::read_to_string(env.lab_path()).expect("lab");
+    let first = lab
+        .lines()
+        .find(|l| l.starts_with("apiVersion:"))
+        .expect("an apiVersion line")
+        .to_string();
+    std::fs::write(env.lab_path(), format!("{first}\n{lab}")).expect("write");
+    let out = env.run(&["lab", "show"]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("key `apiVersion` appears twice in this mapping"), "{err}");
+    assert!(!err.contains("DuplicateKeyPolicy"), "{err}");
 }
 
 #[test]

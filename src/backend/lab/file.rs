@@ -101,8 +101,7 @@ impl LabFile {
     pub fn parse(path: &Path, text: &str) -> Result<Self, LabFileError> {
         let lab: LabV1 = serde_saphyr::from_str(text).map_err(|e| {
             let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
-            let first = e.to_string();
-            let message = crate::document::strip_location_prefix(first.lines().next().unwrap_or_default()).to_string();
+            let message = crate::document::yaml_message(&e);
             LabFileError::Invalid {
                 path: path.to_path_buf(),
                 line,
