@@ -1,4 +1,4 @@
-//! The static rules V1–V6 of the document (README, "Rules"): from the document as written to the
+//! The static rules V1–V7 of the document (README, "Rules"): from the document as written to the
 //! [`Desired`] state it means. Every problem found is reported, not just the
 //! first.
 
@@ -217,7 +217,7 @@ fn site_name_problem(name: &str) -> Option<String> {
     None
 }
 
-/// Applies V1–V6 and builds the desired state.
+/// Applies V1–V7 and builds the desired state.
 pub(super) fn validate(doc: DocumentFile, source: Source) -> Result<Desired, Diagnostics> {
     let mut c = Checker { problems: Vec::new() };
 
