@@ -81,12 +81,7 @@ type Resolved = (Vec<usize>, Vec<Edge>);
 
 impl Builder {
     /// Adds a node; declare its milestones on the returned node.
-    ///
-    /// A node whose kind writes to the Central Management store provides
-    /// [`Milestone::CentralManagementWrite`] and waits for the Central
-    /// Management Server failover, if the plan has one.
     pub fn add(&mut self, phase: Phase, operation: Operation, reason: impl Into<String>) -> &mut PlanNode {
-        let writes = operation.kind().writes_central_management();
         self.nodes.push(PlanNode {
             operation,
             phase,
@@ -96,23 +91,23 @@ impl Builder {
             only_if: None,
         });
         let last = self.nodes.len() - 1;
-        let node = &mut self.nodes[last];
-        if writes {
-            node.provides(Milestone::CentralManagementWrite).after(
-                Milestone::CentralManagementFailedOver,
-                "Lync refuses writes to the Central Management store (publish, Set-CsSite, Set-CsEdgeServer, pool failover) until its server, whose pool is down, is failed over",
-            );
-        }
-        node
+        &mut self.nodes[last]
     }
 
     /// Declares what follows from each node's kind, once for every node of
-    /// the kind (after what its phase declared, whose reasons come first): a
-    /// kind whose cmdlet writes the published topology itself waits for the
-    /// run's publish, if the run has one.
+    /// the kind (after what its phase declared, whose reasons come first):
+    /// a kind that writes to the Central Management store waits for the
+    /// store's failover, if the run has one; a kind whose cmdlet writes the
+    /// published topology itself waits for the run's publish, if it has one.
     fn declare_kind_rules(&mut self) {
         for node in &mut self.nodes {
             let kind = node.operation.kind();
+            if kind.writes_central_management() {
+                node.provides(Milestone::CentralManagementWrite).after(
+                    Milestone::CentralManagementFailedOver,
+                    "Lync refuses writes to the Central Management store (publish, Set-CsSite, Set-CsEdgeServer, pool failover) until its server, whose pool is down, is failed over",
+                );
+            }
             if kind.writes_published_topology() {
                 node.after(
                     Milestone::TopologyPublished,
