@@ -53,26 +53,80 @@ pub struct WriteError {
     pub source: std::io::Error,
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same folder
-/// (created with its parents when missing), synced, renamed over `path`, then
-/// the folder synced. A reader sees the old content or the new, never a part.
+/// The file a write to `path` lands in: `path` itself, or — when `path` is
+/// a symbolic link — the file the link points at (followed through every
+/// link, even to a file that does not exist yet), so the link stays a link.
 ///
 /// # Errors
-/// [`WriteError`] when any step fails; `path` is then unchanged.
+/// When a link cannot be read.
+pub fn write_target(path: &Path) -> std::io::Result<PathBuf> {
+    let mut target = path.to_path_buf();
+    // A bounded walk: a loop of links ends here instead of spinning.
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&target) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let next = std::fs::read_link(&target)?;
+                target = match target.parent() {
+                    Some(dir) if next.is_relative() => dir.join(next),
+                    _ => next,
+                };
+            }
+            _ => return Ok(target),
+        }
+    }
+    Err(std::io::Error::other("too many levels of symbolic links"))
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same folder
+/// (created with its parents when missing), synced, renamed over the file,
+/// then the folder synced. A reader sees the old content or the new, never a
+/// part. A symbolic link is followed (the file it points at is written and
+/// the link stays); an existing file keeps its permissions, and a read-only
+/// one is refused rather than replaced. The temporary file has a fixed name
+/// (`.<name>.edgefed-tmp`), so a writer killed mid-write leaves at most one,
+/// which the next write reuses.
+///
+/// # Errors
+/// [`WriteError`] when any step fails; the file is then unchanged.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     let io = |source| WriteError {
         path: path.to_path_buf(),
         source,
     };
-    let dir = match path.parent() {
+    let target = write_target(path).map_err(io)?;
+    let dir = match target.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
     std::fs::create_dir_all(&dir).map_err(io)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(io)?;
-    tmp.write_all(bytes).map_err(io)?;
-    tmp.as_file().sync_all().map_err(io)?;
-    tmp.persist(path).map_err(|e| io(e.error))?;
+    let existing = std::fs::metadata(&target).ok();
+    if existing.as_ref().is_some_and(|m| m.permissions().readonly()) {
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            "the file is read-only: make it writable, or write the result elsewhere",
+        )));
+    }
+    let mut name = std::ffi::OsString::from(".");
+    name.push(target.file_name().unwrap_or_default());
+    name.push(".edgefed-tmp");
+    let tmp = dir.join(name);
+    let written = (|| {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        if let Some(m) = &existing {
+            std::fs::set_permissions(&tmp, m.permissions())?;
+        }
+        std::fs::rename(&tmp, &target)
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io(e));
+    }
     if let Ok(d) = std::fs::File::open(&dir) {
         // Directory fsync makes the rename durable; not all filesystems allow it.
         let _ = d.sync_all();
@@ -95,6 +149,52 @@ mod tests {
         assert!(read_to_string_capped(&path, 5).is_ok());
         std::fs::write(&path, [0xff, 0xfe]).expect("write");
         assert!(read_to_string_capped(&path, 5).is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_file_is_written_through_the_link_keeping_its_mode() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let real = dir.path().join("real.yaml");
+        std::fs::write(&real, b"old").expect("write");
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+        let link = dir.path().join("link.yaml");
+        std::os::unix::fs::symlink("real.yaml", &link).expect("symlink");
+        write_atomically(&link, b"new").expect("write through the link");
+        assert!(std::fs::symlink_metadata(&link).expect("link").file_type().is_symlink());
+        assert_eq!(std::fs::read(&real).expect("read"), b"new");
+        let mode = std::fs::metadata(&real).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640, "the mode is kept");
+        assert_eq!(write_target(&link).expect("target"), real);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_read_only_file_is_refused_and_left_alone() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("lab.yaml");
+        std::fs::write(&path, b"keep").expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).expect("chmod");
+        let e = write_atomically(&path, b"lost").expect_err("read-only");
+        assert!(e.to_string().contains("read-only"), "{e}");
+        assert_eq!(std::fs::read(&path).expect("read"), b"keep");
+    }
+
+    #[test]
+    fn a_temporary_file_left_by_a_killed_writer_is_reused_not_multiplied() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("lab.yaml");
+        // What a writer killed before its rename leaves behind.
+        std::fs::write(dir.path().join(".lab.yaml.edgefed-tmp"), b"half").expect("leftover");
+        write_atomically(&path, b"whole").expect("write");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("list")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("lab.yaml")]);
+        assert_eq!(std::fs::read(&path).expect("read"), b"whole");
     }
 
     #[test]

@@ -168,3 +168,49 @@ fn a_saved_plan_run_verifies_against_its_document() {
     assert!(err.contains("nothing was applied"), "{err}");
     assert_eq!(std::fs::read(env.lab_path()).expect("lab"), before);
 }
+
+/// The lab is a hand-edited drill file: reached through a symbolic link it
+/// is written through the link (which stays a link), its mode is kept, and
+/// a read-only lab is refused rather than replaced.
+#[cfg(unix)]
+#[test]
+fn a_symlinked_lab_is_written_through_the_link_and_a_read_only_one_is_refused() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let env = Env::new("xmpp-failed-over");
+    let real = env.lab_path();
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+    let link = env.path().join("drill.yaml");
+    std::os::unix::fs::symlink(&real, &link).expect("symlink");
+    let link_arg = link.to_string_lossy().into_owned();
+    let doc = example("failback.yaml");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_edgefed"))
+        .current_dir(env.path())
+        .args(["--lab", &link_arg, "reconcile", "-f", &doc])
+        .env("NO_COLOR", "1")
+        .env_remove("EDGEFED_LAB")
+        .env_remove("EDGEFED_BACKEND")
+        .output()
+        .expect("run edgefed");
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert!(std::fs::symlink_metadata(&link).expect("link").file_type().is_symlink());
+    assert_eq!(
+        std::fs::metadata(&real).expect("lab").permissions().mode() & 0o777,
+        0o640
+    );
+    assert_eq!(
+        code(&env.run(&["reconcile", "--check", "-f", &doc])),
+        0,
+        "the real lab was written"
+    );
+
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o444)).expect("chmod");
+    let before = std::fs::read(&real).expect("lab");
+    let out = env.run(&["lab", "fail", "edgepool1.contoso.com"]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("read-only"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(std::fs::read(&real).expect("lab"), before);
+}

@@ -102,7 +102,10 @@ impl Drop for LabLock {
     }
 }
 
+/// `<lab>.lock` beside the file the lab path leads to: a lab reached
+/// through a symbolic link locks the same file as the lab itself.
 fn lock_path(lab: &Path) -> PathBuf {
+    let lab = crate::fs_util::write_target(lab).unwrap_or_else(|_| lab.to_path_buf());
     let mut name = lab.file_name().map(std::ffi::OsStr::to_os_string).unwrap_or_default();
     name.push(".lock");
     lab.with_file_name(name)
