@@ -117,6 +117,13 @@ pub enum Error {
     #[error("cannot start the async runtime: {0}")]
     Runtime(#[source] std::io::Error),
     /// A bug in edgefed, not a problem of the input or the deployment.
+    #[error(
+        "external DNS could not be read ({why}): --check cannot tell whether the managed records drifted. Check the resolver (--resolver, or give --dns-server) and run again"
+    )]
+    DnsUnreadable {
+        /// The resolver's error.
+        why: String,
+    },
     #[error("internal error (a bug in edgefed; please report it): {0}")]
     Internal(String),
     /// The planner broke its own invariants (a bug in edgefed, not in the
@@ -283,6 +290,7 @@ impl Error {
             | Self::Resolve { .. }
             | Self::Io { .. }
             | Self::Runtime(_)
+            | Self::DnsUnreadable { .. }
             | Self::Internal(_)
             | Self::PlannerBug(_) => exit::FAILURE,
         }

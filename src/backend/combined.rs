@@ -61,6 +61,7 @@ impl Backend for Combined {
         let dns = self.dns.observe(&self.managed).await?;
         obs.deployment.dns = dns.records;
         obs.warnings.extend(dns.warnings);
+        obs.dns_unreadable = dns.unreadable;
         Ok(obs)
     }
 

@@ -13,6 +13,7 @@ impl DnsSystem for DnsBackend {
         Ok(DnsObservation {
             records: self.observe_records(managed).await?,
             warnings: Vec::new(),
+            unreadable: None,
         })
     }
 

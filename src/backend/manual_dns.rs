@@ -48,12 +48,14 @@ impl DnsSystem for ManualDns {
                 Ok(records) => DnsObservation {
                     records,
                     warnings: Vec::new(),
+                    unreadable: None,
                 },
                 Err(e) => DnsObservation {
                     records: Vec::new(),
                     warnings: vec![format!(
                         "external DNS could not be read ({e}); the managed records are treated as absent"
                     )],
+                    unreadable: Some(e.to_string()),
                 },
             },
         )

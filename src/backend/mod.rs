@@ -40,6 +40,9 @@ pub struct Observation {
     pub deployment: Deployment,
     /// Things worth telling the user that are not errors.
     pub warnings: Vec<String>,
+    /// Why external DNS could not be read, when it could not: the
+    /// deployment's `dns` is then empty, not known to be absent.
+    pub dns_unreadable: Option<String>,
 }
 
 /// What a DNS system saw of the managed record sets.
@@ -49,6 +52,8 @@ pub struct DnsObservation {
     pub records: Vec<DnsRecord>,
     /// Things worth telling the user that are not errors.
     pub warnings: Vec<String>,
+    /// Why the record sets could not be read, when they could not.
+    pub unreadable: Option<String>,
 }
 
 /// What applying one operation produced.

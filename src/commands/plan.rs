@@ -19,6 +19,8 @@ pub(crate) struct Planned {
     pub observed: Deployment,
     /// The plan.
     pub plan: Plan,
+    /// Why external DNS could not be read, when it could not.
+    pub dns_unreadable: Option<String>,
     /// The runtime the backend lives on.
     pub rt: tokio::runtime::Runtime,
 }
@@ -48,6 +50,7 @@ pub(crate) fn make_plan(settings: &Settings, desired: &Desired, access: Access) 
         backend,
         observed: observation.deployment,
         plan,
+        dns_unreadable: observation.dns_unreadable,
         rt,
     })
 }
@@ -109,10 +112,12 @@ pub fn run(settings: &Settings, args: &PlanArgs) -> Outcome {
         ));
     }
     let desired = super::load_desired(&args.doc.file)?;
+    // `plan` prints what it saw; an unreadable DNS is among its warnings.
     let Planned {
         backend,
         observed,
         plan,
+        dns_unreadable: _,
         rt: _rt,
     } = make_plan(settings, &desired, Access::Read)?;
     let doc = PlanDocument::new(&plan, &desired, backend.name(), &observed);

@@ -48,10 +48,17 @@ pub fn run(settings: &Settings, args: &ReconcileArgs) -> Outcome {
         backend,
         observed,
         plan,
+        dns_unreadable,
         rt,
     } = super::plan::make_plan(settings, &desired, access)?;
     let doc = PlanDocument::new(&plan, &desired, backend.name(), &observed);
     if args.check {
+        // Records that could not be read are not known to be absent: a check
+        // that reported them as drift would send a pipeline after a resolver
+        // problem as if it were a change.
+        if let Some(why) = dns_unreadable {
+            return Err(Error::DnsUnreadable { why });
+        }
         print(&super::plan::render(format, &plan, &doc)?);
         return Ok(if plan.in_sync() { exit::SUCCESS } else { exit::DRIFT });
     }

@@ -475,6 +475,7 @@ impl LyncSystem for PowerShellBackend {
         let observation = Observation {
             deployment: observed.deployment.clone(),
             warnings: observed.warnings.clone(),
+            dns_unreadable: None,
         };
         let mut session = self.lock();
         *session = Session {

@@ -430,6 +430,46 @@ fn powershell_refuses_an_xmpp_route_to_a_skype_for_business_2019_edge_pool() {
 }
 
 #[test]
+fn a_check_whose_dns_cannot_be_read_fails_instead_of_reporting_drift() {
+    // Manual DNS reads the records through a resolver; when nothing answers,
+    // the records are unknown, not absent: `--check` exits 1 saying so, where
+    // it used to report the missing records as drift (exit 2).
+    let double = Double::of(Scenario::Healthy);
+    let text_doc = std::fs::read_to_string(example("xmpp-failover.yaml"))
+        .expect("example")
+        .replace("  dns:", "  verify:\n    ports: false\n  dns:");
+    let doc = double.dir.path().join("xmpp-failover-unreadable-dns.yaml");
+    std::fs::write(&doc, text_doc).expect("doc");
+    let doc = doc.to_string_lossy().into_owned();
+    let resolver = format!("127.0.0.1:{}", servers::free_port());
+    let check = double.run(&[
+        "--resolver",
+        &resolver,
+        "--network-timeout",
+        "1",
+        "reconcile",
+        "--check",
+        "-f",
+        &doc,
+    ]);
+    assert_eq!(code(&check), 1, "{}", text(&check));
+    let err = String::from_utf8_lossy(&check.stderr);
+    assert!(err.contains("external DNS could not be read"), "{err}");
+    assert!(
+        err.contains("--check cannot tell whether the managed records drifted"),
+        "{err}"
+    );
+    // `plan` still prints what it saw, with the warning.
+    let plan = double.run(&["--resolver", &resolver, "--network-timeout", "1", "plan", "-f", &doc]);
+    assert_eq!(code(&plan), 0, "{}", text(&plan));
+    assert!(
+        String::from_utf8_lossy(&plan.stdout).contains("external DNS could not be read"),
+        "{}",
+        text(&plan)
+    );
+}
+
+#[test]
 fn powershell_xmpp_failover_with_manual_dns_closes_the_bracket_and_leaves_the_pool_running() {
     // No --dns-server: the DNS steps inside the XMPP bracket fail as manual
     // steps. The bracket's closing start waits for them to end, not to

@@ -161,6 +161,7 @@ impl LyncSystem for LabBackend {
         Ok(Observation {
             deployment: lab.published(),
             warnings,
+            dns_unreadable: None,
         })
     }
 
@@ -177,6 +178,7 @@ impl DnsSystem for LabBackend {
         Ok(DnsObservation {
             records: self.snapshot().dns,
             warnings: Vec::new(),
+            unreadable: None,
         })
     }
 
