@@ -66,15 +66,7 @@ fn a_failed_publish_skips_its_dependents_and_the_next_reconcile_converges() {
 #[test]
 fn a_write_that_does_not_stick_fails_the_run_after_verification() {
     let env = Env::new("xmpp-failed-over");
-    let mut lab = env.lab();
-    lab.faults.push(Fault {
-        kind: "set-site-xmpp-route".into(),
-        times: 1,
-        message: String::new(),
-        target: Some("Site1".into()),
-        silent: true,
-    });
-    env.set_lab(&lab);
+    silently_ignore_xmpp_route_of(&env, "Site1");
 
     let out = env.run(&["reconcile", "-f", &example("failback.yaml")]);
     assert_eq!(code(&out), 1, "{}", text(&out));
@@ -95,15 +87,7 @@ fn a_write_that_does_not_stick_fails_the_run_after_verification() {
     );
 
     // The json output carries the verification too.
-    let mut lab = env.lab();
-    lab.faults.push(Fault {
-        kind: "set-site-xmpp-route".into(),
-        times: 1,
-        message: String::new(),
-        target: Some("Site1".into()),
-        silent: true,
-    });
-    env.set_lab(&lab);
+    silently_ignore_xmpp_route_of(&env, "Site1");
     let out = env.run(&["--output", "json", "reconcile", "-f", &example("failback.yaml")]);
     assert_eq!(code(&out), 1, "{}", text(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
@@ -116,6 +100,20 @@ fn a_write_that_does_not_stick_fails_the_run_after_verification() {
     assert_eq!(code(&again), 0, "{}", text(&again));
     let v: serde_json::Value = serde_json::from_slice(&again.stdout).expect("json");
     assert_eq!(v["verify"]["inSync"], true);
+}
+
+/// Makes the lab's next `set-site-xmpp-route` of `site` report success and
+/// change nothing (a write that does not stick).
+fn silently_ignore_xmpp_route_of(env: &Env, site: &str) {
+    let mut lab = env.lab();
+    lab.faults.push(Fault {
+        kind: "set-site-xmpp-route".into(),
+        times: 1,
+        message: String::new(),
+        target: Some(site.into()),
+        silent: true,
+    });
+    env.set_lab(&lab);
 }
 
 fn lab_faults_empty(env: &Env) -> bool {
@@ -132,15 +130,7 @@ fn a_saved_plan_run_verifies_against_its_document() {
         &std::fs::read_to_string(example("failback.yaml")).expect("example"),
     );
     env.ok(&["plan", "-f", &doc, "--out", "plan.json"]);
-    let mut lab = env.lab();
-    lab.faults.push(Fault {
-        kind: "set-site-xmpp-route".into(),
-        times: 1,
-        message: String::new(),
-        target: Some("Site2".into()),
-        silent: true,
-    });
-    env.set_lab(&lab);
+    silently_ignore_xmpp_route_of(&env, "Site2");
     let out = env.run(&["reconcile", "--plan", "plan.json"]);
     assert_eq!(code(&out), 1, "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
