@@ -14,8 +14,8 @@ use crate::model::{DnsName, RecordType};
 use crate::powershell::PowerShellBackend;
 use crate::settings::{DnsSettings, Settings, TsigKeySource};
 
-/// Sets up colour and logging on stderr.
-pub fn set_up_output(settings: &Settings) {
+/// Sets up colour and logging on stderr; `json` logs one JSON object a line.
+pub fn set_up_output(settings: &Settings, json: bool) {
     let choice = match settings.color {
         ColorWhen::Auto => anstream::ColorChoice::Auto,
         ColorWhen::Always => anstream::ColorChoice::Always,
@@ -28,12 +28,15 @@ pub fn set_up_output(settings: &Settings) {
     let ansi = std::io::stderr().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         && settings.color != ColorWhen::Never;
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(ansi)
-        .with_target(false)
-        .try_init();
+        .with_target(false);
+    let _ = if json {
+        builder.json().with_ansi(false).try_init()
+    } else {
+        builder.with_ansi(ansi).try_init()
+    };
 }
 
 /// Writes to stdout (colour stripped unless wanted).

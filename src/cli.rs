@@ -183,6 +183,9 @@ pub enum Command {
     Reconcile(ReconcileArgs),
     /// Print the current state as a desired-state document.
     Observe,
+    /// Reconcile continuously: at start, every interval, when the document or
+    /// the lab changes, and on SIGHUP; Prometheus metrics and health on HTTP.
+    Watch(WatchArgs),
     /// Print the JSON Schema (draft-07) of the desired-state document (`--output json|yaml`).
     Schema(SchemaArgs),
     /// The simulated deployment.
@@ -294,6 +297,65 @@ pub struct ReconcileArgs {
     /// and without one refuses.
     #[arg(long, visible_alias = "auto-approve", conflicts_with = "check")]
     pub yes: bool,
+}
+
+/// `watch --mode`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum WatchMode {
+    /// Observe and plan only; report drift.
+    Monitor,
+    /// Also apply (a real system needs --yes).
+    Correct,
+}
+
+/// `watch --log-format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Lines for people.
+    Text,
+    /// One JSON object per log line.
+    Json,
+}
+
+/// `watch`.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// The desired-state document (a file: it is watched for changes).
+    #[arg(short = 'f', long = "file", value_name = "DESIRED.yaml")]
+    pub file: String,
+    /// `monitor` reports drift; `correct` also applies it.
+    #[arg(long, value_enum, default_value = "monitor")]
+    pub mode: WatchMode,
+    /// How often to reconcile after a success, e.g. `5m`, `90s`, `1h 30m`.
+    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub interval: std::time::Duration,
+    /// Random spread of the interval, in percent (10: ±10%).
+    #[arg(long, default_value = "10", value_parser = clap::value_parser!(u8).range(0..=50), value_name = "PERCENT")]
+    pub jitter: u8,
+    /// The first retry delay after a failure; it doubles per consecutive failure.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub retry_min: std::time::Duration,
+    /// The longest retry delay.
+    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub retry_max: std::time::Duration,
+    /// Where `/metrics`, `/healthz` and `/readyz` listen (port 0: any free port;
+    /// the address is printed on stderr at start).
+    #[arg(long, default_value = "127.0.0.1:9184", value_name = "ADDR:PORT")]
+    pub metrics_addr: std::net::SocketAddr,
+    /// A plan with more actions is not applied but reported as blocked until a
+    /// person runs `edgefed reconcile`.
+    #[arg(long, value_name = "N")]
+    pub max_actions: Option<usize>,
+    /// Apply to a real system without asking (needed with `--mode correct`
+    /// when it changes the Lync deployment or a DNS server; never for the lab).
+    #[arg(long, visible_alias = "auto-approve")]
+    pub yes: bool,
+    /// Log lines on stderr as text or JSON.
+    #[arg(long, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    /// On SIGTERM / SIGINT, how long to wait for a reconcile in progress.
+    #[arg(long, default_value = "2m", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub stop_timeout: std::time::Duration,
 }
 
 /// `schema`.

@@ -36,3 +36,4 @@ pub mod probe;
 pub mod render;
 pub mod settings;
 pub mod topology;
+pub mod watch;

@@ -34,6 +34,22 @@ pub(crate) fn real_target(settings: &Settings, plan: &Plan) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join(" and "))
 }
 
+/// What a reconcile could change outside the lab, whatever its plan: the
+/// Lync deployment (PowerShell backend) and a DNS server (`--dns-server`).
+/// `None` for the lab alone. `watch --mode correct` checks this at start,
+/// as nobody is at a terminal to ask later.
+#[must_use]
+pub(crate) fn real_systems(settings: &Settings) -> Option<String> {
+    let mut parts = Vec::new();
+    if settings.backend == BackendKind::Powershell {
+        parts.push("the Lync deployment".to_string());
+    }
+    if let DnsSettings::Server { server, .. } = &settings.dns {
+        parts.push(format!("the DNS server {server}"));
+    }
+    (!parts.is_empty()).then(|| parts.join(" and "))
+}
+
 /// Asks before `plan` is applied to a real system; returns when approved.
 ///
 /// # Errors
@@ -139,6 +155,9 @@ mod tests {
             real_target(&ps, &plan_of(start())).as_deref(),
             Some("the Lync deployment (through `pwsh`)")
         );
+        assert_eq!(real_systems(&settings(&[])), None);
+        assert_eq!(real_systems(&dns).as_deref(), Some("the DNS server 192.0.2.53:53"));
+        assert_eq!(real_systems(&ps).as_deref(), Some("the Lync deployment"));
         // With --yes nothing is asked, even without a terminal.
         assert!(obtain(&ps, &plan_of(start()), true).is_ok());
     }

@@ -3,7 +3,7 @@
 //! One module per command: each takes the settings and its arguments and
 //! returns an exit code or an [`Error`].
 
-mod approval;
+pub(crate) mod approval;
 pub mod completions;
 pub mod lab;
 pub mod man;
@@ -13,7 +13,8 @@ pub mod reconcile;
 pub mod schema;
 pub mod topology;
 pub mod validate;
-mod verify;
+pub(crate) mod verify;
+pub mod watch;
 
 use std::process::ExitCode;
 
@@ -51,7 +52,8 @@ where
         }
     };
     let outcome = Settings::from_global(&cli.global).and_then(|settings| {
-        app::set_up_output(&settings);
+        let json_logs = matches!(&cli.command, Command::Watch(a) if a.log_format == crate::cli::LogFormat::Json);
+        app::set_up_output(&settings, json_logs);
         dispatch(&settings, &cli.command)
     });
     match outcome {
@@ -70,6 +72,7 @@ fn dispatch(settings: &Settings, command: &Command) -> Outcome {
         Command::Plan(a) => plan::run(settings, a),
         Command::Reconcile(a) => reconcile::run(settings, a),
         Command::Observe => observe::run(settings),
+        Command::Watch(a) => watch::run(settings, a),
         Command::Schema(a) => schema::run(settings, a),
         Command::Lab(c) => lab::run(settings, c),
         Command::Topology(c) => topology::run(settings, c),

@@ -23,3 +23,4 @@ mod shell_integration;
 mod topology;
 mod topology_writes;
 mod validation;
+mod watch;

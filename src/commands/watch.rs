@@ -1,0 +1,76 @@
+//! `edgefed watch -f DESIRED.yaml`: continuous reconciliation (see
+//! [`crate::watch`]). This file checks the options and starts the watcher.
+
+use super::Outcome;
+use crate::cli::{OutputFormat, WatchArgs, WatchMode};
+use crate::error::Error;
+use crate::settings::Settings;
+use crate::watch::{self, AlwaysLeader, Limits, Mode, Policy};
+
+/// Runs `watch` until SIGTERM or SIGINT.
+///
+/// # Errors
+/// A bad option (exit 64), `--mode correct` on a real system without
+/// `--yes`, or an address that cannot be listened on.
+pub fn run(settings: &Settings, args: &WatchArgs) -> Outcome {
+    let format = super::output_format(settings, "watch", &[OutputFormat::Human, OutputFormat::Json])?;
+    let config = config(settings, args, format)?;
+    watch::run(settings, &config, &AlwaysLeader)
+}
+
+fn config(settings: &Settings, args: &WatchArgs, format: OutputFormat) -> Result<watch::Config, Error> {
+    if args.file == "-" {
+        return Err(Error::usage(
+            "`watch` needs the document as a file it can watch, not standard input: give -f DESIRED.yaml",
+        ));
+    }
+    if args.interval.is_zero() {
+        return Err(Error::usage(
+            "--interval must be longer than zero, e.g. `--interval 5m`",
+        ));
+    }
+    if args.retry_min.is_zero() || args.retry_min > args.retry_max {
+        return Err(Error::usage(format!(
+            "--retry-min ({}) must be longer than zero and at most --retry-max ({})",
+            humantime::format_duration(args.retry_min),
+            humantime::format_duration(args.retry_max)
+        )));
+    }
+    if args.max_actions == Some(0) {
+        return Err(Error::usage(
+            "--max-actions 0 would block every change; use `--mode monitor` to only report drift",
+        ));
+    }
+    let mode = match args.mode {
+        WatchMode::Monitor => Mode::Monitor,
+        WatchMode::Correct => Mode::Correct,
+    };
+    if mode == Mode::Correct
+        && !args.yes
+        && let Some(target) = super::approval::real_systems(settings)
+    {
+        return Err(Error::NotApproved {
+            reason: format!(
+                "`watch --mode correct` would change {target} with nobody at a terminal to ask: \
+                 review the plan (`edgefed plan`) and pass `--yes` (or `--auto-approve`), or use `--mode monitor`"
+            ),
+        });
+    }
+    Ok(watch::Config {
+        document: args.file.clone(),
+        limits: Limits {
+            mode,
+            max_actions: args.max_actions,
+            yes: args.yes,
+        },
+        policy: Policy {
+            interval: args.interval,
+            jitter: f64::from(args.jitter) / 100.0,
+            retry_min: args.retry_min,
+            retry_max: args.retry_max,
+        },
+        metrics_addr: args.metrics_addr,
+        json: format == OutputFormat::Json,
+        stop_timeout: args.stop_timeout,
+    })
+}

@@ -1,0 +1,410 @@
+//! The controller: one task owns the loop. It decides when the next
+//! reconcile runs — at start, after the interval (or the backoff after a
+//! failure), when the document or the lab file changes, on SIGHUP — and
+//! hands it to the one worker thread, so two reconciles never overlap;
+//! triggers that arrive meanwhile coalesce into the next one. SIGTERM or
+//! SIGINT stops the scheduling; an in-flight reconcile is waited for (up
+//! to `--stop-timeout`) and its lock released before the process exits.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, watch};
+
+use super::changes::{self, Changed};
+use super::document::{Document, Read, fingerprint};
+use super::events::{DocumentState, Event, Result as PassResult, Trigger, now_rfc3339};
+use super::http::{self, Health};
+use super::leadership::Leadership;
+use super::metrics::Metrics;
+use super::pass::{self, Limits, Mode, Pass};
+use super::schedule::{Cause, FastRandom, Policy, Schedule};
+use crate::app::{self, note, print};
+use crate::error::Error;
+use crate::exit;
+use crate::settings::Settings;
+
+/// How long file events are gathered before one reconcile runs.
+const DEBOUNCE: Duration = Duration::from_millis(250);
+
+/// Everything `edgefed watch` was told.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The document.
+    pub document: String,
+    /// Mode, `--max-actions`, `--yes`.
+    pub limits: Limits,
+    /// Interval, jitter and backoff.
+    pub policy: Policy,
+    /// Where the endpoints listen.
+    pub metrics_addr: SocketAddr,
+    /// NDJSON events on stdout instead of lines for people.
+    pub json: bool,
+    /// How long a stop waits for an in-flight reconcile.
+    pub stop_timeout: Duration,
+}
+
+/// What the worker sends back.
+struct Done {
+    pass: Pass,
+    document: DocumentState,
+    took: Duration,
+}
+
+/// Runs the watcher until SIGTERM or SIGINT.
+///
+/// # Errors
+/// The endpoint address cannot be bound, the files cannot be watched, the
+/// runtime cannot start, or a stop found a reconcile still running after
+/// `--stop-timeout`.
+pub fn run(settings: &Settings, config: &Config, leadership: &dyn Leadership) -> Result<u8, Error> {
+    let rt = app::runtime()?;
+    let metrics = Arc::new(Metrics::new());
+    metrics.leader(leadership.is_leader());
+    let health = Arc::new(Health::new(Arc::clone(&metrics), config.policy.interval));
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind(config.metrics_addr))
+        .map_err(|e| {
+            Error::usage(format!(
+                "--metrics-addr {}: cannot listen there ({e}); choose another address or port (port 0 picks a free one)",
+                config.metrics_addr
+            ))
+        })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| Error::Internal(format!("the listening address is unknown: {e}")))?;
+    let lab = match settings.backend {
+        crate::cli::BackendKind::Lab => Some(app::lab_path(settings, true)?),
+        crate::cli::BackendKind::Powershell => None,
+    };
+    let (change_tx, change_rx) = mpsc::channel(16);
+    let mut files = vec![(Changed::Document, Path::new(&config.document))];
+    if let Some(lab) = &lab {
+        files.push((Changed::Lab, lab.as_path()));
+    }
+    let _watch = changes::watch(&files, change_tx).map_err(Error::usage)?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (hup_tx, hup_rx) = mpsc::channel(1);
+    rt.block_on(async { listen_for_signals(stop_tx, hup_tx) })?;
+    rt.spawn(http::serve(listener, Arc::clone(&health), stop_rx.clone()));
+    note(&format!(
+        "edgefed watch: {} mode, every {} (±{:.0}%); leadership: {}; endpoints on http://{bound}/metrics, /healthz, /readyz",
+        config.limits.mode.name(),
+        humantime::format_duration(config.policy.interval),
+        config.policy.jitter * 100.0,
+        leadership.describe(),
+    ));
+    std::thread::scope(|scope| {
+        let (job_tx, job_rx) = std::sync::mpsc::channel::<()>();
+        let (done_tx, done_rx) = mpsc::channel::<Done>(1);
+        let worker_metrics = Arc::clone(&metrics);
+        scope.spawn(move || {
+            let mut document = Document::new(&config.document);
+            while job_rx.recv().is_ok() {
+                let started = Instant::now();
+                let (pass, doc) = one(settings, config, &mut document, leadership, &worker_metrics);
+                let done = Done {
+                    pass,
+                    document: doc,
+                    took: started.elapsed(),
+                };
+                if done_tx.blocking_send(done).is_err() {
+                    break;
+                }
+            }
+        });
+        let loop_state = Loop {
+            config,
+            lab: lab.clone(),
+            metrics: &metrics,
+            health: &health,
+            schedule: Schedule::new(config.policy, FastRandom::new()),
+        };
+        let code = rt.block_on(loop_state.run(job_tx, done_rx, change_rx, hup_rx, stop_rx));
+        if let Err(e) = &code {
+            // The worker cannot be interrupted: leave now, the operating
+            // system releases the lab's lock with the process.
+            let mut err = anstream::stderr();
+            let _ = std::io::Write::write_all(&mut err, e.report().as_bytes());
+            std::process::exit(i32::from(e.exit_code()));
+        }
+        code
+    })
+}
+
+/// One reconcile in the worker: read the document (keeping the last valid
+/// one), then the pass.
+fn one(
+    settings: &Settings,
+    config: &Config,
+    document: &mut Document,
+    leadership: &dyn Leadership,
+    metrics: &Metrics,
+) -> (Pass, DocumentState) {
+    let file = document.file().to_string();
+    match document.read() {
+        Read::Valid(desired) => {
+            metrics.document_valid(true);
+            let pass = pass::run(settings, desired, config.limits, leadership, metrics);
+            (
+                pass,
+                DocumentState {
+                    file,
+                    valid: true,
+                    error: None,
+                },
+            )
+        }
+        Read::Invalid {
+            error,
+            kept,
+            reported_before,
+        } => {
+            metrics.document_valid(false);
+            if !reported_before {
+                note(&format!(
+                    "{error}\nedgefed watch: {file} is invalid; {}",
+                    if kept.is_some() {
+                        "reconciling against its last valid version until it is fixed"
+                    } else {
+                        "nothing to reconcile against until it is fixed"
+                    }
+                ));
+            }
+            let state = DocumentState {
+                file: file.clone(),
+                valid: false,
+                error: Some(error.clone()),
+            };
+            let pass = match kept {
+                Some(desired) => pass::run(settings, desired, config.limits, leadership, metrics),
+                None => Pass {
+                    result: PassResult::InvalidDocument,
+                    cause: Some(Cause::Document),
+                    observed: false,
+                    in_sync: false,
+                    actions: Vec::new(),
+                    applied: 0,
+                    failed: 0,
+                    message: Some(format!("{file} is invalid and no earlier version was valid")),
+                    leader: leadership.is_leader(),
+                },
+            };
+            (pass, state)
+        }
+    }
+}
+
+/// SIGTERM / SIGINT set `stop`; SIGHUP asks for a reconcile.
+fn listen_for_signals(stop: watch::Sender<bool>, hup: mpsc::Sender<()>) -> Result<(), Error> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let install = |kind: SignalKind, name: &str| {
+            signal(kind).map_err(|e| Error::Internal(format!("cannot handle {name}: {e}")))
+        };
+        let mut term = install(SignalKind::terminate(), "SIGTERM")?;
+        let mut int = install(SignalKind::interrupt(), "SIGINT")?;
+        let mut hangup = install(SignalKind::hangup(), "SIGHUP")?;
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = term.recv() => { let _ = stop.send(true); break; }
+                    _ = int.recv() => { let _ = stop.send(true); break; }
+                    _ = hangup.recv() => { let _ = hup.try_send(()); }
+                }
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    {
+        drop(hup);
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                let _ = stop.send(true);
+            }
+        });
+    }
+    Ok(())
+}
+
+/// The loop's state.
+struct Loop<'a> {
+    config: &'a Config,
+    lab: Option<PathBuf>,
+    metrics: &'a Metrics,
+    health: &'a Health,
+    schedule: Schedule<FastRandom>,
+}
+
+/// What a wait for the next reconcile ended with.
+enum Next {
+    Run(Trigger),
+    Stop,
+}
+
+impl Loop<'_> {
+    async fn run(
+        mut self,
+        jobs: std::sync::mpsc::Sender<()>,
+        mut done: mpsc::Receiver<Done>,
+        mut changes: mpsc::Receiver<Changed>,
+        mut hup: mpsc::Receiver<()>,
+        mut stop: watch::Receiver<bool>,
+    ) -> Result<u8, Error> {
+        let mut trigger = Trigger::Start;
+        loop {
+            if jobs.send(()).is_err() {
+                return Err(Error::Internal("the reconcile worker stopped".into()));
+            }
+            let (finished, stopping) = tokio::select! {
+                d = done.recv() => (d, false),
+                _ = stop.wait_for(|s| *s) => {
+                    note(&format!(
+                        "edgefed watch: stopping; waiting up to {} for the reconcile in progress",
+                        humantime::format_duration(self.config.stop_timeout)
+                    ));
+                    match tokio::time::timeout(self.config.stop_timeout, done.recv()).await {
+                        Ok(d) => (d, true),
+                        Err(_) => return Err(Error::Internal(format!(
+                            "the reconcile in progress did not end within --stop-timeout {}; stopped anyway: check the deployment with `edgefed plan` and run `edgefed reconcile`",
+                            humantime::format_duration(self.config.stop_timeout)
+                        ))),
+                    }
+                }
+            };
+            let Some(finished) = finished else {
+                return Err(Error::Internal("the reconcile worker stopped".into()));
+            };
+            let failed = finished.pass.cause.is_some();
+            let delay = self.report(trigger, finished);
+            if stopping || *stop.borrow() {
+                break;
+            }
+            let seen = self.fingerprints();
+            match self.wait(delay, failed, seen, &mut changes, &mut hup, &mut stop).await {
+                Next::Run(t) => trigger = t,
+                Next::Stop => break,
+            }
+        }
+        note("edgefed watch: stopped");
+        Ok(exit::SUCCESS)
+    }
+
+    /// Records a finished reconcile (metrics, readiness, the event) and
+    /// returns how long to wait before the next one.
+    fn report(&mut self, trigger: Trigger, done: Done) -> Duration {
+        let Done { pass, document, took } = done;
+        self.metrics.reconciled(pass.result.name());
+        if pass.observed {
+            self.health.observed();
+        }
+        let (delay, failures) = match pass.cause {
+            Some(cause) => {
+                let delay = self.schedule.failed(cause);
+                (delay, self.schedule.failures(cause))
+            }
+            None => (self.schedule.succeeded(), 0),
+        };
+        if !pass.in_sync {
+            self.metrics.out_of_sync();
+        }
+        if pass.in_sync {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
+            self.metrics.succeeded_at(now.as_secs_f64());
+        }
+        let mode = if pass.leader {
+            self.config.limits.mode
+        } else {
+            Mode::Monitor
+        };
+        let event = Event {
+            time: now_rfc3339(),
+            trigger,
+            mode: mode.name(),
+            leader: pass.leader,
+            result: pass.result,
+            in_sync: pass.in_sync,
+            actions: pass.actions,
+            applied: pass.applied,
+            failed: pass.failed,
+            message: pass.message,
+            document,
+            duration_ms: u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
+            failures,
+            next_in_ms: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+        };
+        match pass.cause {
+            Some(cause) => tracing::warn!(
+                result = event.result.name(),
+                cause = cause.name(),
+                failures,
+                next_in_ms = event.next_in_ms,
+                "reconcile failed: {}",
+                event.message.as_deref().unwrap_or("")
+            ),
+            None => tracing::info!(
+                result = event.result.name(),
+                actions = event.actions.len(),
+                next_in_ms = event.next_in_ms,
+                "reconciled"
+            ),
+        }
+        print(&if self.config.json {
+            event.json_line()
+        } else {
+            event.human_line()
+        });
+        delay
+    }
+
+    /// The watched files' contents now, to tell a real change from an event
+    /// about a file that ended up the same (or about edgefed's own writes).
+    fn fingerprints(&self) -> (Option<[u8; 32]>, Option<[u8; 32]>) {
+        (
+            fingerprint(Path::new(&self.config.document)),
+            self.lab.as_deref().and_then(fingerprint),
+        )
+    }
+
+    /// Waits for the next reconcile: the delay, a changed file, SIGHUP, or a stop.
+    async fn wait(
+        &self,
+        delay: Duration,
+        failed: bool,
+        mut seen: (Option<[u8; 32]>, Option<[u8; 32]>),
+        changes: &mut mpsc::Receiver<Changed>,
+        hup: &mut mpsc::Receiver<()>,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Next {
+        let deadline = tokio::time::Instant::now() + delay;
+        loop {
+            tokio::select! {
+                _ = stop.wait_for(|s| *s) => return Next::Stop,
+                () = tokio::time::sleep_until(deadline) => {
+                    return Next::Run(if failed { Trigger::Retry } else { Trigger::Interval });
+                }
+                Some(()) = hup.recv() => return Next::Run(Trigger::Signal),
+                Some(_) = changes.recv() => {
+                    // Gather the burst (a rename comes with several events).
+                    tokio::time::sleep(DEBOUNCE).await;
+                    while changes.try_recv().is_ok() {}
+                    let now = self.fingerprints();
+                    let document_changed = now.0 != seen.0;
+                    let lab_changed = now.1 != seen.1;
+                    seen = now;
+                    if document_changed {
+                        return Next::Run(Trigger::Document);
+                    }
+                    if lab_changed {
+                        return Next::Run(Trigger::Lab);
+                    }
+                }
+            }
+        }
+    }
+}

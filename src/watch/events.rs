@@ -1,0 +1,172 @@
+//! What the watcher tells about each reconcile: one line for people, or one
+//! NDJSON object per reconcile on stdout (`--output json`), and a log line
+//! on stderr (`--log-format json` makes the logs JSON too).
+
+use serde::Serialize;
+
+/// Why a reconcile ran.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Trigger {
+    /// The watcher started.
+    Start,
+    /// The interval elapsed after a success.
+    Interval,
+    /// The backoff elapsed after a failure.
+    Retry,
+    /// The document changed.
+    Document,
+    /// The lab file changed (another process, e.g. `edgefed lab fail`).
+    Lab,
+    /// SIGHUP.
+    Signal,
+}
+
+/// How a reconcile ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Result {
+    /// The deployment matches the document; nothing to do.
+    InSync,
+    /// It differs, and nothing was applied (monitor mode, or a follower).
+    Drift,
+    /// It differs, and a person acts: more actions than `--max-actions` (run
+    /// `edgefed reconcile`), or the plan refused by a rule (P1–P8).
+    Blocked,
+    /// Every action was applied and a second observation matched the document.
+    Applied,
+    /// The backend could not be opened or could not observe, or the plan failed.
+    FailedObserve,
+    /// An action failed, the lock was held, or the run did not verify.
+    FailedApply,
+    /// The document is invalid and there is no earlier valid one.
+    InvalidDocument,
+}
+
+impl Result {
+    /// The name, as in the event and the `result` label.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::InSync => "in-sync",
+            Self::Drift => "drift",
+            Self::Blocked => "blocked",
+            Self::Applied => "applied",
+            Self::FailedObserve => "failed-observe",
+            Self::FailedApply => "failed-apply",
+            Self::InvalidDocument => "invalid-document",
+        }
+    }
+}
+
+/// The document as this reconcile read it.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentState {
+    /// The file.
+    pub file: String,
+    /// Whether it is valid; when not, the last valid version was used.
+    pub valid: bool,
+    /// The located error, when invalid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One reconcile, as printed.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Event {
+    /// When it ended (RFC 3339, UTC).
+    pub time: String,
+    /// Why it ran.
+    pub trigger: Trigger,
+    /// `monitor` or `correct` (a follower reports `monitor`).
+    pub mode: &'static str,
+    /// Whether this watcher led.
+    pub leader: bool,
+    /// How it ended.
+    pub result: Result,
+    /// Whether the deployment matched the document at the end.
+    pub in_sync: bool,
+    /// The plan's actions (before any apply), one line each.
+    pub actions: Vec<String>,
+    /// Actions applied.
+    pub applied: usize,
+    /// Actions failed.
+    pub failed: usize,
+    /// What went wrong, for a failure or a block.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The document.
+    pub document: DocumentState,
+    /// How long the reconcile took.
+    pub duration_ms: u64,
+    /// Consecutive failures of this cause, 0 after a success.
+    pub failures: u32,
+    /// When the next reconcile runs unless something triggers it sooner.
+    pub next_in_ms: u64,
+}
+
+impl Event {
+    /// The NDJSON line.
+    #[must_use]
+    pub fn json_line(&self) -> String {
+        let mut line = serde_json::to_string(self).unwrap_or_else(|e| {
+            format!(
+                r#"{{"result":"{}","message":"event not serialisable: {e}"}}"#,
+                self.result.name()
+            )
+        });
+        line.push('\n');
+        line
+    }
+
+    /// The line for people.
+    #[must_use]
+    pub fn human_line(&self) -> String {
+        let next = humantime::format_duration(std::time::Duration::from_millis(self.next_in_ms));
+        let what = match self.result {
+            Result::InSync => "in sync".to_string(),
+            Result::Drift => format!(
+                "drift: {} action(s) pending, not applied ({})",
+                self.actions.len(),
+                self.mode
+            ),
+            Result::Blocked if self.actions.is_empty() => "blocked".to_string(),
+            Result::Blocked => format!("blocked: {} action(s) pending", self.actions.len()),
+            Result::Applied => format!("applied {} action(s); in sync", self.applied),
+            Result::FailedObserve | Result::FailedApply | Result::InvalidDocument => self.result.name().to_string(),
+        };
+        let mut line = format!("{} [{}] {what}", self.time, trigger_name(self.trigger));
+        if let Some(m) = &self.message {
+            line.push_str(": ");
+            line.push_str(m);
+        }
+        line.push_str(&format!("; next in {next}\n"));
+        for a in self
+            .actions
+            .iter()
+            .filter(|_| self.result == Result::Drift || self.result == Result::Blocked)
+        {
+            line.push_str(&format!("    {a}\n"));
+        }
+        line
+    }
+}
+
+fn trigger_name(t: Trigger) -> &'static str {
+    match t {
+        Trigger::Start => "start",
+        Trigger::Interval => "interval",
+        Trigger::Retry => "retry",
+        Trigger::Document => "document",
+        Trigger::Lab => "lab",
+        Trigger::Signal => "signal",
+    }
+}
+
+/// Now, as RFC 3339 in UTC (seconds).
+#[must_use]
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}

@@ -1,0 +1,468 @@
+//! `edgefed watch`: real watcher processes on the lab, their `/metrics`,
+//! `/healthz` and `/readyz` scraped over loopback HTTP, their NDJSON events
+//! read from stdout. Waits are bounded polls, never timed assertions.
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::support::*;
+use edgefed::backend::lab::{Fault, LabLock};
+
+/// The longest any wait polls.
+const BOUND: Duration = Duration::from_secs(60);
+
+/// A running `edgefed watch`, killed if a test ends without stopping it.
+struct Watcher {
+    child: Child,
+    stdout: Arc<Mutex<String>>,
+    stderr: Arc<Mutex<String>>,
+    addr: SocketAddr,
+}
+
+fn collect(stream: impl std::io::Read + Send + 'static) -> Arc<Mutex<String>> {
+    let text = Arc::new(Mutex::new(String::new()));
+    let sink = Arc::clone(&text);
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            let mut t = sink.lock().expect("lock");
+            t.push_str(&line);
+            t.push('\n');
+        }
+    });
+    text
+}
+
+fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    while start.elapsed() < BOUND {
+        if let Some(v) = f() {
+            return v;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+impl Watcher {
+    /// Starts `edgefed --lab LAB --output json watch ARGS --metrics-addr 127.0.0.1:0`.
+    fn start(env: &Env, args: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_edgefed"))
+            .current_dir(env.dir.path())
+            .arg("--lab")
+            .arg(env.lab_path())
+            .args(["--output", "json", "watch", "--metrics-addr", "127.0.0.1:0"])
+            .args(args)
+            .env("NO_COLOR", "1")
+            .env_remove("EDGEFED_LAB")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn edgefed watch");
+        let stdout = collect(child.stdout.take().expect("stdout"));
+        let stderr = collect(child.stderr.take().expect("stderr"));
+        let addr = wait_for("the endpoint address on stderr", || {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("watch exited {status}: {}", stderr.lock().expect("lock"));
+            }
+            let text = stderr.lock().expect("lock").clone();
+            let start = text.find("http://")? + "http://".len();
+            let end = start + text[start..].find("/metrics")?;
+            text[start..end].parse().ok()
+        });
+        Self {
+            child,
+            stdout,
+            stderr,
+            addr,
+        }
+    }
+
+    fn events(&self) -> Vec<Value> {
+        self.stdout
+            .lock()
+            .expect("lock")
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not an NDJSON event: {l}: {e}")))
+            .collect()
+    }
+
+    /// Waits for an event after the first `after` that satisfies `f`; returns its index and it.
+    fn event_after(&self, after: usize, what: &str, f: impl Fn(&Value) -> bool) -> (usize, Value) {
+        wait_for(what, || {
+            self.events().into_iter().enumerate().skip(after).find(|(_, e)| f(e))
+        })
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr.lock().expect("lock").clone()
+    }
+
+    /// `GET path` over loopback: (status, body).
+    fn get(&self, path: &str) -> (u16, String) {
+        let mut stream = TcpStream::connect(self.addr).expect("connect");
+        stream.set_read_timeout(Some(BOUND)).expect("timeout");
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.addr
+        )
+        .expect("send");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("read");
+        let status = response
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no status: {response}"));
+        let body = response
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
+        (status, body)
+    }
+
+    /// One series' value from `/metrics`.
+    fn metric(&self, series: &str) -> Option<f64> {
+        let (status, body) = self.get("/metrics");
+        assert_eq!(status, 200, "{body}");
+        body.lines()
+            .find_map(|l| l.strip_prefix(series).and_then(|r| r.strip_prefix(' ')))
+            .and_then(|v| v.trim().parse().ok())
+    }
+
+    /// SIGTERM, then the exit code (bounded wait).
+    fn stop(mut self) -> i32 {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        let status = wait_for("the watcher to exit", || self.child.try_wait().ok().flatten());
+        status.code().unwrap_or(-1)
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn result_is(r: &'static str) -> impl Fn(&Value) -> bool {
+    move |e| e["result"] == r
+}
+
+#[test]
+fn monitor_reports_drift_and_a_restart_in_correct_mode_brings_it_in_sync() {
+    let env = Env::new("xmpp-failed-over");
+    let doc = example("failback.yaml");
+    let w = Watcher::start(&env, &["-f", &doc, "--interval", "1s"]);
+    let (_, drift) = w.event_after(0, "a drift event", result_is("drift"));
+    assert_eq!(drift["trigger"], "start");
+    assert_eq!(drift["mode"], "monitor");
+    assert_eq!(drift["inSync"], false);
+    assert_eq!(drift["actions"].as_array().map(Vec::len), Some(17), "{drift}");
+    assert_eq!(w.metric("edgefed_in_sync"), Some(0.0));
+    assert_eq!(w.metric(r#"edgefed_pending_actions{kind="start-services"}"#), Some(2.0));
+    assert_eq!(
+        w.metric(r#"edgefed_pending_actions{kind="publish-topology"}"#),
+        Some(1.0)
+    );
+    assert!(w.metric(r#"edgefed_reconciles_total{result="drift"}"#) >= Some(1.0));
+    assert_eq!(w.metric("edgefed_lock_held"), Some(0.0));
+    assert_eq!(w.get("/healthz").0, 200);
+    assert_eq!(w.get("/readyz").0, 200);
+    assert_eq!(w.get("/nothing").0, 404);
+    // A second interval reports the same drift; monitor never applies.
+    w.event_after(1, "a second drift event", |e| {
+        e["result"] == "drift" && e["trigger"] == "interval"
+    });
+    assert!(env.lab().log.is_empty(), "monitor applied something");
+    assert_eq!(w.stop(), 0);
+
+    let w = Watcher::start(&env, &["-f", &doc, "--interval", "1s", "--mode", "correct"]);
+    let (i, applied) = w.event_after(0, "an applied event", result_is("applied"));
+    assert_eq!(applied["applied"], 17, "{applied}");
+    assert_eq!(applied["inSync"], true);
+    w.event_after(i + 1, "an in-sync event", result_is("in-sync"));
+    assert_eq!(w.metric("edgefed_in_sync"), Some(1.0));
+    assert_eq!(w.metric(r#"edgefed_reconciles_total{result="applied"}"#), Some(1.0));
+    assert_eq!(
+        w.metric(r#"edgefed_action_duration_seconds_count{kind="publish-topology"}"#),
+        Some(1.0)
+    );
+    assert_eq!(w.metric(r#"edgefed_pending_actions{kind="start-services"}"#), Some(0.0));
+    assert!(w.metric("edgefed_last_success_timestamp_seconds") > Some(1.0e9));
+    assert!(w.metric("edgefed_backend_round_trips_total") >= Some(19.0));
+    assert_eq!(w.metric("edgefed_lock_held"), Some(0.0));
+    assert_eq!(w.stop(), 0);
+    assert_eq!(code(&env.run(&["reconcile", "--check", "-f", &doc])), 0);
+}
+
+#[test]
+fn a_pool_failed_from_another_process_shows_within_an_interval() {
+    let env = Env::new("healthy");
+    let doc = example("failback.yaml");
+    let w = Watcher::start(&env, &["-f", &doc, "--interval", "1s"]);
+    w.event_after(0, "in sync at start", result_is("in-sync"));
+    let before = w.events().len();
+    env.ok(&["lab", "fail", "edgepool1.contoso.com"]);
+    // The document routes to the pool that is now down: a person must act.
+    let (i, blocked) = w.event_after(before, "a blocked event", result_is("blocked"));
+    assert!(
+        blocked["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("none of its servers is reachable")),
+        "{blocked}"
+    );
+    assert_eq!(w.metric("edgefed_in_sync"), Some(0.0));
+    env.ok(&["lab", "restore", "edgepool1.contoso.com"]);
+    let (_, drift) = w.event_after(i + 1, "a drift event", result_is("drift"));
+    assert!(
+        drift["actions"].as_array().is_some_and(|a| a.iter().any(|x| x
+            .as_str()
+            .is_some_and(|s| s.contains("start-services edgeserver1a.contoso.com")))),
+        "{drift}"
+    );
+    assert_eq!(w.stop(), 0);
+}
+
+#[test]
+fn apply_failures_back_off_and_a_success_resets_the_count() {
+    let env = Env::new("xmpp-failed-over");
+    let mut lab = env.lab();
+    lab.faults.push(Fault {
+        kind: "publish-topology".into(),
+        times: 2,
+        message: "CMS unavailable".into(),
+        target: None,
+        silent: false,
+    });
+    env.set_lab(&lab);
+    let doc = example("failback.yaml");
+    let w = Watcher::start(
+        &env,
+        &[
+            "-f",
+            &doc,
+            "--mode",
+            "correct",
+            "--interval",
+            "1h",
+            "--retry-min",
+            "200ms",
+            "--retry-max",
+            "300ms",
+        ],
+    );
+    let (i, first) = w.event_after(0, "a failed apply", result_is("failed-apply"));
+    assert_eq!(first["failures"], 1);
+    assert!(
+        first["message"].as_str().is_some_and(|m| m.contains("CMS unavailable")),
+        "{first}"
+    );
+    // Equal jitter: between half and all of 200 ms.
+    let next = first["nextInMs"].as_u64().expect("nextInMs");
+    assert!((100..=200).contains(&next), "{first}");
+    let (j, second) = w.event_after(i + 1, "a second failed apply", result_is("failed-apply"));
+    assert_eq!(second["trigger"], "retry");
+    assert_eq!(second["failures"], 2);
+    // Doubled, then capped at 300 ms.
+    let next = second["nextInMs"].as_u64().expect("nextInMs");
+    assert!((150..=300).contains(&next), "{second}");
+    let (_, applied) = w.event_after(j + 1, "the apply that succeeds", result_is("applied"));
+    assert_eq!(applied["trigger"], "retry");
+    assert_eq!(applied["failures"], 0);
+    // After the success the interval applies again (an hour, ±10%).
+    assert!(applied["nextInMs"].as_u64() >= Some(3_240_000), "{applied}");
+    assert_eq!(
+        w.metric(r#"edgefed_reconciles_total{result="failed-apply"}"#),
+        Some(2.0)
+    );
+    assert_eq!(w.metric(r#"edgefed_reconciles_total{result="applied"}"#), Some(1.0));
+    assert_eq!(w.metric("edgefed_in_sync"), Some(1.0));
+    assert_eq!(w.stop(), 0);
+}
+
+#[test]
+fn an_unreadable_lab_backs_off_as_an_observe_failure_and_recovers() {
+    let env = Env::new("healthy");
+    let doc = example("failback.yaml");
+    let w = Watcher::start(
+        &env,
+        &[
+            "-f",
+            &doc,
+            "--interval",
+            "1h",
+            "--retry-min",
+            "100ms",
+            "--retry-max",
+            "200ms",
+        ],
+    );
+    w.event_after(0, "in sync at start", result_is("in-sync"));
+    assert_eq!(w.get("/readyz").0, 200);
+    let good = std::fs::read_to_string(env.lab_path()).expect("lab");
+    std::fs::write(env.lab_path(), "apiVersion: edgefed/v1\nkind: [\n").expect("write");
+    let (i, failed) = w.event_after(1, "an observe failure", result_is("failed-observe"));
+    assert_eq!(failed["trigger"], "lab");
+    assert_eq!(failed["failures"], 1);
+    assert!(
+        failed["message"].as_str().is_some_and(|m| m.contains("lab.yaml")),
+        "{failed}"
+    );
+    let (_, again) = w.event_after(i + 1, "a retried observe failure", |e| {
+        e["result"] == "failed-observe" && e["failures"] == 3
+    });
+    assert_eq!(again["trigger"], "retry");
+    assert_eq!(w.metric("edgefed_in_sync"), Some(0.0));
+    std::fs::write(env.lab_path(), good).expect("write");
+    let (_, back) = w.event_after(i + 1, "in sync again", result_is("in-sync"));
+    assert_eq!(back["failures"], 0);
+    assert_eq!(w.metric("edgefed_in_sync"), Some(1.0));
+    assert_eq!(w.stop(), 0);
+}
+
+/// Replaces `path` the way editors and git do: write a temporary file, rename it over.
+fn replace(path: &std::path::Path, content: &str) {
+    let tmp = path.with_extension("yaml.tmp");
+    std::fs::write(&tmp, content).expect("write");
+    std::fs::rename(&tmp, path).expect("rename");
+}
+
+#[test]
+fn document_edits_are_picked_up_and_an_invalid_one_keeps_the_last_valid() {
+    let env = Env::new("healthy");
+    let original = std::fs::read_to_string(example("failback.yaml")).expect("example");
+    let doc = env.dir.path().join("desired.yaml");
+    std::fs::write(&doc, &original).expect("write");
+    let w = Watcher::start(&env, &["-f", doc.to_str().expect("utf-8"), "--interval", "1h"]);
+    w.event_after(0, "in sync at start", result_is("in-sync"));
+    assert_eq!(w.metric("edgefed_document_valid"), Some(1.0));
+
+    // Invalid: one site's XMPP route differs from the other's.
+    let at = original.rfind("xmppFederationRoute: edgepool1").expect("route");
+    let invalid = format!(
+        "{}xmppFederationRoute: edgepool2{}",
+        &original[..at],
+        &original[at + "xmppFederationRoute: edgepool1".len()..]
+    );
+    replace(&doc, &invalid);
+    let (i, kept) = w.event_after(1, "the invalid edit reported", |e| e["document"]["valid"] == false);
+    assert_eq!(kept["trigger"], "document");
+    assert_eq!(
+        kept["result"], "in-sync",
+        "the last valid document is still reconciled: {kept}"
+    );
+    let error = kept["document"]["error"].as_str().expect("error");
+    assert!(error.contains("desired.yaml:21:"), "{error}");
+    assert!(w.stderr().contains("desired.yaml:21:"), "{}", w.stderr());
+    assert_eq!(w.metric("edgefed_document_valid"), Some(0.0));
+
+    // Valid: every XMPP route to EdgePool2.
+    replace(
+        &doc,
+        &original.replace(
+            "xmppFederationRoute: edgepool1.contoso.com",
+            "xmppFederationRoute: edgepool2.contoso.com",
+        ),
+    );
+    let (_, drift) = w.event_after(i + 1, "the valid edit planned", result_is("drift"));
+    assert_eq!(drift["document"]["valid"], true);
+    assert!(
+        drift["actions"].as_array().is_some_and(|a| a
+            .iter()
+            .any(|x| x.as_str().is_some_and(|s| s.contains("set-site-xmpp-route")))),
+        "{drift}"
+    );
+    assert_eq!(w.metric("edgefed_document_valid"), Some(1.0));
+    assert_eq!(w.stop(), 0);
+}
+
+#[test]
+fn an_invalid_document_at_start_backs_off_until_it_is_fixed() {
+    let env = Env::new("healthy");
+    let doc = env.dir.path().join("desired.yaml");
+    std::fs::write(&doc, "apiVersion: edgefed/v1\nkind: [\n").expect("write");
+    let w = Watcher::start(
+        &env,
+        &[
+            "-f",
+            doc.to_str().expect("utf-8"),
+            "--retry-min",
+            "100ms",
+            "--retry-max",
+            "200ms",
+        ],
+    );
+    let (i, first) = w.event_after(0, "invalid-document", result_is("invalid-document"));
+    assert_eq!(first["failures"], 1);
+    assert_eq!(w.get("/readyz").0, 503);
+    w.event_after(i + 1, "a retry", |e| {
+        e["result"] == "invalid-document" && e["failures"] == 2
+    });
+    replace(
+        &doc,
+        &std::fs::read_to_string(example("failback.yaml")).expect("example"),
+    );
+    let (_, ok) = w.event_after(i + 1, "in sync once fixed", result_is("in-sync"));
+    assert_eq!(ok["failures"], 0);
+    assert_eq!(w.get("/readyz").0, 200);
+    assert_eq!(w.stop(), 0);
+}
+
+#[test]
+fn sigterm_while_idle_exits_0_and_leaves_the_lock_free() {
+    let env = Env::new("healthy");
+    let w = Watcher::start(
+        &env,
+        &["-f", &example("failback.yaml"), "--mode", "correct", "--interval", "1h"],
+    );
+    w.event_after(0, "the first reconcile", result_is("in-sync"));
+    assert_eq!(w.stop(), 0);
+    LabLock::acquire(&env.lab_path(), Duration::ZERO).expect("the lab's lock is free");
+}
+
+#[test]
+fn options_are_checked_before_starting() {
+    let env = Env::new("healthy");
+    let doc = example("failback.yaml");
+    let refused = |args: &[&str], code_expected: i32, says: &str| {
+        let out = env.run(args);
+        assert_eq!(code(&out), code_expected, "{args:?}: {}", text(&out));
+        assert!(text(&out).contains(says), "{args:?}: {}", text(&out));
+    };
+    refused(&["watch", "-f", "-"], 64, "not standard input");
+    refused(
+        &["watch", "-f", &doc, "--interval", "0s"],
+        64,
+        "--interval must be longer than zero",
+    );
+    refused(&["watch", "-f", &doc, "--interval", "soon"], 64, "--interval");
+    refused(
+        &["watch", "-f", &doc, "--retry-min", "1m", "--retry-max", "5s"],
+        64,
+        "at most --retry-max",
+    );
+    refused(
+        &["--output", "yaml", "watch", "-f", &doc],
+        64,
+        "`watch` prints human or json",
+    );
+    // Correct mode on a real DNS server needs --yes: nobody is at a terminal.
+    refused(
+        &["--dns-server", "127.0.0.1:53", "watch", "-f", &doc, "--mode", "correct"],
+        1,
+        "--yes",
+    );
+}
