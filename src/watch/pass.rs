@@ -296,3 +296,115 @@ fn apply_locked(
     }
     pass
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::lab::{LabFile, Scenario};
+    use crate::watch::leadership::AlwaysLeader;
+
+    /// An election this watcher has lost.
+    struct Follower;
+
+    impl Leadership for Follower {
+        fn is_leader(&self) -> bool {
+            false
+        }
+        fn still_leads(&self) -> bool {
+            false
+        }
+        fn fencing_token(&self) -> Option<u64> {
+            None
+        }
+        fn describe(&self) -> String {
+            "a follower".into()
+        }
+    }
+
+    /// Leads when asked first, has lost the lease by the time it would apply.
+    struct LosesTheLease;
+
+    impl Leadership for LosesTheLease {
+        fn is_leader(&self) -> bool {
+            true
+        }
+        fn still_leads(&self) -> bool {
+            false
+        }
+        fn fencing_token(&self) -> Option<u64> {
+            Some(7)
+        }
+        fn describe(&self) -> String {
+            "loses its lease".into()
+        }
+    }
+
+    fn lab() -> (tempfile::TempDir, Settings) {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("lab.yaml");
+        std::fs::write(&path, Scenario::DEFAULT.text()).expect("lab");
+        let cli = <crate::cli::Cli as clap::Parser>::try_parse_from([
+            "edgefed",
+            "--lab",
+            path.to_str().expect("utf-8"),
+            "observe",
+        ])
+        .expect("clap");
+        (dir, Settings::from_global(&cli.global).expect("settings"))
+    }
+
+    fn desired() -> Desired {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/failback.yaml");
+        crate::commands::load_desired(path).expect("example")
+    }
+
+    const CORRECT: Limits = Limits {
+        mode: Mode::Correct,
+        max_actions: None,
+        yes: false,
+    };
+
+    #[test]
+    fn a_follower_in_correct_mode_only_observes() {
+        let (dir, settings) = lab();
+        let metrics = Metrics::new();
+        let pass = run(&settings, &desired(), CORRECT, &Follower, &metrics);
+        assert_eq!(pass.result, PassResult::Drift);
+        assert!(!pass.leader);
+        assert_eq!(pass.actions.len(), 17);
+        let lab = LabFile::read(&dir.path().join("lab.yaml")).expect("lab");
+        assert!(lab.log.is_empty(), "a follower applied: {:?}", lab.log);
+    }
+
+    #[test]
+    fn a_lease_lost_before_applying_applies_nothing() {
+        let (dir, settings) = lab();
+        let metrics = Metrics::new();
+        let pass = run(&settings, &desired(), CORRECT, &LosesTheLease, &metrics);
+        assert_eq!(pass.result, PassResult::Drift);
+        assert!(pass.message.as_deref().is_some_and(|m| m.contains("leadership lost")));
+        let lab = LabFile::read(&dir.path().join("lab.yaml")).expect("lab");
+        assert!(lab.log.is_empty(), "applied without the lease: {:?}", lab.log);
+    }
+
+    #[test]
+    fn more_actions_than_the_limit_are_blocked_not_applied() {
+        let (dir, settings) = lab();
+        let metrics = Metrics::new();
+        let limits = Limits {
+            max_actions: Some(16),
+            ..CORRECT
+        };
+        let pass = run(&settings, &desired(), limits, &AlwaysLeader, &metrics);
+        assert_eq!(pass.result, PassResult::Blocked);
+        assert!(
+            pass.message
+                .as_deref()
+                .is_some_and(|m| m.contains("17 actions exceed --max-actions 16") && m.contains("edgefed reconcile")),
+            "{:?}",
+            pass.message
+        );
+        let lab = LabFile::read(&dir.path().join("lab.yaml")).expect("lab");
+        assert!(lab.log.is_empty());
+    }
+}

@@ -466,3 +466,66 @@ fn options_are_checked_before_starting() {
         "--yes",
     );
 }
+
+#[test]
+fn sighup_reconciles_at_once() {
+    let env = Env::new("healthy");
+    let w = Watcher::start(&env, &["-f", &example("failback.yaml"), "--interval", "1h"]);
+    w.event_after(0, "the first reconcile", result_is("in-sync"));
+    let status = Command::new("kill")
+        .args(["-HUP", &w.child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let (_, e) = w.event_after(1, "a reconcile on SIGHUP", |e| e["trigger"] == "signal");
+    assert_eq!(e["result"], "in-sync");
+    assert_eq!(w.stop(), 0);
+}
+
+#[test]
+fn json_logs_and_human_events() {
+    let env = Env::new("xmpp-failed-over");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_edgefed"))
+        .current_dir(env.dir.path())
+        .arg("--lab")
+        .arg(env.lab_path())
+        .args([
+            "-v",
+            "watch",
+            "--metrics-addr",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+            "-f",
+        ])
+        .arg(example("failback.yaml"))
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stdout = collect(child.stdout.take().expect("stdout"));
+    let stderr = collect(child.stderr.take().expect("stderr"));
+    let log = wait_for("a JSON log line", || {
+        stderr
+            .lock()
+            .expect("lock")
+            .lines()
+            .find(|l| l.starts_with('{') && l.contains("reconciled"))
+            .map(str::to_string)
+    });
+    let v: Value = serde_json::from_str(&log).unwrap_or_else(|e| panic!("{log}: {e}"));
+    assert_eq!(v["fields"]["result"], "drift", "{v}");
+    assert_eq!(v["level"], "INFO");
+    let line = wait_for("a human event", || {
+        stdout.lock().expect("lock").lines().next().map(str::to_string)
+    });
+    assert!(
+        line.contains("[start] drift: 17 action(s) pending, not applied (monitor)"),
+        "{line}"
+    );
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let status = wait_for("exit", || child.try_wait().ok().flatten());
+    assert_eq!(status.code(), Some(0));
+}
