@@ -24,6 +24,20 @@ fn config(settings: &Settings, args: &WatchArgs, format: OutputFormat) -> Result
             "`watch` needs the document as a file it can watch, not standard input: give -f DESIRED.yaml",
         ));
     }
+    let ceiling = std::time::Duration::from_secs(crate::limits::MAX_TIMEOUT_SECS);
+    for (option, value) in [
+        ("--interval", args.interval),
+        ("--retry-min", args.retry_min),
+        ("--retry-max", args.retry_max),
+        ("--stop-timeout", args.stop_timeout),
+    ] {
+        if value > ceiling {
+            return Err(Error::usage(format!(
+                "{option} {}: at most 7 days",
+                humantime::format_duration(value)
+            )));
+        }
+    }
     if args.interval.is_zero() {
         return Err(Error::usage(
             "--interval must be longer than zero, e.g. `--interval 5m`",

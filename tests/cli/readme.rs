@@ -38,6 +38,8 @@ const PLACEHOLDERS: &[(&str, &str, &str)] = &[
     ("--out-dir", "DIR", "{dir}/man"),
     ("", "FE=EDGE", "pool1.contoso.com=edgepool2.contoso.com"),
     ("", "EDGE=FE", "edgepool2.contoso.com=pool2.contoso.com"),
+    ("--mode", "MODE", "monitor"),
+    ("", "DURATION", "1s"),
 ];
 
 /// The command lines of README's fenced code blocks: `edgefed …`,
@@ -169,10 +171,50 @@ fn workspace() -> tempfile::TempDir {
     std::fs::create_dir(&examples).expect("mkdir");
     for entry in std::fs::read_dir(EXAMPLES).expect("examples") {
         let path = entry.expect("entry").path();
+        if !path.is_file() {
+            continue;
+        }
         std::fs::copy(&path, examples.join(path.file_name().expect("name"))).expect("copy example");
     }
     std::fs::write(dir.path().join("sites.json"), "[]\n").expect("sites");
     dir
+}
+
+/// Runs a `watch` command until its first reconcile has been reported, then
+/// stops it with SIGTERM; it must exit 0. Its endpoints go to a free port.
+fn watch_briefly(command: &str, dir: &Path, mut args: Vec<String>) {
+    use std::io::BufRead as _;
+    if !args.iter().any(|a| a == "--metrics-addr") {
+        args.extend(["--metrics-addr".to_string(), "127.0.0.1:0".to_string()]);
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_edgefed"))
+        .current_dir(dir)
+        .args(&args)
+        .env("NO_COLOR", "1")
+        .env_remove("EDGEFED_LAB")
+        .env_remove("EDGEFED_BACKEND")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn edgefed watch");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let _ = tx.send(lines.next());
+        for _ in lines {}
+    });
+    let first = rx.recv_timeout(std::time::Duration::from_secs(60));
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let status = child.wait().expect("wait");
+    assert!(
+        matches!(first, Ok(Some(Ok(_)))),
+        "README command `{command}` ({args:?}) reported no reconcile; exit {status}"
+    );
+    assert_eq!(status.code(), Some(0), "README command `{command}` ({args:?})");
+    eprintln!("{command}: reconciled, stopped, exit 0");
 }
 
 #[test]
@@ -192,6 +234,10 @@ fn every_readme_command_runs() {
             continue;
         }
         let args = arguments(command, dir.path());
+        if args.iter().any(|a| a == "watch") {
+            watch_briefly(command, dir.path(), args);
+            continue;
+        }
         let out = edgefed(dir.path(), &args);
         assert_no_usage_error(command, &out);
         eprintln!("{command}: exit {}", code(&out));
@@ -231,6 +277,9 @@ fn the_readme_pipeline_check_runs_on_the_lab() {
 fn every_example_starts_from_the_commands_its_header_names() {
     for entry in std::fs::read_dir(EXAMPLES).expect("examples") {
         let path = entry.expect("entry").path();
+        if !path.is_file() {
+            continue;
+        }
         let name = path.file_name().expect("name").to_string_lossy().into_owned();
         let content = std::fs::read_to_string(&path).expect("example");
         let dir = workspace();

@@ -450,6 +450,11 @@ fn options_are_checked_before_starting() {
     );
     refused(&["watch", "-f", &doc, "--interval", "soon"], 64, "--interval");
     refused(
+        &["watch", "-f", &doc, "--interval", "8days"],
+        64,
+        "--interval 8days: at most 7 days",
+    );
+    refused(
         &["watch", "-f", &doc, "--retry-min", "1m", "--retry-max", "5s"],
         64,
         "at most --retry-max",
