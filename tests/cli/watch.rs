@@ -534,3 +534,54 @@ fn json_logs_and_human_events() {
     let status = wait_for("exit", || child.try_wait().ok().flatten());
     assert_eq!(status.code(), Some(0));
 }
+
+/// Starts a correct-mode watcher whose apply waits for the lab's lock,
+/// held here, and returns once that reconcile is in flight (observed, no
+/// event yet).
+fn watcher_waiting_for_the_lock(env: &Env, extra: &[&str]) -> Watcher {
+    let doc = example("failback.yaml");
+    let mut args = vec!["-f", doc.as_str(), "--mode", "correct", "--interval", "1h"];
+    args.extend_from_slice(extra);
+    let w = Watcher::start(env, &args);
+    wait_for("the first observation", || {
+        (w.metric("edgefed_backend_round_trips_total") >= Some(1.0)).then_some(())
+    });
+    assert!(w.events().is_empty(), "the reconcile ended already: {:?}", w.events());
+    w
+}
+
+#[test]
+fn sigterm_during_a_reconcile_lets_it_finish_then_exits_0() {
+    let env = Env::new("xmpp-failed-over");
+    let held = LabLock::acquire(&env.lab_path(), Duration::ZERO).expect("lock");
+    let w = watcher_waiting_for_the_lock(&env, &["--lock-timeout", "5"]);
+    let stdout = Arc::clone(&w.stdout);
+    let stderr = Arc::clone(&w.stderr);
+    assert_eq!(w.stop(), 0);
+    drop(held);
+    let stderr = stderr.lock().expect("lock").clone();
+    assert!(stderr.contains("stopping; waiting up to 2m"), "{stderr}");
+    // The reconcile in flight ended (the lock stayed held: a failed apply) and was reported.
+    let stdout = stdout.lock().expect("lock").clone();
+    let last: Value = serde_json::from_str(stdout.lines().last().expect("an event")).expect("json");
+    assert_eq!(last["result"], "failed-apply", "{last}");
+    assert!(
+        last["message"].as_str().is_some_and(|m| m.contains("is locked by")),
+        "{last}"
+    );
+    assert!(env.lab().log.is_empty());
+    LabLock::acquire(&env.lab_path(), Duration::ZERO).expect("the lab's lock is free");
+}
+
+#[test]
+fn a_reconcile_outlasting_the_stop_timeout_exits_1_saying_so() {
+    let env = Env::new("xmpp-failed-over");
+    let held = LabLock::acquire(&env.lab_path(), Duration::ZERO).expect("lock");
+    let w = watcher_waiting_for_the_lock(&env, &["--lock-timeout", "120", "--stop-timeout", "200ms"]);
+    let stderr = Arc::clone(&w.stderr);
+    assert_eq!(w.stop(), 1);
+    let stderr = stderr.lock().expect("lock").clone();
+    assert!(stderr.contains("did not end within --stop-timeout 200ms"), "{stderr}");
+    drop(held);
+    assert!(env.lab().log.is_empty());
+}
