@@ -256,6 +256,9 @@ impl Loop<'_> {
     ) -> Result<u8, Error> {
         let mut trigger = Trigger::Start;
         loop {
+            // The files as this reconcile starts: a change by someone else
+            // while it runs still triggers the next one.
+            let before = self.fingerprints();
             if jobs.send(()).is_err() {
                 return Err(Error::Internal("the reconcile worker stopped".into()));
             }
@@ -279,11 +282,17 @@ impl Loop<'_> {
                 return Err(Error::Internal("the reconcile worker stopped".into()));
             };
             let failed = finished.pass.cause.is_some();
+            // Actions write the lab file: those writes are this watcher's own.
+            let wrote = finished.pass.applied + finished.pass.failed > 0;
             let delay = self.report(trigger, finished);
             if stopping || *stop.borrow() {
                 break;
             }
-            let seen = self.fingerprints();
+            let seen = if wrote {
+                (before.0, self.fingerprints().1)
+            } else {
+                before
+            };
             match self.wait(delay, failed, seen, &mut changes, &mut hup, &mut stop).await {
                 Next::Run(t) => trigger = t,
                 Next::Stop => break,
