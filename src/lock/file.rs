@@ -81,6 +81,7 @@ impl FileLock {
         let _ = file.rewind();
         let _ = file.write_all(note.as_bytes());
         let _ = file.flush();
+        tracing::info!("took {name}");
         Ok(Self {
             file,
             path: path.to_path_buf(),
