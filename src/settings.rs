@@ -451,6 +451,36 @@ mod tests {
     }
 
     #[test]
+    fn durations_are_seconds_or_human_and_at_most_seven_days() {
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        let e = parse_duration("soon").expect_err("not a duration");
+        assert!(e.starts_with("soon: not a duration"), "{e}");
+        assert!(e.contains("give seconds (90) or a duration (90s, 2m, 1h 30m)"), "{e}");
+        let ok = settings(&["--lock-timeout", "2m"]).expect("2m");
+        assert_eq!(ok.lock_timeout, Duration::from_secs(120));
+        assert_eq!(
+            settings(&["--lock-timeout", "7d"])
+                .expect("7 days")
+                .lock_timeout
+                .as_secs(),
+            604_800
+        );
+        let e = settings(&["--lock-timeout", "7d 1s"]).expect_err("over");
+        assert_eq!(e.to_string(), "--lock-timeout 7d 1s: at most 604800 seconds (7 days)");
+        let e = settings(&["--lock", "etcd://127.0.0.1:2379"]).expect_err("no key");
+        assert_eq!(e.exit_code(), 64);
+        assert!(e.to_string().starts_with("--lock etcd://127.0.0.1:2379: no key"), "{e}");
+        assert_eq!(
+            settings(&["--lock", "file:prod.lock"]).expect("file").lock,
+            Some(LockSpec::File("prod.lock".into()))
+        );
+        assert_eq!(settings(&[]).expect("none").lock, None);
+    }
+
+    #[test]
     fn defaults_follow_the_backend() {
         let lab = settings(&["--lab", "x.yaml"]).expect("lab");
         assert!(matches!(lab.dns, DnsSettings::Lab));

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use edgefed::backend::lab::{LabFile, LabLock};
-use edgefed::etcd::{Campaign, Client, Created, EtcdError, Endpoint, KeepAlive};
+use edgefed::etcd::{Campaign, Client, Created, Endpoint, EtcdError, KeepAlive};
 use support::etcd::Etcd;
 use support::need;
 
@@ -69,7 +69,11 @@ fn leases_and_create_if_absent() {
 
         assert_eq!(c.keep_alive_once(a.id).await.expect("renew"), Duration::from_secs(10));
         c.revoke(a.id).await.expect("revoke");
-        assert_eq!(c.get(b"edgefed/k").await.expect("get"), None, "revoking deletes the key");
+        assert_eq!(
+            c.get(b"edgefed/k").await.expect("get"),
+            None,
+            "revoking deletes the key"
+        );
         assert!(matches!(
             c.keep_alive_once(a.id).await,
             Err(EtcdError::LeaseLost { .. })
@@ -83,7 +87,10 @@ fn leases_and_create_if_absent() {
         assert!(later > revision);
         assert!(c.delete(b"edgefed/k").await.expect("delete"));
         assert!(!c.delete(b"edgefed/k").await.expect("delete"));
-        let e = c.create_if_absent(b"edgefed/k", b"x", a.id).await.expect_err("a revoked lease");
+        let e = c
+            .create_if_absent(b"edgefed/k", b"x", a.id)
+            .await
+            .expect_err("a revoked lease");
         assert!(e.to_string().contains("lease not found"), "{e}");
     });
 }
@@ -96,10 +103,17 @@ fn campaign_gives_one_leader_and_a_growing_fencing_token() {
     rt().block_on(async {
         let a = c.grant(Duration::from_secs(10)).await.expect("grant");
         let b = other.grant(Duration::from_secs(10)).await.expect("grant");
-        let Campaign::Won(first) = c.campaign(b"edgefed/leader", b"runner-a", a.id).await.expect("campaign") else {
+        let Campaign::Won(first) = c
+            .campaign(b"edgefed/leader", b"runner-a", a.id)
+            .await
+            .expect("campaign")
+        else {
             panic!("nobody led")
         };
-        let Campaign::Lost(leader) = other.campaign(b"edgefed/leader", b"runner-b", b.id).await.expect("campaign")
+        let Campaign::Lost(leader) = other
+            .campaign(b"edgefed/leader", b"runner-b", b.id)
+            .await
+            .expect("campaign")
         else {
             panic!("a leads")
         };
@@ -111,16 +125,28 @@ fn campaign_gives_one_leader_and_a_growing_fencing_token() {
             "campaigning again as the leader keeps the same token"
         );
         assert!(c.still_leads(&first).await.expect("check"));
-        assert!(other.resign(&first).await.is_ok_and(|deleted| deleted), "resign deletes the leader's key");
+        assert!(
+            other.resign(&first).await.is_ok_and(|deleted| deleted),
+            "resign deletes the leader's key"
+        );
         assert!(!c.still_leads(&first).await.expect("check"));
 
-        let Campaign::Won(second) = other.campaign(b"edgefed/leader", b"runner-b", b.id).await.expect("campaign")
+        let Campaign::Won(second) = other
+            .campaign(b"edgefed/leader", b"runner-b", b.id)
+            .await
+            .expect("campaign")
         else {
             panic!("the key is free")
         };
         assert!(second.revision > first.revision, "the fencing token grows");
-        assert!(!c.still_leads(&first).await.expect("check"), "a deposed leader stays deposed");
-        assert!(!c.resign(&first).await.expect("resign"), "a deposed leader cannot delete the new leader's key");
+        assert!(
+            !c.still_leads(&first).await.expect("check"),
+            "a deposed leader stays deposed"
+        );
+        assert!(
+            !c.resign(&first).await.expect("resign"),
+            "a deposed leader cannot delete the new leader's key"
+        );
         assert!(other.still_leads(&second).await.expect("check"));
         other.revoke(b.id).await.expect("revoke");
         assert!(!other.still_leads(&second).await.expect("check"));
@@ -136,7 +162,9 @@ fn keep_alive_holds_a_lease_past_its_ttl_and_notices_when_it_is_lost() {
         let mut keep_alive = KeepAlive::start(c.clone(), kept);
         let unkept = c.grant(Duration::from_secs(2)).await.expect("grant");
         c.create_if_absent(b"edgefed/kept", b"1", kept.id).await.expect("put");
-        c.create_if_absent(b"edgefed/unkept", b"1", unkept.id).await.expect("put");
+        c.create_if_absent(b"edgefed/unkept", b"1", unkept.id)
+            .await
+            .expect("put");
         // Past both TTLs (and etcd's expiry sweep): only the renewed lease lives.
         tokio::time::sleep(Duration::from_secs(5)).await;
         assert!(c.get(b"edgefed/kept").await.expect("get").is_some());
@@ -223,7 +251,10 @@ impl Running {
     }
 
     fn stderr(&self) -> String {
-        self.stderr.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+        self.stderr
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Waits until stderr contains `text`; returns when it did.
@@ -235,7 +266,11 @@ impl Running {
             }
             if let Ok(Some(status)) = self.child.try_wait() {
                 std::thread::sleep(Duration::from_millis(100));
-                assert!(self.stderr().contains(text), "edgefed ended ({status}) without saying {text:?}:\n{}", self.stderr());
+                assert!(
+                    self.stderr().contains(text),
+                    "edgefed ended ({status}) without saying {text:?}:\n{}",
+                    self.stderr()
+                );
                 return Instant::now();
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -291,7 +326,10 @@ fn two_runs_serialize(lock: &str, lock_name: &str) {
     assert_eq!(lab.log_len(), 0, "nothing was applied");
 
     let mut c = lab.spawn(&["--lock", lock, "--lock-timeout", "2m", "reconcile", "-f", &doc]);
-    c.wait_for(&format!("edgefed: waiting for {lock_name} (up to 2m, --lock-timeout); it is held by edgefed (pid {}", a.pid()));
+    c.wait_for(&format!(
+        "edgefed: waiting for {lock_name} (up to 2m, --lock-timeout); it is held by edgefed (pid {}",
+        a.pid()
+    ));
     drop(gate);
     let (code, _, a_err) = a.finish();
     assert_eq!(code, 0, "{a_err}");
@@ -310,7 +348,12 @@ fn two_runs_on_one_etcd_lock_serialize_and_the_waiter_sees_the_holder() {
     two_runs_serialize(&url, &name);
     // Released on a normal end: the key is gone.
     let c = client(&etcd);
-    assert_eq!(rt().block_on(c.get(b"edgefed/prod")).expect("get"), None, "{}", etcd.log());
+    assert_eq!(
+        rt().block_on(c.get(b"edgefed/prod")).expect("get"),
+        None,
+        "{}",
+        etcd.log()
+    );
 }
 
 #[test]
@@ -319,7 +362,11 @@ fn two_runs_on_one_lock_file_serialize_and_the_waiter_sees_the_holder() {
     let path = shared.path().join("share/prod.lock");
     let spec = path.to_str().expect("utf-8");
     two_runs_serialize(spec, &format!("the lock file {spec}"));
-    assert_eq!(std::fs::read(&path).expect("read").len(), 0, "the holder's note is cleared on release");
+    assert_eq!(
+        std::fs::read(&path).expect("read").len(),
+        0,
+        "the holder's note is cleared on release"
+    );
 }
 
 /// Run A takes `lock` and is held; C waits; A is killed with SIGKILL; C
@@ -350,7 +397,10 @@ fn a_killed_holder_loses_the_etcd_lock_within_its_ttl() {
     let waited = killed_holder(&url, &name);
     // The lease had at most its TTL left; etcd sweeps expired leases every
     // half second, and the waiter polls every quarter second.
-    assert!(waited <= Duration::from_secs(3) + Duration::from_secs(2), "waited {waited:?} after the kill");
+    assert!(
+        waited <= Duration::from_secs(3) + Duration::from_secs(2),
+        "waited {waited:?} after the kill"
+    );
     eprintln!("the waiter took the etcd lock {waited:?} after the holder was killed (TTL 3 s)");
 }
 
@@ -375,7 +425,16 @@ fn read_only_commands_do_not_wait_for_a_running_reconcile() {
     // timeout they would fail at once if they did.
     for args in [
         vec!["--lock", spec, "--lock-timeout", "0", "plan", "-f", &doc],
-        vec!["--lock", spec, "--lock-timeout", "0", "reconcile", "--check", "-f", &doc],
+        vec![
+            "--lock",
+            spec,
+            "--lock-timeout",
+            "0",
+            "reconcile",
+            "--check",
+            "-f",
+            &doc,
+        ],
         vec!["--lock", spec, "--lock-timeout", "0", "observe"],
     ] {
         let out = lab.run(&args);
@@ -387,7 +446,10 @@ fn read_only_commands_do_not_wait_for_a_running_reconcile() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
-        err.contains(&format!("the lock file {spec} is locked by edgefed (pid {} on ", std::process::id())),
+        err.contains(&format!(
+            "the lock file {spec} is locked by edgefed (pid {} on ",
+            std::process::id()
+        )),
         "{err}"
     );
     assert_eq!(lab.log_len(), 0);

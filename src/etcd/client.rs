@@ -105,8 +105,7 @@ impl Client {
         // Streaming calls (keep-alive) answer `{"result": …}`, possibly
         // followed by more lines; the first is the answer to our one request.
         let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("{}");
-        let value: Value =
-            serde_json::from_str(first).map_err(|e| self.malformed(call, format!("not JSON ({e})")))?;
+        let value: Value = serde_json::from_str(first).map_err(|e| self.malformed(call, format!("not JSON ({e})")))?;
         if let Some(error) = value.get("error") {
             return Err(EtcdError::Refused {
                 endpoint: self.base.clone(),
@@ -169,16 +168,25 @@ mod tests {
         assert_eq!(int(None), Ok(0));
         assert_eq!(int(Some(&serde_json::json!(12))), Ok(12));
         assert!(int(Some(&Value::String("x".into()))).is_err());
-        assert_eq!(decode(Some(&Value::String(encode(b"edgefed/lock")))), Ok(b"edgefed/lock".to_vec()));
+        assert_eq!(
+            decode(Some(&Value::String(encode(b"edgefed/lock")))),
+            Ok(b"edgefed/lock".to_vec())
+        );
         assert_eq!(decode(None), Ok(Vec::new()));
         assert!(decode(Some(&Value::String("***".into()))).is_err());
     }
 
     #[test]
     fn endpoints_print_as_urls() {
-        let v4 = Endpoint { host: "127.0.0.1".into(), port: 2379 };
+        let v4 = Endpoint {
+            host: "127.0.0.1".into(),
+            port: 2379,
+        };
         assert_eq!(v4.to_string(), "http://127.0.0.1:2379");
-        let v6 = Endpoint { host: "::1".into(), port: 2379 };
+        let v6 = Endpoint {
+            host: "::1".into(),
+            port: 2379,
+        };
         assert_eq!(v6.to_string(), "http://[::1]:2379");
     }
 }

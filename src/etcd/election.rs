@@ -65,9 +65,10 @@ impl Client {
     /// When etcd cannot be reached (the caller cannot know; it must not act
     /// as leader).
     pub async fn still_leads(&self, leadership: &Leadership) -> Result<bool, EtcdError> {
-        Ok(self.get(&leadership.key).await?.is_some_and(|kv| {
-            kv.create_revision == leadership.revision && kv.lease == Some(leadership.lease)
-        }))
+        Ok(self
+            .get(&leadership.key)
+            .await?
+            .is_some_and(|kv| kv.create_revision == leadership.revision && kv.lease == Some(leadership.lease)))
     }
 
     /// Steps down: deletes the election key if it is still this leader's.

@@ -67,7 +67,10 @@ impl EtcdLock {
         let outcome = rt.block_on(async {
             loop {
                 if let Some(why) = keep_alive.lost() {
-                    return Err(LockError::Lost { lock: name.clone(), why });
+                    return Err(LockError::Lost {
+                        lock: name.clone(),
+                        why,
+                    });
                 }
                 match client.campaign(key, note.as_bytes(), lease.id).await.map_err(etcd)? {
                     Campaign::Won(me) => return Ok(me.revision),

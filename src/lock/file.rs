@@ -130,13 +130,20 @@ mod tests {
         .expect_err("held");
         let text = e.to_string();
         assert!(
-            text.starts_with(&format!("the lock file prod.lock is locked by edgefed (pid {}", note.pid)),
+            text.starts_with(&format!(
+                "the lock file prod.lock is locked by edgefed (pid {}",
+                note.pid
+            )),
             "{text}"
         );
         assert!(text.contains("--lock-timeout"), "{text}");
         assert!(notes.is_empty(), "a zero timeout does not wait: {notes:?}");
         drop(held);
-        assert_eq!(std::fs::read(&path).expect("read").len(), 0, "the note is cleared on release");
+        assert_eq!(
+            std::fs::read(&path).expect("read").len(),
+            0,
+            "the note is cleared on release"
+        );
         FileLock::acquire(&path, "the lock file prod.lock", Duration::ZERO, &mut |_| {}).expect("released");
     }
 
@@ -144,6 +151,10 @@ mod tests {
     fn a_folder_is_not_a_lock_file() {
         let dir = tempfile::tempdir().expect("temp dir");
         let e = FileLock::acquire(dir.path(), "the lock file", Duration::ZERO, &mut |_| {}).expect_err("folder");
-        assert!(e.to_string().starts_with(&format!("cannot open or lock the lock file {}", dir.path().display())), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with(&format!("cannot open or lock the lock file {}", dir.path().display())),
+            "{e}"
+        );
     }
 }

@@ -84,9 +84,15 @@ mod tests {
         let me = Holder::me();
         assert_eq!(me.pid, std::process::id());
         let shown = Holder::describe(me.to_json().as_bytes());
-        assert!(shown.starts_with(&format!("edgefed (pid {} on {}", me.pid, me.host)), "{shown}");
+        assert!(
+            shown.starts_with(&format!("edgefed (pid {} on {}", me.pid, me.host)),
+            "{shown}"
+        );
         assert!(shown.contains(&format!("since {}", me.since)), "{shown}");
-        assert_eq!(Holder::describe(b"edgefed (pid 7, `edgefed reconcile`)\n"), "edgefed (pid 7, `edgefed reconcile`)");
+        assert_eq!(
+            Holder::describe(b"edgefed (pid 7, `edgefed reconcile`)\n"),
+            "edgefed (pid 7, `edgefed reconcile`)"
+        );
         assert!(Holder::describe(b"  ").starts_with("another edgefed process"));
         assert_eq!(Holder::describe(b"a\x1b[31mb"), "a[31mb");
     }

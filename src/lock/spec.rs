@@ -34,7 +34,9 @@ pub struct EtcdSpec {
 
 /// `--lock SPEC` is malformed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("--lock {spec}: {problem}; give a path, file:PATH or etcd://HOST:PORT/KEY (e.g. etcd://127.0.0.1:2379/edgefed/prod)")]
+#[error(
+    "--lock {spec}: {problem}; give a path, file:PATH or etcd://HOST:PORT/KEY (e.g. etcd://127.0.0.1:2379/edgefed/prod)"
+)]
 pub struct SpecError {
     /// The spec as given.
     pub spec: String,
@@ -197,10 +199,22 @@ mod tests {
 
     #[test]
     fn paths_and_etcd_urls_are_read() {
-        assert_eq!(LockSpec::parse("/srv/share/prod.lock"), Ok(LockSpec::File("/srv/share/prod.lock".into())));
-        assert_eq!(LockSpec::parse("file:prod.lock"), Ok(LockSpec::File("prod.lock".into())));
-        assert_eq!(LockSpec::parse(r"\\fs01\dr\prod.lock"), Ok(LockSpec::File(r"\\fs01\dr\prod.lock".into())));
-        assert_eq!(LockSpec::parse(r"C:\dr\prod.lock"), Ok(LockSpec::File(r"C:\dr\prod.lock".into())));
+        assert_eq!(
+            LockSpec::parse("/srv/share/prod.lock"),
+            Ok(LockSpec::File("/srv/share/prod.lock".into()))
+        );
+        assert_eq!(
+            LockSpec::parse("file:prod.lock"),
+            Ok(LockSpec::File("prod.lock".into()))
+        );
+        assert_eq!(
+            LockSpec::parse(r"\\fs01\dr\prod.lock"),
+            Ok(LockSpec::File(r"\\fs01\dr\prod.lock".into()))
+        );
+        assert_eq!(
+            LockSpec::parse(r"C:\dr\prod.lock"),
+            Ok(LockSpec::File(r"C:\dr\prod.lock".into()))
+        );
         assert_eq!(
             LockSpec::parse("etcd://127.0.0.1:2379/edgefed/prod"),
             Ok(etcd("127.0.0.1", 2379, "edgefed/prod", 15))
@@ -209,7 +223,10 @@ mod tests {
             LockSpec::parse("etcd://ETCD.contoso.com/edgefed/prod?ttl=30s"),
             Ok(etcd("etcd.contoso.com", 2379, "edgefed/prod", 30))
         );
-        assert_eq!(LockSpec::parse("etcd://[::1]:23790/k?ttl=2"), Ok(etcd("::1", 23790, "k", 2)));
+        assert_eq!(
+            LockSpec::parse("etcd://[::1]:23790/k?ttl=2"),
+            Ok(etcd("::1", 23790, "k", 2))
+        );
         let shown = LockSpec::parse("etcd://[::1]:23790/k").expect("v6").to_string();
         assert_eq!(shown, "the etcd lock etcd://[::1]:23790/k");
     }
@@ -224,7 +241,10 @@ mod tests {
             ("etcd://127.0.0.1:2379/", "the key is empty"),
             ("etcd://127.0.0.1:99999/k", "`99999` is not a port"),
             ("etcd://127.0.0.1:0/k", "`0` is not a port"),
-            ("etcd://user:pw@127.0.0.1:2379/k", "credentials in the address are not supported"),
+            (
+                "etcd://user:pw@127.0.0.1:2379/k",
+                "credentials in the address are not supported",
+            ),
             ("etcd://ho st:2379/k", "`ho st` is not a host name"),
             ("etcd://[::1:2379/k", "without its closing `]`"),
             ("etcd://127.0.0.1:2379/a key", "a space or a control character"),

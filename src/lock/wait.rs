@@ -71,7 +71,9 @@ impl Waiting {
         if waited < due || self.timed_out(waited) {
             return None;
         }
-        self.next_note = due.checked_add(NOTE_EVERY).map(|next| next.max(waited + Duration::from_secs(1)));
+        self.next_note = due
+            .checked_add(NOTE_EVERY)
+            .map(|next| next.max(waited + Duration::from_secs(1)));
         Some(Progress {
             lock: lock.to_owned(),
             holder: holder.to_owned(),
@@ -92,14 +94,18 @@ mod tests {
     #[test]
     fn notes_come_at_the_start_then_every_ten_seconds() {
         let mut w = Waiting::new(secs(60));
-        let first = w.note("the lock file x", "pid 7", Duration::from_millis(3)).expect("first");
+        let first = w
+            .note("the lock file x", "pid 7", Duration::from_millis(3))
+            .expect("first");
         assert_eq!(
             first.to_string(),
             "waiting for the lock file x (up to 1m, --lock-timeout); it is held by pid 7"
         );
         assert_eq!(w.note("l", "h", secs(1)), None);
         assert_eq!(w.note("l", "h", secs(9)), None);
-        let second = w.note("the lock file x", "pid 7", Duration::from_millis(10_400)).expect("at 10 s");
+        let second = w
+            .note("the lock file x", "pid 7", Duration::from_millis(10_400))
+            .expect("at 10 s");
         assert_eq!(
             second.to_string(),
             "still waiting for the lock file x after 10s of 1m; it is held by pid 7"

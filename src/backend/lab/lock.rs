@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use crate::lock::LockError;
 use crate::lock::FileLock;
+pub use crate::lock::LockError;
 
 /// A held lock; released when dropped.
 #[derive(Debug)]
