@@ -114,3 +114,39 @@ fn a_lock_file_of_the_users_choice_is_taken_besides_the_labs_own() {
     let out = env.run(&["--lock", lock, "reconcile", "-f", &example("failback.yaml")]);
     assert_eq!(code(&out), 0, "{}", text(&out));
 }
+
+#[test]
+fn the_powershell_backend_locks_the_deployment_by_default() {
+    let env = Env::new("healthy");
+    let lock = env.path().join(".edgefed/deployment.lock");
+    let held =
+        edgefed::lock::FileLock::acquire(&lock, "the lock file", std::time::Duration::ZERO, &mut |_| {}).expect("free");
+    let doc = example("failback.yaml");
+    // The lock comes before the Management Shell is started: `false` is never run.
+    let ps = [
+        "--backend",
+        "powershell",
+        "--ps-command",
+        "false",
+        "--lock-timeout",
+        "0",
+    ];
+    let out = env.run(&[&ps[..], &["reconcile", "-f", &doc]].concat());
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "error: the lock file .edgefed/deployment.lock is locked by edgefed (pid {} on ",
+            std::process::id()
+        )),
+        "{err}"
+    );
+    // A check only reads: it goes on to the shell (which fails), not to the lock.
+    let out = env.run(&[&ps[..], &["reconcile", "--check", "-f", &doc]].concat());
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("locked by"),
+        "{}",
+        text(&out)
+    );
+    drop(held);
+}
