@@ -36,6 +36,16 @@ pub enum EtcdError {
         /// What was wrong with it.
         what: String,
     },
+    /// etcd did not answer within the time the caller could wait.
+    #[error("etcd at {endpoint} did not answer {call} within {}ms", after.as_millis())]
+    NoAnswer {
+        /// `http://HOST:PORT`.
+        endpoint: String,
+        /// The gateway path called.
+        call: &'static str,
+        /// How long the caller waited.
+        after: std::time::Duration,
+    },
     /// The lease is gone (expired or revoked): what it held is released.
     #[error("the etcd lease {lease:x} at {endpoint} has expired or was revoked")]
     LeaseLost {

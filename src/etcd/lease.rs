@@ -85,6 +85,9 @@ impl Client {
     }
 }
 
+/// How soon a failed renewal is tried again.
+const RETRY: Duration = Duration::from_millis(500);
+
 /// A tokio task renewing a lease every TTL/3. When the lease cannot be
 /// renewed (etcd says it is gone, or etcd has not answered for a whole
 /// TTL, after which it has surely expired) the task stops and
@@ -108,9 +111,22 @@ impl KeepAlive {
         let task = tokio::spawn(async move {
             let mut last_renewed = Instant::now();
             let mut ttl = lease.ttl;
+            let mut wait = period;
             loop {
-                tokio::time::sleep(period).await;
-                match client.keep_alive_once(lease.id).await {
+                tokio::time::sleep(wait).await;
+                wait = period;
+                // A renewal that hangs must not outlive the lease: bound it
+                // by the period, and retry a failed one soon.
+                let renewed = tokio::time::timeout(period, client.keep_alive_once(lease.id))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(EtcdError::NoAnswer {
+                            endpoint: client.endpoint().to_string(),
+                            call: "/v3/lease/keepalive",
+                            after: period,
+                        })
+                    });
+                match renewed {
                     Ok(granted) => {
                         last_renewed = Instant::now();
                         ttl = granted;
@@ -127,7 +143,10 @@ impl KeepAlive {
                         )));
                         return;
                     }
-                    Err(e) => tracing::warn!("renewing the etcd lease {} failed, retrying: {e}", lease.id),
+                    Err(e) => {
+                        tracing::warn!("renewing the etcd lease {} failed, retrying: {e}", lease.id);
+                        wait = RETRY.min(period);
+                    }
                 }
             }
         });

@@ -3,6 +3,9 @@
 //! is into the file; the operating system releases the lock when the holder
 //! ends, however it ends.
 //!
+//! On Windows a locked file cannot be read through another handle, so a
+//! waiter there names the holder only as "another edgefed process".
+//!
 //! The holder's note is written in place, not atomically: the file *is* the
 //! lock, and replacing it would leave the waiter locking another file. A
 //! waiter that reads a half-written note shows it as text.
