@@ -10,6 +10,7 @@ use crate::backend::{Backend, Combined, DnsSystem, LyncSystem, ManualDns, Observ
 use crate::cli::{BackendKind, ColorWhen, ProbeMode};
 use crate::dns::{DnsBackend, DnsClient, TsigKey};
 use crate::error::Error;
+use crate::lock::{Lock, LockSpec};
 use crate::model::{DnsName, RecordType};
 use crate::powershell::PowerShellBackend;
 use crate::settings::{DnsSettings, Settings, TsigKeySource};
@@ -111,7 +112,7 @@ pub fn create_lab(path: &Path, scenario: Scenario) -> Result<(), Error> {
 pub enum Access {
     /// Observe only.
     Read,
-    /// Observe and apply: take the lab's lock.
+    /// Observe and apply: take the run's lock (see [`crate::lock`]).
     Write,
 }
 
@@ -129,6 +130,11 @@ pub fn open_backend(
     managed: Vec<(DnsName, RecordType)>,
 ) -> Result<Arc<dyn Backend>, Error> {
     let timeout = settings.network_timeout;
+    // The deployment's lock first, then the lab's own (always in this order).
+    let lock = match access {
+        Access::Write => take_lock(settings)?,
+        Access::Read => None,
+    };
     let lab: Option<Arc<LabBackend>> = match settings.backend {
         BackendKind::Lab => {
             let path = lab_path(settings, true)?;
@@ -177,7 +183,38 @@ pub fn open_backend(
             return Err(Error::Internal("lab probes were chosen without the lab backend".into()));
         }
     };
-    Ok(Arc::new(Combined::new(lync, dns, probes, managed)))
+    Ok(Arc::new(Combined::new(lync, dns, probes, managed).holding(lock)))
+}
+
+/// Takes the run's lock: `--lock`, else the PowerShell backend's
+/// [`crate::lock::DEFAULT_DEPLOYMENT_LOCK`]; the lab's own `<lab>.lock` is
+/// taken when the lab opens (and not twice when `--lock` names it).
+///
+/// # Errors
+/// When the lock is held past `--lock-timeout` or cannot be reached.
+fn take_lock(settings: &Settings) -> Result<Option<Lock>, Error> {
+    let spec = match (&settings.lock, settings.backend) {
+        (Some(LockSpec::File(path)), BackendKind::Lab)
+            if same_file(path, &crate::backend::lab::lock_path(&settings.lab.path)) =>
+        {
+            return Ok(None);
+        }
+        (Some(spec), _) => spec.clone(),
+        (None, BackendKind::Lab) => return Ok(None),
+        (None, BackendKind::Powershell) => LockSpec::File(crate::lock::DEFAULT_DEPLOYMENT_LOCK.into()),
+    };
+    let lock = Lock::acquire(&spec, settings.lock_timeout, settings.network_timeout, &mut |p| {
+        note(&format!("edgefed: {p}"));
+    })
+    .map_err(Error::Lock)?;
+    Ok(Some(lock))
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
 }
 
 /// Observes through `backend`, printing its warnings on stderr.

@@ -21,8 +21,9 @@ pub struct Cli {
 }
 
 /// The options that read an environment variable, by clap id.
-pub const ENV_OPTIONS: [(&str, &str); 5] = [
+pub const ENV_OPTIONS: [(&str, &str); 6] = [
     ("backend", "EDGEFED_BACKEND"),
+    ("lock", "EDGEFED_LOCK"),
     ("lab", "EDGEFED_LAB"),
     ("dns_server", "EDGEFED_DNS_SERVER"),
     ("resolver", "EDGEFED_RESOLVER"),
@@ -106,9 +107,17 @@ pub struct Global {
     /// Only errors on stderr.
     #[arg(short, long, global = true)]
     pub quiet: bool,
-    /// How long a reconcile waits for another one on the same lab, in seconds.
-    #[arg(long, global = true, default_value = "60", value_name = "SECONDS")]
-    pub lock_timeout: u64,
+    /// What a reconcile locks so that two runs never change one deployment at
+    /// once: a file (`PATH` or `file:PATH`, e.g. on a share every runner mounts)
+    /// or an etcd lease lock (`etcd://HOST:PORT/KEY[?ttl=15s]`). Default: the
+    /// lab's `<lab>.lock`; `.edgefed/deployment.lock` for the PowerShell backend.
+    /// With the lab, the lab's own lock is taken too.
+    #[arg(long, global = true, env = "EDGEFED_LOCK", value_name = "SPEC")]
+    pub lock: Option<String>,
+    /// How long a reconcile waits for the lock held by another run: `90s`,
+    /// `2m`, `1h 30m`, or seconds; at most 7 days.
+    #[arg(long, global = true, default_value = "60", value_name = "DURATION")]
+    pub lock_timeout: String,
     /// How the PowerShell backend starts the Management Shell (script on stdin), e.g.
     /// `ssh admin@fe01.contoso.com powershell.exe -NoProfile -NonInteractive -Command -`.
     /// Env `EDGEFED_PS_COMMAND`; default `pwsh -NoProfile -NonInteractive -Command -`

@@ -64,6 +64,9 @@ pub enum Error {
     /// The lab is missing, invalid or locked.
     #[error(transparent)]
     Lab(#[from] LabError),
+    /// The run's lock (`--lock`) is held past `--lock-timeout` or cannot be reached.
+    #[error(transparent)]
+    Lock(crate::lock::LockError),
     /// The lab named with `--lab` does not exist.
     #[error("lab file {} does not exist — create it with `edgefed --lab {} lab init`", path.display(), path.display())]
     LabMissing {
@@ -282,6 +285,7 @@ impl Error {
             | Self::NotApproved { .. }
             | Self::Observe { .. }
             | Self::Lab(_)
+            | Self::Lock(_)
             | Self::LabMissing { .. }
             | Self::LabExists { .. }
             | Self::UnknownPool(_)

@@ -11,6 +11,7 @@ use std::time::Duration;
 use crate::cli::{BackendKind, ColorWhen, DEFAULT_LAB, Global, OutputFormat, ProbeMode};
 use crate::dns::{KEY_ENV, KEY_FILE_ENV, TsigKey};
 use crate::error::Error;
+use crate::lock::LockSpec;
 use crate::powershell::{Launcher, PowerShellConfig, Timeouts};
 use crate::probe::TrustAnchors;
 
@@ -27,7 +28,10 @@ pub struct Settings {
     pub color: ColorWhen,
     /// The log filter for stderr (`RUST_LOG` overrides it).
     pub log_level: &'static str,
-    /// How long a reconcile waits for the lab's lock.
+    /// What a reconcile locks besides the lab's own lock (`--lock`); `None`:
+    /// the backend's default (see [`crate::lock`]).
+    pub lock: Option<LockSpec>,
+    /// How long a reconcile waits for its lock.
     pub lock_timeout: Duration,
     /// Bound on each DNS query / update and each probe.
     pub network_timeout: Duration,
@@ -166,7 +170,13 @@ impl Settings {
             output: g.output,
             color: g.color,
             log_level,
-            lock_timeout: seconds("--lock-timeout", g.lock_timeout)?,
+            lock: g
+                .lock
+                .as_deref()
+                .map(LockSpec::parse)
+                .transpose()
+                .map_err(|e| Error::usage(e.to_string()))?,
+            lock_timeout: duration_option("--lock-timeout", &g.lock_timeout)?,
             network_timeout: seconds("--network-timeout", g.network_timeout)?,
             dns,
             probes,
@@ -207,6 +217,35 @@ fn seconds(option: &str, secs: u64) -> Result<Duration, Error> {
         )));
     }
     Ok(Duration::from_secs(secs))
+}
+
+/// A duration option given as seconds (`90`) or a human duration (`90s`,
+/// `2m`, `1h 30m`), at most [`crate::limits::MAX_TIMEOUT_SECS`].
+fn duration_option(option: &str, text: &str) -> Result<Duration, Error> {
+    let duration = parse_duration(text).map_err(|e| Error::usage(format!("{option} {e}")))?;
+    seconds(option, duration.as_secs())
+        .map(|_| duration)
+        .map_err(|_| too_long(option, text))
+}
+
+fn too_long(option: &str, text: &str) -> Error {
+    Error::usage(format!(
+        "{option} {text}: at most {} seconds (7 days)",
+        crate::limits::MAX_TIMEOUT_SECS
+    ))
+}
+
+/// Parses seconds (`90`) or a human duration (`90s`, `2m`, `1h 30m`).
+///
+/// # Errors
+/// The text and the forms accepted.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if let Ok(secs) = text.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    humantime::parse_duration(text)
+        .map_err(|e| format!("{text}: not a duration ({e}); give seconds (90) or a duration (90s, 2m, 1h 30m)"))
 }
 
 /// `--ps-timeout NAME=SECONDS`, each name checked.
@@ -409,6 +448,36 @@ mod tests {
         let ok = settings(&["--probes", "real", "--probe-ca-file", ca.to_str().expect("utf-8")]).expect("a CA file");
         assert_eq!(ok.probe_ca.expect("read").path(), ca.as_path());
         assert!(settings(&["--probes", "real"]).expect("none").probe_ca.is_none());
+    }
+
+    #[test]
+    fn durations_are_seconds_or_human_and_at_most_seven_days() {
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        let e = parse_duration("soon").expect_err("not a duration");
+        assert!(e.starts_with("soon: not a duration"), "{e}");
+        assert!(e.contains("give seconds (90) or a duration (90s, 2m, 1h 30m)"), "{e}");
+        let ok = settings(&["--lock-timeout", "2m"]).expect("2m");
+        assert_eq!(ok.lock_timeout, Duration::from_secs(120));
+        assert_eq!(
+            settings(&["--lock-timeout", "7d"])
+                .expect("7 days")
+                .lock_timeout
+                .as_secs(),
+            604_800
+        );
+        let e = settings(&["--lock-timeout", "7d 1s"]).expect_err("over");
+        assert_eq!(e.to_string(), "--lock-timeout 7d 1s: at most 604800 seconds (7 days)");
+        let e = settings(&["--lock", "etcd://127.0.0.1:2379"]).expect_err("no key");
+        assert_eq!(e.exit_code(), 64);
+        assert!(e.to_string().starts_with("--lock etcd://127.0.0.1:2379: no key"), "{e}");
+        assert_eq!(
+            settings(&["--lock", "file:prod.lock"]).expect("file").lock,
+            Some(LockSpec::File("prod.lock".into()))
+        );
+        assert_eq!(settings(&[]).expect("none").lock, None);
     }
 
     #[test]

@@ -20,6 +20,8 @@ pub struct Combined {
     dns: Arc<dyn DnsSystem>,
     probes: Arc<dyn ProbeSystem>,
     managed: Vec<(DnsName, RecordType)>,
+    /// The run's lock, held as long as the backend lives (see [`crate::lock`]).
+    lock: Option<crate::lock::Lock>,
 }
 
 impl Combined {
@@ -37,7 +39,16 @@ impl Combined {
             dns,
             probes,
             managed,
+            lock: None,
         }
+    }
+
+    /// Holds `lock` until the backend is dropped: from observation to the
+    /// end of the run.
+    #[must_use]
+    pub fn holding(mut self, lock: Option<crate::lock::Lock>) -> Self {
+        self.lock = lock;
+        self
     }
 
     /// Applies a routed operation on its system.

@@ -19,6 +19,7 @@ fn run_with(env: &Env, vars: &[(&str, &str)], args: &[&str]) -> Output {
         "EDGEFED_DNS_SERVER",
         "EDGEFED_RESOLVER",
         "EDGEFED_PROBE_CA_FILE",
+        "EDGEFED_LOCK",
         "EDGEFED_PS_COMMAND",
         "EDGEFED_TSIG_KEY",
         "EDGEFED_TSIG_KEY_FILE",
@@ -44,6 +45,7 @@ fn every_empty_edgefed_variable_behaves_as_unset() {
         "EDGEFED_DNS_SERVER",
         "EDGEFED_RESOLVER",
         "EDGEFED_PROBE_CA_FILE",
+        "EDGEFED_LOCK",
         "EDGEFED_TSIG_KEY",
         "EDGEFED_TSIG_KEY_FILE",
     ] {

@@ -18,6 +18,10 @@ const SKIPPED: &[(&str, &str)] = &[
         "edgefed --backend powershell reconcile --check -f federation/contoso.yaml --output markdown",
         "needs a real Lync deployment; its lab equivalent runs in `the_readme_pipeline_check_runs_on_the_lab`",
     ),
+    (
+        "edgefed --lock etcd://127.0.0.1:2379/edgefed/prod reconcile -f DESIRED.yaml",
+        "needs an etcd; tests/lock.rs runs reconciles on an etcd lock against a real etcd",
+    ),
 ];
 
 /// Synopsis placeholders and what the test puts in their place: (the option
@@ -147,6 +151,7 @@ fn edgefed(dir: &Path, args: &[String]) -> Output {
         .env("NO_COLOR", "1")
         .env_remove("EDGEFED_LAB")
         .env_remove("EDGEFED_BACKEND")
+        .env_remove("EDGEFED_LOCK")
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -68,6 +68,7 @@ impl Env {
             .args(args)
             .env("NO_COLOR", "1")
             .env_remove("EDGEFED_LAB")
+            .env_remove("EDGEFED_LOCK")
             .env_remove("RUST_LOG")
             .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())

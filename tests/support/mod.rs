@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
+pub mod etcd;
+
 /// The address every zone's `xmpp` host starts with.
 pub const INITIAL_XMPP_A: &str = "192.0.2.10";
 /// The TSIG key name the servers are configured with.

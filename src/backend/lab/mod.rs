@@ -16,7 +16,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 pub use file::{Fault, LabFile, LabFileError};
-pub use lock::{LabLock, LockError};
+pub use lock::{LabLock, LockError, lock_path};
 pub use scenario::Scenario;
 
 use super::{
