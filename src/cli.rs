@@ -85,8 +85,10 @@ pub enum ColorWhen {
     Never,
 }
 
-/// Options every command takes.
+/// Options every command takes, shown under their own heading in every
+/// command's help after the command's own options.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
     /// The system to observe and change.
     #[arg(long, global = true, value_enum, default_value = "lab", env = "EDGEFED_BACKEND")]
@@ -115,10 +117,11 @@ pub struct Global {
     /// (`powershell.exe …` on Windows).
     #[arg(long, global = true, value_name = "CMD")]
     pub ps_command: Option<String>,
-    /// A per-kind PowerShell timeout, `NAME=SECONDS` (repeatable): observe, services,
-    /// set-edge-next-hop, stage-topology, publish-topology, run-setup, set-site,
-    /// pool-failover, replication-wait, replication-poll.
-    #[arg(long, global = true, value_name = "NAME=SECONDS")]
+    /// A per-kind PowerShell timeout, `NAME=DURATION` (repeatable; `services=2m`,
+    /// `run-setup=3600`): observe, services, set-edge-next-hop, stage-topology,
+    /// publish-topology, run-setup, set-site, pool-failover, replication-wait,
+    /// replication-poll. At most 7 days.
+    #[arg(long, global = true, value_name = "NAME=DURATION")]
     pub ps_timeout: Vec<String>,
     /// Where the PowerShell backend saves backups of the published topology.
     #[arg(long, global = true, value_name = "DIR", default_value = ".edgefed/backups")]
@@ -145,9 +148,10 @@ pub struct Global {
     /// that the certificate covers the federation host, but not its chain.
     #[arg(long, global = true, env = "EDGEFED_PROBE_CA_FILE", value_name = "PEM")]
     pub probe_ca_file: Option<PathBuf>,
-    /// Bound on each DNS query / update and each port probe, in seconds.
-    #[arg(long, global = true, default_value = "5", value_name = "SECONDS")]
-    pub network_timeout: u64,
+    /// Bound on each DNS query / update and each port probe: seconds or a
+    /// duration (`5s`, `1m`), at most 7 days.
+    #[arg(long, global = true, default_value = "5s", value_name = "DURATION")]
+    pub network_timeout: String,
 }
 
 /// A built-in lab scenario (`lab init --scenario`).

@@ -166,8 +166,8 @@ impl Settings {
             output: g.output,
             color: g.color,
             log_level,
-            lock_timeout: seconds("--lock-timeout", g.lock_timeout)?,
-            network_timeout: seconds("--network-timeout", g.network_timeout)?,
+            lock_timeout: lock_timeout(g.lock_timeout)?,
+            network_timeout: parse_duration(&g.network_timeout, "--network-timeout")?,
             dns,
             probes,
             probe_ca,
@@ -198,23 +198,54 @@ fn probe_ca(path: Option<&std::path::Path>, probes: ProbeMode) -> Result<Option<
         .map_err(|e| Error::usage(format!("--probe-ca-file {e}")))
 }
 
-/// A duration option, at most [`crate::limits::MAX_TIMEOUT_SECS`].
-fn seconds(option: &str, secs: u64) -> Result<Duration, Error> {
-    if secs > crate::limits::MAX_TIMEOUT_SECS {
-        return Err(Error::usage(format!(
-            "{option} {secs}: at most {} seconds (7 days)",
-            crate::limits::MAX_TIMEOUT_SECS
-        )));
-    }
-    Ok(Duration::from_secs(secs))
+/// `--lock-timeout`, in seconds, at most [`crate::limits::MAX_TIMEOUT_SECS`].
+fn lock_timeout(secs: u64) -> Result<Duration, Error> {
+    parse_duration(&secs.to_string(), "--lock-timeout")
 }
 
-/// `--ps-timeout NAME=SECONDS`, each name checked.
+/// A duration given to `flag`: plain seconds (`90`) or a human form
+/// (`5s`, `2m`, `1h 30m`, `1day`), at most [`crate::limits::MAX_TIMEOUT_SECS`]
+/// (7 days). Every duration option goes through here.
+///
+/// # Errors
+/// [`Error::Usage`] naming the flag, the value and the accepted forms.
+pub fn parse_duration(text: &str, flag: &str) -> Result<Duration, Error> {
+    duration(text).map_err(|why| Error::usage(format!("{flag} {text}: {why}")))
+}
+
+/// [`parse_duration`] without the flag: what is wrong, when something is.
+fn duration(text: &str) -> Result<Duration, String> {
+    let trimmed = text.trim();
+    let parsed = if !trimmed.is_empty() && trimmed.bytes().all(|b| b.is_ascii_digit()) {
+        trimmed.parse::<u64>().ok().map(Duration::from_secs)
+    } else {
+        humantime::parse_duration(trimmed).ok()
+    };
+    let Some(parsed) = parsed else {
+        return Err("expected a duration, e.g. 30 (seconds), 5s, 2m, 1h30m or 1day".into());
+    };
+    if parsed > Duration::from_secs(crate::limits::MAX_TIMEOUT_SECS) {
+        return Err(format!(
+            "at most {} seconds (7 days)",
+            crate::limits::MAX_TIMEOUT_SECS
+        ));
+    }
+    Ok(parsed)
+}
+
+/// `--ps-timeout NAME=DURATION`, each name checked.
 fn ps_timeouts(specs: &[String]) -> Result<Timeouts, Error> {
     let mut timeouts = Timeouts::default();
     for spec in specs {
+        let Some((name, text)) = spec.split_once('=') else {
+            return Err(Error::usage(format!(
+                "--ps-timeout {spec}: expected NAME=DURATION, e.g. services=2m; names: {}",
+                Timeouts::NAMES
+            )));
+        };
+        let duration = duration(text).map_err(|why| Error::usage(format!("--ps-timeout {spec}: {why}")))?;
         timeouts
-            .set(spec)
+            .set(name, duration)
             .map_err(|e| Error::usage(format!("--ps-timeout {e}")))?;
     }
     Ok(timeouts)

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod admin_flags;
 mod backends;
 mod bounded_input;
 mod concurrency;
