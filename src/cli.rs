@@ -102,11 +102,14 @@ pub struct Global {
     /// Colour.
     #[arg(long, global = true, value_enum, default_value = "auto")]
     pub color: ColorWhen,
-    /// More log output on stderr (repeatable); `RUST_LOG` overrides.
+    /// More log output on stderr: `-v` info (with how long observing,
+    /// planning and each action took), `-vv` debug (each PowerShell round
+    /// trip, DNS query or update and probe), `-vvv` trace. `RUST_LOG` overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
-    /// Only errors on stderr.
-    #[arg(short, long, global = true)]
+    /// Only errors on stderr: no notes, no warnings (a plan's warnings stay
+    /// in the plan printed on stdout).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
     /// How long a reconcile waits for another one on the same lab, in seconds.
     #[arg(long, global = true, default_value = "60", value_name = "SECONDS")]

@@ -27,6 +27,8 @@ pub struct Settings {
     pub color: ColorWhen,
     /// The log filter for stderr (`RUST_LOG` overrides it).
     pub log_level: &'static str,
+    /// `-q`: no notes or warnings on stderr, only errors.
+    pub quiet: bool,
     /// How long a reconcile waits for the lab's lock.
     pub lock_timeout: Duration,
     /// Bound on each DNS query / update and each probe.
@@ -166,6 +168,7 @@ impl Settings {
             output: g.output,
             color: g.color,
             log_level,
+            quiet: g.quiet,
             lock_timeout: lock_timeout(g.lock_timeout)?,
             network_timeout: parse_duration(&g.network_timeout, "--network-timeout")?,
             dns,

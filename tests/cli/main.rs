@@ -15,6 +15,7 @@ mod faults;
 mod front_end;
 mod golden;
 mod invariants;
+mod logging;
 mod output;
 mod readme;
 mod saved_plan;
