@@ -115,7 +115,10 @@ pub struct Global {
     #[arg(long, global = true, default_value = "60", value_name = "SECONDS")]
     pub lock_timeout: u64,
     /// How the PowerShell backend starts the Management Shell (script on stdin), e.g.
-    /// `ssh admin@fe01.contoso.com powershell.exe -NoProfile -NonInteractive -Command -`.
+    /// `ssh admin@fe01.contoso.com powershell.exe -NoProfile -NonInteractive -Command -`:
+    /// split with POSIX shell rules, or Windows rules on Windows (backslashes
+    /// kept), or given word for word as a JSON array of strings,
+    /// `["C:\...\powershell.exe","-NoProfile","-Command","-"]`.
     /// Env `EDGEFED_PS_COMMAND`; default `pwsh -NoProfile -NonInteractive -Command -`
     /// (`powershell.exe …` on Windows).
     #[arg(long, global = true, value_name = "CMD")]

@@ -45,8 +45,8 @@ pub enum ConfigError {
 
 /// The program and arguments that start a Management Shell reading a script
 /// on stdin, e.g. `ssh admin@fe01.contoso.com powershell.exe -NoProfile
-/// -NonInteractive -Command -`. Split with shell-word rules, run without a
-/// shell.
+/// -NonInteractive -Command -`, or the same as a JSON array of strings.
+/// Split as [`super::command_line`] says, run without a shell.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Launcher {
     /// The program.
@@ -56,14 +56,15 @@ pub struct Launcher {
 }
 
 impl Launcher {
-    /// Splits a command line.
+    /// Splits a command line, or reads a JSON array of strings.
     ///
     /// # Errors
-    /// [`ConfigError`] when the line is empty or has unbalanced quotes.
+    /// [`ConfigError`] when the value is empty, has unbalanced quotes or is
+    /// not a JSON array of strings.
     pub fn parse(line: &str) -> Result<Self, ConfigError> {
-        let words = shell_words::split(line).map_err(|e| ConfigError::BadLauncher {
+        let words = super::command_line::split(line).map_err(|reason| ConfigError::BadLauncher {
             line: line.to_string(),
-            reason: e.to_string(),
+            reason,
         })?;
         let mut it = words.into_iter();
         let program = it.next().ok_or(ConfigError::EmptyLauncher)?;

@@ -16,6 +16,7 @@
 mod backend;
 pub mod body;
 pub mod commands;
+pub mod command_line;
 mod config;
 pub mod failover_record;
 pub mod observe;

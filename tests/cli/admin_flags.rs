@@ -64,3 +64,26 @@ fn an_unknown_pool_and_a_malformed_fqdn_get_the_same_exit_code() {
         );
     }
 }
+
+#[test]
+fn the_launcher_can_be_given_as_a_json_array_of_words() {
+    use edgefed::backend::lab::Scenario;
+    let double = super::backends::Double::of(Scenario::Healthy);
+    let program = env!("CARGO_BIN_EXE_edgefed-shell-double");
+    let words = serde_json::to_string(&[program]).expect("JSON");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_edgefed"))
+        .current_dir(double.dir.path())
+        .args(["--backend", "powershell", "--ps-command", &words, "observe"])
+        .env("NO_COLOR", "1")
+        .env_remove("EDGEFED_EDGE_CREDENTIAL_FILE")
+        .env("EDGEFED_SHELL_DOUBLE_STATE", double.dir.path().join("state.json"))
+        .output()
+        .expect("run edgefed");
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("edgepool1.contoso.com"));
+
+    let env = Env::new("healthy");
+    let out = env.run(&["--ps-command", r#"["pwsh", 5]"#, "validate", "-f", &example("failback.yaml")]);
+    assert_eq!(code(&out), 64, "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("JSON array of strings"), "{}", text(&out));
+}
