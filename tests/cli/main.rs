@@ -6,6 +6,7 @@ mod support;
 mod admin_flags;
 mod backends;
 mod bounded_input;
+mod ci_templates;
 mod concurrency;
 mod dns_sets;
 mod environment;
