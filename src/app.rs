@@ -198,10 +198,12 @@ pub fn open_backend(
 /// When the backend cannot observe.
 pub fn observe(rt: &tokio::runtime::Runtime, backend: &dyn Backend) -> Result<Observation, Error> {
     let span = tracing::info_span!("observe", backend = backend.name());
-    let obs = rt.block_on(backend.observe().instrument(span)).map_err(|source| Error::Observe {
-        backend: backend.name(),
-        source,
-    })?;
+    let obs = rt
+        .block_on(backend.observe().instrument(span))
+        .map_err(|source| Error::Observe {
+            backend: backend.name(),
+            source,
+        })?;
     for w in &obs.warnings {
         note(&format!("warning: {w}"));
     }

@@ -228,10 +228,7 @@ fn duration(text: &str) -> Result<Duration, String> {
         return Err("expected a duration, e.g. 30 (seconds), 5s, 2m, 1h30m or 1day".into());
     };
     if parsed > Duration::from_secs(crate::limits::MAX_TIMEOUT_SECS) {
-        return Err(format!(
-            "at most {} seconds (7 days)",
-            crate::limits::MAX_TIMEOUT_SECS
-        ));
+        return Err(format!("at most {} seconds (7 days)", crate::limits::MAX_TIMEOUT_SECS));
     }
     Ok(parsed)
 }

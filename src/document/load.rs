@@ -105,7 +105,10 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Desired, Diagnostics> {
             // deserializer's own error too when the walk did not see it.
             let mut diagnostics = shape::check(&tree, &shape::document_schema());
             let first = syntax_diagnostic(&e);
-            if first.position.is_none_or(|p| !diagnostics.iter().any(|d| d.position == Some(p))) {
+            if first
+                .position
+                .is_none_or(|p| !diagnostics.iter().any(|d| d.position == Some(p)))
+            {
                 diagnostics.push(first);
                 diagnostics.sort_by_key(|d| d.position);
             }

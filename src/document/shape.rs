@@ -234,9 +234,7 @@ impl<'s> Walk<'s> {
             // empty one; elsewhere the deserializer decides.
             Node::Null => accepts.null || accepts.array.is_some() || !accepts.object.is_empty() || expected.is_none(),
             Node::Bool => accepts.boolean || accepts.string,
-            Node::Int(i) => {
-                accepts.string || accepts.number || (accepts.integer && u32::try_from(*i).is_ok())
-            }
+            Node::Int(i) => accepts.string || accepts.number || (accepts.integer && u32::try_from(*i).is_ok()),
             Node::Float => accepts.string || accepts.number,
             Node::Str(s) => {
                 accepts.string
@@ -267,11 +265,7 @@ impl<'s> Walk<'s> {
             return;
         }
         let Some(expected) = expected else { return };
-        let mut d = Diagnostic::plain(format!(
-            "{what} must be {expected}, not {}",
-            node.value.describe()
-        ))
-        .at(at);
+        let mut d = Diagnostic::plain(format!("{what} must be {expected}, not {}", node.value.describe())).at(at);
         d = match (&node.value, accepts.choices.is_empty()) {
             (Node::Str(s), false) => match did_you_mean(s, &accepts.choices) {
                 Some(close) => d.help(format!("did you mean `{close}`?")),
@@ -305,13 +299,18 @@ impl<'s> Walk<'s> {
                 let help = match did_you_mean(name, &known) {
                     Some(close) => format!("did you mean `{close}`? The keys here: {}", known.join(", ")),
                     None if known.is_empty() => "remove the key: nothing goes here".to_string(),
-                    None => format!("remove the key or fix its spelling; the keys here: {}", known.join(", ")),
+                    None => format!(
+                        "remove the key or fix its spelling; the keys here: {}",
+                        known.join(", ")
+                    ),
                 };
                 self.problems.push(d.help(help));
             }
         }
         for object in objects {
-            let Some(Schema::Array(required)) = object.get("required") else { continue };
+            let Some(Schema::Array(required)) = object.get("required") else {
+                continue;
+            };
             for name in required.iter().filter_map(Schema::as_str) {
                 if !entries.iter().any(|(k, _)| k.value == name) {
                     self.problems.push(
@@ -392,7 +391,10 @@ mod tests {
         check(&tree, &document_schema())
             .into_iter()
             .map(|d| {
-                let at = d.position.map(|p| format!("{}:{}", p.line, p.column)).unwrap_or_default();
+                let at = d
+                    .position
+                    .map(|p| format!("{}:{}", p.line, p.column))
+                    .unwrap_or_default();
                 format!("{at} {} | {}", d.message, d.help.unwrap_or_default())
             })
             .collect()
@@ -413,13 +415,33 @@ mod tests {
         );
         let found = problems(&doc);
         assert_eq!(found.len(), 7, "{found:#?}");
-        assert!(found[0].starts_with("4:3 unknown key `sitez` in `spec` | did you mean `sites`?"), "{found:#?}");
+        assert!(
+            found[0].starts_with("4:3 unknown key `sitez` in `spec` | did you mean `sites`?"),
+            "{found:#?}"
+        );
         assert!(found[1].starts_with("7:17 `services` must be one of running, stopped or null, not the text `runing` | did you mean `running`?"), "{found:#?}");
-        assert!(found[2].starts_with("8:16 `nextHop` must be text or null, not a list"), "{found:#?}");
-        assert!(found[3].starts_with("9:7 unknown key `externalAdresses` in `e.contoso.com` | did you mean `externalAddresses`?"), "{found:#?}");
-        assert!(found[4].starts_with("13:14 `ttl` must be a whole number or null, not the number -5"), "{found:#?}");
-        assert!(found[5].starts_with("14:22 `moveAddress` must be a boolean (true/false) or null, not the text `maybe`"), "{found:#?}");
-        assert!(found[6].starts_with("15:11 `verify` must be a mapping of keys or null, not a boolean"), "{found:#?}");
+        assert!(
+            found[2].starts_with("8:16 `nextHop` must be text or null, not a list"),
+            "{found:#?}"
+        );
+        assert!(
+            found[3].starts_with(
+                "9:7 unknown key `externalAdresses` in `e.contoso.com` | did you mean `externalAddresses`?"
+            ),
+            "{found:#?}"
+        );
+        assert!(
+            found[4].starts_with("13:14 `ttl` must be a whole number or null, not the number -5"),
+            "{found:#?}"
+        );
+        assert!(
+            found[5].starts_with("14:22 `moveAddress` must be a boolean (true/false) or null, not the text `maybe`"),
+            "{found:#?}"
+        );
+        assert!(
+            found[6].starts_with("15:11 `verify` must be a mapping of keys or null, not a boolean"),
+            "{found:#?}"
+        );
     }
 
     #[test]
@@ -437,13 +459,22 @@ mod tests {
     #[test]
     fn missing_required_keys_are_named() {
         let found = problems("apiVersion: edgefed/v1\nspec:\n  dns:\n    - xmpp: {}\n");
-        assert!(found.iter().any(|f| f.contains("the document has no `kind`")), "{found:#?}");
-        assert!(found.iter().any(|f| f.contains("item 1 of `dns` has no `zone`")), "{found:#?}");
+        assert!(
+            found.iter().any(|f| f.contains("the document has no `kind`")),
+            "{found:#?}"
+        );
+        assert!(
+            found.iter().any(|f| f.contains("item 1 of `dns` has no `zone`")),
+            "{found:#?}"
+        );
     }
 
     #[test]
     fn suggestions_are_only_made_for_close_names() {
-        assert_eq!(did_you_mean("federationRout", &["federationRoute", "xmppFederationRoute"]), Some("federationRoute"));
+        assert_eq!(
+            did_you_mean("federationRout", &["federationRoute", "xmppFederationRoute"]),
+            Some("federationRoute")
+        );
         assert_eq!(did_you_mean("EdgePools", &["sites", "edgePools"]), Some("edgePools"));
         assert_eq!(did_you_mean("banana", &["sites", "edgePools", "dns"]), None);
     }

@@ -24,7 +24,11 @@ pub fn split(value: &str) -> Result<Vec<String>, String> {
             format!("a value starting with `[` is read as a JSON array of strings (program, then each argument), and this one is not: {e}")
         });
     }
-    if cfg!(windows) { split_windows(value) } else { split_posix(value) }
+    if cfg!(windows) {
+        split_windows(value)
+    } else {
+        split_posix(value)
+    }
 }
 
 /// POSIX shell-word rules (quotes, backslash escapes), without running a shell.
@@ -132,11 +136,21 @@ mod tests {
     fn windows_paths_keep_their_backslashes() {
         assert_eq!(
             split_windows(r"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe -NoProfile -Command -").unwrap(),
-            w(&[r"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe", "-NoProfile", "-Command", "-"])
+            w(&[
+                r"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe",
+                "-NoProfile",
+                "-Command",
+                "-"
+            ])
         );
         assert_eq!(
             split_windows(r#""C:\Program Files\PowerShell\7\pwsh.exe" -NoProfile -File "C:\scripts\x y.ps1""#).unwrap(),
-            w(&[r"C:\Program Files\PowerShell\7\pwsh.exe", "-NoProfile", "-File", r"C:\scripts\x y.ps1"])
+            w(&[
+                r"C:\Program Files\PowerShell\7\pwsh.exe",
+                "-NoProfile",
+                "-File",
+                r"C:\scripts\x y.ps1"
+            ])
         );
     }
 
@@ -144,10 +158,22 @@ mod tests {
     fn windows_backslash_and_quote_rules() {
         // The examples of Microsoft's "Parsing C++ command-line arguments".
         assert_eq!(split_windows(r#"p "abc" d e"#).unwrap(), w(&["p", "abc", "d", "e"]));
-        assert_eq!(split_windows(r"p a\\b d'e f\\\\g").unwrap(), w(&["p", r"a\\b", "d'e", r"f\\\\g"]));
-        assert_eq!(split_windows(r#"p a\\\"b c d"#).unwrap(), w(&["p", r#"a\"b"#, "c", "d"]));
-        assert_eq!(split_windows(r#"p a\\\\"b c" d e"#).unwrap(), w(&["p", r"a\\b c", "d", "e"]));
-        assert_eq!(split_windows(r#"p a"b"" c d"#).unwrap_err(), r#"the quote opened in `p a"b"" c d` is not closed"#);
+        assert_eq!(
+            split_windows(r"p a\\b d'e f\\\\g").unwrap(),
+            w(&["p", r"a\\b", "d'e", r"f\\\\g"])
+        );
+        assert_eq!(
+            split_windows(r#"p a\\\"b c d"#).unwrap(),
+            w(&["p", r#"a\"b"#, "c", "d"])
+        );
+        assert_eq!(
+            split_windows(r#"p a\\\\"b c" d e"#).unwrap(),
+            w(&["p", r"a\\b c", "d", "e"])
+        );
+        assert_eq!(
+            split_windows(r#"p a"b"" c d"#).unwrap_err(),
+            r#"the quote opened in `p a"b"" c d` is not closed"#
+        );
         assert_eq!(split_windows(r#"p "a""b" c"#).unwrap(), w(&["p", r#"a"b"#, "c"]));
         // The program's backslashes are literal even before a quote.
         assert_eq!(split_windows(r#"C:\x\ "a b""#).unwrap(), w(&[r"C:\x\", "a b"]));
@@ -162,9 +188,16 @@ mod tests {
             w(&["ssh", "admin@fe01.contoso.com", "powershell.exe", "-Command", "-"])
         );
         assert_eq!(
-            split(r#"["C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe", "-NoProfile", "-Command", "-"]"#)
-                .unwrap(),
-            w(&[r"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe", "-NoProfile", "-Command", "-"])
+            split(
+                r#"["C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe", "-NoProfile", "-Command", "-"]"#
+            )
+            .unwrap(),
+            w(&[
+                r"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe",
+                "-NoProfile",
+                "-Command",
+                "-"
+            ])
         );
         let e = split(r#"["pwsh", 5]"#).unwrap_err();
         assert!(e.contains("JSON array of strings"), "{e}");
@@ -172,7 +205,10 @@ mod tests {
         if cfg!(windows) {
             assert_eq!(native[0], r"C:\ps\powershell.exe");
         } else {
-            assert_eq!(native[0], r"C:pspowershell.exe", "POSIX rules read a backslash as an escape");
+            assert_eq!(
+                native[0], r"C:pspowershell.exe",
+                "POSIX rules read a backslash as an escape"
+            );
         }
     }
 }

@@ -15,8 +15,8 @@
 
 mod backend;
 pub mod body;
-pub mod commands;
 pub mod command_line;
+pub mod commands;
 mod config;
 pub mod failover_record;
 pub mod observe;

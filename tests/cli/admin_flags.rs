@@ -20,11 +20,26 @@ fn durations_take_seconds_or_a_human_form_and_are_bounded() {
             vec!["--network-timeout", "soon"],
             "--network-timeout soon: expected a duration, e.g. 30 (seconds), 5s",
         ),
-        (vec!["--network-timeout", "8days"], "--network-timeout 8days: at most 604800 seconds (7 days)"),
-        (vec!["--ps-timeout", "services=2 fortnights"], "--ps-timeout services=2 fortnights: expected a duration"),
-        (vec!["--ps-timeout", "services=8d"], "--ps-timeout services=8d: at most 604800 seconds"),
-        (vec!["--ps-timeout", "services"], "--ps-timeout services: expected NAME=DURATION"),
-        (vec!["--ps-timeout", "servces=2m"], "`servces` is not a timeout; known: observe"),
+        (
+            vec!["--network-timeout", "8days"],
+            "--network-timeout 8days: at most 604800 seconds (7 days)",
+        ),
+        (
+            vec!["--ps-timeout", "services=2 fortnights"],
+            "--ps-timeout services=2 fortnights: expected a duration",
+        ),
+        (
+            vec!["--ps-timeout", "services=8d"],
+            "--ps-timeout services=8d: at most 604800 seconds",
+        ),
+        (
+            vec!["--ps-timeout", "services"],
+            "--ps-timeout services: expected NAME=DURATION",
+        ),
+        (
+            vec!["--ps-timeout", "servces=2m"],
+            "`servces` is not a timeout; known: observe",
+        ),
     ] {
         let mut all = args.clone();
         all.extend(["validate", "-f", &doc]);
@@ -46,7 +61,10 @@ fn global_options_have_their_own_heading_after_the_command_options() {
     let plan = env.ok(&["plan", "--help"]);
     let heading = plan.find("Global options:").expect("heading in plan --help");
     assert!(plan.find("--detailed-exitcode").expect("own") < heading, "{plan}");
-    assert!(heading < plan.find("--network-timeout <DURATION>").expect("global"), "{plan}");
+    assert!(
+        heading < plan.find("--network-timeout <DURATION>").expect("global"),
+        "{plan}"
+    );
 }
 
 #[test]
@@ -83,7 +101,17 @@ fn the_launcher_can_be_given_as_a_json_array_of_words() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("edgepool1.contoso.com"));
 
     let env = Env::new("healthy");
-    let out = env.run(&["--ps-command", r#"["pwsh", 5]"#, "validate", "-f", &example("failback.yaml")]);
+    let out = env.run(&[
+        "--ps-command",
+        r#"["pwsh", 5]"#,
+        "validate",
+        "-f",
+        &example("failback.yaml"),
+    ]);
     assert_eq!(code(&out), 64, "{}", text(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("JSON array of strings"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("JSON array of strings"),
+        "{}",
+        text(&out)
+    );
 }

@@ -73,11 +73,23 @@ fn check_template(name: &str, posting: &[&str]) {
     // The JSON value orders a mapping's keys, so jobs come alphabetically:
     // put the commands in the order a pull request and a schedule run them.
     let mut commands: Vec<&String> = lines.iter().filter(|l| l.starts_with("edgefed ")).collect();
-    let rank = |l: &str| ["validate", "plan", "reconcile"].iter().position(|c| l.split_whitespace().nth(1) == Some(c));
+    let rank = |l: &str| {
+        ["validate", "plan", "reconcile"]
+            .iter()
+            .position(|c| l.split_whitespace().nth(1) == Some(c))
+    };
     commands.sort_by_key(|l| rank(l));
     let subcommands: Vec<Option<usize>> = commands.iter().map(|l| rank(l)).collect();
-    assert_eq!(subcommands, [Some(0), Some(1), Some(2)], "{name}: validate, plan and reconcile, once each: {commands:?}");
-    assert!(commands[1].contains("--output markdown > plan.md"), "{name}: {}", commands[1]);
+    assert_eq!(
+        subcommands,
+        [Some(0), Some(1), Some(2)],
+        "{name}: validate, plan and reconcile, once each: {commands:?}"
+    );
+    assert!(
+        commands[1].contains("--output markdown > plan.md"),
+        "{name}: {}",
+        commands[1]
+    );
     assert!(commands[2].contains("--check"), "{name}: {}", commands[2]);
     let script = lines.join("\n");
     for needle in posting {

@@ -80,7 +80,10 @@ fn q_plan_prints_nothing_on_stderr_and_still_reports_errors() {
     assert_eq!(stderr(&quiet), "", "-q lab fail");
 
     // Errors are still printed.
-    let bad = env.file("bad.yaml", "apiVersion: edgefed/v1\nkind: FederationTopology\nspec:\n  sitez: {}\n");
+    let bad = env.file(
+        "bad.yaml",
+        "apiVersion: edgefed/v1\nkind: FederationTopology\nspec:\n  sitez: {}\n",
+    );
     let out = env.run(&["-q", "validate", "-f", &bad]);
     assert_eq!(code(&out), 1);
     assert!(stderr(&out).contains("`sitez`"), "{}", text(&out));
@@ -114,7 +117,10 @@ fn vvv_times_each_powershell_round_trip_without_the_secret() {
     assert!(trip.contains("bytes_received="), "{trip}");
     // The script is logged at trace level; the credential file's secret never is.
     assert!(err.contains("PowerShell script"), "{err}");
-    assert!(err.contains("Edgefed-Credential"), "the script reads the credential file itself");
+    assert!(
+        err.contains("Edgefed-Credential"),
+        "the script reads the credential file itself"
+    );
     assert!(!err.contains("S3cr3t"), "the secret leaked:\n{err}");
     // At -vv the round trip is timed but the script is not printed.
     let out = double.run(&["-vv", "observe"]);

@@ -365,9 +365,15 @@ fn every_unknown_key_and_wrong_type_is_reported_in_one_run_with_suggestions() {
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     for (what, at) in [
         ("unknown key `sitez` in `spec`", "doc.yaml:4:3"),
-        ("`services` must be one of running, stopped or null, not the text `runing`", "doc.yaml:7:17"),
+        (
+            "`services` must be one of running, stopped or null, not the text `runing`",
+            "doc.yaml:7:17",
+        ),
         ("unknown key `nxtHop` in `edgepool1.contoso.com`", "doc.yaml:8:7"),
-        ("`ttl` must be a whole number or null, not the text `soon`", "doc.yaml:12:14"),
+        (
+            "`ttl` must be a whole number or null, not the text `soon`",
+            "doc.yaml:12:14",
+        ),
     ] {
         let found = err.find(what).unwrap_or_else(|| panic!("no `{what}` in:\n{err}"));
         assert!(err[found..].contains(at), "{what} at {at}:\n{err}");
