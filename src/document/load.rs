@@ -169,14 +169,18 @@ fn syntax_diagnostic(error: &serde_saphyr::Error) -> Diagnostic {
 /// A YAML parser error in the document's own words, without its position
 /// (shown separately) and without the parser's option names.
 pub(crate) fn yaml_message(error: &serde_saphyr::Error) -> String {
-    if let serde_saphyr::Error::DuplicateMappingKey { key, .. } = innermost(error) {
+    use serde_saphyr::MessageFormatter as _;
+    let inner = innermost(error);
+    if let serde_saphyr::Error::DuplicateMappingKey { key, .. } = inner {
         return match key {
             Some(key) => format!("key `{}` appears twice in this mapping", key.escape_debug()),
             None => "a key appears twice in this mapping".into(),
         };
     }
-    let raw = error.to_string();
-    strip_location_prefix(raw.lines().next().unwrap_or_default()).to_string()
+    // The library's own formatter gives the message without the location,
+    // which the diagnostic shows separately.
+    let message = serde_saphyr::DefaultMessageFormatter.format_message(inner);
+    message.lines().next().unwrap_or_default().to_string()
 }
 
 /// The error itself, without the wrappers that add a snippet or an alias's
@@ -187,21 +191,6 @@ fn innermost(error: &serde_saphyr::Error) -> &serde_saphyr::Error {
         inner = error;
     }
     inner
-}
-
-/// serde-saphyr prefixes messages with `error: line N column M: `; the
-/// position is shown separately, so drop it.
-fn strip_location_prefix(message: &str) -> &str {
-    let mut m = message.strip_prefix("error: ").unwrap_or(message);
-    if let Some(idx) = m.rfind(" at line ") {
-        m = &m[..idx];
-    }
-    if m.starts_with("line ")
-        && let Some(idx) = m.find(": ")
-    {
-        return &m[idx + 2..];
-    }
-    m
 }
 
 fn saturate<T: TryInto<u32>>(n: T) -> u32 {

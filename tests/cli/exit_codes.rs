@@ -131,7 +131,10 @@ fn bad_global_options_are_usage_errors_before_anything_is_read_or_created() {
             "--ps-timeout run-setup=soon: expected a duration",
         ),
         (vec!["--ps-timeout", "run-setup"], "expected NAME=DURATION"),
-        (vec!["--network-timeout", "8d"], "--network-timeout 8d: at most 604800 seconds"),
+        (
+            vec!["--network-timeout", "8d"],
+            "--network-timeout 8d: at most 604800 seconds",
+        ),
         (vec!["--ps-command", "pwsh 'unclosed"], "--ps-command"),
         (
             vec!["--probes", "real", "--probe-ca-file", "/nonexistent/ca.pem"],
