@@ -388,6 +388,33 @@ mod tests {
     }
 
     #[test]
+    fn durations_are_seconds_or_human_and_at_most_seven_days() {
+        let ok = |text: &str| parse_duration(text, "--x").expect(text);
+        assert_eq!(ok("90"), Duration::from_secs(90));
+        assert_eq!(ok(" 0 "), Duration::ZERO);
+        assert_eq!(ok("5s"), Duration::from_secs(5));
+        assert_eq!(ok("500ms"), Duration::from_millis(500));
+        assert_eq!(ok("2m"), Duration::from_secs(120));
+        assert_eq!(ok("1h 30m"), Duration::from_secs(5400));
+        assert_eq!(ok("7days"), Duration::from_secs(crate::limits::MAX_TIMEOUT_SECS));
+        assert_eq!(ok("604800"), Duration::from_secs(crate::limits::MAX_TIMEOUT_SECS));
+        for (bad, says) in [
+            ("", "expected a duration"),
+            ("soon", "expected a duration"),
+            ("-5", "expected a duration"),
+            ("5 fortnights", "expected a duration"),
+            ("604801", "at most 604800 seconds (7 days)"),
+            ("7days 1s", "at most 604800 seconds (7 days)"),
+            ("99999999999999999999", "expected a duration"),
+        ] {
+            let e = parse_duration(bad, "--x").expect_err(bad);
+            assert_eq!(e.exit_code(), 64, "{bad}");
+            assert!(e.to_string().starts_with(&format!("--x {bad}: ")), "{e}");
+            assert!(e.to_string().contains(says), "{bad}: {e}");
+        }
+    }
+
+    #[test]
     fn bad_options_are_usage_errors() {
         let e = settings(&["--ps-timeout", "runsetup=60"]).expect_err("name");
         assert_eq!(e.exit_code(), 64);

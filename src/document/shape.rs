@@ -256,7 +256,7 @@ impl<'s> Walk<'s> {
                 if accepts.object.is_empty() {
                     false
                 } else {
-                    self.mapping(entries, &accepts.object, what);
+                    self.mapping(entries, &accepts.object, what, at);
                     true
                 }
             }
@@ -277,7 +277,14 @@ impl<'s> Walk<'s> {
         self.problems.push(d);
     }
 
-    fn mapping(&mut self, entries: &[(Spanned<String>, Spanned<Node>)], objects: &[&'s Schema], what: &str) {
+    /// `at`: where the mapping starts, for a key it lacks.
+    fn mapping(
+        &mut self,
+        entries: &[(Spanned<String>, Spanned<Node>)],
+        objects: &[&'s Schema],
+        what: &str,
+        at: Option<Position>,
+    ) {
         let properties: Vec<(&'s str, &'s Schema)> = objects
             .iter()
             .filter_map(|o| o.get("properties").and_then(Schema::as_object))
@@ -315,7 +322,7 @@ impl<'s> Walk<'s> {
                 if !entries.iter().any(|(k, _)| k.value == name) {
                     self.problems.push(
                         Diagnostic::plain(format!("{what} has no `{name}`, which it needs"))
-                            .at(None)
+                            .at(at)
                             .help(format!("add `{name}:`; `edgefed schema` shows what it takes")),
                     );
                 }
@@ -460,11 +467,11 @@ mod tests {
     fn missing_required_keys_are_named() {
         let found = problems("apiVersion: edgefed/v1\nspec:\n  dns:\n    - xmpp: {}\n");
         assert!(
-            found.iter().any(|f| f.contains("the document has no `kind`")),
+            found.iter().any(|f| f.starts_with("1:1 the document has no `kind`")),
             "{found:#?}"
         );
         assert!(
-            found.iter().any(|f| f.contains("item 1 of `dns` has no `zone`")),
+            found.iter().any(|f| f.starts_with("4:7 item 1 of `dns` has no `zone`")),
             "{found:#?}"
         );
     }
