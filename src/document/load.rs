@@ -92,17 +92,17 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Desired, Diagnostics> {
         }
     };
     let sha256 = hex::encode(Sha256::digest(bytes));
-    // First the document as a located tree: a syntax error, a duplicate key
-    // or a budget stops here, as nothing after it can be read reliably.
-    let tree: Spanned<Node> = match serde_saphyr::from_str_with_options(&text, options()) {
-        Ok(tree) => tree,
-        Err(e) => return Err(fail(text.clone(), syntax_diagnostic(&e))),
-    };
     let file_doc: DocumentFile = match serde_saphyr::from_str_with_options(&text, options()) {
         Ok(doc) => doc,
         Err(e) => {
-            // Every unknown key and wrong type at once, from the walk; the
-            // deserializer's own error too when the walk did not see it.
+            // Read again as a located tree: a syntax error, a duplicate key or
+            // a budget stops there too, as nothing after it can be read
+            // reliably; otherwise the walk finds every unknown key and wrong
+            // type at once, and the deserializer's own error is added when
+            // the walk did not see it.
+            let Ok(tree) = serde_saphyr::from_str_with_options::<Spanned<Node>>(&text, options()) else {
+                return Err(fail(text.clone(), syntax_diagnostic(&e)));
+            };
             let mut diagnostics = shape::check(&tree, &shape::document_schema());
             let first = syntax_diagnostic(&e);
             if first

@@ -5,9 +5,9 @@
 //! close) and every value of the wrong type is reported, each at its
 //! `line:column`, instead of only the first one the deserializer meets.
 //!
-//! The walk is deliberately no stricter than the deserializer: what it lets
-//! through, deserialization still checks, and when deserialization accepts
-//! a document the walk's findings are not used.
+//! The walk runs only when deserialization has refused the document, and
+//! is deliberately no stricter than the deserializer: what it lets through,
+//! the deserializer's own error still reports.
 
 use std::fmt;
 
