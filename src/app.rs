@@ -4,6 +4,9 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tracing::Instrument as _;
 
 use crate::backend::lab::{LabBackend, LabFile, Scenario};
 use crate::backend::{Backend, Combined, DnsSystem, LyncSystem, ManualDns, Observation, ProbeSystem, RealProbes};
@@ -15,8 +18,16 @@ use crate::model::{DnsName, RecordType};
 use crate::powershell::PowerShellBackend;
 use crate::settings::{DnsSettings, Settings, TsigKeySource};
 
-/// Sets up colour and logging on stderr; `json` logs one JSON object a line.
+/// `-q`: notes and warnings are not printed, only errors.
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// Sets up colour and logging on stderr: the level from `-q` / `-v`
+/// (`RUST_LOG` overrides it), and each span's timing when it closes, so
+/// `-v` shows how long observing, planning and each action took and `-vv`
+/// each PowerShell round trip, DNS query or update and probe. `json` logs
+/// one JSON object a line.
 pub fn set_up_output(settings: &Settings, json: bool) {
+    QUIET.store(settings.quiet, Ordering::Relaxed);
     let choice = match settings.color {
         ColorWhen::Auto => anstream::ColorChoice::Auto,
         ColorWhen::Always => anstream::ColorChoice::Always,
@@ -32,7 +43,8 @@ pub fn set_up_output(settings: &Settings, json: bool) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_target(false);
+        .with_target(false)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE);
     let _ = if json {
         builder.json().with_ansi(false).try_init()
     } else {
@@ -47,8 +59,12 @@ pub fn print(text: &str) {
     let _ = out.flush();
 }
 
-/// Writes a note to stderr.
+/// Writes a note or a warning to stderr, unless `-q` was given. With `-q`
+/// a plan's warnings are still part of the plan printed on stdout.
 pub fn note(text: &str) {
+    if QUIET.load(Ordering::Relaxed) {
+        return;
+    }
     let mut err = anstream::stderr();
     let _ = writeln!(err, "{text}");
 }
@@ -222,10 +238,13 @@ fn same_file(a: &Path, b: &Path) -> bool {
 /// # Errors
 /// When the backend cannot observe.
 pub fn observe(rt: &tokio::runtime::Runtime, backend: &dyn Backend) -> Result<Observation, Error> {
-    let obs = rt.block_on(backend.observe()).map_err(|source| Error::Observe {
-        backend: backend.name(),
-        source,
-    })?;
+    let span = tracing::info_span!("observe", backend = backend.name());
+    let obs = rt
+        .block_on(backend.observe().instrument(span))
+        .map_err(|source| Error::Observe {
+            backend: backend.name(),
+            source,
+        })?;
     for w in &obs.warnings {
         note(&format!("warning: {w}"));
     }

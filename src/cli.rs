@@ -86,8 +86,10 @@ pub enum ColorWhen {
     Never,
 }
 
-/// Options every command takes.
+/// Options every command takes, shown under their own heading in every
+/// command's help after the command's own options.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
     /// The system to observe and change.
     #[arg(long, global = true, value_enum, default_value = "lab", env = "EDGEFED_BACKEND")]
@@ -101,11 +103,14 @@ pub struct Global {
     /// Colour.
     #[arg(long, global = true, value_enum, default_value = "auto")]
     pub color: ColorWhen,
-    /// More log output on stderr (repeatable); `RUST_LOG` overrides.
+    /// More log output on stderr: `-v` info (with how long observing,
+    /// planning and each action took), `-vv` debug (each PowerShell round
+    /// trip, DNS query or update and probe), `-vvv` trace. `RUST_LOG` overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
-    /// Only errors on stderr.
-    #[arg(short, long, global = true)]
+    /// Only errors on stderr: no notes, no warnings (a plan's warnings stay
+    /// in the plan printed on stdout).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
     /// What a reconcile locks so that two runs never change one deployment at
     /// once: a file (`PATH` or `file:PATH`, e.g. on a share every runner mounts)
@@ -119,15 +124,19 @@ pub struct Global {
     #[arg(long, global = true, default_value = "60", value_name = "DURATION")]
     pub lock_timeout: String,
     /// How the PowerShell backend starts the Management Shell (script on stdin), e.g.
-    /// `ssh admin@fe01.contoso.com powershell.exe -NoProfile -NonInteractive -Command -`.
+    /// `ssh admin@fe01.contoso.com powershell.exe -NoProfile -NonInteractive -Command -`:
+    /// split with POSIX shell rules, or Windows rules on Windows (backslashes
+    /// kept), or given word for word as a JSON array of strings,
+    /// `["C:\...\powershell.exe","-NoProfile","-Command","-"]`.
     /// Env `EDGEFED_PS_COMMAND`; default `pwsh -NoProfile -NonInteractive -Command -`
     /// (`powershell.exe …` on Windows).
     #[arg(long, global = true, value_name = "CMD")]
     pub ps_command: Option<String>,
-    /// A per-kind PowerShell timeout, `NAME=SECONDS` (repeatable): observe, services,
-    /// set-edge-next-hop, stage-topology, publish-topology, run-setup, set-site,
-    /// pool-failover, replication-wait, replication-poll.
-    #[arg(long, global = true, value_name = "NAME=SECONDS")]
+    /// A per-kind PowerShell timeout, `NAME=DURATION` (repeatable; `services=2m`,
+    /// `run-setup=3600`): observe, services, set-edge-next-hop, stage-topology,
+    /// publish-topology, run-setup, set-site, pool-failover, replication-wait,
+    /// replication-poll. At most 7 days.
+    #[arg(long, global = true, value_name = "NAME=DURATION")]
     pub ps_timeout: Vec<String>,
     /// Where the PowerShell backend saves backups of the published topology.
     #[arg(long, global = true, value_name = "DIR", default_value = ".edgefed/backups")]
@@ -154,9 +163,10 @@ pub struct Global {
     /// that the certificate covers the federation host, but not its chain.
     #[arg(long, global = true, env = "EDGEFED_PROBE_CA_FILE", value_name = "PEM")]
     pub probe_ca_file: Option<PathBuf>,
-    /// Bound on each DNS query / update and each port probe, in seconds.
-    #[arg(long, global = true, default_value = "5", value_name = "SECONDS")]
-    pub network_timeout: u64,
+    /// Bound on each DNS query / update and each port probe: seconds or a
+    /// duration (`5s`, `1m`), at most 7 days.
+    #[arg(long, global = true, default_value = "5s", value_name = "DURATION")]
+    pub network_timeout: String,
 }
 
 /// A built-in lab scenario (`lab init --scenario`).

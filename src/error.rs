@@ -277,7 +277,9 @@ impl Error {
     #[must_use]
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::Usage { .. } => exit::USAGE,
+            // A pool the lab does not have is a wrong argument, like a
+            // malformed FQDN: both are the usage code.
+            Self::Usage { .. } | Self::UnknownPool(_) => exit::USAGE,
             Self::Document(_)
             | Self::PlanRules(_)
             | Self::SavedPlan { .. }
@@ -288,7 +290,6 @@ impl Error {
             | Self::Lock(_)
             | Self::LabMissing { .. }
             | Self::LabExists { .. }
-            | Self::UnknownPool(_)
             | Self::Topology(_)
             | Self::TsigKey(_)
             | Self::Resolve { .. }

@@ -31,6 +31,8 @@ pub struct Settings {
     /// What a reconcile locks besides the lab's own lock (`--lock`); `None`:
     /// the backend's default (see [`crate::lock`]).
     pub lock: Option<LockSpec>,
+    /// `-q`: no notes or warnings on stderr, only errors.
+    pub quiet: bool,
     /// How long a reconcile waits for its lock.
     pub lock_timeout: Duration,
     /// Bound on each DNS query / update and each probe.
@@ -170,14 +172,15 @@ impl Settings {
             output: g.output,
             color: g.color,
             log_level,
+            quiet: g.quiet,
             lock: g
                 .lock
                 .as_deref()
                 .map(LockSpec::parse)
                 .transpose()
                 .map_err(|e| Error::usage(e.to_string()))?,
-            lock_timeout: duration_option("--lock-timeout", &g.lock_timeout)?,
-            network_timeout: seconds("--network-timeout", g.network_timeout)?,
+            lock_timeout: parse_duration(&g.lock_timeout, "--lock-timeout")?,
+            network_timeout: parse_duration(&g.network_timeout, "--network-timeout")?,
             dns,
             probes,
             probe_ca,
@@ -208,52 +211,46 @@ fn probe_ca(path: Option<&std::path::Path>, probes: ProbeMode) -> Result<Option<
         .map_err(|e| Error::usage(format!("--probe-ca-file {e}")))
 }
 
-/// A duration option, at most [`crate::limits::MAX_TIMEOUT_SECS`].
-fn seconds(option: &str, secs: u64) -> Result<Duration, Error> {
-    if secs > crate::limits::MAX_TIMEOUT_SECS {
-        return Err(Error::usage(format!(
-            "{option} {secs}: at most {} seconds (7 days)",
-            crate::limits::MAX_TIMEOUT_SECS
-        )));
-    }
-    Ok(Duration::from_secs(secs))
-}
-
-/// A duration option given as seconds (`90`) or a human duration (`90s`,
-/// `2m`, `1h 30m`), at most [`crate::limits::MAX_TIMEOUT_SECS`].
-fn duration_option(option: &str, text: &str) -> Result<Duration, Error> {
-    let duration = parse_duration(text).map_err(|e| Error::usage(format!("{option} {e}")))?;
-    seconds(option, duration.as_secs())
-        .map(|_| duration)
-        .map_err(|_| too_long(option, text))
-}
-
-fn too_long(option: &str, text: &str) -> Error {
-    Error::usage(format!(
-        "{option} {text}: at most {} seconds (7 days)",
-        crate::limits::MAX_TIMEOUT_SECS
-    ))
-}
-
-/// Parses seconds (`90`) or a human duration (`90s`, `2m`, `1h 30m`).
+/// A duration given to `flag`: plain seconds (`90`) or a human form
+/// (`5s`, `2m`, `1h 30m`, `1day`), at most [`crate::limits::MAX_TIMEOUT_SECS`]
+/// (7 days). Every duration option goes through here.
 ///
 /// # Errors
-/// The text and the forms accepted.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    if let Ok(secs) = text.parse::<u64>() {
-        return Ok(Duration::from_secs(secs));
-    }
-    humantime::parse_duration(text)
-        .map_err(|e| format!("{text}: not a duration ({e}); give seconds (90) or a duration (90s, 2m, 1h 30m)"))
+/// [`Error::Usage`] naming the flag, the value and the accepted forms.
+pub fn parse_duration(text: &str, flag: &str) -> Result<Duration, Error> {
+    duration(text).map_err(|why| Error::usage(format!("{flag} {text}: {why}")))
 }
 
-/// `--ps-timeout NAME=SECONDS`, each name checked.
+/// [`parse_duration`] without the flag: what is wrong, when something is.
+pub(crate) fn duration(text: &str) -> Result<Duration, String> {
+    let trimmed = text.trim();
+    let parsed = if !trimmed.is_empty() && trimmed.bytes().all(|b| b.is_ascii_digit()) {
+        trimmed.parse::<u64>().ok().map(Duration::from_secs)
+    } else {
+        humantime::parse_duration(trimmed).ok()
+    };
+    let Some(parsed) = parsed else {
+        return Err("expected a duration, e.g. 30 (seconds), 5s, 2m, 1h30m or 1day".into());
+    };
+    if parsed > Duration::from_secs(crate::limits::MAX_TIMEOUT_SECS) {
+        return Err(format!("at most {} seconds (7 days)", crate::limits::MAX_TIMEOUT_SECS));
+    }
+    Ok(parsed)
+}
+
+/// `--ps-timeout NAME=DURATION`, each name checked.
 fn ps_timeouts(specs: &[String]) -> Result<Timeouts, Error> {
     let mut timeouts = Timeouts::default();
     for spec in specs {
+        let Some((name, text)) = spec.split_once('=') else {
+            return Err(Error::usage(format!(
+                "--ps-timeout {spec}: expected NAME=DURATION, e.g. services=2m; names: {}",
+                Timeouts::NAMES
+            )));
+        };
+        let duration = duration(text).map_err(|why| Error::usage(format!("--ps-timeout {spec}: {why}")))?;
         timeouts
-            .set(spec)
+            .set(name, duration)
             .map_err(|e| Error::usage(format!("--ps-timeout {e}")))?;
     }
     Ok(timeouts)
@@ -396,6 +393,33 @@ mod tests {
     }
 
     #[test]
+    fn durations_are_seconds_or_human_and_at_most_seven_days() {
+        let ok = |text: &str| parse_duration(text, "--x").expect(text);
+        assert_eq!(ok("90"), Duration::from_secs(90));
+        assert_eq!(ok(" 0 "), Duration::ZERO);
+        assert_eq!(ok("5s"), Duration::from_secs(5));
+        assert_eq!(ok("500ms"), Duration::from_millis(500));
+        assert_eq!(ok("2m"), Duration::from_secs(120));
+        assert_eq!(ok("1h 30m"), Duration::from_secs(5400));
+        assert_eq!(ok("7days"), Duration::from_secs(crate::limits::MAX_TIMEOUT_SECS));
+        assert_eq!(ok("604800"), Duration::from_secs(crate::limits::MAX_TIMEOUT_SECS));
+        for (bad, says) in [
+            ("", "expected a duration"),
+            ("soon", "expected a duration"),
+            ("-5", "expected a duration"),
+            ("5 fortnights", "expected a duration"),
+            ("604801", "at most 604800 seconds (7 days)"),
+            ("7days 1s", "at most 604800 seconds (7 days)"),
+            ("99999999999999999999", "expected a duration"),
+        ] {
+            let e = parse_duration(bad, "--x").expect_err(bad);
+            assert_eq!(e.exit_code(), 64, "{bad}");
+            assert!(e.to_string().starts_with(&format!("--x {bad}: ")), "{e}");
+            assert!(e.to_string().contains(says), "{bad}: {e}");
+        }
+    }
+
+    #[test]
     fn bad_options_are_usage_errors() {
         let e = settings(&["--ps-timeout", "runsetup=60"]).expect_err("name");
         assert_eq!(e.exit_code(), 64);
@@ -451,14 +475,7 @@ mod tests {
     }
 
     #[test]
-    fn durations_are_seconds_or_human_and_at_most_seven_days() {
-        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
-        let e = parse_duration("soon").expect_err("not a duration");
-        assert!(e.starts_with("soon: not a duration"), "{e}");
-        assert!(e.contains("give seconds (90) or a duration (90s, 2m, 1h 30m)"), "{e}");
+    fn the_lock_options_are_read_and_checked() {
         let ok = settings(&["--lock-timeout", "2m"]).expect("2m");
         assert_eq!(ok.lock_timeout, Duration::from_secs(120));
         assert_eq!(

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use tracing::Instrument as _;
 
 use super::{Applied, Backend, BackendError, DnsSystem, LyncSystem, Observation, ProbeSystem, Routed, route};
 use crate::model::{DnsName, RecordType};
@@ -68,8 +69,21 @@ impl Backend for Combined {
     }
 
     async fn observe(&self) -> Result<Observation, BackendError> {
-        let mut obs = self.lync.observe().await?;
-        let dns = self.dns.observe(&self.managed).await?;
+        // One span per system observed, so `-v` shows where the time goes.
+        let mut obs = self
+            .lync
+            .observe()
+            .instrument(tracing::info_span!("observe_system", system = self.lync.name()))
+            .await?;
+        let dns = self
+            .dns
+            .observe(&self.managed)
+            .instrument(tracing::info_span!(
+                "observe_system",
+                system = "dns",
+                records = self.managed.len()
+            ))
+            .await?;
         obs.deployment.dns = dns.records;
         obs.warnings.extend(dns.warnings);
         obs.dns_unreadable = dns.unreadable;
@@ -77,10 +91,30 @@ impl Backend for Combined {
     }
 
     async fn apply(&self, op: &Operation) -> Result<Applied, BackendError> {
-        self.apply_routed(route(op)).await
+        self.apply_routed(route(op))
+            .instrument(tracing::info_span!("action", action = %op))
+            .await
     }
 
     async fn apply_batch(&self, ops: &[Operation]) -> Vec<Result<Applied, BackendError>> {
+        self.apply_wave(ops)
+            .instrument(tracing::info_span!("wave", actions = ops.len()))
+            .await
+    }
+
+    fn max_concurrency(&self) -> usize {
+        self.lync.max_concurrency()
+    }
+
+    fn batches(&self) -> bool {
+        self.lync.batches()
+    }
+}
+
+impl Combined {
+    /// One wave of a batching backend: the Lync operations in one call, the
+    /// DNS updates and probes each in its own `action` span.
+    async fn apply_wave(&self, ops: &[Operation]) -> Vec<Result<Applied, BackendError>> {
         let mut lync = Vec::new();
         let mut others = Vec::new();
         for (i, op) in ops.iter().enumerate() {
@@ -103,7 +137,10 @@ impl Backend for Combined {
             let chunk: Vec<_> = others.by_ref().take(PARALLEL).collect();
             let (ids, futures): (Vec<usize>, Vec<_>) = chunk
                 .into_iter()
-                .map(|(i, routed)| (i, self.apply_routed(routed)))
+                .map(|(i, routed)| {
+                    let span = tracing::info_span!("action", action = %ops[i]);
+                    (i, self.apply_routed(routed).instrument(span))
+                })
                 .unzip();
             for (i, r) in ids.into_iter().zip(futures_util::future::join_all(futures).await) {
                 results[i] = Some(r);
@@ -119,14 +156,6 @@ impl Backend for Combined {
                 })
             })
             .collect()
-    }
-
-    fn max_concurrency(&self) -> usize {
-        self.lync.max_concurrency()
-    }
-
-    fn batches(&self) -> bool {
-        self.lync.batches()
     }
 }
 

@@ -30,10 +30,12 @@ pub(crate) fn make_plan(settings: &Settings, desired: &Desired, access: Access) 
     let rt = app::runtime()?;
     let backend = app::open_backend(settings, access, desired.managed_records())?;
     let observation = app::observe(&rt, backend.as_ref())?;
+    let planning = tracing::info_span!("plan").entered();
     let mut plan = crate::plan::plan(desired, &observation.deployment).map_err(|e| match e {
         PlanError::Rules(d) => Error::PlanRules(d),
         PlanError::Bug(bug) => Error::PlannerBug(bug),
     })?;
+    drop(planning);
     plan.warnings.extend(observation.warnings);
     if settings.dns_is_manual() {
         for a in &plan.actions {

@@ -237,10 +237,12 @@ fn apply_saved(settings: &Settings, path: &std::path::Path, format: OutputFormat
     // The saved actions must be exactly what their document gives against
     // this observation: a plan edited by hand is refused.
     let desired = saved_desired(&doc).map_err(saved_plan)?;
+    let planning = tracing::info_span!("plan").entered();
     let derived = crate::plan::plan(&desired, &now).map_err(|e| match e {
         PlanError::Rules(d) => Error::PlanRules(d),
         PlanError::Bug(bug) => Error::PlannerBug(bug),
     })?;
+    drop(planning);
     if let Some(difference) = first_difference(&plan.actions, &derived.actions) {
         return Err(saved_plan(SavedPlanProblem::Tampered {
             file: doc.desired.file.clone(),

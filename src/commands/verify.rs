@@ -68,10 +68,12 @@ pub(crate) fn after_apply(
         backend: backend.name(),
         source,
     })?;
+    let planning = tracing::info_span!("plan").entered();
     let plan: Plan = crate::plan::plan(desired, &observation.deployment).map_err(|e| match e {
         PlanError::Rules(d) => Error::PlanRules(d),
         PlanError::Bug(bug) => Error::PlannerBug(bug),
     })?;
+    drop(planning);
     Ok(Remaining {
         changes: plan.changes,
         actions: plan.actions.iter().map(|a| a.operation.to_string()).collect(),

@@ -165,6 +165,12 @@ impl DnsClient {
     ///
     /// # Errors
     /// As [`DnsClient::update`].
+    #[tracing::instrument(
+        level = "debug",
+        name = "dns_update",
+        skip_all,
+        fields(server = %self.server, %zone, name = %desired.name(), rtype = ?desired.record_type())
+    )]
     pub async fn update_with_outcome(
         &self,
         zone: &Fqdn,
@@ -362,6 +368,7 @@ where
 }
 
 /// One query; NXDOMAIN and empty answers give no records.
+#[tracing::instrument(level = "debug", name = "dns_query", skip_all, fields(%server, %name, rtype = wire_str(wire)))]
 async fn query(
     mut client: Client<TokioRuntimeProvider>,
     server: SocketAddr,

@@ -5,7 +5,10 @@ use std::io::Read as _;
 
 use sha2::{Digest, Sha256};
 
+use serde_saphyr::Spanned;
+
 use super::file::DocumentFile;
+use super::shape::{self, Node};
 use super::{Desired, Source, validate};
 use crate::diagnostic::{Diagnostic, Diagnostics, Position};
 
@@ -91,7 +94,30 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Desired, Diagnostics> {
     let sha256 = hex::encode(Sha256::digest(bytes));
     let file_doc: DocumentFile = match serde_saphyr::from_str_with_options(&text, options()) {
         Ok(doc) => doc,
-        Err(e) => return Err(fail(text.clone(), syntax_diagnostic(&e))),
+        Err(e) => {
+            // Read again as a located tree: a syntax error, a duplicate key or
+            // a budget stops there too, as nothing after it can be read
+            // reliably; otherwise the walk finds every unknown key and wrong
+            // type at once, and the deserializer's own error is added when
+            // the walk did not see it.
+            let Ok(tree) = serde_saphyr::from_str_with_options::<Spanned<Node>>(&text, options()) else {
+                return Err(fail(text.clone(), syntax_diagnostic(&e)));
+            };
+            let mut diagnostics = shape::check(&tree, &shape::document_schema());
+            let first = syntax_diagnostic(&e);
+            if first
+                .position
+                .is_none_or(|p| !diagnostics.iter().any(|d| d.position == Some(p)))
+            {
+                diagnostics.push(first);
+                diagnostics.sort_by_key(|d| d.position);
+            }
+            return Err(Diagnostics {
+                file: file.to_string(),
+                text,
+                diagnostics,
+            });
+        }
     };
     let source = Source {
         file: file.to_string(),
@@ -121,14 +147,21 @@ fn syntax_diagnostic(error: &serde_saphyr::Error) -> Diagnostic {
         .location()
         .filter(|l| l.line() > 0)
         .map(|l| Position::at(saturate(l.line()), saturate(l.column())));
-    let help = if message.contains("unknown field") {
-        "remove the key or fix its spelling; `edgefed schema` prints every key the document accepts"
-    } else if message.contains("appears twice") {
-        "each key may appear once in a mapping: remove one of them, or merge their settings into one"
-    } else if message.contains("budget") || message.contains("limit") {
-        "the document nests or aliases more than any desired-state document needs"
-    } else {
-        "see the document format in README.md, or `edgefed schema`"
+    let help = match innermost(error) {
+        serde_saphyr::Error::SerdeUnknownField { .. } => {
+            "remove the key or fix its spelling; `edgefed schema` prints every key the document accepts"
+        }
+        serde_saphyr::Error::DuplicateMappingKey { .. } => {
+            "each key may appear once in a mapping: remove one of them, or merge their settings into one"
+        }
+        serde_saphyr::Error::Budget { .. }
+        | serde_saphyr::Error::AliasReplayLimitExceeded { .. }
+        | serde_saphyr::Error::AliasExpansionLimitExceeded { .. }
+        | serde_saphyr::Error::AliasReplayStackDepthExceeded { .. }
+        | serde_saphyr::Error::AliasReplayCounterOverflow { .. } => {
+            "the document nests or aliases more than any desired-state document needs"
+        }
+        _ => "see the document format in README.md, or `edgefed schema`",
     };
     Diagnostic::plain(message).at(position).help(help)
 }
@@ -136,33 +169,28 @@ fn syntax_diagnostic(error: &serde_saphyr::Error) -> Diagnostic {
 /// A YAML parser error in the document's own words, without its position
 /// (shown separately) and without the parser's option names.
 pub(crate) fn yaml_message(error: &serde_saphyr::Error) -> String {
-    let mut inner = error;
-    while let serde_saphyr::Error::WithSnippet { error, .. } | serde_saphyr::Error::AliasError { error, .. } = inner {
-        inner = error;
-    }
+    use serde_saphyr::MessageFormatter as _;
+    let inner = innermost(error);
     if let serde_saphyr::Error::DuplicateMappingKey { key, .. } = inner {
         return match key {
             Some(key) => format!("key `{}` appears twice in this mapping", key.escape_debug()),
             None => "a key appears twice in this mapping".into(),
         };
     }
-    let raw = error.to_string();
-    strip_location_prefix(raw.lines().next().unwrap_or_default()).to_string()
+    // The library's own formatter gives the message without the location,
+    // which the diagnostic shows separately.
+    let message = serde_saphyr::DefaultMessageFormatter.format_message(inner);
+    message.lines().next().unwrap_or_default().to_string()
 }
 
-/// serde-saphyr prefixes messages with `error: line N column M: `; the
-/// position is shown separately, so drop it.
-fn strip_location_prefix(message: &str) -> &str {
-    let mut m = message.strip_prefix("error: ").unwrap_or(message);
-    if let Some(idx) = m.rfind(" at line ") {
-        m = &m[..idx];
+/// The error itself, without the wrappers that add a snippet or an alias's
+/// origin.
+fn innermost(error: &serde_saphyr::Error) -> &serde_saphyr::Error {
+    let mut inner = error;
+    while let serde_saphyr::Error::WithSnippet { error, .. } | serde_saphyr::Error::AliasError { error, .. } = inner {
+        inner = error;
     }
-    if m.starts_with("line ")
-        && let Some(idx) = m.find(": ")
-    {
-        return &m[idx + 2..];
-    }
-    m
+    inner
 }
 
 fn saturate<T: TryInto<u32>>(n: T) -> u32 {

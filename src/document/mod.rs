@@ -5,6 +5,7 @@ mod desired;
 pub mod file;
 mod load;
 mod observed;
+pub mod shape;
 mod validate;
 
 pub use desired::{

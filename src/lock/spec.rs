@@ -159,7 +159,7 @@ fn is_host(host: &str) -> bool {
 /// A lease TTL: a human duration (`15s`, `1m`) or seconds, 2 s to 1 hour
 /// (etcd refuses shorter leases; a longer one keeps a dead holder's lock too long).
 fn parse_ttl(text: &str) -> Result<Duration, String> {
-    let ttl = crate::settings::parse_duration(text).map_err(|e| format!("ttl {e}"))?;
+    let ttl = crate::settings::duration(text).map_err(|e| format!("ttl {text}: {e}"))?;
     if ttl < Duration::from_secs(2) || ttl > Duration::from_secs(3600) {
         return Err(format!("ttl {text}: between 2s and 1h"));
     }

@@ -15,6 +15,7 @@
 
 mod backend;
 pub mod body;
+pub mod command_line;
 pub mod commands;
 mod config;
 pub mod failover_record;

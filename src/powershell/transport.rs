@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tracing::Instrument as _;
 
 use super::config::Launcher;
 use super::script::{Script, extract_result};
@@ -67,6 +68,23 @@ impl Transport {
     /// [`BackendError::Timeout`] when it does not finish in time.
     pub async fn run(&self, script: Script, timeout: Duration) -> Result<Reply, BackendError> {
         let (text, nonce) = script.finish();
+        // One span per round trip: its close prints the duration (`-vv`);
+        // the exit status and bytes read are recorded when the shell ends.
+        let span = tracing::debug_span!(
+            "powershell",
+            launcher = %self.launcher.program,
+            script_bytes = text.len(),
+            exit = tracing::field::Empty,
+            bytes_received = tracing::field::Empty,
+        );
+        // The script itself only at trace level: it holds no secret (an
+        // Edge credential is read from its file by the shell, never sent),
+        // but it can be megabytes long.
+        tracing::trace!(parent: &span, script = %text, "PowerShell script");
+        self.round_trip(text, nonce, timeout).instrument(span).await
+    }
+
+    async fn round_trip(&self, text: String, nonce: String, timeout: Duration) -> Result<Reply, BackendError> {
         self.round_trips.fetch_add(1, Ordering::Relaxed);
         self.sent.fetch_add(text.len() as u64, Ordering::Relaxed);
         let program = &self.launcher.program;
@@ -129,6 +147,9 @@ impl Transport {
         })??;
         self.received
             .fetch_add((out.len() + err.len()) as u64, Ordering::Relaxed);
+        let span = tracing::Span::current();
+        span.record("exit", tracing::field::display(&status));
+        span.record("bytes_received", out.len() + err.len());
         let stdout = String::from_utf8_lossy(&out);
         let Some(json) = extract_result(&stdout, &nonce) else {
             let stderr = String::from_utf8_lossy(&err);

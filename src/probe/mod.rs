@@ -81,6 +81,7 @@ pub fn probe_kind_for_port(port: u16, domain: &str, certificate: CertificateChec
 /// / [`ProbeError::CertificateNotTrusted`] (the certificate fails a check),
 /// [`ProbeError::NoStartTls`] / [`ProbeError::StartTlsRefused`] (5269 cannot
 /// show its certificate), or another connect / I/O error.
+#[tracing::instrument(level = "debug", name = "probe", skip_all, fields(%addr))]
 pub async fn probe(addr: SocketAddr, kind: &ProbeKind, timeout: Duration) -> Result<ProbeAnswer, ProbeError> {
     let start = Instant::now();
     let now = tokio::time::Instant::now();

@@ -128,9 +128,13 @@ fn bad_global_options_are_usage_errors_before_anything_is_read_or_created() {
         ),
         (
             vec!["--ps-timeout", "run-setup=soon"],
-            "--ps-timeout `run-setup=soon`: soon is not a number",
+            "--ps-timeout run-setup=soon: expected a duration",
         ),
-        (vec!["--ps-timeout", "run-setup"], "expected NAME=SECONDS"),
+        (vec!["--ps-timeout", "run-setup"], "expected NAME=DURATION"),
+        (
+            vec!["--network-timeout", "8d"],
+            "--network-timeout 8d: at most 604800 seconds",
+        ),
         (vec!["--ps-command", "pwsh 'unclosed"], "--ps-command"),
         (
             vec!["--probes", "real", "--probe-ca-file", "/nonexistent/ca.pem"],

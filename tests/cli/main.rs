@@ -3,8 +3,10 @@
 
 mod support;
 
+mod admin_flags;
 mod backends;
 mod bounded_input;
+mod ci_templates;
 mod concurrency;
 mod dns_sets;
 mod environment;
@@ -14,6 +16,7 @@ mod faults;
 mod front_end;
 mod golden;
 mod invariants;
+mod logging;
 mod output;
 mod readme;
 mod saved_plan;

@@ -30,6 +30,7 @@ const SKIPPED: &[(&str, &str)] = &[
 /// `tests/fixtures/topology/two-sites.xml`.
 const PLACEHOLDERS: &[(&str, &str, &str)] = &[
     ("", "DESIRED.yaml", "{repo}/examples/failback.yaml"),
+    ("", "federation.yaml", "{repo}/examples/failback.yaml"),
     ("", "PLAN.json", "{dir}/plan.json"),
     ("", "TOPOLOGY.xml", "{repo}/tests/fixtures/topology/two-sites.xml"),
     ("", "SITES.json", "{dir}/sites.json"),

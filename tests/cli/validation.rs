@@ -271,7 +271,7 @@ fn syntax_unknown_and_duplicate_keys_and_wrong_types_are_located() {
         &env,
         "validate",
         &format!("{HEAD}  sites:\n    Site1:\n      federationRout: x.contoso.com\n"),
-        "unknown field",
+        "unknown key `federationRout` in `Site1`",
         "6:7",
     );
     let err = refused(
@@ -351,4 +351,36 @@ fn pools_that_differ_only_in_case_are_duplicates() {
         "listed twice",
         "6:5",
     );
+}
+
+#[test]
+fn every_unknown_key_and_wrong_type_is_reported_in_one_run_with_suggestions() {
+    let env = Env::new("healthy");
+    let doc = env.file(
+        "doc.yaml",
+        "apiVersion: edgefed/v1\nkind: FederationTopology\nspec:\n  sitez: {}\n  edgePools:\n    edgepool1.contoso.com:\n      services: runing\n      nxtHop: fepool1.contoso.com\n  dns:\n    - zone: contoso.com\n      sip:\n        ttl: soon\n",
+    );
+    let out = env.run(&["validate", "-f", &doc]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    for (what, at) in [
+        ("unknown key `sitez` in `spec`", "doc.yaml:4:3"),
+        (
+            "`services` must be one of running, stopped or null, not the text `runing`",
+            "doc.yaml:7:17",
+        ),
+        ("unknown key `nxtHop` in `edgepool1.contoso.com`", "doc.yaml:8:7"),
+        (
+            "`ttl` must be a whole number or null, not the text `soon`",
+            "doc.yaml:12:14",
+        ),
+    ] {
+        let found = err.find(what).unwrap_or_else(|| panic!("no `{what}` in:\n{err}"));
+        assert!(err[found..].contains(at), "{what} at {at}:\n{err}");
+    }
+    assert!(err.contains("did you mean `sites`?"), "{err}");
+    assert!(err.contains("did you mean `running`?"), "{err}");
+    assert!(err.contains("did you mean `nextHop`?"), "{err}");
+    assert_eq!(err.matches("error: ").count(), 4, "four problems, each once:\n{err}");
+    assert!(err.contains("4 errors in "), "{err}");
 }
