@@ -48,7 +48,7 @@ fn lock_options_are_checked_before_anything_is_touched() {
         ),
         (
             vec!["--lock-timeout", "soon", "reconcile", "-f", &doc],
-            "--lock-timeout soon: not a duration",
+            "--lock-timeout soon: expected a duration",
         ),
         (
             vec!["--lock-timeout", "8days", "observe"],
