@@ -181,8 +181,25 @@ pub fn open_backend(
 ///
 /// # Errors
 /// When the backend cannot observe.
+/// A signal (see [`crate::signals`]) stops the observation: the backend's
+/// work is dropped (a shell it started is killed) and the error says so.
 pub fn observe(rt: &tokio::runtime::Runtime, backend: &dyn Backend) -> Result<Observation, Error> {
-    let obs = rt.block_on(backend.observe()).map_err(|source| Error::Observe {
+    let stop = crate::signals::current();
+    let _handled = crate::signals::handled();
+    let observed = rt.block_on(async {
+        tokio::select! {
+            biased;
+            () = stop.requested() => None,
+            observed = backend.observe() => Some(observed),
+        }
+    });
+    let Some(observed) = observed else {
+        return Err(Error::Interrupted {
+            reason: stop.reason().unwrap_or(crate::stop::StopReason::Requested),
+            during: "observing",
+        });
+    };
+    let obs = observed.map_err(|source| Error::Observe {
         backend: backend.name(),
         source,
     })?;

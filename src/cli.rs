@@ -148,6 +148,11 @@ pub struct Global {
     /// Bound on each DNS query / update and each port probe, in seconds.
     #[arg(long, global = true, default_value = "5", value_name = "SECONDS")]
     pub network_timeout: u64,
+    /// The run journal (`reconcile` appends to it, `status` reads it).
+    /// Default: `<lab>.journal.ndjson` beside the lab file, or
+    /// `.edgefed/journal.ndjson` with the PowerShell backend.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub journal: Option<PathBuf>,
 }
 
 /// A built-in lab scenario (`lab init --scenario`).
@@ -183,6 +188,9 @@ pub enum Command {
     Reconcile(ReconcileArgs),
     /// Print the current state as a desired-state document.
     Observe,
+    /// Show the last reconcile from the journal: when, who, which document,
+    /// its result, and what was in flight if it died (`--output human|json`).
+    Status,
     /// Print the JSON Schema (draft-07) of the desired-state document (`--output json|yaml`).
     Schema(SchemaArgs),
     /// The simulated deployment.

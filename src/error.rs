@@ -116,6 +116,17 @@ pub enum Error {
     /// The async runtime cannot start (no threads left).
     #[error("cannot start the async runtime: {0}")]
     Runtime(#[source] std::io::Error),
+    /// The run journal cannot be written (nothing was applied).
+    #[error("{0}; nothing was applied")]
+    Journal(#[from] crate::journal::JournalError),
+    /// A signal stopped the command before it changed anything (exit 130 / 143).
+    #[error("{} received while {during}: stopped; nothing was changed", reason.name())]
+    Interrupted {
+        /// Which signal.
+        reason: crate::stop::StopReason,
+        /// What was being done.
+        during: &'static str,
+    },
     /// A bug in edgefed, not a problem of the input or the deployment.
     #[error(
         "external DNS could not be read ({why}): --check cannot tell whether the managed records drifted. Check the resolver (--resolver, or give --dns-server) and run again"
@@ -275,6 +286,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Self::Usage { .. } => exit::USAGE,
+            Self::Interrupted { reason, .. } => reason.exit_code(),
             Self::Document(_)
             | Self::PlanRules(_)
             | Self::SavedPlan { .. }
@@ -290,6 +302,7 @@ impl Error {
             | Self::Resolve { .. }
             | Self::Io { .. }
             | Self::Runtime(_)
+            | Self::Journal(_)
             | Self::DnsUnreadable { .. }
             | Self::Internal(_)
             | Self::PlannerBug(_) => exit::FAILURE,

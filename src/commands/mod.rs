@@ -10,7 +10,9 @@ pub mod man;
 pub mod observe;
 pub mod plan;
 pub mod reconcile;
+mod run_journal;
 pub mod schema;
+pub mod status;
 pub mod topology;
 pub mod validate;
 mod verify;
@@ -52,6 +54,9 @@ where
     };
     let outcome = Settings::from_global(&cli.global).and_then(|settings| {
         app::set_up_output(&settings);
+        // SIGINT / SIGTERM: the stages that can stop cleanly stop; elsewhere
+        // edgefed exits at once (130 / 143).
+        crate::signals::install();
         dispatch(&settings, &cli.command)
     });
     match outcome {
@@ -70,6 +75,7 @@ fn dispatch(settings: &Settings, command: &Command) -> Outcome {
         Command::Plan(a) => plan::run(settings, a),
         Command::Reconcile(a) => reconcile::run(settings, a),
         Command::Observe => observe::run(settings),
+        Command::Status => status::run(settings),
         Command::Schema(a) => schema::run(settings, a),
         Command::Lab(c) => lab::run(settings, c),
         Command::Topology(c) => topology::run(settings, c),
