@@ -14,6 +14,7 @@
 //! - [`quote`] makes every value placed into a script a single-quoted literal.
 
 mod backend;
+pub mod child;
 pub mod body;
 pub mod commands;
 mod config;
