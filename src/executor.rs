@@ -902,7 +902,11 @@ mod tests {
         assert_eq!(events, ["start 1", "stopping 1", "end 1"]);
         let failed = failures(&report);
         assert_eq!(failed.len(), 1);
-        assert!(failed[0].1.contains("abandoned after SIGINT") && failed[0].1.contains("unknown"), "{}", failed[0].1);
+        assert!(
+            failed[0].1.contains("abandoned after SIGINT") && failed[0].1.contains("unknown"),
+            "{}",
+            failed[0].1
+        );
         assert_eq!(blocked(&report), vec![(2, vec![1])]);
         let stopped = report.stopped.unwrap();
         assert!(stopped.grace_expired);

@@ -52,10 +52,10 @@ mod replication;
 mod shell;
 #[path = "edgefed-shell-double/simple_urls.rs"]
 mod simple_urls;
-#[path = "edgefed-shell-double/slow.rs"]
-mod slow;
 #[path = "edgefed-shell-double/site_routes.rs"]
 mod site_routes;
+#[path = "edgefed-shell-double/slow.rs"]
+mod slow;
 #[path = "edgefed-shell-double/state.rs"]
 mod state;
 #[path = "edgefed-shell-double/topology_xml.rs"]

@@ -77,8 +77,8 @@ pub fn run(settings: &Settings, args: &ReconcileArgs) -> Outcome {
     }
     super::approval::obtain(settings, &plan, args.yes)?;
     let report = apply(settings, &rt, &doc, &plan, backend.clone(), format)?;
-    let verified = (report.complete() && report.stopped.is_none())
-        .then(|| verify::after_apply(&rt, backend.as_ref(), &desired));
+    let verified =
+        (report.complete() && report.stopped.is_none()).then(|| verify::after_apply(&rt, backend.as_ref(), &desired));
     finish(&doc, &plan, &report, verified, format)
 }
 
@@ -305,8 +305,8 @@ fn apply_saved(settings: &Settings, path: &std::path::Path, format: OutputFormat
     }
     super::approval::obtain(settings, &plan, yes)?;
     let report = apply(settings, &rt, &doc, &plan, backend.clone(), format)?;
-    let verified = (report.complete() && report.stopped.is_none())
-        .then(|| verify::after_apply(&rt, backend.as_ref(), &desired));
+    let verified =
+        (report.complete() && report.stopped.is_none()).then(|| verify::after_apply(&rt, backend.as_ref(), &desired));
     finish(&doc, &plan, &report, verified, format)
 }
 

@@ -81,10 +81,7 @@ fn human(path: &std::path::Path, run: &LastRun, state: RunState) -> String {
             r
         }
         (RunState::Running, _) => format!("still running (last record {}): {counts} so far", run.last_record),
-        _ => format!(
-            "died (no end recorded; last record {}): {counts}",
-            run.last_record
-        ),
+        _ => format!("died (no end recorded; last record {}): {counts}", run.last_record),
     };
     let _ = writeln!(out, "  result:   {result}");
     if !run.in_flight.is_empty() {

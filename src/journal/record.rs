@@ -136,9 +136,8 @@ impl PlanSummary {
 /// Now, RFC 3339 in UTC with milliseconds.
 #[must_use]
 pub fn now() -> String {
-    const FORMAT: &[time::format_description::BorrowedFormatItem<'_>] = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
+    const FORMAT: &[time::format_description::BorrowedFormatItem<'_>] =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
     let now = time::OffsetDateTime::now_utc();
     now.format(FORMAT).unwrap_or_else(|_| now.unix_timestamp().to_string())
 }

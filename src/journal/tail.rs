@@ -379,7 +379,10 @@ mod tests {
         let flying: Vec<String> = last.in_flight.iter().map(ToString::to_string).collect();
         assert_eq!(
             flying,
-            ["#2 start-services edge2.contoso.com", "#3 start-services edge3.contoso.com"]
+            [
+                "#2 start-services edge2.contoso.com",
+                "#3 start-services edge3.contoso.com"
+            ]
         );
     }
 

@@ -173,7 +173,10 @@ mod tests {
         let mut again = Journal::start(&path, 10).unwrap();
         again.record(ended()).unwrap();
         assert_eq!(std::fs::read_to_string(&old).unwrap().lines().count(), 1);
-        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names.len(), 2, "{names:?}");
     }
 

@@ -14,8 +14,8 @@
 //! - [`quote`] makes every value placed into a script a single-quoted literal.
 
 mod backend;
-pub mod child;
 pub mod body;
+pub mod child;
 pub mod commands;
 mod config;
 pub mod failover_record;

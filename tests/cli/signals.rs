@@ -142,9 +142,14 @@ fn interrupted_mid_apply(sig: i32, name: &str, exit: i32) {
         stdout.contains("not attempted:\n    #2 start-services edgeserver1b.contoso.com (pool edgepool1.contoso.com) (not started: the run was stopped)"),
         "{stdout}"
     );
-    assert!(stdout.contains("Applied 1 of 17 actions; 0 failed; 16 not attempted."), "{stdout}");
     assert!(
-        stderr.contains(&format!("{name} received: no new action is started; waiting up to 30s for #1 start-services")),
+        stdout.contains("Applied 1 of 17 actions; 0 failed; 16 not attempted."),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "{name} received: no new action is started; waiting up to 30s for #1 start-services"
+        )),
         "{stderr}"
     );
     // Only the action in flight was applied.
@@ -189,7 +194,9 @@ fn a_second_signal_abandons_the_action_in_flight_at_once() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("#1 start-services edgeserver1a.contoso.com (pool edgepool1.contoso.com): abandoned on a second SIGINT"),
+        stdout.contains(
+            "#1 start-services edgeserver1a.contoso.com (pool edgepool1.contoso.com): abandoned on a second SIGINT"
+        ),
         "{stdout}"
     );
     assert!(env.lab().log.is_empty());
@@ -291,7 +298,10 @@ fn after_kill_9_of_edgefed_the_management_shell_does_not_run_on() {
     let _ = child.wait();
     let shell_gone = gone_within(shell, Duration::from_secs(10));
     end_helper(helper);
-    assert!(shell_gone, "the shell double (pid {shell}) still runs after edgefed was killed");
+    assert!(
+        shell_gone,
+        "the shell double (pid {shell}) still runs after edgefed was killed"
+    );
 }
 
 #[test]
@@ -302,7 +312,11 @@ fn a_shell_that_times_out_is_killed_with_its_whole_process_group() {
     let (shell, helper) = double_pids(&mut child, &pids);
     let out = finish(child);
     assert_eq!(code(&out), 1, "{}", text(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("did not finish within 1s"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("did not finish within 1s"),
+        "{}",
+        text(&out)
+    );
     let shell_gone = gone_within(shell, Duration::from_secs(10));
     let helper_gone = gone_within(helper, Duration::from_secs(10));
     end_helper(helper);

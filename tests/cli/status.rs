@@ -64,7 +64,10 @@ fn status_skips_a_truncated_last_line_with_a_note() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("  result:   complete at "), "{stdout}");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("not a journal record (its last line, cut short"), "{stderr}");
+    assert!(
+        stderr.contains("not a journal record (its last line, cut short"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -80,10 +83,22 @@ fn journal_chooses_another_file_and_an_unwritable_one_stops_before_applying() {
     let env = Env::new("xmpp-failed-over");
     env.file("blocker", "a file, not a folder");
     let bad = env.path().join("blocker/journal.ndjson");
-    let out = env.run(&["--journal", bad.to_str().unwrap(), "reconcile", "-f", &example("failback.yaml")]);
+    let out = env.run(&[
+        "--journal",
+        bad.to_str().unwrap(),
+        "reconcile",
+        "-f",
+        &example("failback.yaml"),
+    ]);
     assert_eq!(code(&out), 1, "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("cannot create the folder of the run journal"), "{stderr}");
-    assert!(stderr.contains("--journal PATH") && stderr.contains("nothing was applied"), "{stderr}");
+    assert!(
+        stderr.contains("cannot create the folder of the run journal"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("--journal PATH") && stderr.contains("nothing was applied"),
+        "{stderr}"
+    );
     assert!(env.lab().log.is_empty());
 }
