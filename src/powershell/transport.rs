@@ -1,4 +1,5 @@
-//! One round trip: start the launcher (contained: see [`super::child`]), write the script to its stdin, read
+//! One round trip: start the launcher (contained, so that it never outlives
+//! edgefed: see [`super::child`]), write the script to its stdin, read
 //! stdout until it exits (bounded by a timeout), and pull the marked JSON
 //! result out of whatever else the shell printed.
 
