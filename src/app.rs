@@ -237,14 +237,29 @@ fn same_file(a: &Path, b: &Path) -> bool {
 ///
 /// # Errors
 /// When the backend cannot observe.
+/// A signal (see [`crate::signals`]) stops the observation: the backend's
+/// work is dropped (a shell it started is killed) and the error says so.
 pub fn observe(rt: &tokio::runtime::Runtime, backend: &dyn Backend) -> Result<Observation, Error> {
     let span = tracing::info_span!("observe", backend = backend.name());
-    let obs = rt
-        .block_on(backend.observe().instrument(span))
-        .map_err(|source| Error::Observe {
-            backend: backend.name(),
-            source,
-        })?;
+    let stop = crate::signals::current();
+    let _handled = crate::signals::handled();
+    let observed = rt.block_on(async {
+        tokio::select! {
+            biased;
+            () = stop.requested() => None,
+            observed = backend.observe().instrument(span) => Some(observed),
+        }
+    });
+    let Some(observed) = observed else {
+        return Err(Error::Interrupted {
+            reason: stop.reason().unwrap_or(crate::stop::StopReason::Requested),
+            during: "observing",
+        });
+    };
+    let obs = observed.map_err(|source| Error::Observe {
+        backend: backend.name(),
+        source,
+    })?;
     for w in &obs.warnings {
         note(&format!("warning: {w}"));
     }

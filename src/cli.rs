@@ -167,6 +167,11 @@ pub struct Global {
     /// duration (`5s`, `1m`), at most 7 days.
     #[arg(long, global = true, default_value = "5s", value_name = "DURATION")]
     pub network_timeout: String,
+    /// The run journal (`reconcile` appends to it, `status` reads it).
+    /// Default: `<lab>.journal.ndjson` beside the lab file, or
+    /// `.edgefed/journal.ndjson` with the PowerShell backend.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub journal: Option<PathBuf>,
 }
 
 /// A built-in lab scenario (`lab init --scenario`).
@@ -205,6 +210,9 @@ pub enum Command {
     /// Reconcile continuously: at start, every interval, when the document or
     /// the lab changes, and on SIGHUP; Prometheus metrics and health on HTTP.
     Watch(WatchArgs),
+    /// Show the last reconcile from the journal: when, who, which document,
+    /// its result, and what was in flight if it died (`--output human|json`).
+    Status,
     /// Print the JSON Schema (draft-07) of the desired-state document (`--output json|yaml`).
     Schema(SchemaArgs),
     /// The simulated deployment.

@@ -119,6 +119,17 @@ pub enum Error {
     /// The async runtime cannot start (no threads left).
     #[error("cannot start the async runtime: {0}")]
     Runtime(#[source] std::io::Error),
+    /// The run journal cannot be written (nothing was applied).
+    #[error("{0}; nothing was applied")]
+    Journal(#[from] crate::journal::JournalError),
+    /// A signal stopped the command before it changed anything (exit 130 / 143).
+    #[error("{} received while {during}: stopped; nothing was changed", reason.name())]
+    Interrupted {
+        /// Which signal.
+        reason: crate::stop::StopReason,
+        /// What was being done.
+        during: &'static str,
+    },
     /// A bug in edgefed, not a problem of the input or the deployment.
     #[error(
         "external DNS could not be read ({why}): --check cannot tell whether the managed records drifted. Check the resolver (--resolver, or give --dns-server) and run again"
@@ -280,6 +291,7 @@ impl Error {
             // A pool the lab does not have is a wrong argument, like a
             // malformed FQDN: both are the usage code.
             Self::Usage { .. } | Self::UnknownPool(_) => exit::USAGE,
+            Self::Interrupted { reason, .. } => reason.exit_code(),
             Self::Document(_)
             | Self::PlanRules(_)
             | Self::SavedPlan { .. }
@@ -295,6 +307,7 @@ impl Error {
             | Self::Resolve { .. }
             | Self::Io { .. }
             | Self::Runtime(_)
+            | Self::Journal(_)
             | Self::DnsUnreadable { .. }
             | Self::Internal(_)
             | Self::PlannerBug(_) => exit::FAILURE,

@@ -15,6 +15,11 @@
 //! panic's message (through [`BackendError::lost`]) and reports them
 //! finished, so they leave the in-flight count exactly. The executor knows
 //! nothing of `--check`: a check never gets this far.
+//!
+//! A [`Stop`] ends a run early: once requested, nothing new is dispatched
+//! and the actions in flight get the stop's grace period to end; past it,
+//! or on a second request, they are abandoned (failed, their effect
+//! unknown) and the run ends. What was never started is not attempted.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -25,6 +30,7 @@ use tokio::task::{JoinError, JoinSet};
 use crate::backend::{Applied, Backend, BackendError};
 use crate::dependency_queue::{self, DependencyQueue};
 use crate::plan::{Action, Operation, Wait};
+use crate::stop::{Stop, StopReason};
 
 /// How one action ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,6 +63,28 @@ pub enum Event<'a> {
     Started(&'a Action),
     /// The action finished.
     Finished(&'a Action, &'a Outcome),
+    /// A stop was requested: nothing more is dispatched; the actions in
+    /// flight get `grace` to end.
+    Stopping {
+        /// Why.
+        reason: StopReason,
+        /// The actions still running.
+        in_flight: Vec<&'a Action>,
+        /// How long they may take.
+        grace: std::time::Duration,
+    },
+}
+
+/// How a stopped run ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stopped {
+    /// Why it was stopped.
+    pub reason: StopReason,
+    /// Actions (ids) abandoned while in flight: their effect is unknown.
+    pub abandoned: Vec<usize>,
+    /// Whether they were abandoned because the grace period ran out (rather
+    /// than on a second request).
+    pub grace_expired: bool,
 }
 
 /// The outcome of every action, in plan order.
@@ -64,6 +92,8 @@ pub enum Event<'a> {
 pub struct ApplyReport {
     /// `(action id, outcome)` in plan order.
     pub outcomes: Vec<(usize, Outcome)>,
+    /// Set when a [`Stop`] ended the run early.
+    pub stopped: Option<Stopped>,
 }
 
 impl ApplyReport {
@@ -109,9 +139,15 @@ struct Running {
 
 /// Runs `actions` (a plan's, in printed order) against `backend`, calling
 /// `progress` as actions start and finish.
-pub async fn execute(
+pub async fn execute(actions: &[Action], backend: Arc<dyn Backend>, progress: impl FnMut(Event<'_>)) -> ApplyReport {
+    execute_until(actions, backend, &Stop::default(), progress).await
+}
+
+/// [`execute`], ending early when `stop` is requested.
+pub async fn execute_until(
     actions: &[Action],
     backend: Arc<dyn Backend>,
+    stop: &Stop,
     mut progress: impl FnMut(Event<'_>),
 ) -> ApplyReport {
     let graph = Graph::new(actions);
@@ -121,8 +157,30 @@ pub async fn execute(
     let mut running: HashMap<tokio::task::Id, Running> = HashMap::new();
     let limit = backend.max_concurrency().max(1);
     let batches = backend.batches();
+    // Once a stop is requested: when the in-flight actions are abandoned.
+    let mut deadline: Option<tokio::time::Instant> = None;
+    let mut stopped: Option<Stopped> = None;
 
     loop {
+        if let Some(reason) = stop.reason()
+            && deadline.is_none()
+        {
+            deadline = Some(tokio::time::Instant::now() + stop.grace());
+            let in_flight = running
+                .values()
+                .flat_map(|r| r.positions.iter().map(|&p| &actions[p]))
+                .collect();
+            progress(Event::Stopping {
+                reason,
+                in_flight,
+                grace: stop.grace(),
+            });
+            stopped = Some(Stopped {
+                reason,
+                abandoned: Vec::new(),
+                grace_expired: false,
+            });
+        }
         let mut dispatch = |positions: Vec<usize>| {
             for &p in &positions {
                 progress(Event::Started(&actions[p]));
@@ -150,17 +208,78 @@ pub async fn execute(
                 },
             );
         };
-        if batches {
+        if deadline.is_some() {
+            // Stopping: nothing new starts.
+        } else if batches {
             if queue.in_flight() == 0 && queue.has_ready() {
                 dispatch(std::iter::from_fn(|| queue.dequeue()).collect());
             }
         } else {
-            while queue.in_flight() < limit {
+            while queue.in_flight() < limit && !stop.is_requested() {
                 let Some(p) = queue.dequeue() else { break };
                 dispatch(vec![p]);
             }
         }
-        let Some(joined) = tasks.join_next_with_id().await else {
+        if tasks.is_empty() {
+            break;
+        }
+        let grace_over = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        let joined = tokio::select! {
+            biased;
+            () = stop.abandoned() => None,
+            () = grace_over => {
+                if let Some(s) = stopped.as_mut() {
+                    s.grace_expired = true;
+                }
+                None
+            }
+            () = stop.requested(), if deadline.is_none() => continue,
+            joined = tasks.join_next_with_id() => joined,
+        };
+        let Some(joined) = joined else {
+            // Abandon what is still in flight: its effect is unknown.
+            let stopped = stopped.get_or_insert_with(|| Stopped {
+                reason: stop.reason().unwrap_or(StopReason::Requested),
+                abandoned: Vec::new(),
+                grace_expired: false,
+            });
+            let (reason, grace_expired) = (stopped.reason, stopped.grace_expired);
+            let why = if grace_expired {
+                format!(
+                    "abandoned after {}: it did not end within {}s",
+                    reason.name(),
+                    stop.grace().as_secs()
+                )
+            } else {
+                format!("abandoned on a second {}", reason.name())
+            };
+            let mut abandoned: Vec<(usize, Duration)> = running
+                .drain()
+                .flat_map(|(_, r)| {
+                    let took = r.dispatched.elapsed();
+                    r.positions.into_iter().map(move |p| (p, took))
+                })
+                .collect();
+            abandoned.sort_unstable();
+            for (p, duration) in abandoned {
+                queue.finish(p, dependency_queue::Outcome::Failed);
+                let outcome = Outcome::Failed {
+                    error: BackendError::state_unknown(format!(
+                        "{why}; whether it took effect is unknown: observe (`edgefed plan`) before running again"
+                    )),
+                    duration,
+                };
+                progress(Event::Finished(&actions[p], &outcome));
+                outcomes[p] = Some(outcome);
+                stopped.abandoned.push(actions[p].id);
+            }
+            // Dropping the tasks drops their futures: a shell they started is killed.
+            tasks.shutdown().await;
             break;
         };
         let (task, results) = match joined {
@@ -210,7 +329,8 @@ pub async fn execute(
         }
     }
 
-    let stuck = queue.stuck();
+    // A stopped run leaves actions waiting on what never started: no cycle.
+    let stuck = if stopped.is_some() { Vec::new() } else { queue.stuck() };
     if !stuck.is_empty() {
         let ids: Vec<String> = stuck.iter().map(|&p| format!("#{}", graph.id_of(p))).collect();
         tracing::error!(
@@ -229,6 +349,7 @@ pub async fn execute(
         .map(|(_, a)| a.id)
         .collect();
     ApplyReport {
+        stopped,
         outcomes: outcomes
             .into_iter()
             .zip(actions)
@@ -336,6 +457,8 @@ mod tests {
         panic: Vec<String>,
         /// Targets whose `apply` takes longer.
         slow: Vec<String>,
+        /// Targets whose `apply` sleeps this long (tokio time).
+        sleepy: Vec<(String, Duration)>,
         limit: usize,
         batches: bool,
         applied: Mutex<Vec<String>>,
@@ -366,6 +489,9 @@ mod tests {
             let _guard = InFlight(&self.in_flight);
             self.max_in_flight.fetch_max(now, Ordering::SeqCst);
             let target = op.target();
+            if let Some((_, d)) = self.sleepy.iter().find(|(t, _)| *t == target) {
+                tokio::time::sleep(*d).await;
+            }
             let turns = if self.slow.contains(&target) { 30 } else { 3 };
             for _ in 0..turns {
                 tokio::task::yield_now().await;
@@ -456,6 +582,7 @@ mod tests {
             events.push(match e {
                 Event::Started(a) => format!("start {}", a.id),
                 Event::Finished(a, _) => format!("end {}", a.id),
+                Event::Stopping { in_flight, .. } => format!("stopping {}", in_flight.len()),
             });
         })
         .await;
@@ -524,6 +651,7 @@ mod tests {
             events.push(match e {
                 Event::Started(a) => format!("start {}", a.id),
                 Event::Finished(a, _) => format!("end {}", a.id),
+                Event::Stopping { in_flight, .. } => format!("stopping {}", in_flight.len()),
             });
         })
         .await;
@@ -705,4 +833,120 @@ mod tests {
         assert_eq!(report.applied(), vec![4]);
         assert_eq!(blocked(&report), vec![(1, vec![2]), (2, vec![1]), (3, vec![9])]);
     }
+
+    /// Runs the plan, requesting `requests` stops as action 1 starts.
+    async fn run_stopped(actions: &[Action], backend: Arc<Recorder>, requests: usize) -> (ApplyReport, Vec<String>) {
+        let stop = Stop::default();
+        let mut events = Vec::new();
+        let report = execute_until(actions, backend, &stop.clone(), |e| {
+            events.push(match e {
+                Event::Started(a) => {
+                    if a.id == 1 {
+                        for _ in 0..requests {
+                            stop.request(StopReason::Interrupt);
+                        }
+                    }
+                    format!("start {}", a.id)
+                }
+                Event::Finished(a, _) => format!("end {}", a.id),
+                Event::Stopping { in_flight, .. } => {
+                    let ids: Vec<String> = in_flight.iter().map(|a| a.id.to_string()).collect();
+                    format!("stopping {}", ids.join(","))
+                }
+            });
+        })
+        .await;
+        (report, events)
+    }
+
+    fn sleepy(name: &str, secs: u64) -> (String, Duration) {
+        (format!("{name}.contoso.com"), Duration::from_secs(secs))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stop_lets_the_action_in_flight_end_and_starts_nothing_new() {
+        let actions = [action(1, "a", &[]), action(2, "b", &[]), action(3, "c", &[1])];
+        let backend = Arc::new(Recorder {
+            limit: 1,
+            sleepy: vec![sleepy("a", 10)],
+            ..Recorder::default()
+        });
+        let (report, events) = run_stopped(&actions, backend.clone(), 1).await;
+        assert_eq!(events, ["start 1", "stopping 1", "end 1"]);
+        assert_eq!(report.applied(), vec![1]);
+        assert_eq!(report.not_attempted(), vec![2, 3]);
+        assert_eq!(blocked(&report), vec![(2, vec![]), (3, vec![])]);
+        assert_eq!(
+            report.stopped,
+            Some(Stopped {
+                reason: StopReason::Interrupt,
+                abandoned: vec![],
+                grace_expired: false
+            })
+        );
+        assert!(!report.complete());
+        assert_eq!(*backend.applied.lock().unwrap(), names(&["a"]));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn past_the_grace_period_the_action_in_flight_is_abandoned() {
+        let actions = [action(1, "a", &[]), action(2, "b", &[1])];
+        let backend = Arc::new(Recorder {
+            limit: 1,
+            sleepy: vec![sleepy("a", 3600)],
+            ..Recorder::default()
+        });
+        let started = tokio::time::Instant::now();
+        let (report, events) = run_stopped(&actions, backend.clone(), 1).await;
+        assert_eq!(started.elapsed(), DEFAULT_GRACE_FOR_TESTS);
+        assert_eq!(events, ["start 1", "stopping 1", "end 1"]);
+        let failed = failures(&report);
+        assert_eq!(failed.len(), 1);
+        assert!(
+            failed[0].1.contains("abandoned after SIGINT") && failed[0].1.contains("unknown"),
+            "{}",
+            failed[0].1
+        );
+        assert_eq!(blocked(&report), vec![(2, vec![1])]);
+        let stopped = report.stopped.unwrap();
+        assert!(stopped.grace_expired);
+        assert_eq!(stopped.abandoned, vec![1]);
+        assert!(backend.applied.lock().unwrap().is_empty());
+        // The abandoned task was dropped, not left running.
+        assert_eq!(backend.in_flight.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_second_request_abandons_at_once() {
+        let actions = [action(1, "a", &[]), action(2, "b", &[])];
+        let backend = Arc::new(Recorder {
+            limit: 2,
+            sleepy: vec![sleepy("a", 3600), sleepy("b", 3600)],
+            ..Recorder::default()
+        });
+        let started = tokio::time::Instant::now();
+        let (report, _) = run_stopped(&actions, backend.clone(), 2).await;
+        assert!(started.elapsed() < Duration::from_secs(1));
+        let stopped = report.stopped.clone().unwrap();
+        assert!(!stopped.grace_expired);
+        assert!(failures(&report).iter().all(|(_, m)| m.contains("second SIGINT")));
+        // Action 2 had not been dispatched yet when the stop came (it was
+        // requested as action 1 started): only 1 was abandoned.
+        assert_eq!(stopped.abandoned, vec![1]);
+        assert_eq!(report.not_attempted(), vec![2]);
+    }
+
+    #[tokio::test]
+    async fn without_a_stop_nothing_is_reported_stopped() {
+        let actions = [action(1, "a", &[])];
+        let backend = Arc::new(Recorder {
+            limit: 1,
+            ..Recorder::default()
+        });
+        let (report, _) = run(&actions, backend).await;
+        assert_eq!(report.stopped, None);
+        assert!(report.complete());
+    }
+
+    const DEFAULT_GRACE_FOR_TESTS: Duration = crate::stop::DEFAULT_GRACE;
 }

@@ -9,3 +9,7 @@ pub const FAILURE: u8 = 1;
 pub const DRIFT: u8 = 2;
 /// Command-line usage error (EX_USAGE).
 pub const USAGE: u8 = 64;
+/// Interrupted by SIGINT (Ctrl-C): 128 + 2, as shells report it.
+pub const INTERRUPTED: u8 = 130;
+/// Stopped by SIGTERM (or Ctrl-Break on Windows): 128 + 15.
+pub const TERMINATED: u8 = 143;

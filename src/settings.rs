@@ -45,6 +45,9 @@ pub struct Settings {
     pub probe_ca: Option<TrustAnchors>,
     /// The PowerShell backend's configuration (with `--backend powershell`).
     pub powershell: Option<PowerShellConfig>,
+    /// `--journal`: the run journal, when not the default beside the lab
+    /// (see [`crate::journal::path`]).
+    pub journal: Option<PathBuf>,
 }
 
 /// The lab file, and whether it was named.
@@ -185,6 +188,7 @@ impl Settings {
             probes,
             probe_ca,
             powershell,
+            journal: g.journal.clone(),
         })
     }
 

@@ -54,6 +54,8 @@ mod shell;
 mod simple_urls;
 #[path = "edgefed-shell-double/site_routes.rs"]
 mod site_routes;
+#[path = "edgefed-shell-double/slow.rs"]
+mod slow;
 #[path = "edgefed-shell-double/state.rs"]
 mod state;
 #[path = "edgefed-shell-double/topology_xml.rs"]
@@ -72,6 +74,16 @@ fn main() -> ExitCode {
         eprintln!("edgefed-shell-double: cannot read the script: {e}");
         return ExitCode::from(2);
     }
+    // Knobs for the tests of a shell that outlives edgefed: write our pid
+    // (and that of a child we start, as a shell starts helpers) to a file,
+    // then take a while, as a slow cmdlet does.
+    let _helper = match slow::start() {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("edgefed-shell-double: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let mut st = match state::load(&path) {
         Ok(s) => s,
         Err(e) => {

@@ -10,7 +10,9 @@ pub mod man;
 pub mod observe;
 pub mod plan;
 pub mod reconcile;
+mod run_journal;
 pub mod schema;
+pub mod status;
 pub mod topology;
 pub mod validate;
 pub(crate) mod verify;
@@ -54,6 +56,11 @@ where
     let outcome = Settings::from_global(&cli.global).and_then(|settings| {
         let json_logs = matches!(&cli.command, Command::Watch(a) if a.log_format == crate::cli::LogFormat::Json);
         app::set_up_output(&settings, json_logs);
+        // SIGINT / SIGTERM: the stages that can stop cleanly stop; elsewhere
+        // edgefed exits at once (130 / 143). `watch` handles its own signals.
+        if !matches!(&cli.command, Command::Watch(_)) {
+            crate::signals::install();
+        }
         dispatch(&settings, &cli.command)
     });
     match outcome {
@@ -73,6 +80,7 @@ fn dispatch(settings: &Settings, command: &Command) -> Outcome {
         Command::Reconcile(a) => reconcile::run(settings, a),
         Command::Observe => observe::run(settings),
         Command::Watch(a) => watch::run(settings, a),
+        Command::Status => status::run(settings),
         Command::Schema(a) => schema::run(settings, a),
         Command::Lab(c) => lab::run(settings, c),
         Command::Topology(c) => topology::run(settings, c),

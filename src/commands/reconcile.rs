@@ -8,6 +8,7 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 use super::Outcome;
+use super::run_journal::{self, RunJournal};
 use super::verify::{self, Remaining};
 use crate::app::{self, Access, print};
 use crate::backend::Backend;
@@ -44,6 +45,9 @@ pub fn run(settings: &Settings, args: &ReconcileArgs) -> Outcome {
     let desired = super::load_desired(file)?;
     // A check only reads; a reconcile holds the lab's lock from observation to the end.
     let access = if args.check { Access::Read } else { Access::Write };
+    if !args.check {
+        run_journal::warn_if_last_run_died(settings);
+    }
     let super::plan::Planned {
         backend,
         observed,
@@ -72,27 +76,62 @@ pub fn run(settings: &Settings, args: &ReconcileArgs) -> Outcome {
         return Ok(exit::SUCCESS);
     }
     super::approval::obtain(settings, &plan, args.yes)?;
-    let report = apply(&rt, &plan, backend.clone(), format);
-    let verified = report
-        .complete()
-        .then(|| verify::after_apply(&rt, backend.as_ref(), &desired));
+    let report = apply(settings, &rt, &doc, &plan, backend.clone(), format)?;
+    let verified =
+        (report.complete() && report.stopped.is_none()).then(|| verify::after_apply(&rt, backend.as_ref(), &desired));
     finish(&doc, &plan, &report, verified, format)
 }
 
-fn apply(rt: &tokio::runtime::Runtime, plan: &Plan, backend: Arc<dyn Backend>, format: OutputFormat) -> ApplyReport {
+/// Applies the plan, journaling the run; a signal (see
+/// [`crate::signals`]) stops it between actions.
+///
+/// # Errors
+/// [`Error::Journal`] when the journal cannot be written: nothing is applied.
+fn apply(
+    settings: &Settings,
+    rt: &tokio::runtime::Runtime,
+    doc: &PlanDocument,
+    plan: &Plan,
+    backend: Arc<dyn Backend>,
+    format: OutputFormat,
+) -> Result<ApplyReport, Error> {
     let total = plan.actions.len();
+    let mut journal = RunJournal::start(settings, doc, plan, backend.name())?;
     if format == OutputFormat::Human {
         print("\nApplying:\n");
     }
-    rt.block_on(executor::execute(&plan.actions, backend, |event| {
-        if format != OutputFormat::Human {
-            return;
-        }
+    let stop = crate::signals::current();
+    let handled = crate::signals::handled();
+    let report = rt.block_on(executor::execute_until(&plan.actions, backend, &stop, |event| {
+        journal.progress(&event);
         match event {
+            Event::Stopping {
+                reason,
+                in_flight,
+                grace,
+            } => app::note(&stopping(reason, &in_flight, grace)),
+            _ if format != OutputFormat::Human => {}
             Event::Started(a) => tracing::info!("{}", render::human::started(a, total)),
             Event::Finished(a, o) => print(&format!("{}\n", render::human::finished(a, total, o))),
         }
-    }))
+    }));
+    drop(handled);
+    journal.end(&report);
+    Ok(report)
+}
+
+/// What stderr says when a stop is requested during apply.
+fn stopping(reason: crate::stop::StopReason, in_flight: &[&Action], grace: std::time::Duration) -> String {
+    if in_flight.is_empty() {
+        return format!("edgefed: {} received: no new action is started", reason.name());
+    }
+    let ids: Vec<String> = in_flight.iter().map(|a| format!("#{} {}", a.id, a.operation)).collect();
+    format!(
+        "edgefed: {} received: no new action is started; waiting up to {}s for {} to end (send it again to stop at once)",
+        reason.name(),
+        grace.as_secs(),
+        ids.join(", ")
+    )
 }
 
 /// Prints the report and the verification; a run is a success only if every
@@ -120,6 +159,9 @@ fn finish(
     }
     if let Some(e) = verify_error {
         return Err(e);
+    }
+    if let Some(stopped) = &report.stopped {
+        return Ok(stopped.reason.exit_code());
     }
     Ok(
         if report.complete() && remaining.as_ref().is_none_or(Remaining::in_sync) {
@@ -153,12 +195,19 @@ fn result_json(doc: &PlanDocument, report: &ApplyReport, remaining: Option<&Rema
     let mut value =
         serde_json::to_value(doc).map_err(|e| Error::Internal(format!("the plan does not serialise: {e}")))?;
     value["apply"] = serde_json::json!({
-        "complete": report.complete(),
+        "complete": report.complete() && report.stopped.is_none(),
         "applied": report.applied().len(),
         "failed": report.failed().len(),
         "notAttempted": report.not_attempted().len(),
         "results": results,
     });
+    if let Some(stopped) = &report.stopped {
+        value["apply"]["interrupted"] = serde_json::json!({
+            "signal": stopped.reason.name(),
+            "abandoned": stopped.abandoned,
+            "graceExpired": stopped.grace_expired,
+        });
+    }
     if let Some(r) = remaining {
         value["verify"] = r.json();
     }
@@ -212,6 +261,7 @@ fn apply_saved(settings: &Settings, path: &std::path::Path, format: OutputFormat
     }
     managed.sort();
     managed.dedup();
+    run_journal::warn_if_last_run_died(settings);
     let backend = app::open_backend(settings, Access::Write, managed)?;
     if backend.name() != doc.observed.backend {
         return Err(saved_plan(SavedPlanProblem::OtherBackend {
@@ -256,10 +306,9 @@ fn apply_saved(settings: &Settings, path: &std::path::Path, format: OutputFormat
         return Ok(exit::SUCCESS);
     }
     super::approval::obtain(settings, &plan, yes)?;
-    let report = apply(&rt, &plan, backend.clone(), format);
-    let verified = report
-        .complete()
-        .then(|| verify::after_apply(&rt, backend.as_ref(), &desired));
+    let report = apply(settings, &rt, &doc, &plan, backend.clone(), format)?;
+    let verified =
+        (report.complete() && report.stopped.is_none()).then(|| verify::after_apply(&rt, backend.as_ref(), &desired));
     finish(&doc, &plan, &report, verified, format)
 }
 

@@ -15,6 +15,7 @@
 
 mod backend;
 pub mod body;
+pub mod child;
 pub mod command_line;
 pub mod commands;
 mod config;

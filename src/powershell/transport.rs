@@ -1,4 +1,5 @@
-//! One round trip: start the launcher, write the script to its stdin, read
+//! One round trip: start the launcher (contained, so that it never outlives
+//! edgefed: see [`super::child`]), write the script to its stdin, read
 //! stdout until it exits (bounded by a timeout), and pull the marked JSON
 //! result out of whatever else the shell printed.
 
@@ -89,12 +90,16 @@ impl Transport {
         self.sent.fetch_add(text.len() as u64, Ordering::Relaxed);
         let program = &self.launcher.program;
         let failed = |message: String| BackendError::failed(message);
-        let mut child = tokio::process::Command::new(program)
+        let mut command = tokio::process::Command::new(program);
+        command
             .args(&self.launcher.args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
+            .stderr(Stdio::piped());
+        // The shell (and what it starts) ends with this round trip, and
+        // with edgefed: see `child`.
+        super::child::contain(&mut command);
+        let mut child = command
             .spawn()
             .map_err(|e| {
                 BackendError::failed_by(
@@ -104,6 +109,8 @@ impl Transport {
                     Cause::Io(Arc::new(e)),
                 )
             })?;
+        // Declared after `child`, so dropped before it: the whole group goes.
+        let _contained = super::child::Contained::attach(&child);
         let mut stdin = child
             .stdin
             .take()

@@ -129,6 +129,26 @@ pub fn report(actions: &[Action], report: &ApplyReport) -> String {
     let total = actions.len();
     let applied = report.applied();
     let mut out = String::new();
+    if let Some(stopped) = &report.stopped {
+        let _ = writeln!(
+            out,
+            "{YELLOW}The run was interrupted by {}: no action was started after it.{YELLOW:#}",
+            stopped.reason.name()
+        );
+        if !stopped.abandoned.is_empty() {
+            let ids: Vec<String> = stopped.abandoned.iter().map(|d| format!("#{d}")).collect();
+            let why = if stopped.grace_expired {
+                "they did not end in time"
+            } else {
+                "a second signal"
+            };
+            let _ = writeln!(
+                out,
+                "{YELLOW}Abandoned in flight ({why}): {}; their effect is unknown.{YELLOW:#}",
+                ids.join(", ")
+            );
+        }
+    }
     if report.complete() {
         let _ = writeln!(out, "{GREEN}Applied {} of {total} actions.{GREEN:#}", applied.len());
         return out;
@@ -155,7 +175,9 @@ pub fn report(actions: &[Action], report: &ApplyReport) -> String {
             let _ = writeln!(out, "    #{id} {}", name(*id));
         }
     }
-    let _ = writeln!(out, "  failed:");
+    if !failed.is_empty() {
+        let _ = writeln!(out, "  failed:");
+    }
     for (id, o) in &report.outcomes {
         if let Outcome::Failed { error, .. } = o {
             let _ = writeln!(out, "    #{id} {}: {error}", name(*id));
@@ -166,13 +188,24 @@ pub fn report(actions: &[Action], report: &ApplyReport) -> String {
         for (id, o) in &report.outcomes {
             if let Outcome::NotAttempted { blocked_by } = o {
                 let ids: Vec<String> = blocked_by.iter().map(|d| format!("#{d}")).collect();
-                let _ = writeln!(out, "    #{id} {} (blocked by {})", name(*id), ids.join(", "));
+                if ids.is_empty() {
+                    let _ = writeln!(out, "    #{id} {} (not started: the run was stopped)", name(*id));
+                } else {
+                    let _ = writeln!(out, "    #{id} {} (blocked by {})", name(*id), ids.join(", "));
+                }
             }
         }
     }
-    let _ = writeln!(
-        out,
-        "Nothing else was changed. Fix the failure and run `edgefed reconcile` again: it plans only what is still to do."
-    );
+    if report.stopped.is_some() {
+        let _ = writeln!(
+            out,
+            "Nothing else was changed. Run `edgefed reconcile` again to finish: it observes first and plans only what is still to do."
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "Nothing else was changed. Fix the failure and run `edgefed reconcile` again: it plans only what is still to do."
+        );
+    }
     out
 }

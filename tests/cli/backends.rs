@@ -175,7 +175,7 @@ fn secret_of(key_file: &Path) -> String {
 /// A state file for `edgefed-shell-double` and a folder to run edgefed in.
 pub(crate) struct Double {
     pub(crate) dir: tempfile::TempDir,
-    state: PathBuf,
+    pub(crate) state: PathBuf,
 }
 
 impl Double {

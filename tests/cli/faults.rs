@@ -13,6 +13,7 @@ fn a_failed_publish_skips_its_dependents_and_the_next_reconcile_converges() {
         message: "CMS unavailable".into(),
         target: None,
         silent: false,
+        delay_ms: 0,
     });
     env.set_lab(&lab);
 
@@ -112,6 +113,7 @@ fn silently_ignore_xmpp_route_of(env: &Env, site: &str) {
         message: String::new(),
         target: Some(site.into()),
         silent: true,
+        delay_ms: 0,
     });
     env.set_lab(&lab);
 }

@@ -107,6 +107,7 @@ fn without_the_cms_failover_the_lab_refuses_every_topology_write_and_the_pool_fa
         message: "Invoke-CsManagementServerFailover : the backup database does not answer".into(),
         target: None,
         silent: false,
+        delay_ms: 0,
     });
     env.set_lab(&lab);
     let out = env.run(&["reconcile", "-f", &doc]);

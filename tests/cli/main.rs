@@ -23,6 +23,8 @@ mod saved_plan;
 mod secrets;
 mod seed_failback;
 mod shell_integration;
+mod signals;
+mod status;
 mod topology;
 mod topology_writes;
 mod validation;

@@ -41,6 +41,7 @@ const PLACEHOLDERS: &[(&str, &str, &str)] = &[
     ("", "POOL", "edgepool1.contoso.com"),
     ("", "SHELL", "bash"),
     ("--out-dir", "DIR", "{dir}/man"),
+    ("--journal", "PATH", "{dir}/journal.ndjson"),
     ("", "FE=EDGE", "pool1.contoso.com=edgepool2.contoso.com"),
     ("", "EDGE=FE", "edgepool2.contoso.com=pool2.contoso.com"),
     ("--mode", "MODE", "monitor"),

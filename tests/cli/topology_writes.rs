@@ -278,6 +278,7 @@ fn a_failed_dns_update_inside_the_xmpp_bracket_still_starts_the_pool_again() {
         message: "REFUSED: the zone is frozen".into(),
         target: None,
         silent: false,
+        delay_ms: 0,
     });
     env.set_lab(&lab);
     let out = env.run(&["reconcile", "-f", &example("xmpp-failover.yaml")]);

@@ -246,6 +246,7 @@ fn apply_failures_back_off_and_a_success_resets_the_count() {
         message: "CMS unavailable".into(),
         target: None,
         silent: false,
+        delay_ms: 0,
     });
     env.set_lab(&lab);
     let doc = example("failback.yaml");

@@ -10,7 +10,9 @@ use crate::plan::Operation;
 
 /// A fault to inject: the next `times` operations of `kind` (on `target`,
 /// when given) fail with `message` — or, when `silent`, report success and
-/// change nothing (a write that does not stick).
+/// change nothing (a write that does not stick). With `delay_ms`, each
+/// takes that long first; a delay with neither `message` nor `silent` only
+/// slows the operation, which then runs as usual (a slow cmdlet).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fault {
     /// The action kind, e.g. `publish-topology`.
@@ -23,6 +25,16 @@ pub struct Fault {
     pub target: Option<String>,
     /// Report success but change nothing (`message` is then not shown).
     pub silent: bool,
+    /// Milliseconds each matching operation takes before it acts (0: none).
+    pub delay_ms: u64,
+}
+
+impl Fault {
+    /// Whether it only slows the operation down.
+    #[must_use]
+    pub fn only_delays(&self) -> bool {
+        self.delay_ms > 0 && self.message.is_empty() && !self.silent
+    }
 }
 
 /// The whole lab file.

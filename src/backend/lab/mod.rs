@@ -96,6 +96,16 @@ pub enum LabError {
 }
 
 impl LabBackend {
+    /// Waits as long as a fault delays `operation` (a slow cmdlet), then
+    /// applies it. The wait is asynchronous: a stopped run can abandon it.
+    async fn apply_slowly(&self, operation: &Operation) -> Result<Applied, BackendError> {
+        let delay = rules::delay_of(&self.snapshot(), operation);
+        if delay > 0 {
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+        }
+        self.apply_operation(operation)
+    }
+
     /// Applies any operation of the lab's three systems: its rules, then the
     /// file (and the topology document, for a lab made from one).
     fn apply_operation(&self, operation: &Operation) -> Result<Applied, BackendError> {
@@ -166,7 +176,7 @@ impl LyncSystem for LabBackend {
     }
 
     async fn apply(&self, operation: &Operation) -> Result<Applied, BackendError> {
-        self.apply_operation(operation)
+        self.apply_slowly(operation).await
     }
 }
 
@@ -183,7 +193,7 @@ impl DnsSystem for LabBackend {
     }
 
     async fn apply(&self, update: &DnsUpdate<'_>) -> Result<Applied, BackendError> {
-        self.apply_operation(update.operation())
+        self.apply_slowly(update.operation()).await
     }
 }
 
@@ -191,7 +201,7 @@ impl DnsSystem for LabBackend {
 #[async_trait]
 impl ProbeSystem for LabBackend {
     async fn probe(&self, check: &PortCheck<'_>) -> Result<Applied, BackendError> {
-        self.apply_operation(check.operation())
+        self.apply_slowly(check.operation()).await
     }
 }
 

@@ -32,7 +32,7 @@ pub fn apply(lab: &mut LabFile, op: &Operation) -> Result<Applied, BackendError>
     match take_fault(lab, op) {
         Some(Injected::Refuse(message)) => return Err(refused(message)),
         Some(Injected::Silent) => return Ok(Applied::default()),
-        None => {}
+        Some(Injected::Delayed) | None => {}
     }
     let applied = perform(lab, op)?;
     lab.log.push(op.clone());
@@ -45,16 +45,31 @@ enum Injected {
     Refuse(String),
     /// It reports success and changes nothing.
     Silent,
+    /// It was only slowed down (the backend waited): it runs as usual.
+    Delayed,
+}
+
+/// How long the next operation like `op` is delayed by a fault, in
+/// milliseconds (0: not at all). The fault is taken by [`apply`].
+#[must_use]
+pub fn delay_of(lab: &LabFile, op: &Operation) -> u64 {
+    find_fault(lab, op).map_or(0, |i| lab.faults[i].delay_ms)
+}
+
+fn find_fault(lab: &LabFile, op: &Operation) -> Option<usize> {
+    let target = op.target();
+    lab.faults.iter().position(|f| {
+        f.kind == op.kind().name() && f.times > 0 && f.target.as_ref().is_none_or(|t| t.eq_ignore_ascii_case(&target))
+    })
 }
 
 fn take_fault(lab: &mut LabFile, op: &Operation) -> Option<Injected> {
-    let target = op.target();
-    let idx = lab.faults.iter().position(|f| {
-        f.kind == op.kind().name() && f.times > 0 && f.target.as_ref().is_none_or(|t| t.eq_ignore_ascii_case(&target))
-    })?;
+    let idx = find_fault(lab, op)?;
     let fault = &mut lab.faults[idx];
     fault.times -= 1;
-    let injected = if fault.silent {
+    let injected = if fault.only_delays() {
+        Injected::Delayed
+    } else if fault.silent {
         Injected::Silent
     } else {
         Injected::Refuse(fault.message.clone())

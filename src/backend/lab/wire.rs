@@ -53,6 +53,12 @@ pub(super) struct FaultV1 {
     pub target: Option<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub silent: bool,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub delay_ms: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 fn one() -> u32 {
@@ -428,6 +434,7 @@ impl From<FaultV1> for Fault {
             message: w.message,
             target: w.target,
             silent: w.silent,
+            delay_ms: w.delay_ms,
         }
     }
 }
@@ -440,6 +447,7 @@ impl From<&Fault> for FaultV1 {
             message: f.message.clone(),
             target: f.target.clone(),
             silent: f.silent,
+            delay_ms: f.delay_ms,
         }
     }
 }
@@ -966,6 +974,7 @@ mod tests {
                 message: "CMS unavailable".into(),
                 target: None,
                 silent: false,
+                delay_ms: 0,
             },
             Fault {
                 kind: "run-setup".into(),
@@ -973,6 +982,7 @@ mod tests {
                 message: "no".into(),
                 target: Some("edge1a.contoso.com".into()),
                 silent: false,
+                delay_ms: 0,
             },
         ];
         lab.topology_document = Some(PathBuf::from("lab.yaml.topology.xml"));
@@ -1027,6 +1037,7 @@ mod tests {
             message: "refused".into(),
             target: None,
             silent: false,
+            delay_ms: 0,
         });
         assert_eq!(
             lab.to_yaml(),
