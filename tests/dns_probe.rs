@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use edgefed::backend::{DnsSystem, ErrorKind, Routed, route};
-use edgefed::dns::{DnsBackend, DnsClient, DnsError, TsigAlgo, TsigKey, resolve_plain};
+use edgefed::dns::{DnsBackend, DnsClient, DnsError, TsigAlgo, TsigKey, resolve_from, resolve_plain};
 use edgefed::model::{DnsName, DnsRecord, Fqdn, RecordType, SrvTarget};
 use edgefed::plan::Operation;
 use edgefed::probe::{
@@ -1050,6 +1050,12 @@ async fn bind_an_update_ignored_for_a_cname_fails_naming_the_cname() {
 /// A UDP "DNS server" on loopback that answers every message NOERROR with
 /// no records: it accepts updates and keeps nothing.
 async fn server_that_keeps_nothing() -> SocketAddr {
+    server_answering(hickory_proto::op::ResponseCode::NoError).await
+}
+
+/// A UDP "DNS server" on loopback that answers every message with `rcode`
+/// and no records.
+async fn server_answering(rcode: hickory_proto::op::ResponseCode) -> SocketAddr {
     use hickory_proto::op::{Message, MessageType};
     let socket = tokio::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
         .await
@@ -1063,6 +1069,7 @@ async fn server_that_keeps_nothing() -> SocketAddr {
                 continue;
             };
             message.metadata.message_type = MessageType::Response;
+            message.metadata.response_code = rcode;
             message.answers.clear();
             message.authorities.clear();
             message.additionals.clear();
@@ -1182,4 +1189,39 @@ async fn bind_srv_target_that_is_not_a_host_name_is_an_error_naming_the_record()
     let backend = DnsBackend::new(client);
     let err = DnsSystem::observe(&backend, &wanted).await.expect_err("unreadable");
     assert_eq!(err.kind(), ErrorKind::Failed, "{err}");
+}
+
+#[tokio::test]
+async fn plain_queries_go_down_the_resolver_list_past_a_silent_server_only() {
+    if !need(DNS_TOOLS) {
+        return;
+    }
+    let bind = Bind::start(&["edge.test".to_string()]);
+    let silent = tokio::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .expect("bind");
+    let silent_addr = silent.local_addr().expect("addr");
+    let short = Duration::from_millis(300);
+    let wanted = wanted("edge.test");
+    let expected = vec![a("xmpp.edge.test", 300, &[INITIAL_XMPP_A])];
+
+    // A silent first server: the second answers.
+    let found = resolve_from(&[silent_addr, bind.addr()], &wanted, short)
+        .await
+        .expect("the second server answers");
+    assert_eq!(found, expected);
+    // An answer is final, even an error: the next server is not asked.
+    let refusing = server_answering(hickory_proto::op::ResponseCode::Refused).await;
+    let err = resolve_from(&[refusing, bind.addr()], &wanted, short)
+        .await
+        .expect_err("REFUSED is an answer");
+    assert!(
+        matches!(&err, DnsError::QueryFailed { server, rcode, .. } if *server == refusing && rcode == "REFUSED"),
+        "{err:?}"
+    );
+    // All silent: the last server's timeout; none: no resolver.
+    let err = resolve_from(&[silent_addr], &wanted, short).await.expect_err("silent");
+    assert!(matches!(err, DnsError::Timeout { server, .. } if server == silent_addr), "{err:?}");
+    let err = resolve_from(&[], &wanted, short).await.expect_err("none");
+    assert!(matches!(err, DnsError::NoResolver { .. }), "{err:?}");
 }

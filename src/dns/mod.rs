@@ -15,5 +15,5 @@ pub use backend::DnsBackend;
 pub use client::{DnsClient, UpdateOutcome};
 pub use error::DnsError;
 pub use key::{KEY_ENV, KEY_FILE_ENV, TsigAlgo, TsigKey, TsigKeyError};
-pub use resolve::{PLAIN_TIMEOUT, resolve_plain};
+pub use resolve::{PLAIN_TIMEOUT, resolve_from, resolve_plain};
 pub use system::system_resolvers;

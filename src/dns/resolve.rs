@@ -14,13 +14,12 @@ use crate::model::{DnsName, DnsRecord, RecordType};
 pub const PLAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Reads the wanted record sets from `resolver`, or, when `None`, from the
-/// system's name servers: the first one, and the next only when one does not
-/// answer (timeout or network error) — an answer, even an error, is final.
-/// Each query is bounded by `timeout`.
+/// system's name servers (see [`resolve_from`]). Each query is bounded by
+/// `timeout`.
 ///
 /// # Errors
 /// [`DnsError::NoResolver`] when no resolver is configured, else as
-/// [`DnsClient::observe`] (the last server's error).
+/// [`resolve_from`].
 pub async fn resolve_plain(
     resolver: Option<SocketAddr>,
     wanted: &[(DnsName, RecordType)],
@@ -30,8 +29,23 @@ pub async fn resolve_plain(
         Some(s) => vec![s],
         None => system_resolvers()?,
     };
+    resolve_from(&servers, wanted, timeout).await
+}
+
+/// Reads the wanted record sets from the first of `servers`, and from the
+/// next only when one does not answer (timeout or network error), as a stub
+/// resolver goes down its list: an answer, even an error, is final.
+///
+/// # Errors
+/// [`DnsError::NoResolver`] when `servers` is empty, else as
+/// [`DnsClient::observe`] (the last server's error).
+pub async fn resolve_from(
+    servers: &[SocketAddr],
+    wanted: &[(DnsName, RecordType)],
+    timeout: Duration,
+) -> Result<Vec<DnsRecord>, DnsError> {
     let mut last = None;
-    for server in servers {
+    for &server in servers {
         match DnsClient::new(server, None, timeout).observe(wanted).await {
             Err(e @ (DnsError::Timeout { .. } | DnsError::Transport { .. })) => {
                 tracing::debug!(%server, error = %e, "resolver did not answer; trying the next");
