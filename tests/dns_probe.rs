@@ -1221,7 +1221,10 @@ async fn plain_queries_go_down_the_resolver_list_past_a_silent_server_only() {
     );
     // All silent: the last server's timeout; none: no resolver.
     let err = resolve_from(&[silent_addr], &wanted, short).await.expect_err("silent");
-    assert!(matches!(err, DnsError::Timeout { server, .. } if server == silent_addr), "{err:?}");
+    assert!(
+        matches!(err, DnsError::Timeout { server, .. } if server == silent_addr),
+        "{err:?}"
+    );
     let err = resolve_from(&[], &wanted, short).await.expect_err("none");
     assert!(matches!(err, DnsError::NoResolver { .. }), "{err:?}");
 }

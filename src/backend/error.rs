@@ -309,12 +309,10 @@ impl From<DnsError> for BackendError {
             DnsError::QueryFailed { .. }
             | DnsError::UnusableRecord { .. }
             | DnsError::InvalidRequest { .. }
-            | DnsError::NoResolver { .. } => {
-                Self::Failed {
-                    message,
-                    source: Some(Cause::Dns(Arc::new(e))),
-                }
-            }
+            | DnsError::NoResolver { .. } => Self::Failed {
+                message,
+                source: Some(Cause::Dns(Arc::new(e))),
+            },
         }
     }
 }

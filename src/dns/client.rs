@@ -190,7 +190,15 @@ impl DnsClient {
         if response.metadata.truncation {
             tracing::debug!(server = %self.server, %name, rtype, "truncated answer over UDP; asking again over TCP");
             let tcp = self.tcp_handle(&what).await?;
-            response = ask(tcp, self.server, self.timeout, name, wire, &format!("{what} (over TCP)")).await?;
+            response = ask(
+                tcp,
+                self.server,
+                self.timeout,
+                name,
+                wire,
+                &format!("{what} (over TCP)"),
+            )
+            .await?;
         }
         match response.response_code {
             ResponseCode::NoError | ResponseCode::NXDomain => Ok(response.answers.clone()),

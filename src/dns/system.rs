@@ -68,7 +68,9 @@ fn read() -> Result<Vec<SocketAddr>, DnsError> {
     reason = "DnsError carries both record sets of a conflict; errors are rare and cold"
 )]
 fn read() -> Result<Vec<SocketAddr>, DnsError> {
-    Err(no_resolver("this platform has no system resolver configuration edgefed can read"))
+    Err(no_resolver(
+        "this platform has no system resolver configuration edgefed can read",
+    ))
 }
 
 /// Each name server's address at the port of its UDP connection (or its
@@ -132,7 +134,10 @@ mod tests {
             Ok(servers) => assert!(!servers.is_empty()),
             Err(e) => {
                 let text = e.to_string();
-                assert!(text.contains("/etc/resolv.conf") && text.contains("--resolver"), "{text}");
+                assert!(
+                    text.contains("/etc/resolv.conf") && text.contains("--resolver"),
+                    "{text}"
+                );
             }
         }
     }

@@ -805,7 +805,10 @@ fn an_a_update_the_server_ignores_for_a_cname_fails_the_action_naming_the_cname(
         )),
         "{line}"
     );
-    assert!(!report.contains(&format!("#{sip_a} set-dns-a sip.contoso.com: done")), "{report}");
+    assert!(
+        !report.contains(&format!("#{sip_a} set-dns-a sip.contoso.com: done")),
+        "{report}"
+    );
     assert!(
         !double.log().iter().any(|l| l.starts_with("Invoke-CsPoolFailBack")),
         "the failback must wait for DNS: {:?}",
