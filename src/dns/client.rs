@@ -22,14 +22,14 @@ use crate::model::{DnsName, DnsRecord, Fqdn, RecordType};
 
 /// A client of one DNS server: the primary that takes updates, or any server
 /// for queries. Requests go over UDP; a query whose answer comes back
-/// truncated (TC bit) is asked again over TCP. Each connection is made on its
-/// first request and stays bound to that request's tokio runtime.
+/// truncated (TC bit) is asked again over a new TCP connection. The UDP
+/// client is made on the first request and stays bound to that request's
+/// tokio runtime.
 pub struct DnsClient {
     server: SocketAddr,
     key: Option<TsigKey>,
     timeout: Duration,
     client: OnceCell<Client<TokioRuntimeProvider>>,
-    tcp: OnceCell<Client<TokioRuntimeProvider>>,
 }
 
 impl std::fmt::Debug for DnsClient {
@@ -62,7 +62,6 @@ impl DnsClient {
             key,
             timeout,
             client: OnceCell::new(),
-            tcp: OnceCell::new(),
         }
     }
 
@@ -96,35 +95,32 @@ impl DnsClient {
         Ok(client.clone())
     }
 
+    /// A new TCP connection for one truncated answer. Not kept: truncation
+    /// is rare, and a server closes an idle TCP connection (BIND after 30 s)
+    /// while a long run may wait minutes between two reads.
     async fn tcp_handle(&self, what: &str) -> Result<Client<TokioRuntimeProvider>, DnsError> {
-        let client = self
-            .tcp
-            .get_or_try_init(|| async {
-                let (connect, sender) =
-                    TcpClientStream::new(self.server, None, Some(self.timeout), TokioRuntimeProvider::default());
-                let stream = match tokio::time::timeout(self.timeout, connect).await {
-                    Err(_) => {
-                        return Err(DnsError::Timeout {
-                            server: self.server,
-                            what: format!("{what} (over TCP)"),
-                            after: self.timeout,
-                        });
-                    }
-                    Ok(Err(source)) => {
-                        return Err(DnsError::Transport {
-                            server: self.server,
-                            what: format!("{what} (over TCP)"),
-                            source: Box::new(source),
-                        });
-                    }
-                    Ok(Ok(stream)) => stream,
-                };
-                let (client, bg) = Client::<TokioRuntimeProvider>::with_timeout(stream, sender, self.timeout);
-                tokio::spawn(bg);
-                Ok(client)
-            })
-            .await?;
-        Ok(client.clone())
+        let (connect, sender) =
+            TcpClientStream::new(self.server, None, Some(self.timeout), TokioRuntimeProvider::default());
+        let stream = match tokio::time::timeout(self.timeout, connect).await {
+            Err(_) => {
+                return Err(DnsError::Timeout {
+                    server: self.server,
+                    what: format!("{what} (over TCP)"),
+                    after: self.timeout,
+                });
+            }
+            Ok(Err(source)) => {
+                return Err(DnsError::Transport {
+                    server: self.server,
+                    what: format!("{what} (over TCP)"),
+                    source: Box::new(source),
+                });
+            }
+            Ok(Ok(stream)) => stream,
+        };
+        let (client, bg) = Client::<TokioRuntimeProvider>::with_timeout(stream, sender, self.timeout);
+        tokio::spawn(bg);
+        Ok(client)
     }
 
     /// Reads the wanted record sets. SRV names are asked for SRV; A names for
