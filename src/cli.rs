@@ -151,7 +151,8 @@ pub struct Global {
     #[arg(long, global = true, value_name = "FILE")]
     pub tsig_key_file: Option<PathBuf>,
     /// The resolver for plain DNS queries when no --dns-server is given
-    /// (PowerShell backend); default: the first nameserver of /etc/resolv.conf.
+    /// (PowerShell backend); default: the system's name servers (/etc/resolv.conf;
+    /// on Windows, the network adapters' settings), the next tried when one is silent.
     #[arg(long, global = true, env = "EDGEFED_RESOLVER", value_name = "HOST:PORT")]
     pub resolver: Option<String>,
     /// Port probes: `lab` (simulated by the lab) or `real` (TCP / XMPP / TLS).

@@ -8,7 +8,7 @@
 /// large deployment's topology is a few MiB.
 pub const MAX_DATA_BYTES: u64 = 64 * 1024 * 1024;
 
-/// The cap on small files: a TSIG key file, a CA file, `resolv.conf`, the
+/// The cap on small files: a TSIG key file, a CA file, the
 /// failover record, a lock file: 1 MiB.
 pub const MAX_SMALL_FILE_BYTES: u64 = 1024 * 1024;
 

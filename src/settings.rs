@@ -73,7 +73,7 @@ pub enum DnsSettings {
     },
     /// No update server: plain queries, every change a manual step.
     Manual {
-        /// `--resolver`, or `None` for `/etc/resolv.conf`.
+        /// `--resolver`, or `None` for the system's name servers.
         resolver: Option<ServerAddress>,
     },
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use edgefed::backend::{DnsSystem, ErrorKind, Routed, route};
-use edgefed::dns::{DnsBackend, DnsClient, DnsError, TsigAlgo, TsigKey, resolve_plain};
+use edgefed::dns::{DnsBackend, DnsClient, DnsError, TsigAlgo, TsigKey, resolve_from, resolve_plain};
 use edgefed::model::{DnsName, DnsRecord, Fqdn, RecordType, SrvTarget};
 use edgefed::plan::Operation;
 use edgefed::probe::{
@@ -990,4 +990,241 @@ async fn prosody_starttls_shows_a_certificate_checked_like_5061() {
     .await
     .expect_err("not issued by the other CA");
     assert!(matches!(err, ProbeError::CertificateNotTrusted { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn bind_an_update_ignored_for_a_cname_fails_naming_the_cname() {
+    if !need(DNS_TOOLS) {
+        return;
+    }
+    let zone = "edge.test";
+    let bind = Bind::start(&[zone.to_string()]);
+    // Someone made the federation names aliases of another host.
+    bind.nsupdate(
+        "zone edge.test\n\
+         update add sip.edge.test 300 CNAME xmpp.edge.test.\n\
+         update add _xmpp-server._tcp.edge.test 300 CNAME srv.elsewhere.test.",
+    );
+    let backend = DnsBackend::new(client(&bind));
+
+    // The A record is not there to be seen (the answer's A is the alias
+    // target's), so the plan creates it; the server answers NOERROR and
+    // ignores the add (RFC 2136 §3.4.2.2).
+    let wanted_a = vec![(name("sip.edge.test"), RecordType::A)];
+    assert_eq!(backend.observe_records(&wanted_a).await.expect("observe"), vec![]);
+    let set_a = Operation::SetDnsA {
+        zone: fqdn(zone),
+        name: name("sip.edge.test"),
+        addresses: vec![ip("198.51.100.40")],
+        ttl: 300,
+        observed: None,
+    };
+    let err = apply_dns(&backend, &set_a).await.expect_err("the A add was ignored");
+    eprintln!("message: {err}");
+    assert_eq!(err.kind(), ErrorKind::Refused, "{err}");
+    assert!(
+        matches!(err.dns_error(), Some(DnsError::IgnoredForCname { cname, .. }) if cname == "xmpp.edge.test."),
+        "{err:?}"
+    );
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with("sip.edge.test holds a CNAME to xmpp.edge.test.; DNS server 127.0.0.1:")
+            && msg.contains("ignored the A update in zone edge.test — remove the CNAME"),
+        "{msg}"
+    );
+    assert_eq!(bind.dig("sip.edge.test", "CNAME"), ["xmpp.edge.test."]);
+
+    // The same for an SRV set at an alias.
+    let err = apply_dns(&backend, &set_srv(zone, &srv(zone, "sip.edge.test"), None))
+        .await
+        .expect_err("the SRV add was ignored");
+    eprintln!("message: {err}");
+    assert!(
+        err.to_string()
+            .starts_with("_xmpp-server._tcp.edge.test holds a CNAME to srv.elsewhere.test.; DNS server")
+            && err.to_string().contains("ignored the SRV update"),
+        "{err}"
+    );
+}
+
+/// A UDP "DNS server" on loopback that answers every message NOERROR with
+/// no records: it accepts updates and keeps nothing.
+async fn server_that_keeps_nothing() -> SocketAddr {
+    server_answering(hickory_proto::op::ResponseCode::NoError).await
+}
+
+/// A UDP "DNS server" on loopback that answers every message with `rcode`
+/// and no records.
+async fn server_answering(rcode: hickory_proto::op::ResponseCode) -> SocketAddr {
+    use hickory_proto::op::{Message, MessageType};
+    let socket = tokio::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .expect("bind");
+    let addr = socket.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 4096];
+        while let Ok((len, peer)) = socket.recv_from(&mut buf).await {
+            let Some(bytes) = buf.get(..len) else { continue };
+            let Ok(mut message) = Message::from_vec(bytes) else {
+                continue;
+            };
+            message.metadata.message_type = MessageType::Response;
+            message.metadata.response_code = rcode;
+            message.answers.clear();
+            message.authorities.clear();
+            message.additionals.clear();
+            if let Ok(answer) = message.to_vec() {
+                let _ = socket.send_to(&answer, peer).await;
+            }
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn an_update_answered_noerror_that_did_not_stick_is_a_failure() {
+    let addr = server_that_keeps_nothing().await;
+    let client = DnsClient::new(addr, None, TIMEOUT);
+    let desired = a("xmpp.edge.test", 300, &["198.51.100.50"]);
+    let err = client
+        .update(&fqdn("edge.test"), &desired, None)
+        .await
+        .expect_err("the server kept nothing");
+    eprintln!("message: {err}");
+    match &err {
+        DnsError::NotApplied { expected, found, .. } => {
+            assert_eq!(expected, &desired);
+            assert_eq!(found, &None);
+        }
+        other => panic!("expected NotApplied, got {other:?}"),
+    }
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "DNS server {addr} accepted the update of A xmpp.edge.test in zone edge.test, but reading it back gives absent instead of A/AAAA 198.51.100.50 (ttl 300): the change did not stick — check the server's log and the zone's update-policy, then run again"
+        )
+    );
+    assert_eq!(edgefed::backend::BackendError::from(err).kind(), ErrorKind::Refused);
+}
+
+#[tokio::test]
+async fn bind_eighty_a_records_at_one_name_are_read_whole_over_tcp() {
+    if !need(DNS_TOOLS) {
+        return;
+    }
+    let zone = "edge.test";
+    let bind = Bind::start(&[zone.to_string()]);
+    let addresses: Vec<String> = (1..=80).map(|i| format!("198.51.100.{i}")).collect();
+    let script: String = addresses
+        .iter()
+        .map(|a| format!("update add many.edge.test 300 A {a}\n"))
+        .collect();
+    bind.nsupdate(&format!("zone edge.test\n{script}"));
+    assert_eq!(bind.dig("many.edge.test", "A").len(), 80);
+
+    let refs: Vec<&str> = addresses.iter().map(String::as_str).collect();
+    let expected = a("many.edge.test", 300, &refs);
+    let wanted = vec![(name("many.edge.test"), RecordType::A)];
+    // Too large for one UDP answer: the server sets TC and edgefed asks again
+    // over TCP, through the updater and the plain resolver alike.
+    let observed = client(&bind).observe(&wanted).await.expect("observe");
+    assert_eq!(observed, vec![expected.clone()]);
+    let plain = resolve_plain(Some(bind.addr()), &wanted, TIMEOUT).await.expect("plain");
+    assert_eq!(plain, vec![expected.clone()]);
+
+    // Replacing the set reads it back over TCP too.
+    let fewer = a("many.edge.test", 300, &refs[..79]);
+    client(&bind)
+        .update(&fqdn(zone), &fewer, Some(&expected))
+        .await
+        .expect("update read back whole");
+    assert_eq!(bind.dig("many.edge.test", "A").len(), 79);
+}
+
+#[tokio::test]
+async fn bind_srv_target_that_is_not_a_host_name_is_an_error_naming_the_record() {
+    if !need(DNS_TOOLS) {
+        return;
+    }
+    let zone = "edge.test";
+    let bind = Bind::start(&[zone.to_string()]);
+    let client = client(&bind);
+    let wanted = vec![(DnsName::xmpp_srv(&fqdn(zone)), RecordType::Srv)];
+
+    // `.`: "service decidedly not available" (RFC 2782).
+    bind.nsupdate("zone edge.test\nupdate add _xmpp-server._tcp.edge.test 300 SRV 0 0 0 .");
+    let err = client.observe(&wanted).await.expect_err("a `.` target");
+    eprintln!("message: {err}");
+    assert!(matches!(err, DnsError::UnusableRecord { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "DNS server {} holds SRV _xmpp-server._tcp.edge.test with data `0 0 0 .`: a target of `.` means \"service decidedly not available\" (RFC 2782), which edgefed does not manage — delete that record (nsupdate: `update delete _xmpp-server._tcp.edge.test SRV`) and run again",
+            bind.addr()
+        )
+    );
+    let plain = resolve_plain(Some(bind.addr()), &wanted, TIMEOUT)
+        .await
+        .expect_err("the plain resolver too");
+    assert!(matches!(plain, DnsError::UnusableRecord { .. }), "{plain:?}");
+
+    // A target with a label that is no host name, beside a good record.
+    bind.nsupdate(
+        "check-names no\n\
+         zone edge.test\n\
+         update delete _xmpp-server._tcp.edge.test SRV\n\
+         update add _xmpp-server._tcp.edge.test 300 SRV 10 5 5269 xmpp.edge.test.\n\
+         update add _xmpp-server._tcp.edge.test 300 SRV 20 5 5269 bad_label.edge.test.",
+    );
+    let err = client.observe(&wanted).await.expect_err("an invalid target");
+    eprintln!("message: {err}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("holds SRV _xmpp-server._tcp.edge.test with data `20 5 5269 bad_label.edge.test.`: the target is not a valid host name (")
+            && msg.contains("bad_label")
+            && msg.ends_with("fix or delete that record on the server, then run again"),
+        "{msg}"
+    );
+    // Through the backend it is a failure to read, not an absent set.
+    let backend = DnsBackend::new(client);
+    let err = DnsSystem::observe(&backend, &wanted).await.expect_err("unreadable");
+    assert_eq!(err.kind(), ErrorKind::Failed, "{err}");
+}
+
+#[tokio::test]
+async fn plain_queries_go_down_the_resolver_list_past_a_silent_server_only() {
+    if !need(DNS_TOOLS) {
+        return;
+    }
+    let bind = Bind::start(&["edge.test".to_string()]);
+    let silent = tokio::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .expect("bind");
+    let silent_addr = silent.local_addr().expect("addr");
+    let short = Duration::from_millis(300);
+    let wanted = wanted("edge.test");
+    let expected = vec![a("xmpp.edge.test", 300, &[INITIAL_XMPP_A])];
+
+    // A silent first server: the second answers.
+    let found = resolve_from(&[silent_addr, bind.addr()], &wanted, short)
+        .await
+        .expect("the second server answers");
+    assert_eq!(found, expected);
+    // An answer is final, even an error: the next server is not asked.
+    let refusing = server_answering(hickory_proto::op::ResponseCode::Refused).await;
+    let err = resolve_from(&[refusing, bind.addr()], &wanted, short)
+        .await
+        .expect_err("REFUSED is an answer");
+    assert!(
+        matches!(&err, DnsError::QueryFailed { server, rcode, .. } if *server == refusing && rcode == "REFUSED"),
+        "{err:?}"
+    );
+    // All silent: the last server's timeout; none: no resolver.
+    let err = resolve_from(&[silent_addr], &wanted, short).await.expect_err("silent");
+    assert!(
+        matches!(err, DnsError::Timeout { server, .. } if server == silent_addr),
+        "{err:?}"
+    );
+    let err = resolve_from(&[], &wanted, short).await.expect_err("none");
+    assert!(matches!(err, DnsError::NoResolver { .. }), "{err:?}");
 }

@@ -287,6 +287,11 @@ impl From<DnsError> for BackendError {
                 message,
                 source: Some(Cause::Dns(Arc::new(e))),
             },
+            DnsError::IgnoredForCname { .. } | DnsError::NotApplied { .. } => Self::Refused {
+                message,
+                source: Some(Cause::Dns(Arc::new(e))),
+            },
+            DnsError::ReadBackFailed { .. } => Self::StateUnknown { message },
             DnsError::ChangedBehindOurBack { .. } => Self::Stale {
                 message,
                 source: Some(Cause::Dns(Arc::new(e))),
@@ -301,12 +306,13 @@ impl From<DnsError> for BackendError {
                 message,
                 source: Some(Cause::Dns(Arc::new(e))),
             },
-            DnsError::QueryFailed { .. } | DnsError::InvalidRequest { .. } | DnsError::NoResolver { .. } => {
-                Self::Failed {
-                    message,
-                    source: Some(Cause::Dns(Arc::new(e))),
-                }
-            }
+            DnsError::QueryFailed { .. }
+            | DnsError::UnusableRecord { .. }
+            | DnsError::InvalidRequest { .. }
+            | DnsError::NoResolver { .. } => Self::Failed {
+                message,
+                source: Some(Cause::Dns(Arc::new(e))),
+            },
         }
     }
 }

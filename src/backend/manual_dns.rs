@@ -18,7 +18,8 @@ pub struct ManualDns {
 }
 
 impl ManualDns {
-    /// Queries `resolver` (or the first nameserver of `/etc/resolv.conf`),
+    /// Queries `resolver` (or the system's name servers, see
+    /// [`crate::dns::system_resolvers`]),
     /// each query bounded by `timeout`.
     #[must_use]
     pub fn new(resolver: Option<SocketAddr>, timeout: Duration) -> Self {

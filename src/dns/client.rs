@@ -8,12 +8,12 @@ use std::time::Duration;
 use hickory_net::NetError;
 use hickory_net::client::{Client, ClientHandle};
 use hickory_net::runtime::TokioRuntimeProvider;
+use hickory_net::tcp::TcpClientStream;
 use hickory_net::udp::UdpClientStream;
 use hickory_net::xfer::DnsHandle;
 use hickory_proto::op::{DnsRequest, DnsRequestOptions, Edns, Message, OpCode, Query, ResponseCode, UpdateMessage};
 use hickory_proto::rr::{DNSClass, RData, RecordType as WireType, TSigner};
 use tokio::sync::OnceCell;
-use tokio::task::JoinSet;
 
 use super::convert::{self, describe, wire_name, wire_types};
 use super::error::DnsError;
@@ -21,8 +21,10 @@ use super::key::TsigKey;
 use crate::model::{DnsName, DnsRecord, Fqdn, RecordType};
 
 /// A client of one DNS server: the primary that takes updates, or any server
-/// for queries. Requests go over UDP; the connection is made on the first
-/// request and stays bound to that request's tokio runtime.
+/// for queries. Requests go over UDP; a query whose answer comes back
+/// truncated (TC bit) is asked again over a new TCP connection. The UDP
+/// client is made on the first request and stays bound to that request's
+/// tokio runtime.
 pub struct DnsClient {
     server: SocketAddr,
     key: Option<TsigKey>,
@@ -93,6 +95,34 @@ impl DnsClient {
         Ok(client.clone())
     }
 
+    /// A new TCP connection for one truncated answer. Not kept: truncation
+    /// is rare, and a server closes an idle TCP connection (BIND after 30 s)
+    /// while a long run may wait minutes between two reads.
+    async fn tcp_handle(&self, what: &str) -> Result<Client<TokioRuntimeProvider>, DnsError> {
+        let (connect, sender) =
+            TcpClientStream::new(self.server, None, Some(self.timeout), TokioRuntimeProvider::default());
+        let stream = match tokio::time::timeout(self.timeout, connect).await {
+            Err(_) => {
+                return Err(DnsError::Timeout {
+                    server: self.server,
+                    what: format!("{what} (over TCP)"),
+                    after: self.timeout,
+                });
+            }
+            Ok(Err(source)) => {
+                return Err(DnsError::Transport {
+                    server: self.server,
+                    what: format!("{what} (over TCP)"),
+                    source: Box::new(source),
+                });
+            }
+            Ok(Ok(stream)) => stream,
+        };
+        let (client, bg) = Client::<TokioRuntimeProvider>::with_timeout(stream, sender, self.timeout);
+        tokio::spawn(bg);
+        Ok(client)
+    }
+
     /// Reads the wanted record sets. SRV names are asked for SRV; A names for
     /// A and AAAA, merged into one [`DnsRecord::A`] with sorted addresses.
     /// Absent sets are left out of the result, which keeps `wanted`'s order.
@@ -101,49 +131,120 @@ impl DnsClient {
     /// [`DnsError::Timeout`], [`DnsError::QueryFailed`] (e.g. REFUSED or
     /// SERVFAIL) or [`DnsError::Transport`].
     pub async fn observe(&self, wanted: &[(DnsName, RecordType)]) -> Result<Vec<DnsRecord>, DnsError> {
-        let client = self.handle("querying").await?;
-        let mut set = JoinSet::new();
-        for (i, (name, rtype)) in wanted.iter().enumerate() {
-            for &wire in wire_types(*rtype) {
-                let client = client.clone();
-                let name = name.clone();
-                let server = self.server;
-                let timeout = self.timeout;
-                set.spawn(async move {
-                    let answers = query(client, server, timeout, &name, wire).await;
-                    (i, answers)
+        let queries = wanted.iter().flat_map(|(name, rtype)| {
+            wire_types(*rtype)
+                .iter()
+                .map(move |&wire| async move { self.query(name, wire).await })
+        });
+        let mut answers = futures_util::future::join_all(queries).await.into_iter();
+        let mut found = Vec::new();
+        for (name, rtype) in wanted {
+            let mut records = Vec::new();
+            for _ in wire_types(*rtype) {
+                match answers.next() {
+                    Some(Ok(more)) => records.extend(more),
+                    Some(Err(e)) => return Err(e),
+                    None => {}
+                }
+            }
+            let set = convert::from_answers(name, *rtype, &records).map_err(|u| DnsError::UnusableRecord {
+                server: self.server,
+                name: name.clone(),
+                rtype: rtype.to_string(),
+                data: u.data,
+                reason: u.reason,
+            })?;
+            found.extend(set);
+        }
+        Ok(found)
+    }
+
+    /// The target of the CNAME `name` holds, if any.
+    async fn cname_of(&self, name: &DnsName) -> Result<Option<String>, DnsError> {
+        let records = self.query(name, WireType::CNAME).await?;
+        Ok(records.iter().find_map(|r| match &r.data {
+            RData::CNAME(target)
+                if r.name
+                    .to_ascii()
+                    .trim_end_matches('.')
+                    .eq_ignore_ascii_case(name.as_str()) =>
+            {
+                Some(target.0.to_ascii())
+            }
+            _ => None,
+        }))
+    }
+
+    /// One query; NXDOMAIN and empty answers give no records. A truncated
+    /// UDP answer (TC bit) is asked again over TCP, which carries the whole
+    /// set.
+    async fn query(&self, name: &DnsName, wire: WireType) -> Result<Vec<hickory_proto::rr::Record>, DnsError> {
+        let rtype = wire_str(wire);
+        let what = format!("querying {rtype} {name}");
+        let udp = self.handle(&what).await?;
+        let mut response = ask(udp, self.server, self.timeout, name, wire, &what).await?;
+        if response.metadata.truncation {
+            tracing::debug!(server = %self.server, %name, rtype, "truncated answer over UDP; asking again over TCP");
+            let tcp = self.tcp_handle(&what).await?;
+            response = ask(
+                tcp,
+                self.server,
+                self.timeout,
+                name,
+                wire,
+                &format!("{what} (over TCP)"),
+            )
+            .await?;
+        }
+        match response.response_code {
+            ResponseCode::NoError | ResponseCode::NXDomain => Ok(response.answers.clone()),
+            other => Err(DnsError::QueryFailed {
+                server: self.server,
+                name: name.clone(),
+                rtype: rtype.to_string(),
+                rcode: rcode_name(other),
+            }),
+        }
+    }
+
+    /// Reads `desired`'s set back after the server accepted its update and
+    /// checks it holds. A server answers NOERROR to an add it ignores (an A
+    /// or SRV at a name holding a CNAME, RFC 2136 §3.4.2.2), so only the
+    /// read-back tells.
+    async fn read_back(&self, zone: &Fqdn, desired: &DnsRecord, record: &str) -> Result<(), DnsError> {
+        let name = desired.name();
+        let found = match self.observe(&[(name.clone(), desired.record_type())]).await {
+            Ok(found) => found.into_iter().next(),
+            Err(e) => {
+                return Err(DnsError::ReadBackFailed {
+                    server: self.server,
+                    zone: zone.to_string(),
+                    record: record.to_string(),
+                    source: Box::new(e),
                 });
             }
+        };
+        if convert::same(found.as_ref(), Some(desired)) {
+            return Ok(());
         }
-        let mut per_name: Vec<Vec<hickory_proto::rr::Record>> = vec![Vec::new(); wanted.len()];
-        let mut first_error = None;
-        while let Some(joined) = set.join_next().await {
-            match joined {
-                Ok((i, Ok(records))) => {
-                    if let Some(slot) = per_name.get_mut(i) {
-                        slot.extend(records);
-                    }
-                }
-                Ok((_, Err(e))) => {
-                    first_error.get_or_insert(e);
-                }
-                Err(join) => {
-                    first_error.get_or_insert(DnsError::Transport {
-                        server: self.server,
-                        what: "querying".into(),
-                        source: Box::new(NetError::from(join.to_string())),
-                    });
-                }
-            }
+        // A CNAME at the name explains it; if asking fails, report what was
+        // read back.
+        if let Ok(Some(cname)) = self.cname_of(name).await {
+            return Err(DnsError::IgnoredForCname {
+                server: self.server,
+                zone: zone.to_string(),
+                name: name.clone(),
+                rtype: desired.record_type().to_string(),
+                cname,
+            });
         }
-        if let Some(e) = first_error {
-            return Err(e);
-        }
-        Ok(wanted
-            .iter()
-            .zip(per_name)
-            .filter_map(|((name, rtype), answers)| convert::from_answers(name, *rtype, &answers))
-            .collect())
+        Err(DnsError::NotApplied {
+            server: self.server,
+            zone: zone.to_string(),
+            record: record.to_string(),
+            expected: desired.clone(),
+            found,
+        })
     }
 
     /// Replaces the record set of `desired` in `zone` with one signed RFC 2136
@@ -234,7 +335,10 @@ impl DnsClient {
         let rcode = response.response_code;
         tracing::debug!(server = %self.server, %zone, %record, %rcode, "DNS UPDATE answered");
         match rcode {
-            ResponseCode::NoError => Ok(UpdateOutcome::Updated),
+            ResponseCode::NoError => {
+                self.read_back(zone, desired, &record).await?;
+                Ok(UpdateOutcome::Updated)
+            }
             ResponseCode::YXRRSet | ResponseCode::NXRRSet | ResponseCode::YXDomain | ResponseCode::NXDomain => {
                 // The prerequisite failed: nothing was written. Re-read the set
                 // to say what it holds now.
@@ -367,48 +471,34 @@ where
     stream.next().await.unwrap_or(Err(NetError::Timeout))
 }
 
-/// One query; NXDOMAIN and empty answers give no records.
+/// Sends one query through `client` and waits for its answer.
 #[tracing::instrument(level = "debug", name = "dns_query", skip_all, fields(%server, %name, rtype = wire_str(wire)))]
-async fn query(
+async fn ask(
     mut client: Client<TokioRuntimeProvider>,
     server: SocketAddr,
     timeout: Duration,
     name: &DnsName,
     wire: WireType,
-) -> Result<Vec<hickory_proto::rr::Record>, DnsError> {
-    let rtype = wire_str(wire);
-    let what = format!("querying {rtype} {name}");
+    what: &str,
+) -> Result<hickory_proto::op::DnsResponse, DnsError> {
     let qname = wire_name(name.as_str()).map_err(|message| DnsError::InvalidRequest {
         zone: String::new(),
-        record: format!("{rtype} {name}"),
+        record: format!("{} {name}", wire_str(wire)),
         message,
     })?;
     let fut = client.query(qname, DNSClass::IN, wire);
-    let response = match tokio::time::timeout(timeout.saturating_add(Duration::from_millis(200)), fut).await {
-        Err(_) | Ok(Err(NetError::Timeout)) => {
-            return Err(DnsError::Timeout {
-                server,
-                what,
-                after: timeout,
-            });
-        }
-        Ok(Err(source)) => {
-            return Err(DnsError::Transport {
-                server,
-                what,
-                source: Box::new(source),
-            });
-        }
-        Ok(Ok(r)) => r,
-    };
-    match response.response_code {
-        ResponseCode::NoError | ResponseCode::NXDomain => Ok(response.answers.clone()),
-        other => Err(DnsError::QueryFailed {
+    match tokio::time::timeout(timeout.saturating_add(Duration::from_millis(200)), fut).await {
+        Err(_) | Ok(Err(NetError::Timeout)) => Err(DnsError::Timeout {
             server,
-            name: name.clone(),
-            rtype: rtype.to_string(),
-            rcode: rcode_name(other),
+            what: what.to_string(),
+            after: timeout,
         }),
+        Ok(Err(source)) => Err(DnsError::Transport {
+            server,
+            what: what.to_string(),
+            source: Box::new(source),
+        }),
+        Ok(Ok(r)) => Ok(r),
     }
 }
 
@@ -435,6 +525,7 @@ fn wire_str(wire: WireType) -> &'static str {
         WireType::SRV => "SRV",
         WireType::A => "A",
         WireType::AAAA => "AAAA",
+        WireType::CNAME => "CNAME",
         _ => "?",
     }
 }

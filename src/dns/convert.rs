@@ -70,14 +70,56 @@ pub(crate) fn empty(name: &Name, class: DNSClass, rtype: WireType) -> Record {
     r
 }
 
+/// A record in an answer that edgefed cannot model: its data as the server
+/// gave it, and what is wrong with it.
+#[derive(Debug)]
+pub(crate) struct Unusable {
+    pub data: String,
+    pub reason: String,
+}
+
+/// The target of one SRV record as a host name.
+///
+/// A target of `.` is RFC 2782's "service decidedly not available at this
+/// domain". edgefed's SRV sets are lists of hosts, so such a set cannot be
+/// shown to the planner as what it is; reading it as "absent" would let a
+/// plan's prerequisite ("no SRV set here") fail or, worse, hide it. It is
+/// reported as an [`Unusable`] record instead, telling the user to delete it:
+/// the planner never sees a "no service" set. A target that is not a valid
+/// host name is reported the same way.
+fn srv_target(name: &DnsName, srv: &SRV) -> Result<Fqdn, Unusable> {
+    let target = srv.target.to_ascii();
+    let data = format!("{} {} {} {target}", srv.priority, srv.weight, srv.port);
+    if srv.target.is_root() {
+        return Err(Unusable {
+            data,
+            reason: format!(
+                "a target of `.` means \"service decidedly not available\" (RFC 2782), which edgefed does not manage — delete that record (nsupdate: `update delete {name} SRV`) and run again"
+            ),
+        });
+    }
+    Fqdn::parse(&target).map_err(|e| Unusable {
+        data,
+        reason: format!(
+            "the target is not a valid host name ({e}) — fix or delete that record on the server, then run again"
+        ),
+    })
+}
+
 /// Builds the record set of `name` from the answers of its queries
-/// (SRV, or A and AAAA). `None` when no matching record was returned.
+/// (SRV, or A and AAAA). `Ok(None)` when no matching record was returned.
 ///
 /// An SRV set keeps every record (an administrator may publish one per Edge
 /// pool, each with its own priority), in canonical order; its TTL is the
-/// lowest of its records'. A set with a record whose target is not a host
-/// name (e.g. the `.` of "no service") cannot be modelled and gives `None`.
-pub(crate) fn from_answers(name: &DnsName, rtype: RecordType, answers: &[Record]) -> Option<DnsRecord> {
+/// lowest of its records'.
+///
+/// # Errors
+/// An SRV record whose target is not a host name (see [`srv_target`]).
+pub(crate) fn from_answers(
+    name: &DnsName,
+    rtype: RecordType,
+    answers: &[Record],
+) -> Result<Option<DnsRecord>, Unusable> {
     let wanted = |r: &&Record| {
         r.name
             .to_ascii()
@@ -94,19 +136,21 @@ pub(crate) fn from_answers(name: &DnsName, rtype: RecordType, answers: &[Record]
                     _ => None,
                 })
                 .collect();
-            let ttl = srvs.iter().map(|(ttl, _)| *ttl).min()?;
+            let Some(ttl) = srvs.iter().map(|(ttl, _)| *ttl).min() else {
+                return Ok(None);
+            };
             let targets = srvs
                 .iter()
                 .map(|(_, srv)| {
-                    Fqdn::parse(&srv.target.to_ascii()).ok().map(|target| SrvTarget {
+                    Ok(SrvTarget {
                         priority: srv.priority,
                         weight: srv.weight,
                         port: srv.port,
-                        target,
+                        target: srv_target(name, srv)?,
                     })
                 })
-                .collect::<Option<Vec<_>>>()?;
-            Some(DnsRecord::srv(name.clone(), ttl, targets))
+                .collect::<Result<Vec<_>, Unusable>>()?;
+            Ok(Some(DnsRecord::srv(name.clone(), ttl, targets)))
         }
         RecordType::A => {
             let mut ttl: Option<u32> = None;
@@ -125,11 +169,11 @@ pub(crate) fn from_answers(name: &DnsName, rtype: RecordType, answers: &[Record]
                 .collect();
             addresses.sort();
             addresses.dedup();
-            Some(DnsRecord::A {
+            Ok(ttl.map(|ttl| DnsRecord::A {
                 name: name.clone(),
-                ttl: ttl?,
+                ttl,
                 addresses,
-            })
+            }))
         }
     }
 }

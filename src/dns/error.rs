@@ -106,6 +106,75 @@ pub enum DnsError {
         /// What the server holds now (`None` = absent).
         found: Option<DnsRecord>,
     },
+    /// The server answered the update with NOERROR but ignored it because
+    /// the owner name holds a CNAME (RFC 2136 §3.4.2.2: a name with a CNAME
+    /// can hold no other data, and such an add is silently dropped).
+    #[error(
+        "{name} holds a CNAME to {cname}; DNS server {server} ignored the {rtype} update in zone {zone} — remove the CNAME (or leave {name} out of the document and manage it as a CNAME by hand), then run again"
+    )]
+    IgnoredForCname {
+        /// The update server.
+        server: SocketAddr,
+        /// The zone.
+        zone: String,
+        /// The owner name.
+        name: DnsName,
+        /// The record type the update set (`A`, `SRV`).
+        rtype: String,
+        /// The CNAME's target.
+        cname: String,
+    },
+    /// The server answered the update with NOERROR, but reading the set back
+    /// gives something else: the change did not stick.
+    #[error(
+        "DNS server {server} accepted the update of {record} in zone {zone}, but reading it back gives {} instead of {}: the change did not stick — check the server's log and the zone's update-policy, then run again",
+        show(found.as_ref()),
+        show(Some(expected))
+    )]
+    NotApplied {
+        /// The update server.
+        server: SocketAddr,
+        /// The zone.
+        zone: String,
+        /// The record.
+        record: String,
+        /// The set the update meant to leave.
+        expected: DnsRecord,
+        /// The set read back (`None` = absent).
+        found: Option<DnsRecord>,
+    },
+    /// The server accepted the update, but the set could not be read back to
+    /// check it: whether it holds is unknown.
+    #[error(
+        "DNS server {server} accepted the update of {record} in zone {zone}, but reading it back failed ({source}); whether the change holds is unknown — check the record (e.g. with dig) and run again"
+    )]
+    ReadBackFailed {
+        /// The update server.
+        server: SocketAddr,
+        /// The zone.
+        zone: String,
+        /// The record.
+        record: String,
+        /// Why the read-back failed.
+        #[source]
+        source: Box<DnsError>,
+    },
+    /// A record the server holds cannot be modelled: an SRV target that is
+    /// not a host name. Reported rather than read as "absent", so a plan
+    /// never overwrites a set it did not see.
+    #[error("DNS server {server} holds {rtype} {name} with data `{data}`: {reason}")]
+    UnusableRecord {
+        /// The server asked.
+        server: SocketAddr,
+        /// The owner name.
+        name: DnsName,
+        /// The record type.
+        rtype: String,
+        /// The record's data as the server gave it.
+        data: String,
+        /// What is wrong, and what to do.
+        reason: String,
+    },
     /// No answer within the timeout.
     #[error(
         "DNS server {server} did not answer within {} ms while {what}: check that it listens on that address and port and that no firewall drops DNS (UDP)",
@@ -170,7 +239,7 @@ pub enum DnsError {
     /// No resolver is configured for plain queries.
     #[error("no DNS resolver to ask: {message}")]
     NoResolver {
-        /// What is wrong (e.g. `/etc/resolv.conf has no nameserver line`).
+        /// What is wrong (e.g. the system configuration names no server).
         message: String,
     },
 }

@@ -9,9 +9,11 @@ mod error;
 mod key;
 mod keyfile;
 mod resolve;
+mod system;
 
 pub use backend::DnsBackend;
 pub use client::{DnsClient, UpdateOutcome};
 pub use error::DnsError;
 pub use key::{KEY_ENV, KEY_FILE_ENV, TsigAlgo, TsigKey, TsigKeyError};
-pub use resolve::{PLAIN_TIMEOUT, resolve_plain, system_resolver};
+pub use resolve::{PLAIN_TIMEOUT, resolve_from, resolve_plain};
+pub use system::system_resolvers;

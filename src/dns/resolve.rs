@@ -1,83 +1,60 @@
 //! Plain (unsigned, read-only) queries for `--check` without an update
-//! server: the given resolver, or the first `nameserver` of `/etc/resolv.conf`.
+//! server: the given resolver, or the system's name servers (see
+//! [`super::system`]).
 
-use std::net::{IpAddr, SocketAddr};
-use std::path::Path;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::client::DnsClient;
 use super::error::DnsError;
+use super::system::system_resolvers;
 use crate::model::{DnsName, DnsRecord, RecordType};
 
 /// How long a plain query waits by default (`--network-timeout`).
 pub const PLAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Reads the wanted record sets from `resolver`, or from the first
-/// nameserver of `/etc/resolv.conf` when `None`, each query bounded by
+/// Reads the wanted record sets from `resolver`, or, when `None`, from the
+/// system's name servers (see [`resolve_from`]). Each query is bounded by
 /// `timeout`.
 ///
 /// # Errors
 /// [`DnsError::NoResolver`] when no resolver is configured, else as
-/// [`DnsClient::observe`].
+/// [`resolve_from`].
 pub async fn resolve_plain(
     resolver: Option<SocketAddr>,
     wanted: &[(DnsName, RecordType)],
     timeout: Duration,
 ) -> Result<Vec<DnsRecord>, DnsError> {
-    let server = match resolver {
-        Some(s) => s,
-        None => system_resolver(Path::new("/etc/resolv.conf"))?,
+    let servers = match resolver {
+        Some(s) => vec![s],
+        None => system_resolvers()?,
     };
-    DnsClient::new(server, None, timeout).observe(wanted).await
+    resolve_from(&servers, wanted, timeout).await
 }
 
-/// The first `nameserver` of a resolv.conf file, port 53.
+/// Reads the wanted record sets from the first of `servers`, and from the
+/// next only when one does not answer (timeout or network error), as a stub
+/// resolver goes down its list: an answer, even an error, is final.
 ///
 /// # Errors
-/// [`DnsError::NoResolver`] when the file cannot be read or names no server.
-#[expect(
-    clippy::result_large_err,
-    reason = "DnsError carries both record sets of a conflict; errors are rare and cold"
-)]
-pub fn system_resolver(path: &Path) -> Result<SocketAddr, DnsError> {
-    let text = crate::fs_util::read_to_string_capped(path, crate::limits::MAX_SMALL_FILE_BYTES).map_err(|e| {
-        DnsError::NoResolver {
-            message: format!("cannot read {}: {e}; pass a resolver address", path.display()),
+/// [`DnsError::NoResolver`] when `servers` is empty, else as
+/// [`DnsClient::observe`] (the last server's error).
+pub async fn resolve_from(
+    servers: &[SocketAddr],
+    wanted: &[(DnsName, RecordType)],
+    timeout: Duration,
+) -> Result<Vec<DnsRecord>, DnsError> {
+    let mut last = None;
+    for &server in servers {
+        match DnsClient::new(server, None, timeout).observe(wanted).await {
+            Err(e @ (DnsError::Timeout { .. } | DnsError::Transport { .. })) => {
+                tracing::debug!(%server, error = %e, "resolver did not answer; trying the next");
+                last = Some(e);
+            }
+            other => return other,
         }
-    })?;
-    first_nameserver(&text).ok_or_else(|| DnsError::NoResolver {
-        message: format!(
-            "{} has no usable `nameserver` line; pass a resolver address",
-            path.display()
-        ),
-    })
-}
-
-fn first_nameserver(text: &str) -> Option<SocketAddr> {
-    text.lines().find_map(|line| {
-        let mut words = line.split_whitespace();
-        if words.next() != Some("nameserver") {
-            return None;
-        }
-        let addr = words.next()?;
-        // Drop an IPv6 zone index (`fe80::1%eth0`): SocketAddr cannot hold it by name.
-        let addr = addr.split('%').next()?;
-        addr.parse::<IpAddr>().ok().map(|ip| SocketAddr::new(ip, 53))
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn first_nameserver_line_wins() {
-        let text = "# comment\nsearch example\nnameserver 10.0.0.53\nnameserver 10.0.0.54\n";
-        assert_eq!(first_nameserver(text), Some("10.0.0.53:53".parse().expect("addr")));
-        assert_eq!(
-            first_nameserver("nameserver fe80::1%eth0\n"),
-            Some("[fe80::1]:53".parse().expect("addr"))
-        );
-        assert_eq!(first_nameserver("options ndots:1\n"), None);
     }
+    Err(last.unwrap_or_else(|| DnsError::NoResolver {
+        message: "no name server to ask".into(),
+    }))
 }

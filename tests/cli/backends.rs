@@ -764,6 +764,60 @@ fn powershell_backend_with_an_rfc2136_server_fails_back_completely() {
 }
 
 #[test]
+fn an_a_update_the_server_ignores_for_a_cname_fails_the_action_naming_the_cname() {
+    // sip.contoso.com is an alias: BIND answers NOERROR to the A add and
+    // drops it (RFC 2136 §3.4.2.2). edgefed reads the set back, so the
+    // action fails naming the CNAME instead of printing "done", and the
+    // failback that waits for it is not attempted.
+    if !need(DNS_TOOLS) {
+        return;
+    }
+    let bind = contoso_bind();
+    seed_xmpp_records(&bind);
+    bind.nsupdate(
+        "zone contoso.com\n\
+         update add sip.contoso.com 300 CNAME edge-alias.contoso.net.\n\
+         update add _sipfederationtls._tcp.contoso.com 300 SRV 0 100 5061 sip.contoso.com.",
+    );
+    let double = Double::seed_with_recorded_failover();
+    let doc = double.dir.path().join("failback-no-probes.yaml");
+    let text_of_doc = std::fs::read_to_string(example("failback.yaml")).expect("example");
+    std::fs::write(&doc, text_of_doc.replace("ports: true", "ports: false")).expect("doc");
+    let doc = doc.to_string_lossy().into_owned();
+    let server = bind.addr().to_string();
+    let key = bind.key_file.to_string_lossy().into_owned();
+    let dns = ["--dns-server", server.as_str(), "--tsig-key-file", key.as_str()];
+
+    let out = double.run(&[&dns[..], &["plan", "-f", &doc, "--output", "json"]].concat());
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let sip_a = id(&json_of(&out), "set-dns-a sip.contoso.com");
+
+    let out = double.run(&[&dns[..], &["reconcile", "-f", &doc]].concat());
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let report = stdout(&out);
+    let line = report
+        .lines()
+        .find(|l| l.trim_start().starts_with(&format!("#{sip_a} ")))
+        .unwrap_or_else(|| panic!("no report line for #{sip_a}:\n{report}"));
+    assert!(
+        line.contains(&format!(
+            "sip.contoso.com holds a CNAME to edge-alias.contoso.net.; DNS server {server} ignored the A update in zone contoso.com — remove the CNAME"
+        )),
+        "{line}"
+    );
+    assert!(
+        !report.contains(&format!("#{sip_a} set-dns-a sip.contoso.com: done")),
+        "{report}"
+    );
+    assert!(
+        !double.log().iter().any(|l| l.starts_with("Invoke-CsPoolFailBack")),
+        "the failback must wait for DNS: {:?}",
+        double.log()
+    );
+    assert_eq!(bind.dig("sip.contoso.com", "CNAME"), ["edge-alias.contoso.net."]);
+}
+
+#[test]
 fn a_rerun_after_the_manual_dns_steps_still_verifies_the_ports_before_failing_back() {
     // Regression: verify-port used to be planned only when a route moved. After a
     // reconcile whose manual DNS steps failed, the routes have moved already,
