@@ -10,6 +10,7 @@ pub mod man;
 pub mod observe;
 pub mod plan;
 pub mod reconcile;
+mod saved_plan;
 pub mod schema;
 pub mod topology;
 pub mod validate;

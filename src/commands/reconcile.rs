@@ -15,9 +15,9 @@ use crate::cli::{OutputFormat, ReconcileArgs};
 use crate::error::{Error, SavedPlanProblem};
 use crate::executor::{self, ApplyReport, Event, Outcome as ActionOutcome};
 use crate::exit;
-use crate::plan::{Action, Plan, PlanError, first_difference};
-use crate::render::json::{PlanReadError, differences};
-use crate::render::{self, PLAN_FORMAT_VERSION, PlanDocument};
+use crate::plan::{Plan, PlanError, first_difference};
+use crate::render::json::differences;
+use crate::render::{self, PlanDocument};
 use crate::settings::Settings;
 
 /// Runs `reconcile`.
@@ -174,25 +174,7 @@ fn apply_saved(settings: &Settings, path: &std::path::Path, format: OutputFormat
         path: path.to_path_buf(),
         problem,
     };
-    let text =
-        crate::fs_util::read_to_string_capped(path, crate::limits::MAX_DATA_BYTES).map_err(|e| Error::read(path, e))?;
-    let doc = PlanDocument::from_json(&text).map_err(|e| {
-        saved_plan(match e {
-            PlanReadError::NotAPlan(source) => SavedPlanProblem::NotAPlan {
-                line: source.line(),
-                column: source.column(),
-                source,
-            },
-            PlanReadError::Version(found) => SavedPlanProblem::FormatVersion {
-                found,
-                expected: PLAN_FORMAT_VERSION,
-            },
-        })
-    })?;
-    let plan = doc
-        .plan()
-        .map_err(|message| saved_plan(SavedPlanProblem::Inconsistent { message }))?;
-    check_ids(&plan.actions).map_err(saved_plan)?;
+    let (doc, plan) = super::saved_plan::read(path)?;
     let rt = app::runtime()?;
     // Observe the same DNS record sets the plan saw.
     let mut managed: Vec<_> = doc
@@ -283,21 +265,4 @@ fn saved_desired(doc: &PlanDocument) -> Result<crate::document::Desired, SavedPl
         });
     }
     super::load_desired(file).map_err(|e| missing(e.to_string()))
-}
-
-/// A saved plan's ids must be 1..n in order, and dependencies point backwards.
-fn check_ids(actions: &[Action]) -> Result<(), SavedPlanProblem> {
-    for (i, a) in actions.iter().enumerate() {
-        if a.id != i + 1 {
-            return Err(SavedPlanProblem::Ids {
-                count: actions.len(),
-                found: a.id,
-                position: i + 1,
-            });
-        }
-        if let Some(on) = a.depends_on_ids().find(|d| *d >= a.id || *d == 0) {
-            return Err(SavedPlanProblem::Dependency { action: a.id, on });
-        }
-    }
-    Ok(())
 }

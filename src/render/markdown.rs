@@ -96,7 +96,7 @@ mod tests {
         let site = "Site|<script>x</script>";
         let plan = Plan {
             changes: vec![Change {
-                path: format!("sites.{site}.federationRoute"),
+                path: format!("/sites/{site}/federationRoute"),
                 observed: serde_json::json!(null),
                 desired: serde_json::json!(format!("{site}&more")),
             }],
@@ -146,11 +146,11 @@ mod tests {
     #[test]
     fn a_code_span_outlasts_the_backticks_inside_and_escapes_pipes_in_tables() {
         assert_eq!(
-            code("sites.Site1.federationRoute", Cell::Table),
-            "`sites.Site1.federationRoute`"
+            code("/sites/Site1/federationRoute", Cell::Table),
+            "`/sites/Site1/federationRoute`"
         );
-        assert_eq!(code("sites.a|b.x", Cell::Table), "`sites.a\\|b.x`");
-        assert_eq!(code("sites.a|b.x", Cell::Inline), "`sites.a|b.x`");
+        assert_eq!(code("/sites/a|b/x", Cell::Table), "`/sites/a\\|b/x`");
+        assert_eq!(code("/sites/a|b/x", Cell::Inline), "`/sites/a|b/x`");
         assert_eq!(code("set-site a``b", Cell::Inline), "```set-site a``b```");
         assert_eq!(code("`x", Cell::Inline), "`` `x ``");
         assert_eq!(code("<b>&amp;</b>", Cell::Inline), "`<b>&amp;</b>`");
