@@ -13,7 +13,7 @@ fn a_stale_plan_is_refused_naming_what_changed_and_nothing_is_applied() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("is stale"), "{err}");
     assert!(
-        err.contains("edgeserver2a.contoso.com.reachable: true → false"),
+        err.contains("/edgeserver2a.contoso.com/reachable: true → false"),
         "{err}"
     );
     assert_eq!(std::fs::read(env.lab_path()).unwrap(), before);
