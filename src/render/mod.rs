@@ -1,6 +1,7 @@
 //! Renderers: the plan and apply report for people (human, markdown) and for
 //! programs (the versioned plan JSON).
 
+pub mod error_json;
 pub mod human;
 pub mod json;
 pub mod markdown;

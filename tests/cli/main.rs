@@ -14,6 +14,7 @@ mod faults;
 mod front_end;
 mod golden;
 mod invariants;
+mod json_errors;
 mod output;
 mod readme;
 mod saved_plan;
