@@ -183,6 +183,11 @@ pub enum Command {
     Reconcile(ReconcileArgs),
     /// Print the current state as a desired-state document.
     Observe,
+    /// Print a saved plan (`plan --out`) in any plan format; no backend contact.
+    Show(ShowArgs),
+    /// A unified diff of the observed document (as `observe` prints it) and the
+    /// desired one: exit 0 no difference, 2 differences, 1 error.
+    Diff(DocArgs),
     /// Print the JSON Schema (draft-07) of the desired-state document (`--output json|yaml`).
     Schema(SchemaArgs),
     /// The simulated deployment.
@@ -294,6 +299,14 @@ pub struct ReconcileArgs {
     /// and without one refuses.
     #[arg(long, visible_alias = "auto-approve", conflicts_with = "check")]
     pub yes: bool,
+}
+
+/// `show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The saved plan.
+    #[arg(value_name = "PLAN.json")]
+    pub plan: PathBuf,
 }
 
 /// `schema`.

@@ -5,6 +5,7 @@
 
 mod approval;
 pub mod completions;
+pub mod diff;
 pub mod lab;
 pub mod man;
 pub mod observe;
@@ -12,6 +13,7 @@ pub mod plan;
 pub mod reconcile;
 mod saved_plan;
 pub mod schema;
+pub mod show;
 pub mod topology;
 pub mod validate;
 mod verify;
@@ -88,6 +90,8 @@ fn dispatch(settings: &Settings, command: &Command) -> Outcome {
         Command::Plan(a) => plan::run(settings, a),
         Command::Reconcile(a) => reconcile::run(settings, a),
         Command::Observe => observe::run(settings),
+        Command::Show(a) => show::run(settings, a),
+        Command::Diff(a) => diff::run(settings, a),
         Command::Schema(a) => schema::run(settings, a),
         Command::Lab(c) => lab::run(settings, c),
         Command::Topology(c) => topology::run(settings, c),

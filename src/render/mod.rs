@@ -1,10 +1,12 @@
 //! Renderers: the plan and apply report for people (human, markdown) and for
 //! programs (the versioned plan JSON).
 
+pub mod diff;
 pub mod error_json;
 pub mod human;
 pub mod json;
 pub mod markdown;
+pub mod ordered;
 
 pub use json::{PLAN_FORMAT_VERSION, PlanDocument};
 

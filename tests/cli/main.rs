@@ -21,6 +21,7 @@ mod saved_plan;
 mod secrets;
 mod seed_failback;
 mod shell_integration;
+mod show_diff;
 mod topology;
 mod topology_writes;
 mod validation;
