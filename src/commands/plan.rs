@@ -66,7 +66,7 @@ fn render_with(format: OutputFormat, plan: &Plan, doc: &PlanDocument, explain: b
         OutputFormat::Human if explain => render::human::plan_explained(plan),
         OutputFormat::Human => render::human::plan(plan),
         OutputFormat::Json => doc.to_json(),
-        OutputFormat::Markdown => render::markdown::plan(plan),
+        OutputFormat::Markdown => render::markdown::plan(plan, doc.observed.state.as_ref()),
         OutputFormat::Powershell => {
             // The runbook carries the plan's warnings (unreachable servers,
             // manual DNS steps) as comments at its top, and stderr repeats them.

@@ -16,6 +16,7 @@ mod golden;
 mod invariants;
 mod json_errors;
 mod output;
+mod pr_comment;
 mod readme;
 mod saved_plan;
 mod secrets;
