@@ -147,4 +147,35 @@ mod tests {
         assert_eq!(label("```\nx"), "#96;#96;#96; x");
         assert_eq!(label("edgepool1.contoso.com"), "edgepool1.contoso.com");
     }
+
+    #[test]
+    fn a_changed_route_is_drawn_twice_and_sites_beyond_the_bound_collapse() {
+        use crate::plan::testing::fqdn;
+        let mut d = Deployment::default();
+        for i in 0..(MAX_SITES + 5) {
+            d.sites.insert(
+                format!("S\"{i:02}"),
+                crate::model::Site {
+                    federation_route: Some(fqdn("edge0.contoso.com")),
+                    xmpp_federation_route: None,
+                },
+            );
+        }
+        let changes = vec![Change {
+            path: crate::plan::pointer(&[&"sites", &"S\"44", &"federationRoute"]),
+            observed: serde_json::json!("edge0.contoso.com"),
+            desired: serde_json::json!("edge1.contoso.com"),
+        }];
+        let text = diagram(Some(&d), &changes).unwrap();
+        // The changed site is drawn first, though last by name.
+        assert!(text.contains("  s0[\"site S#34;44\"]\n"), "{text}");
+        assert!(
+            text.contains("  s0 -->|\"SIP was\"| p0\n  s0 -.->|\"SIP to be\"| p1\n"),
+            "{text}"
+        );
+        assert!(text.contains("linkStyle 1 stroke"), "{text}");
+        assert!(text.contains("… and 5 more site(s), not drawn"), "{text}");
+        assert_eq!(text.matches("[\"site ").count(), MAX_SITES);
+        assert_eq!(diagram(None, &changes), None);
+    }
 }

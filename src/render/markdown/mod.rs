@@ -330,7 +330,7 @@ mod tests {
         let site = "Site|<script>x</script>";
         let plan = Plan {
             changes: vec![Change {
-                path: format!("/sites/{site}/federationRoute"),
+                path: crate::plan::pointer(&[&"sites", &site, &"federationRoute"]),
                 observed: serde_json::json!(null),
                 desired: serde_json::json!(format!("{site}&more")),
             }],
@@ -355,9 +355,20 @@ mod tests {
             .count();
         assert_eq!(unescaped, 4, "{row}");
         assert!(row.contains("Site\\|&lt;script&gt;x&lt;/script&gt;&amp;more"), "{row}");
-        // Outside code spans no tag survives.
+        assert!(
+            row.contains("`/sites/Site\\|<script>x<~1script>/federationRoute`"),
+            "{row}"
+        );
+        assert!(
+            md.contains("<details><summary>site Site\\|&lt;script&gt;x&lt;/script&gt;: 1 change(s)</summary>"),
+            "{md}"
+        );
+        // Outside code spans no tag survives but the comment's own.
         for line in md.lines() {
             let outside: String = line.split('`').step_by(2).collect();
+            let outside = ["<details>", "<summary>", "</summary>", "</details>"]
+                .iter()
+                .fold(outside, |text, tag| text.replace(tag, ""));
             assert!(!outside.contains('<'), "{line}");
         }
         assert!(md.contains("route Site\\|&lt;script&gt;"), "{md}");
