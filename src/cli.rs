@@ -72,6 +72,9 @@ pub enum OutputFormat {
     Markdown,
     /// A PowerShell runbook (`plan`).
     Powershell,
+    /// GitHub Actions workflow commands (`validate`): each problem as an
+    /// `::error file=…,line=…,col=…::…` annotation.
+    Github,
 }
 
 /// When to colour output.

@@ -3,6 +3,7 @@
 
 pub mod diff;
 pub mod error_json;
+pub mod github;
 pub mod human;
 pub mod json;
 pub mod markdown;

@@ -77,3 +77,29 @@ fn without_json_stdout_stays_empty_on_failure() {
     let out = env.run(&["validate", "-f", "missing.yaml", "--output", "json"]);
     assert_eq!(error_json(&out)["error"]["code"], "document-unreadable");
 }
+
+#[test]
+fn validate_github_annotates_each_problem_at_its_place() {
+    let env = Env::new("xmpp-failed-over");
+    let doc = env.file(
+        "bad,1.yaml",
+        "apiVersion: edgefed/v1\nkind: FederationTopology\nspec:\n  sites:\n    Site1:\n      federationRoute: edge pool.contoso.com\n",
+    );
+    let out = env.run(&["validate", "-f", &doc, "--output", "github"]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let escaped = doc.replace(':', "%3A").replace(',', "%2C");
+    assert!(
+        stdout.starts_with(&format!(
+            "::error file={escaped},line=6,col=24,title=edgefed V2::federationRoute"
+        )),
+        "{stdout}"
+    );
+    assert_eq!(stdout.lines().count(), 1, "one line per problem: {stdout}");
+    assert!(stdout.contains("%0Ahelp: "), "{stdout}");
+    // A valid document prints the usual line; another command refuses the format.
+    let ok = env.ok(&["validate", "-f", &example("failback.yaml"), "--output", "github"]);
+    assert!(ok.contains(": valid ("), "{ok}");
+    let out = env.run(&["plan", "-f", &example("failback.yaml"), "--output", "github"]);
+    assert_eq!(code(&out), 64, "{}", text(&out));
+}
