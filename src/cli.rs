@@ -191,7 +191,8 @@ pub enum Command {
     /// A unified diff of the observed document (as `observe` prints it) and the
     /// desired one: exit 0 no difference, 2 differences, 1 error.
     Diff(DocArgs),
-    /// Print the JSON Schema (draft-07) of the desired-state document (`--output json|yaml`).
+    /// Print a JSON Schema (draft-07): of the desired-state document, or with
+    /// --of of the plan JSON, the apply report or a JSON failure (`--output json|yaml`).
     Schema(SchemaArgs),
     /// The simulated deployment.
     #[command(subcommand)]
@@ -315,9 +316,26 @@ pub struct ShowArgs {
 /// `schema`.
 #[derive(Debug, Args)]
 pub struct SchemaArgs {
+    /// Which output's schema: the desired-state document, the plan JSON, the
+    /// apply report (`reconcile --output json`), or a failure under `--output json`.
+    #[arg(long, value_enum, default_value = "document")]
+    pub of: SchemaOf,
     /// Write to this file instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+}
+
+/// What `schema --of` describes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SchemaOf {
+    /// The desired-state document (`schemas/edgefed.schema.json`).
+    Document,
+    /// The plan JSON (`schemas/plan.schema.json`).
+    Plan,
+    /// The apply report (`schemas/report.schema.json`).
+    Report,
+    /// A failure under `--output json` (`schemas/error.schema.json`).
+    Error,
 }
 
 /// `lab …`.

@@ -13,10 +13,11 @@ use crate::app::{self, Access, print};
 use crate::backend::Backend;
 use crate::cli::{OutputFormat, ReconcileArgs};
 use crate::error::{Error, SavedPlanProblem};
-use crate::executor::{self, ApplyReport, Event, Outcome as ActionOutcome};
+use crate::executor::{self, ApplyReport, Event};
 use crate::exit;
 use crate::plan::{Plan, PlanError, first_difference};
 use crate::render::json::differences;
+use crate::render::report::ReportDocument;
 use crate::render::{self, PlanDocument};
 use crate::settings::Settings;
 
@@ -131,41 +132,7 @@ fn finish(
 }
 
 fn result_json(doc: &PlanDocument, report: &ApplyReport, remaining: Option<&Remaining>) -> Result<String, Error> {
-    let outcome = |o: &ActionOutcome| match o {
-        ActionOutcome::Applied { applied, duration } => serde_json::json!({
-            "status": "applied", "durationMs": duration.as_millis() as u64,
-            "detail": applied.detail, "warnings": applied.warnings }),
-        ActionOutcome::Failed { error, duration } => serde_json::json!({
-            "status": "failed", "durationMs": duration.as_millis() as u64, "message": error.to_string() }),
-        ActionOutcome::NotAttempted { blocked_by } => {
-            serde_json::json!({ "status": "not-attempted", "blockedBy": blocked_by })
-        }
-    };
-    let results: Vec<serde_json::Value> = report
-        .outcomes
-        .iter()
-        .map(|(id, o)| {
-            let mut v = outcome(o);
-            v["id"] = serde_json::json!(id);
-            v
-        })
-        .collect();
-    let mut value =
-        serde_json::to_value(doc).map_err(|e| Error::Internal(format!("the plan does not serialise: {e}")))?;
-    value["apply"] = serde_json::json!({
-        "complete": report.complete(),
-        "applied": report.applied().len(),
-        "failed": report.failed().len(),
-        "notAttempted": report.not_attempted().len(),
-        "results": results,
-    });
-    if let Some(r) = remaining {
-        value["verify"] = r.json();
-    }
-    let mut s = serde_json::to_string_pretty(&value)
-        .map_err(|e| Error::Internal(format!("the report does not serialise: {e}")))?;
-    s.push('\n');
-    Ok(s)
+    Ok(ReportDocument::new(doc.clone(), report, remaining.map(Remaining::wire)).to_json())
 }
 
 /// `reconcile --plan FILE`: observe again; refuse if anything changed.

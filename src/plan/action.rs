@@ -337,7 +337,7 @@ pub struct DnsChange {
 }
 
 /// What an edge of the plan's DAG waits for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Wait {
     /// The action runs only once its predecessor has succeeded: a failure

@@ -8,7 +8,7 @@ use super::Action;
 /// One difference between the deployment and the document, named with the
 /// document's own keys as a JSON Pointer into its `spec`
 /// (`/sites/Site1/xmppFederationRoute`, …; see [`super::pointer`]).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Change {
     /// The setting, as an RFC 6901 JSON Pointer into the document's `spec`.
     pub path: String,

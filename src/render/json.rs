@@ -10,6 +10,7 @@
 //! as written and never applied: a saved plan's actions are what is checked
 //! and run).
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::document::Desired;
@@ -23,7 +24,7 @@ pub const PLAN_FORMAT_VERSION: u32 = 3;
 pub const OLDEST_READ_FORMAT_VERSION: u32 = 2;
 
 /// Which document the plan was made from.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DesiredRef {
     /// The file as given.
     pub file: String,
@@ -32,7 +33,7 @@ pub struct DesiredRef {
 }
 
 /// What the plan was made against.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ObservedRef {
     /// `lab` or `powershell`.
     pub backend: String,
@@ -41,11 +42,12 @@ pub struct ObservedRef {
     /// The observation itself (extension): lets `reconcile --plan` name what
     /// changed when it refuses a stale plan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")]
     pub state: Option<Deployment>,
 }
 
 /// Counts.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Summary {
     /// Number of actions.
@@ -55,7 +57,7 @@ pub struct Summary {
 }
 
 /// One direct edge of an action, as the plan JSON writes it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WaitWire {
     /// The id of the action waited on.
@@ -67,15 +69,17 @@ pub struct WaitWire {
 }
 
 /// An action as the plan JSON writes it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ActionWire {
     /// 1-based position in the printed order.
     pub id: usize,
     /// The kind and its fields.
     #[serde(flatten)]
+    #[schemars(with = "OperationSchema")]
     pub operation: Operation,
     /// The phase, 1–10.
+    #[schemars(with = "u8", range(min = 1, max = 10))]
     pub phase: Phase,
     /// Ids of the actions it waits on (the same as `waits_for`'s, for
     /// readers that only need the graph).
@@ -142,8 +146,28 @@ impl TryFrom<ActionWire> for Action {
     }
 }
 
+/// The schema of an operation in the plan JSON: its `kind`, one of the
+/// action-kind table's names, and the kind's fields beside it.
+pub struct OperationSchema;
+
+impl JsonSchema for OperationSchema {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Operation".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let kinds: Vec<&str> = crate::plan::OperationKind::ALL.iter().map(|k| k.name()).collect();
+        schemars::json_schema!({
+            "description": "What the action does: `kind` and the kind's fields (pools, sites, records, …).",
+            "type": "object",
+            "required": ["kind"],
+            "properties": { "kind": { "type": "string", "enum": kinds } }
+        })
+    }
+}
+
 /// The whole plan document.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PlanDocument {
     /// [`PLAN_FORMAT_VERSION`] when written; from

@@ -8,6 +8,7 @@ pub mod human;
 pub mod json;
 pub mod markdown;
 pub mod ordered;
+pub mod report;
 
 pub use json::{PLAN_FORMAT_VERSION, PlanDocument};
 

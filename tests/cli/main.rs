@@ -19,6 +19,7 @@ mod output;
 mod pr_comment;
 mod readme;
 mod saved_plan;
+mod schemas;
 mod secrets;
 mod seed_failback;
 mod shell_integration;
