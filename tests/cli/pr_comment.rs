@@ -4,8 +4,7 @@
 
 use super::support::*;
 
-#[path = "../support/estate.rs"]
-mod estate;
+use super::golden::estate;
 
 const LIMIT: usize = 65_536;
 
