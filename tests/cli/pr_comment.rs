@@ -17,6 +17,7 @@ fn estate_comment(sites: usize) -> String {
 }
 
 fn check_fits(md: &str, sites: usize) {
+    eprintln!("{sites} sites: the comment is {} characters", md.chars().count());
     assert!(
         md.chars().count() <= LIMIT,
         "{sites} sites: {} characters",

@@ -67,6 +67,18 @@ fn a_version_2_plan_with_dotted_paths_is_still_applied() {
         let dotted = c["path"].as_str().unwrap().trim_start_matches('/').replace('/', ".");
         c["path"] = serde_json::json!(dotted);
     }
+    // … and `pool` where format 3 says `edgePool` on the per-server actions.
+    let mut renamed = 0;
+    for a in v["actions"].as_array_mut().unwrap() {
+        let a = a.as_object_mut().unwrap();
+        if matches!(a["kind"].as_str(), Some("start-services" | "run-setup" | "verify-port"))
+            && let Some(pool) = a.remove("edgePool")
+        {
+            a.insert("pool".into(), pool);
+            renamed += 1;
+        }
+    }
+    assert!(renamed > 0);
     std::fs::write(&path, serde_json::to_string_pretty(&v).unwrap()).unwrap();
     env.ok(&["reconcile", "--plan", "plan.json"]);
     assert!(!env.lab().log.is_empty(), "nothing was applied");
