@@ -73,6 +73,9 @@ pub enum OutputFormat {
     Markdown,
     /// A PowerShell runbook (`plan`).
     Powershell,
+    /// GitHub Actions workflow commands (`validate`): each problem as an
+    /// `::error file=…,line=…,col=…::…` annotation.
+    Github,
 }
 
 /// When to colour output.
@@ -214,7 +217,13 @@ pub enum Command {
     /// Show the last reconcile from the journal: when, who, which document,
     /// its result, and what was in flight if it died (`--output human|json`).
     Status,
-    /// Print the JSON Schema (draft-07) of the desired-state document (`--output json|yaml`).
+    /// Print a saved plan (`plan --out`) in any plan format; no backend contact.
+    Show(ShowArgs),
+    /// A unified diff of the observed document (as `observe` prints it) and the
+    /// desired one: exit 0 no difference, 2 differences, 1 error.
+    Diff(DocArgs),
+    /// Print a JSON Schema (draft-07): of the desired-state document, or with
+    /// --of of the plan JSON, the apply report or a JSON failure (`--output json|yaml`).
     Schema(SchemaArgs),
     /// The simulated deployment.
     #[command(subcommand)]
@@ -386,12 +395,37 @@ pub struct WatchArgs {
     pub stop_timeout: std::time::Duration,
 }
 
+/// `show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The saved plan.
+    #[arg(value_name = "PLAN.json")]
+    pub plan: PathBuf,
+}
+
 /// `schema`.
 #[derive(Debug, Args)]
 pub struct SchemaArgs {
+    /// Which output's schema: the desired-state document, the plan JSON, the
+    /// apply report (`reconcile --output json`), or a failure under `--output json`.
+    #[arg(long, value_enum, default_value = "document")]
+    pub of: SchemaOf,
     /// Write to this file instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+}
+
+/// What `schema --of` describes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SchemaOf {
+    /// The desired-state document (`schemas/edgefed.schema.json`).
+    Document,
+    /// The plan JSON (`schemas/plan.schema.json`).
+    Plan,
+    /// The apply report (`schemas/report.schema.json`).
+    Report,
+    /// A failure under `--output json` (`schemas/error.schema.json`).
+    Error,
 }
 
 /// `lab …`.

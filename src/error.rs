@@ -162,7 +162,8 @@ pub enum SavedPlanProblem {
     },
     /// Another format version.
     #[error(
-        "plan formatVersion {found} is not {expected}: this edgefed reads only formatVersion {expected} (which records why each action waits); make the plan again with this edgefed"
+        "plan formatVersion {found} is not one this edgefed reads ({} to {expected}; version 2 added why each action waits); make the plan again with this edgefed",
+        crate::render::json::OLDEST_READ_FORMAT_VERSION
     )]
     FormatVersion {
         /// The plan's version.
@@ -369,7 +370,7 @@ mod tests {
             path: "plan.json".into(),
             before: "aaaa".into(),
             after: "bbbb".into(),
-            changes: (0..25).map(|i| format!("sites.Site{i}.federationRoute")).collect(),
+            changes: (0..25).map(|i| format!("/sites/Site{i}/federationRoute")).collect(),
         };
         let text = e.report();
         assert!(text.starts_with("error: the plan plan.json is stale"), "{text}");

@@ -300,7 +300,7 @@ fn seed_failback_plan() -> Vec<Action> {
                 site: "Site1".into(),
                 edge_pool: Some(e1()),
             },
-            "sites.Site1.federationRoute",
+            "/sites/Site1/federationRoute",
         ),
         action(
             8,
@@ -310,7 +310,7 @@ fn seed_failback_plan() -> Vec<Action> {
                 site: "Site2".into(),
                 edge_pool: Some(e1()),
             },
-            "sites.Site2.federationRoute",
+            "/sites/Site2/federationRoute",
         ),
         action(
             9,
@@ -320,7 +320,7 @@ fn seed_failback_plan() -> Vec<Action> {
                 site: "Site1".into(),
                 edge_pool: Some(e1()),
             },
-            "sites.Site1.xmppFederationRoute",
+            "/sites/Site1/xmppFederationRoute",
         ),
         action(
             10,
@@ -330,7 +330,7 @@ fn seed_failback_plan() -> Vec<Action> {
                 site: "Site2".into(),
                 edge_pool: Some(e1()),
             },
-            "sites.Site2.xmppFederationRoute",
+            "/sites/Site2/xmppFederationRoute",
         ),
         action(
             11,
@@ -347,7 +347,7 @@ fn seed_failback_plan() -> Vec<Action> {
                 ttl: 300,
                 observed: None,
             },
-            "dns._xmpp-server._tcp.contoso.com.SRV",
+            "/dns/_xmpp-server._tcp.contoso.com/SRV",
         ),
         action(
             12,
@@ -360,7 +360,7 @@ fn seed_failback_plan() -> Vec<Action> {
                 ttl: 300,
                 observed: None,
             },
-            "dns.xmpp.contoso.com.A: the restored pool's external address",
+            "/dns/xmpp.contoso.com/A: the restored pool's external address",
         ),
         action(
             13,
@@ -411,7 +411,7 @@ fn xmpp_failover_plan() -> Vec<Action> {
                 site: "Site1".into(),
                 edge_pool: Some(e2()),
             },
-            "sites.Site1.xmppFederationRoute",
+            "/sites/Site1/xmppFederationRoute",
         ),
         action(
             3,
@@ -421,7 +421,7 @@ fn xmpp_failover_plan() -> Vec<Action> {
                 site: "Site2".into(),
                 edge_pool: Some(e2()),
             },
-            "sites.Site2.xmppFederationRoute",
+            "/sites/Site2/xmppFederationRoute",
         ),
         action(
             4,

@@ -63,7 +63,9 @@ pub fn run(settings: &Settings, command: &LabCommand) -> Outcome {
             match format {
                 OutputFormat::Yaml => print(&lab.to_yaml()),
                 OutputFormat::Json => print(&lab.to_json()),
-                OutputFormat::Human | OutputFormat::Markdown | OutputFormat::Powershell => print(&summary(&lab)),
+                OutputFormat::Human | OutputFormat::Markdown | OutputFormat::Powershell | OutputFormat::Github => {
+                    print(&summary(&lab));
+                }
             }
             Ok(exit::SUCCESS)
         }

@@ -5,13 +5,16 @@
 
 pub(crate) mod approval;
 pub mod completions;
+pub mod diff;
 pub mod lab;
 pub mod man;
 pub mod observe;
 pub mod plan;
 pub mod reconcile;
 mod run_journal;
+mod saved_plan;
 pub mod schema;
+pub mod show;
 pub mod status;
 pub mod topology;
 pub mod validate;
@@ -36,8 +39,9 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
     let parsed = Cli::command_ignoring_empty_env()
-        .try_get_matches_from(args)
+        .try_get_matches_from(&args)
         .and_then(|matches| <Cli as clap::FromArgMatches>::from_arg_matches(&matches));
     let cli = match parsed {
         Ok(cli) => cli,
@@ -50,6 +54,9 @@ where
                 _ => exit::USAGE,
             };
             let _ = e.print();
+            if code != exit::SUCCESS && asks_for_json(&args) {
+                app::print(&crate::render::error_json::usage(&e.render().to_string(), code));
+            }
             return ExitCode::from(code);
         }
     };
@@ -68,9 +75,22 @@ where
         Err(e) => {
             let mut err = anstream::stderr();
             let _ = std::io::Write::write_all(&mut err, e.report().as_bytes());
+            // Under --output json, stdout carries the error as JSON too.
+            if cli.global.output == Some(OutputFormat::Json) {
+                app::print(&crate::render::error_json::render(&e));
+            }
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// Whether a command line that clap refused asked for `--output json`
+/// (`--output json` or `--output=json`), so its usage error is JSON too.
+fn asks_for_json(args: &[std::ffi::OsString]) -> bool {
+    args.iter()
+        .zip(args.iter().skip(1))
+        .any(|(a, b)| a == "--output" && b == "json")
+        || args.iter().any(|a| a == "--output=json")
 }
 
 fn dispatch(settings: &Settings, command: &Command) -> Outcome {
@@ -81,6 +101,8 @@ fn dispatch(settings: &Settings, command: &Command) -> Outcome {
         Command::Observe => observe::run(settings),
         Command::Watch(a) => watch::run(settings, a),
         Command::Status => status::run(settings),
+        Command::Show(a) => show::run(settings, a),
+        Command::Diff(a) => diff::run(settings, a),
         Command::Schema(a) => schema::run(settings, a),
         Command::Lab(c) => lab::run(settings, c),
         Command::Topology(c) => topology::run(settings, c),

@@ -68,7 +68,7 @@ fn render_with(format: OutputFormat, plan: &Plan, doc: &PlanDocument, explain: b
         OutputFormat::Human if explain => render::human::plan_explained(plan),
         OutputFormat::Human => render::human::plan(plan),
         OutputFormat::Json => doc.to_json(),
-        OutputFormat::Markdown => render::markdown::plan(plan),
+        OutputFormat::Markdown => render::markdown::plan(plan, doc.observed.state.as_ref()),
         OutputFormat::Powershell => {
             // The runbook carries the plan's warnings (unreachable servers,
             // manual DNS steps) as comments at its top, and stderr repeats them.
@@ -80,7 +80,7 @@ fn render_with(format: OutputFormat, plan: &Plan, doc: &PlanDocument, explain: b
             text.push_str(&crate::powershell::runbook(&plan.actions, doc.observed.state.as_ref()));
             text
         }
-        OutputFormat::Yaml => {
+        OutputFormat::Yaml | OutputFormat::Github => {
             check_format(format, "plan")?;
             String::new()
         }
@@ -91,11 +91,12 @@ fn render_with(format: OutputFormat, plan: &Plan, doc: &PlanDocument, explain: b
 /// for the message.
 ///
 /// # Errors
-/// [`Error::Usage`] for `yaml`.
+/// [`Error::Usage`] for `yaml` and `github`.
 pub(crate) fn check_format(format: OutputFormat, command: &str) -> Result<(), Error> {
     match format {
-        OutputFormat::Yaml => Err(Error::usage(format!(
-            "`{command}` prints human, json, markdown or powershell, not yaml"
+        OutputFormat::Yaml | OutputFormat::Github => Err(Error::usage(format!(
+            "`{command}` prints human, json, markdown or powershell, not {}",
+            super::format_name(format)
         ))),
         OutputFormat::Human | OutputFormat::Json | OutputFormat::Markdown | OutputFormat::Powershell => Ok(()),
     }

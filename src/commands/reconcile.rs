@@ -14,11 +14,12 @@ use crate::app::{self, Access, print};
 use crate::backend::Backend;
 use crate::cli::{OutputFormat, ReconcileArgs};
 use crate::error::{Error, SavedPlanProblem};
-use crate::executor::{self, ApplyReport, Event, Outcome as ActionOutcome};
+use crate::executor::{self, ApplyReport, Event};
 use crate::exit;
 use crate::plan::{Action, Plan, PlanError, first_difference};
-use crate::render::json::{PlanReadError, differences};
-use crate::render::{self, PLAN_FORMAT_VERSION, PlanDocument};
+use crate::render::json::differences;
+use crate::render::report::ReportDocument;
+use crate::render::{self, PlanDocument};
 use crate::settings::Settings;
 
 /// Runs `reconcile`.
@@ -173,48 +174,7 @@ fn finish(
 }
 
 fn result_json(doc: &PlanDocument, report: &ApplyReport, remaining: Option<&Remaining>) -> Result<String, Error> {
-    let outcome = |o: &ActionOutcome| match o {
-        ActionOutcome::Applied { applied, duration } => serde_json::json!({
-            "status": "applied", "durationMs": duration.as_millis() as u64,
-            "detail": applied.detail, "warnings": applied.warnings }),
-        ActionOutcome::Failed { error, duration } => serde_json::json!({
-            "status": "failed", "durationMs": duration.as_millis() as u64, "message": error.to_string() }),
-        ActionOutcome::NotAttempted { blocked_by } => {
-            serde_json::json!({ "status": "not-attempted", "blockedBy": blocked_by })
-        }
-    };
-    let results: Vec<serde_json::Value> = report
-        .outcomes
-        .iter()
-        .map(|(id, o)| {
-            let mut v = outcome(o);
-            v["id"] = serde_json::json!(id);
-            v
-        })
-        .collect();
-    let mut value =
-        serde_json::to_value(doc).map_err(|e| Error::Internal(format!("the plan does not serialise: {e}")))?;
-    value["apply"] = serde_json::json!({
-        "complete": report.complete() && report.stopped.is_none(),
-        "applied": report.applied().len(),
-        "failed": report.failed().len(),
-        "notAttempted": report.not_attempted().len(),
-        "results": results,
-    });
-    if let Some(stopped) = &report.stopped {
-        value["apply"]["interrupted"] = serde_json::json!({
-            "signal": stopped.reason.name(),
-            "abandoned": stopped.abandoned,
-            "graceExpired": stopped.grace_expired,
-        });
-    }
-    if let Some(r) = remaining {
-        value["verify"] = r.json();
-    }
-    let mut s = serde_json::to_string_pretty(&value)
-        .map_err(|e| Error::Internal(format!("the report does not serialise: {e}")))?;
-    s.push('\n');
-    Ok(s)
+    Ok(ReportDocument::new(doc.clone(), report, remaining.map(Remaining::wire)).to_json())
 }
 
 /// `reconcile --plan FILE`: observe again; refuse if anything changed.
@@ -223,25 +183,7 @@ fn apply_saved(settings: &Settings, path: &std::path::Path, format: OutputFormat
         path: path.to_path_buf(),
         problem,
     };
-    let text =
-        crate::fs_util::read_to_string_capped(path, crate::limits::MAX_DATA_BYTES).map_err(|e| Error::read(path, e))?;
-    let doc = PlanDocument::from_json(&text).map_err(|e| {
-        saved_plan(match e {
-            PlanReadError::NotAPlan(source) => SavedPlanProblem::NotAPlan {
-                line: source.line(),
-                column: source.column(),
-                source,
-            },
-            PlanReadError::Version(found) => SavedPlanProblem::FormatVersion {
-                found,
-                expected: PLAN_FORMAT_VERSION,
-            },
-        })
-    })?;
-    let plan = doc
-        .plan()
-        .map_err(|message| saved_plan(SavedPlanProblem::Inconsistent { message }))?;
-    check_ids(&plan.actions).map_err(saved_plan)?;
+    let (doc, plan) = super::saved_plan::read(path)?;
     let rt = app::runtime()?;
     // Observe the same DNS record sets the plan saw.
     let mut managed: Vec<_> = doc
@@ -334,21 +276,4 @@ fn saved_desired(doc: &PlanDocument) -> Result<crate::document::Desired, SavedPl
         });
     }
     super::load_desired(file).map_err(|e| missing(e.to_string()))
-}
-
-/// A saved plan's ids must be 1..n in order, and dependencies point backwards.
-fn check_ids(actions: &[Action]) -> Result<(), SavedPlanProblem> {
-    for (i, a) in actions.iter().enumerate() {
-        if a.id != i + 1 {
-            return Err(SavedPlanProblem::Ids {
-                count: actions.len(),
-                found: a.id,
-                position: i + 1,
-            });
-        }
-        if let Some(on) = a.depends_on_ids().find(|d| *d >= a.id || *d == 0) {
-            return Err(SavedPlanProblem::Dependency { action: a.id, on });
-        }
-    }
-    Ok(())
 }

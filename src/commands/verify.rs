@@ -46,12 +46,12 @@ impl Remaining {
     }
 
     /// The verification, for the json output.
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "inSync": self.in_sync(),
-            "changes": self.changes,
-            "actions": self.actions,
-        })
+    pub fn wire(&self) -> crate::render::report::VerifyWire {
+        crate::render::report::VerifyWire {
+            in_sync: self.in_sync(),
+            changes: self.changes.clone(),
+            actions: self.actions.clone(),
+        }
     }
 }
 

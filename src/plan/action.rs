@@ -15,9 +15,17 @@ use crate::topology::TopologyEdit;
 #[serde(tag = "kind", rename_all = "kebab-case", rename_all_fields = "camelCase")]
 pub enum Operation {
     /// `Start-CsWindowsService -ComputerName`.
-    StartServices { pool: Fqdn, computer: Fqdn },
+    StartServices {
+        #[serde(rename = "edgePool", alias = "pool")]
+        pool: Fqdn,
+        computer: Fqdn,
+    },
     /// `Stop-CsWindowsService -ComputerName`.
-    StopServices { pool: Fqdn, computer: Fqdn },
+    StopServices {
+        #[serde(rename = "edgePool", alias = "pool")]
+        pool: Fqdn,
+        computer: Fqdn,
+    },
     /// `Set-CsEdgeServer -Identity EdgeServer:<edge> -Registrar Registrar:<fe>`.
     SetEdgeNextHop { edge_pool: Fqdn, next_hop: Fqdn },
     /// Topology edit: clear "Enable federation for this Edge pool (Port 5061)".
@@ -32,7 +40,11 @@ pub enum Operation {
     /// `Publish-CsTopology -FileName … -Force`, then `Enable-CsTopology`.
     PublishTopology {},
     /// Deployment Wizard "Run Again" (Bootstrapper.exe) on one Edge server.
-    RunSetup { pool: Fqdn, computer: Fqdn },
+    RunSetup {
+        #[serde(rename = "edgePool", alias = "pool")]
+        pool: Fqdn,
+        computer: Fqdn,
+    },
     /// `Set-CsSite -Identity <site> -FederationRoute EdgeServer:<pool>`.
     SetSiteFederationRoute { site: String, edge_pool: Option<Fqdn> },
     /// `Set-CsSite -Identity <site> -XmppFederationRoute EdgeServer:<pool>`.
@@ -70,9 +82,14 @@ pub enum Operation {
     },
     /// Wait until CMS replication has reached an Edge server
     /// (`Get-CsManagementStoreReplicationStatus`).
-    WaitForReplication { pool: Fqdn, computer: Fqdn },
+    WaitForReplication {
+        #[serde(rename = "edgePool", alias = "pool")]
+        pool: Fqdn,
+        computer: Fqdn,
+    },
     /// Probe a federation port on a pool's external address.
     VerifyPort {
+        #[serde(rename = "edgePool", alias = "pool")]
         pool: Fqdn,
         address: IpAddr,
         port: u16,
@@ -337,7 +354,7 @@ pub struct DnsChange {
 }
 
 /// What an edge of the plan's DAG waits for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Wait {
     /// The action runs only once its predecessor has succeeded: a failure

@@ -10,6 +10,7 @@ mod order;
 #[allow(clippy::module_inception)]
 mod plan;
 mod planner;
+mod pointer;
 mod targets;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -20,3 +21,4 @@ pub use error::{PlanError, PlannerBug};
 pub use kind::{KindRow, OperationKind, Phase, System};
 pub use plan::{Change, Plan};
 pub use planner::plan;
+pub use pointer::{escape as pointer_escape, pointer, segments as pointer_segments};

@@ -6,10 +6,11 @@ use serde::{Deserialize, Serialize};
 use super::Action;
 
 /// One difference between the deployment and the document, named with the
-/// document's own paths (`sites.Site1.xmppFederationRoute`, …).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// document's own keys as a JSON Pointer into its `spec`
+/// (`/sites/Site1/xmppFederationRoute`, …; see [`super::pointer`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Change {
-    /// The document path of the setting.
+    /// The setting, as an RFC 6901 JSON Pointer into the document's `spec`.
     pub path: String,
     /// What the deployment has.
     pub observed: serde_json::Value,

@@ -3,8 +3,14 @@
 //! kept apart from the domain's [`Action`] and [`Dependency`].
 //!
 //! Version 2 added each action's `waitsFor` (its direct edges, each with
-//! the wait kind and the reason); version 1 plans are refused.
+//! the wait kind and the reason); version 1 plans are refused. Version 3
+//! names each change's setting with an RFC 6901 JSON Pointer
+//! (`/sites/Site1/federationRoute`) instead of a dotted path, which FQDN keys
+//! made ambiguous; version 2 plans are still read (their changes are shown
+//! as written and never applied: a saved plan's actions are what is checked
+//! and run).
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::document::Desired;
@@ -12,10 +18,13 @@ use crate::model::Deployment;
 use crate::plan::{Action, Change, Dependency, Operation, Phase, Plan, Wait};
 
 /// The plan JSON's `formatVersion`.
-pub const PLAN_FORMAT_VERSION: u32 = 2;
+pub const PLAN_FORMAT_VERSION: u32 = 3;
+
+/// The oldest `formatVersion` still read.
+pub const OLDEST_READ_FORMAT_VERSION: u32 = 2;
 
 /// Which document the plan was made from.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DesiredRef {
     /// The file as given.
     pub file: String,
@@ -24,7 +33,7 @@ pub struct DesiredRef {
 }
 
 /// What the plan was made against.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ObservedRef {
     /// `lab` or `powershell`.
     pub backend: String,
@@ -33,11 +42,12 @@ pub struct ObservedRef {
     /// The observation itself (extension): lets `reconcile --plan` name what
     /// changed when it refuses a stale plan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")]
     pub state: Option<Deployment>,
 }
 
 /// Counts.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Summary {
     /// Number of actions.
@@ -47,7 +57,7 @@ pub struct Summary {
 }
 
 /// One direct edge of an action, as the plan JSON writes it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WaitWire {
     /// The id of the action waited on.
@@ -59,15 +69,17 @@ pub struct WaitWire {
 }
 
 /// An action as the plan JSON writes it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ActionWire {
     /// 1-based position in the printed order.
     pub id: usize,
     /// The kind and its fields.
     #[serde(flatten)]
+    #[schemars(with = "OperationSchema")]
     pub operation: Operation,
     /// The phase, 1–10.
+    #[schemars(with = "u8", range(min = 1, max = 10))]
     pub phase: Phase,
     /// Ids of the actions it waits on (the same as `waits_for`'s, for
     /// readers that only need the graph).
@@ -134,11 +146,32 @@ impl TryFrom<ActionWire> for Action {
     }
 }
 
+/// The schema of an operation in the plan JSON: its `kind`, one of the
+/// action-kind table's names, and the kind's fields beside it.
+pub struct OperationSchema;
+
+impl JsonSchema for OperationSchema {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Operation".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let kinds: Vec<&str> = crate::plan::OperationKind::ALL.iter().map(|k| k.name()).collect();
+        schemars::json_schema!({
+            "description": "What the action does: `kind` and the kind's fields (pools, sites, records, …).",
+            "type": "object",
+            "required": ["kind"],
+            "properties": { "kind": { "type": "string", "enum": kinds } }
+        })
+    }
+}
+
 /// The whole plan document.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PlanDocument {
-    /// Always [`PLAN_FORMAT_VERSION`].
+    /// [`PLAN_FORMAT_VERSION`] when written; from
+    /// [`OLDEST_READ_FORMAT_VERSION`] up to it when read.
     pub format_version: u32,
     /// The document.
     pub desired: DesiredRef,
@@ -182,8 +215,9 @@ impl PlanDocument {
         }
     }
 
-    /// Reads a plan JSON, refusing another format version before anything
-    /// else is read (a version 1 plan has no `waitsFor`).
+    /// Reads a plan JSON, refusing a format version it does not read before
+    /// anything else is read (a version 1 plan has no `waitsFor`; a newer one
+    /// was written by a newer edgefed).
     ///
     /// # Errors
     /// What is wrong, with line and column for a JSON error.
@@ -194,7 +228,7 @@ impl PlanDocument {
             format_version: u32,
         }
         let version: Version = serde_json::from_str(text).map_err(PlanReadError::NotAPlan)?;
-        if version.format_version != PLAN_FORMAT_VERSION {
+        if !(OLDEST_READ_FORMAT_VERSION..=PLAN_FORMAT_VERSION).contains(&version.format_version) {
             return Err(PlanReadError::Version(version.format_version));
         }
         serde_json::from_str(text).map_err(PlanReadError::NotAPlan)
@@ -234,13 +268,13 @@ pub enum PlanReadError {
     NotAPlan(serde_json::Error),
     /// Another format version.
     #[error(
-        "plan formatVersion {0} is not {PLAN_FORMAT_VERSION}: this edgefed reads only formatVersion {PLAN_FORMAT_VERSION} (which records why each action waits); make the plan again with this edgefed"
+        "plan formatVersion {0} is not one this edgefed reads ({OLDEST_READ_FORMAT_VERSION} to {PLAN_FORMAT_VERSION}; version 2 added why each action waits); make the plan again with this edgefed"
     )]
     Version(u32),
 }
 
-/// The document paths whose values differ between two observations, for
-/// naming what changed under a saved plan.
+/// The paths (JSON Pointers into the observation) whose values differ
+/// between two observations, for naming what changed under a saved plan.
 #[must_use]
 pub fn differences(before: &Deployment, after: &Deployment) -> Vec<String> {
     let a = serde_json::to_value(before).unwrap_or_default();
@@ -256,11 +290,7 @@ fn walk(path: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut Vec<
         (Value::Object(x), Value::Object(y)) => {
             let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
             for k in keys {
-                let p = if path.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{path}.{k}")
-                };
+                let p = format!("{path}/{}", crate::plan::pointer_escape(k));
                 walk(
                     &p,
                     x.get(k).unwrap_or(&Value::Null),
@@ -326,6 +356,57 @@ mod tests {
         }]));
         wire.depends_on = vec![1, 2];
         assert!(Action::try_from(wire).unwrap_err().contains("does not match"));
+    }
+
+    #[test]
+    fn a_version_2_plan_is_still_read_and_a_newer_one_is_refused() {
+        let current = serde_json::to_value(PlanDocument {
+            format_version: PLAN_FORMAT_VERSION,
+            desired: DesiredRef {
+                file: "d.yaml".into(),
+                sha256: "00".into(),
+            },
+            observed: ObservedRef {
+                backend: "lab".into(),
+                fingerprint: "ff".into(),
+                state: None,
+            },
+            in_sync: false,
+            changes: vec![Change {
+                path: "sites.Site1.federationRoute".into(),
+                observed: serde_json::json!(null),
+                desired: serde_json::json!("e.contoso.com"),
+            }],
+            actions: Vec::new(),
+            warnings: Vec::new(),
+            summary: Summary {
+                actions: 0,
+                topology_publishes: 0,
+            },
+        })
+        .unwrap();
+        let mut v2 = current.clone();
+        v2["formatVersion"] = serde_json::json!(2);
+        let read = PlanDocument::from_json(&v2.to_string()).expect("a version 2 plan reads");
+        assert_eq!(read.changes[0].path, "sites.Site1.federationRoute");
+        let mut v4 = current;
+        v4["formatVersion"] = serde_json::json!(PLAN_FORMAT_VERSION + 1);
+        match PlanDocument::from_json(&v4.to_string()) {
+            Err(e @ PlanReadError::Version(4)) => assert!(e.to_string().contains("2 to 3"), "{e}"),
+            other => panic!("expected a version error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn differences_are_pointers_with_escaped_keys() {
+        let mut out = Vec::new();
+        walk(
+            "",
+            &serde_json::json!({"sites": {"a/b.c": {"x": 1}}}),
+            &serde_json::json!({"sites": {"a/b.c": {"x": 2}}}),
+            &mut out,
+        );
+        assert_eq!(out, vec!["/sites/a~1b.c/x: 1 → 2".to_string()]);
     }
 
     #[test]

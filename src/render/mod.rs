@@ -1,9 +1,14 @@
 //! Renderers: the plan and apply report for people (human, markdown) and for
 //! programs (the versioned plan JSON).
 
+pub mod diff;
+pub mod error_json;
+pub mod github;
 pub mod human;
 pub mod json;
 pub mod markdown;
+pub mod ordered;
+pub mod report;
 
 pub use json::{PLAN_FORMAT_VERSION, PlanDocument};
 

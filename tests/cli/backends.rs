@@ -374,7 +374,7 @@ fn powershell_a_site_route_that_does_not_stick_fails_the_run_after_verification(
     let out_text = stdout(&out);
     assert!(out_text.contains("Verification failed"), "{}", text(&out));
     assert!(
-        out_text.contains("sites.Site1.xmppFederationRoute: \"edgepool1.contoso.com\" → \"edgepool2.contoso.com\""),
+        out_text.contains("/sites/Site1/xmppFederationRoute: \"edgepool1.contoso.com\" → \"edgepool2.contoso.com\""),
         "{}",
         text(&out)
     );
@@ -899,7 +899,7 @@ fn powershell_check_and_a_stale_saved_plan_change_nothing_in_the_shell() {
     assert!(err.contains("is stale") && err.contains("nothing was applied"), "{err}");
     assert!(
         err.lines()
-            .any(|l| l.contains("changed:") && l.contains("sites.Site1.xmppFederationRoute")),
+            .any(|l| l.contains("changed:") && l.contains("/sites/Site1/xmppFederationRoute")),
         "{err}"
     );
     assert!(double.log().is_empty(), "{:?}", double.log());

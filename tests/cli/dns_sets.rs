@@ -141,7 +141,7 @@ fn a_single_host_document_replaces_the_set_exactly_and_says_what_it_replaces() {
     let human = env.ok(&["plan", "-f", &doc]);
     assert!(
         human.contains(
-            "dns._xmpp-server._tcp.contoso.com.SRV: SRV 10 100 5269 sip.contoso.com, 20 100 5269 sip2.contoso.com ttl 300 → SRV 0 100 5269 xmpp.contoso.com ttl 300"
+            "/dns/_xmpp-server._tcp.contoso.com/SRV: SRV 10 100 5269 sip.contoso.com, 20 100 5269 sip2.contoso.com ttl 300 → SRV 0 100 5269 xmpp.contoso.com ttl 300"
         ),
         "{human}"
     );

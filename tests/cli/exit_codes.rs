@@ -98,7 +98,7 @@ fn the_committed_schema_matches_the_generated_one() {
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/edgefed.schema.json")).unwrap();
     assert_eq!(
         committed,
-        edgefed::commands::schema::schema_json(),
+        edgefed::commands::schema::schema_json(edgefed::cli::SchemaOf::Document),
         "run `edgefed schema --out schemas/edgefed.schema.json`"
     );
 }

@@ -78,7 +78,7 @@ fn a_write_that_does_not_stick_fails_the_run_after_verification() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("sites.Site1.xmppFederationRoute: \"edgepool2.contoso.com\" → \"edgepool1.contoso.com\""),
+        stdout.contains("/sites/Site1/xmppFederationRoute: \"edgepool2.contoso.com\" → \"edgepool1.contoso.com\""),
         "{stdout}"
     );
     assert!(lab_faults_empty(&env), "the silent fault is consumed");
@@ -94,7 +94,7 @@ fn a_write_that_does_not_stick_fails_the_run_after_verification() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["apply"]["complete"], true);
     assert_eq!(v["verify"]["inSync"], false);
-    assert_eq!(v["verify"]["changes"][0]["path"], "sites.Site1.xmppFederationRoute");
+    assert_eq!(v["verify"]["changes"][0]["path"], "/sites/Site1/xmppFederationRoute");
 
     // Without the fault the next run converges and verifies clean.
     let again = env.run(&["--output", "json", "reconcile", "-f", &example("failback.yaml")]);
@@ -138,7 +138,7 @@ fn a_saved_plan_run_verifies_against_its_document() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("Applied 17 of 17 actions."), "{stdout}");
     assert!(
-        stdout.contains("sites.Site2.xmppFederationRoute: \"edgepool2.contoso.com\" → \"edgepool1.contoso.com\""),
+        stdout.contains("/sites/Site2/xmppFederationRoute: \"edgepool2.contoso.com\" → \"edgepool1.contoso.com\""),
         "{stdout}"
     );
 

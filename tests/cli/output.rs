@@ -7,7 +7,7 @@ fn markdown_and_powershell_renderings_of_the_seed_plan() {
     let env = Env::new("xmpp-failed-over");
     let md = env.ok(&["plan", "-f", &example("failback.yaml"), "--output", "markdown"]);
     assert!(
-        md.contains("| `sites.Site1.xmppFederationRoute` | edgepool2.contoso.com | edgepool1.contoso.com |"),
+        md.contains("| `/sites/Site1/xmppFederationRoute` | edgepool2.contoso.com | edgepool1.contoso.com |"),
         "{md}"
     );
     assert!(md.contains("**Plan: 17 actions (1 topology publish).**"), "{md}");

@@ -13,7 +13,7 @@ fn a_stale_plan_is_refused_naming_what_changed_and_nothing_is_applied() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("is stale"), "{err}");
     assert!(
-        err.contains("edgeserver2a.contoso.com.reachable: true → false"),
+        err.contains("/edgeserver2a.contoso.com/reachable: true → false"),
         "{err}"
     );
     assert_eq!(std::fs::read(env.lab_path()).unwrap(), before);
@@ -46,10 +46,42 @@ fn a_version_1_plan_is_refused_saying_to_make_the_plan_again() {
     let out = env.run(&["reconcile", "--plan", "plan.json"]);
     assert_eq!(code(&out), 1, "{}", text(&out));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("plan formatVersion 1 is not 2"), "{err}");
+    assert!(
+        err.contains("plan formatVersion 1 is not one this edgefed reads (2 to 3"),
+        "{err}"
+    );
     assert!(err.contains("make the plan again"), "{err}");
     assert!(err.contains("edgefed plan -f DESIRED.yaml --out"), "{err}");
     assert_eq!(std::fs::read(env.lab_path()).unwrap(), before);
+}
+
+#[test]
+fn a_version_2_plan_with_dotted_paths_is_still_applied() {
+    let env = Env::new("xmpp-failed-over");
+    env.ok(&["plan", "-f", &example("failback.yaml"), "--out", "plan.json"]);
+    let path = env.path().join("plan.json");
+    let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    // What edgefed wrote before JSON Pointers: formatVersion 2, dotted paths.
+    v["formatVersion"] = serde_json::json!(2);
+    for c in v["changes"].as_array_mut().unwrap() {
+        let dotted = c["path"].as_str().unwrap().trim_start_matches('/').replace('/', ".");
+        c["path"] = serde_json::json!(dotted);
+    }
+    // … and `pool` where format 3 says `edgePool` on the per-server actions.
+    let mut renamed = 0;
+    for a in v["actions"].as_array_mut().unwrap() {
+        let a = a.as_object_mut().unwrap();
+        if matches!(a["kind"].as_str(), Some("start-services" | "run-setup" | "verify-port"))
+            && let Some(pool) = a.remove("edgePool")
+        {
+            a.insert("pool".into(), pool);
+            renamed += 1;
+        }
+    }
+    assert!(renamed > 0);
+    std::fs::write(&path, serde_json::to_string_pretty(&v).unwrap()).unwrap();
+    env.ok(&["reconcile", "--plan", "plan.json"]);
+    assert!(!env.lab().log.is_empty(), "nothing was applied");
 }
 
 #[test]
@@ -74,7 +106,12 @@ fn a_saved_plan_reads_back_every_edge_with_its_wait_and_reason() {
     env.ok(&["plan", "-f", &example("xmpp-failover.yaml"), "--out", "plan.json"]);
     let saved = PlanDocument::from_json(&std::fs::read_to_string(env.path().join("plan.json")).unwrap()).unwrap();
     let plan = saved.plan().unwrap();
-    assert_eq!(saved.format_version, 2);
+    assert_eq!(saved.format_version, 3);
+    assert!(
+        saved.changes.iter().all(|c| c.path.starts_with('/')),
+        "{:?}",
+        saved.changes
+    );
     for (wire, action) in saved.actions.iter().zip(&plan.actions) {
         assert_eq!(wire.depends_on, action.depends_on_ids().collect::<Vec<_>>());
         assert_eq!(wire.waits_for.len(), action.depends_on.len());

@@ -88,35 +88,35 @@ Edgefed-WaitReplication 'edgeserver1.contoso.com' $EdgefedPublishedAt $EdgefedRe
 
 # ---------------------------------------------------------------------------
 # Action 7: set-site-federation-route Site1 → edgepool1.contoso.com
-#   Why: sites.Site1.federationRoute
+#   Why: /sites/Site1/federationRoute
 #   Procedure: Site federation route (the procedures assume one site): the site's SIP federation route names the pool that carries federation (an Edge pool FQDN, not a server)
 #   After action(s): 5, 6
 Set-CsSite -Identity 'Site1' -FederationRoute 'EdgeServer:edgepool1.contoso.com'
 
 # ---------------------------------------------------------------------------
 # Action 8: set-site-federation-route Site2 → edgepool1.contoso.com
-#   Why: sites.Site2.federationRoute
+#   Why: /sites/Site2/federationRoute
 #   Procedure: Site federation route (the procedures assume one site): the site's SIP federation route names the pool that carries federation (an Edge pool FQDN, not a server)
 #   After action(s): 5, 6
 Set-CsSite -Identity 'Site2' -FederationRoute 'EdgeServer:edgepool1.contoso.com'
 
 # ---------------------------------------------------------------------------
 # Action 9: set-site-xmpp-route Site1 → edgepool1.contoso.com
-#   Why: sites.Site1.xmppFederationRoute
+#   Why: /sites/Site1/xmppFederationRoute
 #   Procedure: XMPP failover step 3 / failback step 3: Set-CsSite -XmppFederationRoute (the procedures' -XmppExternalFederationRoute does not exist; the value is the pool, not a server)
 #   After action(s): 1, 5
 Set-CsSite -Identity 'Site1' -XmppFederationRoute 'EdgeServer:edgepool1.contoso.com'
 
 # ---------------------------------------------------------------------------
 # Action 10: set-site-xmpp-route Site2 → edgepool1.contoso.com
-#   Why: sites.Site2.xmppFederationRoute
+#   Why: /sites/Site2/xmppFederationRoute
 #   Procedure: XMPP failover step 3 / failback step 3: Set-CsSite -XmppFederationRoute (the procedures' -XmppExternalFederationRoute does not exist; the value is the pool, not a server)
 #   After action(s): 1, 5
 Set-CsSite -Identity 'Site2' -XmppFederationRoute 'EdgeServer:edgepool1.contoso.com'
 
 # ---------------------------------------------------------------------------
 # Action 11: set-dns-srv _xmpp-server._tcp.contoso.com → xmpp.contoso.com:5269
-#   Why: dns._xmpp-server._tcp.contoso.com.SRV
+#   Why: /dns/_xmpp-server._tcp.contoso.com/SRV
 #   Procedure: XMPP failover step 5 / failback step 3: the SRV record resolves to the Edge pool that carries the federation
 #   After action(s): 9, 10
 #   DNS, not run by this runbook: in zone contoso.com (by hand, or by edgefed as an RFC 2136 update when given --dns-server) the SRV record set of _xmpp-server._tcp.contoso.com becomes
@@ -124,7 +124,7 @@ Set-CsSite -Identity 'Site2' -XmppFederationRoute 'EdgeServer:edgepool1.contoso.
 
 # ---------------------------------------------------------------------------
 # Action 12: set-dns-a xmpp.contoso.com → 203.0.113.10
-#   Why: dns.xmpp.contoso.com.A: the restored pool's external address
+#   Why: /dns/xmpp.contoso.com/A: the restored pool's external address
 #   Procedure: XMPP failover step 4 / failback step 3: the A record points at the pool the route names (in the failback, not EdgeServer2: a copy error in the procedure)
 #   After action(s): 9, 10
 #   DNS, not run by this runbook: in zone contoso.com (by hand, or by edgefed as an RFC 2136 update when given --dns-server) the A record set of xmpp.contoso.com becomes

@@ -214,8 +214,11 @@ impl Planner<'_> {
         {
             let wanted = DnsRecord::srv(srv.clone(), records.ttl, targets.clone());
             if seen != Some(&wanted) {
-                self.b
-                    .change(format!("dns.{srv}.SRV"), record_json(seen), record_json(Some(&wanted)));
+                self.b.change(
+                    crate::plan::pointer(&[&"dns", &srv, &"SRV"]),
+                    record_json(seen),
+                    record_json(Some(&wanted)),
+                );
                 let reason = match (which, &records.targets) {
                     (Federation::Xmpp, SrvTargets::Hosts(_)) => format!(
                         "XMPP failover step 5 / failback step 3: the SRV record set lists every Edge pool, the one the XMPP route names ({}) with the highest priority",
@@ -287,8 +290,11 @@ impl Planner<'_> {
         if seen == Some(&wanted) {
             return;
         }
-        self.b
-            .change(format!("dns.{name}.A"), record_json(seen), record_json(Some(&wanted)));
+        self.b.change(
+            crate::plan::pointer(&[&"dns", &name, &"A"]),
+            record_json(seen),
+            record_json(Some(&wanted)),
+        );
         let reason = match which {
             Federation::Xmpp => format!(
                 "XMPP failover step 4 / failback step 3: the A record of the XMPP host holds the external addresses of {pool}, the pool the route names (the procedure's \"point it at EdgeServer2\" is a copy error)"

@@ -75,7 +75,7 @@ impl Planner<'_> {
                 FrontEndStep::Nothing => {}
                 FrontEndStep::FailOver => {
                     self.b.change(
-                        format!("frontEndPools.{fe}.failedOver"),
+                        crate::plan::pointer(&[&"frontEndPools", &fe, &"failedOver"]),
                         observed_json(state),
                         json!(true),
                     );
@@ -92,7 +92,7 @@ impl Planner<'_> {
                 }
                 FrontEndStep::FailBack => {
                     self.b.change(
-                        format!("frontEndPools.{fe}.failedOver"),
+                        crate::plan::pointer(&[&"frontEndPools", &fe, &"failedOver"]),
                         observed_json(state),
                         json!(false),
                     );

@@ -19,7 +19,7 @@ impl Planner<'_> {
         for (site, route) in self.fed_moves.clone() {
             let old = self.observed.sites[&site].federation_route.as_ref();
             self.b.change(
-                format!("sites.{site}.federationRoute"),
+                crate::plan::pointer(&[&"sites", &site, &"federationRoute"]),
                 route_json(old),
                 route_json(route.as_ref()),
             );
@@ -45,7 +45,7 @@ impl Planner<'_> {
         for (site, route) in self.xmpp_moves.clone() {
             let old = self.observed.sites[&site].xmpp_federation_route.as_ref();
             self.b.change(
-                format!("sites.{site}.xmppFederationRoute"),
+                crate::plan::pointer(&[&"sites", &site, &"xmppFederationRoute"]),
                 route_json(old),
                 route_json(route.as_ref()),
             );

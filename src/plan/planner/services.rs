@@ -75,8 +75,11 @@ impl Planner<'_> {
                 .map(|(n, _)| n)
                 .collect();
             if !stopped.is_empty() {
-                self.b
-                    .change(format!("edgePools.{pool}.services"), json!("stopped"), json!("running"));
+                self.b.change(
+                    crate::plan::pointer(&[&"edgePools", &pool, &"services"]),
+                    json!("stopped"),
+                    json!("running"),
+                );
             }
             for name in stopped {
                 self.b
@@ -105,8 +108,11 @@ impl Planner<'_> {
                 .map(|(n, _)| n)
                 .collect();
             if !running.is_empty() {
-                self.b
-                    .change(format!("edgePools.{pool}.services"), json!("running"), json!("stopped"));
+                self.b.change(
+                    crate::plan::pointer(&[&"edgePools", &pool, &"services"]),
+                    json!("running"),
+                    json!("stopped"),
+                );
             }
             for name in running {
                 self.b.add(

@@ -67,7 +67,7 @@ impl Planner<'_> {
         let folded = self.publishes();
         for NextHopMove { edge_pool, from, to } in self.next_hop_moves() {
             self.b.change(
-                format!("edgePools.{edge_pool}.nextHop"),
+                crate::plan::pointer(&[&"edgePools", &edge_pool, &"nextHop"]),
                 route_json(from.as_ref()),
                 json!(to.as_str()),
             );
@@ -101,7 +101,7 @@ impl Planner<'_> {
             let want = federation_pools.contains(pool);
             if p.sip_federation != want {
                 self.b.change(
-                    format!("edgePools.{pool}.sipFederation"),
+                    crate::plan::pointer(&[&"edgePools", &pool, &"sipFederation"]),
                     json!(p.sip_federation),
                     json!(want),
                 );
@@ -145,7 +145,7 @@ impl Planner<'_> {
                 continue;
             }
             self.b.change(
-                format!("frontEndPools.{fe}.mediaEdgePool"),
+                crate::plan::pointer(&[&"frontEndPools", &fe, &"mediaEdgePool"]),
                 route_json(op.media_edge_pool.as_ref()),
                 json!(media.value.as_str()),
             );
@@ -207,7 +207,7 @@ impl Planner<'_> {
                 }
                 if !newly {
                     self.b.change(
-                        format!("edgePools.{pool}.setupPending.{name}"),
+                        crate::plan::pointer(&[&"edgePools", &pool, &"setupPending", &name]),
                         json!(true),
                         json!(false),
                     );

@@ -76,7 +76,7 @@ fn pending_setup_on_the_federation_pool_runs_without_a_publish() {
     assert!(
         plan.changes
             .iter()
-            .any(|c| c.path == "edgePools.edgepool1.contoso.com.setupPending.edge1b.contoso.com")
+            .any(|c| c.path == "/edgePools/edgepool1.contoso.com/setupPending/edge1b.contoso.com")
     );
     // What serves 5061 changed: the port is checked after setup.
     let probe = one(&plan, OperationKind::VerifyPort, |_| true);
