@@ -13,12 +13,11 @@ fn two_concurrent_reconciles_publish_once_and_converge() {
     });
     assert_eq!(code(&a), 0, "{}", text(&a));
     assert_eq!(code(&b), 0, "{}", text(&b));
-    let lab = env.lab();
     assert_eq!(
-        lab.log.iter().filter(|o| o.kind().name() == "publish-topology").count(),
+        env.applied().iter().filter(|o| o.kind().name() == "publish-topology").count(),
         1
     );
-    assert_eq!(lab.log.len(), 17);
+    assert_eq!(env.applied().len(), 17);
     assert_eq!(code(&env.run(&["reconcile", "--check", "-f", &doc])), 0);
 }
 
@@ -30,5 +29,5 @@ fn a_held_lock_times_out_naming_the_holder() {
     assert_eq!(code(&out), 1, "{}", text(&out));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("is locked by edgefed (pid"), "{err}");
-    assert!(env.lab().log.is_empty());
+    assert!(env.applied().is_empty());
 }
