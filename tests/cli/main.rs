@@ -14,6 +14,7 @@ mod faults;
 mod front_end;
 mod golden;
 mod invariants;
+mod lab_log;
 mod output;
 mod readme;
 mod saved_plan;

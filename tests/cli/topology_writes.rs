@@ -86,7 +86,10 @@ fn site_route_and_next_hop_writes_change_the_signature_and_a_stale_publish_is_re
             && message.contains("Nothing was published"),
         "{message}"
     );
-    // Nothing half-applied: the flag is not published, the edit stays staged.
+    // Nothing half-applied: the flag is not published, the edit stays
+    // staged; only the operation's number is used up (the log records the refusal).
+    assert_eq!(lab.sequence, before.sequence + 1);
+    lab.sequence = before.sequence;
     assert_eq!(lab, before);
     assert!(!lab.topology.edge_pools[&f("edgepool2.contoso.com")].sip_federation);
 }

@@ -90,10 +90,20 @@ impl LabBackend {
         if let Some(doc) = &store.lab.topology_document {
             crate::fs_util::remove_leftover_temporary(&path.parent().unwrap_or(Path::new(".")).join(doc));
         }
+        // Opened now: a last line a killed run left cut short is cut off.
+        store.appender = Some(oplog::Appender::open(&OperationLog::of(path))?);
         if !store.lab.legacy_log.is_empty() {
             store.lab.write_file(path)?;
             store.lab.legacy_log.clear();
             store.written = store.lab.sequence;
+            let sequence = store.written;
+            if let Some(appender) = store.appender.as_mut() {
+                appender.checkpoint(sequence).map_err(|source| LabFileError::Io {
+                    action: "write",
+                    path: appender.path().to_path_buf(),
+                    source,
+                })?;
+            }
         }
         Ok(Self {
             path: path.to_path_buf(),
