@@ -340,3 +340,31 @@ fn ten_alternating_drills_each_converge_and_the_lab_stays_readable() {
     LabFile::read(&lab).expect("readable");
     assert!(OperationLog::of(&lab).summary(10).expect("log").operations > 0);
 }
+
+/// No fixed node budget refuses a large valid input: a 10,000-site lab
+/// (about 19 MiB, past the parser's default of 250,000 nodes eight times
+/// over) is read, and the tool's own `observe` output of it validates.
+#[test]
+fn the_observe_output_of_a_ten_thousand_site_lab_validates() {
+    const SITES: usize = 10_000;
+    let dir = tempfile::tempdir().expect("dir");
+    let lab = dir.path().join("lab.yaml");
+    std::fs::write(&lab, estate::lab_yaml(SITES)).expect("lab");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_edgefed"))
+            .current_dir(dir.path())
+            .arg("--lab")
+            .arg(&lab)
+            .args(args)
+            .env("NO_COLOR", "1")
+            .env_remove("EDGEFED_LAB")
+            .output()
+            .expect("edgefed")
+    };
+    let observed = run(&["observe"]);
+    assert_eq!(code(&observed), 0, "{}", text(&observed));
+    let doc = dir.path().join("observed.yaml");
+    std::fs::write(&doc, &observed.stdout).expect("doc");
+    let valid = run(&["validate", "-f", doc.to_str().expect("path")]);
+    assert_eq!(code(&valid), 0, "{}", text(&valid));
+}
