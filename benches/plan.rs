@@ -175,7 +175,11 @@ fn binary() {
     std::fs::write(&lab, estate::lab_yaml(SITES)).expect("lab");
 
     println!("binary at {SITES} sites (each run a child process):");
-    let plan = median((0..3).map(|_| edgefed(&dir, &lab, &["plan", "-f", over, "--output", "json"]).secs).collect());
+    let plan = median(
+        (0..3)
+            .map(|_| edgefed(&dir, &lab, &["plan", "-f", over, "--output", "json"]).secs)
+            .collect(),
+    );
     println!("  plan       median of 3 {plan:>7.2} s");
     // Ten alternating drills; the first is the reconcile compared with plan.
     let lab_before = file_size(&lab);

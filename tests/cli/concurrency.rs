@@ -14,7 +14,10 @@ fn two_concurrent_reconciles_publish_once_and_converge() {
     assert_eq!(code(&a), 0, "{}", text(&a));
     assert_eq!(code(&b), 0, "{}", text(&b));
     assert_eq!(
-        env.applied().iter().filter(|o| o.kind().name() == "publish-topology").count(),
+        env.applied()
+            .iter()
+            .filter(|o| o.kind().name() == "publish-topology")
+            .count(),
         1
     );
     assert_eq!(env.applied().len(), 17);

@@ -12,9 +12,7 @@ use edgefed::plan::Operation;
 
 use super::support::*;
 
-#[path = "../support/estate.rs"]
-#[allow(dead_code)] // shared with the golden tests and the benchmarks, which use other parts
-mod estate;
+use crate::estate;
 
 /// A small deterministic generator (splitmix64): the seed is printed, and
 /// `EDGEFED_CRASH_SEED` runs a failing sequence again.
@@ -139,7 +137,11 @@ fn check_log(env: &Env, initial: &str, context: &str) {
     let entries = OperationLog::of(&env.lab_path()).entries().expect("the log reads");
     let mut lab = LabFile::parse(Path::new("initial.yaml"), initial).expect("initial lab");
     for (n, e) in entries.iter().enumerate() {
-        assert_eq!(e.sequence, n as u64 + 1, "{context}: the log's numbers follow each other");
+        assert_eq!(
+            e.sequence,
+            n as u64 + 1,
+            "{context}: the log's numbers follow each other"
+        );
         if let Some(against) = &e.stage_against {
             rules::start_staging(&mut lab, against);
         }
@@ -153,7 +155,11 @@ fn check_log(env: &Env, initial: &str, context: &str) {
         );
         if matches!(e.operation, Operation::PublishTopology {}) && e.outcome == Outcome::Applied {
             let federated = lab.topology.edge_pools.values().filter(|p| p.sip_federation).count();
-            assert!(federated <= 1, "{context}: {federated} Edge pools federate after publish #{}", e.sequence);
+            assert!(
+                federated <= 1,
+                "{context}: {federated} Edge pools federate after publish #{}",
+                e.sequence
+            );
         }
     }
     assert_eq!(lab, env.lab(), "{context}: the log replayed is the lab");
@@ -216,7 +222,10 @@ fn kill_9_at_random_points_of_a_reconcile_loses_nothing_and_applies_nothing_twic
         CASES.len(),
         started.elapsed().as_secs_f64()
     );
-    assert!(replayed > 0, "no kill landed while operations were being applied: the test proves nothing");
+    assert!(
+        replayed > 0,
+        "no kill landed while operations were being applied: the test proves nothing"
+    );
 }
 
 #[test]
@@ -252,7 +261,11 @@ fn an_old_lab_with_a_log_migrates_it_out_once() {
 fn the_leading_comment_block_survives_a_reconcile_and_lab_show_summarises_the_log() {
     let env = Env::new("xmpp-failed-over");
     let original = std::fs::read_to_string(env.lab_path()).expect("lab");
-    std::fs::write(env.lab_path(), format!("# Drill 7: Site1 lost\n# owner: ops\n\n{original}")).expect("comment");
+    std::fs::write(
+        env.lab_path(),
+        format!("# Drill 7: Site1 lost\n# owner: ops\n\n{original}"),
+    )
+    .expect("comment");
     env.ok(&["reconcile", "-f", &example("failback.yaml")]);
     let after = std::fs::read_to_string(env.lab_path()).expect("lab");
     assert!(after.starts_with("# Drill 7: Site1 lost\n# owner: ops\n"), "{after}");

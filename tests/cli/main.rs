@@ -3,6 +3,10 @@
 
 mod support;
 
+/// The generated estate, shared by the golden tests and the lab tests.
+#[path = "../support/estate.rs"]
+mod estate;
+
 mod backends;
 mod bounded_input;
 mod concurrency;

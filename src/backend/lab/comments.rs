@@ -54,7 +54,10 @@ mod tests {
     #[test]
     fn the_leading_comments_are_the_block_and_nothing_after_them() {
         let text = "# Drill: Site1 down\n#   owner: ops\n\n# second paragraph\n\napiVersion: edgefed/v1\n# not kept\n";
-        assert_eq!(block_of(text), "# Drill: Site1 down\n#   owner: ops\n\n# second paragraph\n");
+        assert_eq!(
+            block_of(text),
+            "# Drill: Site1 down\n#   owner: ops\n\n# second paragraph\n"
+        );
         assert_eq!(block_of("apiVersion: edgefed/v1\n# later\n"), "");
         assert_eq!(block_of("\n\napiVersion: x\n"), "");
         assert_eq!(block_of("# no newline at the end"), "");

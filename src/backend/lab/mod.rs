@@ -226,7 +226,9 @@ impl LabBackend {
         let (mut result, outcome) = if let Some(doc) = document {
             // Worked on a copy: a document that cannot follow leaves the lab as it was.
             let mut next = store.lab.clone();
-            let discarded = stage_against.as_deref().and_then(|a| rules::start_staging(&mut next, a));
+            let discarded = stage_against
+                .as_deref()
+                .and_then(|a| rules::start_staging(&mut next, a));
             let (result, outcome) = rules::apply_traced(&mut next, operation);
             if result.is_ok() {
                 document::follow(&doc, &store.lab, &next, operation)?;
@@ -234,7 +236,9 @@ impl LabBackend {
             store.lab = next;
             (with_warning(result, discarded), outcome)
         } else {
-            let discarded = stage_against.as_deref().and_then(|a| rules::start_staging(&mut store.lab, a));
+            let discarded = stage_against
+                .as_deref()
+                .and_then(|a| rules::start_staging(&mut store.lab, a));
             let (result, outcome) = rules::apply_traced(&mut store.lab, operation);
             (with_warning(result, discarded), outcome)
         };
@@ -250,7 +254,10 @@ impl LabBackend {
                 Ok(fresh) => *store = fresh,
                 Err(reload) => tracing::warn!("{reload}"),
             }
-            return Err(BackendError::failed_by(e.to_string(), Cause::LabFile(std::sync::Arc::new(e))));
+            return Err(BackendError::failed_by(
+                e.to_string(),
+                Cause::LabFile(std::sync::Arc::new(e)),
+            ));
         }
         if store.appender.as_ref().is_some_and(oplog::Appender::full)
             && let Err(e) = checkpoint(&self.path, &mut store)

@@ -305,13 +305,11 @@ impl OperationLog {
         let shown = lines.split_off(lines.len().saturating_sub(last));
         let mut entries = Vec::with_capacity(shown.len());
         for line in shown {
-            let entry: EntryV1 = serde_json::from_str(line).map_err(|e| {
-                LabFileError::InvalidLog {
-                    path: self.path.clone(),
-                    line: 0,
-                    column: e.column() as u64,
-                    message: format!("not an operation log entry: {e}"),
-                }
+            let entry: EntryV1 = serde_json::from_str(line).map_err(|e| LabFileError::InvalidLog {
+                path: self.path.clone(),
+                line: 0,
+                column: e.column() as u64,
+                message: format!("not an operation log entry: {e}"),
             })?;
             entries.push(LogEntry::from(entry));
         }
@@ -470,7 +468,10 @@ impl Appender {
             if last[0] != b'\n' {
                 let mut text = Vec::new();
                 file.seek(SeekFrom::Start(0)).map_err(io)?;
-                (&file).take(crate::limits::MAX_DATA_BYTES).read_to_end(&mut text).map_err(io)?;
+                (&file)
+                    .take(crate::limits::MAX_DATA_BYTES)
+                    .read_to_end(&mut text)
+                    .map_err(io)?;
                 let keep = text.iter().rposition(|b| *b == b'\n').map_or(0, |i| i as u64 + 1);
                 file.set_len(keep).map_err(io)?;
                 file.sync_all().map_err(io)?;
@@ -601,7 +602,11 @@ mod tests {
         let tail = log.tail().expect("tail");
         assert_eq!((tail.checkpoint, tail.last), (2, 5));
         assert_eq!(tail.entries, vec![entry(5)]);
-        assert_eq!(log.summary(10).expect("summary").operations, 5, "checkpoints are not operations");
+        assert_eq!(
+            log.summary(10).expect("summary").operations,
+            5,
+            "checkpoints are not operations"
+        );
     }
 
     #[test]
@@ -621,7 +626,11 @@ mod tests {
     fn a_corrupt_line_is_named_with_its_line() {
         let dir = tempfile::tempdir().expect("dir");
         let log = OperationLog::of(&dir.path().join("lab.yaml"));
-        std::fs::write(log.path(), format!("{}{{garbage\n{}", entry(1).to_line(), entry(2).to_line())).expect("w");
+        std::fs::write(
+            log.path(),
+            format!("{}{{garbage\n{}", entry(1).to_line(), entry(2).to_line()),
+        )
+        .expect("w");
         let e = log.tail().expect_err("corrupt").to_string();
         assert!(e.contains("lab.yaml.log.ndjson:2:"), "{e}");
         assert!(e.contains("invalid lab operation log"), "{e}");
@@ -633,7 +642,10 @@ mod tests {
         let log = OperationLog::of(&dir.path().join("lab.yaml"));
         std::fs::write(log.path(), format!("{}{}", entry(1).to_line(), entry(3).to_line())).expect("w");
         let e = log.tail().expect_err("gap").to_string();
-        assert!(e.contains(":2:1:") && e.contains("operation 3 follows operation 1"), "{e}");
+        assert!(
+            e.contains(":2:1:") && e.contains("operation 3 follows operation 1"),
+            "{e}"
+        );
     }
 
     #[test]

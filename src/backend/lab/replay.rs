@@ -59,7 +59,9 @@ fn replay_one(log: &OperationLog, lab: &mut LabFile, entry: &LogEntry) -> Result
     let (_, outcome) = rules::apply_traced(lab, &entry.operation);
     let same = matches!(
         (&outcome, &entry.outcome),
-        (Outcome::Applied, Outcome::Applied) | (Outcome::Silent, Outcome::Silent) | (Outcome::Failed(_), Outcome::Failed(_))
+        (Outcome::Applied, Outcome::Applied)
+            | (Outcome::Silent, Outcome::Silent)
+            | (Outcome::Failed(_), Outcome::Failed(_))
     );
     if !same {
         return Err(invalid(format!(

@@ -1012,7 +1012,11 @@ mod tests {
                 outcome: Outcome::Failed("refused".into()),
             };
             let line = entry.to_line();
-            assert_eq!(LogEntry::from_line(&line).expect("the line reads back"), entry, "{line}");
+            assert_eq!(
+                LogEntry::from_line(&line).expect("the line reads back"),
+                entry,
+                "{line}"
+            );
         }
         lab.staged = ops.into_iter().filter(|o| o.topology_edit().is_some()).collect();
         lab.faults = vec![
