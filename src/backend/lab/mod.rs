@@ -149,8 +149,14 @@ impl LabBackend {
 }
 
 /// Writes the lab file at its current sequence (when behind), records the
-/// checkpoint in the log, and rotates a full log.
+/// checkpoint in the log, and rotates a full log. Only a backend that
+/// writes (it holds the lock, or applied operations) writes the file: a
+/// read that replayed a killed run's operations leaves that to the next
+/// reconcile.
 fn checkpoint(path: &Path, store: &mut Store) -> Result<(), LabFileError> {
+    if store.appender.is_none() {
+        return Ok(());
+    }
     if store.lab.sequence > store.written {
         store.lab.write_file(path)?;
         store.written = store.lab.sequence;
@@ -393,4 +399,114 @@ fn set_pool(lab: &mut LabFile, pool: &Fqdn, f: impl Fn(&mut crate::model::Comput
     })?;
     computers.values_mut().for_each(f);
     Ok(computers.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(s: &str) -> Fqdn {
+        Fqdn::parse(s).expect("fqdn")
+    }
+
+    fn start(computer: &str) -> Operation {
+        Operation::StartServices {
+            pool: f("edgepool1.contoso.com"),
+            computer: f(computer),
+        }
+    }
+
+    fn lab_in(dir: &tempfile::TempDir) -> PathBuf {
+        let path = dir.path().join("lab.yaml");
+        std::fs::write(&path, Scenario::XmppFailedOver.text()).expect("write lab");
+        path
+    }
+
+    #[tokio::test]
+    async fn operations_are_logged_at_once_and_the_file_is_written_once_at_the_end() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = lab_in(&dir);
+        let lab = LabBackend::open_locked(&path, Duration::ZERO).expect("open");
+        LyncSystem::apply(&lab, &start("edgeserver1a.contoso.com"))
+            .await
+            .expect("start");
+        LyncSystem::apply(&lab, &start("edgeserver1b.contoso.com"))
+            .await
+            .expect("start");
+        // Durable in the log, not yet in the file.
+        assert_eq!(LabFile::read_file(&path).expect("file").sequence, 0);
+        assert_eq!(OperationLog::of(&path).applied().expect("log").len(), 2);
+        let read = LabFile::read(&path).expect("read replays");
+        assert_eq!(read, lab.snapshot());
+        lab.finish().expect("finish");
+        assert_eq!(LabFile::read_file(&path).expect("file").sequence, 2);
+        assert_eq!(LabFile::read_file(&path).expect("file"), lab.snapshot());
+    }
+
+    #[tokio::test]
+    async fn a_backend_that_never_finishes_loses_nothing_and_the_next_one_does_not_apply_twice() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = lab_in(&dir);
+        let mut with_fault = LabFile::read(&path).expect("lab");
+        with_fault.faults.push(Fault {
+            kind: "start-services".into(),
+            times: 1,
+            message: "simulated".into(),
+            target: Some("edgeserver1b.contoso.com".into()),
+            silent: false,
+        });
+        with_fault.write(&path).expect("write");
+        let lab = LabBackend::open_locked(&path, Duration::ZERO).expect("open");
+        LyncSystem::apply(&lab, &start("edgeserver1a.contoso.com"))
+            .await
+            .expect("start");
+        let refused = LyncSystem::apply(&lab, &start("edgeserver1b.contoso.com")).await;
+        assert!(refused.is_err(), "the fault");
+        let expected = lab.snapshot();
+        // A crash: no finish, no drop (the lock is released with the process).
+        std::mem::forget(lab);
+        let again = LabBackend::open(&path).expect("reopen");
+        assert_eq!(
+            again.snapshot(),
+            expected,
+            "replayed: applied once, the fault consumed once"
+        );
+        assert!(again.snapshot().faults.is_empty());
+        drop(again);
+        assert_eq!(
+            LabFile::read_file(&path).expect("file").sequence,
+            0,
+            "a read-only backend leaves the file to the next reconcile"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_full_log_is_rotated_once_the_file_includes_it() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = lab_in(&dir);
+        let lab = LabBackend::open_locked(&path, Duration::ZERO).expect("open");
+        if let Some(a) = lab.store().appender.as_mut() {
+            a.set_limit(1);
+        }
+        LyncSystem::apply(&lab, &start("edgeserver1a.contoso.com"))
+            .await
+            .expect("start");
+        // Full after one line: the file was written, the log rotated.
+        assert_eq!(LabFile::read_file(&path).expect("file").sequence, 1);
+        let log = OperationLog::of(&path);
+        assert!(log.rotated_path().exists());
+        let tail = log.tail().expect("tail");
+        assert_eq!(
+            (tail.checkpoint, tail.entries.len()),
+            (1, 0),
+            "the new log starts at a checkpoint"
+        );
+        LyncSystem::apply(&lab, &start("edgeserver1b.contoso.com"))
+            .await
+            .expect("start");
+        lab.finish().expect("finish");
+        let summary = log.summary(10).expect("summary");
+        assert_eq!(summary.operations, 2, "{summary:?}");
+        assert_eq!(LabFile::read(&path).expect("read"), lab.snapshot());
+    }
 }

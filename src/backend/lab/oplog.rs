@@ -436,6 +436,8 @@ pub struct Appender {
     file: File,
     size: u64,
     path: PathBuf,
+    /// The size past which the log is full ([`MAX_LOG_BYTES`]).
+    limit: u64,
 }
 
 impl Appender {
@@ -482,6 +484,7 @@ impl Appender {
             file,
             size,
             path: log.path.clone(),
+            limit: MAX_LOG_BYTES,
         })
     }
 
@@ -521,7 +524,13 @@ impl Appender {
     /// the next point where the lab file includes all of it.
     #[must_use]
     pub fn full(&self) -> bool {
-        self.size >= MAX_LOG_BYTES
+        self.size >= self.limit
+    }
+
+    /// A smaller limit, to test rotation without writing megabytes.
+    #[cfg(test)]
+    pub fn set_limit(&mut self, limit: u64) {
+        self.limit = limit;
     }
 
     /// The log file.
