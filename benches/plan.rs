@@ -6,6 +6,13 @@
 //! spent parsing, and peak memory (VmHWM). The generated files are left in
 //! `target/bench-plan/` so the binary itself can be timed too:
 //! `edgefed --lab target/bench-plan/lab.yaml plan -f target/bench-plan/desired.yaml`.
+//!
+//! Then the binary itself, each run a child process (wall time, and peak
+//! RSS through `/usr/bin/time` when it is installed): lab `reconcile`
+//! against `plan` at 1,000 sites (target: reconcile at most 5× plan), ten
+//! alternating failover/failback drills at 1,000 sites (the lab file must
+//! not grow, the log stays bounded), and `plan` at 10,000 sites (target:
+//! under 1.5 s and 300 MB).
 
 use std::time::Instant;
 
@@ -34,6 +41,11 @@ fn peak_rss_mib() -> f64 {
 }
 
 fn main() {
+    in_process();
+    binary();
+}
+
+fn in_process() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-plan");
     std::fs::create_dir_all(&dir).expect("bench dir");
     let lab_text = lab_yaml();
@@ -96,5 +108,127 @@ fn main() {
         "  peak RSS {:.0} MiB (generator alone {:.0} MiB)",
         peak_rss_mib(),
         base_rss
+    );
+}
+
+/// One run of the binary: its wall time and peak RSS (MiB; NaN without
+/// `/usr/bin/time`).
+struct Run {
+    secs: f64,
+    rss_mib: f64,
+    ok: bool,
+}
+
+fn edgefed(dir: &std::path::Path, lab: &std::path::Path, args: &[&str]) -> Run {
+    let bin = env!("CARGO_BIN_EXE_edgefed");
+    let time = std::path::Path::new("/usr/bin/time");
+    let report = dir.join("time.txt");
+    let mut cmd = if time.exists() {
+        let mut c = std::process::Command::new(time);
+        c.arg("-f").arg("%M").arg("-o").arg(&report).arg(bin);
+        c
+    } else {
+        std::process::Command::new(bin)
+    };
+    cmd.current_dir(dir)
+        .arg("--lab")
+        .arg(lab)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("EDGEFED_LAB")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let t0 = Instant::now();
+    let status = cmd.status().expect("run edgefed");
+    let secs = t0.elapsed().as_secs_f64();
+    let rss_mib = std::fs::read_to_string(&report)
+        .ok()
+        .and_then(|s| s.lines().last().and_then(|l| l.trim().parse::<f64>().ok()))
+        .map_or(f64::NAN, |kb| kb / 1024.0);
+    let _ = std::fs::remove_file(&report);
+    Run {
+        secs,
+        rss_mib,
+        ok: status.success(),
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn file_size(p: &std::path::Path) -> u64 {
+    std::fs::metadata(p).map_or(0, |m| m.len())
+}
+
+fn binary() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-plan/binary");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("bench dir");
+    let over = dir.join("over.yaml");
+    let back = dir.join("back.yaml");
+    std::fs::write(&over, estate::desired_yaml_on(SITES, 1)).expect("doc");
+    std::fs::write(&back, estate::desired_yaml_on(SITES, 0)).expect("doc");
+    let (over, back) = (over.to_str().expect("path"), back.to_str().expect("path"));
+    let lab = dir.join("lab.yaml");
+    std::fs::write(&lab, estate::lab_yaml(SITES)).expect("lab");
+
+    println!("binary at {SITES} sites (each run a child process):");
+    let plan = median(
+        (0..3)
+            .map(|_| edgefed(&dir, &lab, &["plan", "-f", over, "--output", "json"]).secs)
+            .collect(),
+    );
+    println!("  plan       median of 3 {plan:>7.2} s");
+    // Ten alternating drills; the first is the reconcile compared with plan.
+    let lab_before = file_size(&lab);
+    let mut drills = Vec::new();
+    for drill in 0..10 {
+        let doc = if drill % 2 == 0 { over } else { back };
+        let r = edgefed(&dir, &lab, &["reconcile", "-f", doc]);
+        assert!(r.ok, "drill {drill} failed");
+        let check = edgefed(&dir, &lab, &["reconcile", "--check", "-f", doc]);
+        assert!(check.ok, "drill {drill} did not converge");
+        drills.push(r);
+    }
+    let reconcile = drills[0].secs;
+    println!(
+        "  reconcile  {reconcile:>7.2} s = {:.1}× plan (target ≤ 5×), peak RSS {:.0} MiB",
+        reconcile / plan,
+        drills[0].rss_mib
+    );
+    let times: Vec<String> = drills.iter().map(|d| format!("{:.2}", d.secs)).collect();
+    let log = dir.join("lab.yaml.log.ndjson");
+    let rotated = dir.join("lab.yaml.log.ndjson.1");
+    println!("  ten alternating drills, reconcile seconds: {}", times.join(" "));
+    println!(
+        "  lab file {:.2} MiB before, {:.2} MiB after; operation log {:.2} MiB (+ {:.2} MiB rotated)",
+        lab_before as f64 / 1048576.0,
+        file_size(&lab) as f64 / 1048576.0,
+        file_size(&log) as f64 / 1048576.0,
+        file_size(&rotated) as f64 / 1048576.0
+    );
+
+    const LARGE: usize = 10 * SITES;
+    let large_lab = dir.join("large.yaml");
+    let large_doc = dir.join("large-desired.yaml");
+    std::fs::write(&large_lab, estate::lab_yaml(LARGE)).expect("lab");
+    std::fs::write(&large_doc, estate::desired_yaml(LARGE)).expect("doc");
+    let runs: Vec<Run> = (0..3)
+        .map(|_| {
+            edgefed(
+                &dir,
+                &large_lab,
+                &["plan", "-f", large_doc.to_str().expect("path"), "--output", "json"],
+            )
+        })
+        .collect();
+    assert!(runs.iter().all(|r| r.ok), "plan at {LARGE} sites failed");
+    let secs = median(runs.iter().map(|r| r.secs).collect());
+    let rss = median(runs.iter().map(|r| r.rss_mib).collect());
+    println!(
+        "binary at {LARGE} sites ({:.1} MiB lab): plan median of 3 {secs:.2} s (target < 1.5 s), peak RSS {rss:.0} MiB (target < 300 MB)",
+        file_size(&large_lab) as f64 / 1048576.0
     );
 }

@@ -77,6 +77,24 @@ pub fn write_target(path: &Path) -> std::io::Result<PathBuf> {
     Err(std::io::Error::other("too many levels of symbolic links"))
 }
 
+/// The temporary file [`write_atomically`] writes `target` (a file, not a
+/// link) through: `.<name>.edgefed-tmp` in the same folder.
+fn temporary_path(target: &Path) -> PathBuf {
+    let mut name = std::ffi::OsString::from(".");
+    name.push(target.file_name().unwrap_or_default());
+    name.push(".edgefed-tmp");
+    target.with_file_name(name)
+}
+
+/// Removes the temporary file a writer of `path` killed mid-write left, if
+/// any. Only call it while holding what keeps other writers out (the lab's
+/// lock).
+pub fn remove_leftover_temporary(path: &Path) {
+    if let Ok(target) = write_target(path) {
+        let _ = std::fs::remove_file(temporary_path(&target));
+    }
+}
+
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder
 /// (created with its parents when missing), synced, renamed over the file,
 /// then the folder synced. A reader sees the old content or the new, never a
@@ -106,10 +124,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
             "the file is read-only: make it writable, or write the result elsewhere",
         )));
     }
-    let mut name = std::ffi::OsString::from(".");
-    name.push(target.file_name().unwrap_or_default());
-    name.push(".edgefed-tmp");
-    let tmp = dir.join(name);
+    let tmp = temporary_path(&target);
     let written = (|| {
         let mut file = std::fs::OpenOptions::new()
             .write(true)

@@ -16,3 +16,8 @@ pub const MAX_SMALL_FILE_BYTES: u64 = 1024 * 1024;
 /// `--network-timeout`, `--ps-timeout`): 7 days, in seconds. Sums of them
 /// (a batch's timeout) stay far from overflowing.
 pub const MAX_TIMEOUT_SECS: u64 = 7 * 24 * 60 * 60;
+
+/// The size at which a lab's operation log (`<lab>.log.ndjson`) is rotated
+/// to `<lab>.log.ndjson.1`: 4 MiB, about 20,000 operations. The two files
+/// together stay under about twice this, so no lab becomes unreadable by use.
+pub const MAX_LOG_BYTES: u64 = 4 * 1024 * 1024;

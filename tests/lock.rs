@@ -16,7 +16,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use edgefed::backend::lab::{LabFile, LabLock};
+use edgefed::backend::lab::LabLock;
 use edgefed::etcd::{Campaign, Client, Created, Endpoint, EtcdError, KeepAlive};
 use support::etcd::Etcd;
 use support::need;
@@ -236,7 +236,10 @@ impl Lab {
     }
 
     fn log_len(&self) -> usize {
-        LabFile::read(&self.path()).expect("lab").log.len()
+        edgefed::backend::lab::OperationLog::of(&self.path())
+            .applied()
+            .expect("operation log")
+            .len()
     }
 }
 

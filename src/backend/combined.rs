@@ -219,7 +219,9 @@ mod tests {
         let refused = results[2].as_ref().expect_err("no XMPP on edgepool1 yet");
         assert_eq!(refused.kind(), ErrorKind::Refused, "{refused}");
         // Only the Lync operation and the probe reached the lab's log.
-        let log = lab.snapshot().log;
+        let log = crate::backend::lab::OperationLog::of(&path)
+            .applied()
+            .expect("operation log");
         assert_eq!(log, vec![start]);
         // The lab's DNS is not read: the manual system's warning is.
         let obs = backend.observe().await.expect("observe");

@@ -4,12 +4,15 @@ use std::fmt::Write as _;
 
 use super::Outcome;
 use crate::app::{self, print};
-use crate::backend::lab::{self, LabFile, LabLock, Scenario, UnknownPool};
+use crate::backend::lab::{self, LabFile, LabLock, LogSummary, OperationLog, Scenario, UnknownPool};
 use crate::cli::{LabCommand, OutputFormat, ScenarioName};
 use crate::error::Error;
 use crate::exit;
 use crate::model::Fqdn;
 use crate::settings::Settings;
+
+/// How many of the newest operations `lab show` lists.
+const LAST_SHOWN: usize = 10;
 
 /// The lab's scenario for the command line's name.
 fn scenario_of(name: ScenarioName) -> Scenario {
@@ -39,6 +42,14 @@ pub fn run(settings: &Settings, command: &LabCommand) -> Outcome {
                 return Err(Error::LabExists { path });
             }
             let _lock = LabLock::acquire(&path, settings.lock_timeout)?;
+            // A new lab starts a new operation log: the old one's operations
+            // were made on the lab being replaced.
+            let log = OperationLog::of(&path);
+            log.remove().map_err(|source| Error::Io {
+                action: "remove",
+                path: log.path().to_path_buf(),
+                source,
+            })?;
             match from_topology {
                 Some(topology) => from_real_topology(&path, topology, sites_from.as_deref())?,
                 None => {
@@ -60,11 +71,12 @@ pub fn run(settings: &Settings, command: &LabCommand) -> Outcome {
             )?;
             let path = app::lab_path(settings, false)?;
             let lab = app::read_lab(&path)?;
+            let log = OperationLog::of(&path).summary(LAST_SHOWN)?;
             match format {
-                OutputFormat::Yaml => print(&lab.to_yaml()),
-                OutputFormat::Json => print(&lab.to_json()),
+                OutputFormat::Yaml => print(&lab.to_show_yaml(&log)),
+                OutputFormat::Json => print(&lab.to_show_json(&log)),
                 OutputFormat::Human | OutputFormat::Markdown | OutputFormat::Powershell | OutputFormat::Github => {
-                    print(&summary(&lab));
+                    print(&summary(&lab, &log));
                 }
             }
             Ok(exit::SUCCESS)
@@ -101,7 +113,7 @@ fn change(
     Ok(exit::SUCCESS)
 }
 
-fn summary(lab: &LabFile) -> String {
+fn summary(lab: &LabFile, log: &LogSummary) -> String {
     let t = &lab.topology;
     let mut out = String::new();
     let _ = writeln!(out, "Topology signature {}", t.signature);
@@ -168,7 +180,33 @@ fn summary(lab: &LabFile) -> String {
     if !lab.faults.is_empty() {
         let _ = writeln!(out, "Faults: {}", lab.faults.len());
     }
-    let _ = writeln!(out, "Log: {} operation(s) applied", lab.log.len());
+    let _ = writeln!(
+        out,
+        "Operation log: {} operation(s) in {}{}",
+        log.operations,
+        log.path.display(),
+        log.rotated
+            .as_ref()
+            .map_or_else(String::new, |r| format!(" (older ones in {})", r.display()))
+    );
+    if !lab.legacy_log.is_empty() {
+        let _ = writeln!(
+            out,
+            "  and {} in the lab file's old `log:`, moved into the operation log by the next reconcile",
+            lab.legacy_log.len()
+        );
+    }
+    if !log.last.is_empty() {
+        let _ = writeln!(out, "  the last {}:", log.last.len());
+        for e in &log.last {
+            let outcome = match &e.outcome {
+                lab::Outcome::Applied => "applied".to_string(),
+                lab::Outcome::Failed(m) => format!("failed: {m}"),
+                lab::Outcome::Silent => "ignored (silent fault)".to_string(),
+            };
+            let _ = writeln!(out, "  #{} {}: {outcome}", e.sequence, e.operation);
+        }
+    }
     out
 }
 
@@ -202,7 +240,8 @@ fn from_real_topology(
         staged_against: None,
         dns: Vec::new(),
         faults: Vec::new(),
-        log: Vec::new(),
+        sequence: 0,
+        legacy_log: Vec::new(),
         topology_document: Some(std::path::PathBuf::from(name)),
     };
     file.write(lab)?;

@@ -16,11 +16,6 @@ use crate::diagnostic::{Diagnostic, Diagnostics, Position};
 /// thousand-site document is well under 1 MiB).
 pub const MAX_DOCUMENT_BYTES: usize = 16 * 1024 * 1024;
 
-/// Nesting deeper than this is refused (the format needs 6 levels).
-const MAX_DEPTH: usize = 32;
-/// Anchors and aliases are allowed, but bounded.
-const MAX_ALIASES: usize = 1_000;
-
 /// Why a document could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
@@ -92,7 +87,7 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Desired, Diagnostics> {
         }
     };
     let sha256 = hex::encode(Sha256::digest(bytes));
-    let file_doc: DocumentFile = match serde_saphyr::from_str_with_options(&text, options()) {
+    let file_doc: DocumentFile = match serde_saphyr::from_str_with_options(&text, super::budget::options(text.len())) {
         Ok(doc) => doc,
         Err(e) => {
             // Read again as a located tree: a syntax error, a duplicate key or
@@ -100,7 +95,9 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Desired, Diagnostics> {
             // reliably; otherwise the walk finds every unknown key and wrong
             // type at once, and the deserializer's own error is added when
             // the walk did not see it.
-            let Ok(tree) = serde_saphyr::from_str_with_options::<Spanned<Node>>(&text, options()) else {
+            let Ok(tree) =
+                serde_saphyr::from_str_with_options::<Spanned<Node>>(&text, super::budget::options(text.len()))
+            else {
                 return Err(fail(text.clone(), syntax_diagnostic(&e)));
             };
             let mut diagnostics = shape::check(&tree, &shape::document_schema());
@@ -125,19 +122,6 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Desired, Diagnostics> {
         text,
     };
     validate::validate(file_doc, source)
-}
-
-fn options() -> serde_saphyr::Options {
-    let mut budget = serde_saphyr::Budget::default();
-    budget.max_depth = MAX_DEPTH;
-    budget.max_aliases = MAX_ALIASES;
-    budget.max_documents = 1;
-    let mut options = serde_saphyr::Options::default();
-    options.budget = Some(budget);
-    options.with_snippet = false;
-    options.alias_limits.max_alias_expansions_per_anchor = 100;
-    options.alias_limits.max_total_replayed_events = 100_000;
-    options
 }
 
 /// Turns a parser error into a located diagnostic with a hint.

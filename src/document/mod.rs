@@ -1,6 +1,7 @@
 //! The desired-state document: parsing with positions, the
 //! static rules V1–V7, and the validated [`Desired`] state.
 
+pub mod budget;
 mod desired;
 pub mod file;
 mod load;

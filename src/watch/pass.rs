@@ -300,7 +300,7 @@ fn apply_locked(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::lab::{LabFile, Scenario};
+    use crate::backend::lab::{OperationLog, Scenario};
     use crate::watch::leadership::AlwaysLeader;
 
     /// An election this watcher has lost.
@@ -372,8 +372,8 @@ mod tests {
         assert_eq!(pass.result, PassResult::Drift);
         assert!(!pass.leader);
         assert_eq!(pass.actions.len(), 17);
-        let lab = LabFile::read(&dir.path().join("lab.yaml")).expect("lab");
-        assert!(lab.log.is_empty(), "a follower applied: {:?}", lab.log);
+        let applied = OperationLog::of(&dir.path().join("lab.yaml")).applied().expect("log");
+        assert!(applied.is_empty(), "a follower applied: {applied:?}");
     }
 
     #[test]
@@ -383,8 +383,8 @@ mod tests {
         let pass = run(&settings, &desired(), CORRECT, &LosesTheLease, &metrics);
         assert_eq!(pass.result, PassResult::Drift);
         assert!(pass.message.as_deref().is_some_and(|m| m.contains("leadership lost")));
-        let lab = LabFile::read(&dir.path().join("lab.yaml")).expect("lab");
-        assert!(lab.log.is_empty(), "applied without the lease: {:?}", lab.log);
+        let applied = OperationLog::of(&dir.path().join("lab.yaml")).applied().expect("log");
+        assert!(applied.is_empty(), "applied without the lease: {applied:?}");
     }
 
     #[test]
@@ -404,7 +404,7 @@ mod tests {
             "{:?}",
             pass.message
         );
-        let lab = LabFile::read(&dir.path().join("lab.yaml")).expect("lab");
-        assert!(lab.log.is_empty());
+        let applied = OperationLog::of(&dir.path().join("lab.yaml")).applied().expect("log");
+        assert!(applied.is_empty(), "blocked but applied: {applied:?}");
     }
 }

@@ -1062,7 +1062,7 @@ fn lab_with_bind_moves_the_xmpp_record_home_and_creates_the_sip_records() {
     // The updates went to the server, not to the lab's simulated DNS.
     let lab = env.lab();
     assert_eq!(lab.dns, lab_dns_before);
-    assert!(!lab.log.iter().any(|o| o.system() == edgefed::plan::System::Dns));
+    assert!(!env.applied().iter().any(|o| o.system() == edgefed::plan::System::Dns));
 
     let out = lab_run(&env, &with(&dns, &["reconcile", "--check", "-f", &doc]));
     assert_eq!(code(&out), 0, "{}", text(&out));
@@ -1384,8 +1384,7 @@ fn real_probes_from_the_lab_report_what_answered_on_5061_and_5269() {
     assert!(handshakes.load(std::sync::atomic::Ordering::SeqCst) >= 1);
     // The lab did not simulate the probes: they are not in its log.
     assert!(
-        !env.lab()
-            .log
+        !env.applied()
             .iter()
             .any(|o| matches!(o, edgefed::plan::Operation::VerifyPort { .. })),
         "the lab simulated a probe"

@@ -13,12 +13,14 @@ fn two_concurrent_reconciles_publish_once_and_converge() {
     });
     assert_eq!(code(&a), 0, "{}", text(&a));
     assert_eq!(code(&b), 0, "{}", text(&b));
-    let lab = env.lab();
     assert_eq!(
-        lab.log.iter().filter(|o| o.kind().name() == "publish-topology").count(),
+        env.applied()
+            .iter()
+            .filter(|o| o.kind().name() == "publish-topology")
+            .count(),
         1
     );
-    assert_eq!(lab.log.len(), 17);
+    assert_eq!(env.applied().len(), 17);
     assert_eq!(code(&env.run(&["reconcile", "--check", "-f", &doc])), 0);
 }
 
@@ -30,7 +32,7 @@ fn a_held_lock_times_out_naming_the_holder() {
     assert_eq!(code(&out), 1, "{}", text(&out));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("is locked by edgefed (pid"), "{err}");
-    assert!(env.lab().log.is_empty());
+    assert!(env.applied().is_empty());
 }
 
 #[test]
@@ -60,7 +62,7 @@ fn lock_options_are_checked_before_anything_is_touched() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.starts_with("error: ") && err.contains(says), "{args:?}: {err}");
     }
-    assert!(env.lab().log.is_empty());
+    assert!(env.applied().is_empty());
     // Human durations and plain seconds.
     for timeout in ["90s", "2m", "1h 30m", "7days", "45"] {
         assert_eq!(code(&env.run(&["--lock-timeout", timeout, "observe"])), 0, "{timeout}");
@@ -97,7 +99,7 @@ fn a_lock_file_of_the_users_choice_is_taken_besides_the_labs_own() {
         )),
         "{err}"
     );
-    assert!(env.lab().log.is_empty());
+    assert!(env.applied().is_empty());
     drop(held);
     // Naming the lab's own lock takes it once, not twice.
     let own = format!("{}.lock", env.lab_path().display());

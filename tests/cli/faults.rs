@@ -33,7 +33,7 @@ fn a_failed_publish_skips_its_dependents_and_the_next_reconcile_converges() {
 
     // No dependent of the publish ran: no run-setup, no site route (both
     // routes are topology writes that wait for the publish), no failback.
-    let log: Vec<String> = env.lab().log.iter().map(|o| o.kind().to_string()).collect();
+    let log: Vec<String> = env.applied().iter().map(|o| o.kind().to_string()).collect();
     for k in [
         "publish-topology",
         "run-setup",
@@ -53,8 +53,7 @@ fn a_failed_publish_skips_its_dependents_and_the_next_reconcile_converges() {
         0
     );
     assert_eq!(
-        env.lab()
-            .log
+        env.applied()
             .iter()
             .filter(|o| o.kind().name() == "publish-topology")
             .count(),

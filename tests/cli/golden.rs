@@ -9,8 +9,7 @@ use std::process::{Command, Stdio};
 
 use sha2::{Digest, Sha256};
 
-#[path = "../support/estate.rs"]
-pub(crate) mod estate;
+pub(crate) use crate::estate;
 
 const SCENARIOS: [&str; 3] = ["xmpp-failed-over", "healthy", "edge-down"];
 const FORMATS: [&str; 4] = ["human", "markdown", "powershell", "json"];

@@ -3,6 +3,10 @@
 
 mod support;
 
+/// The generated estate, shared by the golden tests and the lab tests.
+#[path = "../support/estate.rs"]
+mod estate;
+
 mod admin_flags;
 mod backends;
 mod bounded_input;
@@ -17,6 +21,7 @@ mod front_end;
 mod golden;
 mod invariants;
 mod json_errors;
+mod lab_log;
 mod logging;
 mod output;
 mod pr_comment;

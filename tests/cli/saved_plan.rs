@@ -25,7 +25,7 @@ fn a_fresh_plan_applies_exactly_its_actions() {
     env.ok(&["plan", "-f", &example("failback.yaml"), "--out", "plan.json"]);
     let saved = PlanDocument::from_json(&std::fs::read_to_string(env.path().join("plan.json")).unwrap()).unwrap();
     env.ok(&["reconcile", "--plan", "plan.json"]);
-    let logged = env.lab().log;
+    let logged = env.applied();
     let planned: Vec<Operation> = saved.actions.iter().map(|a| a.operation.clone()).collect();
     assert_eq!(logged, planned);
 }
@@ -81,7 +81,7 @@ fn a_version_2_plan_with_dotted_paths_is_still_applied() {
     assert!(renamed > 0);
     std::fs::write(&path, serde_json::to_string_pretty(&v).unwrap()).unwrap();
     env.ok(&["reconcile", "--plan", "plan.json"]);
-    assert!(!env.lab().log.is_empty(), "nothing was applied");
+    assert!(!env.applied().is_empty(), "nothing was applied");
 }
 
 #[test]
@@ -137,7 +137,7 @@ fn refused_after(edit: impl FnOnce(&mut Vec<serde_json::Value>)) -> String {
     let out = env.run(&["reconcile", "--plan", "plan.json"]);
     assert_eq!(code(&out), 1, "{}", text(&out));
     assert_eq!(std::fs::read(env.lab_path()).expect("lab"), before, "the lab changed");
-    assert!(env.lab().log.is_empty(), "something was applied");
+    assert!(env.applied().is_empty(), "something was applied");
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(err.contains("nothing was applied"), "{err}");
     assert!(err.contains("make the plan again"), "{err}");
@@ -240,7 +240,7 @@ fn a_plan_whose_document_is_gone_is_refused() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("the plan cannot be checked"), "{err}");
     assert!(err.contains("failback.yaml"), "{err}");
-    assert!(env.lab().log.is_empty());
+    assert!(env.applied().is_empty());
 }
 
 #[test]
@@ -253,5 +253,5 @@ fn a_plan_made_from_standard_input_cannot_be_checked() {
     assert_eq!(code(&out), 1, "{}", text(&out));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("read from standard input"), "{err}");
-    assert!(env.lab().log.is_empty());
+    assert!(env.applied().is_empty());
 }

@@ -41,8 +41,8 @@ fn failback_performs_the_five_seed_steps_in_the_procedures_order() {
     assert_eq!(again["inSync"], true);
 
     // The lab log lists the operations in the plan's order.
-    let lab = env.lab();
-    let logged: Vec<&str> = lab.log.iter().map(|o| o.kind().name()).collect();
+    let applied = env.applied();
+    let logged: Vec<&str> = applied.iter().map(|o| o.kind().name()).collect();
     let planned: Vec<String> = plan["actions"]
         .as_array()
         .unwrap()
@@ -50,8 +50,7 @@ fn failback_performs_the_five_seed_steps_in_the_procedures_order() {
         .map(|a| a["kind"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(logged, planned);
-    let edits: Vec<String> = lab
-        .log
+    let edits: Vec<String> = applied
         .iter()
         .filter(|o| o.system() == edgefed::plan::System::TopologyEdit)
         .map(|o| o.kind().to_string())

@@ -153,7 +153,7 @@ fn interrupted_mid_apply(sig: i32, name: &str, exit: i32) {
         "{stderr}"
     );
     // Only the action in flight was applied.
-    assert_eq!(env.lab().log.len(), 1);
+    assert_eq!(env.applied().len(), 1);
     // The lock is free.
     drop(LabLock::acquire(&env.lab_path(), Duration::ZERO).expect("the lock is free after the run"));
     // The journal says so.
@@ -199,7 +199,7 @@ fn a_second_signal_abandons_the_action_in_flight_at_once() {
         ),
         "{stdout}"
     );
-    assert!(env.lab().log.is_empty());
+    assert!(env.applied().is_empty());
     drop(LabLock::acquire(&env.lab_path(), Duration::ZERO).expect("the lock is free after the run"));
     let last = journal::tail::read(&journal_path(&env)).unwrap().last.unwrap();
     assert_eq!(last.ended.unwrap().abandoned, vec![1]);

@@ -100,5 +100,5 @@ fn journal_chooses_another_file_and_an_unwritable_one_stops_before_applying() {
         stderr.contains("--journal PATH") && stderr.contains("nothing was applied"),
         "{stderr}"
     );
-    assert!(env.lab().log.is_empty());
+    assert!(env.applied().is_empty());
 }

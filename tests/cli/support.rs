@@ -107,6 +107,13 @@ impl Env {
         LabFile::read(&self.lab_path()).expect("lab")
     }
 
+    /// The operations the lab's operation log says were performed, oldest first.
+    pub fn applied(&self) -> Vec<edgefed::plan::Operation> {
+        edgefed::backend::lab::OperationLog::of(&self.lab_path())
+            .applied()
+            .expect("operation log")
+    }
+
     pub fn set_lab(&self, lab: &LabFile) {
         lab.write(&self.lab_path()).expect("write lab");
     }

@@ -186,7 +186,7 @@ fn monitor_reports_drift_and_a_restart_in_correct_mode_brings_it_in_sync() {
     w.event_after(1, "a second drift event", |e| {
         e["result"] == "drift" && e["trigger"] == "interval"
     });
-    assert!(env.lab().log.is_empty(), "monitor applied something");
+    assert!(env.applied().is_empty(), "monitor applied something");
     assert_eq!(w.stop(), 0);
 
     let w = Watcher::start(&env, &["-f", &doc, "--interval", "1s", "--mode", "correct"]);
@@ -570,7 +570,7 @@ fn sigterm_during_a_reconcile_lets_it_finish_then_exits_0() {
         last["message"].as_str().is_some_and(|m| m.contains("is locked by")),
         "{last}"
     );
-    assert!(env.lab().log.is_empty());
+    assert!(env.applied().is_empty());
     LabLock::acquire(&env.lab_path(), Duration::ZERO).expect("the lab's lock is free");
 }
 
@@ -584,5 +584,5 @@ fn a_reconcile_outlasting_the_stop_timeout_exits_1_saying_so() {
     let stderr = stderr.lock().expect("lock").clone();
     assert!(stderr.contains("did not end within --stop-timeout 200ms"), "{stderr}");
     drop(held);
-    assert!(env.lab().log.is_empty());
+    assert!(env.applied().is_empty());
 }

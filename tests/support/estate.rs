@@ -59,13 +59,21 @@ pub fn lab_yaml(sites: usize) -> String {
 
 /// The generated desired-state document's text.
 pub fn desired_yaml(sites: usize) -> String {
+    desired_yaml_on(sites, 1)
+}
+
+/// A desired-state document that routes every site through Edge pool
+/// `edge{shift}` and gives each Front End pool `fe{f}` the media Edge pool
+/// `edge{f + shift}`: shift 1 is the failover [`desired_yaml`] describes,
+/// shift 0 the generated lab as it starts (the failback).
+pub fn desired_yaml_on(sites: usize, shift: usize) -> String {
     let edge_pools = 2 * sites;
     let front_end_pools = 2 * sites;
     let mut s = String::from("apiVersion: edgefed/v1\nkind: FederationTopology\nspec:\n  sites:\n");
     for i in 0..sites {
         let _ = writeln!(
             s,
-            "    Site{i}:\n      federationRoute: edge1.contoso.com\n      xmppFederationRoute: edge1.contoso.com"
+            "    Site{i}:\n      federationRoute: edge{shift}.contoso.com\n      xmppFederationRoute: edge{shift}.contoso.com"
         );
     }
     s.push_str("  frontEndPools:\n");
@@ -73,7 +81,7 @@ pub fn desired_yaml(sites: usize) -> String {
         let _ = writeln!(
             s,
             "    fe{f}.contoso.com:\n      mediaEdgePool: edge{}.contoso.com",
-            (f + 1) % edge_pools
+            (f + shift) % edge_pools
         );
     }
     s.push_str("  dns:\n    - zone: contoso.com\n      xmpp: { host: xmpp.contoso.com }\n");

@@ -35,6 +35,11 @@ fn edits(before: &LabFile, op: &Operation) -> Vec<TopologyEdit> {
     }
 }
 
+/// Whether `op` can edit the topology document.
+pub(super) fn touches(op: &Operation) -> bool {
+    matches!(op, Operation::PublishTopology {} | Operation::SetEdgeNextHop { .. })
+}
+
 /// Applies `op`'s edits to the document at `path` and checks the result
 /// against `after`, the lab's state once `op` is applied.
 ///

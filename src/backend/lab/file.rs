@@ -60,8 +60,13 @@ pub struct LabFile {
     pub dns: Vec<DnsRecord>,
     /// Faults to inject.
     pub faults: Vec<Fault>,
-    /// Every operation applied, in order.
-    pub log: Vec<Operation>,
+    /// The sequence number of the last operation of the operation log
+    /// (`<lab>.log.ndjson`, see [`super::OperationLog`]) this state includes.
+    pub sequence: u64,
+    /// The operations a lab file written before the operation log had its
+    /// own file still lists under `log:` (numbered up to `sequence`); the
+    /// next [`LabFile::write`] moves them into the operation log.
+    pub legacy_log: Vec<super::LogEntry>,
     /// A published topology document (`Get-CsTopology -AsXml`), relative to
     /// the lab file, kept in step with `topology`: publish and next-hop
     /// changes edit it with the same code the PowerShell backend publishes
@@ -103,6 +108,20 @@ pub enum LabFileError {
         /// What is wrong.
         message: String,
     },
+    /// The lab's operation log does not read.
+    #[error(
+        "{path}:{line}:{column}: invalid lab operation log: {message} — the lab cannot be brought up to date; move the log aside to use the lab file as it was last written, or start again with `edgefed lab init --force`"
+    )]
+    InvalidLog {
+        /// The log file.
+        path: PathBuf,
+        /// 1-based line (0 when unknown).
+        line: u64,
+        /// 1-based column.
+        column: u64,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 impl LabFile {
@@ -111,7 +130,8 @@ impl LabFile {
     /// # Errors
     /// [`LabFileError::Invalid`] with the position of the problem.
     pub fn parse(path: &Path, text: &str) -> Result<Self, LabFileError> {
-        let lab: LabV1 = serde_saphyr::from_str(text).map_err(|e| {
+        let options = crate::document::budget::options(text.len());
+        let lab: LabV1 = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
             let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
             let message = crate::document::yaml_message(&e);
             LabFileError::Invalid {
@@ -135,11 +155,24 @@ impl LabFile {
         Ok(lab.into())
     }
 
-    /// Reads the lab at `path`.
+    /// Reads the lab at `path` as it stands: the file, and the operations
+    /// its operation log holds past the file's sequence (a run killed
+    /// before it wrote the file back) replayed on top of it.
+    ///
+    /// # Errors
+    /// [`LabFileError`] when the file or its log is missing, unreadable or
+    /// invalid.
+    pub fn read(path: &Path) -> Result<Self, LabFileError> {
+        let mut lab = Self::read_file(path)?;
+        super::replay::replay(path, &mut lab)?;
+        Ok(lab)
+    }
+
+    /// Reads the lab file alone, without replaying its operation log.
     ///
     /// # Errors
     /// [`LabFileError`] when it is missing, unreadable or invalid.
-    pub fn read(path: &Path) -> Result<Self, LabFileError> {
+    pub fn read_file(path: &Path) -> Result<Self, LabFileError> {
         let text = crate::fs_util::read_to_string_capped(path, crate::limits::MAX_DATA_BYTES).map_err(|source| {
             if source.kind() == std::io::ErrorKind::NotFound {
                 LabFileError::Missing {
@@ -173,13 +206,53 @@ impl LabFile {
         s
     }
 
+    /// `lab show --output yaml`: the lab as its file says it, and a
+    /// summary of its operation log under `operationLog`.
+    #[must_use]
+    pub fn to_show_yaml(&self, log: &super::LogSummary) -> String {
+        // As `to_yaml`: plain values only.
+        serde_saphyr::to_string(&super::wire::LabShowV1::new(self, log)).unwrap_or_default()
+    }
+
+    /// `lab show --output json`: as [`LabFile::to_show_yaml`], in JSON.
+    #[must_use]
+    pub fn to_show_json(&self, log: &super::LogSummary) -> String {
+        let mut s = serde_json::to_string_pretty(&super::wire::LabShowV1::new(self, log)).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+
     /// Writes the lab atomically: a temporary file in the same folder, synced,
-    /// then renamed over `path`, then the folder synced.
+    /// then renamed over `path`, then the folder synced. The comment block
+    /// the file starts with is kept (other comments are not: the file is
+    /// written from the lab's state). The operations of an old file's
+    /// `log:` are first moved into the operation log.
     ///
     /// # Errors
     /// [`LabFileError::Io`] when any step fails; `path` is then unchanged.
     pub fn write(&self, path: &Path) -> Result<(), LabFileError> {
-        crate::fs_util::write_atomically(path, self.to_yaml().as_bytes()).map_err(|e| LabFileError::Io {
+        self.write_file(path)?;
+        if self.sequence > 0 {
+            let log = super::OperationLog::of(path);
+            let mut appender = super::oplog::Appender::open(&log)?;
+            appender.checkpoint(self.sequence).map_err(|source| LabFileError::Io {
+                action: "write",
+                path: log.path().to_path_buf(),
+                source,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// [`LabFile::write`] without the checkpoint line in the operation log
+    /// (the backend appends it through its own open log).
+    pub(super) fn write_file(&self, path: &Path) -> Result<(), LabFileError> {
+        if !self.legacy_log.is_empty() {
+            super::oplog::migrate(path, &self.legacy_log)?;
+        }
+        let mut text = super::comments::leading_block(path);
+        text.push_str(&self.to_yaml());
+        crate::fs_util::write_atomically(path, text.as_bytes()).map_err(|e| LabFileError::Io {
             action: "write",
             path: e.path,
             source: e.source,

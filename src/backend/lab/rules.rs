@@ -13,6 +13,7 @@
 use sha2::{Digest, Sha256};
 
 use super::file::LabFile;
+use super::oplog::Outcome;
 use crate::backend::{Applied, BackendError};
 use crate::model::{Computer, DnsRecord, FailoverState, Fqdn, ServiceState};
 use crate::plan::Operation;
@@ -22,21 +23,33 @@ fn refused(message: impl Into<String>) -> BackendError {
     BackendError::refused(message)
 }
 
-/// Applies `op` to `lab`: injects a matching fault, or performs the
-/// operation and appends it to the log. A silent fault reports success and
-/// changes nothing (nothing is logged either).
+/// Applies `op` to `lab` as operation number `lab.sequence + 1`: injects a
+/// matching fault, or performs the operation. A silent fault reports
+/// success and changes nothing.
 ///
 /// # Errors
 /// [`BackendError::Refused`] with the reason, in Lync's wording where it has one.
 pub fn apply(lab: &mut LabFile, op: &Operation) -> Result<Applied, BackendError> {
+    apply_traced(lab, op).0
+}
+
+/// [`apply`], also saying what happened, as the operation log records it.
+pub(super) fn apply_traced(lab: &mut LabFile, op: &Operation) -> (Result<Applied, BackendError>, Outcome) {
+    lab.sequence += 1;
     match take_fault(lab, op) {
-        Some(Injected::Refuse(message)) => return Err(refused(message)),
-        Some(Injected::Silent) => return Ok(Applied::default()),
+        Some(Injected::Refuse(message)) => {
+            return (Err(refused(message.clone())), Outcome::Failed(message));
+        }
+        Some(Injected::Silent) => return (Ok(Applied::default()), Outcome::Silent),
         Some(Injected::Delayed) | None => {}
     }
-    let applied = perform(lab, op)?;
-    lab.log.push(op.clone());
-    Ok(applied)
+    match perform(lab, op) {
+        Ok(applied) => (Ok(applied), Outcome::Applied),
+        Err(e) => {
+            let message = e.to_string();
+            (Err(e), Outcome::Failed(message))
+        }
+    }
 }
 
 /// What a matching fault does to the operation.
@@ -370,7 +383,7 @@ fn topology_written(lab: &mut LabFile) -> Applied {
 }
 
 fn new_signature(lab: &mut LabFile) {
-    let digest = Sha256::digest(format!("{}:{}", lab.topology.signature, lab.log.len()).as_bytes());
+    let digest = Sha256::digest(format!("{}:{}", lab.topology.signature, lab.sequence).as_bytes());
     lab.topology.signature = hex::encode(&digest[..4]);
 }
 

@@ -72,7 +72,7 @@ mod tests {
         for s in Scenario::ALL {
             let lab = s.lab().unwrap_or_else(|e| panic!("{s}: {e}"));
             assert_eq!(lab.topology.sites.len(), 2, "{s}");
-            assert!(lab.log.is_empty());
+            assert!(lab.legacy_log.is_empty() && lab.sequence == 0);
         }
     }
 

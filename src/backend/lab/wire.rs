@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::file::{Fault, LabFile};
+use super::oplog::{LogEntry, Outcome};
 use crate::model::{
     CentralManagement, CentralManagementBackup, Computer, Deployment, DnsName, DnsRecord, EdgePool, FailoverState,
     Fqdn, FrontEndPool, ServiceState, Site, SrvTarget,
@@ -35,10 +36,40 @@ pub(super) struct LabV1 {
     pub dns: Vec<RecordV1>,
     #[serde(default)]
     pub faults: Vec<FaultV1>,
-    #[serde(default)]
+    /// The operation log of labs written before it moved to its own file:
+    /// read, migrated out on the next write, never written.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub log: Vec<OperationV1>,
+    /// The sequence number of the last operation this file includes; the
+    /// operation log's later entries are replayed on top of it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub sequence: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topology_document: Option<PathBuf>,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// What `lab show --output yaml|json` prints: the lab, and its operation
+/// log summarised.
+#[derive(Serialize)]
+#[serde(rename = "LabShow", rename_all = "camelCase")]
+pub(super) struct LabShowV1 {
+    #[serde(flatten)]
+    lab: LabV1,
+    operation_log: super::oplog::LogSummaryV1,
+}
+
+impl LabShowV1 {
+    pub(super) fn new(lab: &LabFile, log: &super::LogSummary) -> Self {
+        Self {
+            lab: lab.into(),
+            operation_log: log.into(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,10 +86,6 @@ pub(super) struct FaultV1 {
     pub silent: bool,
     #[serde(default, skip_serializing_if = "is_zero")]
     pub delay_ms: u64,
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
 }
 
 fn one() -> u32 {
@@ -404,7 +431,21 @@ impl From<LabV1> for LabFile {
             staged_against: w.staged_against,
             dns: w.dns.into_iter().map(DnsRecord::from).collect(),
             faults: w.faults.into_iter().map(Fault::from).collect(),
-            log: w.log.into_iter().map(Operation::from).collect(),
+            // A file from before the operation log had its own file: the
+            // sequence counts the operations its `log:` holds.
+            sequence: w.sequence.max(w.log.len() as u64),
+            legacy_log: {
+                let first = w.sequence.max(w.log.len() as u64) - w.log.len() as u64 + 1;
+                (first..)
+                    .zip(w.log)
+                    .map(|(sequence, op)| LogEntry {
+                        sequence,
+                        operation: op.into(),
+                        stage_against: None,
+                        outcome: Outcome::Applied,
+                    })
+                    .collect()
+            },
             topology_document: w.topology_document,
         }
     }
@@ -420,7 +461,8 @@ impl From<&LabFile> for LabV1 {
             staged_against: l.staged_against.clone(),
             dns: l.dns.iter().map(RecordV1::from).collect(),
             faults: l.faults.iter().map(FaultV1::from).collect(),
-            log: l.log.iter().map(OperationV1::from).collect(),
+            log: Vec::new(),
+            sequence: l.sequence,
             topology_document: l.topology_document.clone(),
         }
     }
@@ -965,7 +1007,21 @@ mod tests {
             crate::plan::OperationKind::ALL.len(),
             "one operation of every kind"
         );
-        lab.log.clone_from(&ops);
+        lab.sequence = 42;
+        for (sequence, operation) in (1..).zip(ops.iter().cloned()) {
+            let entry = LogEntry {
+                sequence,
+                operation,
+                stage_against: Some("abcd1234".into()),
+                outcome: Outcome::Failed("refused".into()),
+            };
+            let line = entry.to_line();
+            assert_eq!(
+                LogEntry::from_line(&line).expect("the line reads back"),
+                entry,
+                "{line}"
+            );
+        }
         lab.staged = ops.into_iter().filter(|o| o.topology_edit().is_some()).collect();
         lab.faults = vec![
             Fault {
@@ -1024,13 +1080,7 @@ mod tests {
         let mut lab = read(
             "apiVersion: edgefed/v1\nkind: Lab\ntopology:\n  signature: s1\n  sites:\n    Site1: { federationRoute: EdgePool1.Contoso.com, xmppFederationRoute: null }\n  edgePools:\n    edgepool1.contoso.com:\n      site: Site1\n      sipFederation: true\n      xmppFederation: false\n      nextHop: null\n      computers:\n        e1.contoso.com: { reachable: true, services: running, setupPending: true }\n",
         );
-        lab.log = vec![Operation::SetDnsA {
-            zone: fqdn("contoso.com"),
-            name: name("sip.contoso.com"),
-            addresses: vec![ip("192.0.2.10")],
-            ttl: 60,
-            observed: None,
-        }];
+        lab.sequence = 7;
         lab.faults.push(Fault {
             kind: "set-dns-a".into(),
             times: 1,
@@ -1041,8 +1091,23 @@ mod tests {
         });
         assert_eq!(
             lab.to_yaml(),
-            "apiVersion: edgefed/v1\nkind: Lab\ntopology:\n  signature: s1\n  sites:\n    Site1:\n      federationRoute: edgepool1.contoso.com\n      xmppFederationRoute: null\n  edgePools:\n    edgepool1.contoso.com:\n      site: Site1\n      sipFederation: true\n      xmppFederation: false\n      nextHop: null\n      externalAddresses: []\n      computers:\n        e1.contoso.com:\n          reachable: true\n          services: running\n          setupPending: true\n  frontEndPools: {}\ndns: []\nfaults:\n- kind: set-dns-a\n  times: 1\n  message: refused\nlog:\n- kind: set-dns-a\n  zone: contoso.com\n  name: sip.contoso.com\n  addresses:\n  - \"192.0.2.10\"\n  ttl: 60\n  observed: null\n"
+            "apiVersion: edgefed/v1\nkind: Lab\ntopology:\n  signature: s1\n  sites:\n    Site1:\n      federationRoute: edgepool1.contoso.com\n      xmppFederationRoute: null\n  edgePools:\n    edgepool1.contoso.com:\n      site: Site1\n      sipFederation: true\n      xmppFederation: false\n      nextHop: null\n      externalAddresses: []\n      computers:\n        e1.contoso.com:\n          reachable: true\n          services: running\n          setupPending: true\n  frontEndPools: {}\ndns: []\nfaults:\n- kind: set-dns-a\n  times: 1\n  message: refused\nsequence: 7\n"
         );
+    }
+
+    #[test]
+    fn an_old_lab_s_log_is_read_as_the_operations_up_to_its_sequence() {
+        let lab = read(
+            "apiVersion: edgefed/v1\nkind: Lab\ntopology:\n  signature: s1\n  sites: {}\n  edgePools: {}\nlog:\n- { kind: publish-topology }\n- { kind: set-site-xmpp-route, site: S, edgePool: null }\n",
+        );
+        assert_eq!(lab.sequence, 2);
+        let numbered: Vec<(u64, &str)> = lab
+            .legacy_log
+            .iter()
+            .map(|e| (e.sequence, e.operation.kind().name()))
+            .collect();
+        assert_eq!(numbered, vec![(1, "publish-topology"), (2, "set-site-xmpp-route")]);
+        assert!(!lab.to_yaml().contains("log:"), "never written back");
     }
 
     #[test]
