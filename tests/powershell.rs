@@ -989,7 +989,7 @@ fn a_missing_required_property_names_the_cmdlet_and_the_property() {
         "sites": { "ok": true, "value": [{ "Identity": "Site:Site1", "FederationRoute": null }], "warnings": [] },
     }))
     .unwrap();
-    let e = edgefed::powershell::observe::parse_observation(&reply)
+    let e = edgefed::powershell::observe::parse_observation(reply)
         .unwrap_err()
         .to_string();
     assert!(e.contains("Get-CsSite") && e.contains("XmppFederationRoute"), "{e}");
@@ -997,7 +997,7 @@ fn a_missing_required_property_names_the_cmdlet_and_the_property() {
         "topology": { "ok": false, "message": "Cannot connect to the Central Management Store" },
     }))
     .unwrap();
-    let e = edgefed::powershell::observe::parse_observation(&reply)
+    let e = edgefed::powershell::observe::parse_observation(reply)
         .unwrap_err()
         .to_string();
     assert!(

@@ -31,11 +31,16 @@
 //! `dialin` and `admin` URLs), and each Edge replica keeps reporting the
 //! previous update (`UpToDate = True`) for a few polls; the replication
 //! wait is judged by evaluating the script's own helper filter.
+//!
+//! For scale tests, `estateSites: N` with an empty deployment generates an
+//! N-site estate (`estate`).
 
 #[path = "edgefed-shell-double/clock.rs"]
 mod clock;
 #[path = "edgefed-shell-double/cmdlets.rs"]
 mod cmdlets;
+#[path = "edgefed-shell-double/estate.rs"]
+mod estate;
 #[path = "edgefed-shell-double/exec.rs"]
 mod exec;
 #[path = "edgefed-shell-double/lexer.rs"]

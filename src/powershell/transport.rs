@@ -129,32 +129,54 @@ impl Transport {
         })??;
         self.received
             .fetch_add((out.len() + err.len()) as u64, Ordering::Relaxed);
+        reply_of(out, &err, &nonce, &status.to_string(), write.err())
+    }
+}
+
+/// The result object in a shell's output `out` (consumed: it is dropped
+/// as soon as the JSON is parsed, so the answer is never held twice beside
+/// its parsed form). `err`, `status` and `write_error` explain a missing
+/// result.
+///
+/// # Errors
+/// [`BackendError::Failed`] when there is no marked result or it is not a
+/// JSON object.
+pub fn reply_of(
+    out: Vec<u8>,
+    err: &[u8],
+    nonce: &str,
+    status: &str,
+    write_error: Option<std::io::Error>,
+) -> Result<Reply, BackendError> {
+    let failed = |message: String| BackendError::failed(message);
+    let parsed = {
         let stdout = String::from_utf8_lossy(&out);
-        let Some(json) = extract_result(&stdout, &nonce) else {
-            let stderr = String::from_utf8_lossy(&err);
-            let tail: String = stderr
-                .lines()
-                .rev()
-                .take(5)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect::<Vec<_>>()
-                .join(" | ");
-            let wrote = write
-                .err()
-                .map(|e| format!("; writing the script failed: {e}"))
-                .unwrap_or_default();
-            return Err(failed(format!(
-                "the Management Shell returned no result ({status}{wrote}); stderr: {}",
-                if tail.is_empty() { "(empty)" } else { &tail }
-            )));
-        };
-        match serde_json::from_str::<Value>(&json) {
-            Ok(Value::Object(map)) => Ok(map),
-            Ok(_) => Err(failed("the Management Shell's result is not a JSON object".into())),
-            Err(e) => Err(failed(format!("the Management Shell's result is not valid JSON: {e}"))),
-        }
+        extract_result(&stdout, nonce).map(|json| serde_json::from_str::<Value>(&json))
+    };
+    drop(out);
+    let Some(parsed) = parsed else {
+        let stderr = String::from_utf8_lossy(err);
+        let tail: String = stderr
+            .lines()
+            .rev()
+            .take(5)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>()
+            .join(" | ");
+        let wrote = write_error
+            .map(|e| format!("; writing the script failed: {e}"))
+            .unwrap_or_default();
+        return Err(failed(format!(
+            "the Management Shell returned no result ({status}{wrote}); stderr: {}",
+            if tail.is_empty() { "(empty)" } else { &tail }
+        )));
+    };
+    match parsed {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(failed("the Management Shell's result is not a JSON object".into())),
+        Err(e) => Err(failed(format!("the Management Shell's result is not valid JSON: {e}"))),
     }
 }
 
@@ -193,6 +215,40 @@ pub enum StepOutcome {
     },
     /// It threw: Lync's message.
     Err(String),
+}
+
+/// The outcome of step `key`, moved out of `reply` (nothing is copied:
+/// observation takes each step once).
+///
+/// # Errors
+/// As [`step`].
+pub fn take_step(reply: &mut Reply, key: &str) -> Result<StepOutcome, BackendError> {
+    let Some(Value::Object(mut s)) = reply.remove(key) else {
+        return step(&Reply::new(), key);
+    };
+    if s.get("ok").and_then(Value::as_bool) == Some(true) {
+        let value = match s.remove("value") {
+            Some(Value::Array(a)) => a,
+            Some(Value::Null) | None => Vec::new(),
+            Some(v) => vec![v],
+        };
+        let warnings = match s.remove("warnings") {
+            Some(Value::Array(a)) => a
+                .into_iter()
+                .filter_map(|w| match w {
+                    Value::String(w) => Some(w),
+                    _ => None,
+                })
+                .collect(),
+            Some(Value::String(w)) => vec![w],
+            _ => Vec::new(),
+        };
+        Ok(StepOutcome::Ok { value, warnings })
+    } else {
+        let mut rest = Reply::new();
+        rest.insert(key.to_string(), Value::Object(s));
+        step(&rest, key)
+    }
 }
 
 /// The outcome of step `key`.

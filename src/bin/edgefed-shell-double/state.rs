@@ -210,6 +210,9 @@ pub struct State {
     /// Writes to the topology so far: publishes, `Set-CsSite`,
     /// `Set-CsEdgeServer` (each gives the topology a new signature).
     pub topology_writes: u64,
+    /// With an empty deployment: generate an estate of this many sites
+    /// (see `estate`) when the state is loaded.
+    pub estate_sites: usize,
 }
 
 impl State {
@@ -232,7 +235,11 @@ impl State {
 /// A message when the file cannot be read or parsed.
 pub fn load(path: &str) -> Result<State, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read state {path}: {e}"))?;
-    serde_json::from_str(&text).map_err(|e| format!("state {path} is not valid: {e}"))
+    let mut st: State = serde_json::from_str(&text).map_err(|e| format!("state {path} is not valid: {e}"))?;
+    if st.estate_sites > 0 && st.deployment.sites.is_empty() && st.deployment.edge_pools.is_empty() {
+        st.deployment = super::estate::generate(st.estate_sites)?;
+    }
+    Ok(st)
 }
 
 /// Writes the state atomically (temporary file, then rename).
