@@ -69,21 +69,25 @@ pub const OBSERVE_HELPERS: &[&str] = &[
 
 /// The step that observes every Edge server's services: the servers of
 /// every Edge pool, then one fan-out to all of them (none: nothing sent).
-fn windows_services_step(credential: &str) -> Result<String, Unfilled> {
-    let fan_out = service_fan_out(ServiceVerb::Get, "$edgefedEdges")
-        .fill(&Values::new().with(Slot::EdgeCredential, credential))?;
+fn windows_services_step(credential: &str, parallelism: u32) -> Result<String, Unfilled> {
+    let fan_out = service_fan_out(ServiceVerb::Get, "$edgefedEdges").fill(
+        &Values::new()
+            .with(Slot::EdgeCredential, credential)
+            .with(Slot::ThrottleLimit, parallelism.max(1).to_string()),
+    )?;
     Ok(format!(
         "$edgefedEdges = @(Edgefed-EdgeComputers); if ($edgefedEdges.Count -gt 0) {{ {fan_out} }}"
     ))
 }
 
 /// The observe script. With `credential_file`, the Edge servers are
-/// reached with the credential it holds (read on the far side).
+/// reached with the credential it holds (read on the far side);
+/// `parallelism` of them are asked at once.
 ///
 /// # Errors
 /// [`BackendError::Failed`] when the credential file's path cannot be a
 /// literal (a control character).
-pub fn observe_script(credential_file: Option<&str>) -> Result<Script, BackendError> {
+pub fn observe_script(credential_file: Option<&str>, parallelism: u32) -> Result<Script, BackendError> {
     let mut s = Script::new();
     for h in OBSERVE_HELPERS {
         s.line(*h);
@@ -98,7 +102,7 @@ pub fn observe_script(credential_file: Option<&str>) -> Result<Script, BackendEr
         }
         None => "",
     };
-    let windows_services = windows_services_step(credential).map_err(|e| BackendError::failed(e.to_string()))?;
+    let windows_services = windows_services_step(credential, parallelism).map_err(|e| BackendError::failed(e.to_string()))?;
     s.step("topology", "(Get-CsTopology -AsXml).ToString()");
     s.step("sites", "Get-CsSite | Edgefed-Record");
     s.step("edgeServices", "Get-CsService -EdgeServer | Edgefed-Record");

@@ -70,6 +70,10 @@ pub struct FanOut {
     pub cmdlet: String,
     /// The servers, in the order given.
     pub computers: Vec<String>,
+    /// The most servers that ran at once (the latency model's worker
+    /// threads; meaningful with a latency scale above 0).
+    #[serde(default)]
+    pub max_in_flight: usize,
     /// `-ThrottleLimit`: how many at once.
     pub throttle_limit: u32,
     /// Whether `-Credential` was given.
@@ -213,6 +217,9 @@ pub struct State {
     /// With an empty deployment: generate an estate of this many sites
     /// (see `estate`) when the state is loaded.
     pub estate_sites: usize,
+    /// When the last publish happened (Unix milliseconds, real time): the
+    /// latency model's replication is due a fixed time after it.
+    pub published_at_ms: Option<u64>,
 }
 
 impl State {

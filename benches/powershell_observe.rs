@@ -1,0 +1,137 @@
+//! Benchmark: observing a 10,000-site estate through the PowerShell backend
+//! (the shell double stands in for the Management Shell).
+//!
+//! Reports the answer's size (bytes the shell printed), the peak resident
+//! memory of edgefed's own process during `observe` (VmHWM after resetting
+//! it; the double is another process and not counted) against that size,
+//! and edgefed's own time: the double's answer is captured once, then
+//! turning it into a deployment (extract + JSON + topology parse + model)
+//! is timed alone. Goals: memory ≤ 3× the answer, time < 3 s.
+//!
+//! `EDGEFED_BENCH_SITES` changes the estate's size (default 10,000).
+
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use edgefed::backend::LyncSystem as _;
+use edgefed::powershell::observe::{observe_script, parse_observation};
+use edgefed::powershell::transport::reply_of;
+use edgefed::powershell::{Launcher, PowerShellBackend, PowerShellConfig};
+
+const DOUBLE: &str = env!("CARGO_BIN_EXE_edgefed-shell-double");
+
+fn status_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Resets VmHWM to the current RSS (Linux: `echo 5 > /proc/self/clear_refs`).
+fn reset_peak() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+fn fail(message: String) -> ! {
+    eprintln!("powershell_observe bench: {message}");
+    std::process::exit(1)
+}
+
+fn main() {
+    let sites: usize = std::env::var("EDGEFED_BENCH_SITES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| fail(format!("tempdir: {e}")));
+    let state = dir.path().join("state.json");
+    let credential = dir.path().join("edge-credential.txt");
+    let write = |path: &std::path::Path, text: &str| {
+        std::fs::write(path, text).unwrap_or_else(|e| fail(format!("{}: {e}", path.display())));
+    };
+    write(&state, &format!("{{\"estateSites\": {sites}, \"quiet\": true}}"));
+    write(&credential, "EDGE\\edgeadmin\nS3cr3t\n");
+    let state_var = format!("EDGEFED_SHELL_DOUBLE_STATE={}", state.display());
+
+    // The answer, captured once (the double also writes the generated
+    // estate into its state file here).
+    let mut script = observe_script(Some(&credential.display().to_string()), 8).unwrap_or_else(|e| fail(e.to_string()));
+    let (text, nonce) = std::mem::take(&mut script).finish();
+    let mut child = Command::new("env")
+        .args([state_var.as_str(), DOUBLE])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| fail(format!("cannot start the double: {e}")));
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(text.as_bytes()).unwrap_or_else(|e| fail(format!("writing the script: {e}")));
+    }
+    let out = child.wait_with_output().unwrap_or_else(|e| fail(format!("the double: {e}")));
+    if !out.status.success() {
+        fail(format!("the double failed: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    let answer = out.stdout.len();
+
+    // edgefed's own time: answer bytes → deployment.
+    let t0 = Instant::now();
+    let reply = reply_of(out.stdout, &out.stderr, &nonce, "exit 0", None).unwrap_or_else(|e| fail(e.to_string()));
+    let t_json = t0.elapsed();
+    let observed = parse_observation(reply).unwrap_or_else(|e| fail(e.to_string()));
+    let own = t0.elapsed();
+    assert_eq!(observed.deployment.sites.len(), sites);
+    drop(observed);
+
+    // Peak memory of a whole observe through the backend, double included
+    // in time but not in memory (another process).
+    let mut config = PowerShellConfig::new("placeholder").unwrap_or_else(|e| fail(e.to_string()));
+    config.launcher = Launcher {
+        program: "env".into(),
+        args: vec![state_var, DOUBLE.into()],
+    };
+    config.edge_credential_file = Some(credential.display().to_string());
+    config.backup_dir = dir.path().join("backups");
+    let backend = PowerShellBackend::new(config);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| fail(e.to_string()));
+    let before = status_kib("VmRSS:");
+    let reset = reset_peak();
+    let t1 = Instant::now();
+    let observation = runtime
+        .block_on(backend.observe())
+        .unwrap_or_else(|e| fail(e.to_string()));
+    let whole = t1.elapsed();
+    let peak = status_kib("VmHWM:");
+    assert_eq!(observation.deployment.sites.len(), sites);
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    let answer_kib = answer as u64 / 1024;
+    let grown = peak.saturating_sub(before);
+    println!(
+        "powershell_observe bench: {sites} sites, {} Edge pools, answer {:.1} MiB; edgefed's own time {:.0} ms (JSON {:.0} ms); whole observe incl. the double {:.1} s",
+        observation.deployment.edge_pools.len(),
+        mib(answer_kib),
+        own.as_secs_f64() * 1e3,
+        t_json.as_secs_f64() * 1e3,
+        whole.as_secs_f64()
+    );
+    println!(
+        "  peak RSS during observe {:.1} MiB = {:.2}x the answer (RSS before {:.1} MiB; growth {:.1} MiB = {:.2}x){}",
+        mib(peak),
+        peak as f64 / answer_kib.max(1) as f64,
+        mib(before),
+        mib(grown),
+        grown as f64 / answer_kib.max(1) as f64,
+        if reset { "" } else { "; VmHWM could not be reset, so it includes the capture above" }
+    );
+    println!(
+        "  goals: memory <= 3x the answer: {}; own time < 3 s: {}",
+        if peak <= 3 * answer_kib { "met" } else { "NOT met" },
+        if own.as_secs_f64() < 3.0 { "met" } else { "NOT met" }
+    );
+}
