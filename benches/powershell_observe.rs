@@ -2,8 +2,8 @@
 //! (the shell double stands in for the Management Shell).
 //!
 //! Reports the answer's size (bytes the shell printed), the peak resident
-//! memory of edgefed's own process during `observe` (VmHWM after resetting
-//! it; the double is another process and not counted) against that size,
+//! memory (VmHWM) of a fresh process that does one `observe` (the double
+//! is another process and not counted) against that size,
 //! and edgefed's own time: the double's answer is captured once, then
 //! turning it into a deployment (extract + JSON + topology parse + model)
 //! is timed alone. Goals: memory ≤ 3× the answer, time < 3 s.
@@ -32,17 +32,46 @@ fn status_kib(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// Resets VmHWM to the current RSS (Linux: `echo 5 > /proc/self/clear_refs`).
-fn reset_peak() -> bool {
-    std::fs::write("/proc/self/clear_refs", "5").is_ok()
-}
-
 fn fail(message: String) -> ! {
     eprintln!("powershell_observe bench: {message}");
     std::process::exit(1)
 }
 
+/// The measuring child: one observe through the backend, then its figures.
+fn observe_child() {
+    let var = |name: &str| std::env::var(name).unwrap_or_else(|_| fail(format!("{name} is not set")));
+    let (state, credential) = (var("EDGEFED_BENCH_STATE"), var("EDGEFED_BENCH_CREDENTIAL"));
+    let dir = tempfile::tempdir().unwrap_or_else(|e| fail(format!("tempdir: {e}")));
+    let mut config = PowerShellConfig::new("placeholder").unwrap_or_else(|e| fail(e.to_string()));
+    config.launcher = Launcher {
+        program: "env".into(),
+        args: vec![format!("EDGEFED_SHELL_DOUBLE_STATE={state}"), DOUBLE.into()],
+    };
+    config.edge_credential_file = Some(credential);
+    config.backup_dir = dir.path().join("backups");
+    let backend = PowerShellBackend::new(config);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| fail(e.to_string()));
+    let before = status_kib("VmRSS:");
+    let t = Instant::now();
+    let observation = runtime
+        .block_on(backend.observe())
+        .unwrap_or_else(|e| fail(e.to_string()));
+    let ms = t.elapsed().as_millis();
+    let peak = status_kib("VmHWM:");
+    println!(
+        "before={before} peak={peak} ms={ms} pools={}",
+        observation.deployment.edge_pools.len()
+    );
+}
+
 fn main() {
+    if std::env::var_os("EDGEFED_BENCH_OBSERVE_CHILD").is_some() {
+        observe_child();
+        return;
+    }
     let sites: usize = std::env::var("EDGEFED_BENCH_SITES")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -69,9 +98,13 @@ fn main() {
         .spawn()
         .unwrap_or_else(|e| fail(format!("cannot start the double: {e}")));
     if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(text.as_bytes()).unwrap_or_else(|e| fail(format!("writing the script: {e}")));
+        stdin
+            .write_all(text.as_bytes())
+            .unwrap_or_else(|e| fail(format!("writing the script: {e}")));
     }
-    let out = child.wait_with_output().unwrap_or_else(|e| fail(format!("the double: {e}")));
+    let out = child
+        .wait_with_output()
+        .unwrap_or_else(|e| fail(format!("the double: {e}")));
     if !out.status.success() {
         fail(format!("the double failed: {}", String::from_utf8_lossy(&out.stderr)));
     }
@@ -86,48 +119,48 @@ fn main() {
     assert_eq!(observed.deployment.sites.len(), sites);
     drop(observed);
 
-    // Peak memory of a whole observe through the backend, double included
-    // in time but not in memory (another process).
-    let mut config = PowerShellConfig::new("placeholder").unwrap_or_else(|e| fail(e.to_string()));
-    config.launcher = Launcher {
-        program: "env".into(),
-        args: vec![state_var, DOUBLE.into()],
+    // Peak memory of a whole observe through the backend, measured in a
+    // fresh process (this bench run again) so nothing above counts; the
+    // double is another process and is not counted either.
+    let child = Command::new(std::env::current_exe().unwrap_or_else(|e| fail(format!("current_exe: {e}"))))
+        .env("EDGEFED_BENCH_OBSERVE_CHILD", "1")
+        .env("EDGEFED_BENCH_STATE", &state)
+        .env("EDGEFED_BENCH_CREDENTIAL", &credential)
+        .output()
+        .unwrap_or_else(|e| fail(format!("cannot run the measuring child: {e}")));
+    if !child.status.success() {
+        fail(format!(
+            "the measuring child failed: {}",
+            String::from_utf8_lossy(&child.stderr)
+        ));
+    }
+    let figures = String::from_utf8_lossy(&child.stdout);
+    let field = |name: &str| -> u64 {
+        figures
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix(name)?.parse().ok())
+            .unwrap_or_else(|| fail(format!("the measuring child printed no {name}: {figures}")))
     };
-    config.edge_credential_file = Some(credential.display().to_string());
-    config.backup_dir = dir.path().join("backups");
-    let backend = PowerShellBackend::new(config);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap_or_else(|e| fail(e.to_string()));
-    let before = status_kib("VmRSS:");
-    let reset = reset_peak();
-    let t1 = Instant::now();
-    let observation = runtime
-        .block_on(backend.observe())
-        .unwrap_or_else(|e| fail(e.to_string()));
-    let whole = t1.elapsed();
-    let peak = status_kib("VmHWM:");
-    assert_eq!(observation.deployment.sites.len(), sites);
+    let (before, peak, whole_ms, pools) = (field("before="), field("peak="), field("ms="), field("pools="));
+    let whole = std::time::Duration::from_millis(whole_ms);
     let mib = |kib: u64| kib as f64 / 1024.0;
     let answer_kib = answer as u64 / 1024;
     let grown = peak.saturating_sub(before);
     println!(
         "powershell_observe bench: {sites} sites, {} Edge pools, answer {:.1} MiB; edgefed's own time {:.0} ms (JSON {:.0} ms); whole observe incl. the double {:.1} s",
-        observation.deployment.edge_pools.len(),
+        pools,
         mib(answer_kib),
         own.as_secs_f64() * 1e3,
         t_json.as_secs_f64() * 1e3,
         whole.as_secs_f64()
     );
     println!(
-        "  peak RSS during observe {:.1} MiB = {:.2}x the answer (RSS before {:.1} MiB; growth {:.1} MiB = {:.2}x){}",
+        "  peak RSS of a fresh process observing {:.1} MiB = {:.2}x the answer (RSS before observing {:.1} MiB; growth {:.1} MiB = {:.2}x)",
         mib(peak),
         peak as f64 / answer_kib.max(1) as f64,
         mib(before),
         mib(grown),
         grown as f64 / answer_kib.max(1) as f64,
-        if reset { "" } else { "; VmHWM could not be reset, so it includes the capture above" }
     );
     println!(
         "  goals: memory <= 3x the answer: {}; own time < 3 s: {}",

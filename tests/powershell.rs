@@ -2181,10 +2181,15 @@ async fn a_setup_failure_on_one_server_names_it_and_the_others_succeed() {
     let ops = setups(&d);
     let results = b.apply_batch(&ops).await;
     for (op, r) in ops.iter().zip(&results) {
-        let Operation::RunSetup { computer, .. } = op else { unreachable!() };
+        let Operation::RunSetup { computer, .. } = op else {
+            unreachable!()
+        };
         if computer.as_str() == "edgeserver1c.contoso.com" {
             let m = r.as_ref().unwrap_err().to_string();
-            assert!(m.contains("edgeserver1c.contoso.com") && m.contains("access denied"), "{m}");
+            assert!(
+                m.contains("edgeserver1c.contoso.com") && m.contains("access denied"),
+                "{m}"
+            );
         } else {
             assert!(r.is_ok(), "{computer}: {r:?}");
         }

@@ -270,10 +270,12 @@ impl PowerShellBackend {
                     .with(Slot::ReplicationPoll, t.replication_poll.as_secs().max(1).to_string());
                 shell_step(op, &values)
             }
-            Operation::StartServices { .. } | Operation::StopServices { .. } | Operation::RunSetup { .. } => Plan::Done(Err(failed(format!(
-                "{} is sent in its wave's fan-out (this is a bug in edgefed: please report it)",
-                op.kind()
-            )))),
+            Operation::StartServices { .. } | Operation::StopServices { .. } | Operation::RunSetup { .. } => {
+                Plan::Done(Err(failed(format!(
+                    "{} is sent in its wave's fan-out (this is a bug in edgefed: please report it)",
+                    op.kind()
+                ))))
+            }
             Operation::SetEdgeNextHop { .. }
             | Operation::SetSiteFederationRoute { .. }
             | Operation::SetSiteXmppRoute { .. }

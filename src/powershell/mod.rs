@@ -18,6 +18,7 @@ pub mod body;
 pub mod commands;
 mod config;
 pub mod failover_record;
+pub mod latency;
 pub mod observe;
 pub mod quote;
 pub mod records;

@@ -102,7 +102,8 @@ pub fn observe_script(credential_file: Option<&str>, parallelism: u32) -> Result
         }
         None => "",
     };
-    let windows_services = windows_services_step(credential, parallelism).map_err(|e| BackendError::failed(e.to_string()))?;
+    let windows_services =
+        windows_services_step(credential, parallelism).map_err(|e| BackendError::failed(e.to_string()))?;
     s.step("topology", "(Get-CsTopology -AsXml).ToString()");
     s.step("sites", "Get-CsSite | Edgefed-Record");
     s.step("edgeServices", "Get-CsService -EdgeServer | Edgefed-Record");

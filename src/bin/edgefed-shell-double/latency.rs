@@ -19,23 +19,26 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use edgefed::powershell::latency as m;
+
 /// The scale factor's variable.
 pub const ENV_SCALE: &str = "EDGEFED_DOUBLE_LATENCY_SCALE";
 /// The overrides' variable.
 pub const ENV_OVERRIDES: &str = "EDGEFED_DOUBLE_LATENCY";
 
-/// The default figures, model seconds.
+/// The default figures, model seconds: edgefed's model
+/// (`edgefed::powershell::latency`), per cmdlet.
 pub const DEFAULTS: [(&str, f64); 10] = [
-    ("Publish-CsTopology", 60.0),
-    ("replication", 120.0),
-    ("Bootstrapper.exe", 300.0),
-    ("Set-CsSite", 5.0),
-    ("Set-CsEdgeServer", 5.0),
-    ("Start-CsWindowsService", 30.0),
-    ("Stop-CsWindowsService", 30.0),
-    ("Invoke-CsPoolFailover", 600.0),
-    ("Invoke-CsPoolFailBack", 600.0),
-    ("Invoke-CsManagementServerFailover", 600.0),
+    ("Publish-CsTopology", m::PUBLISH),
+    ("replication", m::REPLICATION),
+    ("Bootstrapper.exe", m::BOOTSTRAPPER),
+    ("Set-CsSite", m::SET_SITE),
+    ("Set-CsEdgeServer", m::SET_EDGE_SERVER),
+    ("Start-CsWindowsService", m::SERVICES),
+    ("Stop-CsWindowsService", m::SERVICES),
+    ("Invoke-CsPoolFailover", m::FAILOVER),
+    ("Invoke-CsPoolFailBack", m::FAILOVER),
+    ("Invoke-CsManagementServerFailover", m::FAILOVER),
 ];
 
 /// The scale factor (0 when unset).
