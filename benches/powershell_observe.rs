@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use edgefed::backend::LyncSystem as _;
 use edgefed::powershell::observe::{observe_script, parse_observation};
-use edgefed::powershell::transport::reply_of;
+use edgefed::powershell::transport::LazyReply;
 use edgefed::powershell::{Launcher, PowerShellBackend, PowerShellConfig};
 
 const DOUBLE: &str = env!("CARGO_BIN_EXE_edgefed-shell-double");
@@ -112,7 +112,8 @@ fn main() {
 
     // edgefed's own time: answer bytes → deployment.
     let t0 = Instant::now();
-    let reply = reply_of(out.stdout, &out.stderr, &nonce, "exit 0", None).unwrap_or_else(|e| fail(e.to_string()));
+    let reply =
+        LazyReply::parse(out.stdout, &out.stderr, &nonce, "exit 0", None).unwrap_or_else(|e| fail(e.to_string()));
     let t_json = t0.elapsed();
     let observed = parse_observation(reply).unwrap_or_else(|e| fail(e.to_string()));
     let own = t0.elapsed();
@@ -147,7 +148,7 @@ fn main() {
     let answer_kib = answer as u64 / 1024;
     let grown = peak.saturating_sub(before);
     println!(
-        "powershell_observe bench: {sites} sites, {} Edge pools, answer {:.1} MiB; edgefed's own time {:.0} ms (JSON {:.0} ms); whole observe incl. the double {:.1} s",
+        "powershell_observe bench: {sites} sites, {} Edge pools, answer {:.1} MiB; edgefed's own time {:.0} ms (locating the steps {:.0} ms); whole observe incl. the double {:.1} s",
         pools,
         mib(answer_kib),
         own.as_secs_f64() * 1e3,

@@ -495,7 +495,7 @@ impl LyncSystem for PowerShellBackend {
     /// cmdlet or property is missing.
     async fn observe(&self) -> Result<Observation, BackendError> {
         let script = observe_script(self.config.edge_credential_file.as_deref(), self.config.parallelism)?;
-        let reply = self.transport.run(script, self.config.timeouts.observe).await?;
+        let reply = self.transport.run_lazy(script, self.config.timeouts.observe).await?;
         let mut observed = parse_observation(reply)?;
         let record = FailoverRecord::in_dir(&self.config.backup_dir).load()?;
         for (pool, p) in &mut observed.deployment.front_end_pools {

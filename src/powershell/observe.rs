@@ -52,7 +52,7 @@ use super::records::{Record, fqdn_of, role_of, strip_role};
 use super::remoting::parse_answers;
 use super::script::Script;
 use super::topology_view::TopologyFacts;
-use super::transport::{Reply, StepOutcome, take_step};
+use super::transport::{StepOutcome, Steps};
 use crate::backend::BackendError;
 use crate::model::Product;
 use crate::model::{
@@ -142,8 +142,8 @@ pub struct Observed {
     pub products: BTreeMap<Fqdn, Product>,
 }
 
-fn required_step(reply: &mut Reply, key: &str, cmdlet: &str) -> Result<Vec<Value>, BackendError> {
-    match take_step(reply, key)? {
+fn required_step(reply: &mut impl Steps, key: &str, cmdlet: &str) -> Result<Vec<Value>, BackendError> {
+    match reply.take(key)? {
         StepOutcome::Ok { value, .. } => Ok(value),
         StepOutcome::Err(message) => Err(BackendError::failed(format!("`{cmdlet}` failed: {message}"))),
     }
@@ -178,7 +178,7 @@ fn site_name_of(value: &str) -> String {
 /// [`BackendError::Failed`] naming the cmdlet (and property) when a required
 /// cmdlet failed or returned an object without a required property.
 #[allow(clippy::too_many_lines)]
-pub fn parse_observation(mut reply: Reply) -> Result<Observed, BackendError> {
+pub fn parse_observation(mut reply: impl Steps) -> Result<Observed, BackendError> {
     let reply = &mut reply;
     let mut warnings = Vec::new();
     let topology = required_step(reply, "topology", "Get-CsTopology -AsXml")?;
@@ -287,7 +287,7 @@ pub fn parse_observation(mut reply: Reply) -> Result<Observed, BackendError> {
 
     // Edge computers' services.
     let mut states: BTreeMap<Fqdn, Computer> = BTreeMap::new();
-    match take_step(reply, "windowsServices")? {
+    match reply.take("windowsServices")? {
         StepOutcome::Ok { value, .. } => {
             for answer in parse_answers("Get-CsWindowsService", &value)? {
                 let (reachable, running) = match &answer.outcome {
@@ -325,7 +325,7 @@ pub fn parse_observation(mut reply: Reply) -> Result<Observed, BackendError> {
     }
 
     // Replication.
-    if let StepOutcome::Ok { value, .. } = take_step(reply, "replication")? {
+    if let StepOutcome::Ok { value, .. } = reply.take("replication")? {
         for r in Record::all("Get-CsManagementStoreReplicationStatus", &value)? {
             if let (Some(replica), Some(false)) = (r.text(&["ReplicaFqdn"]), r.flag(&["UpToDate"]))
                 && let Ok(f) = Fqdn::parse(&replica)
@@ -371,7 +371,7 @@ pub fn parse_observation(mut reply: Reply) -> Result<Observed, BackendError> {
     // Front End pools and their backup pairing.
     let reg_values = required_step(reply, "registrars", "Get-CsService -Registrar")?;
     let mut backups: BTreeMap<Fqdn, Option<Fqdn>> = BTreeMap::new();
-    if let StepOutcome::Ok { value, .. } = take_step(reply, "backupRelationships")? {
+    if let StepOutcome::Ok { value, .. } = reply.take("backupRelationships")? {
         for v in &value {
             let Some(obj) = v.as_object() else { continue };
             let Some(p) = obj.get("PoolFqdn").and_then(Value::as_str) else {
@@ -451,7 +451,7 @@ pub fn parse_observation(mut reply: Reply) -> Result<Observed, BackendError> {
 /// The Central Management Server (see the module documentation), or `None`
 /// with a warning when its pool or its status cannot be read.
 fn central_management(
-    reply: &mut Reply,
+    reply: &mut impl Steps,
     front_end_pools: &BTreeMap<Fqdn, FrontEndPool>,
     warnings: &mut Vec<String>,
 ) -> Result<Option<CentralManagement>, BackendError> {
@@ -464,7 +464,7 @@ fn central_management(
         ));
         Ok(None)
     };
-    let service = match take_step(reply, "centralManagement")? {
+    let service = match reply.take("centralManagement")? {
         StepOutcome::Ok { value, .. } => value,
         StepOutcome::Err(m) => return not_read(warnings, format!("`{SERVICE}` failed: {m}")),
     };
@@ -484,7 +484,7 @@ fn central_management(
         .iter()
         .find(|v| role_of(v).as_deref() == Some("centralmanagementdatabase"))
         .and_then(|v| Fqdn::parse(strip_role(v)).ok());
-    let available = match take_step(reply, "centralManagementStatus")? {
+    let available = match reply.take("centralManagementStatus")? {
         StepOutcome::Ok { value, .. } => Record::all(STATUS, &value)?
             .iter()
             .any(|r| r.text(&["ActiveMasterFqdn"]).is_some()),
@@ -492,7 +492,7 @@ fn central_management(
     };
     let backup_pool = front_end_pools.get(&pool).and_then(|p| p.backup_pool.clone());
     let mut databases = Vec::new();
-    if let StepOutcome::Ok { value, .. } = take_step(reply, "centralManagementDatabases")? {
+    if let StepOutcome::Ok { value, .. } = reply.take("centralManagementDatabases")? {
         for r in Record::all(DATABASES, &value)? {
             let server = fqdn_of(DATABASES, "PoolFqdn", &r.required(&["PoolFqdn", "Identity"])?)?;
             databases.push((server, r.text(&["SqlInstanceName"])));
