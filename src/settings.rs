@@ -117,6 +117,7 @@ impl Settings {
                     .map_err(|e| Error::usage(format!("--ps-command / {}: {e}", crate::powershell::ENV_PS_COMMAND)))?;
                 config.timeouts = timeouts;
                 config.backup_dir.clone_from(&g.backup_dir);
+                config.parallelism = u32::from(g.parallelism);
                 Some(config)
             }
             BackendKind::Lab => {

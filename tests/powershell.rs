@@ -989,7 +989,7 @@ fn a_missing_required_property_names_the_cmdlet_and_the_property() {
         "sites": { "ok": true, "value": [{ "Identity": "Site:Site1", "FederationRoute": null }], "warnings": [] },
     }))
     .unwrap();
-    let e = edgefed::powershell::observe::parse_observation(&reply)
+    let e = edgefed::powershell::observe::parse_observation(reply)
         .unwrap_err()
         .to_string();
     assert!(e.contains("Get-CsSite") && e.contains("XmppFederationRoute"), "{e}");
@@ -997,7 +997,7 @@ fn a_missing_required_property_names_the_cmdlet_and_the_property() {
         "topology": { "ok": false, "message": "Cannot connect to the Central Management Store" },
     }))
     .unwrap();
-    let e = edgefed::powershell::observe::parse_observation(&reply)
+    let e = edgefed::powershell::observe::parse_observation(reply)
         .unwrap_err()
         .to_string();
     assert!(
@@ -1801,8 +1801,16 @@ async fn run_setup_uses_the_folder_of_each_products_version() {
 // Workgroup Edge servers: service control through one remoting fan-out, and
 // why a server is unreachable.
 
+/// The fan-outs the double received, without how many servers ran at once
+/// (see the tests of `--parallelism` for that).
 fn fan_outs(bed: &Bed) -> Vec<Value> {
-    serde_json::from_value(bed.state()["fanOuts"].clone()).unwrap_or_default()
+    let mut all: Vec<Value> = serde_json::from_value(bed.state()["fanOuts"].clone()).unwrap_or_default();
+    for f in &mut all {
+        if let Some(o) = f.as_object_mut() {
+            o.remove("maxInFlight");
+        }
+    }
+    all
 }
 
 /// The seed with a second server in EdgePool1 (both stopped).
@@ -1871,7 +1879,7 @@ async fn observe_reaches_every_edge_server_in_one_fan_out_with_the_edge_credenti
         vec![json!({
             "cmdlet": "Get-CsWindowsService",
             "computers": ["edgeserver1.contoso.com", "edgeserver1b.contoso.com", "edgeserver2.contoso.com"],
-            "throttleLimit": 32,
+            "throttleLimit": 8,
             "credential": true
         })]
     );
@@ -1997,7 +2005,7 @@ async fn a_wave_of_starts_is_one_fan_out_and_each_server_answers_for_itself() {
         fans[1]["computers"],
         json!(["edgeserver1.contoso.com", "edgeserver1b.contoso.com"])
     );
-    assert_eq!(fans[1]["throttleLimit"], 32);
+    assert_eq!(fans[1]["throttleLimit"], 8, "--parallelism's default");
     assert_eq!(fans[1]["credential"], true);
     assert_eq!(fans[2]["cmdlet"], "Stop-CsWindowsService");
     assert_eq!(
@@ -2094,4 +2102,122 @@ fn the_double_refuses_writes_to_the_store_while_the_central_management_server_is
     );
     let after = run_steps(&bed, &steps[..1]);
     assert_eq!(after["a0"]["ok"], true, "{after}");
+}
+
+// ---------------------------------------------------------------------------
+// `--parallelism`: setup and service control fan out to the Edge servers in
+// one round trip, at most N at once.
+
+/// The seed with four servers in EdgePool1.
+fn four_server_seed() -> Deployment {
+    let mut d = seed_deployment();
+    let pool = d.edge_pools.get_mut(&f("edgepool1.contoso.com")).unwrap();
+    for c in ["edgeserver1b", "edgeserver1c", "edgeserver1d"] {
+        pool.computers
+            .insert(f(&format!("{c}.contoso.com")), computer(true, ServiceState::Stopped));
+    }
+    d
+}
+
+/// A backend whose double takes Lync's time, scaled so Bootstrapper.exe
+/// takes `setup_ms` per server, fanning out to `parallelism` at once.
+fn with_latency(bed: &Bed, parallelism: u32, setup_ms: u32) -> PowerShellBackend {
+    let mut config = bed.config();
+    config.parallelism = parallelism;
+    config.launcher = Launcher {
+        program: "env".into(),
+        args: vec![
+            format!("EDGEFED_SHELL_DOUBLE_STATE={}", bed.state.display()),
+            "EDGEFED_DOUBLE_LATENCY_SCALE=0.001".into(),
+            format!("EDGEFED_DOUBLE_LATENCY=Bootstrapper.exe={setup_ms},Start-CsWindowsService={setup_ms}"),
+            DOUBLE.into(),
+        ],
+    };
+    PowerShellBackend::new(config)
+}
+
+fn setups(d: &Deployment) -> Vec<Operation> {
+    d.edge_pools[&f("edgepool1.contoso.com")]
+        .computers
+        .keys()
+        .map(|c| Operation::RunSetup {
+            pool: f("edgepool1.contoso.com"),
+            computer: c.clone(),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn setup_on_four_servers_runs_concurrently_with_parallelism_4_and_serially_with_1() {
+    for (parallelism, in_flight) in [(4, 4), (1, 1)] {
+        let d = four_server_seed();
+        let bed = Bed::new(&d, json!({ "quiet": true }));
+        let b = with_latency(&bed, parallelism, 300);
+        b.observe().await.unwrap();
+        let trips = bed.round_trips();
+        let results = b.apply_batch(&setups(&d)).await;
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        assert_eq!(bed.round_trips(), trips + 1, "one round trip for the four setups");
+        let all: Vec<Value> = serde_json::from_value(bed.state()["fanOuts"].clone()).unwrap();
+        let setup = all.last().unwrap();
+        assert_eq!(setup["cmdlet"], "Bootstrapper.exe");
+        assert_eq!(setup["computers"].as_array().unwrap().len(), 4);
+        assert_eq!(setup["throttleLimit"], parallelism);
+        assert_eq!(setup["maxInFlight"], in_flight, "--parallelism {parallelism}: {setup}");
+        let ran = bed.log().iter().filter(|l| l.starts_with("Bootstrapper.exe")).count();
+        assert_eq!(ran, 4);
+    }
+}
+
+#[tokio::test]
+async fn a_setup_failure_on_one_server_names_it_and_the_others_succeed() {
+    let d = four_server_seed();
+    let bed = Bed::new(
+        &d,
+        json!({ "quiet": true, "edgeHosts": { "edgeserver1c.contoso.com": { "remoting": "access-denied" } } }),
+    );
+    let b = with_latency(&bed, 4, 0);
+    b.observe().await.unwrap();
+    let ops = setups(&d);
+    let results = b.apply_batch(&ops).await;
+    for (op, r) in ops.iter().zip(&results) {
+        let Operation::RunSetup { computer, .. } = op else {
+            unreachable!()
+        };
+        if computer.as_str() == "edgeserver1c.contoso.com" {
+            let m = r.as_ref().unwrap_err().to_string();
+            assert!(
+                m.contains("edgeserver1c.contoso.com") && m.contains("access denied"),
+                "{m}"
+            );
+        } else {
+            assert!(r.is_ok(), "{computer}: {r:?}");
+        }
+    }
+    let log = bed.log();
+    let ran = log.iter().filter(|l| l.starts_with("Bootstrapper.exe")).count();
+    assert_eq!(ran, 3, "{log:?}");
+}
+
+#[tokio::test]
+async fn starts_fan_out_with_the_parallelism_as_throttle_limit() {
+    let d = four_server_seed();
+    let bed = Bed::new(&d, json!({ "quiet": true }));
+    let b = with_latency(&bed, 2, 200);
+    b.observe().await.unwrap();
+    let ops: Vec<Operation> = d.edge_pools[&f("edgepool1.contoso.com")]
+        .computers
+        .keys()
+        .map(|c| Operation::StartServices {
+            pool: f("edgepool1.contoso.com"),
+            computer: c.clone(),
+        })
+        .collect();
+    let results = b.apply_batch(&ops).await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let all: Vec<Value> = serde_json::from_value(bed.state()["fanOuts"].clone()).unwrap();
+    let start = all.last().unwrap();
+    assert_eq!(start["cmdlet"], "Start-CsWindowsService");
+    assert_eq!(start["throttleLimit"], 2);
+    assert_eq!(start["maxInFlight"], 2, "{start}");
 }

@@ -31,13 +31,24 @@
 //! `dialin` and `admin` URLs), and each Edge replica keeps reporting the
 //! previous update (`UpToDate = True`) for a few polls; the replication
 //! wait is judged by evaluating the script's own helper filter.
+//!
+//! It can take the time Lync takes (`latency`: per-cmdlet figures scaled by
+//! `EDGEFED_DOUBLE_LATENCY_SCALE`); fan-outs then run their servers
+//! concurrently up to `-ThrottleLimit` and record how many ran at once.
+//!
+//! For scale tests, `estateSites: N` with an empty deployment generates an
+//! N-site estate (`estate`).
 
 #[path = "edgefed-shell-double/clock.rs"]
 mod clock;
 #[path = "edgefed-shell-double/cmdlets.rs"]
 mod cmdlets;
+#[path = "edgefed-shell-double/estate.rs"]
+mod estate;
 #[path = "edgefed-shell-double/exec.rs"]
 mod exec;
+#[path = "edgefed-shell-double/latency.rs"]
+mod latency;
 #[path = "edgefed-shell-double/lexer.rs"]
 mod lexer;
 #[path = "edgefed-shell-double/observe_answers.rs"]

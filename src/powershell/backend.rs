@@ -24,7 +24,7 @@ use super::body::{Slot, Values};
 use super::commands::{
     CREDENTIAL_FROM_FILE, EXPORT_TOPOLOGY, NO_PUBLISH_TIME, NOW_HELPER, PER_COMPUTER_HELPERS, SIGNATURE_HELPERS,
     SIMPLE_URL_HELPERS, ServiceVerb, WAIT_REPLICATION_HELPER, WRITE_FILE_HELPER, computer_list, credential_helper,
-    service_fan_out, shell_body, write_file_call,
+    service_fan_out, setup_fan_out, shell_body, write_file_call,
 };
 use super::config::PowerShellConfig;
 use super::failover_record::FailoverRecord;
@@ -92,6 +92,15 @@ fn pool_failover_of(op: &Operation) -> Option<(&Fqdn, bool)> {
     }
 }
 
+/// What a fan-out runs on each of its Edge servers.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum FanOutKey {
+    /// A service cmdlet.
+    Service(ServiceVerb),
+    /// Bootstrapper.exe at this path (a PowerShell literal).
+    Setup(String),
+}
+
 /// What to do with one operation of a batch.
 enum Plan {
     /// Answered without the shell.
@@ -154,25 +163,65 @@ impl PowerShellBackend {
         }
     }
 
-    /// The service operations of a batch: for each verb, one fan-out to all
-    /// its servers, sent as the step of its first operation; the others
-    /// read their server's answer from it.
+    /// The values of a setup fan-out's body, or why it cannot be sent.
+    fn setup_values(&self, pool: &Fqdn, computer: &Fqdn) -> Result<(String, Values), BackendError> {
+        let session = self.lock();
+        let Some(observed) = session.observed.as_ref() else {
+            return Err(failed("run-setup needs an observation first"));
+        };
+        let Some(product) = observed.products.get(pool) else {
+            return Err(failed(format!(
+                "the product version of Edge pool {pool} is unknown (Get-CsService -EdgeServer gave no Version edgefed knows): cannot locate Bootstrapper.exe; on {computer}, find which of {} under Program Files holds Deployment\\Bootstrapper.exe and run it by hand (Run Again)",
+                Product::FOLDERS
+            )));
+        };
+        let t = &self.config.timeouts;
+        let published_at = session.published_at.as_deref().unwrap_or(NO_PUBLISH_TIME);
+        let published_at = ps_value("publish time", published_at).map_err(|e| failed(e.to_string()))?;
+        let bootstrapper = quote_literal(&product.bootstrapper());
+        let values = Values::new()
+            .with(Slot::PublishedAt, published_at)
+            .with(Slot::ReplicationWait, t.replication_wait.as_secs().to_string())
+            .with(Slot::ReplicationPoll, t.replication_poll.as_secs().max(1).to_string())
+            .with(Slot::EdgeCredential, self.edge_credential())
+            .with(Slot::ThrottleLimit, self.config.parallelism.max(1).to_string())
+            .with(Slot::Bootstrapper, bootstrapper.clone());
+        Ok((bootstrapper, values))
+    }
+
+    /// The operations of a batch that run on Edge servers through
+    /// `Invoke-Command`: one fan-out per service verb, and one per
+    /// Bootstrapper.exe path for `run-setup`, each to all its servers and
+    /// sent as the step of its first operation; the others read their
+    /// server's answer from it.
     fn plan_fan_outs(&self, operations: &[Operation]) -> Vec<Option<Plan>> {
-        let mut first: std::collections::BTreeMap<ServiceVerb, (usize, Vec<Fqdn>)> = std::collections::BTreeMap::new();
+        let mut first: BTreeMap<FanOutKey, (usize, Vec<Fqdn>, Values)> = BTreeMap::new();
         let mut plans: Vec<Option<Plan>> = Vec::with_capacity(operations.len());
+        let service_values = Values::new()
+            .with(Slot::EdgeCredential, self.edge_credential())
+            .with(Slot::ThrottleLimit, self.config.parallelism.max(1).to_string());
         for (i, op) in operations.iter().enumerate() {
-            let computer = match op {
-                Operation::StartServices { computer, .. } | Operation::StopServices { computer, .. } => computer,
+            let (key, computer, values) = match op {
+                Operation::StartServices { computer, .. } | Operation::StopServices { computer, .. } => {
+                    let Some(verb) = ServiceVerb::of(op) else {
+                        plans.push(None);
+                        continue;
+                    };
+                    (FanOutKey::Service(verb), computer, service_values.clone())
+                }
+                Operation::RunSetup { pool, computer } => match self.setup_values(pool, computer) {
+                    Ok((bootstrapper, values)) => (FanOutKey::Setup(bootstrapper), computer, values),
+                    Err(e) => {
+                        plans.push(Some(Plan::Done(Err(e))));
+                        continue;
+                    }
+                },
                 _ => {
                     plans.push(None);
                     continue;
                 }
             };
-            let Some(verb) = ServiceVerb::of(op) else {
-                plans.push(None);
-                continue;
-            };
-            let entry = first.entry(verb).or_insert_with(|| (i, Vec::new()));
+            let entry = first.entry(key).or_insert_with(|| (i, Vec::new(), values));
             if !entry.1.contains(computer) {
                 entry.1.push(computer.clone());
             }
@@ -182,9 +231,12 @@ impl PowerShellBackend {
                 Plan::Joined(entry.0)
             }));
         }
-        let values = Values::new().with(Slot::EdgeCredential, self.edge_credential());
-        for (verb, (i, computers)) in first {
-            plans[i] = Some(match service_fan_out(verb, &computer_list(&computers)).fill(&values) {
+        for (key, (i, computers, values)) in first {
+            let body = match key {
+                FanOutKey::Service(verb) => service_fan_out(verb, &computer_list(&computers)),
+                FanOutKey::Setup(_) => setup_fan_out(&computers),
+            };
+            plans[i] = Some(match body.fill(&values) {
                 Ok(text) => Plan::FanOut(text),
                 Err(e) => Plan::Done(Err(failed(format!("{}: {e}", operations[i].kind())))),
             });
@@ -218,36 +270,12 @@ impl PowerShellBackend {
                     .with(Slot::ReplicationPoll, t.replication_poll.as_secs().max(1).to_string());
                 shell_step(op, &values)
             }
-            Operation::RunSetup { pool, computer } => {
-                let session = self.lock();
-                let Some(observed) = session.observed.as_ref() else {
-                    return Plan::Done(Err(failed("run-setup needs an observation first")));
-                };
-                let Some(product) = observed.products.get(pool) else {
-                    return Plan::Done(Err(failed(format!(
-                        "the product version of Edge pool {pool} is unknown (Get-CsService -EdgeServer gave no Version edgefed knows): cannot locate Bootstrapper.exe; on {computer}, find which of {} under Program Files holds Deployment\\Bootstrapper.exe and run it by hand (Run Again)",
-                        Product::FOLDERS
-                    ))));
-                };
-                let t = &self.config.timeouts;
-                let credential = self.edge_credential();
-                let published_at = session.published_at.as_deref().unwrap_or(NO_PUBLISH_TIME);
-                let published_at = match ps_value("publish time", published_at) {
-                    Ok(literal) => literal,
-                    Err(e) => return Plan::Done(Err(failed(e.to_string()))),
-                };
-                let values = Values::new()
-                    .with(Slot::PublishedAt, published_at)
-                    .with(Slot::ReplicationWait, t.replication_wait.as_secs().to_string())
-                    .with(Slot::ReplicationPoll, t.replication_poll.as_secs().max(1).to_string())
-                    .with(Slot::EdgeCredential, credential)
-                    .with(Slot::Bootstrapper, quote_literal(&product.bootstrapper()));
-                shell_step(op, &values)
+            Operation::StartServices { .. } | Operation::StopServices { .. } | Operation::RunSetup { .. } => {
+                Plan::Done(Err(failed(format!(
+                    "{} is sent in its wave's fan-out (this is a bug in edgefed: please report it)",
+                    op.kind()
+                ))))
             }
-            Operation::StartServices { .. } | Operation::StopServices { .. } => Plan::Done(Err(failed(format!(
-                "{} is sent in its wave's fan-out (this is a bug in edgefed: please report it)",
-                op.kind()
-            )))),
             Operation::SetEdgeNextHop { .. }
             | Operation::SetSiteFederationRoute { .. }
             | Operation::SetSiteXmppRoute { .. }
@@ -419,23 +447,27 @@ impl PowerShellBackend {
     }
 }
 
-/// The result of a service operation: its server's answer in the fan-out.
+/// The result of an operation sent in a fan-out: its server's answer.
 fn fan_out_result(op: &Operation, outcome: StepOutcome) -> Result<Applied, BackendError> {
-    let (Some(verb), Operation::StartServices { computer, .. } | Operation::StopServices { computer, .. }) =
-        (ServiceVerb::of(op), op)
-    else {
-        return Err(failed(format!("{} is not a service operation", op.kind())));
+    let (what, computer) = match op {
+        Operation::StartServices { computer, .. } | Operation::StopServices { computer, .. } => {
+            match ServiceVerb::of(op) {
+                Some(verb) => (verb.cmdlet(), computer),
+                None => return Err(failed(format!("{} is not a service operation", op.kind()))),
+            }
+        }
+        Operation::RunSetup { computer, .. } => ("Bootstrapper.exe", computer),
+        _ => return Err(failed(format!("{} is not sent in a fan-out", op.kind()))),
     };
     let value = match outcome {
         StepOutcome::Ok { value, .. } => value,
         StepOutcome::Err(m) => {
             return Err(refused(format!(
-                "the `Invoke-Command` fan-out of `{}` to the Edge servers failed: {m}",
-                verb.cmdlet()
+                "the `Invoke-Command` fan-out of `{what}` to the Edge servers failed: {m}"
             )));
         }
     };
-    let answers = parse_answers(verb.cmdlet(), &value)?;
+    let answers = parse_answers(what, &value)?;
     match answers.into_iter().find(|a| a.computer == *computer) {
         Some(a) => match a.outcome {
             Ok(_) => Ok(Applied {
@@ -445,8 +477,7 @@ fn fan_out_result(op: &Operation, outcome: StepOutcome) -> Result<Applied, Backe
             Err(failure) => Err(failure.to_error(computer)),
         },
         None => Err(failed(format!(
-            "the `Invoke-Command` fan-out of `{}` gave no answer for Edge server {computer}",
-            verb.cmdlet()
+            "the `Invoke-Command` fan-out of `{what}` gave no answer for Edge server {computer}"
         ))),
     }
 }
@@ -463,9 +494,9 @@ impl LyncSystem for PowerShellBackend {
     /// [`BackendError::Failed`] when the shell cannot be run or a required
     /// cmdlet or property is missing.
     async fn observe(&self) -> Result<Observation, BackendError> {
-        let script = observe_script(self.config.edge_credential_file.as_deref())?;
-        let reply = self.transport.run(script, self.config.timeouts.observe).await?;
-        let mut observed = parse_observation(&reply)?;
+        let script = observe_script(self.config.edge_credential_file.as_deref(), self.config.parallelism)?;
+        let reply = self.transport.run_lazy(script, self.config.timeouts.observe).await?;
+        let mut observed = parse_observation(reply)?;
         let record = FailoverRecord::in_dir(&self.config.backup_dir).load()?;
         for (pool, p) in &mut observed.deployment.front_end_pools {
             if let FailoverState::Unknown { recorded } = &mut p.failed_over {
@@ -528,7 +559,7 @@ impl LyncSystem for PowerShellBackend {
             }
             needs_fan_out |= matches!(plan, Plan::FanOut(_));
             needs_wait |= matches!(op, Operation::RunSetup { .. } | Operation::WaitForReplication { .. })
-                && matches!(plan, Plan::Step(_));
+                && matches!(plan, Plan::Step(_) | Plan::FanOut(_));
             needs_publish |= matches!(plan, Plan::Publish(_));
             plans.push(plan);
         }

@@ -32,6 +32,9 @@ pub enum Slot {
     ReplicationWait,
     /// How often (seconds) it polls the replication status meanwhile.
     ReplicationPoll,
+    /// How many Edge servers a fan-out works on at once
+    /// (`-ThrottleLimit`).
+    ThrottleLimit,
 }
 
 impl fmt::Display for Slot {
@@ -44,6 +47,7 @@ impl fmt::Display for Slot {
             Self::PublishedAt => "the publish time",
             Self::ReplicationWait => "the replication wait",
             Self::ReplicationPoll => "the replication poll interval",
+            Self::ThrottleLimit => "the fan-out's throttle limit",
         })
     }
 }

@@ -184,22 +184,44 @@ fn publish_body() -> Body {
         .then("; $EdgefedSimpleUrls = Edgefed-SaveSimpleUrls; $EdgefedPublishedAt = Edgefed-Now; Publish-CsTopology -FileName $edgefedFile -Force; Enable-CsTopology; Remove-Item -LiteralPath $edgefedFile; Edgefed-RestoreSimpleUrls $EdgefedSimpleUrls; $EdgefedPublishedAt; Edgefed-Signature")
 }
 
-/// The body of `run-setup` on `computer`: wait (bounded) for CMS
-/// replication of the publish to reach it, then Bootstrapper.exe ("Run
-/// Again") through a remote session.
+/// The body of `run-setup` on `computer`: [`setup_fan_out`] to that one
+/// server.
 fn run_setup_body(computer: &Fqdn) -> Body {
-    let c = q(computer);
-    Body::text(format!("Edgefed-WaitReplication {c} "))
-        .slot(Slot::PublishedAt)
-        .then(" ")
-        .slot(Slot::ReplicationWait)
-        .then(" ")
-        .slot(Slot::ReplicationPoll)
-        .then(format!("; Invoke-Command -ComputerName {c}"))
+    setup_fan_out(std::slice::from_ref(computer))
+}
+
+/// The body of one setup fan-out to `computers` (Edge servers of one
+/// product): wait (bounded) for CMS replication of the publish to reach
+/// each of them, then ONE `Invoke-Command -ComputerName <all> -ThrottleLimit
+/// …` runs Bootstrapper.exe ("Run Again") on up to the throttle limit of
+/// them at once, collects each server's errors (a non-zero exit code is
+/// thrown on the server) and writes one entry per server with
+/// `Edgefed-PerComputer` ([`PER_COMPUTER_HELPERS`]): a failure names its
+/// server and does not hide the others' success. Windows PowerShell 5.1
+/// runs it (no `ForEach-Object -Parallel`).
+#[must_use]
+pub fn setup_fan_out(computers: &[Fqdn]) -> Body {
+    let list = computer_list(computers);
+    let mut body = Body::default();
+    for c in computers {
+        body = body
+            .then(format!("Edgefed-WaitReplication {} ", q(c)))
+            .slot(Slot::PublishedAt)
+            .then(" ")
+            .slot(Slot::ReplicationWait)
+            .then(" ")
+            .slot(Slot::ReplicationPoll)
+            .then("; ");
+    }
+    body.then(format!("$edgefedOut = @(Invoke-Command -ComputerName {list}"))
         .slot(Slot::EdgeCredential)
-        .then(" -ScriptBlock { & (Join-Path $env:ProgramFiles ")
+        .then(" -ThrottleLimit ")
+        .slot(Slot::ThrottleLimit)
+        .then(" -ErrorAction SilentlyContinue -ErrorVariable edgefedErr -ScriptBlock { & (Join-Path $env:ProgramFiles ")
         .slot(Slot::Bootstrapper)
-        .then("); if ($LASTEXITCODE -ne 0) { throw ('Bootstrapper.exe exited with code ' + $LASTEXITCODE) } }")
+        .then(format!(
+            "); if ($LASTEXITCODE -ne 0) {{ throw ('Bootstrapper.exe exited with code ' + $LASTEXITCODE) }} }}); Edgefed-PerComputer {list} $edgefedOut $edgefedErr"
+        ))
 }
 
 /// Waits (within the timeout) until CMS replication has reached the server:
@@ -284,10 +306,6 @@ impl ServiceVerb {
     }
 }
 
-/// How many Edge servers one fan-out reaches at once
-/// (`Invoke-Command -ThrottleLimit`; 32 is also its default).
-pub const EDGE_THROTTLE_LIMIT: u32 = 32;
-
 /// Loads the Lync / Skype for Business module inside the remote session
 /// when the Management Shell's cmdlets are not there already.
 const REMOTE_IMPORT: &str = "if (-not (Get-Command Get-CsWindowsService -ErrorAction SilentlyContinue)) { foreach ($m in @('SkypeForBusiness', 'Lync')) { try { Import-Module $m -ErrorAction Stop; break } catch { } } }";
@@ -313,7 +331,8 @@ pub fn computer_list(computers: &[Fqdn]) -> String {
 /// The body of one fan-out of `verb` to the Edge servers `computers` (a
 /// PowerShell array expression, [`computer_list`] or a variable): ONE
 /// `Invoke-Command -ComputerName <all> -Credential … -ThrottleLimit …` that
-/// runs the service cmdlet on each server (`Get-`, `Start-` and
+/// runs the service cmdlet on each server, up to the throttle limit
+/// (`--parallelism`) at once, (`Get-`, `Start-` and
 /// `Stop-CsWindowsService -ComputerName` take no credential, and Edge
 /// servers are usually in a workgroup), collects each server's errors
 /// (`-ErrorAction SilentlyContinue -ErrorVariable`) and writes one entry
@@ -334,7 +353,9 @@ pub fn service_fan_out(verb: ServiceVerb, computers: &str) -> Body {
     };
     Body::text(format!("$edgefedOut = @(Invoke-Command -ComputerName {computers}"))
         .slot(Slot::EdgeCredential)
+        .then(" -ThrottleLimit ")
+        .slot(Slot::ThrottleLimit)
         .then(format!(
-            " -ThrottleLimit {EDGE_THROTTLE_LIMIT} -ErrorAction SilentlyContinue -ErrorVariable edgefedErr -ScriptBlock {{ {REMOTE_IMPORT}; {remote} }}); Edgefed-PerComputer {computers} $edgefedOut $edgefedErr"
+            " -ErrorAction SilentlyContinue -ErrorVariable edgefedErr -ScriptBlock {{ {REMOTE_IMPORT}; {remote} }}); Edgefed-PerComputer {computers} $edgefedOut $edgefedErr"
         ))
 }

@@ -186,7 +186,13 @@ pub struct PowerShellConfig {
     pub backup_dir: PathBuf,
     /// Timeouts.
     pub timeouts: Timeouts,
+    /// How many Edge servers one fan-out works on at once
+    /// (`Invoke-Command -ThrottleLimit`, `--parallelism`).
+    pub parallelism: u32,
 }
+
+/// The default of `--parallelism`.
+pub const DEFAULT_PARALLELISM: u32 = 8;
 
 impl PowerShellConfig {
     /// A configuration with the given launcher and defaults for the rest
@@ -200,6 +206,7 @@ impl PowerShellConfig {
             edge_credential_file: None,
             backup_dir: PathBuf::from(".edgefed/backups"),
             timeouts: Timeouts::default(),
+            parallelism: DEFAULT_PARALLELISM,
         })
     }
 

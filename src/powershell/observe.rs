@@ -52,7 +52,7 @@ use super::records::{Record, fqdn_of, role_of, strip_role};
 use super::remoting::parse_answers;
 use super::script::Script;
 use super::topology_view::TopologyFacts;
-use super::transport::{Reply, StepOutcome, step};
+use super::transport::{StepOutcome, Steps};
 use crate::backend::BackendError;
 use crate::model::Product;
 use crate::model::{
@@ -69,21 +69,25 @@ pub const OBSERVE_HELPERS: &[&str] = &[
 
 /// The step that observes every Edge server's services: the servers of
 /// every Edge pool, then one fan-out to all of them (none: nothing sent).
-fn windows_services_step(credential: &str) -> Result<String, Unfilled> {
-    let fan_out = service_fan_out(ServiceVerb::Get, "$edgefedEdges")
-        .fill(&Values::new().with(Slot::EdgeCredential, credential))?;
+fn windows_services_step(credential: &str, parallelism: u32) -> Result<String, Unfilled> {
+    let fan_out = service_fan_out(ServiceVerb::Get, "$edgefedEdges").fill(
+        &Values::new()
+            .with(Slot::EdgeCredential, credential)
+            .with(Slot::ThrottleLimit, parallelism.max(1).to_string()),
+    )?;
     Ok(format!(
         "$edgefedEdges = @(Edgefed-EdgeComputers); if ($edgefedEdges.Count -gt 0) {{ {fan_out} }}"
     ))
 }
 
 /// The observe script. With `credential_file`, the Edge servers are
-/// reached with the credential it holds (read on the far side).
+/// reached with the credential it holds (read on the far side);
+/// `parallelism` of them are asked at once.
 ///
 /// # Errors
 /// [`BackendError::Failed`] when the credential file's path cannot be a
 /// literal (a control character).
-pub fn observe_script(credential_file: Option<&str>) -> Result<Script, BackendError> {
+pub fn observe_script(credential_file: Option<&str>, parallelism: u32) -> Result<Script, BackendError> {
     let mut s = Script::new();
     for h in OBSERVE_HELPERS {
         s.line(*h);
@@ -98,7 +102,8 @@ pub fn observe_script(credential_file: Option<&str>) -> Result<Script, BackendEr
         }
         None => "",
     };
-    let windows_services = windows_services_step(credential).map_err(|e| BackendError::failed(e.to_string()))?;
+    let windows_services =
+        windows_services_step(credential, parallelism).map_err(|e| BackendError::failed(e.to_string()))?;
     s.step("topology", "(Get-CsTopology -AsXml).ToString()");
     s.step("sites", "Get-CsSite | Edgefed-Record");
     s.step("edgeServices", "Get-CsService -EdgeServer | Edgefed-Record");
@@ -137,28 +142,27 @@ pub struct Observed {
     pub products: BTreeMap<Fqdn, Product>,
 }
 
-fn required_step(reply: &Reply, key: &str, cmdlet: &str) -> Result<Vec<Value>, BackendError> {
-    match step(reply, key)? {
+fn required_step(reply: &mut impl Steps, key: &str, cmdlet: &str) -> Result<Vec<Value>, BackendError> {
+    match reply.take(key)? {
         StepOutcome::Ok { value, .. } => Ok(value),
         StepOutcome::Err(message) => Err(BackendError::failed(format!("`{cmdlet}` failed: {message}"))),
     }
 }
 
-/// The `Signature` attribute of a published topology document.
+/// The `Signature` attribute of a published topology document, read
+/// without building a DOM (`topology::root_signature`): the observation
+/// parses the document once, for its facts.
 ///
 /// # Errors
-/// [`BackendError::Failed`] when the document is not XML or its root has no
-/// `Signature`.
+/// [`BackendError::Failed`] when the document is not XML up to its root
+/// start tag or its root has no `Signature`.
 pub fn signature_of(xml: &str) -> Result<String, BackendError> {
-    let text = xml.trim_start_matches('\u{feff}');
-    let doc = roxmltree::Document::parse(text).map_err(|e| {
-        BackendError::failed(format!(
-            "`Get-CsTopology -AsXml` returned a document that is not XML: {e}"
-        ))
-    })?;
-    doc.root_element()
-        .attribute("Signature")
-        .map(str::to_string)
+    crate::topology::root_signature(xml, "Get-CsTopology -AsXml")
+        .map_err(|e| {
+            BackendError::failed(format!(
+                "`Get-CsTopology -AsXml` returned a document that is not XML: {e}"
+            ))
+        })?
         .ok_or_else(|| {
             BackendError::failed("`Get-CsTopology -AsXml` returned a document whose root has no `Signature` attribute")
         })
@@ -174,14 +178,15 @@ fn site_name_of(value: &str) -> String {
 /// [`BackendError::Failed`] naming the cmdlet (and property) when a required
 /// cmdlet failed or returned an object without a required property.
 #[allow(clippy::too_many_lines)]
-pub fn parse_observation(reply: &Reply) -> Result<Observed, BackendError> {
+pub fn parse_observation(mut reply: impl Steps) -> Result<Observed, BackendError> {
+    let reply = &mut reply;
     let mut warnings = Vec::new();
     let topology = required_step(reply, "topology", "Get-CsTopology -AsXml")?;
-    let topology_xml = topology
-        .first()
-        .and_then(Value::as_str)
-        .ok_or_else(|| BackendError::failed("`Get-CsTopology -AsXml` returned no document"))?
-        .to_string();
+    // Moved out of the reply, not copied: at 10,000 sites it is most of it.
+    let topology_xml = match topology.into_iter().next() {
+        Some(Value::String(xml)) => xml,
+        _ => return Err(BackendError::failed("`Get-CsTopology -AsXml` returned no document")),
+    };
     let signature = signature_of(&topology_xml)?;
 
     // Sites and their routes.
@@ -282,7 +287,7 @@ pub fn parse_observation(reply: &Reply) -> Result<Observed, BackendError> {
 
     // Edge computers' services.
     let mut states: BTreeMap<Fqdn, Computer> = BTreeMap::new();
-    match step(reply, "windowsServices")? {
+    match reply.take("windowsServices")? {
         StepOutcome::Ok { value, .. } => {
             for answer in parse_answers("Get-CsWindowsService", &value)? {
                 let (reachable, running) = match &answer.outcome {
@@ -320,7 +325,7 @@ pub fn parse_observation(reply: &Reply) -> Result<Observed, BackendError> {
     }
 
     // Replication.
-    if let StepOutcome::Ok { value, .. } = step(reply, "replication")? {
+    if let StepOutcome::Ok { value, .. } = reply.take("replication")? {
         for r in Record::all("Get-CsManagementStoreReplicationStatus", &value)? {
             if let (Some(replica), Some(false)) = (r.text(&["ReplicaFqdn"]), r.flag(&["UpToDate"]))
                 && let Ok(f) = Fqdn::parse(&replica)
@@ -366,7 +371,7 @@ pub fn parse_observation(reply: &Reply) -> Result<Observed, BackendError> {
     // Front End pools and their backup pairing.
     let reg_values = required_step(reply, "registrars", "Get-CsService -Registrar")?;
     let mut backups: BTreeMap<Fqdn, Option<Fqdn>> = BTreeMap::new();
-    if let StepOutcome::Ok { value, .. } = step(reply, "backupRelationships")? {
+    if let StepOutcome::Ok { value, .. } = reply.take("backupRelationships")? {
         for v in &value {
             let Some(obj) = v.as_object() else { continue };
             let Some(p) = obj.get("PoolFqdn").and_then(Value::as_str) else {
@@ -446,7 +451,7 @@ pub fn parse_observation(reply: &Reply) -> Result<Observed, BackendError> {
 /// The Central Management Server (see the module documentation), or `None`
 /// with a warning when its pool or its status cannot be read.
 fn central_management(
-    reply: &Reply,
+    reply: &mut impl Steps,
     front_end_pools: &BTreeMap<Fqdn, FrontEndPool>,
     warnings: &mut Vec<String>,
 ) -> Result<Option<CentralManagement>, BackendError> {
@@ -459,7 +464,7 @@ fn central_management(
         ));
         Ok(None)
     };
-    let service = match step(reply, "centralManagement")? {
+    let service = match reply.take("centralManagement")? {
         StepOutcome::Ok { value, .. } => value,
         StepOutcome::Err(m) => return not_read(warnings, format!("`{SERVICE}` failed: {m}")),
     };
@@ -479,7 +484,7 @@ fn central_management(
         .iter()
         .find(|v| role_of(v).as_deref() == Some("centralmanagementdatabase"))
         .and_then(|v| Fqdn::parse(strip_role(v)).ok());
-    let available = match step(reply, "centralManagementStatus")? {
+    let available = match reply.take("centralManagementStatus")? {
         StepOutcome::Ok { value, .. } => Record::all(STATUS, &value)?
             .iter()
             .any(|r| r.text(&["ActiveMasterFqdn"]).is_some()),
@@ -487,7 +492,7 @@ fn central_management(
     };
     let backup_pool = front_end_pools.get(&pool).and_then(|p| p.backup_pool.clone());
     let mut databases = Vec::new();
-    if let StepOutcome::Ok { value, .. } = step(reply, "centralManagementDatabases")? {
+    if let StepOutcome::Ok { value, .. } = reply.take("centralManagementDatabases")? {
         for r in Record::all(DATABASES, &value)? {
             let server = fqdn_of(DATABASES, "PoolFqdn", &r.required(&["PoolFqdn", "Identity"])?)?;
             databases.push((server, r.text(&["SqlInstanceName"])));

@@ -13,7 +13,7 @@ use super::commands::{
     EXPORT_TOPOLOGY, NO_PUBLISH_TIME, NOW_HELPER, PER_COMPUTER_HELPERS, SIGNATURE_HELPERS, SIMPLE_URL_HELPERS,
     WAIT_REPLICATION_HELPER, shell_body,
 };
-use super::config::Timeouts;
+use super::config::{DEFAULT_PARALLELISM, Timeouts};
 use super::quote::quote_literal;
 use crate::model::{Deployment, Product};
 use crate::plan::{Action, Operation};
@@ -42,6 +42,7 @@ pub fn runbook_values() -> Values {
         .with(Slot::PublishedAt, "$EdgefedPublishedAt")
         .with(Slot::ReplicationWait, "$EdgefedReplicationWait")
         .with(Slot::ReplicationPoll, "$EdgefedReplicationPoll")
+        .with(Slot::ThrottleLimit, "$EdgefedThrottleLimit")
 }
 
 /// The seed-procedure step an action implements.
@@ -134,10 +135,12 @@ fn preamble(out: &mut String, actions: &[Action], observed: Option<&Deployment>)
     if has_setup || has_services {
         out.push_str("# Edge servers are reached through PowerShell remoting (WinRM) with this credential: a local administrator.\n");
         out.push_str("$EdgefedEdgeCredential = Get-Credential -Message 'Administrator of the Edge servers'\n");
-    }
-    if has_services {
+        let _ = writeln!(
+            out,
+            "# How many Edge servers one Invoke-Command works on at once (edgefed's --parallelism default).\n$EdgefedThrottleLimit = {DEFAULT_PARALLELISM}"
+        );
         out.push_str(
-            "# Service control runs on the Edge servers through Invoke-Command; these write one entry per server.\n",
+            "# Service control and setup run on the Edge servers through Invoke-Command; these write one entry per server.\n",
         );
         for h in PER_COMPUTER_HELPERS {
             out.push_str(h);

@@ -85,19 +85,24 @@ impl Script {
 
 /// Extracts the JSON between the markers of `nonce` from a shell's stdout.
 /// Lines before and after (banners, warnings, progress, echoes) are ignored;
-/// a result wrapped over several lines is joined.
+/// a result wrapped over several lines is joined. A result on one line (the
+/// usual case) is borrowed, not copied.
 #[must_use]
-pub fn extract_result<'a>(stdout: &'a str, nonce: &str) -> Option<String> {
+pub fn extract_result<'a>(stdout: &'a str, nonce: &str) -> Option<std::borrow::Cow<'a, str>> {
     let begin = format!("{BEGIN_MARKER}{nonce}");
     let end = format!("{END_MARKER}{nonce}");
     let mut lines = stdout.lines().map(|l: &'a str| l.trim_end_matches('\r'));
     lines.by_ref().find(|l| l.trim() == begin)?;
-    let mut json = String::new();
+    let first = lines.next()?;
+    if first.trim() == end {
+        return Some(std::borrow::Cow::Borrowed(""));
+    }
+    let mut json: Option<String> = None;
     for l in lines {
         if l.trim() == end {
-            return Some(json);
+            return Some(json.map_or(std::borrow::Cow::Borrowed(first), std::borrow::Cow::Owned));
         }
-        json.push_str(l);
+        json.get_or_insert_with(|| first.to_string()).push_str(l);
     }
     None
 }

@@ -8,6 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tracing::Instrument as _;
@@ -68,6 +70,22 @@ impl Transport {
     /// marked result (with its exit status and the end of its stderr);
     /// [`BackendError::Timeout`] when it does not finish in time.
     pub async fn run(&self, script: Script, timeout: Duration) -> Result<Reply, BackendError> {
+        let x = self.exchange(script, timeout).await?;
+        reply_of(x.out, &x.err, &x.nonce, &x.status, x.write_error)
+    }
+
+    /// [`Self::run`], with the result read one step at a time
+    /// ([`LazyReply`]): what observation uses, whose answer is large.
+    ///
+    /// # Errors
+    /// As [`Self::run`].
+    pub async fn run_lazy(&self, script: Script, timeout: Duration) -> Result<LazyReply, BackendError> {
+        let x = self.exchange(script, timeout).await?;
+        LazyReply::parse(x.out, &x.err, &x.nonce, &x.status, x.write_error)
+    }
+
+    /// Runs `script`: what the shell printed, and how it ended.
+    async fn exchange(&self, script: Script, timeout: Duration) -> Result<Exchange, BackendError> {
         let (text, nonce) = script.finish();
         // One span per round trip: its close prints the duration (`-vv`);
         // the exit status and bytes read are recorded when the shell ends.
@@ -85,7 +103,7 @@ impl Transport {
         self.round_trip(text, nonce, timeout).instrument(span).await
     }
 
-    async fn round_trip(&self, text: String, nonce: String, timeout: Duration) -> Result<Reply, BackendError> {
+    async fn round_trip(&self, text: String, nonce: String, timeout: Duration) -> Result<Exchange, BackendError> {
         self.round_trips.fetch_add(1, Ordering::Relaxed);
         self.sent.fetch_add(text.len() as u64, Ordering::Relaxed);
         let program = &self.launcher.program;
@@ -157,32 +175,157 @@ impl Transport {
         let span = tracing::Span::current();
         span.record("exit", tracing::field::display(&status));
         span.record("bytes_received", out.len() + err.len());
-        let stdout = String::from_utf8_lossy(&out);
-        let Some(json) = extract_result(&stdout, &nonce) else {
-            let stderr = String::from_utf8_lossy(&err);
-            let tail: String = stderr
-                .lines()
-                .rev()
-                .take(5)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect::<Vec<_>>()
-                .join(" | ");
-            let wrote = write
-                .err()
-                .map(|e| format!("; writing the script failed: {e}"))
-                .unwrap_or_default();
-            return Err(failed(format!(
-                "the Management Shell returned no result ({status}{wrote}); stderr: {}",
-                if tail.is_empty() { "(empty)" } else { &tail }
-            )));
+        Ok(Exchange {
+            out,
+            err,
+            nonce,
+            status: status.to_string(),
+            write_error: write.err(),
+        })
+    }
+}
+
+/// What one script run gave back.
+struct Exchange {
+    out: Vec<u8>,
+    err: Vec<u8>,
+    nonce: String,
+    status: String,
+    write_error: Option<std::io::Error>,
+}
+
+/// The error of a run that printed no marked result.
+fn no_result(err: &[u8], status: &str, write_error: Option<std::io::Error>) -> BackendError {
+    let stderr = String::from_utf8_lossy(err);
+    let tail: String = stderr
+        .lines()
+        .rev()
+        .take(5)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect::<Vec<_>>()
+        .join(" | ");
+    let wrote = write_error
+        .map(|e| format!("; writing the script failed: {e}"))
+        .unwrap_or_default();
+    BackendError::failed(format!(
+        "the Management Shell returned no result ({status}{wrote}); stderr: {}",
+        if tail.is_empty() { "(empty)" } else { &tail }
+    ))
+}
+
+/// A result object read one step at a time: the shell's output stays
+/// text, each step's JSON is located once, and a step is parsed only when
+/// taken, so a large answer is never held whole both as text and as a
+/// tree.
+#[derive(Debug)]
+pub struct LazyReply {
+    text: String,
+    steps: BTreeMap<String, std::ops::Range<usize>>,
+}
+
+impl LazyReply {
+    /// The result in a shell's output `out` (see [`reply_of`]).
+    ///
+    /// # Errors
+    /// As [`reply_of`].
+    pub fn parse(
+        out: Vec<u8>,
+        err: &[u8],
+        nonce: &str,
+        status: &str,
+        write_error: Option<std::io::Error>,
+    ) -> Result<Self, BackendError> {
+        let text = String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        let (text, range) = match extract_result(&text, nonce) {
+            None => return Err(no_result(err, status, write_error)),
+            Some(std::borrow::Cow::Borrowed(json)) => {
+                let start = json.as_ptr() as usize - text.as_ptr() as usize;
+                let range = start..start + json.len();
+                (text, range)
+            }
+            Some(std::borrow::Cow::Owned(json)) => {
+                let len = json.len();
+                (json, 0..len)
+            }
         };
-        match serde_json::from_str::<Value>(&json) {
-            Ok(Value::Object(map)) => Ok(map),
-            Ok(_) => Err(failed("the Management Shell's result is not a JSON object".into())),
-            Err(e) => Err(failed(format!("the Management Shell's result is not valid JSON: {e}"))),
+        let steps = {
+            let index: BTreeMap<String, &serde_json::value::RawValue> =
+                serde_json::from_str(&text[range]).map_err(|e| {
+                    BackendError::failed(format!("the Management Shell's result is not a JSON object: {e}"))
+                })?;
+            index
+                .into_iter()
+                .map(|(key, raw)| {
+                    let start = raw.get().as_ptr() as usize - text.as_ptr() as usize;
+                    (key, start..start + raw.get().len())
+                })
+                .collect()
+        };
+        Ok(Self { text, steps })
+    }
+}
+
+/// Where steps' outcomes are taken from: a parsed [`Reply`] or a
+/// [`LazyReply`].
+pub trait Steps {
+    /// The outcome of step `key`, taken (a second take finds nothing).
+    ///
+    /// # Errors
+    /// As [`step`]; for a [`LazyReply`], also when the step is not JSON.
+    fn take(&mut self, key: &str) -> Result<StepOutcome, BackendError>;
+}
+
+impl Steps for Reply {
+    fn take(&mut self, key: &str) -> Result<StepOutcome, BackendError> {
+        take_step(self, key)
+    }
+}
+
+impl Steps for LazyReply {
+    fn take(&mut self, key: &str) -> Result<StepOutcome, BackendError> {
+        let mut one = Reply::new();
+        if let Some(range) = self.steps.remove(key) {
+            let value: Value = serde_json::from_str(&self.text[range]).map_err(|e| {
+                BackendError::failed(format!(
+                    "the Management Shell's result for step `{key}` is not valid JSON: {e}"
+                ))
+            })?;
+            one.insert(key.to_string(), value);
         }
+        take_step(&mut one, key)
+    }
+}
+
+/// The result object in a shell's output `out` (consumed: it is dropped
+/// as soon as the JSON is parsed, so the answer is never held twice beside
+/// its parsed form). `err`, `status` and `write_error` explain a missing
+/// result.
+///
+/// # Errors
+/// [`BackendError::Failed`] when there is no marked result or it is not a
+/// JSON object.
+pub fn reply_of(
+    out: Vec<u8>,
+    err: &[u8],
+    nonce: &str,
+    status: &str,
+    write_error: Option<std::io::Error>,
+) -> Result<Reply, BackendError> {
+    let failed = |message: String| BackendError::failed(message);
+    let parsed = {
+        let stdout = String::from_utf8_lossy(&out);
+        extract_result(&stdout, nonce).map(|json| serde_json::from_str::<Value>(&json))
+    };
+    drop(out);
+    let Some(parsed) = parsed else {
+        return Err(no_result(err, status, write_error));
+    };
+    match parsed {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(failed("the Management Shell's result is not a JSON object".into())),
+        Err(e) => Err(failed(format!("the Management Shell's result is not valid JSON: {e}"))),
     }
 }
 
@@ -223,6 +366,40 @@ pub enum StepOutcome {
     Err(String),
 }
 
+/// The outcome of step `key`, moved out of `reply` (nothing is copied:
+/// observation takes each step once).
+///
+/// # Errors
+/// As [`step`].
+pub fn take_step(reply: &mut Reply, key: &str) -> Result<StepOutcome, BackendError> {
+    let Some(Value::Object(mut s)) = reply.remove(key) else {
+        return step(&Reply::new(), key);
+    };
+    if s.get("ok").and_then(Value::as_bool) == Some(true) {
+        let value = match s.remove("value") {
+            Some(Value::Array(a)) => a,
+            Some(Value::Null) | None => Vec::new(),
+            Some(v) => vec![v],
+        };
+        let warnings = match s.remove("warnings") {
+            Some(Value::Array(a)) => a
+                .into_iter()
+                .filter_map(|w| match w {
+                    Value::String(w) => Some(w),
+                    _ => None,
+                })
+                .collect(),
+            Some(Value::String(w)) => vec![w],
+            _ => Vec::new(),
+        };
+        Ok(StepOutcome::Ok { value, warnings })
+    } else {
+        let mut rest = Reply::new();
+        rest.insert(key.to_string(), Value::Object(s));
+        step(&rest, key)
+    }
+}
+
 /// The outcome of step `key`.
 ///
 /// # Errors
@@ -253,5 +430,41 @@ pub fn step(reply: &Reply, key: &str) -> Result<StepOutcome, BackendError> {
             .unwrap_or("the step failed without a message")
             .to_string();
         Ok(StepOutcome::Err(message))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lazy(stdout: &str) -> Result<LazyReply, BackendError> {
+        LazyReply::parse(stdout.as_bytes().to_vec(), b"boom", "n1", "exit status: 0", None)
+    }
+
+    #[test]
+    fn a_lazy_reply_gives_each_step_once_and_ignores_the_noise() {
+        let out = "banner\r\nEDGEFED-BEGIN-0000decoy\r\n{\"a\":{\"ok\":false,\"message\":\"decoy\"}}\r\nEDGEFED-END-0000decoy\r\nEDGEFED-BEGIN-n1\r\n{\"a\":{\"ok\":true,\"value\":[\"x\\\"y\"],\"warnings\":[\"w\"]},\"b\":{\"ok\":false,\"message\":\"no\"}}\r\nEDGEFED-END-n1\r\nPS> ";
+        let mut r = lazy(out).unwrap();
+        assert_eq!(
+            r.take("a").unwrap(),
+            StepOutcome::Ok {
+                value: vec![Value::String("x\"y".into())],
+                warnings: vec!["w".into()]
+            }
+        );
+        assert_eq!(r.take("b").unwrap(), StepOutcome::Err("no".into()));
+        // Taken once: the second take is a step the script never reached.
+        assert!(r.take("a").unwrap_err().to_string().contains("no outcome for step `a`"));
+        assert!(r.take("c").is_err());
+    }
+
+    #[test]
+    fn a_wrapped_result_is_joined_and_a_missing_or_bad_one_is_named() {
+        let mut r = lazy("EDGEFED-BEGIN-n1\n{\"a\":{\"ok\":true,\n\"value\":[1]}}\nEDGEFED-END-n1\n").unwrap();
+        assert!(matches!(r.take("a").unwrap(), StepOutcome::Ok { value, .. } if value == vec![Value::from(1)]));
+        let e = lazy("nothing here").unwrap_err().to_string();
+        assert!(e.contains("returned no result") && e.contains("boom"), "{e}");
+        let e = lazy("EDGEFED-BEGIN-n1\n[1]\nEDGEFED-END-n1\n").unwrap_err().to_string();
+        assert!(e.contains("not a JSON object"), "{e}");
     }
 }

@@ -14,7 +14,8 @@
 //! pieces), `keys` (interned keys), `index` (DOMs → ranges), `extract`
 //! (ranges → model), `addresses` (which addresses go into public DNS),
 //! `edit` (edits → splices), `model` (public model and [`show`]),
-//! `deployment` ([`to_deployment`]), `error`.
+//! `deployment` ([`to_deployment`]), `signature` (the root's `Signature`
+//! read without a DOM), `error`.
 
 mod addresses;
 mod chunks;
@@ -26,6 +27,7 @@ mod extract;
 mod index;
 mod keys;
 mod model;
+mod signature;
 
 pub use deployment::to_deployment;
 pub use edit::TopologyEdit;
@@ -34,6 +36,7 @@ pub use error::TopologyError;
 pub(crate) use error::line_col;
 pub use index::{NS_SERVICE_ROLES, NS_TOPOLOGY};
 pub use model::{ShowFormat, TopologyEdgePool, TopologyFrontEndPool, TopologyModel, TopologySite, show};
+pub use signature::{PREFIX_BYTES as SIGNATURE_PREFIX_BYTES, root_signature, root_signature_of_bytes};
 
 /// A published topology: its original text and encoding, the parsed index
 /// and the model.

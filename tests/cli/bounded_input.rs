@@ -117,3 +117,22 @@ fn every_duration_option_has_a_ceiling() {
     assert_eq!(code(&env.run(&["--ps-timeout", "run-setup=604800", "observe"])), 0);
     assert_eq!(code(&env.run(&["--lock-timeout", "604800", "observe"])), 0);
 }
+
+#[test]
+fn parallelism_is_1_to_256() {
+    let env = Env::new("healthy");
+    for bad in ["0", "257", "many"] {
+        let out = env.run(&[&format!("--parallelism={bad}"), "observe"]);
+        assert_eq!(code(&out), 64, "--parallelism {bad}: {}", text(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("--parallelism"), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    for good in ["1", "256"] {
+        assert_eq!(
+            code(&env.run(&["--parallelism", good, "observe"])),
+            0,
+            "--parallelism {good}"
+        );
+    }
+}

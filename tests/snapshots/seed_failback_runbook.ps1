@@ -5,7 +5,9 @@
 $ErrorActionPreference = 'Stop'
 # Edge servers are reached through PowerShell remoting (WinRM) with this credential: a local administrator.
 $EdgefedEdgeCredential = Get-Credential -Message 'Administrator of the Edge servers'
-# Service control runs on the Edge servers through Invoke-Command; these write one entry per server.
+# How many Edge servers one Invoke-Command works on at once (edgefed's --parallelism default).
+$EdgefedThrottleLimit = 8
+# Service control and setup run on the Edge servers through Invoke-Command; these write one entry per server.
 function Edgefed-ErrorComputer($r) { if ($null -ne $r.OriginInfo -and $r.OriginInfo.PSComputerName) { [string]$r.OriginInfo.PSComputerName } elseif ($r.TargetObject -is [string]) { $r.TargetObject } else { [string]$r.CategoryInfo.TargetName } }
 function Edgefed-PerComputer([string[]]$c, [object[]]$o, [object[]]$e) { foreach ($x in $c) { $f = @($e | Where-Object { (Edgefed-ErrorComputer $_) -eq $x }); if ($f.Count -gt 0) { [ordered]@{ ComputerName = $x; Reachable = $false; Services = @(); Error = [ordered]@{ Message = [string]$f[0].Exception.Message; ErrorId = [string]$f[0].FullyQualifiedErrorId; Category = [string]$f[0].CategoryInfo.Category; Exception = $f[0].Exception.GetType().FullName; OnServer = ($null -ne $f[0].OriginInfo) } } } else { [ordered]@{ ComputerName = $x; Reachable = $true; Services = @($o | Where-Object { [string]$_.PSComputerName -eq $x } | ForEach-Object { [ordered]@{ Name = [string]$_.Name; Status = [string]$_.Status } }); Error = $null } } } }
 # The product folder of your Edge servers under Program Files, the one holding Deployment\Bootstrapper.exe:
@@ -36,7 +38,7 @@ function Edgefed-RestoreSimpleUrls($saved) { foreach ($c in $saved) { Set-CsSimp
 # Action 1: start-services edgeserver1.contoso.com (pool edgepool1.contoso.com)
 #   Why: edgepool1.contoso.com must run: it becomes the federation route (failback step 1)
 #   Procedure: Failback step 1: on the Edge pool that is available again, start the Edge services
-$edgefedOut = @(Invoke-Command -ComputerName @('edgeserver1.contoso.com') -Credential $EdgefedEdgeCredential -ThrottleLimit 32 -ErrorAction SilentlyContinue -ErrorVariable edgefedErr -ScriptBlock { if (-not (Get-Command Get-CsWindowsService -ErrorAction SilentlyContinue)) { foreach ($m in @('SkypeForBusiness', 'Lync')) { try { Import-Module $m -ErrorAction Stop; break } catch { } } }; Start-CsWindowsService -ErrorAction Stop }); Edgefed-PerComputer @('edgeserver1.contoso.com') $edgefedOut $edgefedErr
+$edgefedOut = @(Invoke-Command -ComputerName @('edgeserver1.contoso.com') -Credential $EdgefedEdgeCredential -ThrottleLimit $EdgefedThrottleLimit -ErrorAction SilentlyContinue -ErrorVariable edgefedErr -ScriptBlock { if (-not (Get-Command Get-CsWindowsService -ErrorAction SilentlyContinue)) { foreach ($m in @('SkypeForBusiness', 'Lync')) { try { Import-Module $m -ErrorAction Stop; break } catch { } } }; Start-CsWindowsService -ErrorAction Stop }); Edgefed-PerComputer @('edgeserver1.contoso.com') $edgefedOut $edgefedErr
 
 # ---------------------------------------------------------------------------
 # Action 2: disable-sip-federation edgepool2.contoso.com
@@ -84,7 +86,7 @@ Edgefed-AssertSignature $EdgefedSignature; $edgefedFile = $EdgefedTopologyFile; 
 #   Procedure: SIP failover steps 6-7 / failback step 2: on the Edge server, Deployment Wizard 'Setup or Remove Lync Server Components' > Run Again
 #   After action(s): 5
 # Wait (at most $EdgefedReplicationWait seconds) until CMS replication reached the server, then Run Again:
-Edgefed-WaitReplication 'edgeserver1.contoso.com' $EdgefedPublishedAt $EdgefedReplicationWait $EdgefedReplicationPoll; Invoke-Command -ComputerName 'edgeserver1.contoso.com' -Credential $EdgefedEdgeCredential -ScriptBlock { & (Join-Path $env:ProgramFiles $using:EdgefedBootstrapper); if ($LASTEXITCODE -ne 0) { throw ('Bootstrapper.exe exited with code ' + $LASTEXITCODE) } }
+Edgefed-WaitReplication 'edgeserver1.contoso.com' $EdgefedPublishedAt $EdgefedReplicationWait $EdgefedReplicationPoll; $edgefedOut = @(Invoke-Command -ComputerName @('edgeserver1.contoso.com') -Credential $EdgefedEdgeCredential -ThrottleLimit $EdgefedThrottleLimit -ErrorAction SilentlyContinue -ErrorVariable edgefedErr -ScriptBlock { & (Join-Path $env:ProgramFiles $using:EdgefedBootstrapper); if ($LASTEXITCODE -ne 0) { throw ('Bootstrapper.exe exited with code ' + $LASTEXITCODE) } }); Edgefed-PerComputer @('edgeserver1.contoso.com') $edgefedOut $edgefedErr
 
 # ---------------------------------------------------------------------------
 # Action 7: set-site-federation-route Site1 → edgepool1.contoso.com

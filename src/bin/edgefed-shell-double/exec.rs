@@ -188,6 +188,11 @@ pub fn exec_statement(st: &mut State, ctx: &mut Ctx, stmt: &[Tok]) -> Result<Out
     if let Some(m) = refuse_while_central_management_down(st, &lower, &cmd.name) {
         return Ok(Err(m));
     }
+    if lower == "edgefed-waitreplication" {
+        super::latency::until_replicated(st.published_at_ms)?;
+    } else {
+        super::latency::sleep(&cmd.name)?;
+    }
     let d = &mut st.deployment;
     match lower.as_str() {
         "edgefed-assertsignature" => {
@@ -234,6 +239,7 @@ pub fn exec_statement(st: &mut State, ctx: &mut Ctx, stmt: &[Tok]) -> Result<Out
             match publish(st, &bytes) {
                 Ok(warnings) => {
                     st.log.push("Publish-CsTopology".into());
+                    st.published_at_ms = Some(super::latency::now_ms());
                     Ok(Ok((Vec::new(), warnings)))
                 }
                 Err(m) => Ok(Err(format!("Publish-CsTopology : {m}"))),
@@ -546,18 +552,28 @@ fn invoke_command(st: &mut State, ctx: &Ctx, cmd: &Command) -> Result<Outcome, S
     if let Err(e) = connect(st, ctx, &c, cmd.has("Credential")) {
         return Ok(Err(e.message));
     }
+    super::latency::sleep("Bootstrapper.exe")?;
+    Ok(run_bootstrapper(st, &c, &path)?.map(|()| (Vec::new(), Vec::new())))
+}
+
+/// Bootstrapper.exe at `path` on Edge server `c` (already connected to).
+///
+/// # Errors
+/// Outer: the double's version has no product (loud). Inner: what the
+/// remote command throws.
+pub fn run_bootstrapper(st: &mut State, c: &Fqdn, path: &str) -> Result<Result<(), String>, String> {
     let product = Product::from_version(st.version).ok_or("the double's version has no product")?;
     let Some((_, pool)) = st
         .deployment
         .edge_pools
         .iter_mut()
-        .find(|(_, p)| p.computers.contains_key(&c))
+        .find(|(_, p)| p.computers.contains_key(c))
     else {
         return Ok(Err(format!(
             "Connecting to remote server {c} failed with the following error message : WinRM cannot complete the operation."
         )));
     };
-    let comp = pool.computers.get_mut(&c).ok_or("computer vanished")?;
+    let comp = pool.computers.get_mut(c).ok_or("computer vanished")?;
     if !comp.reachable {
         return Ok(Err(format!(
             "Connecting to remote server {c} failed with the following error message : WinRM cannot complete the operation. Verify that the specified computer name is valid, that the computer is accessible over the network."
@@ -569,9 +585,9 @@ fn invoke_command(st: &mut State, ctx: &Ctx, cmd: &Command) -> Result<Outcome, S
         )));
     }
     comp.setup_pending = false;
-    if st.replication_lag.get(&c).copied().unwrap_or(0) > 0 {
+    if st.replication_lag.get(c).copied().unwrap_or(0) > 0 {
         st.setup_on_stale_replica.push(c.to_string());
     }
     st.log.push(format!("Bootstrapper.exe {c} ({path})"));
-    Ok(Ok((Vec::new(), Vec::new())))
+    Ok(Ok(()))
 }

@@ -171,6 +171,7 @@ pub fn service_fan_out(st: &mut State, ctx: &Ctx, results: &Map<String, Value>, 
     let mut error_action = false;
     let mut error_variable = false;
     let mut cmdlet = None;
+    let mut bootstrapper: Option<String> = None;
     let mut i = start + 1;
     while i < body.len() {
         match &body[i] {
@@ -244,6 +245,13 @@ pub fn service_fan_out(st: &mut State, ctx: &Ctx, results: &Map<String, Value>, 
                         ]
                         .into_iter()
                         .find(|c| words.iter().any(|w| w.eq_ignore_ascii_case(c)));
+                        bootstrapper = body[i + 2..close].iter().find_map(|t| match t {
+                            Tok::Str(s) if s.ends_with("Bootstrapper.exe") => Some(s.clone()),
+                            _ => None,
+                        });
+                        if bootstrapper.is_some() {
+                            cmdlet = cmdlet.or(Some("Bootstrapper.exe"));
+                        }
                         i = close + 1;
                     }
                     other => return Err(format!("the double does not model Invoke-Command -{other}")),
@@ -253,7 +261,7 @@ pub fn service_fan_out(st: &mut State, ctx: &Ctx, results: &Map<String, Value>, 
         }
     }
     let computers = computers.ok_or("Invoke-Command without -ComputerName")?;
-    let cmdlet = cmdlet.ok_or("the fan-out's script block runs no service cmdlet")?;
+    let cmdlet = cmdlet.ok_or("the fan-out's script block runs no service cmdlet and no Bootstrapper.exe")?;
     let throttle = throttle.ok_or("a fan-out must bound its concurrency with -ThrottleLimit")?;
     if !error_action || !error_variable {
         return Err(
@@ -261,9 +269,13 @@ pub fn service_fan_out(st: &mut State, ctx: &Ctx, results: &Map<String, Value>, 
                 .into(),
         );
     }
+    // The remote part runs concurrently, up to the throttle limit, taking
+    // the latency model's time per server; its effects follow in order.
+    let max_in_flight = super::latency::fan_out(cmdlet, computers.len(), throttle as usize)?;
     st.fan_outs.push(FanOut {
         cmdlet: cmdlet.to_string(),
         computers: computers.clone(),
+        max_in_flight,
         throttle_limit: throttle,
         credential,
     });
@@ -294,6 +306,25 @@ pub fn service_fan_out(st: &mut State, ctx: &Ctx, results: &Map<String, Value>, 
             .find_map(|p| p.computers.get_mut(&c))
             .ok_or("a connected server vanished")?;
         let services = match cmdlet {
+            "Bootstrapper.exe" => {
+                let path = bootstrapper.as_deref().ok_or("no Bootstrapper.exe path")?;
+                if let Err(message) = super::exec::run_bootstrapper(st, &c, path)? {
+                    entries.push(json!({
+                        "ComputerName": name,
+                        "Reachable": false,
+                        "Services": [],
+                        "Error": {
+                            "Message": message,
+                            "ErrorId": "NativeCommandFailed",
+                            "Category": "NotSpecified",
+                            "Exception": "System.Management.Automation.RuntimeException",
+                            "OnServer": true
+                        }
+                    }));
+                    continue;
+                }
+                Vec::new()
+            }
             "Get-CsWindowsService" => {
                 let status = match comp.services {
                     ServiceState::Running => "Running",

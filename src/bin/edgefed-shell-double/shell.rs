@@ -152,6 +152,15 @@ fn run_step(st: &mut State, ctx: &mut Ctx, results: &Map<String, Value>, body: &
         });
     }
     if w.contains(&"Invoke-Command") && w.contains(&"Edgefed-PerComputer") {
+        // A setup fan-out first waits for replication to reach each server.
+        for stmt in statements(body) {
+            if matches!(stmt.first(), Some(Tok::Word(w)) if w == "Edgefed-WaitReplication") {
+                match exec_statement(st, ctx, stmt)? {
+                    Ok(_) => {}
+                    Err(message) => return Ok(json!({ "ok": false, "message": message })),
+                }
+            }
+        }
         return remoting::service_fan_out(st, ctx, results, body);
     }
     let mut value = Vec::new();

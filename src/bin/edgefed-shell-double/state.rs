@@ -70,6 +70,10 @@ pub struct FanOut {
     pub cmdlet: String,
     /// The servers, in the order given.
     pub computers: Vec<String>,
+    /// The most servers that ran at once (the latency model's worker
+    /// threads; meaningful with a latency scale above 0).
+    #[serde(default)]
+    pub max_in_flight: usize,
     /// `-ThrottleLimit`: how many at once.
     pub throttle_limit: u32,
     /// Whether `-Credential` was given.
@@ -210,6 +214,12 @@ pub struct State {
     /// Writes to the topology so far: publishes, `Set-CsSite`,
     /// `Set-CsEdgeServer` (each gives the topology a new signature).
     pub topology_writes: u64,
+    /// With an empty deployment: generate an estate of this many sites
+    /// (see `estate`) when the state is loaded.
+    pub estate_sites: usize,
+    /// When the last publish happened (Unix milliseconds, real time): the
+    /// latency model's replication is due a fixed time after it.
+    pub published_at_ms: Option<u64>,
 }
 
 impl State {
@@ -232,7 +242,11 @@ impl State {
 /// A message when the file cannot be read or parsed.
 pub fn load(path: &str) -> Result<State, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read state {path}: {e}"))?;
-    serde_json::from_str(&text).map_err(|e| format!("state {path} is not valid: {e}"))
+    let mut st: State = serde_json::from_str(&text).map_err(|e| format!("state {path} is not valid: {e}"))?;
+    if st.estate_sites > 0 && st.deployment.sites.is_empty() && st.deployment.edge_pools.is_empty() {
+        st.deployment = super::estate::generate(st.estate_sites)?;
+    }
+    Ok(st)
 }
 
 /// Writes the state atomically (temporary file, then rename).

@@ -1,0 +1,196 @@
+//! Benchmark: how long `apply` takes through the PowerShell backend under
+//! the latency model (`edgefed::powershell::latency`), against the least
+//! any executor could take (the plan's critical path) and what an
+//! administrator following the procedures by hand spends (every action
+//! one after another, setup on each server in turn).
+//!
+//! The shell double sleeps each cmdlet's figure scaled by `SCALE` (so the
+//! bench runs in seconds); wall times are reported in model seconds. DNS
+//! updates and port probes take no time here (the double is the Lync
+//! system only). Cases: the seed failback (lab scenario
+//! `xmpp-failed-over`, `examples/failback.yaml`), a 20-site estate (every
+//! route and media association moved) and a whole-site outage (scenario
+//! `site-down`). Target: wall ≤ 1.05× the critical path.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use edgefed::backend::lab::LabFile;
+use edgefed::backend::lab::Scenario;
+use edgefed::backend::{
+    Applied, BackendError, Combined, DnsObservation, DnsSystem, DnsUpdate, LyncSystem as _, PortCheck, ProbeSystem,
+};
+use edgefed::model::{DnsName, RecordType};
+use edgefed::powershell::latency::plan_times;
+use edgefed::powershell::{Launcher, PowerShellBackend, PowerShellConfig};
+use edgefed::render::PlanDocument;
+use serde_json::{Value, json};
+
+#[path = "../tests/support/estate.rs"]
+mod estate;
+
+const DOUBLE: &str = env!("CARGO_BIN_EXE_edgefed-shell-double");
+
+/// Real seconds per model second.
+const SCALE: f64 = 0.002;
+
+const SITE_DOWN: &str = "apiVersion: edgefed/v1
+kind: FederationTopology
+spec:
+  sites:
+    Site1: { federationRoute: edgepool2.contoso.com, xmppFederationRoute: edgepool2.contoso.com }
+    Site2: { federationRoute: edgepool2.contoso.com, xmppFederationRoute: edgepool2.contoso.com }
+  edgePools:
+    edgepool1.contoso.com: { nextHop: fepool2.contoso.com }
+  frontEndPools:
+    fepool1.contoso.com: { failedOver: true }
+    fepool3.contoso.com: { failedOver: true }
+";
+
+/// DNS that takes no time (outside the model).
+struct InstantDns;
+
+#[async_trait]
+impl DnsSystem for InstantDns {
+    async fn observe(&self, _managed: &[(DnsName, RecordType)]) -> Result<DnsObservation, BackendError> {
+        Ok(DnsObservation {
+            records: Vec::new(),
+            warnings: Vec::new(),
+            unreadable: None,
+        })
+    }
+
+    async fn apply(&self, _update: &DnsUpdate<'_>) -> Result<Applied, BackendError> {
+        Ok(Applied {
+            detail: None,
+            warnings: Vec::new(),
+        })
+    }
+}
+
+/// Probes that take no time (outside the model).
+struct InstantProbes;
+
+#[async_trait]
+impl ProbeSystem for InstantProbes {
+    async fn probe(&self, _check: &PortCheck<'_>) -> Result<Applied, BackendError> {
+        Ok(Applied {
+            detail: None,
+            warnings: Vec::new(),
+        })
+    }
+}
+
+fn fail(message: String) -> ! {
+    eprintln!("apply_latency bench: {message}");
+    std::process::exit(1)
+}
+
+struct Figures {
+    actions: usize,
+    applied: usize,
+    wall: f64,
+    critical_path: f64,
+    sequential: f64,
+    round_trips: u64,
+}
+
+fn run(lab: &LabFile, desired_text: &str) -> Figures {
+    let deployment = lab.deployment();
+    let desired = edgefed::document::parse("desired.yaml", desired_text.as_bytes())
+        .unwrap_or_else(|e| fail(format!("the document: {e:?}")));
+    let plan = edgefed::plan::plan(&desired, &deployment).unwrap_or_else(|e| fail(format!("plan: {e}")));
+    let wire: Value = serde_json::from_str(&PlanDocument::new(&plan, &desired, "powershell", &deployment).to_json())
+        .unwrap_or_else(|e| fail(format!("plan JSON: {e}")));
+    let times = plan_times(&wire).unwrap_or_else(|e| fail(e));
+
+    let dir = tempfile::tempdir().unwrap_or_else(|e| fail(format!("tempdir: {e}")));
+    let state = dir.path().join("state.json");
+    let credential = dir.path().join("edge-credential.txt");
+    let st = json!({ "deployment": deployment, "version": 7, "quiet": true });
+    std::fs::write(&state, st.to_string()).unwrap_or_else(|e| fail(format!("state: {e}")));
+    std::fs::write(&credential, "EDGE\\edgeadmin\nS3cr3t\n").unwrap_or_else(|e| fail(format!("credential: {e}")));
+    let mut config = PowerShellConfig::new("placeholder").unwrap_or_else(|e| fail(e.to_string()));
+    config.launcher = Launcher {
+        program: "env".into(),
+        args: vec![
+            format!("EDGEFED_SHELL_DOUBLE_STATE={}", state.display()),
+            format!("EDGEFED_DOUBLE_LATENCY_SCALE={SCALE}"),
+            DOUBLE.into(),
+        ],
+    };
+    config.edge_credential_file = Some(credential.display().to_string());
+    config.backup_dir = dir.path().join("backups");
+    let ps = Arc::new(PowerShellBackend::new(config));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| fail(e.to_string()));
+    runtime
+        .block_on(ps.observe())
+        .unwrap_or_else(|e| fail(format!("observe: {e}")));
+    let before = ps.stats().round_trips;
+    let backend = Arc::new(Combined::new(
+        ps.clone(),
+        Arc::new(InstantDns),
+        Arc::new(InstantProbes),
+        Vec::new(),
+    ));
+    let t = Instant::now();
+    let report = runtime.block_on(edgefed::executor::execute(&plan.actions, backend, |_| {}));
+    let wall = t.elapsed().as_secs_f64() / SCALE;
+    for (id, outcome) in &report.outcomes {
+        if !matches!(outcome, edgefed::executor::Outcome::Applied { .. }) {
+            eprintln!("  action {id}: {outcome:?}");
+        }
+    }
+    Figures {
+        actions: plan.actions.len(),
+        applied: report.applied().len(),
+        wall,
+        critical_path: times.critical_path,
+        sequential: times.sequential,
+        round_trips: ps.stats().round_trips - before,
+    }
+}
+
+fn main() {
+    let lab = |s: Scenario| s.lab().unwrap_or_else(|e| fail(e.to_string()));
+    let estate_lab = LabFile::parse(Path::new("estate-20.yaml"), &estate::lab_yaml(20))
+        .unwrap_or_else(|e| fail(format!("estate lab: {e}")));
+    let cases = [
+        (
+            "seed failback",
+            lab(Scenario::XmppFailedOver),
+            include_str!("../examples/failback.yaml").to_string(),
+        ),
+        ("20-site estate", estate_lab, estate::desired_yaml(20)),
+        ("site down", lab(Scenario::SiteDown), SITE_DOWN.to_string()),
+    ];
+    println!(
+        "apply_latency bench: model seconds (the double sleeps them x {SCALE}); --parallelism 8; DNS and probes take 0"
+    );
+    println!(
+        "  {:<16} {:>7} {:>8} {:>10} {:>10} {:>10} {:>8} {:>8} {:>6}",
+        "case", "actions", "applied", "wall", "critical", "by hand", "wall/cp", "hand/wl", "trips"
+    );
+    for (name, lab, doc) in cases {
+        let f = run(&lab, &doc);
+        println!(
+            "  {:<16} {:>7} {:>8} {:>9.0}s {:>9.0}s {:>9.0}s {:>8.3} {:>8.2} {:>6}",
+            name,
+            f.actions,
+            f.applied,
+            f.wall,
+            f.critical_path,
+            f.sequential,
+            f.wall / f.critical_path.max(1e-9),
+            f.sequential / f.wall.max(1e-9),
+            f.round_trips
+        );
+    }
+    println!("  target: wall <= 1.05x the critical path");
+}

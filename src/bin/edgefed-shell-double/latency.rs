@@ -1,0 +1,156 @@
+//! The latency model: how long the cmdlets edgefed sends take on a real
+//! deployment, slept in real time scaled by a factor so a test or bench
+//! can run a plan in seconds and report it in model seconds.
+//!
+//! `EDGEFED_DOUBLE_LATENCY_SCALE` (a number ≥ 0; default 0 = no sleeping)
+//! scales every figure; `EDGEFED_DOUBLE_LATENCY=NAME=SECONDS,…` overrides
+//! figures by name. Names and defaults (model seconds): `Publish-CsTopology`
+//! 60, `replication` 120 (CMS replication reaches the Edge servers this
+//! long after a publish; a replication wait sleeps until then),
+//! `Bootstrapper.exe` 300 per server, `Set-CsSite` 5, `Set-CsEdgeServer` 5,
+//! `Start-CsWindowsService` and `Stop-CsWindowsService` 30 per server,
+//! `Invoke-CsPoolFailover`, `Invoke-CsPoolFailBack` and
+//! `Invoke-CsManagementServerFailover` 600. Anything else takes no time.
+//!
+//! A fan-out (`Invoke-Command -ComputerName <list> -ThrottleLimit n`) runs
+//! its servers on worker threads, at most `n` at once, each sleeping its
+//! figure, and counts how many were in flight at most.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use edgefed::powershell::latency as m;
+
+/// The scale factor's variable.
+pub const ENV_SCALE: &str = "EDGEFED_DOUBLE_LATENCY_SCALE";
+/// The overrides' variable.
+pub const ENV_OVERRIDES: &str = "EDGEFED_DOUBLE_LATENCY";
+
+/// The default figures, model seconds: edgefed's model
+/// (`edgefed::powershell::latency`), per cmdlet.
+pub const DEFAULTS: [(&str, f64); 10] = [
+    ("Publish-CsTopology", m::PUBLISH),
+    ("replication", m::REPLICATION),
+    ("Bootstrapper.exe", m::BOOTSTRAPPER),
+    ("Set-CsSite", m::SET_SITE),
+    ("Set-CsEdgeServer", m::SET_EDGE_SERVER),
+    ("Start-CsWindowsService", m::SERVICES),
+    ("Stop-CsWindowsService", m::SERVICES),
+    ("Invoke-CsPoolFailover", m::FAILOVER),
+    ("Invoke-CsPoolFailBack", m::FAILOVER),
+    ("Invoke-CsManagementServerFailover", m::FAILOVER),
+];
+
+/// The scale factor (0 when unset).
+///
+/// # Errors
+/// A message when it is set but not a finite number ≥ 0.
+pub fn scale() -> Result<f64, String> {
+    match std::env::var(ENV_SCALE) {
+        Err(_) => Ok(0.0),
+        Ok(v) if v.is_empty() => Ok(0.0),
+        Ok(v) => match v.parse::<f64>() {
+            Ok(f) if f.is_finite() && f >= 0.0 => Ok(f),
+            _ => Err(format!("{ENV_SCALE}={v} is not a number >= 0")),
+        },
+    }
+}
+
+/// The model seconds of `name` (case-insensitive), overrides first.
+///
+/// # Errors
+/// A message when the overrides do not read as `NAME=SECONDS,…`.
+pub fn figure(name: &str) -> Result<f64, String> {
+    if let Ok(list) = std::env::var(ENV_OVERRIDES) {
+        for item in list.split(',').filter(|i| !i.trim().is_empty()) {
+            let (n, s) = item
+                .split_once('=')
+                .ok_or(format!("{ENV_OVERRIDES}: `{item}` is not NAME=SECONDS"))?;
+            let s: f64 = s
+                .trim()
+                .parse()
+                .map_err(|_| format!("{ENV_OVERRIDES}: `{item}`: the seconds are not a number"))?;
+            if n.trim().eq_ignore_ascii_case(name) {
+                return Ok(s.max(0.0));
+            }
+        }
+    }
+    Ok(DEFAULTS
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map_or(0.0, |(_, s)| *s))
+}
+
+/// The real time `model_seconds` take under the scale.
+fn real(model_seconds: f64, scale: f64) -> Duration {
+    Duration::try_from_secs_f64(model_seconds * scale).unwrap_or(Duration::ZERO)
+}
+
+/// Sleeps the scaled figure of `name`.
+///
+/// # Errors
+/// As [`scale`] and [`figure`].
+pub fn sleep(name: &str) -> Result<(), String> {
+    let scale = scale()?;
+    if scale > 0.0 {
+        std::thread::sleep(real(figure(name)?, scale));
+    }
+    Ok(())
+}
+
+/// The Unix time now, milliseconds.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Sleeps until CMS replication of the publish at `published_ms` (Unix
+/// milliseconds) has reached the Edge servers under the model.
+///
+/// # Errors
+/// As [`scale`] and [`figure`].
+pub fn until_replicated(published_ms: Option<u64>) -> Result<(), String> {
+    let scale = scale()?;
+    let Some(published) = published_ms else { return Ok(()) };
+    if scale > 0.0 {
+        let due = published.saturating_add(u64::try_from(real(figure("replication")?, scale).as_millis()).unwrap_or(0));
+        let now = now_ms();
+        if due > now {
+            std::thread::sleep(Duration::from_millis(due - now));
+        }
+    }
+    Ok(())
+}
+
+/// Runs the remote part of a fan-out to `servers` servers: worker
+/// threads, at most `throttle` at once, each server sleeping the scaled
+/// figure of `name`. Returns the most servers that were in flight at once
+/// (the effects on the deployment are applied by the caller, in order).
+///
+/// # Errors
+/// As [`scale`] and [`figure`].
+pub fn fan_out(name: &str, servers: usize, throttle: usize) -> Result<usize, String> {
+    let pause = real(figure(name)?, scale()?);
+    let left = AtomicUsize::new(servers);
+    let in_flight = AtomicUsize::new(0);
+    let most = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..throttle.max(1).min(servers) {
+            s.spawn(|| {
+                while left
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok()
+                {
+                    let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    if !pause.is_zero() {
+                        std::thread::sleep(pause);
+                    }
+                    in_flight.fetch_sub(1, Ordering::SeqCst);
+                }
+            });
+        }
+    });
+    Ok(most.into_inner())
+}
