@@ -109,9 +109,20 @@ struct Running {
 
 /// Runs `actions` (a plan's, in printed order) against `backend`, calling
 /// `progress` as actions start and finish.
-pub async fn execute(
+pub async fn execute(actions: &[Action], backend: Arc<dyn Backend>, progress: impl FnMut(Event<'_>)) -> ApplyReport {
+    execute_while(actions, backend, || true, progress).await
+}
+
+/// [`execute`], asking `may_dispatch` before each dispatch (an action, or a
+/// wave for a batching backend). Once it answers `false` nothing more is
+/// dispatched: what is in flight ends, and every action not yet dispatched
+/// is reported not attempted (blocked by its predecessors that were not
+/// applied; none for one that was ready). A watcher that lost its
+/// leadership stops this way.
+pub async fn execute_while(
     actions: &[Action],
     backend: Arc<dyn Backend>,
+    mut may_dispatch: impl FnMut() -> bool,
     mut progress: impl FnMut(Event<'_>),
 ) -> ApplyReport {
     let graph = Graph::new(actions);
@@ -121,6 +132,7 @@ pub async fn execute(
     let mut running: HashMap<tokio::task::Id, Running> = HashMap::new();
     let limit = backend.max_concurrency().max(1);
     let batches = backend.batches();
+    let mut halted = false;
 
     loop {
         let mut dispatch = |positions: Vec<usize>| {
@@ -151,11 +163,18 @@ pub async fn execute(
             );
         };
         if batches {
-            if queue.in_flight() == 0 && queue.has_ready() {
-                dispatch(std::iter::from_fn(|| queue.dequeue()).collect());
+            if !halted && queue.in_flight() == 0 && queue.has_ready() {
+                halted = !may_dispatch();
+                if !halted {
+                    dispatch(std::iter::from_fn(|| queue.dequeue()).collect());
+                }
             }
         } else {
-            while queue.in_flight() < limit {
+            while !halted && queue.in_flight() < limit && queue.has_ready() {
+                halted = !may_dispatch();
+                if halted {
+                    break;
+                }
                 let Some(p) = queue.dequeue() else { break };
                 dispatch(vec![p]);
             }
@@ -704,5 +723,65 @@ mod tests {
         let report = execute(&actions, backend.clone(), |_| {}).await;
         assert_eq!(report.applied(), vec![4]);
         assert_eq!(blocked(&report), vec![(1, vec![2]), (2, vec![1]), (3, vec![9])]);
+    }
+
+    #[tokio::test]
+    async fn a_refused_dispatch_stops_at_once_and_the_rest_is_not_attempted() {
+        // 1 → 2 → 3, and 4 independent; the check refuses from the third dispatch on.
+        let actions = [
+            action(1, "a", &[]),
+            action(2, "b", &[1]),
+            action(3, "c", &[2]),
+            action(4, "d", &[]),
+        ];
+        let backend = Arc::new(Recorder {
+            limit: 1,
+            ..Recorder::default()
+        });
+        let mut asked = 0;
+        let report = execute_while(
+            &actions,
+            backend.clone(),
+            || {
+                asked += 1;
+                asked <= 2
+            },
+            |_| {},
+        )
+        .await;
+        assert_eq!(*backend.applied.lock().unwrap(), names(&["a", "b"]));
+        assert_eq!(asked, 3, "asked once per dispatch, never again after a refusal");
+        assert_eq!(report.applied(), vec![1, 2]);
+        assert_eq!(report.not_attempted(), vec![3, 4]);
+        assert_eq!(blocked(&report), vec![(3, vec![]), (4, vec![])]);
+    }
+
+    #[tokio::test]
+    async fn a_batching_backend_is_checked_once_per_wave() {
+        let actions = [
+            action(1, "a", &[]),
+            action(2, "b", &[]),
+            action(3, "c", &[1, 2]),
+        ];
+        let backend = Arc::new(Recorder {
+            limit: 1,
+            batches: true,
+            ..Recorder::default()
+        });
+        let mut asked = 0;
+        let report = execute_while(
+            &actions,
+            backend.clone(),
+            || {
+                asked += 1;
+                asked == 1
+            },
+            |_| {},
+        )
+        .await;
+        assert_eq!(asked, 2);
+        assert_eq!(*backend.waves.lock().unwrap(), vec![names(&["a", "b"])]);
+        assert_eq!(report.applied(), vec![1, 2]);
+        assert_eq!(report.not_attempted(), vec![3]);
     }
 }
