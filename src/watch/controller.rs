@@ -26,6 +26,9 @@ use crate::error::Error;
 use crate::exit;
 use crate::settings::Settings;
 
+/// How long a stopping watcher waits for its resignation to be shown.
+const RESIGN_SHOWN: Duration = Duration::from_secs(5);
+
 /// How long file events are gathered before one reconcile runs.
 const DEBOUNCE: Duration = Duration::from_millis(250);
 
@@ -94,9 +97,15 @@ pub fn run(settings: &Settings, config: &Config, leadership: &dyn Leadership) ->
     let (hup_tx, hup_rx) = mpsc::channel(1);
     rt.block_on(async { listen_for_signals(stop_tx, hup_tx) })?;
     let (elected_tx, elected_rx) = mpsc::channel(1);
-    if let Some(status) = leadership.subscribe() {
-        rt.spawn(follow_election(status, Arc::clone(&metrics), config.json, elected_tx));
-    }
+    let election = leadership.subscribe().map(|status| {
+        rt.spawn(follow_election(
+            status,
+            Arc::clone(&metrics),
+            config.json,
+            elected_tx,
+            stop_rx.clone(),
+        ))
+    });
     rt.spawn(http::serve(listener, Arc::clone(&health), stop_rx.clone()));
     note(&format!(
         "edgefed watch: {} mode, every {} (±{:.0}%); leadership: {}; endpoints on http://{bound}/metrics, /healthz, /readyz",
@@ -146,6 +155,10 @@ pub fn run(settings: &Settings, config: &Config, leadership: &dyn Leadership) ->
             elected: elected_rx,
         };
         let code = rt.block_on(loop_state.run(job_tx, done_rx, triggers, stop_rx));
+        if let Some(election) = election {
+            // The watcher resigned: let its last leadership event out.
+            let _ = rt.block_on(async { tokio::time::timeout(RESIGN_SHOWN, election).await });
+        }
         if let Err(e) = &code {
             // The worker cannot be interrupted: leave now, the operating
             // system releases the lab's lock with the process.
@@ -224,22 +237,39 @@ fn one(
 
 /// Shows each change of the election's status (metrics, an event) and
 /// asks for a reconcile when this watcher is elected: it takes over at once.
+/// Once the watcher stops, it ends after showing that it no longer leads.
 async fn follow_election(
     mut status: watch::Receiver<Status>,
     metrics: Arc<Metrics>,
     json: bool,
     elected: mpsc::Sender<()>,
+    mut stop: watch::Receiver<bool>,
 ) {
+    let mut shown: Option<Status> = None;
     loop {
         let now = status.borrow_and_update().clone();
-        metrics.election(&now);
-        let event = LeadershipEvent::new(&now);
-        print(&if json { event.json_line() } else { event.human_line() });
-        if now.leader {
-            let _ = elected.try_send(());
+        if shown.as_ref() != Some(&now) {
+            metrics.election(&now);
+            let event = LeadershipEvent::new(&now);
+            print(&if json { event.json_line() } else { event.human_line() });
+            if now.leader {
+                let _ = elected.try_send(());
+            }
+            shown = Some(now.clone());
         }
-        if status.changed().await.is_err() {
+        let stopping = *stop.borrow();
+        if stopping && !now.leader {
             return;
+        }
+        if stopping {
+            if status.changed().await.is_err() {
+                return;
+            }
+        } else {
+            tokio::select! {
+                changed = status.changed() => if changed.is_err() { return },
+                _ = stop.wait_for(|s| *s) => {}
+            }
         }
     }
 }
