@@ -365,3 +365,67 @@ fn a_killed_leader_is_replaced_within_the_ttl_and_no_action_is_applied_by_two_le
         "the key outlived a resignation"
     );
 }
+
+#[test]
+fn a_stopped_leader_resigns_and_the_follower_takes_over_before_the_lease_would_expire() {
+    if !support::need(&["etcd"]) {
+        return;
+    }
+    let etcd = Etcd::start();
+    // A TTL far longer than the wait: only a resignation hands over this soon.
+    let election = etcd.lock_url("edgefed/prod/leader", "ttl=60s");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let lab: PathBuf = dir.path().join("lab.yaml");
+    let doc: PathBuf = dir.path().join("desired.yaml");
+    std::fs::write(&lab, estate::lab_yaml(2)).expect("write lab");
+    std::fs::write(&doc, estate::desired_yaml(2)).expect("write document");
+    let mut a = Watcher::start("A", dir.path(), &lab, &doc, &election);
+    let first = wait_for("A leads", || a.leads());
+    let b = Watcher::start("B", dir.path(), &lab, &doc, &election);
+    wait_for("B follows", || {
+        b.of("leadership")
+            .iter()
+            .any(|e| e["leader"] == false && e["leaseLive"] == true && e["why"].as_str().is_some_and(|w| w.ends_with(" leads")))
+            .then_some(())
+    });
+    assert_eq!(b.metric("edgefed_leader"), Some(0.0));
+    assert_eq!(b.metric("edgefed_leader_lease_live"), Some(1.0));
+    let stopped = Instant::now();
+    assert_eq!(a.stop(), 0, "{}", a.stderr());
+    let second = wait_for("B takes over", || b.leads());
+    let took = stopped.elapsed();
+    eprintln!("B took over {took:?} after A was stopped (lease TTL 60 s)");
+    assert!(took < Duration::from_secs(60), "B waited for the lease to expire: {took:?}");
+    assert!(second > first);
+    // Elected, B reconciles at once and applies what A left.
+    wait_for("B in sync", || {
+        b.of("reconcile")
+            .into_iter()
+            .find(|e| e["leader"] == true && e["inSync"] == true)
+    });
+}
+
+#[test]
+fn leader_election_needs_an_etcd_url() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let doc = format!("{}/examples/failback.yaml", env!("CARGO_MANIFEST_DIR"));
+    for (spec, problem) in [
+        ("leader.lock", "an election needs etcd, not a file"),
+        ("etcd://127.0.0.1:2379", "no key after the address"),
+        ("etcd://127.0.0.1:2379/k?ttl=1s", "ttl 1s: between 2s and 1h"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_edgefed"))
+            .current_dir(dir.path())
+            .args(["watch", "-f", &doc, "--metrics-addr", "127.0.0.1:0", "--leader-election", spec])
+            .env_remove("EDGEFED_LAB")
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run edgefed");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(64), "{spec}: {err}");
+        assert!(
+            err.contains(&format!("--leader-election {spec}: {problem}")) && err.contains("etcd://HOST:PORT/KEY"),
+            "{spec}: {err}"
+        );
+    }
+}
