@@ -758,11 +758,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_batching_backend_is_checked_once_per_wave() {
-        let actions = [
-            action(1, "a", &[]),
-            action(2, "b", &[]),
-            action(3, "c", &[1, 2]),
-        ];
+        let actions = [action(1, "a", &[]), action(2, "b", &[]), action(3, "c", &[1, 2])];
         let backend = Arc::new(Recorder {
             limit: 1,
             batches: true,

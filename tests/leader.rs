@@ -5,9 +5,9 @@
 //! two leaders, as the action events and their fencing tokens show.
 //! Waits are bounded polls.
 
-mod support;
 #[path = "support/estate.rs"]
 mod estate;
+mod support;
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
@@ -139,13 +139,18 @@ impl Watcher {
 
     /// The action events with this status.
     fn actions(&self, status: &str) -> Vec<Value> {
-        self.of("action").into_iter().filter(|e| e["status"] == status).collect()
+        self.of("action")
+            .into_iter()
+            .filter(|e| e["status"] == status)
+            .collect()
     }
 
     /// The fencing token of its last leadership event, if it led then.
     fn leads(&self) -> Option<u64> {
         let last = self.of("leadership").pop()?;
-        (last["leader"] == true).then(|| last["fencingToken"].as_u64()).flatten()
+        (last["leader"] == true)
+            .then(|| last["fencingToken"].as_u64())
+            .flatten()
     }
 
     fn stderr(&self) -> String {
@@ -298,7 +303,11 @@ fn a_killed_leader_is_replaced_within_the_ttl_and_no_action_is_applied_by_two_le
     // Every applied action carries one token: the first leader's, then the second's.
     let applied_by_follower = follower.actions("applied");
     assert_eq!(tokens(&applied_by_leader), vec![Some(first)], "{applied_by_leader:?}");
-    assert_eq!(tokens(&applied_by_follower), vec![Some(second)], "{applied_by_follower:?}");
+    assert_eq!(
+        tokens(&applied_by_follower),
+        vec![Some(second)],
+        "{applied_by_follower:?}"
+    );
     // No action applied by two leaders: the lab's log is the first leader's
     // applied actions, then at most the one it had started when it was
     // killed (written to the lab, its event never printed), then the second
@@ -385,7 +394,11 @@ fn a_stopped_leader_resigns_and_the_follower_takes_over_before_the_lease_would_e
     wait_for("B follows", || {
         b.of("leadership")
             .iter()
-            .any(|e| e["leader"] == false && e["leaseLive"] == true && e["why"].as_str().is_some_and(|w| w.ends_with(" leads")))
+            .any(|e| {
+                e["leader"] == false
+                    && e["leaseLive"] == true
+                    && e["why"].as_str().is_some_and(|w| w.ends_with(" leads"))
+            })
             .then_some(())
     });
     assert_eq!(b.metric("edgefed_leader"), Some(0.0));
@@ -395,7 +408,10 @@ fn a_stopped_leader_resigns_and_the_follower_takes_over_before_the_lease_would_e
     let second = wait_for("B takes over", || b.leads());
     let took = stopped.elapsed();
     eprintln!("B took over {took:?} after A was stopped (lease TTL 60 s)");
-    assert!(took < Duration::from_secs(60), "B waited for the lease to expire: {took:?}");
+    assert!(
+        took < Duration::from_secs(60),
+        "B waited for the lease to expire: {took:?}"
+    );
     assert!(second > first);
     // Elected, B reconciles at once and applies what A left.
     wait_for("B in sync", || {
@@ -416,7 +432,15 @@ fn leader_election_needs_an_etcd_url() {
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_edgefed"))
             .current_dir(dir.path())
-            .args(["watch", "-f", &doc, "--metrics-addr", "127.0.0.1:0", "--leader-election", spec])
+            .args([
+                "watch",
+                "-f",
+                &doc,
+                "--metrics-addr",
+                "127.0.0.1:0",
+                "--leader-election",
+                spec,
+            ])
             .env_remove("EDGEFED_LAB")
             .env("NO_COLOR", "1")
             .output()

@@ -4,10 +4,10 @@
 use super::Outcome;
 use crate::cli::{OutputFormat, WatchArgs, WatchMode};
 use crate::error::Error;
-use crate::settings::Settings;
 use crate::lock::{EtcdSpec, LockSpec};
-use crate::watch::etcd_ballot::EtcdBallot;
+use crate::settings::Settings;
 use crate::watch::election::{Elected, poll_for};
+use crate::watch::etcd_ballot::EtcdBallot;
 use crate::watch::{self, AlwaysLeader, Limits, Mode, Policy};
 
 /// Runs `watch` until SIGTERM or SIGINT.

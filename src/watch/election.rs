@@ -495,7 +495,10 @@ mod tests {
         assert_eq!(follower.fencing_token(), None);
         assert!(!follower.still_leads());
         let seen = status(follower);
-        assert!(!seen.leader && seen.lease_live && seen.why.ends_with(" leads"), "{seen:?}");
+        assert!(
+            !seen.leader && seen.lease_live && seen.why.ends_with(" leads"),
+            "{seen:?}"
+        );
         assert!(!seen.why.starts_with(follower_name), "{seen:?}");
 
         // The leader is cut off from the store (as if killed): its lease expires.
@@ -554,7 +557,10 @@ mod tests {
         assert!(b.fencing_token().is_some_and(|t| t > token));
         drop(b);
         assert_eq!(key_lease(&store), None, "dropping the leader deletes its key");
-        assert!(store.lock().expect("store").leases.is_empty(), "and revokes every lease");
+        assert!(
+            store.lock().expect("store").leases.is_empty(),
+            "and revokes every lease"
+        );
     }
 
     #[test]

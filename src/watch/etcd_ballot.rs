@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::election::{Ballot, Lease, Term, Vote};
-use crate::etcd::{Campaign, Client, EtcdError, KeepAlive, LeaseId, Leadership};
+use crate::etcd::{Campaign, Client, EtcdError, KeepAlive, Leadership, LeaseId};
 use crate::lock::{EtcdSpec, Holder};
 
 /// One candidate in an etcd election.

@@ -248,7 +248,10 @@ impl LeadershipEvent {
     #[must_use]
     pub fn human_line(&self) -> String {
         match (self.leader, self.fencing_token) {
-            (true, Some(token)) => format!("{} [leadership] leading (fencing token {token}): {}\n", self.time, self.why),
+            (true, Some(token)) => format!(
+                "{} [leadership] leading (fencing token {token}): {}\n",
+                self.time, self.why
+            ),
             _ => format!(
                 "{} [leadership] following, observing only{}: {}\n",
                 self.time,

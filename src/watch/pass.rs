@@ -245,7 +245,9 @@ fn apply(
         }
     };
     metrics.lock_held(true);
-    let pass = apply_locked(settings, desired, limits, leadership, metrics, on_action, &planned, pass);
+    let pass = apply_locked(
+        settings, desired, limits, leadership, metrics, on_action, &planned, pass,
+    );
     // The backend (and with it the lab's lock) goes with its runtime.
     drop(planned);
     metrics.lock_held(false);
@@ -323,7 +325,11 @@ fn apply_locked(
             pass.applied,
             pass.failed,
             not_attempted.len(),
-            not_attempted.iter().map(|id| format!("#{id}")).collect::<Vec<_>>().join(", ")
+            not_attempted
+                .iter()
+                .map(|id| format!("#{id}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
         tracing::warn!("{}", pass.message.as_deref().unwrap_or_default());
         return pass;
@@ -515,15 +521,25 @@ mod tests {
         assert_eq!(pass.applied, 5);
         let message = pass.message.as_deref().unwrap_or_default();
         assert!(
-            message.contains("leadership lost while applying (fencing token 41)") && message.contains("12 not attempted"),
+            message.contains("leadership lost while applying (fencing token 41)")
+                && message.contains("12 not attempted"),
             "{message}"
         );
         let lab = LabFile::read(&dir.path().join("lab.yaml")).expect("lab");
-        assert_eq!(lab.log.len(), 5, "nothing applied after the term was lost: {:?}", lab.log);
+        assert_eq!(
+            lab.log.len(),
+            5,
+            "nothing applied after the term was lost: {:?}",
+            lab.log
+        );
         let events = events.into_inner().expect("events");
         let applied: Vec<&ActionEvent> = events.iter().filter(|e| e.status == "applied").collect();
         assert_eq!(applied.len(), 5);
         assert_eq!(events.iter().filter(|e| e.status == "started").count(), 5);
-        assert!(events.iter().all(|e| e.fencing_token == Some(41) && e.event == "action"));
+        assert!(
+            events
+                .iter()
+                .all(|e| e.fencing_token == Some(41) && e.event == "action")
+        );
     }
 }
