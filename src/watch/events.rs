@@ -146,6 +146,9 @@ impl Event {
             Result::FailedObserve | Result::FailedApply | Result::InvalidDocument => self.result.name().to_string(),
         };
         let mut line = format!("{} [{}] {what}", self.time, trigger_name(self.trigger));
+        if let Some(token) = self.fencing_token {
+            line.push_str(&format!(" (fencing token {token})"));
+        }
         if let Some(m) = &self.message {
             line.push_str(": ");
             line.push_str(m);
@@ -273,4 +276,85 @@ fn json_line(value: &impl Serialize) -> String {
 #[must_use]
 pub fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reconcile(fencing_token: Option<u64>) -> Event {
+        Event {
+            event: "reconcile",
+            time: "2026-01-01T00:00:00Z".into(),
+            trigger: Trigger::Leadership,
+            mode: "correct",
+            leader: true,
+            result: Result::Applied,
+            fencing_token,
+            in_sync: true,
+            actions: vec!["#1 publish-topology".into()],
+            applied: 1,
+            failed: 0,
+            message: None,
+            document: DocumentState {
+                file: "desired.yaml".into(),
+                valid: true,
+                error: None,
+            },
+            duration_ms: 5,
+            failures: 0,
+            next_in_ms: 1000,
+        }
+    }
+
+    #[test]
+    fn the_fencing_token_is_shown_only_under_an_election() {
+        let elected: serde_json::Value = serde_json::from_str(&reconcile(Some(7)).json_line()).expect("json");
+        assert_eq!(elected["event"], "reconcile");
+        assert_eq!(elected["trigger"], "leadership");
+        assert_eq!(elected["fencingToken"], 7);
+        assert!(
+            reconcile(Some(7))
+                .human_line()
+                .contains("applied 1 action(s); in sync (fencing token 7)")
+        );
+        let alone: serde_json::Value = serde_json::from_str(&reconcile(None).json_line()).expect("json");
+        assert!(alone.get("fencingToken").is_none(), "{alone}");
+        assert!(!reconcile(None).human_line().contains("fencing"));
+    }
+
+    #[test]
+    fn action_and_leadership_lines() {
+        let action = ActionEvent {
+            event: "action",
+            time: "t".into(),
+            status: "applied",
+            id: 3,
+            action: "#3 publish-topology".into(),
+            fencing_token: Some(9),
+            error: None,
+        };
+        let line: serde_json::Value = serde_json::from_str(&action.json_line()).expect("json");
+        assert_eq!(
+            line,
+            serde_json::json!({"event": "action", "time": "t", "status": "applied", "id": 3,
+                "action": "#3 publish-topology", "fencingToken": 9})
+        );
+        let status = crate::watch::Status {
+            leader: false,
+            token: None,
+            lease_live: false,
+            why: "lease lost: expired".into(),
+        };
+        let event = LeadershipEvent::new(&status);
+        assert!(
+            event
+                .human_line()
+                .contains("[leadership] following, observing only (no live lease): lease lost: expired")
+        );
+        let line: serde_json::Value = serde_json::from_str(&event.json_line()).expect("json");
+        assert_eq!(line["leader"], false);
+        assert_eq!(line["leaseLive"], false);
+        assert!(line.get("fencingToken").is_none());
+    }
 }
