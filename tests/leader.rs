@@ -285,8 +285,8 @@ fn a_killed_leader_is_replaced_within_the_ttl_and_no_action_is_applied_by_two_le
         follower.name, leader.name
     );
     assert!(
-        took <= Duration::from_secs(3) + Duration::from_secs(3),
-        "took over {took:?} after the kill; TTL 3 s"
+        took <= Duration::from_secs(3) + Duration::from_secs(4),
+        "took over {took:?} after the kill; TTL 3 s (+ etcd's expiry sweep and the follower's poll)"
     );
     assert!(second > first, "tokens strictly increase: {first} then {second}");
     let done = wait_for("the new leader to apply and verify", || {
