@@ -313,8 +313,10 @@ impl<B: Ballot> Leadership for Elected<B> {
                 self.ballot.describe(),
                 answer.err().unwrap_or_else(|| "the key is gone".into())
             );
-            self.shared
-                .follower(status.lease_live, format!("lost term {token}: checked before applying"));
+            self.shared.follower(
+                status.lease_live,
+                format!("deposed: term {token} no longer holds (checked before an action)"),
+            );
             self.shared.recheck.notify_one();
         }
         leads
