@@ -399,6 +399,11 @@ pub struct WatchArgs {
     /// On SIGTERM / SIGINT, how long to wait for a reconcile in progress.
     #[arg(long, default_value = "2m", value_parser = humantime::parse_duration, value_name = "DURATION")]
     pub stop_timeout: std::time::Duration,
+    /// Run as one of several replicas: elect one leader through etcd
+    /// (`etcd://HOST:PORT/KEY[?ttl=15s]`); only the leader applies, the others
+    /// observe and take over within the lease's TTL when it dies.
+    #[arg(long, value_name = "etcd://HOST:PORT/KEY")]
+    pub leader_election: Option<String>,
 }
 
 /// `show`.

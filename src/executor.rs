@@ -140,7 +140,7 @@ struct Running {
 /// Runs `actions` (a plan's, in printed order) against `backend`, calling
 /// `progress` as actions start and finish.
 pub async fn execute(actions: &[Action], backend: Arc<dyn Backend>, progress: impl FnMut(Event<'_>)) -> ApplyReport {
-    execute_until(actions, backend, &Stop::default(), progress).await
+    execute_with(actions, backend, &Stop::default(), || true, progress).await
 }
 
 /// [`execute`], ending early when `stop` is requested.
@@ -148,6 +148,33 @@ pub async fn execute_until(
     actions: &[Action],
     backend: Arc<dyn Backend>,
     stop: &Stop,
+    progress: impl FnMut(Event<'_>),
+) -> ApplyReport {
+    execute_with(actions, backend, stop, || true, progress).await
+}
+
+/// [`execute`], asking `may_dispatch` before each dispatch (an action, or a
+/// wave for a batching backend). Once it answers `false` nothing more is
+/// dispatched: what is in flight ends, and every action not yet dispatched
+/// is reported not attempted (blocked by its predecessors that were not
+/// applied; none for one that was ready). A watcher that lost its
+/// leadership stops this way.
+pub async fn execute_while(
+    actions: &[Action],
+    backend: Arc<dyn Backend>,
+    may_dispatch: impl FnMut() -> bool,
+    progress: impl FnMut(Event<'_>),
+) -> ApplyReport {
+    execute_with(actions, backend, &Stop::default(), may_dispatch, progress).await
+}
+
+/// The executor itself: [`execute_until`]'s stop and [`execute_while`]'s
+/// dispatch check together.
+pub async fn execute_with(
+    actions: &[Action],
+    backend: Arc<dyn Backend>,
+    stop: &Stop,
+    mut may_dispatch: impl FnMut() -> bool,
     mut progress: impl FnMut(Event<'_>),
 ) -> ApplyReport {
     let graph = Graph::new(actions);
@@ -160,6 +187,8 @@ pub async fn execute_until(
     // Once a stop is requested: when the in-flight actions are abandoned.
     let mut deadline: Option<tokio::time::Instant> = None;
     let mut stopped: Option<Stopped> = None;
+    // Once `may_dispatch` refuses: nothing more is dispatched.
+    let mut halted = false;
 
     loop {
         if let Some(reason) = stop.reason()
@@ -211,11 +240,18 @@ pub async fn execute_until(
         if deadline.is_some() {
             // Stopping: nothing new starts.
         } else if batches {
-            if queue.in_flight() == 0 && queue.has_ready() {
-                dispatch(std::iter::from_fn(|| queue.dequeue()).collect());
+            if !halted && queue.in_flight() == 0 && queue.has_ready() {
+                halted = !may_dispatch();
+                if !halted {
+                    dispatch(std::iter::from_fn(|| queue.dequeue()).collect());
+                }
             }
         } else {
-            while queue.in_flight() < limit && !stop.is_requested() {
+            while !halted && queue.in_flight() < limit && queue.has_ready() && !stop.is_requested() {
+                halted = !may_dispatch();
+                if halted {
+                    break;
+                }
                 let Some(p) = queue.dequeue() else { break };
                 dispatch(vec![p]);
             }
@@ -949,4 +985,60 @@ mod tests {
     }
 
     const DEFAULT_GRACE_FOR_TESTS: Duration = crate::stop::DEFAULT_GRACE;
+
+    #[tokio::test]
+    async fn a_refused_dispatch_stops_at_once_and_the_rest_is_not_attempted() {
+        // 1 → 2 → 3, and 4 independent; the check refuses from the third dispatch on.
+        let actions = [
+            action(1, "a", &[]),
+            action(2, "b", &[1]),
+            action(3, "c", &[2]),
+            action(4, "d", &[]),
+        ];
+        let backend = Arc::new(Recorder {
+            limit: 1,
+            ..Recorder::default()
+        });
+        let mut asked = 0;
+        let report = execute_while(
+            &actions,
+            backend.clone(),
+            || {
+                asked += 1;
+                asked <= 2
+            },
+            |_| {},
+        )
+        .await;
+        assert_eq!(*backend.applied.lock().unwrap(), names(&["a", "b"]));
+        assert_eq!(asked, 3, "asked once per dispatch, never again after a refusal");
+        assert_eq!(report.applied(), vec![1, 2]);
+        assert_eq!(report.not_attempted(), vec![3, 4]);
+        assert_eq!(blocked(&report), vec![(3, vec![]), (4, vec![])]);
+    }
+
+    #[tokio::test]
+    async fn a_batching_backend_is_checked_once_per_wave() {
+        let actions = [action(1, "a", &[]), action(2, "b", &[]), action(3, "c", &[1, 2])];
+        let backend = Arc::new(Recorder {
+            limit: 1,
+            batches: true,
+            ..Recorder::default()
+        });
+        let mut asked = 0;
+        let report = execute_while(
+            &actions,
+            backend.clone(),
+            || {
+                asked += 1;
+                asked == 1
+            },
+            |_| {},
+        )
+        .await;
+        assert_eq!(asked, 2);
+        assert_eq!(*backend.waves.lock().unwrap(), vec![names(&["a", "b"])]);
+        assert_eq!(report.applied(), vec![1, 2]);
+        assert_eq!(report.not_attempted(), vec![3]);
+    }
 }

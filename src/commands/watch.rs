@@ -4,7 +4,10 @@
 use super::Outcome;
 use crate::cli::{OutputFormat, WatchArgs, WatchMode};
 use crate::error::Error;
+use crate::lock::{EtcdSpec, LockSpec};
 use crate::settings::Settings;
+use crate::watch::election::{Elected, poll_for};
+use crate::watch::etcd_ballot::EtcdBallot;
 use crate::watch::{self, AlwaysLeader, Limits, Mode, Policy};
 
 /// Runs `watch` until SIGTERM or SIGINT.
@@ -15,7 +18,28 @@ use crate::watch::{self, AlwaysLeader, Limits, Mode, Policy};
 pub fn run(settings: &Settings, args: &WatchArgs) -> Outcome {
     let format = super::output_format(settings, "watch", &[OutputFormat::Human, OutputFormat::Json])?;
     let config = config(settings, args, format)?;
-    watch::run(settings, &config, &AlwaysLeader)
+    let Some(spec) = &args.leader_election else {
+        return watch::run(settings, &config, &AlwaysLeader);
+    };
+    let spec = election_spec(spec)?;
+    let ballot = EtcdBallot::new(spec.clone(), settings.network_timeout)
+        .map_err(|e| Error::usage(format!("--leader-election {spec}: {e}")))?;
+    let elected = Elected::start(ballot, poll_for(spec.ttl), settings.network_timeout)
+        .map_err(|e| Error::Internal(format!("cannot start the election's runtime: {e}")))?;
+    // Dropped on return: resigns and revokes the lease.
+    watch::run(settings, &config, &elected)
+}
+
+/// `--leader-election SPEC`: an etcd URL, as `--lock` reads it.
+fn election_spec(spec: &str) -> Result<EtcdSpec, Error> {
+    let form = "give etcd://HOST:PORT/KEY[?ttl=DURATION], e.g. etcd://127.0.0.1:2379/edgefed/prod/leader";
+    match LockSpec::parse(spec) {
+        Ok(LockSpec::Etcd(etcd)) => Ok(etcd),
+        Ok(LockSpec::File(_)) => Err(Error::usage(format!(
+            "--leader-election {spec}: an election needs etcd, not a file; {form}"
+        ))),
+        Err(e) => Err(Error::usage(format!("--leader-election {spec}: {}; {form}", e.problem))),
+    }
 }
 
 fn config(settings: &Settings, args: &WatchArgs, format: OutputFormat) -> Result<watch::Config, Error> {

@@ -15,9 +15,9 @@ use tokio::sync::{mpsc, watch};
 
 use super::changes::{self, Changed};
 use super::document::{Document, Read, fingerprint};
-use super::events::{DocumentState, Event, Result as PassResult, Trigger, now_rfc3339};
+use super::events::{ActionEvent, DocumentState, Event, LeadershipEvent, Result as PassResult, Trigger, now_rfc3339};
 use super::http::{self, Health};
-use super::leadership::Leadership;
+use super::leadership::{Leadership, Status};
 use super::metrics::Metrics;
 use super::pass::{self, Limits, Mode, Pass};
 use super::schedule::{Cause, FastRandom, Policy, Schedule};
@@ -25,6 +25,9 @@ use crate::app::{self, note, print};
 use crate::error::Error;
 use crate::exit;
 use crate::settings::Settings;
+
+/// How long a stopping watcher waits for its resignation to be shown.
+const RESIGN_SHOWN: Duration = Duration::from_secs(5);
 
 /// How long file events are gathered before one reconcile runs.
 const DEBOUNCE: Duration = Duration::from_millis(250);
@@ -62,7 +65,12 @@ struct Done {
 pub fn run(settings: &Settings, config: &Config, leadership: &dyn Leadership) -> Result<u8, Error> {
     let rt = app::runtime()?;
     let metrics = Arc::new(Metrics::new());
-    metrics.leader(leadership.is_leader());
+    metrics.election(&Status {
+        leader: leadership.is_leader(),
+        token: leadership.fencing_token(),
+        lease_live: true,
+        why: String::new(),
+    });
     let health = Arc::new(Health::new(Arc::clone(&metrics), config.policy.interval));
     let listener = rt
         .block_on(tokio::net::TcpListener::bind(config.metrics_addr))
@@ -88,6 +96,16 @@ pub fn run(settings: &Settings, config: &Config, leadership: &dyn Leadership) ->
     let (stop_tx, stop_rx) = watch::channel(false);
     let (hup_tx, hup_rx) = mpsc::channel(1);
     rt.block_on(async { listen_for_signals(stop_tx, hup_tx) })?;
+    let (elected_tx, elected_rx) = mpsc::channel(1);
+    let election = leadership.subscribe().map(|status| {
+        rt.spawn(follow_election(
+            status,
+            Arc::clone(&metrics),
+            config.json,
+            elected_tx,
+            stop_rx.clone(),
+        ))
+    });
     rt.spawn(http::serve(listener, Arc::clone(&health), stop_rx.clone()));
     note(&format!(
         "edgefed watch: {} mode, every {} (±{:.0}%); leadership: {}; endpoints on http://{bound}/metrics, /healthz, /readyz",
@@ -100,11 +118,19 @@ pub fn run(settings: &Settings, config: &Config, leadership: &dyn Leadership) ->
         let (job_tx, job_rx) = std::sync::mpsc::channel::<()>();
         let (done_tx, done_rx) = mpsc::channel::<Done>(1);
         let worker_metrics = Arc::clone(&metrics);
+        let json = config.json;
+        // Each action as it is dispatched and ends (NDJSON only; people get
+        // the reconcile's line and the log).
+        let on_action = move |event: &ActionEvent| {
+            if json {
+                print(&event.json_line());
+            }
+        };
         scope.spawn(move || {
             let mut document = Document::new(&config.document);
             while job_rx.recv().is_ok() {
                 let started = Instant::now();
-                let (pass, doc) = one(settings, config, &mut document, leadership, &worker_metrics);
+                let (pass, doc) = one(settings, config, &mut document, leadership, &worker_metrics, &on_action);
                 let done = Done {
                     pass,
                     document: doc,
@@ -117,12 +143,22 @@ pub fn run(settings: &Settings, config: &Config, leadership: &dyn Leadership) ->
         });
         let loop_state = Loop {
             config,
+            leadership,
             lab: lab.clone(),
             metrics: &metrics,
             health: &health,
             schedule: Schedule::new(config.policy, FastRandom::new()),
         };
-        let code = rt.block_on(loop_state.run(job_tx, done_rx, change_rx, hup_rx, stop_rx));
+        let triggers = Triggers {
+            changes: change_rx,
+            hup: hup_rx,
+            elected: elected_rx,
+        };
+        let code = rt.block_on(loop_state.run(job_tx, done_rx, triggers, stop_rx));
+        if let Some(election) = election {
+            // The watcher resigned: let its last leadership event out.
+            let _ = rt.block_on(async { tokio::time::timeout(RESIGN_SHOWN, election).await });
+        }
         if let Err(e) = &code {
             // The worker cannot be interrupted: leave now, the operating
             // system releases the lab's lock with the process.
@@ -142,12 +178,13 @@ fn one(
     document: &mut Document,
     leadership: &dyn Leadership,
     metrics: &Metrics,
+    on_action: pass::OnAction<'_>,
 ) -> (Pass, DocumentState) {
     let file = document.file().to_string();
     match document.read() {
         Read::Valid(desired) => {
             metrics.document_valid(true);
-            let pass = pass::run(settings, desired, config.limits, leadership, metrics);
+            let pass = pass::run(settings, desired, config.limits, leadership, metrics, on_action);
             (
                 pass,
                 DocumentState {
@@ -179,7 +216,7 @@ fn one(
                 error: Some(error.clone()),
             };
             let pass = match kept {
-                Some(desired) => pass::run(settings, desired, config.limits, leadership, metrics),
+                Some(desired) => pass::run(settings, desired, config.limits, leadership, metrics, on_action),
                 None => Pass {
                     result: PassResult::InvalidDocument,
                     cause: Some(Cause::Document),
@@ -190,9 +227,49 @@ fn one(
                     failed: 0,
                     message: Some(format!("{file} is invalid and no earlier version was valid")),
                     leader: leadership.is_leader(),
+                    fencing_token: None,
                 },
             };
             (pass, state)
+        }
+    }
+}
+
+/// Shows each change of the election's status (metrics, an event) and
+/// asks for a reconcile when this watcher is elected: it takes over at once.
+/// Once the watcher stops, it ends after showing that it no longer leads.
+async fn follow_election(
+    mut status: watch::Receiver<Status>,
+    metrics: Arc<Metrics>,
+    json: bool,
+    elected: mpsc::Sender<()>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut shown: Option<Status> = None;
+    loop {
+        let now = status.borrow_and_update().clone();
+        if shown.as_ref() != Some(&now) {
+            metrics.election(&now);
+            let event = LeadershipEvent::new(&now);
+            print(&if json { event.json_line() } else { event.human_line() });
+            if now.leader {
+                let _ = elected.try_send(());
+            }
+            shown = Some(now.clone());
+        }
+        let stopping = *stop.borrow();
+        if stopping && !now.leader {
+            return;
+        }
+        if stopping {
+            if status.changed().await.is_err() {
+                return;
+            }
+        } else {
+            tokio::select! {
+                changed = status.changed() => if changed.is_err() { return },
+                _ = stop.wait_for(|s| *s) => {}
+            }
         }
     }
 }
@@ -230,9 +307,17 @@ fn listen_for_signals(stop: watch::Sender<bool>, hup: mpsc::Sender<()>) -> Resul
     Ok(())
 }
 
+/// What can trigger a reconcile besides the timer.
+struct Triggers {
+    changes: mpsc::Receiver<Changed>,
+    hup: mpsc::Receiver<()>,
+    elected: mpsc::Receiver<()>,
+}
+
 /// The loop's state.
 struct Loop<'a> {
     config: &'a Config,
+    leadership: &'a dyn Leadership,
     lab: Option<PathBuf>,
     metrics: &'a Metrics,
     health: &'a Health,
@@ -250,8 +335,7 @@ impl Loop<'_> {
         mut self,
         jobs: std::sync::mpsc::Sender<()>,
         mut done: mpsc::Receiver<Done>,
-        mut changes: mpsc::Receiver<Changed>,
-        mut hup: mpsc::Receiver<()>,
+        mut triggers: Triggers,
         mut stop: watch::Receiver<bool>,
     ) -> Result<u8, Error> {
         let mut trigger = Trigger::Start;
@@ -265,6 +349,9 @@ impl Loop<'_> {
             let (finished, stopping) = tokio::select! {
                 d = done.recv() => (d, false),
                 _ = stop.wait_for(|s| *s) => {
+                    // Hand the leadership over at once: the reconcile in
+                    // progress stops dispatching at its next action.
+                    self.leadership.resign();
                     note(&format!(
                         "edgefed watch: stopping; waiting up to {} for the reconcile in progress",
                         humantime::format_duration(self.config.stop_timeout)
@@ -293,11 +380,12 @@ impl Loop<'_> {
             } else {
                 before
             };
-            match self.wait(delay, failed, seen, &mut changes, &mut hup, &mut stop).await {
+            match self.wait(delay, failed, seen, &mut triggers, &mut stop).await {
                 Next::Run(t) => trigger = t,
                 Next::Stop => break,
             }
         }
+        self.leadership.resign();
         note("edgefed watch: stopped");
         Ok(exit::SUCCESS)
     }
@@ -332,11 +420,13 @@ impl Loop<'_> {
             Mode::Monitor
         };
         let event = Event {
+            event: "reconcile",
             time: now_rfc3339(),
             trigger,
             mode: mode.name(),
             leader: pass.leader,
             result: pass.result,
+            fencing_token: pass.fencing_token,
             in_sync: pass.in_sync,
             actions: pass.actions,
             applied: pass.applied,
@@ -386,10 +476,10 @@ impl Loop<'_> {
         delay: Duration,
         failed: bool,
         mut seen: (Option<[u8; 32]>, Option<[u8; 32]>),
-        changes: &mut mpsc::Receiver<Changed>,
-        hup: &mut mpsc::Receiver<()>,
+        triggers: &mut Triggers,
         stop: &mut watch::Receiver<bool>,
     ) -> Next {
+        let Triggers { changes, hup, elected } = triggers;
         let deadline = tokio::time::Instant::now() + delay;
         loop {
             tokio::select! {
@@ -398,6 +488,7 @@ impl Loop<'_> {
                     return Next::Run(if failed { Trigger::Retry } else { Trigger::Interval });
                 }
                 Some(()) = hup.recv() => return Next::Run(Trigger::Signal),
+                Some(()) = elected.recv() => return Next::Run(Trigger::Leadership),
                 Some(_) = changes.recv() => {
                     // Gather the burst (a rename comes with several events).
                     tokio::time::sleep(DEBOUNCE).await;

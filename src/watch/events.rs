@@ -20,6 +20,8 @@ pub enum Trigger {
     Lab,
     /// SIGHUP.
     Signal,
+    /// This watcher was elected leader.
+    Leadership,
 }
 
 /// How a reconcile ended.
@@ -76,6 +78,8 @@ pub struct DocumentState {
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Event {
+    /// Always `reconcile` (the other lines are `action` and `leadership`).
+    pub event: &'static str,
     /// When it ended (RFC 3339, UTC).
     pub time: String,
     /// Why it ran.
@@ -86,6 +90,10 @@ pub struct Event {
     pub leader: bool,
     /// How it ended.
     pub result: Result,
+    /// The fencing token of the term the actions were applied under (an
+    /// elected leader that applied; absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fencing_token: Option<u64>,
     /// Whether the deployment matched the document at the end.
     pub in_sync: bool,
     /// The plan's actions (before any apply), one line each.
@@ -138,6 +146,9 @@ impl Event {
             Result::FailedObserve | Result::FailedApply | Result::InvalidDocument => self.result.name().to_string(),
         };
         let mut line = format!("{} [{}] {what}", self.time, trigger_name(self.trigger));
+        if let Some(token) = self.fencing_token {
+            line.push_str(&format!(" (fencing token {token})"));
+        }
         if let Some(m) = &self.message {
             line.push_str(": ");
             line.push_str(m);
@@ -162,11 +173,188 @@ fn trigger_name(t: Trigger) -> &'static str {
         Trigger::Document => "document",
         Trigger::Lab => "lab",
         Trigger::Signal => "signal",
+        Trigger::Leadership => "leadership",
     }
+}
+
+/// One action an applying watcher dispatched or finished, printed as it
+/// happens (NDJSON): a record survives the watcher being killed mid-apply.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionEvent {
+    /// Always `action`.
+    pub event: &'static str,
+    /// When (RFC 3339, UTC).
+    pub time: String,
+    /// `started`, `applied` or `failed`.
+    pub status: &'static str,
+    /// The action's id in this reconcile's plan.
+    pub id: usize,
+    /// `#id kind target`, as in the reconcile's `actions`.
+    pub action: String,
+    /// The fencing token of the leader's term (absent without an election).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fencing_token: Option<u64>,
+    /// The backend's error, for a failed action.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl ActionEvent {
+    /// The NDJSON line.
+    #[must_use]
+    pub fn json_line(&self) -> String {
+        json_line(self)
+    }
+}
+
+/// This watcher's standing in the election changed.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LeadershipEvent {
+    /// Always `leadership`.
+    pub event: &'static str,
+    /// When (RFC 3339, UTC).
+    pub time: String,
+    /// Whether it leads now.
+    pub leader: bool,
+    /// The fencing token of its term, while it leads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fencing_token: Option<u64>,
+    /// Whether it holds a live lease (it campaigns or leads).
+    pub lease_live: bool,
+    /// Why: `elected`, `… leads`, `lease lost: …`, `resigned`, ….
+    pub why: String,
+}
+
+impl LeadershipEvent {
+    /// The event for `status`, now.
+    #[must_use]
+    pub fn new(status: &super::leadership::Status) -> Self {
+        Self {
+            event: "leadership",
+            time: now_rfc3339(),
+            leader: status.leader,
+            fencing_token: status.token,
+            lease_live: status.lease_live,
+            why: status.why.clone(),
+        }
+    }
+
+    /// The NDJSON line.
+    #[must_use]
+    pub fn json_line(&self) -> String {
+        json_line(self)
+    }
+
+    /// The line for people.
+    #[must_use]
+    pub fn human_line(&self) -> String {
+        match (self.leader, self.fencing_token) {
+            (true, Some(token)) => format!(
+                "{} [leadership] leading (fencing token {token}): {}\n",
+                self.time, self.why
+            ),
+            _ => format!(
+                "{} [leadership] following, observing only{}: {}\n",
+                self.time,
+                if self.lease_live { "" } else { " (no live lease)" },
+                self.why
+            ),
+        }
+    }
+}
+
+fn json_line(value: &impl Serialize) -> String {
+    let mut line = serde_json::to_string(value)
+        .unwrap_or_else(|e| format!(r#"{{"event":"error","message":"event not serialisable: {e}"}}"#));
+    line.push('\n');
+    line
 }
 
 /// Now, as RFC 3339 in UTC (seconds).
 #[must_use]
 pub fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reconcile(fencing_token: Option<u64>) -> Event {
+        Event {
+            event: "reconcile",
+            time: "2026-01-01T00:00:00Z".into(),
+            trigger: Trigger::Leadership,
+            mode: "correct",
+            leader: true,
+            result: Result::Applied,
+            fencing_token,
+            in_sync: true,
+            actions: vec!["#1 publish-topology".into()],
+            applied: 1,
+            failed: 0,
+            message: None,
+            document: DocumentState {
+                file: "desired.yaml".into(),
+                valid: true,
+                error: None,
+            },
+            duration_ms: 5,
+            failures: 0,
+            next_in_ms: 1000,
+        }
+    }
+
+    #[test]
+    fn the_fencing_token_is_shown_only_under_an_election() {
+        let elected: serde_json::Value = serde_json::from_str(&reconcile(Some(7)).json_line()).expect("json");
+        assert_eq!(elected["event"], "reconcile");
+        assert_eq!(elected["trigger"], "leadership");
+        assert_eq!(elected["fencingToken"], 7);
+        assert!(
+            reconcile(Some(7))
+                .human_line()
+                .contains("applied 1 action(s); in sync (fencing token 7)")
+        );
+        let alone: serde_json::Value = serde_json::from_str(&reconcile(None).json_line()).expect("json");
+        assert!(alone.get("fencingToken").is_none(), "{alone}");
+        assert!(!reconcile(None).human_line().contains("fencing"));
+    }
+
+    #[test]
+    fn action_and_leadership_lines() {
+        let action = ActionEvent {
+            event: "action",
+            time: "t".into(),
+            status: "applied",
+            id: 3,
+            action: "#3 publish-topology".into(),
+            fencing_token: Some(9),
+            error: None,
+        };
+        let line: serde_json::Value = serde_json::from_str(&action.json_line()).expect("json");
+        assert_eq!(
+            line,
+            serde_json::json!({"event": "action", "time": "t", "status": "applied", "id": 3,
+                "action": "#3 publish-topology", "fencingToken": 9})
+        );
+        let status = crate::watch::Status {
+            leader: false,
+            token: None,
+            lease_live: false,
+            why: "lease lost: expired".into(),
+        };
+        let event = LeadershipEvent::new(&status);
+        assert!(
+            event
+                .human_line()
+                .contains("[leadership] following, observing only (no live lease): lease lost: expired")
+        );
+        let line: serde_json::Value = serde_json::from_str(&event.json_line()).expect("json");
+        assert_eq!(line["leader"], false);
+        assert_eq!(line["leaseLive"], false);
+        assert!(line.get("fencingToken").is_none());
+    }
 }

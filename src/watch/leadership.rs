@@ -5,6 +5,21 @@
 //! observing); the fencing token goes with every apply so that a stale
 //! leader's late writes can be told apart.
 
+/// Where an election stands for this watcher, as the controller shows it
+/// (events, metrics).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Status {
+    /// Whether this watcher leads.
+    pub leader: bool,
+    /// The fencing token of its term, while it leads.
+    pub token: Option<u64>,
+    /// Whether it holds a live lease (it campaigns or leads); `false` when
+    /// the lease was lost or cannot be taken.
+    pub lease_live: bool,
+    /// Why it stands there: `elected`, `… leads`, `lease lost: …`, `resigned`.
+    pub why: String,
+}
+
 /// What the controller needs from an election.
 pub trait Leadership: Send + Sync {
     /// Whether this watcher leads now (it may plan to apply).
@@ -15,6 +30,12 @@ pub trait Leadership: Send + Sync {
     fn fencing_token(&self) -> Option<u64>;
     /// A short description for the start message, e.g. `always (no election)`.
     fn describe(&self) -> String;
+    /// Changes of the election's status as they happen (`None`: it never changes).
+    fn subscribe(&self) -> Option<tokio::sync::watch::Receiver<Status>> {
+        None
+    }
+    /// Steps down at once and stops campaigning (the watcher is stopping).
+    fn resign(&self) {}
 }
 
 /// No election: one watcher, always the leader.

@@ -45,6 +45,8 @@ pub struct Metrics {
     round_trips: Counter,
     lock_held: Gauge,
     leader: Gauge,
+    lease_live: Gauge,
+    fencing_token: Gauge,
     document_valid: Gauge,
 }
 
@@ -69,6 +71,8 @@ impl Metrics {
         let round_trips = Counter::default();
         let lock_held = Gauge::default();
         let leader = Gauge::default();
+        let lease_live = Gauge::default();
+        let fencing_token = Gauge::default();
         let document_valid = Gauge::default();
         registry.register(
             "edgefed_in_sync",
@@ -107,6 +111,16 @@ impl Metrics {
             leader.clone(),
         );
         registry.register(
+            "edgefed_leader_lease_live",
+            "1 while this watcher holds a live election lease (it campaigns or leads), 0 when it has none; 1 without an election",
+            lease_live.clone(),
+        );
+        registry.register(
+            "edgefed_leader_fencing_token",
+            "The fencing token of this watcher's term while it leads an election, 0 otherwise",
+            fencing_token.clone(),
+        );
+        registry.register(
             "edgefed_document_valid",
             "1 when the document as last read is valid, 0 when the watcher keeps an earlier one",
             document_valid.clone(),
@@ -124,6 +138,8 @@ impl Metrics {
             round_trips,
             lock_held,
             leader,
+            lease_live,
+            fencing_token,
             document_valid,
         }
     }
@@ -178,6 +194,14 @@ impl Metrics {
         self.leader.set(i64::from(leads));
     }
 
+    /// The election's status: leading, the lease, the term's token.
+    pub fn election(&self, status: &super::leadership::Status) {
+        self.leader.set(i64::from(status.leader));
+        self.lease_live.set(i64::from(status.lease_live));
+        let token = status.token.filter(|_| status.leader).unwrap_or(0);
+        self.fencing_token.set(i64::try_from(token).unwrap_or(i64::MAX));
+    }
+
     /// The document as last read is valid, or not.
     pub fn document_valid(&self, valid: bool) {
         self.document_valid.set(i64::from(valid));
@@ -221,6 +245,12 @@ mod tests {
         m.lock_held(true);
         m.leader(true);
         m.document_valid(true);
+        m.election(&crate::watch::Status {
+            leader: true,
+            token: Some(42),
+            lease_live: true,
+            why: "elected".into(),
+        });
         m.succeeded_at(1_700_000_000.5);
         m.action_took(OperationKind::PublishTopology, Duration::from_millis(20));
         let text = m.encode().expect("encode");
@@ -238,6 +268,8 @@ mod tests {
         assert_eq!(value(&text, "edgefed_lock_held").as_deref(), Some("1"));
         assert_eq!(value(&text, "edgefed_leader").as_deref(), Some("1"));
         assert_eq!(value(&text, "edgefed_document_valid").as_deref(), Some("1"));
+        assert_eq!(value(&text, "edgefed_leader_lease_live").as_deref(), Some("1"));
+        assert_eq!(value(&text, "edgefed_leader_fencing_token").as_deref(), Some("42"));
         assert_eq!(
             value(&text, "edgefed_last_success_timestamp_seconds").as_deref(),
             Some("1700000000.5")

@@ -13,6 +13,8 @@
 pub mod changes;
 pub mod controller;
 pub mod document;
+pub mod election;
+pub mod etcd_ballot;
 pub mod events;
 pub mod http;
 pub mod leadership;
@@ -21,6 +23,6 @@ pub mod pass;
 pub mod schedule;
 
 pub use controller::{Config, run};
-pub use leadership::{AlwaysLeader, Leadership};
+pub use leadership::{AlwaysLeader, Leadership, Status};
 pub use pass::{Limits, Mode};
 pub use schedule::Policy;

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use super::events::Result as PassResult;
+use super::events::{ActionEvent, Result as PassResult, now_rfc3339};
 use super::leadership::Leadership;
 use super::metrics::Metrics;
 use super::schedule::Cause;
@@ -66,9 +66,15 @@ pub struct Pass {
     pub failed: usize,
     /// What went wrong.
     pub message: Option<String>,
-    /// Whether this watcher led.
+    /// Whether this watcher led (at the end: a leader that lost its term
+    /// while applying did not).
     pub leader: bool,
+    /// The fencing token of the term the actions were applied under.
+    pub fencing_token: Option<u64>,
 }
+
+/// Where a pass reports each action it dispatches and finishes, as it happens.
+pub type OnAction<'a> = &'a (dyn Fn(&ActionEvent) + Sync);
 
 impl Pass {
     fn failed(cause: Cause, observed: bool, e: &Error) -> Self {
@@ -86,6 +92,7 @@ impl Pass {
             failed: 0,
             message: Some(e.report().trim_end().to_string()),
             leader: false,
+            fencing_token: None,
         }
     }
 }
@@ -110,13 +117,14 @@ fn observe(settings: &Settings, desired: &Desired, access: Access, metrics: &Met
     Ok(planned)
 }
 
-/// One reconcile of `desired`.
+/// One reconcile of `desired`; `on_action` hears of each action applied.
 pub fn run(
     settings: &Settings,
     desired: &Desired,
     limits: Limits,
     leadership: &dyn Leadership,
     metrics: &Metrics,
+    on_action: OnAction<'_>,
 ) -> Pass {
     let leader = leadership.is_leader();
     metrics.leader(leader);
@@ -135,6 +143,7 @@ pub fn run(
                 failed: 0,
                 message: Some(e.report().trim_end().to_string()),
                 leader,
+                fencing_token: None,
             };
         }
         Err(e) => return Pass::failed(Cause::Observe, false, &e),
@@ -149,6 +158,7 @@ pub fn run(
         failed: 0,
         message: None,
         leader,
+        fencing_token: None,
     };
     if pass.in_sync {
         return pass;
@@ -168,7 +178,48 @@ pub fn run(
         return pass;
     }
     drop(planned);
-    apply(settings, desired, limits, leadership, metrics, pass)
+    apply(settings, desired, limits, leadership, metrics, on_action, pass)
+}
+
+/// Records an action as it is dispatched or ends: metrics, the action
+/// event with the term's fencing token, and a log line.
+fn record(event: Event<'_>, token: Option<u64>, metrics: &Metrics, on_action: OnAction<'_>) {
+    let (action, status, error) = match event {
+        Event::Started(action) => (action, "started", None),
+        // A watcher's reconcile is not stopped by a signal mid-apply: the
+        // controller waits for it (see `controller`).
+        Event::Stopping { .. } => return,
+        Event::Finished(action, outcome) => {
+            metrics.round_trips(1);
+            match outcome {
+                Outcome::Applied { duration, .. } => {
+                    metrics.action_took(action.operation.kind(), *duration);
+                    (action, "applied", None)
+                }
+                Outcome::Failed { duration, error } => {
+                    metrics.action_took(action.operation.kind(), *duration);
+                    (action, "failed", Some(error.to_string()))
+                }
+                Outcome::NotAttempted { .. } => return,
+            }
+        }
+    };
+    let line = format!("#{} {}", action.id, action.operation);
+    if status != "started" {
+        match token {
+            Some(t) => tracing::info!("{status} {line} under fencing token {t}"),
+            None => tracing::info!("{status} {line}"),
+        }
+    }
+    on_action(&ActionEvent {
+        event: "action",
+        time: now_rfc3339(),
+        status,
+        id: action.id,
+        action: line,
+        fencing_token: token,
+        error,
+    });
 }
 
 fn blocked_message(n: usize, max: usize) -> String {
@@ -184,6 +235,7 @@ fn apply(
     limits: Limits,
     leadership: &dyn Leadership,
     metrics: &Metrics,
+    on_action: OnAction<'_>,
     pass: Pass,
 ) -> Pass {
     let planned = match observe(settings, desired, Access::Write, metrics) {
@@ -196,19 +248,23 @@ fn apply(
         }
     };
     metrics.lock_held(true);
-    let pass = apply_locked(settings, desired, limits, leadership, metrics, &planned, pass);
+    let pass = apply_locked(
+        settings, desired, limits, leadership, metrics, on_action, &planned, pass,
+    );
     // The backend (and with it the lab's lock) goes with its runtime.
     drop(planned);
     metrics.lock_held(false);
     pass
 }
 
+#[allow(clippy::too_many_arguments)]
 fn apply_locked(
     settings: &Settings,
     desired: &Desired,
     limits: Limits,
     leadership: &dyn Leadership,
     metrics: &Metrics,
+    on_action: OnAction<'_>,
     planned: &Planned,
     mut pass: Pass,
 ) -> Pass {
@@ -241,25 +297,46 @@ fn apply_locked(
         pass.message = Some("leadership lost before applying: observing only".into());
         return pass;
     }
-    if let Some(token) = leadership.fencing_token() {
+    // The term the actions are applied under: recorded with each of them,
+    // and checked before each dispatch, so that a leader that lost its
+    // lease (or was replaced) stops at once instead of applying unnoticed.
+    let token = leadership.fencing_token();
+    pass.fencing_token = token;
+    if let Some(token) = token {
         tracing::info!("applying under fencing token {token}");
     }
+    let mut deposed = false;
     let backend = Arc::clone(&planned.backend);
-    let report = planned
-        .rt
-        .block_on(executor::execute(&planned.plan.actions, backend, |event| {
-            if let Event::Finished(action, outcome) = event {
-                metrics.round_trips(1);
-                match outcome {
-                    Outcome::Applied { duration, .. } | Outcome::Failed { duration, .. } => {
-                        metrics.action_took(action.operation.kind(), *duration);
-                    }
-                    Outcome::NotAttempted { .. } => {}
-                }
-            }
-        }));
+    let report = planned.rt.block_on(executor::execute_while(
+        &planned.plan.actions,
+        backend,
+        || {
+            deposed = !(leadership.still_leads() && leadership.fencing_token() == token);
+            !deposed
+        },
+        |event| record(event, token, metrics, on_action),
+    ));
     pass.applied = report.applied().len();
     pass.failed = report.failed().len();
+    if deposed {
+        let not_attempted = report.not_attempted();
+        pass.leader = false;
+        pass.result = PassResult::Drift;
+        pass.message = Some(format!(
+            "leadership lost while applying{}: stopped dispatching; {} applied, {} failed, {} not attempted ({}); the leader now in office carries on",
+            token.map(|t| format!(" (fencing token {t})")).unwrap_or_default(),
+            pass.applied,
+            pass.failed,
+            not_attempted.len(),
+            not_attempted
+                .iter()
+                .map(|id| format!("#{id}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        tracing::warn!("{}", pass.message.as_deref().unwrap_or_default());
+        return pass;
+    }
     if !report.complete() {
         let first = report.outcomes.iter().find_map(|(id, o)| match o {
             Outcome::Failed { error, .. } => Some(format!("#{id}: {error}")),
@@ -339,6 +416,27 @@ mod tests {
         }
     }
 
+    /// Leads under token 41 and passes `allowed` checks, then has lost its term.
+    struct LosesItMidway {
+        allowed: usize,
+        checks: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Leadership for LosesItMidway {
+        fn is_leader(&self) -> bool {
+            true
+        }
+        fn still_leads(&self) -> bool {
+            self.checks.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < self.allowed
+        }
+        fn fencing_token(&self) -> Option<u64> {
+            Some(41)
+        }
+        fn describe(&self) -> String {
+            "loses its term midway".into()
+        }
+    }
+
     fn lab() -> (tempfile::TempDir, Settings) {
         let dir = tempfile::tempdir().expect("dir");
         let path = dir.path().join("lab.yaml");
@@ -368,7 +466,7 @@ mod tests {
     fn a_follower_in_correct_mode_only_observes() {
         let (dir, settings) = lab();
         let metrics = Metrics::new();
-        let pass = run(&settings, &desired(), CORRECT, &Follower, &metrics);
+        let pass = run(&settings, &desired(), CORRECT, &Follower, &metrics, &|_| {});
         assert_eq!(pass.result, PassResult::Drift);
         assert!(!pass.leader);
         assert_eq!(pass.actions.len(), 17);
@@ -380,7 +478,7 @@ mod tests {
     fn a_lease_lost_before_applying_applies_nothing() {
         let (dir, settings) = lab();
         let metrics = Metrics::new();
-        let pass = run(&settings, &desired(), CORRECT, &LosesTheLease, &metrics);
+        let pass = run(&settings, &desired(), CORRECT, &LosesTheLease, &metrics, &|_| {});
         assert_eq!(pass.result, PassResult::Drift);
         assert!(pass.message.as_deref().is_some_and(|m| m.contains("leadership lost")));
         let applied = OperationLog::of(&dir.path().join("lab.yaml")).applied().expect("log");
@@ -395,7 +493,7 @@ mod tests {
             max_actions: Some(16),
             ..CORRECT
         };
-        let pass = run(&settings, &desired(), limits, &AlwaysLeader, &metrics);
+        let pass = run(&settings, &desired(), limits, &AlwaysLeader, &metrics, &|_| {});
         assert_eq!(pass.result, PassResult::Blocked);
         assert!(
             pass.message
@@ -406,5 +504,40 @@ mod tests {
         );
         let applied = OperationLog::of(&dir.path().join("lab.yaml")).applied().expect("log");
         assert!(applied.is_empty(), "blocked but applied: {applied:?}");
+    }
+
+    #[test]
+    fn a_term_lost_while_applying_stops_dispatching_and_every_action_carries_the_token() {
+        let (dir, settings) = lab();
+        let metrics = Metrics::new();
+        // One check before the apply, then one per action: five actions go out.
+        let leadership = LosesItMidway {
+            allowed: 6,
+            checks: std::sync::atomic::AtomicUsize::new(0),
+        };
+        let events = std::sync::Mutex::new(Vec::new());
+        let on_action = |e: &ActionEvent| events.lock().expect("events").push(e.clone());
+        let pass = run(&settings, &desired(), CORRECT, &leadership, &metrics, &on_action);
+        assert_eq!(pass.result, PassResult::Drift, "{:?}", pass.message);
+        assert!(!pass.leader, "a deposed leader reports as a follower");
+        assert_eq!(pass.fencing_token, Some(41));
+        assert_eq!(pass.applied, 5);
+        let message = pass.message.as_deref().unwrap_or_default();
+        assert!(
+            message.contains("leadership lost while applying (fencing token 41)")
+                && message.contains("12 not attempted"),
+            "{message}"
+        );
+        let applied = OperationLog::of(&dir.path().join("lab.yaml")).applied().expect("log");
+        assert_eq!(applied.len(), 5, "nothing applied after the term was lost: {applied:?}");
+        let events = events.into_inner().expect("events");
+        let applied: Vec<&ActionEvent> = events.iter().filter(|e| e.status == "applied").collect();
+        assert_eq!(applied.len(), 5);
+        assert_eq!(events.iter().filter(|e| e.status == "started").count(), 5);
+        assert!(
+            events
+                .iter()
+                .all(|e| e.fencing_token == Some(41) && e.event == "action")
+        );
     }
 }

@@ -19,6 +19,10 @@ const SKIPPED: &[(&str, &str)] = &[
         "needs a real Lync deployment; its lab equivalent runs in `the_readme_pipeline_check_runs_on_the_lab`",
     ),
     (
+        "edgefed watch -f examples/failback.yaml --mode correct --leader-election etcd://127.0.0.1:2379/edgefed/prod/leader",
+        "needs an etcd; tests/leader.rs runs watchers electing a leader against a real etcd",
+    ),
+    (
         "edgefed --lock etcd://127.0.0.1:2379/edgefed/prod reconcile -f DESIRED.yaml",
         "needs an etcd; tests/lock.rs runs reconciles on an etcd lock against a real etcd",
     ),
