@@ -57,7 +57,8 @@ impl RunJournal {
     /// # Errors
     /// [`Error::Journal`] when it cannot be written: nothing is applied then.
     pub(crate) fn start(settings: &Settings, doc: &PlanDocument, plan: &Plan, backend: &str) -> Result<Self, Error> {
-        let mut journal = Journal::start(&journal::path(settings), journal::ROTATE_BYTES)?;
+        let mut journal = Journal::start(&journal::path(settings), journal::ROTATE_BYTES)?
+            .sync_each_record(journal::sync_each_record(settings));
         journal.record(Event::RunStarted {
             user: journal::record::user(),
             document: doc.desired.file.clone(),
@@ -112,6 +113,11 @@ impl RunJournal {
             not_attempted: report.not_attempted().len(),
             abandoned: report.stopped.as_ref().map(|s| s.abandoned.clone()).unwrap_or_default(),
         });
+        if let Err(e) = self.journal.sync()
+            && !self.failed
+        {
+            note(&format!("warning: {e}"));
+        }
     }
 
     fn record(&mut self, event: Event) {

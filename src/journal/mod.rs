@@ -43,6 +43,16 @@ pub fn path(settings: &Settings) -> PathBuf {
     }
 }
 
+/// Whether each journal record of `settings`' runs is synced to disk as it
+/// is written. A real deployment's actions take seconds to minutes, so a
+/// sync each (milliseconds) costs nothing and a power cut loses no record;
+/// the lab's take microseconds, and its records are written (they survive
+/// a killed edgefed) and synced once at the run's end.
+#[must_use]
+pub fn sync_each_record(settings: &Settings) -> bool {
+    settings.backend != BackendKind::Lab
+}
+
 /// `file` + `suffix` beside the file `file` leads to (a lab reached through
 /// a symbolic link has its journal beside the real file, as its lock is).
 #[must_use]

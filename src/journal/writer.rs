@@ -1,6 +1,9 @@
 //! Appending to the journal: each record is one `write` of one line to a
-//! file opened with `O_APPEND`, synced to disk before the run goes on, so a
-//! crash loses at most the line being written (which a reader then skips).
+//! file opened with `O_APPEND`, so a killed edgefed loses at most the line
+//! being written (which a reader then skips). Against a power cut, each
+//! record is also synced to disk before the run goes on — unless the run
+//! chose [`Journal::sync_each_record`]`(false)` (the lab, whose actions take
+//! microseconds: there the journal is synced once, at the run's end).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write as _;
@@ -16,6 +19,7 @@ pub struct Journal {
     run: String,
     pid: u32,
     host: String,
+    sync_each: bool,
 }
 
 /// The journal cannot be written.
@@ -68,6 +72,27 @@ impl Journal {
             run: record::run_id(),
             pid: std::process::id(),
             host: record::host(),
+            sync_each: true,
+        })
+    }
+
+    /// Whether each record is synced to disk as it is written (the
+    /// default), or only by [`Journal::sync`].
+    #[must_use]
+    pub fn sync_each_record(mut self, sync: bool) -> Self {
+        self.sync_each = sync;
+        self
+    }
+
+    /// Syncs what was written to disk.
+    ///
+    /// # Errors
+    /// [`JournalError`] naming the file.
+    pub fn sync(&self) -> Result<(), JournalError> {
+        self.file.sync_data().map_err(|source| JournalError {
+            action: "sync",
+            path: self.path.clone(),
+            source,
         })
     }
 
@@ -83,7 +108,8 @@ impl Journal {
         &self.path
     }
 
-    /// Appends `event` as one line and syncs it to disk.
+    /// Appends `event` as one line (and syncs it to disk, unless
+    /// [`Journal::sync_each_record`] turned that off).
     ///
     /// # Errors
     /// [`JournalError`] when the line cannot be written whole or synced.
@@ -111,7 +137,10 @@ impl Journal {
                 std::io::Error::other(format!("only {written} of {} bytes were written", line.len())),
             ));
         }
-        self.file.sync_data().map_err(|e| err("sync", e))
+        if self.sync_each {
+            self.file.sync_data().map_err(|e| err("sync", e))?;
+        }
+        Ok(())
     }
 }
 

@@ -154,9 +154,15 @@ impl LabBackend {
 /// read that replayed a killed run's operations leaves that to the next
 /// reconcile.
 fn checkpoint(path: &Path, store: &mut Store) -> Result<(), LabFileError> {
-    if store.appender.is_none() {
+    let Some(appender) = store.appender.as_ref() else {
         return Ok(());
-    }
+    };
+    // The operations reach the disk before the lab file that includes them.
+    appender.sync().map_err(|source| LabFileError::Io {
+        action: "sync",
+        path: appender.path().to_path_buf(),
+        source,
+    })?;
     if store.lab.sequence > store.written {
         store.lab.write_file(path)?;
         store.written = store.lab.sequence;
