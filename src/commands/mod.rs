@@ -11,6 +11,7 @@ pub mod man;
 pub mod observe;
 pub mod plan;
 pub mod reconcile;
+mod progress;
 mod run_journal;
 mod saved_plan;
 pub mod schema;
