@@ -219,8 +219,8 @@ fn take_lock(settings: &Settings) -> Result<Option<Lock>, Error> {
         (None, BackendKind::Lab) => return Ok(None),
         (None, BackendKind::Powershell) => LockSpec::File(crate::lock::DEFAULT_DEPLOYMENT_LOCK.into()),
     };
-    let lock = Lock::acquire(&spec, settings.lock_timeout, settings.network_timeout, &mut lock_note)
-        .map_err(Error::Lock)?;
+    let lock =
+        Lock::acquire(&spec, settings.lock_timeout, settings.network_timeout, &mut lock_note).map_err(Error::Lock)?;
     Ok(Some(lock))
 }
 

@@ -86,6 +86,15 @@ fn elapsed(d: Duration) -> humantime::FormattedDuration {
     humantime::format_duration(Duration::from_secs(d.as_secs()))
 }
 
+/// How long an action took: milliseconds under a second, else whole seconds.
+fn took(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{} ms", d.as_millis())
+    } else {
+        elapsed(d).to_string()
+    }
+}
+
 /// `#7 run-setup edge1.contoso.com …`.
 fn label(action: &Action) -> String {
     format!("#{} {}", action.id, action.operation)
@@ -151,8 +160,8 @@ impl Plain {
         self.running.remove(&action.id);
         self.done += 1;
         let how = match outcome {
-            Outcome::Applied { duration, .. } => format!("done in {}", elapsed(*duration)),
-            Outcome::Failed { duration, .. } => format!("FAILED after {}", elapsed(*duration)),
+            Outcome::Applied { duration, .. } => format!("done in {}", took(*duration)),
+            Outcome::Failed { duration, .. } => format!("FAILED after {}", took(*duration)),
             Outcome::NotAttempted { blocked_by } => {
                 let ids: Vec<String> = blocked_by.iter().map(|id| format!("#{id}")).collect();
                 format!("not attempted (blocked by {})", ids.join(", "))
@@ -440,11 +449,11 @@ mod tests {
         let a = action(11, "edge1.contoso.com");
         assert_eq!(
             p.started(&a, t0, wall(3)),
-            "2026-12-07T17:00:03Z [ 0/17] #11 start-services edge1.contoso.com started"
+            "2026-12-07T17:00:03Z [ 0/17] #11 start-services edge1.contoso.com (pool edge1.contoso.com) started"
         );
         assert_eq!(
             p.finished(&a, &applied(150), wall(153)),
-            "2026-12-07T17:02:33Z [ 1/17] #11 start-services edge1.contoso.com done in 2m 30s"
+            "2026-12-07T17:02:33Z [ 1/17] #11 start-services edge1.contoso.com (pool edge1.contoso.com) done in 2m 30s"
         );
         let b = action(12, "edge2.contoso.com");
         p.started(&b, t0, wall(153));
@@ -455,9 +464,25 @@ mod tests {
             },
             duration: Duration::from_secs(4),
         };
-        assert!(p.finished(&b, &failed, wall(157)).ends_with("[ 2/17] #12 start-services edge2.contoso.com FAILED after 4s"));
+        assert!(
+            p.finished(&b, &failed, wall(157))
+                .ends_with("[ 2/17] #12 start-services edge2.contoso.com (pool edge2.contoso.com) FAILED after 4s")
+        );
+        let quick = Outcome::Applied {
+            applied: Applied::default(),
+            duration: Duration::from_millis(12),
+        };
+        let mut q = Plain::new(1, STILL_RUNNING_EVERY);
+        q.started(&b, t0, wall(157));
+        assert!(
+            q.finished(&b, &quick, wall(157))
+                .ends_with("[1/1] #12 start-services edge2.contoso.com (pool edge2.contoso.com) done in 12 ms")
+        );
         let blocked = Outcome::NotAttempted { blocked_by: vec![12] };
-        assert!(p.finished(&action(13, "edge3.contoso.com"), &blocked, wall(157)).ends_with("[ 3/17] #13 start-services edge3.contoso.com not attempted (blocked by #12)"));
+        assert!(
+            p.finished(&action(13, "edge3.contoso.com"), &blocked, wall(157))
+                .ends_with("[ 3/17] #13 start-services edge3.contoso.com (pool edge3.contoso.com) not attempted (blocked by #12)")
+        );
     }
 
     #[test]
@@ -469,16 +494,22 @@ mod tests {
         assert!(p.due(t0 + Duration::from_secs(29), wall(29)).is_empty());
         assert_eq!(
             p.due(t0 + Duration::from_secs(30), wall(30)),
-            ["2026-12-07T17:00:30Z still running (30s): #7 start-services edge1.contoso.com"]
+            ["2026-12-07T17:00:30Z still running (30s): #7 start-services edge1.contoso.com (pool edge1.contoso.com)"]
         );
-        assert!(p.due(t0 + Duration::from_secs(31), wall(31)).is_empty(), "once per period");
+        assert!(
+            p.due(t0 + Duration::from_secs(31), wall(31)).is_empty(),
+            "once per period"
+        );
         assert!(p.due(t0 + Duration::from_secs(59), wall(59)).is_empty());
         let at = p.due(t0 + Duration::from_secs(150), wall(150));
         assert_eq!(at.len(), 1, "missed periods are not made up: {at:?}");
         assert!(at[0].contains("still running (2m 30s): #7"), "{at:?}");
         assert!(p.due(t0 + Duration::from_secs(170), wall(170)).is_empty());
         p.finished(&a, &applied(175), wall(175));
-        assert!(p.due(t0 + Duration::from_secs(300), wall(300)).is_empty(), "an ended action says nothing");
+        assert!(
+            p.due(t0 + Duration::from_secs(300), wall(300)).is_empty(),
+            "an ended action says nothing"
+        );
     }
 
     #[test]
@@ -486,7 +517,11 @@ mod tests {
         let t0 = Instant::now();
         let mut p = Plain::new(9, STILL_RUNNING_EVERY);
         for id in 1..=8 {
-            p.started(&action(id, &format!("edge{id}.contoso.com")), t0 + Duration::from_secs(id as u64), wall(0));
+            p.started(
+                &action(id, &format!("edge{id}.contoso.com")),
+                t0 + Duration::from_secs(id as u64),
+                wall(0),
+            );
         }
         let lines = p.due(t0 + Duration::from_secs(60), wall(60));
         assert_eq!(lines.len(), MAX_STILL_RUNNING_LINES + 1, "{lines:?}");
@@ -512,11 +547,17 @@ mod tests {
         assert_eq!(t.done(), 0);
         assert_eq!(
             t.in_flight(),
-            ["#4 start-services edge1.contoso.com", "#9 start-services edge2.contoso.com"]
+            [
+                "#4 start-services edge1.contoso.com (pool edge1.contoso.com)",
+                "#9 start-services edge2.contoso.com (pool edge2.contoso.com)"
+            ]
         );
         t.finished(&a);
         assert_eq!(t.done(), 1);
-        assert_eq!(t.in_flight(), ["#9 start-services edge2.contoso.com"]);
+        assert_eq!(
+            t.in_flight(),
+            ["#9 start-services edge2.contoso.com (pool edge2.contoso.com)"]
+        );
         t.finished(&b);
         assert_eq!(t.done(), 2);
         assert!(t.in_flight().is_empty());
@@ -552,14 +593,17 @@ mod tests {
         assert_eq!(p.event(&Event::Started(&a)), None);
         *clock.offset.lock().expect("clock") = Duration::from_secs(5);
         let out = p.event(&Event::Finished(&a, &applied(5))).expect("a line");
-        assert!(out.starts_with("[1/2] #2 start-services edge1.contoso.com"), "{out}");
+        assert!(
+            out.starts_with("[1/2] #2 start-services edge1.contoso.com (pool edge1.contoso.com)"),
+            "{out}"
+        );
         drop(p);
         let seen = seen.lock().expect("sink");
         assert_eq!(
             *seen,
             [
-                "2026-12-07T17:00:00Z [0/2] #2 start-services edge1.contoso.com started",
-                "2026-12-07T17:00:05Z [1/2] #2 start-services edge1.contoso.com done in 5s",
+                "2026-12-07T17:00:00Z [0/2] #2 start-services edge1.contoso.com (pool edge1.contoso.com) started",
+                "2026-12-07T17:00:05Z [1/2] #2 start-services edge1.contoso.com (pool edge1.contoso.com) done in 5s",
             ]
         );
     }

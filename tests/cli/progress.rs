@@ -24,7 +24,13 @@ fn slow_setup(env: &Env, ms: u64) {
 fn plain_progress_counts_actions_and_says_what_is_still_running() {
     let env = Env::new("xmpp-failed-over");
     slow_setup(&env, 3000);
-    let out = env.run(&["reconcile", "--still-running-every", "1s", "-f", &example("failback.yaml")]);
+    let out = env.run(&[
+        "reconcile",
+        "--still-running-every",
+        "1s",
+        "-f",
+        &example("failback.yaml"),
+    ]);
     assert_eq!(code(&out), 0, "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -33,20 +39,30 @@ fn plain_progress_counts_actions_and_says_what_is_still_running() {
     let counted: Vec<&str> = stdout.lines().filter(|l| l.starts_with('[')).collect();
     assert_eq!(counted.len(), 17, "{stdout}");
     for (n, line) in counted.iter().enumerate() {
-        assert!(line.starts_with(&format!("[{:>2}/17] #", n + 1)), "line {n}: {line}\n{stdout}");
+        assert!(
+            line.starts_with(&format!("[{:>2}/17] #", n + 1)),
+            "line {n}: {line}\n{stdout}"
+        );
     }
     assert!(stdout.contains("] #7 run-setup edgeserver1a.contoso.com"), "{stdout}");
 
     // On stderr: one timestamped line as each action starts and as it ends.
     let stamped = |l: &&str| l.len() > 21 && l.as_bytes()[4] == b'-' && l[..21].ends_with("Z ");
-    let started = stderr.lines().filter(stamped).filter(|l| l.ends_with(" started")).count();
+    let started = stderr
+        .lines()
+        .filter(stamped)
+        .filter(|l| l.ends_with(" started"))
+        .count();
     let ended = stderr
         .lines()
         .filter(stamped)
         .filter(|l| l.contains(" done in "))
         .count();
     assert_eq!((started, ended), (17, 17), "{stderr}");
-    assert!(stderr.contains("[ 0/17] #1 "), "the first starts with none ended: {stderr}");
+    assert!(
+        stderr.contains("[ 0/17] #1 "),
+        "the first starts with none ended: {stderr}"
+    );
     assert!(stderr.contains("[17/17] #"), "{stderr}");
 
     // The slow setup was reported while it ran.

@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::lock::{FileLock, Progress};
 pub use crate::lock::LockError;
+use crate::lock::{FileLock, Progress};
 
 /// A held lock; released when dropped.
 #[derive(Debug)]
