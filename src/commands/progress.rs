@@ -184,7 +184,7 @@ impl Plain {
                 due.push((ran, &r.label));
             }
         }
-        due.sort_by(|a, b| b.0.cmp(&a.0));
+        due.sort_by_key(|d| std::cmp::Reverse(d.0));
         let stamp = Self::stamp(wall);
         let mut lines: Vec<String> = due
             .iter()
@@ -324,7 +324,13 @@ impl Progress {
     pub fn event(&mut self, event: &Event<'_>) -> Option<String> {
         match event {
             Event::Started(a) => {
-                tracing::info!("{}", crate::render::human::started(a, self.done, self.total));
+                match &mut self.shown {
+                    // `-q` logs no info; `--output json` no progress at all.
+                    Shown::Off => {}
+                    Shown::Terminal(_) | Shown::Plain { .. } => {
+                        tracing::info!("{}", crate::render::human::started(a, self.done, self.total));
+                    }
+                }
                 match &mut self.shown {
                     Shown::Off => {}
                     Shown::Terminal(t) => t.started(a),
