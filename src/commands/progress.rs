@@ -215,7 +215,7 @@ impl Terminal {
     pub fn new(total: usize, target: ProgressDrawTarget) -> Self {
         let multi = MultiProgress::with_draw_target(target);
         let overall = multi.add(ProgressBar::new(total as u64));
-        overall.set_style(style("{spinner} applied {pos}/{len} actions [{bar:30}] {elapsed}"));
+        overall.set_style(style("{spinner} {pos}/{len} actions ended [{bar:30}] {elapsed}"));
         overall.enable_steady_tick(REDRAW_EVERY);
         Self {
             multi,
