@@ -156,7 +156,7 @@ pub fn open_backend(
             let path = lab_path(settings, true)?;
             Some(Arc::new(match access {
                 Access::Read => LabBackend::open(&path)?,
-                Access::Write => LabBackend::open_locked(&path, settings.lock_timeout)?,
+                Access::Write => LabBackend::open_locked(&path, settings.lock_timeout, &mut lock_note)?,
             }))
         }
         BackendKind::Powershell => None,
@@ -219,11 +219,14 @@ fn take_lock(settings: &Settings) -> Result<Option<Lock>, Error> {
         (None, BackendKind::Lab) => return Ok(None),
         (None, BackendKind::Powershell) => LockSpec::File(crate::lock::DEFAULT_DEPLOYMENT_LOCK.into()),
     };
-    let lock = Lock::acquire(&spec, settings.lock_timeout, settings.network_timeout, &mut |p| {
-        note(&format!("edgefed: {p}"));
-    })
-    .map_err(Error::Lock)?;
+    let lock =
+        Lock::acquire(&spec, settings.lock_timeout, settings.network_timeout, &mut lock_note).map_err(Error::Lock)?;
     Ok(Some(lock))
+}
+
+/// Prints a lock waiter's note (`edgefed: waiting for …`) on stderr.
+pub fn lock_note(progress: &crate::lock::Progress) {
+    note(&format!("edgefed: {progress}"));
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {

@@ -340,6 +340,10 @@ pub struct ReconcileArgs {
     /// and without one refuses.
     #[arg(long, visible_alias = "auto-approve", conflicts_with = "check")]
     pub yes: bool,
+    /// For tests only: how long an action runs before the plain progress
+    /// lines say it is still running, and how often after (default 30s).
+    #[arg(long, value_name = "DURATION", hide = true, value_parser = humantime::parse_duration)]
+    pub still_running_every: Option<std::time::Duration>,
 }
 
 /// `watch --mode`.

@@ -41,7 +41,7 @@ pub fn run(settings: &Settings, command: &LabCommand) -> Outcome {
             if path.exists() && !force {
                 return Err(Error::LabExists { path });
             }
-            let _lock = LabLock::acquire(&path, settings.lock_timeout)?;
+            let _lock = LabLock::acquire_noting(&path, settings.lock_timeout, &mut app::lock_note)?;
             // A new lab starts a new operation log: the old one's operations
             // were made on the lab being replaced.
             let log = OperationLog::of(&path);
@@ -105,7 +105,7 @@ fn change(
 ) -> Outcome {
     let fqdn = Fqdn::parse(pool).map_err(|e| Error::usage(format!("`{pool}` is not a pool FQDN: {e}")))?;
     let path = app::lab_path(settings, false)?;
-    let _lock = LabLock::acquire(&path, settings.lock_timeout)?;
+    let _lock = LabLock::acquire_noting(&path, settings.lock_timeout, &mut app::lock_note)?;
     let mut lab = app::read_lab(&path)?;
     let n = f(&mut lab, &fqdn)?;
     lab.write(&path)?;

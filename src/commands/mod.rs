@@ -10,6 +10,7 @@ pub mod lab;
 pub mod man;
 pub mod observe;
 pub mod plan;
+mod progress;
 pub mod reconcile;
 mod run_journal;
 mod saved_plan;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 use super::Outcome;
+use super::progress;
 use super::run_journal::{self, RunJournal};
 use super::verify::{self, Remaining};
 use crate::app::{self, Access, print};
@@ -38,7 +39,7 @@ pub fn run(settings: &Settings, args: &ReconcileArgs) -> Outcome {
         )));
     }
     if let Some(path) = &args.plan {
-        return apply_saved(settings, path, format, args.yes);
+        return apply_saved(settings, path, format, args);
     }
     let Some(file) = &args.file else {
         return Err(Error::usage("give -f DESIRED.yaml or --plan PLAN.json"));
@@ -77,14 +78,15 @@ pub fn run(settings: &Settings, args: &ReconcileArgs) -> Outcome {
         return Ok(exit::SUCCESS);
     }
     super::approval::obtain(settings, &plan, args.yes)?;
-    let report = apply(settings, &rt, &doc, &plan, backend.clone(), format)?;
+    let report = apply(settings, &rt, &doc, &plan, backend.clone(), format, args)?;
     let verified =
         (report.complete() && report.stopped.is_none()).then(|| verify::after_apply(&rt, backend.as_ref(), &desired));
     finish(&doc, &plan, &report, verified, format)
 }
 
-/// Applies the plan, journaling the run; a signal (see
-/// [`crate::signals`]) stops it between actions.
+/// Applies the plan, journaling the run and showing its progress (see
+/// [`super::progress`]); a signal (see [`crate::signals`]) stops it between
+/// actions.
 ///
 /// # Errors
 /// [`Error::Journal`] when the journal cannot be written: nothing is applied.
@@ -95,27 +97,35 @@ fn apply(
     plan: &Plan,
     backend: Arc<dyn Backend>,
     format: OutputFormat,
+    args: &ReconcileArgs,
 ) -> Result<ApplyReport, Error> {
-    let total = plan.actions.len();
+    use std::io::IsTerminal as _;
+
     let mut journal = RunJournal::start(settings, doc, plan, backend.name())?;
     if format == OutputFormat::Human {
         print("\nApplying:\n");
     }
+    let mode = progress::Mode::choose(format, settings.quiet, std::io::stderr().is_terminal());
+    let every = args.still_running_every.unwrap_or(progress::STILL_RUNNING_EVERY);
+    let sink: progress::Sink = Arc::new(|line: &str| app::note(line));
+    let mut shown = progress::Progress::start(mode, plan.actions.len(), every, Arc::new(progress::SystemClock), sink);
     let stop = crate::signals::current();
     let handled = crate::signals::handled();
     let report = rt.block_on(executor::execute_until(&plan.actions, backend, &stop, |event| {
         journal.progress(&event);
-        match event {
-            Event::Stopping {
-                reason,
-                in_flight,
-                grace,
-            } => app::note(&stopping(reason, &in_flight, grace)),
-            _ if format != OutputFormat::Human => {}
-            Event::Started(a) => tracing::info!("{}", render::human::started(a, total)),
-            Event::Finished(a, o) => print(&format!("{}\n", render::human::finished(a, total, o))),
+        if let Event::Stopping {
+            reason,
+            in_flight,
+            grace,
+        } = &event
+        {
+            shown.note(&stopping(*reason, in_flight, *grace));
+        }
+        if let Some(line) = shown.event(&event).filter(|_| format == OutputFormat::Human) {
+            shown.print(&format!("{line}\n"));
         }
     }));
+    drop(shown);
     drop(handled);
     journal.end(&report);
     Ok(report)
@@ -178,7 +188,7 @@ fn result_json(doc: &PlanDocument, report: &ApplyReport, remaining: Option<&Rema
 }
 
 /// `reconcile --plan FILE`: observe again; refuse if anything changed.
-fn apply_saved(settings: &Settings, path: &std::path::Path, format: OutputFormat, yes: bool) -> Outcome {
+fn apply_saved(settings: &Settings, path: &std::path::Path, format: OutputFormat, args: &ReconcileArgs) -> Outcome {
     let saved_plan = |problem| Error::SavedPlan {
         path: path.to_path_buf(),
         problem,
@@ -247,8 +257,8 @@ fn apply_saved(settings: &Settings, path: &std::path::Path, format: OutputFormat
     if plan.actions.is_empty() {
         return Ok(exit::SUCCESS);
     }
-    super::approval::obtain(settings, &plan, yes)?;
-    let report = apply(settings, &rt, &doc, &plan, backend.clone(), format)?;
+    super::approval::obtain(settings, &plan, args.yes)?;
+    let report = apply(settings, &rt, &doc, &plan, backend.clone(), format, args)?;
     let verified =
         (report.complete() && report.stopped.is_none()).then(|| verify::after_apply(&rt, backend.as_ref(), &desired));
     finish(&doc, &plan, &report, verified, format)

@@ -85,25 +85,27 @@ fn waits_for(plan: &Plan, d: &Dependency) -> String {
     format!("waits for #{} {kind}{until}: {}", d.on, d.reason)
 }
 
-/// One line as an action starts.
-#[must_use]
-pub fn started(action: &Action, total: usize) -> String {
+/// `[done/total] #id`: how many actions have ended of how many, then the
+/// action's own id (which is not its place in the run: actions run in
+/// dependency order, several at a time).
+fn counted(action: &Action, done: usize, total: usize) -> String {
     let width = total.to_string().len();
-    format!("[{:>width$}/{total}] {} …", action.id, action.operation)
+    format!("[{done:>width$}/{total}] #{} {}", action.id, action.operation)
 }
 
-/// One line as an action finishes.
+/// One line as an action starts; `done` actions have ended so far.
 #[must_use]
-pub fn finished(action: &Action, total: usize, outcome: &Outcome) -> String {
-    let width = total.to_string().len();
+pub fn started(action: &Action, done: usize, total: usize) -> String {
+    format!("{} …", counted(action, done, total))
+}
+
+/// One line as an action finishes; `done` counts it.
+#[must_use]
+pub fn finished(action: &Action, done: usize, total: usize, outcome: &Outcome) -> String {
+    let head = counted(action, done, total);
     match outcome {
         Outcome::Applied { applied, duration } => {
-            let mut s = format!(
-                "[{:>width$}/{total}] {} {GREEN}done{GREEN:#} ({} ms)",
-                action.id,
-                action.operation,
-                duration.as_millis()
-            );
+            let mut s = format!("{head} {GREEN}done{GREEN:#} ({} ms)", duration.as_millis());
             if let Some(d) = &applied.detail {
                 let _ = write!(s, " — {d}");
             }
@@ -112,13 +114,10 @@ pub fn finished(action: &Action, total: usize, outcome: &Outcome) -> String {
             }
             s
         }
-        Outcome::Failed { error, duration } => format!(
-            "[{:>width$}/{total}] {} {RED}FAILED{RED:#} ({} ms): {error}",
-            action.id,
-            action.operation,
-            duration.as_millis()
-        ),
-        Outcome::NotAttempted { .. } => format!("[{:>width$}/{total}] {} not attempted", action.id, action.operation),
+        Outcome::Failed { error, duration } => {
+            format!("{head} {RED}FAILED{RED:#} ({} ms): {error}", duration.as_millis())
+        }
+        Outcome::NotAttempted { .. } => format!("{head} not attempted"),
     }
 }
 

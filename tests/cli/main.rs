@@ -25,6 +25,7 @@ mod lab_log;
 mod logging;
 mod output;
 mod pr_comment;
+mod progress;
 mod readme;
 mod saved_plan;
 mod schemas;

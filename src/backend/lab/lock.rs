@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::lock::FileLock;
 pub use crate::lock::LockError;
+use crate::lock::{FileLock, Progress};
 
 /// A held lock; released when dropped.
 #[derive(Debug)]
@@ -14,15 +14,24 @@ pub struct LabLock {
 }
 
 impl LabLock {
-    /// Takes the lock of `lab`, waiting up to `timeout` (saying so on the
-    /// log at once and every ten seconds).
+    /// Takes the lock of `lab`, waiting up to `timeout` without a word: for
+    /// callers that hold it briefly or expect it free.
     ///
     /// # Errors
     /// [`LockError::Held`] naming the holder when the wait times out.
     pub fn acquire(lab: &Path, timeout: Duration) -> Result<Self, LockError> {
+        Self::acquire_noting(lab, timeout, &mut |_| {})
+    }
+
+    /// Takes the lock of `lab`, waiting up to `timeout` and giving `report`
+    /// the waiting notes (who holds it, for how long): at once and every
+    /// [`crate::lock::NOTE_EVERY`].
+    ///
+    /// # Errors
+    /// [`LockError::Held`] naming the holder when the wait times out.
+    pub fn acquire_noting(lab: &Path, timeout: Duration, report: &mut dyn FnMut(&Progress)) -> Result<Self, LockError> {
         let name = format!("lab {}", lab.display());
-        FileLock::acquire(&lock_path(lab), &name, timeout, &mut |note| tracing::warn!("{note}"))
-            .map(|file| Self { _file: file })
+        FileLock::acquire(&lock_path(lab), &name, timeout, report).map(|file| Self { _file: file })
     }
 }
 

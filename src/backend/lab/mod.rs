@@ -79,12 +79,17 @@ impl LabBackend {
     /// Opens the lab for a reconcile: takes its lock first (waiting up to
     /// `lock_timeout`), then reads it, so two reconciles never interleave.
     /// A temporary file a killed writer left is removed, and an old file's
-    /// `log:` is moved into the operation log.
+    /// `log:` is moved into the operation log. While it waits for the lock,
+    /// `report` gets the waiting notes.
     ///
     /// # Errors
     /// [`LabError`] when the lock is held past the timeout or the file is bad.
-    pub fn open_locked(path: &Path, lock_timeout: Duration) -> Result<Self, LabError> {
-        let lock = LabLock::acquire(path, lock_timeout)?;
+    pub fn open_locked(
+        path: &Path,
+        lock_timeout: Duration,
+        report: &mut dyn FnMut(&crate::lock::Progress),
+    ) -> Result<Self, LabError> {
+        let lock = LabLock::acquire_noting(path, lock_timeout, report)?;
         crate::fs_util::remove_leftover_temporary(path);
         let mut store = Self::load(path)?;
         if let Some(doc) = &store.lab.topology_document {
@@ -442,7 +447,7 @@ mod tests {
     async fn operations_are_logged_at_once_and_the_file_is_written_once_at_the_end() {
         let dir = tempfile::tempdir().expect("dir");
         let path = lab_in(&dir);
-        let lab = LabBackend::open_locked(&path, Duration::ZERO).expect("open");
+        let lab = LabBackend::open_locked(&path, Duration::ZERO, &mut |_| {}).expect("open");
         LyncSystem::apply(&lab, &start("edgeserver1a.contoso.com"))
             .await
             .expect("start");
@@ -473,7 +478,7 @@ mod tests {
             delay_ms: 0,
         });
         with_fault.write(&path).expect("write");
-        let lab = LabBackend::open_locked(&path, Duration::ZERO).expect("open");
+        let lab = LabBackend::open_locked(&path, Duration::ZERO, &mut |_| {}).expect("open");
         LyncSystem::apply(&lab, &start("edgeserver1a.contoso.com"))
             .await
             .expect("start");
@@ -501,7 +506,7 @@ mod tests {
     async fn a_full_log_is_rotated_once_the_file_includes_it() {
         let dir = tempfile::tempdir().expect("dir");
         let path = lab_in(&dir);
-        let lab = LabBackend::open_locked(&path, Duration::ZERO).expect("open");
+        let lab = LabBackend::open_locked(&path, Duration::ZERO, &mut |_| {}).expect("open");
         if let Some(a) = lab.store().appender.as_mut() {
             a.set_limit(1);
         }
