@@ -11,7 +11,7 @@ pub mod man;
 pub mod observe;
 pub mod plan;
 pub mod reconcile;
-mod run_journal;
+pub(crate) mod run_journal;
 mod saved_plan;
 pub mod schema;
 pub mod show;

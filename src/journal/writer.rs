@@ -16,6 +16,7 @@ pub struct Journal {
     run: String,
     pid: u32,
     host: String,
+    fencing_token: Option<u64>,
 }
 
 /// The journal cannot be written.
@@ -68,7 +69,16 @@ impl Journal {
             run: record::run_id(),
             pid: std::process::id(),
             host: record::host(),
+            fencing_token: None,
         })
+    }
+
+    /// Records `token` (the elected leader's term the run applies under) on
+    /// every line from now on.
+    #[must_use]
+    pub fn fenced(mut self, token: Option<u64>) -> Self {
+        self.fencing_token = token;
+        self
     }
 
     /// The run's id.
@@ -93,6 +103,7 @@ impl Journal {
             run: self.run.clone(),
             pid: self.pid,
             host: self.host.clone(),
+            fencing_token: self.fencing_token,
             event,
         };
         let err = |action: &'static str, source: std::io::Error| JournalError {
