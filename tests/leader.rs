@@ -336,10 +336,7 @@ fn a_killed_leader_is_replaced_within_the_ttl_and_no_action_is_applied_by_two_le
     // exactly one token, each run one token throughout, and the terms never
     // interleave — the first leader's, then the second's.
     let journal = std::fs::read_to_string(dir.path().join("lab.yaml.journal.ndjson")).expect("run journal");
-    let records: Vec<Value> = journal
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
+    let records: Vec<Value> = journal.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
     let applied: Vec<&Value> = records
         .iter()
         .filter(|r| r["event"] == "action-ended" && r["outcome"] == "applied")
@@ -351,7 +348,11 @@ fn a_killed_leader_is_replaced_within_the_ttl_and_no_action_is_applied_by_two_le
     let mut terms: Vec<u64> = applied.iter().filter_map(|r| r["fencingToken"].as_u64()).collect();
     let first_in_journal = terms.iter().filter(|&&t| t == first).count();
     terms.dedup();
-    assert_eq!(terms, vec![first, second], "terms interleave in the journal:\n{journal}");
+    assert_eq!(
+        terms,
+        vec![first, second],
+        "terms interleave in the journal:\n{journal}"
+    );
     assert!(
         first_in_journal >= applied_by_leader.len(),
         "{first_in_journal} applied under {first} in the journal, {} in the events",
@@ -360,7 +361,9 @@ fn a_killed_leader_is_replaced_within_the_ttl_and_no_action_is_applied_by_two_le
     for run in records.iter().filter(|r| r["event"] == "run-started") {
         let lines: Vec<&Value> = records.iter().filter(|r| r["run"] == run["run"]).collect();
         assert!(
-            lines.iter().all(|r| r["fencingToken"] == run["fencingToken"] && r["fencingToken"].is_u64()),
+            lines
+                .iter()
+                .all(|r| r["fencingToken"] == run["fencingToken"] && r["fencingToken"].is_u64()),
             "a run's lines carry one token: {lines:?}"
         );
     }

@@ -215,7 +215,10 @@ mod tests {
         assert_eq!(v["pid"], 42);
         assert_eq!(v["fencingToken"], 7);
         assert_eq!(serde_json::from_str::<Record>(&line).unwrap(), r);
-        let unfenced = Record { fencing_token: None, ..r };
+        let unfenced = Record {
+            fencing_token: None,
+            ..r
+        };
         let line = serde_json::to_string(&unfenced).unwrap();
         assert!(!line.contains("fencingToken"), "{line}");
         assert_eq!(serde_json::from_str::<Record>(&line).unwrap(), unfenced);

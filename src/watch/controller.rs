@@ -190,7 +190,10 @@ pub fn run(settings: &Settings, config: &Config, leadership: &dyn Leadership) ->
             }
             // Abandoned on a second signal while the worker was not
             // applying: leave without waiting for it (as above).
-            Ok(Ended { code, worker_busy: true }) => std::process::exit(i32::from(code)),
+            Ok(Ended {
+                code,
+                worker_busy: true,
+            }) => std::process::exit(i32::from(code)),
             Ok(Ended { code, .. }) => Ok(code),
         }
     })

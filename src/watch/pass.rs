@@ -11,9 +11,9 @@ use super::metrics::Metrics;
 use super::schedule::Cause;
 use crate::app::Access;
 use crate::commands::plan::{Planned, make_plan};
+use crate::commands::run_journal::{self, RunJournal};
 use crate::document::Desired;
 use crate::error::Error;
-use crate::commands::run_journal::{self, RunJournal};
 use crate::executor::{self, ApplyReport, Event, Outcome};
 use crate::settings::Settings;
 use crate::stop::Stop;
@@ -254,7 +254,11 @@ fn record(event: Event<'_>, token: Option<u64>, metrics: &Metrics, on_action: On
             tracing::warn!(
                 "{} received: no new action is dispatched; {} in flight get up to {} to end",
                 reason.name(),
-                if flying.is_empty() { "none".to_string() } else { ids(&flying) },
+                if flying.is_empty() {
+                    "none".to_string()
+                } else {
+                    ids(&flying)
+                },
                 humantime::format_duration(grace)
             );
             return;
@@ -384,17 +388,16 @@ fn apply_locked(
     // The run goes into the same journal as `edgefed reconcile`'s, each
     // line under the term's token: which leader applied what is on record.
     run_journal::warn_if_last_run_died(settings);
-    let mut journal =
-        match RunJournal::start_fenced(settings, desired, &planned.plan, planned.backend.name(), token) {
-            Ok(j) => j,
-            Err(e) => {
-                return Pass {
-                    leader: pass.leader,
-                    actions: pass.actions,
-                    ..Pass::failed(Cause::Apply, true, &e)
-                };
-            }
-        };
+    let mut journal = match RunJournal::start_fenced(settings, desired, &planned.plan, planned.backend.name(), token) {
+        Ok(j) => j,
+        Err(e) => {
+            return Pass {
+                leader: pass.leader,
+                actions: pass.actions,
+                ..Pass::failed(Cause::Apply, true, &e)
+            };
+        }
+    };
     let mut deposed = false;
     let backend = Arc::clone(&planned.backend);
     let report = planned.rt.block_on(executor::execute_with(
@@ -583,7 +586,15 @@ mod tests {
     fn a_follower_in_correct_mode_only_observes() {
         let (dir, settings) = lab();
         let metrics = Metrics::new();
-        let pass = run(&settings, &desired(), CORRECT, &Follower, &metrics, &Stop::default(), &|_| {});
+        let pass = run(
+            &settings,
+            &desired(),
+            CORRECT,
+            &Follower,
+            &metrics,
+            &Stop::default(),
+            &|_| {},
+        );
         assert_eq!(pass.result, PassResult::Drift);
         assert!(!pass.leader);
         assert_eq!(pass.actions.len(), 17);
@@ -595,7 +606,15 @@ mod tests {
     fn a_lease_lost_before_applying_applies_nothing() {
         let (dir, settings) = lab();
         let metrics = Metrics::new();
-        let pass = run(&settings, &desired(), CORRECT, &LosesTheLease, &metrics, &Stop::default(), &|_| {});
+        let pass = run(
+            &settings,
+            &desired(),
+            CORRECT,
+            &LosesTheLease,
+            &metrics,
+            &Stop::default(),
+            &|_| {},
+        );
         assert_eq!(pass.result, PassResult::Drift);
         assert!(pass.message.as_deref().is_some_and(|m| m.contains("leadership lost")));
         let applied = OperationLog::of(&dir.path().join("lab.yaml")).applied().expect("log");
@@ -610,7 +629,15 @@ mod tests {
             max_actions: Some(16),
             ..CORRECT
         };
-        let pass = run(&settings, &desired(), limits, &AlwaysLeader, &metrics, &Stop::default(), &|_| {});
+        let pass = run(
+            &settings,
+            &desired(),
+            limits,
+            &AlwaysLeader,
+            &metrics,
+            &Stop::default(),
+            &|_| {},
+        );
         assert_eq!(pass.result, PassResult::Blocked);
         assert!(
             pass.message
@@ -634,7 +661,15 @@ mod tests {
         };
         let events = std::sync::Mutex::new(Vec::new());
         let on_action = |e: &ActionEvent| events.lock().expect("events").push(e.clone());
-        let pass = run(&settings, &desired(), CORRECT, &leadership, &metrics, &Stop::default(), &on_action);
+        let pass = run(
+            &settings,
+            &desired(),
+            CORRECT,
+            &leadership,
+            &metrics,
+            &Stop::default(),
+            &on_action,
+        );
         assert_eq!(pass.result, PassResult::Drift, "{:?}", pass.message);
         assert!(!pass.leader, "a deposed leader reports as a follower");
         assert_eq!(pass.fencing_token, Some(41));

@@ -680,8 +680,9 @@ fn sigterm_mid_apply_stops_dispatching_lets_the_action_in_flight_end_and_exits_0
     assert_eq!(last["notAttempted"], 11, "{last}");
     let message = last["message"].as_str().unwrap_or_default();
     assert!(
-        message.contains("SIGTERM received while applying: stopped dispatching; 6 applied, 0 failed, 11 not attempted (#7, #8,")
-            && !message.contains("abandoned"),
+        message.contains(
+            "SIGTERM received while applying: stopped dispatching; 6 applied, 0 failed, 11 not attempted (#7, #8,"
+        ) && !message.contains("abandoned"),
         "{message}"
     );
     let applied_events = stdout
