@@ -400,7 +400,8 @@ pub struct WatchArgs {
     /// Log lines on stderr as text or JSON.
     #[arg(long, value_enum, default_value = "text")]
     pub log_format: LogFormat,
-    /// On SIGTERM / SIGINT, how long to wait for a reconcile in progress.
+    /// On SIGTERM / SIGINT, how long the actions in flight may take to end
+    /// (nothing new is dispatched; a second signal abandons them at once).
     #[arg(long, default_value = "2m", value_parser = humantime::parse_duration, value_name = "DURATION")]
     pub stop_timeout: std::time::Duration,
     /// Run as one of several replicas: elect one leader through etcd

@@ -2,7 +2,8 @@
 //! a real etcd: two watchers in correct mode on one lab, the leader killed
 //! with SIGKILL in the middle of an apply, the other taking over within the
 //! lease's TTL and bringing the deployment in sync; no action applied by
-//! two leaders, as the action events and their fencing tokens show.
+//! two leaders, as the action events, the run journal and their fencing
+//! tokens show.
 //! Waits are bounded polls.
 
 #[path = "support/estate.rs"]
@@ -331,6 +332,57 @@ fn a_killed_leader_is_replaced_within_the_ttl_and_no_action_is_applied_by_two_le
                 || started_by_leader.last().map(operation).as_deref() == Some(log[first_term.len()].as_str())),
         "lab log:\n{log:#?}\nfirst term ({first}):\n{first_term:#?}\nsecond term ({second}):\n{second_term:#?}"
     );
+    // The run journal shows the same: every applied action's record carries
+    // exactly one token, each run one token throughout, and the terms never
+    // interleave — the first leader's, then the second's.
+    let journal = std::fs::read_to_string(dir.path().join("lab.yaml.journal.ndjson")).expect("run journal");
+    let records: Vec<Value> = journal.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let applied: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["event"] == "action-ended" && r["outcome"] == "applied")
+        .collect();
+    assert!(
+        applied.iter().all(|r| r["fencingToken"].is_u64()),
+        "an applied action without its token:\n{journal}"
+    );
+    let mut terms: Vec<u64> = applied.iter().filter_map(|r| r["fencingToken"].as_u64()).collect();
+    let first_in_journal = terms.iter().filter(|&&t| t == first).count();
+    terms.dedup();
+    assert_eq!(
+        terms,
+        vec![first, second],
+        "terms interleave in the journal:\n{journal}"
+    );
+    assert!(
+        first_in_journal >= applied_by_leader.len(),
+        "{first_in_journal} applied under {first} in the journal, {} in the events",
+        applied_by_leader.len()
+    );
+    for run in records.iter().filter(|r| r["event"] == "run-started") {
+        let lines: Vec<&Value> = records.iter().filter(|r| r["run"] == run["run"]).collect();
+        assert!(
+            lines
+                .iter()
+                .all(|r| r["fencingToken"] == run["fencingToken"] && r["fencingToken"].is_u64()),
+            "a run's lines carry one token: {lines:?}"
+        );
+    }
+    let status = Command::new(env!("CARGO_BIN_EXE_edgefed"))
+        .current_dir(dir.path())
+        .arg("--lab")
+        .arg(&lab)
+        .arg("status")
+        .env_remove("EDGEFED_LAB")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run edgefed status");
+    let shown = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        shown.contains(&format!("applied under fencing token {second}")),
+        "{shown}{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+
     // While it followed, it observed only.
     assert!(
         follower

@@ -12,7 +12,7 @@ pub mod observe;
 pub mod plan;
 mod progress;
 pub mod reconcile;
-mod run_journal;
+pub(crate) mod run_journal;
 mod saved_plan;
 pub mod schema;
 pub mod show;

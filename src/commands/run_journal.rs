@@ -3,6 +3,7 @@
 //! that the last one died with actions in flight.
 
 use crate::app::note;
+use crate::document::Desired;
 use crate::error::Error;
 use crate::executor::{ApplyReport, Event as Progress, Outcome};
 use crate::journal::{self, Event, Journal, PlanSummary, RunResult, RunState};
@@ -57,12 +58,47 @@ impl RunJournal {
     /// # Errors
     /// [`Error::Journal`] when it cannot be written: nothing is applied then.
     pub(crate) fn start(settings: &Settings, doc: &PlanDocument, plan: &Plan, backend: &str) -> Result<Self, Error> {
+        Self::open(settings, &doc.desired.file, &doc.desired.sha256, plan, backend, None)
+    }
+
+    /// [`Self::start`] for an elected leader's apply: `fencing_token`, the
+    /// term it applies under, is recorded on every line of the run, so the
+    /// journal shows which leader applied each action.
+    ///
+    /// # Errors
+    /// [`Error::Journal`] when it cannot be written: nothing is applied then.
+    pub(crate) fn start_fenced(
+        settings: &Settings,
+        desired: &Desired,
+        plan: &Plan,
+        backend: &str,
+        fencing_token: Option<u64>,
+    ) -> Result<Self, Error> {
+        Self::open(
+            settings,
+            &desired.source.file,
+            &desired.source.sha256,
+            plan,
+            backend,
+            fencing_token,
+        )
+    }
+
+    fn open(
+        settings: &Settings,
+        document: &str,
+        sha256: &str,
+        plan: &Plan,
+        backend: &str,
+        fencing_token: Option<u64>,
+    ) -> Result<Self, Error> {
         let mut journal = Journal::start(&journal::path(settings), journal::ROTATE_BYTES)?
+            .fenced(fencing_token)
             .sync_each_record(journal::sync_each_record(settings));
         journal.record(Event::RunStarted {
             user: journal::record::user(),
-            document: doc.desired.file.clone(),
-            document_sha256: doc.desired.sha256.clone(),
+            document: document.to_string(),
+            document_sha256: sha256.to_string(),
             backend: backend.to_string(),
             plan: PlanSummary::of(&plan.actions),
         })?;

@@ -64,6 +64,9 @@ fn human(path: &std::path::Path, run: &LastRun, state: RunState) -> String {
     let _ = writeln!(out, "  started:  {}{who}, pid {} on {}", run.started, run.pid, run.host);
     let _ = writeln!(out, "  document: {} (sha256 {})", run.document, run.document_sha256);
     let _ = writeln!(out, "  backend:  {}", run.backend);
+    if let Some(token) = run.fencing_token {
+        let _ = writeln!(out, "  leader:   applied under fencing token {token}");
+    }
     let kinds: Vec<String> = run.plan.kinds.iter().map(|(k, n)| format!("{k} ×{n}")).collect();
     let _ = writeln!(out, "  plan:     {} action(s): {}", run.plan.actions, kinds.join(", "));
     let counts = format!("{} applied, {} failed", run.applied.len(), run.failed.len());

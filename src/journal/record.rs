@@ -16,6 +16,10 @@ pub struct Record {
     pub pid: u32,
     /// The host it ran on.
     pub host: String,
+    /// The fencing token of the elected leader's term the run applied under
+    /// (`edgefed watch --leader-election`); absent without an election.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fencing_token: Option<u64>,
     /// What happened.
     #[serde(flatten)]
     pub event: Event,
@@ -194,6 +198,7 @@ mod tests {
             run: "0123456789abcdef".into(),
             pid: 42,
             host: "ops1".into(),
+            fencing_token: Some(7),
             event: Event::ActionEnded {
                 action: 3,
                 kind: "start-services".into(),
@@ -208,7 +213,15 @@ mod tests {
         assert_eq!(v["event"], "action-ended");
         assert_eq!(v["action"], 3);
         assert_eq!(v["pid"], 42);
+        assert_eq!(v["fencingToken"], 7);
         assert_eq!(serde_json::from_str::<Record>(&line).unwrap(), r);
+        let unfenced = Record {
+            fencing_token: None,
+            ..r
+        };
+        let line = serde_json::to_string(&unfenced).unwrap();
+        assert!(!line.contains("fencingToken"), "{line}");
+        assert_eq!(serde_json::from_str::<Record>(&line).unwrap(), unfenced);
     }
 
     #[test]

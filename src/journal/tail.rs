@@ -41,6 +41,10 @@ pub struct LastRun {
     pub document_sha256: String,
     /// The backend.
     pub backend: String,
+    /// The fencing token of the elected leader's term it applied under
+    /// (absent without an election).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fencing_token: Option<u64>,
     /// What its plan did.
     pub plan: PlanSummary,
     /// Actions (ids) applied.
@@ -230,6 +234,7 @@ fn parse(path: &Path, bytes: &[u8], offset: u64) -> Tail {
                     document: document.clone(),
                     document_sha256: document_sha256.clone(),
                     backend: backend.clone(),
+                    fencing_token: r.fencing_token,
                     plan: plan.clone(),
                     applied: Vec::new(),
                     failed: Vec::new(),
@@ -358,6 +363,20 @@ mod tests {
         assert_eq!(last.plan.actions, 3);
         assert_eq!(last.state(), RunState::Ended(RunResult::Failed));
         assert_eq!(last.ended.unwrap().not_attempted, 1);
+        assert_eq!(last.fencing_token, None);
+    }
+
+    #[test]
+    fn a_fenced_run_keeps_its_leader_s_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.ndjson");
+        let mut j = Journal::start(&path, ROTATE_BYTES).unwrap().fenced(Some(12));
+        j.record(run_started()).unwrap();
+        j.record(started(1)).unwrap();
+        j.record(ended(1, "applied")).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.matches("\"fencingToken\":12").count(), 3, "{text}");
+        assert_eq!(read(&path).unwrap().last.unwrap().fencing_token, Some(12));
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub struct Journal {
     pid: u32,
     host: String,
     sync_each: bool,
+    fencing_token: Option<u64>,
 }
 
 /// The journal cannot be written.
@@ -73,6 +74,7 @@ impl Journal {
             pid: std::process::id(),
             host: record::host(),
             sync_each: true,
+            fencing_token: None,
         })
     }
 
@@ -94,6 +96,14 @@ impl Journal {
             path: self.path.clone(),
             source,
         })
+    }
+
+    /// Records `token` (the elected leader's term the run applies under) on
+    /// every line from now on.
+    #[must_use]
+    pub fn fenced(mut self, token: Option<u64>) -> Self {
+        self.fencing_token = token;
+        self
     }
 
     /// The run's id.
@@ -119,6 +129,7 @@ impl Journal {
             run: self.run.clone(),
             pid: self.pid,
             host: self.host.clone(),
+            fencing_token: self.fencing_token,
             event,
         };
         let err = |action: &'static str, source: std::io::Error| JournalError {

@@ -3,8 +3,11 @@
 //! failure), when the document or the lab file changes, on SIGHUP — and
 //! hands it to the one worker thread, so two reconciles never overlap;
 //! triggers that arrive meanwhile coalesce into the next one. SIGTERM or
-//! SIGINT stops the scheduling; an in-flight reconcile is waited for (up
-//! to `--stop-timeout`) and its lock released before the process exits.
+//! SIGINT stops the scheduling and requests the [`Stop`] the reconcile's
+//! executor runs with: nothing more is dispatched, the actions in flight
+//! get `--stop-timeout` to end (a second signal abandons them at once), the
+//! reconcile reports what was applied, failed and not attempted, and its
+//! lock is released before the process exits 0.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -25,9 +28,15 @@ use crate::app::{self, note, print};
 use crate::error::Error;
 use crate::exit;
 use crate::settings::Settings;
+use crate::stop::{Stop, StopReason};
 
 /// How long a stopping watcher waits for its resignation to be shown.
 const RESIGN_SHOWN: Duration = Duration::from_secs(5);
+
+/// How long a stopped reconcile may take past its grace period (or past a
+/// second signal) to report: the executor has ended or abandoned its
+/// actions by then, what is left is recording and releasing the lock.
+const SETTLE: Duration = Duration::from_secs(5);
 
 /// How long file events are gathered before one reconcile runs.
 const DEBOUNCE: Duration = Duration::from_millis(250);
@@ -45,7 +54,7 @@ pub struct Config {
     pub metrics_addr: SocketAddr,
     /// NDJSON events on stdout instead of lines for people.
     pub json: bool,
-    /// How long a stop waits for an in-flight reconcile.
+    /// How long the actions in flight may take to end after a stop.
     pub stop_timeout: Duration,
 }
 
@@ -60,7 +69,8 @@ struct Done {
 ///
 /// # Errors
 /// The endpoint address cannot be bound, the files cannot be watched, the
-/// runtime cannot start, or a stop found a reconcile still running after
+/// runtime cannot start, or a stop found a reconcile still running (not in
+/// its apply: waiting for the lock, observing or verifying) past
 /// `--stop-timeout`.
 pub fn run(settings: &Settings, config: &Config, leadership: &dyn Leadership) -> Result<u8, Error> {
     let rt = app::runtime()?;
@@ -95,7 +105,8 @@ pub fn run(settings: &Settings, config: &Config, leadership: &dyn Leadership) ->
     let _watch = changes::watch(&files, change_tx).map_err(Error::usage)?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let (hup_tx, hup_rx) = mpsc::channel(1);
-    rt.block_on(async { listen_for_signals(stop_tx, hup_tx) })?;
+    let stop = Stop::new(config.stop_timeout);
+    rt.block_on(async { listen_for_signals(stop.clone(), stop_tx, hup_tx) })?;
     let (elected_tx, elected_rx) = mpsc::channel(1);
     let election = leadership.subscribe().map(|status| {
         rt.spawn(follow_election(
@@ -126,11 +137,20 @@ pub fn run(settings: &Settings, config: &Config, leadership: &dyn Leadership) ->
                 print(&event.json_line());
             }
         };
+        let worker_stop = stop.clone();
         scope.spawn(move || {
             let mut document = Document::new(&config.document);
             while job_rx.recv().is_ok() {
                 let started = Instant::now();
-                let (pass, doc) = one(settings, config, &mut document, leadership, &worker_metrics, &on_action);
+                let (pass, doc) = one(
+                    settings,
+                    config,
+                    &mut document,
+                    leadership,
+                    &worker_metrics,
+                    &worker_stop,
+                    &on_action,
+                );
                 let done = Done {
                     pass,
                     document: doc,
@@ -148,6 +168,7 @@ pub fn run(settings: &Settings, config: &Config, leadership: &dyn Leadership) ->
             metrics: &metrics,
             health: &health,
             schedule: Schedule::new(config.policy, FastRandom::new()),
+            stop: stop.clone(),
         };
         let triggers = Triggers {
             changes: change_rx,
@@ -159,14 +180,22 @@ pub fn run(settings: &Settings, config: &Config, leadership: &dyn Leadership) ->
             // The watcher resigned: let its last leadership event out.
             let _ = rt.block_on(async { tokio::time::timeout(RESIGN_SHOWN, election).await });
         }
-        if let Err(e) = &code {
-            // The worker cannot be interrupted: leave now, the operating
-            // system releases the lab's lock with the process.
-            let mut err = anstream::stderr();
-            let _ = std::io::Write::write_all(&mut err, e.report().as_bytes());
-            std::process::exit(i32::from(e.exit_code()));
+        match code {
+            Err(e) => {
+                // The worker cannot be interrupted: leave now, the operating
+                // system releases the lab's lock with the process.
+                let mut err = anstream::stderr();
+                let _ = std::io::Write::write_all(&mut err, e.report().as_bytes());
+                std::process::exit(i32::from(e.exit_code()));
+            }
+            // Abandoned on a second signal while the worker was not
+            // applying: leave without waiting for it (as above).
+            Ok(Ended {
+                code,
+                worker_busy: true,
+            }) => std::process::exit(i32::from(code)),
+            Ok(Ended { code, .. }) => Ok(code),
         }
-        code
     })
 }
 
@@ -178,13 +207,14 @@ fn one(
     document: &mut Document,
     leadership: &dyn Leadership,
     metrics: &Metrics,
+    stop: &Stop,
     on_action: pass::OnAction<'_>,
 ) -> (Pass, DocumentState) {
     let file = document.file().to_string();
     match document.read() {
         Read::Valid(desired) => {
             metrics.document_valid(true);
-            let pass = pass::run(settings, desired, config.limits, leadership, metrics, on_action);
+            let pass = pass::run(settings, desired, config.limits, leadership, metrics, stop, on_action);
             (
                 pass,
                 DocumentState {
@@ -216,7 +246,7 @@ fn one(
                 error: Some(error.clone()),
             };
             let pass = match kept {
-                Some(desired) => pass::run(settings, desired, config.limits, leadership, metrics, on_action),
+                Some(desired) => pass::run(settings, desired, config.limits, leadership, metrics, stop, on_action),
                 None => Pass {
                     result: PassResult::InvalidDocument,
                     cause: Some(Cause::Document),
@@ -225,6 +255,7 @@ fn one(
                     actions: Vec::new(),
                     applied: 0,
                     failed: 0,
+                    not_attempted: 0,
                     message: Some(format!("{file} is invalid and no earlier version was valid")),
                     leader: leadership.is_leader(),
                     fencing_token: None,
@@ -274,8 +305,20 @@ async fn follow_election(
     }
 }
 
-/// SIGTERM / SIGINT set `stop`; SIGHUP asks for a reconcile.
-fn listen_for_signals(stop: watch::Sender<bool>, hup: mpsc::Sender<()>) -> Result<(), Error> {
+/// SIGTERM / SIGINT request `stop` (the first stops dispatching, a second
+/// abandons what is in flight) and set `stopping`; SIGHUP asks for a
+/// reconcile.
+fn listen_for_signals(stop: Stop, stopping: watch::Sender<bool>, hup: mpsc::Sender<()>) -> Result<(), Error> {
+    let request = move |reason: StopReason| {
+        if stop.is_requested() {
+            note(&format!(
+                "edgefed watch: second {}: abandoning the actions in flight (their effect is unknown)",
+                reason.name()
+            ));
+        }
+        stop.request(reason);
+        let _ = stopping.send(true);
+    };
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -288,8 +331,8 @@ fn listen_for_signals(stop: watch::Sender<bool>, hup: mpsc::Sender<()>) -> Resul
         tokio::spawn(async move {
             loop {
                 tokio::select! {
-                    _ = term.recv() => { let _ = stop.send(true); break; }
-                    _ = int.recv() => { let _ = stop.send(true); break; }
+                    _ = term.recv() => request(StopReason::Terminate),
+                    _ = int.recv() => request(StopReason::Interrupt),
                     _ = hangup.recv() => { let _ = hup.try_send(()); }
                 }
             }
@@ -299,8 +342,8 @@ fn listen_for_signals(stop: watch::Sender<bool>, hup: mpsc::Sender<()>) -> Resul
     {
         drop(hup);
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                let _ = stop.send(true);
+            while tokio::signal::ctrl_c().await.is_ok() {
+                request(StopReason::Interrupt);
             }
         });
     }
@@ -322,8 +365,25 @@ struct Loop<'a> {
     metrics: &'a Metrics,
     health: &'a Health,
     schedule: Schedule<FastRandom>,
+    /// The stop the reconciles run with.
+    stop: Stop,
 }
 
+/// How the loop ended.
+struct Ended {
+    /// The exit code.
+    code: u8,
+    /// Whether the worker was still in a reconcile (abandoned).
+    worker_busy: bool,
+}
+
+/// What a stop found of the reconcile in progress.
+enum Drained {
+    /// It ended and reported.
+    Done(Option<Done>),
+    /// A second signal abandoned it before it reported.
+    Abandoned,
+}
 /// What a wait for the next reconcile ended with.
 enum Next {
     Run(Trigger),
@@ -337,7 +397,7 @@ impl Loop<'_> {
         mut done: mpsc::Receiver<Done>,
         mut triggers: Triggers,
         mut stop: watch::Receiver<bool>,
-    ) -> Result<u8, Error> {
+    ) -> Result<Ended, Error> {
         let mut trigger = Trigger::Start;
         loop {
             // The files as this reconcile starts: a change by someone else
@@ -349,19 +409,21 @@ impl Loop<'_> {
             let (finished, stopping) = tokio::select! {
                 d = done.recv() => (d, false),
                 _ = stop.wait_for(|s| *s) => {
-                    // Hand the leadership over at once: the reconcile in
-                    // progress stops dispatching at its next action.
+                    // Hand the leadership over at once; the reconcile in
+                    // progress dispatches nothing more (its executor runs
+                    // with the stop just requested).
                     self.leadership.resign();
                     note(&format!(
-                        "edgefed watch: stopping; waiting up to {} for the reconcile in progress",
+                        "edgefed watch: stopping: no new action is dispatched; actions in flight get up to {} to end (a second signal abandons them)",
                         humantime::format_duration(self.config.stop_timeout)
                     ));
-                    match tokio::time::timeout(self.config.stop_timeout, done.recv()).await {
-                        Ok(d) => (d, true),
-                        Err(_) => return Err(Error::Internal(format!(
-                            "the reconcile in progress did not end within --stop-timeout {}; stopped anyway: check the deployment with `edgefed plan` and run `edgefed reconcile`",
-                            humantime::format_duration(self.config.stop_timeout)
-                        ))),
+                    match self.drain(&mut done).await? {
+                        Drained::Done(d) => (d, true),
+                        Drained::Abandoned => {
+                            self.leadership.resign();
+                            note("edgefed watch: stopped; the reconcile in progress was abandoned while it was not applying (waiting for the lock, observing or verifying), nothing more was dispatched; check the deployment with `edgefed plan`");
+                            return Ok(Ended { code: exit::SUCCESS, worker_busy: true });
+                        }
                     }
                 }
             };
@@ -387,7 +449,34 @@ impl Loop<'_> {
         }
         self.leadership.resign();
         note("edgefed watch: stopped");
-        Ok(exit::SUCCESS)
+        Ok(Ended {
+            code: exit::SUCCESS,
+            worker_busy: false,
+        })
+    }
+
+    /// After a stop: waits for the reconcile in progress to report. Its
+    /// executor ends or abandons the actions in flight within the grace
+    /// period (at once on a second signal); past that, and [`SETTLE`],
+    /// the reconcile is stuck where it cannot be interrupted.
+    async fn drain(&self, done: &mut mpsc::Receiver<Done>) -> Result<Drained, Error> {
+        let stuck = || {
+            Error::Internal(format!(
+                "the reconcile in progress did not end within --stop-timeout {} (+{}) of the stop: it was not applying (waiting for the lock, observing or verifying) and cannot be interrupted there; stopped anyway, nothing more was dispatched: check the deployment with `edgefed plan`",
+                humantime::format_duration(self.config.stop_timeout),
+                humantime::format_duration(SETTLE)
+            ))
+        };
+        tokio::select! {
+            d = done.recv() => Ok(Drained::Done(d)),
+            () = tokio::time::sleep(self.config.stop_timeout + SETTLE) => Err(stuck()),
+            () = self.stop.abandoned() => {
+                match tokio::time::timeout(SETTLE, done.recv()).await {
+                    Ok(d) => Ok(Drained::Done(d)),
+                    Err(_) => Ok(Drained::Abandoned),
+                }
+            }
+        }
     }
 
     /// Records a finished reconcile (metrics, readiness, the event) and
@@ -431,6 +520,7 @@ impl Loop<'_> {
             actions: pass.actions,
             applied: pass.applied,
             failed: pass.failed,
+            not_attempted: pass.not_attempted,
             message: pass.message,
             document,
             duration_ms: u64::try_from(took.as_millis()).unwrap_or(u64::MAX),

@@ -43,6 +43,10 @@ pub enum Result {
     FailedApply,
     /// The document is invalid and there is no earlier valid one.
     InvalidDocument,
+    /// SIGTERM or SIGINT stopped the apply: nothing more was dispatched,
+    /// the actions in flight ended (or were abandoned), the rest were not
+    /// attempted; the next run carries on.
+    Stopped,
 }
 
 impl Result {
@@ -57,6 +61,7 @@ impl Result {
             Self::FailedObserve => "failed-observe",
             Self::FailedApply => "failed-apply",
             Self::InvalidDocument => "invalid-document",
+            Self::Stopped => "stopped",
         }
     }
 }
@@ -102,6 +107,8 @@ pub struct Event {
     pub applied: usize,
     /// Actions failed.
     pub failed: usize,
+    /// Actions not attempted (a failed dependency, a stop, a lost term).
+    pub not_attempted: usize,
     /// What went wrong, for a failure or a block.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -143,6 +150,10 @@ impl Event {
             Result::Blocked if self.actions.is_empty() => "blocked".to_string(),
             Result::Blocked => format!("blocked: {} action(s) pending", self.actions.len()),
             Result::Applied => format!("applied {} action(s); in sync", self.applied),
+            Result::Stopped => format!(
+                "stopped: {} applied, {} failed, {} not attempted",
+                self.applied, self.failed, self.not_attempted
+            ),
             Result::FailedObserve | Result::FailedApply | Result::InvalidDocument => self.result.name().to_string(),
         };
         let mut line = format!("{} [{}] {what}", self.time, trigger_name(self.trigger));
@@ -295,6 +306,7 @@ mod tests {
             actions: vec!["#1 publish-topology".into()],
             applied: 1,
             failed: 0,
+            not_attempted: 0,
             message: None,
             document: DocumentState {
                 file: "desired.yaml".into(),
@@ -305,6 +317,26 @@ mod tests {
             failures: 0,
             next_in_ms: 1000,
         }
+    }
+
+    #[test]
+    fn a_stopped_apply_says_what_was_applied_failed_and_not_attempted() {
+        let stopped = Event {
+            result: Result::Stopped,
+            in_sync: false,
+            applied: 3,
+            not_attempted: 14,
+            message: Some("SIGTERM received".into()),
+            ..reconcile(None)
+        };
+        let json: serde_json::Value = serde_json::from_str(&stopped.json_line()).expect("json");
+        assert_eq!(json["result"], "stopped");
+        assert_eq!(json["notAttempted"], 14);
+        let line = stopped.human_line();
+        assert!(
+            line.contains("stopped: 3 applied, 0 failed, 14 not attempted: SIGTERM received"),
+            "{line}"
+        );
     }
 
     #[test]

@@ -11,10 +11,12 @@ use super::metrics::Metrics;
 use super::schedule::Cause;
 use crate::app::Access;
 use crate::commands::plan::{Planned, make_plan};
+use crate::commands::run_journal::{self, RunJournal};
 use crate::document::Desired;
 use crate::error::Error;
-use crate::executor::{self, Event, Outcome};
+use crate::executor::{self, ApplyReport, Event, Outcome};
 use crate::settings::Settings;
+use crate::stop::Stop;
 
 /// Monitor or correct.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,6 +66,8 @@ pub struct Pass {
     pub applied: usize,
     /// Failed actions.
     pub failed: usize,
+    /// Actions not attempted (a failed dependency, a stop, a lost term).
+    pub not_attempted: usize,
     /// What went wrong.
     pub message: Option<String>,
     /// Whether this watcher led (at the end: a leader that lost its term
@@ -90,6 +94,7 @@ impl Pass {
             actions: Vec::new(),
             applied: 0,
             failed: 0,
+            not_attempted: 0,
             message: Some(e.report().trim_end().to_string()),
             leader: false,
             fencing_token: None,
@@ -118,12 +123,16 @@ fn observe(settings: &Settings, desired: &Desired, access: Access, metrics: &Met
 }
 
 /// One reconcile of `desired`; `on_action` hears of each action applied.
+/// Once `stop` is requested nothing more is dispatched: the actions in
+/// flight get its grace period to end, and the pass reports
+/// [`PassResult::Stopped`].
 pub fn run(
     settings: &Settings,
     desired: &Desired,
     limits: Limits,
     leadership: &dyn Leadership,
     metrics: &Metrics,
+    stop: &Stop,
     on_action: OnAction<'_>,
 ) -> Pass {
     let leader = leadership.is_leader();
@@ -141,6 +150,7 @@ pub fn run(
                 actions: Vec::new(),
                 applied: 0,
                 failed: 0,
+                not_attempted: 0,
                 message: Some(e.report().trim_end().to_string()),
                 leader,
                 fencing_token: None,
@@ -156,6 +166,7 @@ pub fn run(
         actions: lines(&planned),
         applied: 0,
         failed: 0,
+        not_attempted: 0,
         message: None,
         leader,
         fencing_token: None,
@@ -178,7 +189,55 @@ pub fn run(
         return pass;
     }
     drop(planned);
-    apply(settings, desired, limits, leadership, metrics, on_action, pass)
+    if stop.is_requested() {
+        return stopped_before_applying(stop, pass);
+    }
+    apply(settings, desired, limits, leadership, metrics, stop, on_action, pass)
+}
+
+/// A pass whose stop came before anything was dispatched.
+fn stopped_before_applying(stop: &Stop, mut pass: Pass) -> Pass {
+    pass.result = PassResult::Stopped;
+    pass.not_attempted = pass.actions.len();
+    pass.message = Some(format!(
+        "{} received before applying: nothing was dispatched; the next run carries on",
+        stop.reason().map_or("a stop request", crate::stop::StopReason::name)
+    ));
+    pass
+}
+
+/// `#1, #2, …`
+fn ids(ids: &[usize]) -> String {
+    ids.iter().map(|id| format!("#{id}")).collect::<Vec<_>>().join(", ")
+}
+
+/// What a stopped apply did, for its event.
+fn stopped_message(stop: &Stop, token: Option<u64>, report: &ApplyReport) -> String {
+    let not_attempted = report.not_attempted();
+    let mut message = format!(
+        "{} received while applying{}: stopped dispatching; {} applied, {} failed, {} not attempted",
+        stop.reason().map_or("a stop request", crate::stop::StopReason::name),
+        token.map(|t| format!(" (fencing token {t})")).unwrap_or_default(),
+        report.applied().len(),
+        report.failed().len(),
+        not_attempted.len(),
+    );
+    if !not_attempted.is_empty() {
+        message.push_str(&format!(" ({})", ids(&not_attempted)));
+    }
+    if let Some(stopped) = report.stopped.as_ref().filter(|s| !s.abandoned.is_empty()) {
+        message.push_str(&format!(
+            "; abandoned in flight {}, effect unknown: {}",
+            if stopped.grace_expired {
+                format!("after --stop-timeout {}", humantime::format_duration(stop.grace()))
+            } else {
+                "on a second signal".to_string()
+            },
+            ids(&stopped.abandoned)
+        ));
+    }
+    message.push_str("; the next run (`edgefed reconcile`, or the watcher restarted) observes and carries on");
+    message
 }
 
 /// Records an action as it is dispatched or ends: metrics, the action
@@ -186,9 +245,24 @@ pub fn run(
 fn record(event: Event<'_>, token: Option<u64>, metrics: &Metrics, on_action: OnAction<'_>) {
     let (action, status, error) = match event {
         Event::Started(action) => (action, "started", None),
-        // A watcher's reconcile is not stopped by a signal mid-apply: the
-        // controller waits for it (see `controller`).
-        Event::Stopping { .. } => return,
+        Event::Stopping {
+            reason,
+            in_flight,
+            grace,
+        } => {
+            let flying: Vec<usize> = in_flight.iter().map(|a| a.id).collect();
+            tracing::warn!(
+                "{} received: no new action is dispatched; {} in flight get up to {} to end",
+                reason.name(),
+                if flying.is_empty() {
+                    "none".to_string()
+                } else {
+                    ids(&flying)
+                },
+                humantime::format_duration(grace)
+            );
+            return;
+        }
         Event::Finished(action, outcome) => {
             metrics.round_trips(1);
             match outcome {
@@ -229,12 +303,14 @@ fn blocked_message(n: usize, max: usize) -> String {
 }
 
 /// The apply half: under the lock, plan again and apply.
+#[allow(clippy::too_many_arguments)]
 fn apply(
     settings: &Settings,
     desired: &Desired,
     limits: Limits,
     leadership: &dyn Leadership,
     metrics: &Metrics,
+    stop: &Stop,
     on_action: OnAction<'_>,
     pass: Pass,
 ) -> Pass {
@@ -249,7 +325,7 @@ fn apply(
     };
     metrics.lock_held(true);
     let pass = apply_locked(
-        settings, desired, limits, leadership, metrics, on_action, &planned, pass,
+        settings, desired, limits, leadership, metrics, stop, on_action, &planned, pass,
     );
     // The backend (and with it the lab's lock) goes with its runtime.
     drop(planned);
@@ -264,6 +340,7 @@ fn apply_locked(
     limits: Limits,
     leadership: &dyn Leadership,
     metrics: &Metrics,
+    stop: &Stop,
     on_action: OnAction<'_>,
     planned: &Planned,
     mut pass: Pass,
@@ -305,19 +382,48 @@ fn apply_locked(
     if let Some(token) = token {
         tracing::info!("applying under fencing token {token}");
     }
+    if stop.is_requested() {
+        return stopped_before_applying(stop, pass);
+    }
+    // The run goes into the same journal as `edgefed reconcile`'s, each
+    // line under the term's token: which leader applied what is on record.
+    run_journal::warn_if_last_run_died(settings);
+    let mut journal = match RunJournal::start_fenced(settings, desired, &planned.plan, planned.backend.name(), token) {
+        Ok(j) => j,
+        Err(e) => {
+            return Pass {
+                leader: pass.leader,
+                actions: pass.actions,
+                ..Pass::failed(Cause::Apply, true, &e)
+            };
+        }
+    };
     let mut deposed = false;
     let backend = Arc::clone(&planned.backend);
-    let report = planned.rt.block_on(executor::execute_while(
+    let report = planned.rt.block_on(executor::execute_with(
         &planned.plan.actions,
         backend,
+        stop,
         || {
             deposed = !(leadership.still_leads() && leadership.fencing_token() == token);
             !deposed
         },
-        |event| record(event, token, metrics, on_action),
+        |event| {
+            journal.progress(&event);
+            record(event, token, metrics, on_action);
+        },
     ));
+    journal.end(&report);
     pass.applied = report.applied().len();
     pass.failed = report.failed().len();
+    pass.not_attempted = report.not_attempted().len();
+    // A stop resigns the leadership too: it is the stop that ended this run.
+    if report.stopped.is_some() || stop.is_requested() {
+        pass.result = PassResult::Stopped;
+        pass.message = Some(stopped_message(stop, token, &report));
+        tracing::warn!("{}", pass.message.as_deref().unwrap_or_default());
+        return pass;
+    }
     if deposed {
         let not_attempted = report.not_attempted();
         pass.leader = false;
@@ -328,11 +434,7 @@ fn apply_locked(
             pass.applied,
             pass.failed,
             not_attempted.len(),
-            not_attempted
-                .iter()
-                .map(|id| format!("#{id}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            ids(&not_attempted)
         ));
         tracing::warn!("{}", pass.message.as_deref().unwrap_or_default());
         return pass;
@@ -437,6 +539,24 @@ mod tests {
         }
     }
 
+    /// Leads under token 9 throughout.
+    struct Leads;
+
+    impl Leadership for Leads {
+        fn is_leader(&self) -> bool {
+            true
+        }
+        fn still_leads(&self) -> bool {
+            true
+        }
+        fn fencing_token(&self) -> Option<u64> {
+            Some(9)
+        }
+        fn describe(&self) -> String {
+            "leads under token 9".into()
+        }
+    }
+
     fn lab() -> (tempfile::TempDir, Settings) {
         let dir = tempfile::tempdir().expect("dir");
         let path = dir.path().join("lab.yaml");
@@ -466,7 +586,15 @@ mod tests {
     fn a_follower_in_correct_mode_only_observes() {
         let (dir, settings) = lab();
         let metrics = Metrics::new();
-        let pass = run(&settings, &desired(), CORRECT, &Follower, &metrics, &|_| {});
+        let pass = run(
+            &settings,
+            &desired(),
+            CORRECT,
+            &Follower,
+            &metrics,
+            &Stop::default(),
+            &|_| {},
+        );
         assert_eq!(pass.result, PassResult::Drift);
         assert!(!pass.leader);
         assert_eq!(pass.actions.len(), 17);
@@ -478,7 +606,15 @@ mod tests {
     fn a_lease_lost_before_applying_applies_nothing() {
         let (dir, settings) = lab();
         let metrics = Metrics::new();
-        let pass = run(&settings, &desired(), CORRECT, &LosesTheLease, &metrics, &|_| {});
+        let pass = run(
+            &settings,
+            &desired(),
+            CORRECT,
+            &LosesTheLease,
+            &metrics,
+            &Stop::default(),
+            &|_| {},
+        );
         assert_eq!(pass.result, PassResult::Drift);
         assert!(pass.message.as_deref().is_some_and(|m| m.contains("leadership lost")));
         let applied = OperationLog::of(&dir.path().join("lab.yaml")).applied().expect("log");
@@ -493,7 +629,15 @@ mod tests {
             max_actions: Some(16),
             ..CORRECT
         };
-        let pass = run(&settings, &desired(), limits, &AlwaysLeader, &metrics, &|_| {});
+        let pass = run(
+            &settings,
+            &desired(),
+            limits,
+            &AlwaysLeader,
+            &metrics,
+            &Stop::default(),
+            &|_| {},
+        );
         assert_eq!(pass.result, PassResult::Blocked);
         assert!(
             pass.message
@@ -517,7 +661,15 @@ mod tests {
         };
         let events = std::sync::Mutex::new(Vec::new());
         let on_action = |e: &ActionEvent| events.lock().expect("events").push(e.clone());
-        let pass = run(&settings, &desired(), CORRECT, &leadership, &metrics, &on_action);
+        let pass = run(
+            &settings,
+            &desired(),
+            CORRECT,
+            &leadership,
+            &metrics,
+            &Stop::default(),
+            &on_action,
+        );
         assert_eq!(pass.result, PassResult::Drift, "{:?}", pass.message);
         assert!(!pass.leader, "a deposed leader reports as a follower");
         assert_eq!(pass.fencing_token, Some(41));
@@ -539,5 +691,67 @@ mod tests {
                 .iter()
                 .all(|e| e.fencing_token == Some(41) && e.event == "action")
         );
+    }
+
+    #[test]
+    fn a_stop_while_applying_stops_dispatching_and_the_journal_records_the_token() {
+        let (dir, settings) = lab();
+        let metrics = Metrics::new();
+        let stop = Stop::new(std::time::Duration::from_secs(30));
+        let applied = std::sync::atomic::AtomicUsize::new(0);
+        let on_action = |e: &ActionEvent| {
+            if e.status == "applied" && applied.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 2 {
+                stop.request(crate::stop::StopReason::Terminate);
+            }
+        };
+        let pass = run(&settings, &desired(), CORRECT, &Leads, &metrics, &stop, &on_action);
+        assert_eq!(pass.result, PassResult::Stopped, "{:?}", pass.message);
+        assert_eq!(pass.cause, None, "a stop is not a failure to back off from");
+        assert!(pass.applied >= 3 && pass.not_attempted > 0, "{pass:?}");
+        assert_eq!(pass.applied + pass.failed + pass.not_attempted, 17);
+        let message = pass.message.as_deref().unwrap_or_default();
+        assert!(
+            message.contains("SIGTERM received while applying (fencing token 9): stopped dispatching")
+                && message.contains(&format!("{} not attempted", pass.not_attempted)),
+            "{message}"
+        );
+        let log = OperationLog::of(&dir.path().join("lab.yaml")).applied().expect("log");
+        assert_eq!(log.len(), pass.applied, "nothing dispatched after the stop: {log:?}");
+        let journal = std::fs::read_to_string(dir.path().join("lab.yaml.journal.ndjson")).expect("journal");
+        let records: Vec<serde_json::Value> = journal
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a journal line"))
+            .collect();
+        assert_eq!(records.first().map(|r| r["event"].clone()), Some("run-started".into()));
+        assert!(records.iter().all(|r| r["fencingToken"] == 9), "{journal}");
+        let applied = records
+            .iter()
+            .filter(|r| r["event"] == "action-ended" && r["outcome"] == "applied")
+            .count();
+        assert_eq!(applied, pass.applied);
+        let end = records.last().expect("records");
+        assert_eq!(end["event"], "run-ended");
+        assert_eq!(end["result"], "interrupted");
+        assert_eq!(end["signal"], "SIGTERM");
+        assert_eq!(end["notAttempted"], pass.not_attempted);
+    }
+
+    #[test]
+    fn a_stop_before_applying_dispatches_nothing() {
+        let (dir, settings) = lab();
+        let stop = Stop::default();
+        stop.request(crate::stop::StopReason::Interrupt);
+        let pass = run(&settings, &desired(), CORRECT, &Leads, &Metrics::new(), &stop, &|_| {});
+        assert_eq!(pass.result, PassResult::Stopped);
+        assert_eq!(pass.not_attempted, 17);
+        assert!(
+            pass.message
+                .as_deref()
+                .is_some_and(|m| m.contains("SIGINT received before applying")),
+            "{:?}",
+            pass.message
+        );
+        let applied = OperationLog::of(&dir.path().join("lab.yaml")).applied().expect("log");
+        assert!(applied.is_empty(), "{applied:?}");
     }
 }

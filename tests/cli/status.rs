@@ -102,3 +102,29 @@ fn journal_chooses_another_file_and_an_unwritable_one_stops_before_applying() {
     );
     assert!(env.applied().is_empty());
 }
+
+#[test]
+fn status_shows_the_fencing_token_a_leader_applied_under() {
+    let env = Env::new("xmpp-failed-over");
+    env.ok(&["reconcile", "-f", &example("failback.yaml")]);
+    let unfenced = env.ok(&["status"]);
+    assert!(!unfenced.contains("fencing token"), "{unfenced}");
+    let json: Value = serde_json::from_str(&env.ok(&["status", "--output", "json"])).unwrap();
+    assert!(json["lastRun"].get("fencingToken").is_none(), "{json}");
+    // A leader's run: every line carries its term's token.
+    let journal = env.path().join("lab.yaml.journal.ndjson");
+    let text = std::fs::read_to_string(&journal).unwrap();
+    let fenced: String = text
+        .lines()
+        .map(|l| {
+            let mut v: Value = serde_json::from_str(l).unwrap();
+            v["fencingToken"] = 42.into();
+            format!("{v}\n")
+        })
+        .collect();
+    std::fs::write(&journal, fenced).unwrap();
+    let out = env.ok(&["status"]);
+    assert!(out.contains("  leader:   applied under fencing token 42\n"), "{out}");
+    let json: Value = serde_json::from_str(&env.ok(&["status", "--output", "json"])).unwrap();
+    assert_eq!(json["lastRun"]["fencingToken"], 42);
+}

@@ -138,6 +138,15 @@ impl Watcher {
             .and_then(|v| v.trim().parse().ok())
     }
 
+    /// Sends SIG`name` (`TERM`, `INT`) without waiting.
+    fn signal(&mut self, name: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+
     /// SIGTERM, then the exit code (bounded wait).
     fn stop(mut self) -> i32 {
         let status = Command::new("kill")
@@ -552,7 +561,7 @@ fn watcher_waiting_for_the_lock(env: &Env, extra: &[&str]) -> Watcher {
 }
 
 #[test]
-fn sigterm_during_a_reconcile_lets_it_finish_then_exits_0() {
+fn sigterm_while_a_reconcile_waits_for_the_lock_lets_it_end_then_exits_0() {
     let env = Env::new("xmpp-failed-over");
     let held = LabLock::acquire(&env.lab_path(), Duration::ZERO).expect("lock");
     let w = watcher_waiting_for_the_lock(&env, &["--lock-timeout", "5"]);
@@ -561,7 +570,10 @@ fn sigterm_during_a_reconcile_lets_it_finish_then_exits_0() {
     assert_eq!(w.stop(), 0);
     drop(held);
     let stderr = stderr.lock().expect("lock").clone();
-    assert!(stderr.contains("stopping; waiting up to 2m"), "{stderr}");
+    assert!(
+        stderr.contains("stopping: no new action is dispatched; actions in flight get up to 2m to end"),
+        "{stderr}"
+    );
     // The reconcile in flight ended (the lock stayed held: a failed apply) and was reported.
     let stdout = stdout.lock().expect("lock").clone();
     let last: Value = serde_json::from_str(stdout.lines().last().expect("an event")).expect("json");
@@ -575,14 +587,164 @@ fn sigterm_during_a_reconcile_lets_it_finish_then_exits_0() {
 }
 
 #[test]
-fn a_reconcile_outlasting_the_stop_timeout_exits_1_saying_so() {
+fn a_reconcile_stuck_waiting_for_the_lock_past_the_stop_timeout_exits_1_saying_so() {
     let env = Env::new("xmpp-failed-over");
     let held = LabLock::acquire(&env.lab_path(), Duration::ZERO).expect("lock");
     let w = watcher_waiting_for_the_lock(&env, &["--lock-timeout", "120", "--stop-timeout", "200ms"]);
     let stderr = Arc::clone(&w.stderr);
     assert_eq!(w.stop(), 1);
     let stderr = stderr.lock().expect("lock").clone();
-    assert!(stderr.contains("did not end within --stop-timeout 200ms"), "{stderr}");
+    assert!(
+        stderr.contains("did not end within --stop-timeout 200ms (+5s) of the stop: it was not applying"),
+        "{stderr}"
+    );
     drop(held);
     assert!(env.applied().is_empty());
+}
+
+#[test]
+fn a_second_sigterm_abandons_a_reconcile_waiting_for_the_lock_and_exits_0() {
+    let env = Env::new("xmpp-failed-over");
+    let held = LabLock::acquire(&env.lab_path(), Duration::ZERO).expect("lock");
+    let mut w = watcher_waiting_for_the_lock(&env, &["--lock-timeout", "120"]);
+    w.signal("TERM");
+    wait_for("the first stop to be seen", || {
+        w.stderr().contains("edgefed watch: stopping").then_some(())
+    });
+    w.signal("TERM");
+    let status = wait_for("the watcher to exit", || w.child.try_wait().ok().flatten());
+    assert_eq!(status.code(), Some(0), "{}", w.stderr());
+    let stderr = w.stderr();
+    assert!(
+        stderr.contains("second SIGTERM") && stderr.contains("abandoned while it was not applying"),
+        "{stderr}"
+    );
+    drop(held);
+    assert!(env.applied().is_empty());
+}
+
+/// Makes the lab's next `kind` operation take `delay_ms` (a slow cmdlet).
+fn slow(env: &Env, kind: &str, delay_ms: u64) {
+    let mut lab = env.lab();
+    lab.faults.push(Fault {
+        kind: kind.into(),
+        times: 1,
+        message: String::new(),
+        target: None,
+        silent: false,
+        delay_ms,
+    });
+    env.set_lab(&lab);
+}
+
+/// Starts a correct-mode watcher on the failback (17 actions, #6 the
+/// topology publish the next 11 wait for) with the publish slowed by
+/// `delay_ms`, and returns once the publish is in flight.
+fn watcher_in_a_slow_publish(env: &Env, delay_ms: u64, extra: &[&str]) -> Watcher {
+    slow(env, "publish-topology", delay_ms);
+    let doc = example("failback.yaml");
+    let mut args = vec!["-f", doc.as_str(), "--mode", "correct", "--interval", "1h"];
+    args.extend_from_slice(extra);
+    let w = Watcher::start(env, &args);
+    w.event_after(0, "the slow publish to start", |e| {
+        e["event"] == "action"
+            && e["status"] == "started"
+            && e["action"].as_str().is_some_and(|a| a.contains("publish-topology"))
+    });
+    w
+}
+
+fn last_reconcile(stdout: &str) -> Value {
+    stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .rfind(|e| e["event"] == "reconcile")
+        .unwrap_or_else(|| panic!("no reconcile event: {stdout}"))
+}
+
+#[test]
+fn sigterm_mid_apply_stops_dispatching_lets_the_action_in_flight_end_and_exits_0() {
+    let env = Env::new("xmpp-failed-over");
+    let w = watcher_in_a_slow_publish(&env, 5000, &[]);
+    let stdout = Arc::clone(&w.stdout);
+    let stderr = Arc::clone(&w.stderr);
+    assert_eq!(w.stop(), 0);
+    let stdout = stdout.lock().expect("lock").clone();
+    let stderr = stderr.lock().expect("lock").clone();
+    let last = last_reconcile(&stdout);
+    // The publish in flight ended within the grace; what waits on it was
+    // never dispatched.
+    assert_eq!(last["result"], "stopped", "{last}\n{stderr}");
+    assert_eq!(last["applied"], 6, "{last}");
+    assert_eq!(last["failed"], 0, "{last}");
+    assert_eq!(last["notAttempted"], 11, "{last}");
+    let message = last["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(
+            "SIGTERM received while applying: stopped dispatching; 6 applied, 0 failed, 11 not attempted (#7, #8,"
+        ) && !message.contains("abandoned"),
+        "{message}"
+    );
+    let applied_events = stdout
+        .lines()
+        .filter(|l| l.contains(r#""event":"action""#) && l.contains(r#""status":"applied""#))
+        .count();
+    assert_eq!(applied_events, 6);
+    assert_eq!(env.applied().len(), 6);
+    LabLock::acquire(&env.lab_path(), Duration::ZERO).expect("the lab's lock is free");
+    // The journal records the stop; `status` shows it.
+    let status = env.ok(&["status"]);
+    assert!(
+        status.contains("interrupted by SIGTERM") && status.contains("6 applied, 0 failed, 11 not attempted"),
+        "{status}"
+    );
+    assert!(!status.contains("fencing token"), "no election, no token: {status}");
+    // Run again, the deployment converges.
+    let doc = example("failback.yaml");
+    assert_eq!(code(&env.run(&["reconcile", "--check", "-f", &doc])), 2);
+    env.ok(&["reconcile", "-f", &doc]);
+    env.ok(&["reconcile", "--check", "-f", &doc]);
+}
+
+#[test]
+fn an_action_outlasting_the_stop_timeout_is_abandoned_and_the_watcher_exits_0_saying_so() {
+    let env = Env::new("xmpp-failed-over");
+    let w = watcher_in_a_slow_publish(&env, 120_000, &["--stop-timeout", "300ms"]);
+    let stdout = Arc::clone(&w.stdout);
+    assert_eq!(w.stop(), 0);
+    let last = last_reconcile(&stdout.lock().expect("lock"));
+    assert_eq!(last["result"], "stopped", "{last}");
+    assert_eq!(last["applied"], 5, "{last}");
+    assert_eq!(last["failed"], 1, "{last}");
+    assert_eq!(last["notAttempted"], 11, "{last}");
+    assert!(
+        last["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("abandoned in flight after --stop-timeout 300ms, effect unknown: #6")),
+        "{last}"
+    );
+    LabLock::acquire(&env.lab_path(), Duration::ZERO).expect("the lab's lock is free");
+}
+
+#[test]
+fn a_second_sigterm_mid_apply_abandons_the_action_in_flight_and_exits_0() {
+    let env = Env::new("xmpp-failed-over");
+    let mut w = watcher_in_a_slow_publish(&env, 120_000, &[]);
+    w.signal("TERM");
+    wait_for("the first stop to be seen", || {
+        w.stderr().contains("edgefed watch: stopping").then_some(())
+    });
+    w.signal("INT");
+    let status = wait_for("the watcher to exit", || w.child.try_wait().ok().flatten());
+    assert_eq!(status.code(), Some(0), "{}", w.stderr());
+    assert!(w.stderr().contains("second SIGINT"), "{}", w.stderr());
+    let last = last_reconcile(&w.stdout.lock().expect("lock"));
+    assert_eq!(last["result"], "stopped", "{last}");
+    assert!(
+        last["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("abandoned in flight on a second signal, effect unknown: #6")),
+        "{last}"
+    );
+    LabLock::acquire(&env.lab_path(), Duration::ZERO).expect("the lab's lock is free");
 }
