@@ -90,28 +90,34 @@ struct Planner<'a> {
     fed_moves: Vec<(String, Option<Fqdn>)>,
     /// Sites whose XMPP federation route moves, and where to.
     xmpp_moves: Vec<(String, Option<Fqdn>)>,
+    /// The pools some XMPP route moves to (looked up per pool: a set, not a
+    /// scan of `xmpp_moves`, which would make the plan quadratic in sites).
+    xmpp_targets: BTreeSet<Fqdn>,
     /// The pools that carry SIP federation once done.
     federation_pools: BTreeSet<Fqdn>,
 }
 
 impl<'a> Planner<'a> {
     fn new(desired: &'a Desired, observed: &'a Deployment, targets: &'a Targets) -> Self {
-        Self {
+        let mut planner = Self {
             desired,
             observed,
             targets,
             b: Builder::default(),
             fed_moves: targets.federation_moves(observed),
             xmpp_moves: targets.xmpp_moves(observed),
+            xmpp_targets: BTreeSet::new(),
             federation_pools: targets.federation_pools().into_iter().cloned().collect(),
-        }
+        };
+        planner.xmpp_targets = planner.xmpp_moves.iter().filter_map(|(_, r)| r.clone()).collect();
+        planner
     }
 
     /// Whether `pool` is in the XMPP bracket: an XMPP route moves to it while
     /// some of its reachable servers run, so it is stopped before the route
     /// changes and started again after DNS.
     fn bracketed(&self, pool: &Fqdn) -> bool {
-        self.xmpp_moves.iter().any(|(_, r)| r.as_ref() == Some(pool))
+        self.xmpp_targets.contains(pool)
             && self.observed.edge_pools.get(pool).is_some_and(|p| {
                 p.computers
                     .values()
