@@ -25,6 +25,10 @@ pub enum StopReason {
     Terminate,
     /// A controller asked (not a signal).
     Requested,
+    /// The run's etcd lock lease was lost (etcd out of reach for a whole
+    /// TTL): another run may now hold the lock, so this one starts nothing
+    /// more.
+    LockLost,
 }
 
 impl StopReason {
@@ -37,17 +41,18 @@ impl StopReason {
             Self::Interrupt => "SIGINT",
             Self::Terminate => "SIGTERM",
             Self::Requested => "a stop request",
+            Self::LockLost => "the loss of the etcd lock's lease",
         }
     }
 
     /// The exit code of a run stopped this way: 130 for SIGINT, 143 for
-    /// SIGTERM, 1 for a controller's request.
+    /// SIGTERM, 1 for a controller's request or a lost lock.
     #[must_use]
     pub fn exit_code(self) -> u8 {
         match self {
             Self::Interrupt => exit::INTERRUPTED,
             Self::Terminate => exit::TERMINATED,
-            Self::Requested => exit::FAILURE,
+            Self::Requested | Self::LockLost => exit::FAILURE,
         }
     }
 }

@@ -458,3 +458,45 @@ fn read_only_commands_do_not_wait_for_a_running_reconcile() {
     assert_eq!(lab.log_len(), 0);
     drop(held);
 }
+
+/// A run whose etcd lease is lost mid-apply (here revoked, as etcd does
+/// when the holder could not renew it for a whole TTL) starts nothing more:
+/// another run may hold the lock now. The actions in flight end, the rest
+/// are not attempted, and the run exits 1 saying why.
+#[test]
+fn a_run_that_loses_its_lease_starts_nothing_more_and_exits_1() {
+    let Some(etcd) = etcd() else { return };
+    let lab = Lab::new();
+    let mut file = edgefed::backend::lab::LabFile::read(&lab.path()).expect("lab");
+    // The plan's first two actions (start-services) take 6 s each.
+    file.faults.push(edgefed::backend::lab::Fault {
+        kind: "start-services".into(),
+        times: 2,
+        message: String::new(),
+        target: None,
+        silent: false,
+        delay_ms: 6000,
+    });
+    file.write(&lab.path()).expect("write lab");
+    let url = etcd.lock_url("edgefed/lost", "ttl=3s");
+    let mut run = lab.spawn(&["--lock", &url, "reconcile", "-f", &doc()]);
+    run.wait_for("start-services edgeserver1a.contoso.com");
+    let c = client(&etcd);
+    rt().block_on(async {
+        let held = c
+            .get(b"edgefed/lost")
+            .await
+            .expect("get")
+            .expect("the run holds the key");
+        c.revoke(held.lease.expect("under a lease")).await.expect("revoke");
+    });
+    let (code, out, err) = run.finish();
+    let both = format!("{out}\n{err}");
+    assert_eq!(code, 1, "{both}");
+    assert!(err.contains("was lost while this run held it"), "{err}");
+    assert!(both.contains("the loss of the etcd lock's lease"), "{both}");
+    assert!(
+        lab.log_len() <= 2,
+        "only the actions in flight when the lease was lost were applied: {both}"
+    );
+}

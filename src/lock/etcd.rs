@@ -110,7 +110,11 @@ impl EtcdLock {
                 held.rt.spawn(async move {
                     while lost.changed().await.is_ok() {
                         if let Some(why) = lost.borrow_and_update().clone() {
-                            tracing::error!("{name} was lost while this run held it ({why}); another run may now take it: check the deployment before running again");
+                            tracing::error!("{name} was lost while this run held it ({why}); another run may now take it: no further action is started; check the deployment before running again");
+                            // A reconcile in progress stops dispatching (its
+                            // actions in flight end; the rest are reported
+                            // not attempted) and exits 1.
+                            crate::signals::current().request(crate::stop::StopReason::LockLost);
                             return;
                         }
                     }
