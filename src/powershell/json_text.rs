@@ -114,7 +114,10 @@ mod tests {
         }
         // Escapes serde_json never writes but other writers do (PowerShell's
         // ConvertTo-Json writes \u003c for `<`).
-        assert_eq!(decoded(r#""\u003cA\u0026B\u003e \/ \b\f \ud83d\ude00""#).unwrap(), "<A&B> / \u{8}\u{c} 😀");
+        assert_eq!(
+            decoded(r#""\u003cA\u0026B\u003e \/ \b\f \ud83d\ude00""#).unwrap(),
+            "<A&B> / \u{8}\u{c} 😀"
+        );
     }
 
     #[test]
