@@ -20,6 +20,7 @@ pub mod command_line;
 pub mod commands;
 mod config;
 pub mod failover_record;
+mod json_text;
 pub mod latency;
 pub mod observe;
 pub mod quote;

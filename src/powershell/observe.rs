@@ -181,11 +181,15 @@ fn site_name_of(value: &str) -> String {
 pub fn parse_observation(mut reply: impl Steps) -> Result<Observed, BackendError> {
     let reply = &mut reply;
     let mut warnings = Vec::new();
-    let topology = required_step(reply, "topology", "Get-CsTopology -AsXml")?;
     // Moved out of the reply, not copied: at 10,000 sites it is most of it.
-    let topology_xml = match topology.into_iter().next() {
-        Some(Value::String(xml)) => xml,
-        _ => return Err(BackendError::failed("`Get-CsTopology -AsXml` returned no document")),
+    let topology_xml = match reply.take_text("topology")? {
+        Ok(Some(xml)) => xml,
+        Ok(None) => return Err(BackendError::failed("`Get-CsTopology -AsXml` returned no document")),
+        Err(message) => {
+            return Err(BackendError::failed(format!(
+                "`Get-CsTopology -AsXml` failed: {message}"
+            )));
+        }
     };
     let signature = signature_of(&topology_xml)?;
 
@@ -287,41 +291,42 @@ pub fn parse_observation(mut reply: impl Steps) -> Result<Observed, BackendError
 
     // Edge computers' services.
     let mut states: BTreeMap<Fqdn, Computer> = BTreeMap::new();
-    match reply.take("windowsServices")? {
-        StepOutcome::Ok { value, .. } => {
-            for answer in parse_answers("Get-CsWindowsService", &value)? {
-                let (reachable, running) = match &answer.outcome {
-                    Ok(services) => (
-                        true,
-                        !services.is_empty()
-                            && services
-                                .iter()
-                                .all(|(_, status)| status.eq_ignore_ascii_case("Running")),
-                    ),
-                    Err(failure) => {
-                        warnings.push(failure.explain(&answer.computer));
-                        (false, false)
-                    }
-                };
-                states.insert(
-                    answer.computer,
-                    Computer {
-                        reachable,
-                        services: if running {
-                            ServiceState::Running
-                        } else {
-                            ServiceState::Stopped
-                        },
-                        setup_pending: false,
+    // One Edge server's answer at a time: at 10,000 sites the whole step
+    // as one tree would be the observation's peak.
+    let mut read_answer = |value: Value| -> Result<(), BackendError> {
+        for answer in parse_answers("Get-CsWindowsService", std::slice::from_ref(&value))? {
+            let (reachable, running) = match &answer.outcome {
+                Ok(services) => (
+                    true,
+                    !services.is_empty()
+                        && services
+                            .iter()
+                            .all(|(_, status)| status.eq_ignore_ascii_case("Running")),
+                ),
+                Err(failure) => {
+                    warnings.push(failure.explain(&answer.computer));
+                    (false, false)
+                }
+            };
+            states.insert(
+                answer.computer,
+                Computer {
+                    reachable,
+                    services: if running {
+                        ServiceState::Running
+                    } else {
+                        ServiceState::Stopped
                     },
-                );
-            }
+                    setup_pending: false,
+                },
+            );
         }
-        StepOutcome::Err(message) => {
-            return Err(BackendError::failed(format!(
-                "the `Invoke-Command` fan-out of `Get-CsWindowsService` to the Edge servers failed: {message}"
-            )));
-        }
+        Ok(())
+    };
+    if let Err(message) = reply.take_each("windowsServices", &mut read_answer)? {
+        return Err(BackendError::failed(format!(
+            "the `Invoke-Command` fan-out of `Get-CsWindowsService` to the Edge servers failed: {message}"
+        )));
     }
 
     // Replication.

@@ -49,8 +49,8 @@ impl TopologyFacts {
     /// # Errors
     /// The topology module's message when the document does not parse.
     pub fn from_topology(xml: &str) -> Result<Self, String> {
-        let doc = TopologyDocument::parse(xml.as_bytes(), "Get-CsTopology -AsXml").map_err(|e| e.to_string())?;
-        let model = doc.model();
+        // The model alone: the document's text is not copied again.
+        let model = TopologyDocument::read_model(xml.as_bytes(), "Get-CsTopology -AsXml").map_err(|e| e.to_string())?;
         let mut facts = Self::default();
         for (pool, p) in &model.edge_pools {
             facts.sip_federation.insert(pool.clone(), p.sip_federation);

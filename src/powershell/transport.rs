@@ -218,10 +218,13 @@ fn no_result(err: &[u8], status: &str, write_error: Option<std::io::Error>) -> B
 /// A result object read one step at a time: the shell's output stays
 /// text, each step's JSON is located once, and a step is parsed only when
 /// taken, so a large answer is never held whole both as text and as a
-/// tree.
+/// tree. A document step ([`Steps::take_text`]) is decoded where it lies
+/// and the output's buffer becomes its `String`: the answer is never held
+/// beside a copy of the document.
 #[derive(Debug)]
 pub struct LazyReply {
-    text: String,
+    /// UTF-8 text (checked once, when parsed).
+    text: Vec<u8>,
     steps: BTreeMap<String, std::ops::Range<usize>>,
 }
 
@@ -263,7 +266,48 @@ impl LazyReply {
                 })
                 .collect()
         };
-        Ok(Self { text, steps })
+        Ok(Self {
+            text: text.into_bytes(),
+            steps,
+        })
+    }
+
+    /// The text of `range` (a step's JSON, or a part of it).
+    fn str_of(&self, range: std::ops::Range<usize>) -> Result<&str, BackendError> {
+        self.text
+            .get(range)
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .ok_or_else(|| BackendError::failed("the Management Shell's result is not text where a step was located"))
+    }
+
+    /// Where the document of step `key` lies, when the step ran and its
+    /// value is one string (or a list whose first item is a string): the
+    /// string token's range.
+    fn document_token(&self, key: &str) -> Result<Option<std::ops::Range<usize>>, BackendError> {
+        use serde_json::value::RawValue;
+        let Some(range) = self.steps.get(key).cloned() else {
+            return Ok(None);
+        };
+        let base = self.text.as_ptr() as usize;
+        let step = self.str_of(range)?;
+        let Ok(fields) = serde_json::from_str::<BTreeMap<String, &RawValue>>(step) else {
+            return Ok(None);
+        };
+        let ok = fields.get("ok").is_some_and(|raw| raw.get() == "true");
+        let Some(value) = fields.get("value").filter(|_| ok) else {
+            return Ok(None);
+        };
+        let token = if value.get().starts_with('[') {
+            serde_json::from_str::<Vec<&RawValue>>(value.get())
+                .ok()
+                .and_then(|items| items.first().copied())
+        } else {
+            Some(*value)
+        };
+        Ok(token.filter(|t| t.get().starts_with('"')).map(|t| {
+            let start = t.get().as_ptr() as usize - base;
+            start..start + t.get().len()
+        }))
     }
 }
 
@@ -275,6 +319,36 @@ pub trait Steps {
     /// # Errors
     /// As [`step`]; for a [`LazyReply`], also when the step is not JSON.
     fn take(&mut self, key: &str) -> Result<StepOutcome, BackendError>;
+
+    /// The outcome of a step whose output is one document: its first
+    /// output value when that is a string (`Ok(None)`: it is not), or
+    /// Lync's message.
+    ///
+    /// # Errors
+    /// As [`Self::take`].
+    fn take_text(&mut self, key: &str) -> Result<Result<Option<String>, String>, BackendError>
+    where
+        Self: Sized,
+    {
+        default_take_text(self, key)
+    }
+
+    /// The outcome of step `key`, its output values handed to `each` one
+    /// at a time, in order (`Err`: Lync's message). A large step is never
+    /// held whole as a tree; the first error `each` returns ends the read.
+    ///
+    /// # Errors
+    /// As [`Self::take`], and what `each` returns.
+    fn take_each(
+        &mut self,
+        key: &str,
+        each: &mut dyn FnMut(Value) -> Result<(), BackendError>,
+    ) -> Result<Result<(), String>, BackendError>
+    where
+        Self: Sized,
+    {
+        default_take_each(self, key, each)
+    }
 }
 
 impl Steps for Reply {
@@ -287,7 +361,7 @@ impl Steps for LazyReply {
     fn take(&mut self, key: &str) -> Result<StepOutcome, BackendError> {
         let mut one = Reply::new();
         if let Some(range) = self.steps.remove(key) {
-            let value: Value = serde_json::from_str(&self.text[range]).map_err(|e| {
+            let value: Value = serde_json::from_str(self.str_of(range)?).map_err(|e| {
                 BackendError::failed(format!(
                     "the Management Shell's result for step `{key}` is not valid JSON: {e}"
                 ))
@@ -296,6 +370,101 @@ impl Steps for LazyReply {
         }
         take_step(&mut one, key)
     }
+
+    /// Each output value is parsed alone, from the step's text.
+    fn take_each(
+        &mut self,
+        key: &str,
+        each: &mut dyn FnMut(Value) -> Result<(), BackendError>,
+    ) -> Result<Result<(), String>, BackendError> {
+        use serde_json::value::RawValue;
+        let Some(range) = self.steps.get(key).cloned() else {
+            return default_take_each(self, key, each);
+        };
+        let invalid = |e: serde_json::Error| {
+            BackendError::failed(format!(
+                "the Management Shell's result for step `{key}` is not valid JSON: {e}"
+            ))
+        };
+        let step = self.str_of(range)?;
+        let fields = match serde_json::from_str::<BTreeMap<String, &RawValue>>(step) {
+            Ok(fields) if fields.get("ok").is_some_and(|raw| raw.get() == "true") => fields,
+            _ => return default_take_each(self, key, each),
+        };
+        let items: Vec<&RawValue> = match fields.get("value") {
+            None => Vec::new(),
+            Some(raw) if raw.get().starts_with('[') => serde_json::from_str(raw.get()).map_err(invalid)?,
+            Some(raw) if raw.get() == "null" => Vec::new(),
+            Some(raw) => vec![*raw],
+        };
+        for item in items {
+            each(serde_json::from_str(item.get()).map_err(invalid)?)?;
+        }
+        self.steps.remove(key);
+        Ok(Ok(()))
+    }
+
+    /// The document is decoded in place; the other steps' JSON moves to a
+    /// buffer of its own and the output's buffer, cut to the document,
+    /// becomes the `String` returned. Anything else (a failed step, a value
+    /// that is not a string, an escape the decoder refuses) is read as by
+    /// [`Steps::take`], with the same outcome and messages.
+    fn take_text(&mut self, key: &str) -> Result<Result<Option<String>, String>, BackendError> {
+        let Some(token) = self.document_token(key)? else {
+            return default_take_text(self, key);
+        };
+        let Some(len) = self
+            .text
+            .get_mut(token.clone())
+            .and_then(super::json_text::decode_in_place)
+        else {
+            return default_take_text(self, key);
+        };
+        self.steps.remove(key);
+        let mut rest = Vec::with_capacity(self.steps.values().map(ExactSizeIterator::len).sum());
+        for range in self.steps.values_mut() {
+            let start = rest.len();
+            rest.extend_from_slice(&self.text[range.clone()]);
+            *range = start..rest.len();
+        }
+        let mut document = std::mem::replace(&mut self.text, rest);
+        document.copy_within(token.start..token.start + len, 0);
+        document.truncate(len);
+        document.shrink_to_fit();
+        String::from_utf8(document).map(|text| Ok(Some(text))).map_err(|e| {
+            BackendError::failed(format!(
+                "the Management Shell's result for step `{key}` is not valid JSON: {e}"
+            ))
+        })
+    }
+}
+
+/// [`Steps::take_each`] as every [`Steps`] reads it.
+fn default_take_each(
+    steps: &mut impl Steps,
+    key: &str,
+    each: &mut dyn FnMut(Value) -> Result<(), BackendError>,
+) -> Result<Result<(), String>, BackendError> {
+    match steps.take(key)? {
+        StepOutcome::Ok { value, .. } => {
+            for v in value {
+                each(v)?;
+            }
+            Ok(Ok(()))
+        }
+        StepOutcome::Err(message) => Ok(Err(message)),
+    }
+}
+
+/// [`Steps::take_text`] as every [`Steps`] reads it.
+fn default_take_text(steps: &mut impl Steps, key: &str) -> Result<Result<Option<String>, String>, BackendError> {
+    Ok(match steps.take(key)? {
+        StepOutcome::Ok { value, .. } => Ok(match value.into_iter().next() {
+            Some(Value::String(text)) => Some(text),
+            _ => None,
+        }),
+        StepOutcome::Err(message) => Err(message),
+    })
 }
 
 /// The result object in a shell's output `out` (consumed: it is dropped
@@ -456,6 +625,61 @@ mod tests {
         // Taken once: the second take is a step the script never reached.
         assert!(r.take("a").unwrap_err().to_string().contains("no outcome for step `a`"));
         assert!(r.take("c").is_err());
+    }
+
+    #[test]
+    fn a_document_step_is_decoded_in_place_and_the_other_steps_stay_readable() {
+        let xml = "<Topology Signature=\"s\">\r\n  <A B='é'/>\r\n</Topology>";
+        let json = serde_json::json!({
+            "first": {"ok": true, "value": ["before"]},
+            "topology": {"ok": true, "value": [xml], "warnings": []},
+            "sites": {"ok": true, "value": [{"Identity": "Site:S1"}]},
+            "bad": {"ok": false, "message": "Cannot connect."},
+        });
+        let out = format!("banner\r\nEDGEFED-BEGIN-n1\r\n{json}\r\nEDGEFED-END-n1\r\n");
+        let mut r = lazy(&out).unwrap();
+        assert_eq!(r.take_text("topology").unwrap(), Ok(Some(xml.to_string())));
+        // The output's buffer became the document: nothing of it is left.
+        assert!(!String::from_utf8_lossy(&r.text).contains("Topology"));
+        assert!(matches!(r.take("sites").unwrap(), StepOutcome::Ok { value, .. } if value.len() == 1));
+        assert!(
+            matches!(r.take("first").unwrap(), StepOutcome::Ok { value, .. } if value == vec![Value::from("before")])
+        );
+        assert_eq!(r.take_text("bad").unwrap(), Err("Cannot connect.".to_string()));
+        let e = r.take_text("topology").unwrap_err().to_string();
+        assert!(e.contains("no outcome for step `topology`"), "{e}");
+    }
+
+    #[test]
+    fn a_document_step_reads_as_a_parsed_reply_reads_it() {
+        for step in [
+            r#"{"ok":true,"value":"<X/>"}"#,
+            r#"{"ok":true,"value":["\u003cX\u003e\ud83d\ude00"]}"#,
+            r#"{"ok":true,"value":[]}"#,
+            r#"{"ok":true,"value":null}"#,
+            r#"{"ok":true,"value":[1,"<X/>"]}"#,
+            r#"{"ok":true,"value":{"a":1}}"#,
+            r#"{"ok":false,"message":"m"}"#,
+            r#"{"ok":false}"#,
+            r#"{"ok":"true","value":["<X/>"]}"#,
+            r#"{"ok":true,"value":["lone \udc00"]}"#,
+        ] {
+            let out = format!("EDGEFED-BEGIN-n1\n{{\"t\":{step}}}\nEDGEFED-END-n1\n");
+            let lazily = lazy(&out).unwrap().take_text("t").map_err(|e| e.to_string());
+            let eagerly = match serde_json::from_str::<Reply>(&format!("{{\"t\":{step}}}")) {
+                Ok(mut parsed) => parsed.take_text("t").map_err(|e| e.to_string()),
+                // What serde_json refuses inside a step, the lazy reply
+                // refuses too, as that step's JSON.
+                Err(_) => {
+                    assert!(
+                        lazily.as_ref().is_err_and(|e| e.contains("is not valid JSON")),
+                        "{step}: {lazily:?}"
+                    );
+                    continue;
+                }
+            };
+            assert_eq!(lazily, eagerly, "{step}");
+        }
     }
 
     #[test]

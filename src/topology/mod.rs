@@ -77,6 +77,19 @@ impl TopologyDocument {
         })
     }
 
+    /// Only the model of a published topology: [`Self::parse`] without
+    /// keeping a copy of the text (or the index) for edits — what
+    /// observation needs, for a document it already holds.
+    ///
+    /// # Errors
+    /// As [`Self::parse`].
+    pub fn read_model(bytes: &[u8], origin: &str) -> Result<TopologyModel, TopologyError> {
+        let (_, decoded) = encoding::decode(bytes, origin)?;
+        let index = index::build(decoded.as_str(), origin)?;
+        let (model, _) = extract::extract(&index, origin, decoded.as_str())?;
+        Ok(model)
+    }
+
     /// What the planner needs from the document.
     #[must_use]
     pub fn model(&self) -> &TopologyModel {
