@@ -469,14 +469,8 @@ fn a_run_that_loses_its_lease_starts_nothing_more_and_exits_1() {
     let lab = Lab::new();
     let mut file = edgefed::backend::lab::LabFile::read(&lab.path()).expect("lab");
     // The plan's first two actions (start-services) take 6 s each.
-    file.faults.push(edgefed::backend::lab::Fault {
-        kind: "start-services".into(),
-        times: 2,
-        message: String::new(),
-        target: None,
-        silent: false,
-        delay_ms: 6000,
-    });
+    file.faults
+        .push(edgefed::backend::lab::Fault::slowing("start-services", 6000).times(2));
     file.write(&lab.path()).expect("write lab");
     let url = etcd.lock_url("edgefed/lost", "ttl=3s");
     let mut run = lab.spawn(&["--lock", &url, "reconcile", "-f", &doc()]);

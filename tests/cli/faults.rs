@@ -6,16 +6,7 @@ use edgefed::backend::lab::Fault;
 #[test]
 fn a_failed_publish_skips_its_dependents_and_the_next_reconcile_converges() {
     let env = Env::new("xmpp-failed-over");
-    let mut lab = env.lab();
-    lab.faults.push(Fault {
-        kind: "publish-topology".into(),
-        times: 1,
-        message: "CMS unavailable".into(),
-        target: None,
-        silent: false,
-        delay_ms: 0,
-    });
-    env.set_lab(&lab);
+    env.add_fault(Fault::failing("publish-topology", "CMS unavailable"));
 
     let out = env.run(&["reconcile", "-f", &example("failback.yaml")]);
     assert_eq!(code(&out), 1, "{}", text(&out));
@@ -105,16 +96,7 @@ fn a_write_that_does_not_stick_fails_the_run_after_verification() {
 /// Makes the lab's next `set-site-xmpp-route` of `site` report success and
 /// change nothing (a write that does not stick).
 fn silently_ignore_xmpp_route_of(env: &Env, site: &str) {
-    let mut lab = env.lab();
-    lab.faults.push(Fault {
-        kind: "set-site-xmpp-route".into(),
-        times: 1,
-        message: String::new(),
-        target: Some(site.into()),
-        silent: true,
-        delay_ms: 0,
-    });
-    env.set_lab(&lab);
+    env.add_fault(Fault::silently_ignoring("set-site-xmpp-route").on(site));
 }
 
 fn lab_faults_empty(env: &Env) -> bool {

@@ -100,16 +100,11 @@ fn site_down_plans_the_cms_failover_first_and_every_topology_write_waits_for_it(
 fn without_the_cms_failover_the_lab_refuses_every_topology_write_and_the_pool_failover() {
     let env = Env::new("site-down");
     let doc = env.file("site-down.yaml", SITE_DOWN);
-    let mut lab = env.lab();
-    lab.faults.push(edgefed::backend::lab::Fault {
-        kind: "invoke-cms-failover".into(),
-        times: 1,
-        message: "Invoke-CsManagementServerFailover : the backup database does not answer".into(),
-        target: None,
-        silent: false,
-        delay_ms: 0,
-    });
-    env.set_lab(&lab);
+    let before = env.lab();
+    env.add_fault(edgefed::backend::lab::Fault::failing(
+        "invoke-cms-failover",
+        "Invoke-CsManagementServerFailover : the backup database does not answer",
+    ));
     let out = env.run(&["reconcile", "-f", &doc]);
     assert_eq!(code(&out), 1, "{}", text(&out));
     let after = env.lab();
@@ -119,7 +114,7 @@ fn without_the_cms_failover_the_lab_refuses_every_topology_write_and_the_pool_fa
         "{:?}",
         env.applied()
     );
-    assert_eq!(after.topology.signature, lab.topology.signature);
+    assert_eq!(after.topology.signature, before.topology.signature);
     // And the lab itself refuses them, in Lync's words, while the CMS is down.
     let mut lab = env.lab();
     for op in [

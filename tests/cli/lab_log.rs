@@ -88,16 +88,7 @@ const CASES: [Case; 6] = [
 fn prepare(case: &Case) -> (Env, String) {
     let env = Env::new(case.scenario);
     if let Some((kind, times)) = case.fault {
-        let mut lab = env.lab();
-        lab.faults.push(Fault {
-            kind: kind.into(),
-            times,
-            message: "simulated failure".into(),
-            target: None,
-            silent: false,
-            delay_ms: 0,
-        });
-        env.set_lab(&lab);
+        env.add_fault(Fault::failing(kind, "simulated failure").times(times));
     }
     let initial = std::fs::read_to_string(env.lab_path()).expect("lab text");
     (env, initial)

@@ -8,16 +8,7 @@ use edgefed::backend::lab::Fault;
 
 /// The lab with its first `run-setup` slowed by `ms`.
 fn slow_setup(env: &Env, ms: u64) {
-    let mut lab = env.lab();
-    lab.faults.push(Fault {
-        kind: "run-setup".into(),
-        times: 1,
-        message: String::new(),
-        target: None,
-        silent: false,
-        delay_ms: ms,
-    });
-    env.set_lab(&lab);
+    env.add_fault(Fault::slowing("run-setup", ms));
 }
 
 #[test]

@@ -22,16 +22,7 @@ const PATIENCE: Duration = Duration::from_secs(60);
 /// The lab with the first `start-services` slowed down by `delay_ms`.
 fn slow_lab(delay_ms: u64) -> Env {
     let env = Env::new("xmpp-failed-over");
-    let mut lab = env.lab();
-    lab.faults.push(Fault {
-        kind: "start-services".into(),
-        times: 1,
-        message: String::new(),
-        target: None,
-        silent: false,
-        delay_ms,
-    });
-    env.set_lab(&lab);
+    env.add_fault(Fault::slowing("start-services", delay_ms));
     env
 }
 

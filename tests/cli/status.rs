@@ -18,16 +18,7 @@ fn status_without_a_journal_says_no_run_is_recorded() {
 #[test]
 fn status_shows_a_failed_run_with_who_what_and_its_result() {
     let env = Env::new("xmpp-failed-over");
-    let mut lab = env.lab();
-    lab.faults.push(Fault {
-        kind: "publish-topology".into(),
-        times: 1,
-        message: "CMS unavailable".into(),
-        target: None,
-        silent: false,
-        delay_ms: 0,
-    });
-    env.set_lab(&lab);
+    env.add_fault(Fault::failing("publish-topology", "CMS unavailable"));
     let doc = example("failback.yaml");
     assert_eq!(code(&env.run(&["reconcile", "-f", &doc])), 1);
 

@@ -118,6 +118,13 @@ impl Env {
         lab.write(&self.lab_path()).expect("write lab");
     }
 
+    /// Adds `fault` to the lab's faults.
+    pub fn add_fault(&self, fault: edgefed::backend::lab::Fault) {
+        let mut lab = self.lab();
+        lab.faults.push(fault);
+        self.set_lab(&lab);
+    }
+
     /// Writes a file into the folder and returns its path.
     pub fn file(&self, name: &str, content: &str) -> String {
         let p = self.dir.path().join(name);

@@ -276,16 +276,10 @@ fn a_failed_dns_update_inside_the_xmpp_bracket_still_starts_the_pool_again() {
     // The XMPP failover stops EdgePool2 (the only pool left), changes the
     // route, then DNS: a refused DNS update must not leave it stopped.
     let env = Env::new("healthy");
-    let mut lab = env.lab();
-    lab.faults.push(edgefed::backend::lab::Fault {
-        kind: "set-dns-a".into(),
-        times: 1,
-        message: "REFUSED: the zone is frozen".into(),
-        target: None,
-        silent: false,
-        delay_ms: 0,
-    });
-    env.set_lab(&lab);
+    env.add_fault(edgefed::backend::lab::Fault::failing(
+        "set-dns-a",
+        "REFUSED: the zone is frozen",
+    ));
     let out = env.run(&["reconcile", "-f", &example("xmpp-failover.yaml")]);
     assert_eq!(code(&out), 1, "{}", text(&out));
     let lab = env.lab();

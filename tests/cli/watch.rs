@@ -248,16 +248,7 @@ fn a_pool_failed_from_another_process_shows_within_an_interval() {
 #[test]
 fn apply_failures_back_off_and_a_success_resets_the_count() {
     let env = Env::new("xmpp-failed-over");
-    let mut lab = env.lab();
-    lab.faults.push(Fault {
-        kind: "publish-topology".into(),
-        times: 2,
-        message: "CMS unavailable".into(),
-        target: None,
-        silent: false,
-        delay_ms: 0,
-    });
-    env.set_lab(&lab);
+    env.add_fault(Fault::failing("publish-topology", "CMS unavailable").times(2));
     let doc = example("failback.yaml");
     let w = Watcher::start(
         &env,
@@ -637,16 +628,7 @@ fn a_second_sigterm_abandons_a_reconcile_waiting_for_the_lock_and_exits_0() {
 
 /// Makes the lab's next `kind` operation take `delay_ms` (a slow cmdlet).
 fn slow(env: &Env, kind: &str, delay_ms: u64) {
-    let mut lab = env.lab();
-    lab.faults.push(Fault {
-        kind: kind.into(),
-        times: 1,
-        message: String::new(),
-        target: None,
-        silent: false,
-        delay_ms,
-    });
-    env.set_lab(&lab);
+    env.add_fault(Fault::slowing(kind, delay_ms));
 }
 
 /// Starts a correct-mode watcher on the failback (17 actions, #6 the

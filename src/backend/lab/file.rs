@@ -30,6 +30,54 @@ pub struct Fault {
 }
 
 impl Fault {
+    /// The next `kind` operation fails with `message`.
+    #[must_use]
+    pub fn failing(kind: &str, message: &str) -> Self {
+        Self {
+            kind: kind.into(),
+            times: 1,
+            message: message.into(),
+            target: None,
+            silent: false,
+            delay_ms: 0,
+        }
+    }
+
+    /// The next `kind` operation takes `delay_ms` first, then runs as usual
+    /// (a slow cmdlet).
+    #[must_use]
+    pub fn slowing(kind: &str, delay_ms: u64) -> Self {
+        Self {
+            delay_ms,
+            ..Self::failing(kind, "")
+        }
+    }
+
+    /// The next `kind` operation reports success and changes nothing (a
+    /// write that does not stick).
+    #[must_use]
+    pub fn silently_ignoring(kind: &str) -> Self {
+        Self {
+            silent: true,
+            ..Self::failing(kind, "")
+        }
+    }
+
+    /// The same fault for the next `times` matching operations.
+    #[must_use]
+    pub fn times(self, times: u32) -> Self {
+        Self { times, ..self }
+    }
+
+    /// The same fault, only for operations on `target`.
+    #[must_use]
+    pub fn on(self, target: &str) -> Self {
+        Self {
+            target: Some(target.into()),
+            ..self
+        }
+    }
+
     /// Whether it only slows the operation down.
     #[must_use]
     pub fn only_delays(&self) -> bool {

@@ -469,14 +469,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let path = lab_in(&dir);
         let mut with_fault = LabFile::read(&path).expect("lab");
-        with_fault.faults.push(Fault {
-            kind: "start-services".into(),
-            times: 1,
-            message: "simulated".into(),
-            target: Some("edgeserver1b.contoso.com".into()),
-            silent: false,
-            delay_ms: 0,
-        });
+        with_fault
+            .faults
+            .push(Fault::failing("start-services", "simulated").on("edgeserver1b.contoso.com"));
         with_fault.write(&path).expect("write");
         let lab = LabBackend::open_locked(&path, Duration::ZERO, &mut |_| {}).expect("open");
         LyncSystem::apply(&lab, &start("edgeserver1a.contoso.com"))
