@@ -482,78 +482,58 @@ mod tests {
     use crate::backend::lab::{OperationLog, Scenario};
     use crate::watch::leadership::AlwaysLeader;
 
-    /// An election this watcher has lost.
-    struct Follower;
-
-    impl Leadership for Follower {
-        fn is_leader(&self) -> bool {
-            false
-        }
-        fn still_leads(&self) -> bool {
-            false
-        }
-        fn fencing_token(&self) -> Option<u64> {
-            None
-        }
-        fn describe(&self) -> String {
-            "a follower".into()
-        }
-    }
-
-    /// Leads when asked first, has lost the lease by the time it would apply.
-    struct LosesTheLease;
-
-    impl Leadership for LosesTheLease {
-        fn is_leader(&self) -> bool {
-            true
-        }
-        fn still_leads(&self) -> bool {
-            false
-        }
-        fn fencing_token(&self) -> Option<u64> {
-            Some(7)
-        }
-        fn describe(&self) -> String {
-            "loses its lease".into()
-        }
-    }
-
-    /// Leads under token 41 and passes `allowed` checks, then has lost its term.
-    struct LosesItMidway {
-        allowed: usize,
+    /// A scripted election: whether this watcher leads, under which token,
+    /// and how many `still_leads` checks it passes before its term is lost.
+    struct Scripted {
+        leader: bool,
+        token: Option<u64>,
+        checks_passed: usize,
         checks: std::sync::atomic::AtomicUsize,
     }
 
-    impl Leadership for LosesItMidway {
-        fn is_leader(&self) -> bool {
-            true
+    impl Scripted {
+        fn new(leader: bool, token: Option<u64>, checks_passed: usize) -> Self {
+            Self {
+                leader,
+                token,
+                checks_passed,
+                checks: std::sync::atomic::AtomicUsize::new(0),
+            }
         }
-        fn still_leads(&self) -> bool {
-            self.checks.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < self.allowed
+
+        /// An election this watcher has lost.
+        fn follower() -> Self {
+            Self::new(false, None, 0)
         }
-        fn fencing_token(&self) -> Option<u64> {
-            Some(41)
+
+        /// Leads when asked first, has lost the lease by the time it would apply.
+        fn loses_the_lease() -> Self {
+            Self::new(true, Some(7), 0)
         }
-        fn describe(&self) -> String {
-            "loses its term midway".into()
+
+        /// Leads under token 41 and passes `checks` checks, then has lost its term.
+        fn loses_it_after(checks: usize) -> Self {
+            Self::new(true, Some(41), checks)
+        }
+
+        /// Leads under token 9 throughout.
+        fn leads() -> Self {
+            Self::new(true, Some(9), usize::MAX)
         }
     }
 
-    /// Leads under token 9 throughout.
-    struct Leads;
-
-    impl Leadership for Leads {
+    impl Leadership for Scripted {
         fn is_leader(&self) -> bool {
-            true
+            self.leader
         }
         fn still_leads(&self) -> bool {
-            true
+            self.leader && self.checks.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < self.checks_passed
         }
         fn fencing_token(&self) -> Option<u64> {
-            Some(9)
+            self.token
         }
         fn describe(&self) -> String {
-            "leads under token 9".into()
+            "a scripted election".into()
         }
     }
 
@@ -590,7 +570,7 @@ mod tests {
             &settings,
             &desired(),
             CORRECT,
-            &Follower,
+            &Scripted::follower(),
             &metrics,
             &Stop::default(),
             &|_| {},
@@ -610,7 +590,7 @@ mod tests {
             &settings,
             &desired(),
             CORRECT,
-            &LosesTheLease,
+            &Scripted::loses_the_lease(),
             &metrics,
             &Stop::default(),
             &|_| {},
@@ -655,10 +635,7 @@ mod tests {
         let (dir, settings) = lab();
         let metrics = Metrics::new();
         // One check before the apply, then one per action: five actions go out.
-        let leadership = LosesItMidway {
-            allowed: 6,
-            checks: std::sync::atomic::AtomicUsize::new(0),
-        };
+        let leadership = Scripted::loses_it_after(6);
         let events = std::sync::Mutex::new(Vec::new());
         let on_action = |e: &ActionEvent| events.lock().expect("events").push(e.clone());
         let pass = run(
@@ -704,7 +681,15 @@ mod tests {
                 stop.request(crate::stop::StopReason::Terminate);
             }
         };
-        let pass = run(&settings, &desired(), CORRECT, &Leads, &metrics, &stop, &on_action);
+        let pass = run(
+            &settings,
+            &desired(),
+            CORRECT,
+            &Scripted::leads(),
+            &metrics,
+            &stop,
+            &on_action,
+        );
         assert_eq!(pass.result, PassResult::Stopped, "{:?}", pass.message);
         assert_eq!(pass.cause, None, "a stop is not a failure to back off from");
         assert!(pass.applied >= 3 && pass.not_attempted > 0, "{pass:?}");
@@ -741,7 +726,15 @@ mod tests {
         let (dir, settings) = lab();
         let stop = Stop::default();
         stop.request(crate::stop::StopReason::Interrupt);
-        let pass = run(&settings, &desired(), CORRECT, &Leads, &Metrics::new(), &stop, &|_| {});
+        let pass = run(
+            &settings,
+            &desired(),
+            CORRECT,
+            &Scripted::leads(),
+            &Metrics::new(),
+            &stop,
+            &|_| {},
+        );
         assert_eq!(pass.result, PassResult::Stopped);
         assert_eq!(pass.not_attempted, 17);
         assert!(
