@@ -5,9 +5,11 @@
 //! for success runs once its predecessor was applied; one that waits for
 //! completion runs once its predecessor has ended, whatever the outcome
 //! (applied, failed, or not attempted). Ready actions are dispatched in plan
-//! order, up to the backend's concurrency — or, for a backend with a costly
-//! round trip, all of them as one batch once nothing is in flight (one call
-//! per wave). A failed action's success-dependents are not attempted, and so
+//! order, up to the backend's concurrency. A backend with a costly round
+//! trip gets whatever is ready at once, split into the calls it asks for
+//! ([`Backend::calls`]: one fan-out to several servers, say), each call
+//! started as soon as a slot is free — so an action starts as soon as what
+//! it waits on has ended, not when a whole wave has. A failed action's success-dependents are not attempted, and so
 //! on transitively, each naming the direct predecessors that blocked it;
 //! independent branches and completion-dependents go on.
 //!
@@ -21,7 +23,7 @@
 //! or on a second request, they are abandoned (failed, their effect
 //! unknown) and the run ends. What was never started is not attempted.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -189,6 +191,9 @@ pub async fn execute_with(
     let mut stopped: Option<Stopped> = None;
     // Once `may_dispatch` refuses: nothing more is dispatched.
     let mut halted = false;
+    // A batching backend's calls that were ready but found no free slot
+    // (their actions are dequeued; they start as calls end).
+    let mut waiting_calls: VecDeque<Vec<usize>> = VecDeque::new();
 
     loop {
         if let Some(reason) = stop.reason()
@@ -210,6 +215,7 @@ pub async fn execute_with(
                 grace_expired: false,
             });
         }
+        let mut busy = tasks.len();
         let mut dispatch = |positions: Vec<usize>| {
             for &p in &positions {
                 progress(Event::Started(&actions[p]));
@@ -240,11 +246,22 @@ pub async fn execute_with(
         if deadline.is_some() {
             // Stopping: nothing new starts.
         } else if batches {
-            if !halted && queue.in_flight() == 0 && queue.has_ready() {
-                halted = !may_dispatch();
-                if !halted {
-                    dispatch(std::iter::from_fn(|| queue.dequeue()).collect());
+            // Whatever is ready goes out at once, split into the calls the
+            // backend makes of it; a call waits for a free slot.
+            while !halted && busy < limit && !stop.is_requested() {
+                if waiting_calls.is_empty() && queue.has_ready() {
+                    let ready: Vec<usize> = std::iter::from_fn(|| queue.dequeue()).collect();
+                    let ops: Vec<Operation> = ready.iter().map(|&p| actions[p].operation.clone()).collect();
+                    waiting_calls.extend(calls_of(backend.as_ref(), &ops, &ready));
                 }
+                let Some(call) = waiting_calls.pop_front() else { break };
+                halted = !may_dispatch();
+                if halted {
+                    waiting_calls.push_front(call);
+                    break;
+                }
+                dispatch(call);
+                busy += 1;
             }
         } else {
             while !halted && queue.in_flight() < limit && queue.has_ready() && !stop.is_requested() {
@@ -403,6 +420,33 @@ pub async fn execute_with(
     }
 }
 
+/// The calls a batching backend makes of the operations at `positions`,
+/// ready at once: each a list of positions, in plan order within the call.
+/// Every position lands in exactly one call, whatever the backend answers
+/// (a position it leaves out or repeats gets a call of its own, once).
+fn calls_of(backend: &dyn Backend, ops: &[Operation], positions: &[usize]) -> Vec<Vec<usize>> {
+    let mut placed = vec![false; positions.len()];
+    let mut calls: Vec<Vec<usize>> = Vec::new();
+    for call in backend.calls(ops) {
+        let call: Vec<usize> = call
+            .into_iter()
+            .filter(|&i| i < positions.len() && !std::mem::replace(&mut placed[i], true))
+            .map(|i| positions[i])
+            .collect();
+        if !call.is_empty() {
+            calls.push(call);
+        }
+    }
+    calls.extend(
+        placed
+            .iter()
+            .zip(positions)
+            .filter(|(placed, _)| !**placed)
+            .map(|(_, &p)| vec![p]),
+    );
+    calls
+}
+
 /// The plan's DAG as queue nodes: node `p` is the action at position `p`;
 /// a dependency on an id that is not in the plan gets a node number past
 /// the actions, so the queue treats it as never attempted.
@@ -497,6 +541,8 @@ mod tests {
         sleepy: Vec<(String, Duration)>,
         limit: usize,
         batches: bool,
+        /// A batching recorder that asks for a call per operation.
+        split: bool,
         applied: Mutex<Vec<String>>,
         waves: Mutex<Vec<Vec<String>>>,
         in_flight: AtomicUsize,
@@ -556,6 +602,13 @@ mod tests {
         }
         fn batches(&self) -> bool {
             self.batches
+        }
+        fn calls(&self, ops: &[Operation]) -> Vec<Vec<usize>> {
+            if self.split {
+                (0..ops.len()).map(|i| vec![i]).collect()
+            } else {
+                vec![(0..ops.len()).collect()]
+            }
         }
     }
 
@@ -695,6 +748,57 @@ mod tests {
         assert_eq!(backend.max_in_flight.load(Ordering::SeqCst), 2);
         assert_eq!(&events[..2], ["start 1", "start 2"]);
         assert_eq!(events.last().map(String::as_str), Some("end 4"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_batching_backends_calls_run_side_by_side_and_what_waits_on_one_starts_when_it_ends() {
+        // #1 takes long; #3 waits only on the quick #2, so it must not
+        // wait for #1's call to end.
+        let actions = [
+            action(1, "slow", &[]),
+            action(2, "quick", &[]),
+            action(3, "after-quick", &[2]),
+        ];
+        let backend = Arc::new(Recorder {
+            limit: 2,
+            batches: true,
+            split: true,
+            sleepy: vec![sleepy("slow", 600)],
+            ..Default::default()
+        });
+        let (report, events) = run(&actions, backend.clone()).await;
+        assert!(report.complete());
+        assert_eq!(
+            events,
+            ["start 1", "start 2", "end 2", "start 3", "end 3", "end 1"],
+            "{events:?}"
+        );
+        assert_eq!(backend.max_in_flight.load(Ordering::SeqCst), 2);
+        assert_eq!(backend.waves.lock().unwrap().len(), 3, "a call per operation");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_batching_backends_calls_wait_for_a_free_slot() {
+        let actions = [
+            action(1, "slow", &[]),
+            action(2, "quick", &[]),
+            action(3, "after-quick", &[2]),
+        ];
+        let backend = Arc::new(Recorder {
+            limit: 1,
+            batches: true,
+            split: true,
+            sleepy: vec![sleepy("slow", 600)],
+            ..Default::default()
+        });
+        let (report, events) = run(&actions, backend.clone()).await;
+        assert!(report.complete());
+        assert_eq!(
+            events,
+            ["start 1", "end 1", "start 2", "end 2", "start 3", "end 3"],
+            "{events:?}"
+        );
+        assert_eq!(backend.max_in_flight.load(Ordering::SeqCst), 1);
     }
 
     #[tokio::test]

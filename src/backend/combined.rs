@@ -109,6 +109,31 @@ impl Backend for Combined {
     fn batches(&self) -> bool {
         self.lync.batches()
     }
+
+    /// The Lync operations in the calls the Lync system asks for; each DNS
+    /// update and each probe in a call of its own, so what waits on one
+    /// starts as soon as it ends.
+    fn calls(&self, ops: &[Operation]) -> Vec<Vec<usize>> {
+        let (lync, others): (Vec<usize>, Vec<usize>) =
+            (0..ops.len()).partition(|&i| matches!(route(&ops[i]), Routed::Lync(_)));
+        let mut calls = Vec::new();
+        if !lync.is_empty() {
+            let lync_ops: Vec<Operation> = lync.iter().map(|&i| ops[i].clone()).collect();
+            calls.extend(
+                self.lync
+                    .calls(&lync_ops)
+                    .into_iter()
+                    .map(|call| {
+                        call.into_iter()
+                            .filter_map(|k| lync.get(k).copied())
+                            .collect::<Vec<usize>>()
+                    })
+                    .filter(|call| !call.is_empty()),
+            );
+        }
+        calls.extend(others.into_iter().map(|i| vec![i]));
+        calls
+    }
 }
 
 impl Combined {

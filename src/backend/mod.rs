@@ -106,10 +106,18 @@ pub trait LyncSystem: Send + Sync {
         1
     }
 
-    /// Whether each wave of ready operations should go to
-    /// [`LyncSystem::apply_batch`] in one call instead of one by one.
+    /// Whether ready operations should go to [`LyncSystem::apply_batch`]
+    /// in calls of several instead of one by one.
     fn batches(&self) -> bool {
         false
+    }
+
+    /// For a batching system: how operations ready at the same time are
+    /// split into calls to [`LyncSystem::apply_batch`] that may run side
+    /// by side (at most [`LyncSystem::max_concurrency`] at once), as lists
+    /// of indices into `operations`. The default is one call for all.
+    fn calls(&self, operations: &[Operation]) -> Vec<Vec<usize>> {
+        vec![(0..operations.len()).collect()]
     }
 }
 
@@ -183,9 +191,17 @@ pub trait Backend: Send + Sync {
         1
     }
 
-    /// Whether the executor should hand each wave of ready operations to
-    /// [`Backend::apply_batch`] in one call instead of one by one.
+    /// Whether the executor should hand ready operations to
+    /// [`Backend::apply_batch`] in calls of several instead of one by one.
     fn batches(&self) -> bool {
         false
+    }
+
+    /// For a batching backend: how operations ready at the same time are
+    /// split into calls to [`Backend::apply_batch`] that may run side by
+    /// side (at most [`Backend::max_concurrency`] at once), as lists of
+    /// indices into `operations`. The default is one call for all.
+    fn calls(&self, operations: &[Operation]) -> Vec<Vec<usize>> {
+        vec![(0..operations.len()).collect()]
     }
 }

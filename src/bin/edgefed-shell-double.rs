@@ -95,6 +95,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Err(e) = state::lock(&path) {
+        eprintln!("edgefed-shell-double: {e}");
+        return ExitCode::from(2);
+    }
     let mut st = match state::load(&path) {
         Ok(s) => s,
         Err(e) => {
@@ -103,6 +107,8 @@ fn main() -> ExitCode {
         }
     };
     st.round_trips += 1;
+    st.shells_in_flight += 1;
+    st.max_shells_in_flight = st.max_shells_in_flight.max(st.shells_in_flight);
     st.clock += 1;
     st.bytes_in += script.len() as u64;
     st.last_script = Some(script.clone());
@@ -116,6 +122,7 @@ fn main() -> ExitCode {
         }
     };
     st.bytes_out += stdout.len() as u64;
+    st.shells_in_flight = st.shells_in_flight.saturating_sub(1);
     if let Err(e) = state::save(&path, &st) {
         eprintln!("edgefed-shell-double: {e}");
         return ExitCode::from(2);

@@ -1,8 +1,14 @@
 //! [`PowerShellBackend`]: the [`LyncSystem`] that drives a real deployment
 //! through the Lync Server Management Shell.
 //!
-//! Observe is one round trip. Apply sends each wave of independent actions
-//! as one script (one round trip), every action in its own try/catch. The
+//! Observe is one round trip. Apply sends independent actions side by side,
+//! each call one script (one round trip, at most `--parallelism` shells at
+//! once), every action in its own try/catch: the Edge-server operations
+//! ready together go in one `Invoke-Command` fan-out per verb (and one for
+//! setup), the topology edits ready together in one call, and every other
+//! action in a call of its own, so what waits on it starts as soon as it
+//! ends. The planner chains the cmdlets that write the topology, so two of
+//! them are never in flight at once. The
 //! phase-3 topology edits are not sent one by one: the backend keeps the
 //! topology document it observed, and the first edit of a plan fetches the
 //! published document once (saved locally as a backup; its signature must
@@ -22,7 +28,7 @@ use serde_json::Value;
 
 use super::body::{Slot, Values};
 use super::commands::{
-    CREDENTIAL_FROM_FILE, EXPORT_TOPOLOGY, NO_PUBLISH_TIME, NOW_HELPER, PER_COMPUTER_HELPERS, SIGNATURE_HELPERS,
+    CREDENTIAL_FROM_FILE, EXPORT_TOPOLOGY, NO_WRITE_TIME, NOW_HELPER, PER_COMPUTER_HELPERS, SIGNATURE_HELPERS,
     SIMPLE_URL_HELPERS, ServiceVerb, WAIT_REPLICATION_HELPER, WRITE_FILE_HELPER, computer_list, credential_helper,
     service_fan_out, setup_fan_out, shell_body, write_file_call,
 };
@@ -46,9 +52,24 @@ struct Session {
     observed: Option<Observed>,
     staged: Vec<Operation>,
     backup: Option<PathBuf>,
-    /// When this session's publish started, on the server's clock (the
-    /// replication wait of `run-setup` compares replicas with it).
-    published_at: Option<String>,
+    /// When this session last wrote the topology (its publish, or a later
+    /// `Set-CsSite` / `Set-CsEdgeServer`), on the server's clock: the
+    /// replication waits compare replicas with it.
+    written_at: Option<String>,
+}
+
+impl Session {
+    /// Notes a topology write at `at` (the server's round-trip time format,
+    /// UTC, which sorts as text): the latest write is the one the
+    /// replication waits compare with, whatever order calls running side by
+    /// side end in.
+    fn note_write(&mut self, at: Option<String>) {
+        if let Some(at) = at
+            && self.written_at.as_ref().is_none_or(|w| *w < at)
+        {
+            self.written_at = Some(at);
+        }
+    }
 }
 
 /// The PowerShell backend.
@@ -57,6 +78,38 @@ pub struct PowerShellBackend {
     config: PowerShellConfig,
     transport: Transport,
     session: Mutex<Session>,
+    /// Held while edgefed's failover record is read and written: calls run
+    /// side by side, and each pool failover records itself before it runs.
+    record: Mutex<()>,
+}
+
+/// Which call of a set of ready operations an operation goes in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Call {
+    /// A service fan-out of this verb to every server concerned.
+    Services(ServiceVerb),
+    /// The setup fan-out to every server concerned.
+    Setup,
+    /// The topology edits, staged together.
+    TopologyEdits,
+    /// An operation in a call of its own (its index).
+    Alone(usize),
+}
+
+impl Call {
+    fn of(index: usize, op: &Operation) -> Self {
+        match op {
+            Operation::StartServices { .. } | Operation::StopServices { .. } => {
+                ServiceVerb::of(op).map_or(Self::Alone(index), Self::Services)
+            }
+            Operation::RunSetup { .. } => Self::Setup,
+            Operation::DisableSipFederation { .. }
+            | Operation::EnableSipFederation { .. }
+            | Operation::SetMediaEdgePool { .. }
+            | Operation::EditEdgeNextHop { .. } => Self::TopologyEdits,
+            _ => Self::Alone(index),
+        }
+    }
 }
 
 fn failed(message: impl Into<String>) -> BackendError {
@@ -128,6 +181,7 @@ impl PowerShellBackend {
             config,
             transport,
             session: Mutex::new(Session::default()),
+            record: Mutex::new(()),
         }
     }
 
@@ -153,6 +207,10 @@ impl PowerShellBackend {
         self.session.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    fn record_lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.record.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// The `-Credential …` the Edge servers are reached with (empty: the
     /// current identity).
     fn edge_credential(&self) -> &'static str {
@@ -176,11 +234,11 @@ impl PowerShellBackend {
             )));
         };
         let t = &self.config.timeouts;
-        let published_at = session.published_at.as_deref().unwrap_or(NO_PUBLISH_TIME);
-        let published_at = ps_value("publish time", published_at).map_err(|e| failed(e.to_string()))?;
+        let written_at = session.written_at.as_deref().unwrap_or(NO_WRITE_TIME);
+        let written_at = ps_value("topology write time", written_at).map_err(|e| failed(e.to_string()))?;
         let bootstrapper = quote_literal(&product.bootstrapper());
         let values = Values::new()
-            .with(Slot::PublishedAt, published_at)
+            .with(Slot::WrittenAt, written_at)
             .with(Slot::ReplicationWait, t.replication_wait.as_secs().to_string())
             .with(Slot::ReplicationPoll, t.replication_poll.as_secs().max(1).to_string())
             .with(Slot::EdgeCredential, self.edge_credential())
@@ -259,13 +317,13 @@ impl PowerShellBackend {
             Operation::PublishTopology {} => self.plan_publish(op, script),
             Operation::WaitForReplication { .. } => {
                 let t = &self.config.timeouts;
-                let published_at = self.lock().published_at.clone();
-                let published_at = match ps_value("publish time", published_at.as_deref().unwrap_or(NO_PUBLISH_TIME)) {
+                let written_at = self.lock().written_at.clone();
+                let written_at = match ps_value("topology write time", written_at.as_deref().unwrap_or(NO_WRITE_TIME)) {
                     Ok(literal) => literal,
                     Err(e) => return Plan::Done(Err(failed(e.to_string()))),
                 };
                 let values = Values::new()
-                    .with(Slot::PublishedAt, published_at)
+                    .with(Slot::WrittenAt, written_at)
                     .with(Slot::ReplicationWait, t.replication_wait.as_secs().to_string())
                     .with(Slot::ReplicationPoll, t.replication_poll.as_secs().max(1).to_string());
                 shell_step(op, &values)
@@ -422,7 +480,7 @@ impl PowerShellBackend {
                     .ok_or_else(|| {
                         failed("the topology was published and enabled, but the step did not report the simple URLs restored and verified: check them with Get-CsSimpleUrlConfiguration and set them again if they are gone")
                     })?;
-                session.published_at = published_at;
+                session.note_write(published_at);
                 let staged = std::mem::take(&mut session.staged);
                 if let (Some(obs), Some(sig)) = (session.observed.as_mut(), new_sig.as_ref())
                     && let Ok(doc) = apply_edits(&obs.topology_xml, &staged)
@@ -513,7 +571,7 @@ impl LyncSystem for PowerShellBackend {
             observed: Some(observed),
             staged: Vec::new(),
             backup: None,
-            published_at: None,
+            written_at: None,
         };
         Ok(observation)
     }
@@ -540,6 +598,7 @@ impl LyncSystem for PowerShellBackend {
             let mut plan = fan_out.unwrap_or_else(|| self.plan_one(op, &script));
             if let (Some((pool, failed_over)), Plan::Step(_)) = (pool_failover_of(op), &plan) {
                 // Recorded before it runs, so it never runs unrecorded.
+                let _record = self.record_lock();
                 match record
                     .load()
                     .and_then(|r| record.set(pool, Some(failed_over)).map(|()| r.get(pool).copied()))
@@ -588,6 +647,13 @@ impl LyncSystem for PowerShellBackend {
                     return operations.iter().map(|_| Err(failed(e.to_string()))).collect();
                 }
             }
+        }
+        let writes_topology = operations
+            .iter()
+            .zip(&plans)
+            .any(|(op, plan)| op.kind().writes_published_topology() && matches!(plan, Plan::Step(_)));
+        if writes_topology && !needs_publish {
+            script.line(NOW_HELPER);
         }
         if needs_publish {
             for h in SIGNATURE_HELPERS {
@@ -649,7 +715,14 @@ impl LyncSystem for PowerShellBackend {
                         self.finish_publish(outcome)
                     } else {
                         match outcome {
-                            StepOutcome::Ok { warnings, .. } => Ok(Applied { detail: None, warnings }),
+                            StepOutcome::Ok { warnings, value } => {
+                                if operations[i].kind().writes_published_topology() {
+                                    // The body prints the time it took before the write, last.
+                                    let at = value.last().and_then(Value::as_str).map(str::to_string);
+                                    self.lock().note_write(at);
+                                }
+                                Ok(Applied { detail: None, warnings })
+                            }
                             StepOutcome::Err(m) => Err(refused(m)),
                         }
                     }
@@ -660,7 +733,10 @@ impl LyncSystem for PowerShellBackend {
             .into_iter()
             .enumerate()
             .map(|(i, result)| match (result, recorded_before.get(&i)) {
-                (Err(e), Some((pool, before))) => match record.set(pool, *before) {
+                (Err(e), Some((pool, before))) => match {
+                    let _record = self.record_lock();
+                    record.set(pool, *before)
+                } {
                     Ok(()) => Err(e),
                     Err(undo) => Err(failed(format!(
                         "{e}; and edgefed's failover record could not be put back ({undo}): check {} before reconciling again",
@@ -672,11 +748,24 @@ impl LyncSystem for PowerShellBackend {
             .collect()
     }
 
+    /// Shells at once: `--parallelism`.
     fn max_concurrency(&self) -> usize {
-        1
+        usize::try_from(self.config.parallelism.max(1)).unwrap_or(1)
     }
 
     fn batches(&self) -> bool {
         true
+    }
+
+    /// One fan-out per service verb, one for setup, one for the topology
+    /// edits, and a call of its own for every other operation.
+    fn calls(&self, operations: &[Operation]) -> Vec<Vec<usize>> {
+        let mut calls: BTreeMap<Call, Vec<usize>> = BTreeMap::new();
+        for (i, op) in operations.iter().enumerate() {
+            calls.entry(Call::of(i, op)).or_default().push(i);
+        }
+        let mut calls: Vec<Vec<usize>> = calls.into_values().collect();
+        calls.sort_by_key(|c| c[0]);
+        calls
     }
 }

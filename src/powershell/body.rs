@@ -25,9 +25,10 @@ pub enum Slot {
     Bootstrapper,
     /// The `-Credential …` parameter of the remote session, or nothing.
     EdgeCredential,
-    /// When the topology was published (the replication wait requires each
+    /// When the run last wrote the topology — its publish, or a later
+    /// `Set-CsSite` / `Set-CsEdgeServer` (the replication wait requires each
     /// replica's `LastUpdateCreation` not to be older).
-    PublishedAt,
+    WrittenAt,
     /// How many seconds `run-setup` waits for CMS replication.
     ReplicationWait,
     /// How often (seconds) it polls the replication status meanwhile.
@@ -44,7 +45,7 @@ impl fmt::Display for Slot {
             Self::TopologyDocument => "the topology document",
             Self::Bootstrapper => "the path of Bootstrapper.exe",
             Self::EdgeCredential => "the Edge credential",
-            Self::PublishedAt => "the publish time",
+            Self::WrittenAt => "the time of the last topology write",
             Self::ReplicationWait => "the replication wait",
             Self::ReplicationPoll => "the replication poll interval",
             Self::ThrottleLimit => "the fan-out's throttle limit",

@@ -92,24 +92,26 @@ macro_rules! export_topology {
 pub const EXPORT_TOPOLOGY: &str = export_topology!();
 
 /// The helper that waits for CMS replication to reach an Edge server:
-/// `Edgefed-WaitReplication <server> <publish time> <seconds> <poll
+/// `Edgefed-WaitReplication <server> <write time> <seconds> <poll
 /// seconds>` returns when every replica status of the server says
 /// `UpToDate` AND its `LastUpdateCreation` (when the CMS created the update
-/// the replica holds) is not older than the publish, and throws, naming the
-/// replica and what to do, when that takes longer than the given seconds.
-/// `UpToDate` alone is not enough: right after a publish a replica that has
-/// not yet been told of the new update still reports True. The publish time
-/// is taken on the server before `Publish-CsTopology` (`Edgefed-Now`), so
-/// the CMS's update time is compared with the same domain clock.
-pub const WAIT_REPLICATION_HELPER: &str = "function Edgefed-WaitReplication([string]$c, [datetime]$s, [int]$t, [int]$p) { $d = (Get-Date).AddSeconds($t); while ($true) { $r = @(Get-CsManagementStoreReplicationStatus -ReplicaFqdn $c); $b = @($r | Where-Object { [string]$_.UpToDate -ne 'True' -or [datetime]$_.LastUpdateCreation -lt $s }); if ($r.Count -gt 0 -and $b.Count -eq 0) { return }; if ((Get-Date) -gt $d) { $x = @($b + $r)[0]; throw ('CMS replication did not reach ' + $c + ' within ' + $t + ' s: its replica reports UpToDate ' + [string]$x.UpToDate + ' and LastUpdateCreation ' + [string]$x.LastUpdateCreation + ', older than the publish at ' + $s.ToString('o') + '. Check the Master Replicator Agent (REPLICA) service on ' + $c + ', run Invoke-CsManagementStoreReplication -ReplicaFqdn ' + $c + ', then reconcile again.') }; Start-Sleep -Seconds $p } }";
+/// the replica holds) is not older than the run's last topology write, and
+/// throws, naming the replica and what to do, when that takes longer than
+/// the given seconds. `UpToDate` alone is not enough: right after a write a
+/// replica that has not yet been told of the new update still reports True.
+/// Every write makes a new update — the publish, and each later `Set-CsSite`
+/// or `Set-CsEdgeServer` — and its time is taken on the server just before
+/// it (`Edgefed-Now`, into `$EdgefedWrittenAt`), so the CMS's update time is
+/// compared with the same domain clock.
+pub const WAIT_REPLICATION_HELPER: &str = "function Edgefed-WaitReplication([string]$c, [datetime]$s, [int]$t, [int]$p) { $d = (Get-Date).AddSeconds($t); while ($true) { $r = @(Get-CsManagementStoreReplicationStatus -ReplicaFqdn $c); $b = @($r | Where-Object { [string]$_.UpToDate -ne 'True' -or [datetime]$_.LastUpdateCreation -lt $s }); if ($r.Count -gt 0 -and $b.Count -eq 0) { return }; if ((Get-Date) -gt $d) { $x = @($b + $r)[0]; throw ('CMS replication did not reach ' + $c + ' within ' + $t + ' s: its replica reports UpToDate ' + [string]$x.UpToDate + ' and LastUpdateCreation ' + [string]$x.LastUpdateCreation + ', older than the topology write at ' + $s.ToString('o') + '. Check the Master Replicator Agent (REPLICA) service on ' + $c + ', run Invoke-CsManagementStoreReplication -ReplicaFqdn ' + $c + ', then reconcile again.') }; Start-Sleep -Seconds $p } }";
 
 /// The helper that gives the server's time in the round-trip format (UTC):
-/// the publish time the replication wait compares with.
+/// the write time the replication wait compares with.
 pub const NOW_HELPER: &str = "function Edgefed-Now { (Get-Date).ToUniversalTime().ToString('o') }";
 
-/// The publish time to give the replication wait when nothing was published
+/// The write time to give the replication wait when the run wrote nothing
 /// in this session: the earliest time, so only `UpToDate` counts.
-pub const NO_PUBLISH_TIME: &str = "0001-01-01T00:00:00.0000000Z";
+pub const NO_WRITE_TIME: &str = "0001-01-01T00:00:00.0000000Z";
 
 /// The helpers that keep the simple URLs across a publish. The reference of
 /// `Publish-CsTopology` says that after republishing a topology obtained
@@ -181,7 +183,14 @@ fn publish_body() -> Body {
         .slot(Slot::Signature)
         .then("; $edgefedFile = ")
         .slot(Slot::TopologyDocument)
-        .then("; $EdgefedSimpleUrls = Edgefed-SaveSimpleUrls; $EdgefedPublishedAt = Edgefed-Now; Publish-CsTopology -FileName $edgefedFile -Force; Enable-CsTopology; Remove-Item -LiteralPath $edgefedFile; Edgefed-RestoreSimpleUrls $EdgefedSimpleUrls; $EdgefedPublishedAt; Edgefed-Signature")
+        .then("; $EdgefedSimpleUrls = Edgefed-SaveSimpleUrls; $EdgefedWrittenAt = Edgefed-Now; Publish-CsTopology -FileName $edgefedFile -Force; Enable-CsTopology; Remove-Item -LiteralPath $edgefedFile; Edgefed-RestoreSimpleUrls $EdgefedSimpleUrls; $EdgefedWrittenAt; Edgefed-Signature")
+}
+
+/// The body of a cmdlet that writes the topology itself (`line`): the
+/// time is taken first, as for the publish, and printed last, so the
+/// replication waits after it wait for this write.
+fn topology_write_body(line: String) -> Body {
+    Body::text(format!("$EdgefedWrittenAt = Edgefed-Now; {line}; $EdgefedWrittenAt"))
 }
 
 /// The body of `run-setup` on `computer`: [`setup_fan_out`] to that one
@@ -206,7 +215,7 @@ pub fn setup_fan_out(computers: &[Fqdn]) -> Body {
     for c in computers {
         body = body
             .then(format!("Edgefed-WaitReplication {} ", q(c)))
-            .slot(Slot::PublishedAt)
+            .slot(Slot::WrittenAt)
             .then(" ")
             .slot(Slot::ReplicationWait)
             .then(" ")
@@ -225,11 +234,11 @@ pub fn setup_fan_out(computers: &[Fqdn]) -> Body {
 }
 
 /// Waits (within the timeout) until CMS replication has reached the server:
-/// the same wait as run-setup's, against the run's publish time if it
-/// published (else only `UpToDate` counts).
+/// the same wait as run-setup's, against the time of the run's last
+/// topology write if it wrote one (else only `UpToDate` counts).
 fn wait_for_replication_body(computer: &Fqdn) -> Body {
     Body::text(format!("Edgefed-WaitReplication {} ", q(computer)))
-        .slot(Slot::PublishedAt)
+        .slot(Slot::WrittenAt)
         .then(" ")
         .slot(Slot::ReplicationWait)
         .then(" ")
@@ -256,8 +265,8 @@ pub fn shell_body(op: &Operation) -> Result<Option<Body>, QuoteError> {
         )),
         Operation::SetEdgeNextHop { .. }
         | Operation::SetSiteFederationRoute { .. }
-        | Operation::SetSiteXmppRoute { .. }
-        | Operation::InvokePoolFailover { .. }
+        | Operation::SetSiteXmppRoute { .. } => cmdlet_line(op)?.map(topology_write_body),
+        Operation::InvokePoolFailover { .. }
         | Operation::InvokePoolFailback { .. }
         | Operation::InvokeCmsFailover { .. } => cmdlet_line(op)?.map(Body::text),
         Operation::PublishTopology {} => Some(publish_body()),

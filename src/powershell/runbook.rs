@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 
 use super::body::{Slot, Values};
 use super::commands::{
-    EXPORT_TOPOLOGY, NO_PUBLISH_TIME, NOW_HELPER, PER_COMPUTER_HELPERS, SIGNATURE_HELPERS, SIMPLE_URL_HELPERS,
+    EXPORT_TOPOLOGY, NO_WRITE_TIME, NOW_HELPER, PER_COMPUTER_HELPERS, SIGNATURE_HELPERS, SIMPLE_URL_HELPERS,
     WAIT_REPLICATION_HELPER, shell_body,
 };
 use super::config::{DEFAULT_PARALLELISM, Timeouts};
@@ -39,7 +39,7 @@ pub fn runbook_values() -> Values {
         .with(Slot::TopologyDocument, "$EdgefedTopologyFile")
         .with(Slot::Bootstrapper, "$using:EdgefedBootstrapper")
         .with(Slot::EdgeCredential, " -Credential $EdgefedEdgeCredential")
-        .with(Slot::PublishedAt, "$EdgefedPublishedAt")
+        .with(Slot::WrittenAt, "$EdgefedWrittenAt")
         .with(Slot::ReplicationWait, "$EdgefedReplicationWait")
         .with(Slot::ReplicationPoll, "$EdgefedReplicationPoll")
         .with(Slot::ThrottleLimit, "$EdgefedThrottleLimit")
@@ -174,11 +174,12 @@ fn preamble(out: &mut String, actions: &[Action], observed: Option<&Deployment>)
         let _ = writeln!(out, "$EdgefedReplicationWait = {}", t.replication_wait.as_secs());
         let _ = writeln!(out, "$EdgefedReplicationPoll = {}", t.replication_poll.as_secs().max(1));
         out.push_str(
-            "# The wait also needs each replica's LastUpdateCreation to be no older than the publish: publish-topology
-# sets this to the time it started; without a publish in this runbook only UpToDate counts.
+            "# The wait also needs each replica's LastUpdateCreation to be no older than the last topology write:
+# publish-topology and each Set-CsSite / Set-CsEdgeServer set this to the time they started; without a
+# topology write in this runbook only UpToDate counts.
 ",
         );
-        let _ = writeln!(out, "$EdgefedPublishedAt = {}", quote_literal(NO_PUBLISH_TIME));
+        let _ = writeln!(out, "$EdgefedWrittenAt = {}", quote_literal(NO_WRITE_TIME));
         out.push_str(WAIT_REPLICATION_HELPER);
         out.push('\n');
     }
@@ -189,14 +190,19 @@ fn preamble(out: &mut String, actions: &[Action], observed: Option<&Deployment>)
             out.push('\n');
         }
     }
+    if has(|op| matches!(op, Operation::PublishTopology {}) || op.kind().writes_published_topology()) {
+        out.push_str(
+            "# Each topology write (the publish, Set-CsSite, Set-CsEdgeServer) notes the server's time first.\n",
+        );
+        out.push_str(NOW_HELPER);
+        out.push('\n');
+    }
     if has(|op| matches!(op, Operation::PublishTopology {})) {
         out.push_str(
             "# publish-topology keeps the simple URLs: a republished topology loses them, so it saves them first and
 # sets them back and compares them afterwards.
 ",
         );
-        out.push_str(NOW_HELPER);
-        out.push('\n');
         for h in SIMPLE_URL_HELPERS {
             out.push_str(h);
             out.push('\n');

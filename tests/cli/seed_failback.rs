@@ -124,7 +124,11 @@ fn plan_explain_says_why_each_action_of_the_seed_failback_waits() {
                 d.on
             );
             let kind = plan.actions[d.on - 1].operation.kind().name();
-            let line = format!("waits for #{} {kind}: {}", d.on, d.reason);
+            let until = match d.wait {
+                edgefed::plan::Wait::Success => "",
+                edgefed::plan::Wait::Completion => " to end, whatever the outcome",
+            };
+            let line = format!("waits for #{} {kind}{until}: {}", d.on, d.reason);
             assert!(
                 block.contains(&line.as_str()),
                 "action {}: no `{line}` in {block:?}",
@@ -133,9 +137,10 @@ fn plan_explain_says_why_each_action_of_the_seed_failback_waits() {
             edges += 1;
         }
     }
-    // The seed failback has 65 edges; the failback alone waits for the 16
-    // others, and both XMPP route changes wait for the publish.
-    assert_eq!(edges, 65, "{out}");
+    // The seed failback has 68 edges: the failback alone waits for the 16
+    // others, both XMPP route changes wait for the publish, and its four
+    // `Set-CsSite` calls are chained (three edges).
+    assert_eq!(edges, 68, "{out}");
     assert!(
         out.contains("waits for #6 publish-topology: run-setup reads the published topology"),
         "{out}"

@@ -20,16 +20,18 @@ $EdgefedBootstrapper = Join-Path $EdgefedProduct 'Deployment\Bootstrapper.exe'
 # Edge server, polling at this interval (edgefed's defaults; its backend takes them from --ps-timeout replication-wait / replication-poll).
 $EdgefedReplicationWait = 900
 $EdgefedReplicationPoll = 15
-# The wait also needs each replica's LastUpdateCreation to be no older than the publish: publish-topology
-# sets this to the time it started; without a publish in this runbook only UpToDate counts.
-$EdgefedPublishedAt = '0001-01-01T00:00:00.0000000Z'
-function Edgefed-WaitReplication([string]$c, [datetime]$s, [int]$t, [int]$p) { $d = (Get-Date).AddSeconds($t); while ($true) { $r = @(Get-CsManagementStoreReplicationStatus -ReplicaFqdn $c); $b = @($r | Where-Object { [string]$_.UpToDate -ne 'True' -or [datetime]$_.LastUpdateCreation -lt $s }); if ($r.Count -gt 0 -and $b.Count -eq 0) { return }; if ((Get-Date) -gt $d) { $x = @($b + $r)[0]; throw ('CMS replication did not reach ' + $c + ' within ' + $t + ' s: its replica reports UpToDate ' + [string]$x.UpToDate + ' and LastUpdateCreation ' + [string]$x.LastUpdateCreation + ', older than the publish at ' + $s.ToString('o') + '. Check the Master Replicator Agent (REPLICA) service on ' + $c + ', run Invoke-CsManagementStoreReplication -ReplicaFqdn ' + $c + ', then reconcile again.') }; Start-Sleep -Seconds $p } }
+# The wait also needs each replica's LastUpdateCreation to be no older than the last topology write:
+# publish-topology and each Set-CsSite / Set-CsEdgeServer set this to the time they started; without a
+# topology write in this runbook only UpToDate counts.
+$EdgefedWrittenAt = '0001-01-01T00:00:00.0000000Z'
+function Edgefed-WaitReplication([string]$c, [datetime]$s, [int]$t, [int]$p) { $d = (Get-Date).AddSeconds($t); while ($true) { $r = @(Get-CsManagementStoreReplicationStatus -ReplicaFqdn $c); $b = @($r | Where-Object { [string]$_.UpToDate -ne 'True' -or [datetime]$_.LastUpdateCreation -lt $s }); if ($r.Count -gt 0 -and $b.Count -eq 0) { return }; if ((Get-Date) -gt $d) { $x = @($b + $r)[0]; throw ('CMS replication did not reach ' + $c + ' within ' + $t + ' s: its replica reports UpToDate ' + [string]$x.UpToDate + ' and LastUpdateCreation ' + [string]$x.LastUpdateCreation + ', older than the topology write at ' + $s.ToString('o') + '. Check the Master Replicator Agent (REPLICA) service on ' + $c + ', run Invoke-CsManagementStoreReplication -ReplicaFqdn ' + $c + ', then reconcile again.') }; Start-Sleep -Seconds $p } }
 $EdgefedTopologyFile = Join-Path $env:TEMP 'edgefed-topology.xml'
 function Edgefed-Signature { ([xml](Get-CsTopology -AsXml).ToString()).Topology.Signature }
 function Edgefed-AssertSignature([string]$e) { $n = Edgefed-Signature; if ($n -ne $e) { throw ('the published topology changed since edgefed observed it (signature ' + $e + ', now ' + $n + '): someone else published; nothing was published. Observe again and re-plan.') } }
+# Each topology write (the publish, Set-CsSite, Set-CsEdgeServer) notes the server's time first.
+function Edgefed-Now { (Get-Date).ToUniversalTime().ToString('o') }
 # publish-topology keeps the simple URLs: a republished topology loses them, so it saves them first and
 # sets them back and compares them afterwards.
-function Edgefed-Now { (Get-Date).ToUniversalTime().ToString('o') }
 function Edgefed-SimpleUrlText($all) { @($all | ForEach-Object { [string]$_.Identity + '=' + (@($_.SimpleUrl | ForEach-Object { [string]$_.Component + ' ' + [string]$_.Domain + ' ' + [string]$_.ActiveUrl + ' [' + (@($_.SimpleUrlEntry | ForEach-Object { [string]$_.Url }) -join ' ') + ']' }) -join ', ') }) -join '; ' }
 function Edgefed-SaveSimpleUrls { , @(Get-CsSimpleUrlConfiguration) }
 function Edgefed-RestoreSimpleUrls($saved) { foreach ($c in $saved) { Set-CsSimpleUrlConfiguration -Identity $c.Identity -SimpleUrl @{Replace=@($c.SimpleUrl)} }; $b = Edgefed-SimpleUrlText $saved; $a = Edgefed-SimpleUrlText @(Get-CsSimpleUrlConfiguration); if ($a -ne $b) { throw ('the topology was published and enabled, but the simple URLs did not come back: before the publish ' + $b + '; now ' + $a + '. Set them again (Set-CsSimpleUrlConfiguration, or Topology Builder > Simple URLs), then run Enable-CsComputer on each Front End server.') }; 'simple URLs restored and verified: ' + $b }
@@ -78,7 +80,7 @@ Copy-Item -LiteralPath $EdgefedBackupFile -Destination $EdgefedTopologyFile
 #   After action(s): 2, 3, 4
 # Publish the edited copy if the published topology is still the exported one (else it stops: observe
 # again and re-plan), enable it, remove the working copy (the backup stays); prints the new signature.
-Edgefed-AssertSignature $EdgefedSignature; $edgefedFile = $EdgefedTopologyFile; $EdgefedSimpleUrls = Edgefed-SaveSimpleUrls; $EdgefedPublishedAt = Edgefed-Now; Publish-CsTopology -FileName $edgefedFile -Force; Enable-CsTopology; Remove-Item -LiteralPath $edgefedFile; Edgefed-RestoreSimpleUrls $EdgefedSimpleUrls; $EdgefedPublishedAt; Edgefed-Signature
+Edgefed-AssertSignature $EdgefedSignature; $edgefedFile = $EdgefedTopologyFile; $EdgefedSimpleUrls = Edgefed-SaveSimpleUrls; $EdgefedWrittenAt = Edgefed-Now; Publish-CsTopology -FileName $edgefedFile -Force; Enable-CsTopology; Remove-Item -LiteralPath $edgefedFile; Edgefed-RestoreSimpleUrls $EdgefedSimpleUrls; $EdgefedWrittenAt; Edgefed-Signature
 
 # ---------------------------------------------------------------------------
 # Action 6: run-setup edgeserver1.contoso.com (pool edgepool1.contoso.com)
@@ -86,35 +88,35 @@ Edgefed-AssertSignature $EdgefedSignature; $edgefedFile = $EdgefedTopologyFile; 
 #   Procedure: SIP failover steps 6-7 / failback step 2: on the Edge server, Deployment Wizard 'Setup or Remove Lync Server Components' > Run Again
 #   After action(s): 5
 # Wait (at most $EdgefedReplicationWait seconds) until CMS replication reached the server, then Run Again:
-Edgefed-WaitReplication 'edgeserver1.contoso.com' $EdgefedPublishedAt $EdgefedReplicationWait $EdgefedReplicationPoll; $edgefedOut = @(Invoke-Command -ComputerName @('edgeserver1.contoso.com') -Credential $EdgefedEdgeCredential -ThrottleLimit $EdgefedThrottleLimit -ErrorAction SilentlyContinue -ErrorVariable edgefedErr -ScriptBlock { & (Join-Path $env:ProgramFiles $using:EdgefedBootstrapper); if ($LASTEXITCODE -ne 0) { throw ('Bootstrapper.exe exited with code ' + $LASTEXITCODE) } }); Edgefed-PerComputer @('edgeserver1.contoso.com') $edgefedOut $edgefedErr
+Edgefed-WaitReplication 'edgeserver1.contoso.com' $EdgefedWrittenAt $EdgefedReplicationWait $EdgefedReplicationPoll; $edgefedOut = @(Invoke-Command -ComputerName @('edgeserver1.contoso.com') -Credential $EdgefedEdgeCredential -ThrottleLimit $EdgefedThrottleLimit -ErrorAction SilentlyContinue -ErrorVariable edgefedErr -ScriptBlock { & (Join-Path $env:ProgramFiles $using:EdgefedBootstrapper); if ($LASTEXITCODE -ne 0) { throw ('Bootstrapper.exe exited with code ' + $LASTEXITCODE) } }); Edgefed-PerComputer @('edgeserver1.contoso.com') $edgefedOut $edgefedErr
 
 # ---------------------------------------------------------------------------
 # Action 7: set-site-federation-route Site1 → edgepool1.contoso.com
 #   Why: /sites/Site1/federationRoute
 #   Procedure: Site federation route (the procedures assume one site): the site's SIP federation route names the pool that carries federation (an Edge pool FQDN, not a server)
 #   After action(s): 5, 6
-Set-CsSite -Identity 'Site1' -FederationRoute 'EdgeServer:edgepool1.contoso.com'
+$EdgefedWrittenAt = Edgefed-Now; Set-CsSite -Identity 'Site1' -FederationRoute 'EdgeServer:edgepool1.contoso.com'; $EdgefedWrittenAt
 
 # ---------------------------------------------------------------------------
 # Action 8: set-site-federation-route Site2 → edgepool1.contoso.com
 #   Why: /sites/Site2/federationRoute
 #   Procedure: Site federation route (the procedures assume one site): the site's SIP federation route names the pool that carries federation (an Edge pool FQDN, not a server)
 #   After action(s): 5, 6
-Set-CsSite -Identity 'Site2' -FederationRoute 'EdgeServer:edgepool1.contoso.com'
+$EdgefedWrittenAt = Edgefed-Now; Set-CsSite -Identity 'Site2' -FederationRoute 'EdgeServer:edgepool1.contoso.com'; $EdgefedWrittenAt
 
 # ---------------------------------------------------------------------------
 # Action 9: set-site-xmpp-route Site1 → edgepool1.contoso.com
 #   Why: /sites/Site1/xmppFederationRoute
 #   Procedure: XMPP failover step 3 / failback step 3: Set-CsSite -XmppFederationRoute (the procedures' -XmppExternalFederationRoute does not exist; the value is the pool, not a server)
 #   After action(s): 1, 5
-Set-CsSite -Identity 'Site1' -XmppFederationRoute 'EdgeServer:edgepool1.contoso.com'
+$EdgefedWrittenAt = Edgefed-Now; Set-CsSite -Identity 'Site1' -XmppFederationRoute 'EdgeServer:edgepool1.contoso.com'; $EdgefedWrittenAt
 
 # ---------------------------------------------------------------------------
 # Action 10: set-site-xmpp-route Site2 → edgepool1.contoso.com
 #   Why: /sites/Site2/xmppFederationRoute
 #   Procedure: XMPP failover step 3 / failback step 3: Set-CsSite -XmppFederationRoute (the procedures' -XmppExternalFederationRoute does not exist; the value is the pool, not a server)
 #   After action(s): 1, 5
-Set-CsSite -Identity 'Site2' -XmppFederationRoute 'EdgeServer:edgepool1.contoso.com'
+$EdgefedWrittenAt = Edgefed-Now; Set-CsSite -Identity 'Site2' -XmppFederationRoute 'EdgeServer:edgepool1.contoso.com'; $EdgefedWrittenAt
 
 # ---------------------------------------------------------------------------
 # Action 11: set-dns-srv _xmpp-server._tcp.contoso.com → xmpp.contoso.com:5269

@@ -8,7 +8,7 @@ use edgefed::model::{FailoverState, Fqdn, ServiceState};
 use serde_json::{Value, json};
 
 use super::lexer::{Tok, matching};
-use super::publish::{new_signature, publish};
+use super::publish::{new_signature, new_update, publish};
 use super::remoting::{connect, direct_access_refused, refuses_direct_access};
 use super::state::State;
 use super::{clock, replication, simple_urls};
@@ -189,9 +189,9 @@ pub fn exec_statement(st: &mut State, ctx: &mut Ctx, stmt: &[Tok]) -> Result<Out
         return Ok(Err(m));
     }
     if lower == "edgefed-waitreplication" {
-        super::latency::until_replicated(st.published_at_ms)?;
+        super::latency::until_replicated(st)?;
     } else {
-        super::latency::sleep(&cmd.name)?;
+        super::latency::sleep(st, &cmd.name)?;
     }
     let d = &mut st.deployment;
     match lower.as_str() {
@@ -239,7 +239,6 @@ pub fn exec_statement(st: &mut State, ctx: &mut Ctx, stmt: &[Tok]) -> Result<Out
             match publish(st, &bytes) {
                 Ok(warnings) => {
                     st.log.push("Publish-CsTopology".into());
-                    st.published_at_ms = Some(super::latency::now_ms());
                     Ok(Ok((Vec::new(), warnings)))
                 }
                 Err(m) => Ok(Err(format!("Publish-CsTopology : {m}"))),
@@ -297,8 +296,10 @@ pub fn exec_statement(st: &mut State, ctx: &mut Ctx, stmt: &[Tok]) -> Result<Out
                 )));
             };
             p.next_hop = Some(fe.clone());
-            // The next hop is the Edge service's dependency in the topology document.
+            // The next hop is the Edge service's dependency in the topology
+            // document: a topology write, and an update to replicate.
             new_signature(st);
+            new_update(st);
             st.log
                 .push(format!("Set-CsEdgeServer EdgeServer:{edge} -Registrar Registrar:{fe}"));
             none()
@@ -352,6 +353,9 @@ pub fn exec_statement(st: &mut State, ctx: &mut Ctx, stmt: &[Tok]) -> Result<Out
                 return Ok(Err(format!("Set-CsSite : Cannot find site \"{site}\".")));
             };
             if ignored {
+                // The store takes the write (a new update replicates) but
+                // the value does not stick.
+                new_update(st);
                 return none();
             }
             if xmpp {
@@ -359,8 +363,10 @@ pub fn exec_statement(st: &mut State, ctx: &mut Ctx, stmt: &[Tok]) -> Result<Out
             } else {
                 s.federation_route = target;
             }
-            // Set-CsSite edits the topology's own site object.
+            // Set-CsSite edits the topology's own site object: a topology
+            // write, and an update to replicate.
             new_signature(st);
+            new_update(st);
             st.log.push(format!(
                 "Set-CsSite {site} -{param} {}",
                 value.unwrap_or_else(|| "$null".to_string())
@@ -552,7 +558,7 @@ fn invoke_command(st: &mut State, ctx: &Ctx, cmd: &Command) -> Result<Outcome, S
     if let Err(e) = connect(st, ctx, &c, cmd.has("Credential")) {
         return Ok(Err(e.message));
     }
-    super::latency::sleep("Bootstrapper.exe")?;
+    super::latency::sleep(st, "Bootstrapper.exe")?;
     Ok(run_bootstrapper(st, &c, &path)?.map(|()| (Vec::new(), Vec::new())))
 }
 

@@ -21,6 +21,8 @@ use std::time::Duration;
 
 use edgefed::powershell::latency as m;
 
+use super::state::{self, State};
+
 /// The scale factor's variable.
 pub const ENV_SCALE: &str = "EDGEFED_DOUBLE_LATENCY_SCALE";
 /// The overrides' variable.
@@ -86,14 +88,30 @@ fn real(model_seconds: f64, scale: f64) -> Duration {
     Duration::try_from_secs_f64(model_seconds * scale).unwrap_or(Duration::ZERO)
 }
 
-/// Sleeps the scaled figure of `name`.
+/// The cmdlets that write the topology: each reads the whole topology and
+/// writes it back, so two at once would race.
+const TOPOLOGY_WRITERS: [&str; 3] = ["Publish-CsTopology", "Set-CsSite", "Set-CsEdgeServer"];
+
+/// Sleeps the scaled figure of `name`, with the state let go meanwhile
+/// (other shells act; `st` is reloaded after), counting a topology write
+/// in flight while it takes its time.
 ///
 /// # Errors
-/// As [`scale`] and [`figure`].
-pub fn sleep(name: &str) -> Result<(), String> {
+/// As [`scale`], [`figure`] and [`state::pause`].
+pub fn sleep(st: &mut State, name: &str) -> Result<(), String> {
     let scale = scale()?;
-    if scale > 0.0 {
-        std::thread::sleep(real(figure(name)?, scale));
+    let pause = real(figure(name)?, scale);
+    if pause.is_zero() {
+        return Ok(());
+    }
+    let writes = TOPOLOGY_WRITERS.iter().any(|w| w.eq_ignore_ascii_case(name));
+    if writes {
+        st.topology_writes_in_flight += 1;
+        st.max_topology_writes_in_flight = st.max_topology_writes_in_flight.max(st.topology_writes_in_flight);
+    }
+    state::pause(st, || std::thread::sleep(pause))?;
+    if writes {
+        st.topology_writes_in_flight = st.topology_writes_in_flight.saturating_sub(1);
     }
     Ok(())
 }
@@ -105,19 +123,22 @@ pub fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// Sleeps until CMS replication of the publish at `published_ms` (Unix
-/// milliseconds) has reached the Edge servers under the model.
+/// Sleeps until CMS replication of the last write (`last_update_ms`,
+/// Unix milliseconds) has reached the Edge servers under the model, with
+/// the state let go meanwhile.
 ///
 /// # Errors
-/// As [`scale`] and [`figure`].
-pub fn until_replicated(published_ms: Option<u64>) -> Result<(), String> {
+/// As [`scale`], [`figure`] and [`state::pause`].
+pub fn until_replicated(st: &mut State) -> Result<(), String> {
     let scale = scale()?;
-    let Some(published) = published_ms else { return Ok(()) };
+    let Some(published) = st.last_update_ms else {
+        return Ok(());
+    };
     if scale > 0.0 {
         let due = published.saturating_add(u64::try_from(real(figure("replication")?, scale).as_millis()).unwrap_or(0));
         let now = now_ms();
         if due > now {
-            std::thread::sleep(Duration::from_millis(due - now));
+            state::pause(st, || std::thread::sleep(Duration::from_millis(due - now)))?;
         }
     }
     Ok(())
@@ -128,10 +149,23 @@ pub fn until_replicated(published_ms: Option<u64>) -> Result<(), String> {
 /// figure of `name`. Returns the most servers that were in flight at once
 /// (the effects on the deployment are applied by the caller, in order).
 ///
+/// The state is let go meanwhile (other shells act; `st` is reloaded).
+///
 /// # Errors
-/// As [`scale`] and [`figure`].
-pub fn fan_out(name: &str, servers: usize, throttle: usize) -> Result<usize, String> {
+/// As [`scale`], [`figure`] and [`state::pause`].
+pub fn fan_out(st: &mut State, name: &str, servers: usize, throttle: usize) -> Result<usize, String> {
     let pause = real(figure(name)?, scale()?);
+    if pause.is_zero() {
+        return Ok(throttle.max(1).min(servers));
+    }
+    let mut most = 0;
+    state::pause(st, || most = run_fan_out(pause, servers, throttle))?;
+    Ok(most)
+}
+
+/// The fan-out's worker threads: at most `throttle` at once, each server
+/// sleeping `pause`; the most that were in flight at once.
+fn run_fan_out(pause: Duration, servers: usize, throttle: usize) -> usize {
     let left = AtomicUsize::new(servers);
     let in_flight = AtomicUsize::new(0);
     let most = AtomicUsize::new(0);
@@ -144,13 +178,11 @@ pub fn fan_out(name: &str, servers: usize, throttle: usize) -> Result<usize, Str
                 {
                     let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
                     most.fetch_max(now, Ordering::SeqCst);
-                    if !pause.is_zero() {
-                        std::thread::sleep(pause);
-                    }
+                    std::thread::sleep(pause);
                     in_flight.fetch_sub(1, Ordering::SeqCst);
                 }
             });
         }
     });
-    Ok(most.into_inner())
+    most.into_inner()
 }

@@ -23,6 +23,30 @@ pub fn new_signature(st: &mut State) {
     st.deployment.signature = format!("{}-{}-{}-{}-{}", &x[..8], &x[8..12], &x[12..16], &x[16..20], &x[20..32]);
 }
 
+/// A change to the Central Management store (a publish, `Set-CsSite`,
+/// `Set-CsEdgeServer`) makes a new update that must replicate: the CMS
+/// creates it a second after the write starts, and each Edge replica keeps
+/// reporting the previous one (UpToDate = True: it has not been told yet)
+/// for `replication_lag_polls` polls. Under the latency model the update
+/// reaches the Edge servers a fixed time after the write.
+pub fn new_update(st: &mut State) {
+    let previous = st.last_update_creation;
+    st.last_update_creation = st.clock + 1;
+    st.last_update_ms = Some(super::latency::now_ms());
+    let edges: Vec<Fqdn> = st
+        .deployment
+        .edge_pools
+        .values()
+        .flat_map(|p| p.computers.keys().cloned())
+        .collect();
+    for c in edges {
+        if st.replication_lag_polls > 0 {
+            st.replication_lag.insert(c.clone(), st.replication_lag_polls);
+            st.replica_update_creation.entry(c).or_insert(previous);
+        }
+    }
+}
+
 /// Publishes `bytes`; returns Lync's warnings.
 ///
 /// # Errors
@@ -77,23 +101,8 @@ pub fn publish(st: &mut State, bytes: &[u8]) -> Result<Vec<String>, String> {
     for c in &mut st.simple_urls {
         c.simple_url.clear();
     }
-    // The CMS creates the update a second after the publish starts; each
-    // Edge replica keeps reporting the previous one (UpToDate = True: it has
-    // not been told yet) for `replication_lag_polls` polls.
-    let previous = st.last_update_creation;
-    st.last_update_creation = st.clock + 1;
+    new_update(st);
     let d = &st.deployment;
-    let edges: Vec<Fqdn> = d
-        .edge_pools
-        .values()
-        .flat_map(|p| p.computers.keys().cloned())
-        .collect();
-    for c in edges {
-        if st.replication_lag_polls > 0 {
-            st.replication_lag.insert(c.clone(), st.replication_lag_polls);
-            st.replica_update_creation.entry(c).or_insert(previous);
-        }
-    }
     let federated = d.edge_pools.values().filter(|p| p.sip_federation).count();
     Ok(if federated > 1 {
         vec!["The topology contains more than one Federated Edge Server. This is expected during migration; otherwise only one Edge pool may be enabled for federation.".into()]

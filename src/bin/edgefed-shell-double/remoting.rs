@@ -271,7 +271,7 @@ pub fn service_fan_out(st: &mut State, ctx: &Ctx, results: &Map<String, Value>, 
     }
     // The remote part runs concurrently, up to the throttle limit, taking
     // the latency model's time per server; its effects follow in order.
-    let max_in_flight = super::latency::fan_out(cmdlet, computers.len(), throttle as usize)?;
+    let max_in_flight = super::latency::fan_out(st, cmdlet, computers.len(), throttle as usize)?;
     st.fan_outs.push(FanOut {
         cmdlet: cmdlet.to_string(),
         computers: computers.clone(),

@@ -231,7 +231,7 @@ pub fn wait(st: &mut State, def: &[Tok], args: &[String]) -> Result<Result<(), S
         if st.clock > deadline {
             let since = vars
                 .get("s")
-                .map_or(String::new(), |s| format!(", older than the publish at {s}"));
+                .map_or(String::new(), |s| format!(", older than the topology write at {s}"));
             return Ok(Err(format!(
                 "CMS replication did not reach {c} within {t} s: its replica reports UpToDate {} and LastUpdateCreation {}{since}. Check the Master Replicator Agent (REPLICA) service on {c}, run Invoke-CsManagementStoreReplication -ReplicaFqdn {c}, then reconcile again.",
                 rec.get("UpToDate").and_then(Value::as_str).unwrap_or("?"),

@@ -3,7 +3,9 @@
 //! JSON, written atomically.
 
 use std::collections::BTreeMap;
+use std::fs::File;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use edgefed::model::{Deployment, Fqdn};
 use serde::{Deserialize, Serialize};
@@ -217,9 +219,21 @@ pub struct State {
     /// With an empty deployment: generate an estate of this many sites
     /// (see `estate`) when the state is loaded.
     pub estate_sites: usize,
-    /// When the last publish happened (Unix milliseconds, real time): the
-    /// latency model's replication is due a fixed time after it.
-    pub published_at_ms: Option<u64>,
+    /// When the last change to the Central Management store (a publish,
+    /// `Set-CsSite`, `Set-CsEdgeServer`) happened (Unix milliseconds, real
+    /// time): the latency model's replication is due a fixed time after it.
+    pub last_update_ms: Option<u64>,
+    /// Shells (double processes) running now, and the most that ran at
+    /// once: edgefed runs independent round trips side by side.
+    pub shells_in_flight: usize,
+    /// The most shells that ran at once.
+    pub max_shells_in_flight: usize,
+    /// Topology writes (`Publish-CsTopology`, `Set-CsSite`,
+    /// `Set-CsEdgeServer`) taking their time now, under the latency model.
+    pub topology_writes_in_flight: usize,
+    /// The most topology writes that were in flight at once: each reads and
+    /// writes back the whole topology, so edgefed must never overlap them.
+    pub max_topology_writes_in_flight: usize,
 }
 
 impl State {
@@ -249,11 +263,62 @@ pub fn load(path: &str) -> Result<State, String> {
     Ok(st)
 }
 
+/// The lock every double process holds on its state while it reads,
+/// changes and writes it, so shells that run at once (edgefed sends
+/// independent round trips side by side) see each other's changes. It is a
+/// file beside the state (`<state>.lock`): the state itself is replaced on
+/// every save.
+static HELD: OnceLock<(String, File)> = OnceLock::new();
+
+/// Takes the state lock of `path` for the life of the process (waiting for
+/// other shells), or until [`pause`] lets it go for a while.
+///
+/// # Errors
+/// A message when the lock file cannot be opened or locked.
+pub fn lock(path: &str) -> Result<(), String> {
+    let lock_path = format!("{path}.lock");
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| format!("cannot open the state lock {lock_path}: {e}"))?;
+    file.lock().map_err(|e| format!("cannot lock {lock_path}: {e}"))?;
+    HELD.set((path.to_string(), file))
+        .map_err(|_| "the state lock is taken twice".to_string())
+}
+
+/// Runs `wait` (a cmdlet taking its time) with the state saved and the lock
+/// let go, so other shells can act meanwhile, then takes the lock again and
+/// reloads the state into `st`: what they changed is seen, as a real
+/// cmdlet's effect lands on a store others write too. Without the lock
+/// (a unit test), just runs `wait`.
+///
+/// # Errors
+/// A message when the state cannot be saved, locked again or reloaded.
+pub fn pause(st: &mut State, wait: impl FnOnce()) -> Result<(), String> {
+    let Some((path, file)) = HELD.get() else {
+        wait();
+        return Ok(());
+    };
+    write(path, st, false)?;
+    file.unlock().map_err(|e| format!("cannot unlock {path}.lock: {e}"))?;
+    wait();
+    file.lock().map_err(|e| format!("cannot lock {path}.lock: {e}"))?;
+    *st = load(path)?;
+    Ok(())
+}
+
 /// Writes the state atomically (temporary file, then rename).
 ///
 /// # Errors
 /// A message when the file cannot be written.
 pub fn save(path: &str, st: &State) -> Result<(), String> {
+    write(path, st, true)
+}
+
+/// Writes the state atomically, synced to disk when `sync`.
+fn write(path: &str, st: &State, sync: bool) -> Result<(), String> {
     let p = Path::new(path);
     let dir = p
         .parent()
@@ -262,7 +327,9 @@ pub fn save(path: &str, st: &State) -> Result<(), String> {
     let text = serde_json::to_vec_pretty(st).map_err(|e| e.to_string())?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| e.to_string())?;
     std::io::Write::write_all(&mut tmp, &text).map_err(|e| e.to_string())?;
-    tmp.as_file().sync_all().map_err(|e| e.to_string())?;
+    if sync {
+        tmp.as_file().sync_all().map_err(|e| e.to_string())?;
+    }
     tmp.persist(p).map_err(|e| e.to_string())?;
     Ok(())
 }

@@ -73,6 +73,9 @@ pub(super) struct Builder {
     pub warnings: Vec<String>,
 }
 
+/// The reason of the edges that chain the topology writes.
+pub(super) const ONE_TOPOLOGY_WRITE_AT_A_TIME: &str = "topology writes are made one at a time: each reads the whole topology and writes it back, so two at once would race on the same document";
+
 /// A resolved edge before numbering: node index, wait kind, reason.
 type Edge = (usize, Wait, String);
 
@@ -119,6 +122,33 @@ impl Builder {
         }
     }
 
+    /// Chains the actions whose cmdlet writes the published topology
+    /// (`Set-CsSite`, `Set-CsEdgeServer`) in printed order: each waits for
+    /// the previous one to end, whatever its outcome. Each such cmdlet
+    /// reads the whole topology, changes one object and writes the topology
+    /// back with a new signature, so two at once would race on the same
+    /// document; the edge makes that visible in the plan, and the
+    /// executor, which runs whatever the edges allow at once, never
+    /// overlaps them. Printed order is a topological order, so the chain
+    /// adds no cycle.
+    fn one_topology_write_at_a_time(&self, printed: &[usize], edges: &mut [Resolved]) {
+        let mut previous: Option<usize> = None;
+        for &i in printed {
+            if !self.nodes[i].operation.kind().writes_published_topology() {
+                continue;
+            }
+            if let Some(p) = previous
+                && !edges[i].1.iter().any(|(on, _, _)| *on == p)
+            {
+                edges[i].0.push(p);
+                edges[i]
+                    .1
+                    .push((p, Wait::Completion, ONE_TOPOLOGY_WRITE_AT_A_TIME.into()));
+            }
+            previous = Some(i);
+        }
+    }
+
     /// Records a difference.
     pub fn change(&mut self, path: String, observed: Value, desired: Value) {
         self.changes.push(Change {
@@ -162,6 +192,8 @@ impl Builder {
         for (pos, &i) in printed.iter().enumerate() {
             id_of[i] = pos + 1;
         }
+        let mut edges = edges;
+        self.one_topology_write_at_a_time(&printed, &mut edges);
         let actions = printed
             .iter()
             .map(|&i| {

@@ -116,11 +116,28 @@ fn ids(plan: &Plan, kind: OperationKind) -> Vec<usize> {
     of_kind(plan, kind).iter().map(|a| a.id).collect()
 }
 
-/// Every edge waits for success except those listed as `(action, on)`.
+/// Every edge waits for success except those listed as `(action, on)` and
+/// the chain of topology writes (each waits for the previous one to end).
 fn assert_only_completion_edges(plan: &Plan, completion: &[(usize, usize)]) {
+    let writes: Vec<usize> = plan
+        .actions
+        .iter()
+        .filter(|a| a.operation.kind().writes_published_topology())
+        .map(|a| a.id)
+        .collect();
     for a in &plan.actions {
         for d in &a.depends_on {
-            let expected = if completion.contains(&(a.id, d.on)) {
+            let chained = d.reason == super::builder::ONE_TOPOLOGY_WRITE_AT_A_TIME;
+            if chained {
+                let at = writes.iter().position(|w| *w == a.id);
+                assert!(
+                    at.is_some_and(|at| at > 0 && writes[at - 1] == d.on),
+                    "#{} waits for #{} as the previous topology write, but the writes are {writes:?}",
+                    a.id,
+                    d.on
+                );
+            }
+            let expected = if chained || completion.contains(&(a.id, d.on)) {
                 Wait::Completion
             } else {
                 Wait::Success

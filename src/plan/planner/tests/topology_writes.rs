@@ -144,3 +144,74 @@ fn without_a_publish_the_next_hop_is_set_with_set_cs_edge_server() {
     let hop = one(&plan, OperationKind::SetEdgeNextHop, |_| true);
     assert!(hop.depends_on.is_empty());
 }
+
+/// Whether `a` waits for `on`, directly or through other actions.
+fn waits_transitively(plan: &Plan, a: usize, on: usize) -> bool {
+    let mut todo = vec![a];
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some(id) = todo.pop() {
+        let action = &plan.actions[id - 1];
+        for d in action.depends_on_ids() {
+            if d == on {
+                return true;
+            }
+            if seen.insert(d) {
+                todo.push(d);
+            }
+        }
+    }
+    false
+}
+
+#[test]
+fn topology_writes_run_one_at_a_time_each_after_the_previous_ends() {
+    // A failback moves both routes of both sites: four `Set-CsSite` calls.
+    let plan = plan_of(&routes_to("edgepool1.contoso.com"), &failed_over().build());
+    let writes: Vec<&Action> = plan
+        .actions
+        .iter()
+        .filter(|a| a.operation.kind().writes_published_topology())
+        .collect();
+    assert_eq!(writes.len(), 4, "{:#?}", plan.actions);
+    for pair in writes.windows(2) {
+        let (before, after) = (pair[0], pair[1]);
+        let edge = after.depends_on.iter().find(|d| d.on == before.id);
+        match edge {
+            // The chain's own edge runs whatever the previous write's outcome.
+            Some(d) if d.reason == super::super::builder::ONE_TOPOLOGY_WRITE_AT_A_TIME => {
+                assert_eq!(d.wait, Wait::Completion);
+            }
+            // An edge the phases already declared orders them as well.
+            Some(_) => {}
+            None => panic!(
+                "#{} does not wait for the previous topology write #{}",
+                after.id, before.id
+            ),
+        }
+    }
+    // Hence no two writes may run at once.
+    for (i, a) in writes.iter().enumerate() {
+        for b in &writes[i + 1..] {
+            assert!(
+                waits_transitively(&plan, b.id, a.id),
+                "#{} and #{} could overlap",
+                a.id,
+                b.id
+            );
+        }
+    }
+}
+
+#[test]
+fn a_plan_with_one_topology_write_has_no_chain() {
+    let spec = "  sites:\n    Site1: { xmppFederationRoute: edgepool2.contoso.com }\n";
+    let plan = plan_of(spec, &healthy().build());
+    for a in &plan.actions {
+        assert!(
+            a.depends_on
+                .iter()
+                .all(|d| d.reason != super::super::builder::ONE_TOPOLOGY_WRITE_AT_A_TIME),
+            "{a:?}"
+        );
+    }
+}
