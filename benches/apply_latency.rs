@@ -16,13 +16,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use async_trait::async_trait;
 use edgefed::backend::lab::LabFile;
 use edgefed::backend::lab::Scenario;
-use edgefed::backend::{
-    Applied, BackendError, Combined, DnsObservation, DnsSystem, DnsUpdate, LyncSystem as _, PortCheck, ProbeSystem,
-};
-use edgefed::model::{DnsName, RecordType};
+use edgefed::backend::{Combined, LyncSystem as _};
 use edgefed::powershell::latency::plan_times;
 use edgefed::powershell::{Launcher, PowerShellBackend, PowerShellConfig};
 use edgefed::render::PlanDocument;
@@ -30,6 +26,10 @@ use serde_json::{Value, json};
 
 #[path = "../tests/support/estate.rs"]
 mod estate;
+#[path = "../tests/support/instant.rs"]
+mod instant;
+
+use instant::{InstantDns, InstantProbes};
 
 const DOUBLE: &str = env!("CARGO_BIN_EXE_edgefed-shell-double");
 
@@ -59,40 +59,6 @@ spec:
     fepool1.contoso.com: { failedOver: true }
     fepool3.contoso.com: { failedOver: true }
 ";
-
-/// DNS that takes no time (outside the model).
-struct InstantDns;
-
-#[async_trait]
-impl DnsSystem for InstantDns {
-    async fn observe(&self, _managed: &[(DnsName, RecordType)]) -> Result<DnsObservation, BackendError> {
-        Ok(DnsObservation {
-            records: Vec::new(),
-            warnings: Vec::new(),
-            unreadable: None,
-        })
-    }
-
-    async fn apply(&self, _update: &DnsUpdate<'_>) -> Result<Applied, BackendError> {
-        Ok(Applied {
-            detail: None,
-            warnings: Vec::new(),
-        })
-    }
-}
-
-/// Probes that take no time (outside the model).
-struct InstantProbes;
-
-#[async_trait]
-impl ProbeSystem for InstantProbes {
-    async fn probe(&self, _check: &PortCheck<'_>) -> Result<Applied, BackendError> {
-        Ok(Applied {
-            detail: None,
-            warnings: Vec::new(),
-        })
-    }
-}
 
 fn fail(message: String) -> ! {
     eprintln!("apply_latency bench: {message}");

@@ -2221,3 +2221,84 @@ async fn starts_fan_out_with_the_parallelism_as_throttle_limit() {
     assert_eq!(start["throttleLimit"], 2);
     assert_eq!(start["maxInFlight"], 2, "{start}");
 }
+
+#[path = "support/instant.rs"]
+mod instant;
+
+/// The whole-site failover (Site1 lost with its Central Management Server)
+/// as the CLI runs it: planned by the planner, run by the executor through
+/// the PowerShell backend against a double that takes Lync's time (scaled)
+/// and whose replicas lag behind each CMS update for two polls.
+#[tokio::test]
+async fn a_site_failover_runs_independent_calls_side_by_side_never_two_topology_writes_and_starts_services_after_replication()
+ {
+    let deployment = edgefed::backend::lab::Scenario::SiteDown
+        .lab()
+        .expect("the site-down scenario")
+        .deployment();
+    let bed = Bed::new(&deployment, json!({ "quiet": true, "replicationLagPolls": 2 }));
+    let mut config = bed.config();
+    config.launcher = Launcher {
+        program: "env".into(),
+        args: vec![
+            format!("EDGEFED_SHELL_DOUBLE_STATE={}", bed.state.display()),
+            "EDGEFED_DOUBLE_LATENCY_SCALE=0.0005".into(),
+            DOUBLE.into(),
+        ],
+    };
+    let ps = std::sync::Arc::new(PowerShellBackend::new(config));
+    let observed = ps.observe().await.expect("observe");
+    let desired = edgefed::document::parse(
+        "site-down.yaml",
+        b"apiVersion: edgefed/v1
+kind: FederationTopology
+spec:
+  sites:
+    Site1: { federationRoute: edgepool2.contoso.com, xmppFederationRoute: edgepool2.contoso.com }
+    Site2: { federationRoute: edgepool2.contoso.com, xmppFederationRoute: edgepool2.contoso.com }
+  edgePools:
+    edgepool1.contoso.com: { nextHop: fepool2.contoso.com }
+  frontEndPools:
+    fepool1.contoso.com: { failedOver: true }
+    fepool3.contoso.com: { failedOver: true }
+",
+    )
+    .expect("document");
+    let plan = edgefed::plan::plan(&desired, &observed.deployment).expect("plan");
+    let writes = plan
+        .actions
+        .iter()
+        .filter(|a| a.operation.kind().writes_published_topology())
+        .count();
+    assert!(
+        writes >= 4,
+        "the failover moves both routes of both sites: {:#?}",
+        plan.actions
+    );
+    let backend = std::sync::Arc::new(edgefed::backend::Combined::new(
+        ps.clone(),
+        std::sync::Arc::new(instant::InstantDns),
+        std::sync::Arc::new(instant::InstantProbes),
+        Vec::new(),
+    ));
+    let report = edgefed::executor::execute(&plan.actions, backend, |_| {}).await;
+    assert!(report.complete(), "{:#?}", report.outcomes);
+    let st = bed.state();
+    // The pool failovers (600 model seconds each) overlap other calls.
+    assert!(
+        st["maxShellsInFlight"].as_u64().unwrap_or(0) >= 2,
+        "{}",
+        st["maxShellsInFlight"]
+    );
+    // Each topology write reads and writes back the whole topology.
+    assert_eq!(st["maxTopologyWritesInFlight"], 1);
+    assert_eq!(st["shellsInFlight"], 0);
+    // The XMPP bracket's replication wait waited for the route change, not
+    // only for the publish: no Edge server started on a stale replica.
+    assert_eq!(st["servicesStartedOnStaleReplica"], json!([]), "{}", st["log"]);
+    assert!(
+        bed.log()
+            .iter()
+            .any(|l| l.starts_with("Set-CsSite Site1 -XmppFederationRoute"))
+    );
+}

@@ -336,11 +336,18 @@ pub fn service_fan_out(st: &mut State, ctx: &Ctx, results: &Map<String, Value>, 
                     .collect()
             }
             verb => {
-                comp.services = if verb.starts_with("Start") {
+                let start = verb.starts_with("Start");
+                comp.services = if start {
                     ServiceState::Running
                 } else {
                     ServiceState::Stopped
                 };
+                // Services started before the latest CMS update reached the
+                // server's replica run with the old configuration (an XMPP
+                // route changed inside the bracket, say).
+                if start && st.replication_lag.get(&c).copied().unwrap_or(0) > 0 {
+                    st.services_started_on_stale_replica.push(c.to_string());
+                }
                 st.log.push(format!("{verb} {c}"));
                 Vec::new()
             }

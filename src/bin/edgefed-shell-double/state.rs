@@ -209,6 +209,9 @@ pub struct State {
     /// Edge servers Bootstrapper.exe ran on while their replica had not yet
     /// received the latest publish.
     pub setup_on_stale_replica: Vec<String>,
+    /// Edge servers whose services were started (through a fan-out) while
+    /// their replica had not yet received the latest CMS update.
+    pub services_started_on_stale_replica: Vec<String>,
     /// Edge servers as the network sees them (absent: [`EdgeHost::default`]).
     pub edge_hosts: BTreeMap<Fqdn, EdgeHost>,
     /// Every service fan-out received, in order.
