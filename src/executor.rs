@@ -428,11 +428,12 @@ fn calls_of(backend: &dyn Backend, ops: &[Operation], positions: &[usize]) -> Ve
     let mut placed = vec![false; positions.len()];
     let mut calls: Vec<Vec<usize>> = Vec::new();
     for call in backend.calls(ops) {
-        let call: Vec<usize> = call
+        let mut call: Vec<usize> = call
             .into_iter()
             .filter(|&i| i < positions.len() && !std::mem::replace(&mut placed[i], true))
             .map(|i| positions[i])
             .collect();
+        call.sort_unstable();
         if !call.is_empty() {
             calls.push(call);
         }
@@ -799,6 +800,39 @@ mod tests {
             "{events:?}"
         );
         assert_eq!(backend.max_in_flight.load(Ordering::SeqCst), 1);
+    }
+
+    /// A batching backend whose calls are whatever it was told to answer.
+    struct Calls(Vec<Vec<usize>>);
+
+    #[async_trait]
+    impl Backend for Calls {
+        fn name(&self) -> &'static str {
+            "calls"
+        }
+        async fn observe(&self) -> Result<Observation, BackendError> {
+            Ok(Observation::default())
+        }
+        async fn apply(&self, _op: &Operation) -> Result<Applied, BackendError> {
+            Ok(Applied::default())
+        }
+        fn calls(&self, _ops: &[Operation]) -> Vec<Vec<usize>> {
+            self.0.clone()
+        }
+    }
+
+    #[test]
+    fn every_ready_action_lands_in_exactly_one_call_whatever_the_backend_answers() {
+        let ops: Vec<Operation> = (0..4).map(|i| action(i + 1, &format!("s{i}"), &[]).operation).collect();
+        let positions = [10, 11, 12, 13];
+        // Repeated, out of range, empty and missing indices.
+        let backend = Calls(vec![vec![1, 1, 9], vec![], vec![3, 1]]);
+        assert_eq!(
+            calls_of(&backend, &ops, &positions),
+            [vec![11], vec![13], vec![10], vec![12]]
+        );
+        let backend = Calls(vec![vec![2, 0], vec![1, 3]]);
+        assert_eq!(calls_of(&backend, &ops, &positions), [vec![10, 12], vec![11, 13]]);
     }
 
     #[tokio::test]

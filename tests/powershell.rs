@@ -2302,3 +2302,53 @@ spec:
             .any(|l| l.starts_with("Set-CsSite Site1 -XmppFederationRoute"))
     );
 }
+
+#[test]
+fn ready_operations_go_out_as_a_fan_out_per_verb_one_for_setup_one_for_the_edits_and_the_rest_alone() {
+    let start = |c: &str| Operation::StartServices {
+        pool: f("edgepool1.contoso.com"),
+        computer: f(c),
+    };
+    let stop = |c: &str| Operation::StopServices {
+        pool: f("edgepool2.contoso.com"),
+        computer: f(c),
+    };
+    let setup = |c: &str| Operation::RunSetup {
+        pool: f("edgepool1.contoso.com"),
+        computer: f(c),
+    };
+    let ops = vec![
+        start("edgeserver1a.contoso.com"),                       // 0
+        sample_operation(OperationKind::InvokePoolFailover),     // 1
+        stop("edgeserver2a.contoso.com"),                        // 2
+        start("edgeserver1b.contoso.com"),                       // 3
+        sample_operation(OperationKind::DisableSipFederation),   // 4
+        setup("edgeserver1a.contoso.com"),                       // 5
+        sample_operation(OperationKind::SetSiteFederationRoute), // 6
+        sample_operation(OperationKind::EnableSipFederation),    // 7
+        setup("edgeserver1b.contoso.com"),                       // 8
+        stop("edgeserver2b.contoso.com"),                        // 9
+        sample_operation(OperationKind::WaitForReplication),     // 10
+    ];
+    let bed = Bed::new(&seed_deployment(), json!({}));
+    let calls = edgefed::backend::LyncSystem::calls(&backend(&bed), &ops);
+    assert_eq!(
+        calls,
+        [
+            vec![0, 3], // one start fan-out
+            vec![1],    // the pool failover alone
+            vec![2, 9], // one stop fan-out
+            vec![4, 7], // the topology edits, staged together
+            vec![5, 8], // one setup fan-out
+            vec![6],    // Set-CsSite alone
+            vec![10],   // the replication wait alone
+        ]
+    );
+    // As many shells at once as --parallelism.
+    let mut config = bed.config();
+    config.parallelism = 3;
+    assert_eq!(
+        edgefed::backend::LyncSystem::max_concurrency(&with_state(&bed, config)),
+        3
+    );
+}

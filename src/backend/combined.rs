@@ -12,7 +12,7 @@ use super::{Applied, Backend, BackendError, DnsSystem, LyncSystem, Observation, 
 use crate::model::{DnsName, RecordType};
 use crate::plan::Operation;
 
-/// How many DNS updates or probes of one wave run at once.
+/// How many DNS updates or probes of one call run at once.
 const PARALLEL: usize = 16;
 
 /// The combined backend.
@@ -155,7 +155,7 @@ impl Combined {
                 results[i] = Some(r);
             }
         }
-        // DNS updates and probes of one wave are independent: run them
+        // DNS updates and probes of one call are independent: run them
         // concurrently, a bounded number at a time.
         let mut others = others.into_iter().peekable();
         while others.peek().is_some() {

@@ -89,7 +89,7 @@ pub trait LyncSystem: Send + Sync {
     /// [`BackendError::Refused`] with the system's message when it refuses.
     async fn apply(&self, operation: &Operation) -> Result<Applied, BackendError>;
 
-    /// Applies several independent operations (one wave of the plan's DAG)
+    /// Applies several independent operations (ready at the same time)
     /// together. Systems with a costly round trip override this; the
     /// default applies them one after another.
     async fn apply_batch(&self, operations: &[Operation]) -> Vec<Result<Applied, BackendError>> {
@@ -174,7 +174,7 @@ pub trait Backend: Send + Sync {
     /// [`BackendError::Refused`] with the system's message when it refuses.
     async fn apply(&self, operation: &Operation) -> Result<Applied, BackendError>;
 
-    /// Applies several independent operations (one wave of the plan's DAG)
+    /// Applies several independent operations (ready at the same time)
     /// together. Backends with a costly round trip override this; the default
     /// applies them one after another.
     async fn apply_batch(&self, operations: &[Operation]) -> Vec<Result<Applied, BackendError>> {

@@ -164,7 +164,7 @@ enum Plan {
     Stage,
     /// The publish step, with the document that will be published.
     Publish(String),
-    /// The wave's service fan-out of this operation's verb (sent as this
+    /// The call's service fan-out of this operation's verb (sent as this
     /// operation's step): each of its servers' answers is read from it.
     FanOut(String),
     /// A service operation whose server is in the fan-out of the operation
@@ -330,7 +330,7 @@ impl PowerShellBackend {
             }
             Operation::StartServices { .. } | Operation::StopServices { .. } | Operation::RunSetup { .. } => {
                 Plan::Done(Err(failed(format!(
-                    "{} is sent in its wave's fan-out (this is a bug in edgefed: please report it)",
+                    "{} is sent in its call's fan-out (this is a bug in edgefed: please report it)",
                     op.kind()
                 ))))
             }

@@ -348,8 +348,8 @@ pub fn computer_list(computers: &[Fqdn]) -> String {
 /// per server with `Edgefed-PerComputer` ([`PER_COMPUTER_HELPERS`]).
 ///
 /// `start-services` and `stop-services` are this body for their one server;
-/// the backend sends it once per wave for all the servers of the wave's
-/// starts (and once for its stops), and the observation once for every
+/// the backend sends it once for all the servers of the starts ready
+/// together (and once for the stops), and the observation once for every
 /// Edge server.
 #[must_use]
 pub fn service_fan_out(verb: ServiceVerb, computers: &str) -> Body {
