@@ -304,7 +304,7 @@ pub fn pause(st: &mut State, wait: impl FnOnce()) -> Result<(), String> {
         wait();
         return Ok(());
     };
-    write(path, st, false)?;
+    save(path, st)?;
     file.unlock().map_err(|e| format!("cannot unlock {path}.lock: {e}"))?;
     wait();
     file.lock().map_err(|e| format!("cannot lock {path}.lock: {e}"))?;
@@ -312,16 +312,14 @@ pub fn pause(st: &mut State, wait: impl FnOnce()) -> Result<(), String> {
     Ok(())
 }
 
-/// Writes the state atomically (temporary file, then rename).
+/// Writes the state atomically (temporary file, then rename). Not synced
+/// to disk: a test double's state only has to survive its own processes,
+/// and a sync per round trip (and per cmdlet that takes its time) would
+/// add its cost to every latency measurement.
 ///
 /// # Errors
 /// A message when the file cannot be written.
 pub fn save(path: &str, st: &State) -> Result<(), String> {
-    write(path, st, true)
-}
-
-/// Writes the state atomically, synced to disk when `sync`.
-fn write(path: &str, st: &State, sync: bool) -> Result<(), String> {
     let p = Path::new(path);
     let dir = p
         .parent()
@@ -330,9 +328,6 @@ fn write(path: &str, st: &State, sync: bool) -> Result<(), String> {
     let text = serde_json::to_vec_pretty(st).map_err(|e| e.to_string())?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| e.to_string())?;
     std::io::Write::write_all(&mut tmp, &text).map_err(|e| e.to_string())?;
-    if sync {
-        tmp.as_file().sync_all().map_err(|e| e.to_string())?;
-    }
     tmp.persist(p).map_err(|e| e.to_string())?;
     Ok(())
 }
