@@ -35,6 +35,14 @@
 //! It can take the time Lync takes (`latency`: per-cmdlet figures scaled by
 //! `EDGEFED_DOUBLE_LATENCY_SCALE`); fan-outs then run their servers
 //! concurrently up to `-ThrottleLimit` and record how many ran at once.
+//! Several doubles may run at once (edgefed runs independent round trips
+//! side by side): each holds a lock on the state (`<state>.lock`) while it
+//! works and lets it go while a cmdlet takes its time, and the state
+//! records the most shells and the most topology writes in flight at once
+//! (`maxShellsInFlight`, `maxTopologyWritesInFlight`: two topology writes
+//! at once would race), and Edge servers whose services were started
+//! before the latest CMS update reached them
+//! (`servicesStartedOnStaleReplica`).
 //!
 //! For scale tests, `estateSites: N` with an empty deployment generates an
 //! N-site estate (`estate`).

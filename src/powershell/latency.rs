@@ -5,7 +5,8 @@
 //! administrator following the procedures by hand spends it).
 //!
 //! Figures, in seconds: publish 60; CMS replication reaching the Edge
-//! servers 120 after a publish; Bootstrapper.exe 300 per server (run-setup
+//! servers 120 after a write to the store (a publish, `Set-CsSite`,
+//! `Set-CsEdgeServer`); Bootstrapper.exe 300 per server (run-setup
 //! first waits for replication, so it counts both); `Set-CsSite` and
 //! `Set-CsEdgeServer` 5; starting or stopping an Edge server's services
 //! 30; a pool or Central Management Server failover / failback 600. Topology
@@ -17,7 +18,7 @@ use serde_json::Value;
 
 /// `Publish-CsTopology`.
 pub const PUBLISH: f64 = 60.0;
-/// CMS replication reaching the Edge servers after a publish.
+/// CMS replication reaching the Edge servers after a write to the store.
 pub const REPLICATION: f64 = 120.0;
 /// Bootstrapper.exe on one Edge server.
 pub const BOOTSTRAPPER: f64 = 300.0;

@@ -6,7 +6,8 @@
 //! scales every figure; `EDGEFED_DOUBLE_LATENCY=NAME=SECONDS,…` overrides
 //! figures by name. Names and defaults (model seconds): `Publish-CsTopology`
 //! 60, `replication` 120 (CMS replication reaches the Edge servers this
-//! long after a publish; a replication wait sleeps until then),
+//! long after the last write to the store — a publish, `Set-CsSite`,
+//! `Set-CsEdgeServer`; a replication wait sleeps until then),
 //! `Bootstrapper.exe` 300 per server, `Set-CsSite` 5, `Set-CsEdgeServer` 5,
 //! `Start-CsWindowsService` and `Stop-CsWindowsService` 30 per server,
 //! `Invoke-CsPoolFailover`, `Invoke-CsPoolFailBack` and
@@ -15,6 +16,11 @@
 //! A fan-out (`Invoke-Command -ComputerName <list> -ThrottleLimit n`) runs
 //! its servers on worker threads, at most `n` at once, each sleeping its
 //! figure, and counts how many were in flight at most.
+//!
+//! While a cmdlet sleeps, the double lets go of its state (saved first,
+//! reloaded after: `state::pause`), so shells edgefed runs side by side
+//! act meanwhile; the state counts the shells and the topology writes in
+//! flight, and the most of each at once.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
