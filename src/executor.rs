@@ -9,9 +9,10 @@
 //! trip gets whatever is ready at once, split into the calls it asks for
 //! ([`Backend::calls`]: one fan-out to several servers, say), each call
 //! started as soon as a slot is free — so an action starts as soon as what
-//! it waits on has ended, not when a whole wave has. A failed action's success-dependents are not attempted, and so
-//! on transitively, each naming the direct predecessors that blocked it;
-//! independent branches and completion-dependents go on.
+//! it waits on has ended, not when a whole wave has. A failed action's
+//! success-dependents are not attempted, and so on transitively, each
+//! naming the direct predecessors that blocked it; independent branches
+//! and completion-dependents go on.
 //!
 //! A backend task that panics or is lost fails each of its actions with the
 //! panic's message (through [`BackendError::lost`]) and reports them
