@@ -189,7 +189,13 @@ pub fn exec_statement(st: &mut State, ctx: &mut Ctx, stmt: &[Tok]) -> Result<Out
         return Ok(Err(m));
     }
     if lower == "edgefed-waitreplication" {
-        super::latency::until_replicated(st)?;
+        // `Edgefed-WaitReplication <server> <write time> …`
+        let since = match cmd.positional.get(1) {
+            Some(Arg::Str(s) | Arg::Word(s)) => clock::parse(s),
+            Some(Arg::Var(v)) => ctx.vars.get(&v.to_ascii_lowercase()).and_then(|s| clock::parse(s)),
+            _ => None,
+        };
+        super::latency::until_replicated(st, since)?;
     } else {
         super::latency::sleep(st, &cmd.name)?;
     }

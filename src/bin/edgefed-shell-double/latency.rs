@@ -129,15 +129,21 @@ pub fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// Sleeps until CMS replication of the last write (`last_update_ms`,
-/// Unix milliseconds) has reached the Edge servers under the model, with
-/// the state let go meanwhile.
+/// Sleeps until CMS replication has brought the Edge servers the update a
+/// wait asks for — the first one created at or after `since` (the wait's
+/// write time, on the simulated clock), or the latest without one — under
+/// the model, with the state let go meanwhile. Later updates replicate
+/// later and do not hold it up.
 ///
 /// # Errors
 /// As [`scale`], [`figure`] and [`state::pause`].
-pub fn until_replicated(st: &mut State) -> Result<(), String> {
+pub fn until_replicated(st: &mut State, since: Option<i64>) -> Result<(), String> {
     let scale = scale()?;
-    let Some(published) = st.last_update_ms else {
+    let wanted = match since {
+        Some(since) => st.updates.iter().find(|u| u.creation >= since).or(st.updates.last()),
+        None => st.updates.last(),
+    };
+    let Some(published) = wanted.map(|u| u.at_ms) else {
         return Ok(());
     };
     if scale > 0.0 {

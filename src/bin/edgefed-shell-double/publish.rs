@@ -10,7 +10,7 @@ use edgefed::topology::TopologyDocument;
 use sha2::{Digest, Sha256};
 
 use super::site_routes;
-use super::state::State;
+use super::state::{State, Update};
 
 /// A write to the topology (a publish, `Set-CsSite`, `Set-CsEdgeServer`):
 /// the topology gets a new signature, GUID-shaped as Lync's.
@@ -32,7 +32,10 @@ pub fn new_signature(st: &mut State) {
 pub fn new_update(st: &mut State) {
     let previous = st.last_update_creation;
     st.last_update_creation = st.clock + 1;
-    st.last_update_ms = Some(super::latency::now_ms());
+    st.updates.push(Update {
+        creation: st.last_update_creation,
+        at_ms: super::latency::now_ms(),
+    });
     let edges: Vec<Fqdn> = st
         .deployment
         .edge_pools

@@ -64,6 +64,16 @@ impl Default for EdgeHost {
     }
 }
 
+/// An update of the Central Management store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Update {
+    /// Its `LastUpdateCreation`, on the simulated clock.
+    pub creation: i64,
+    /// When it was made (Unix milliseconds, real time).
+    pub at_ms: u64,
+}
+
 /// One `Invoke-Command` fan-out of a service cmdlet, as received.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -222,10 +232,10 @@ pub struct State {
     /// With an empty deployment: generate an estate of this many sites
     /// (see `estate`) when the state is loaded.
     pub estate_sites: usize,
-    /// When the last change to the Central Management store (a publish,
-    /// `Set-CsSite`, `Set-CsEdgeServer`) happened (Unix milliseconds, real
-    /// time): the latency model's replication is due a fixed time after it.
-    pub last_update_ms: Option<u64>,
+    /// Every update of the Central Management store (a publish,
+    /// `Set-CsSite`, `Set-CsEdgeServer`), oldest first: the latency model's
+    /// replication of each is due a fixed time after it was made.
+    pub updates: Vec<Update>,
     /// Shells (double processes) running now, and the most that ran at
     /// once: edgefed runs independent round trips side by side.
     pub shells_in_flight: usize,
