@@ -909,7 +909,7 @@ async fn run_setup_waits_for_replication_and_gives_up_when_bounded() {
                 "{message}"
             );
             // A replica that never catches up: named, with what to do.
-            assert!(message.contains("older than the publish at 2026-12-01T"), "{message}");
+            assert!(message.contains("older than the topology write at 2026-12-01T"), "{message}");
             assert!(
                 message.contains("run Invoke-CsManagementStoreReplication -ReplicaFqdn edgeserver1.contoso.com"),
                 "{message}"
