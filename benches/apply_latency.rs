@@ -49,18 +49,8 @@ fn scale() -> f64 {
         .unwrap_or(SCALE)
 }
 
-const SITE_DOWN: &str = "apiVersion: edgefed/v1
-kind: FederationTopology
-spec:
-  sites:
-    Site1: { federationRoute: edgepool2.contoso.com, xmppFederationRoute: edgepool2.contoso.com }
-    Site2: { federationRoute: edgepool2.contoso.com, xmppFederationRoute: edgepool2.contoso.com }
-  edgePools:
-    edgepool1.contoso.com: { nextHop: fepool2.contoso.com }
-  frontEndPools:
-    fepool1.contoso.com: { failedOver: true }
-    fepool3.contoso.com: { failedOver: true }
-";
+/// Site1 lost: federation moves to EdgePool2 and Site1's Front End pools fail over.
+const SITE_DOWN: &str = include_str!("../tests/fixtures/site-down.yaml");
 
 fn fail(message: String) -> ! {
     eprintln!("apply_latency bench: {message}");

@@ -754,53 +754,30 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_batching_backends_calls_run_side_by_side_and_what_waits_on_one_starts_when_it_ends() {
-        // #1 takes long; #3 waits only on the quick #2, so it must not
-        // wait for #1's call to end.
+        // #1 takes long; #3 waits only on the quick #2, so with two slots
+        // it must not wait for #1's call to end; with one, calls take turns.
         let actions = [
             action(1, "slow", &[]),
             action(2, "quick", &[]),
             action(3, "after-quick", &[2]),
         ];
-        let backend = Arc::new(Recorder {
-            limit: 2,
-            batches: true,
-            split: true,
-            sleepy: vec![sleepy("slow", 600)],
-            ..Default::default()
-        });
-        let (report, events) = run(&actions, backend.clone()).await;
-        assert!(report.complete());
-        assert_eq!(
-            events,
-            ["start 1", "start 2", "end 2", "start 3", "end 3", "end 1"],
-            "{events:?}"
-        );
-        assert_eq!(backend.max_in_flight.load(Ordering::SeqCst), 2);
-        assert_eq!(backend.waves.lock().unwrap().len(), 3, "a call per operation");
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_batching_backends_calls_wait_for_a_free_slot() {
-        let actions = [
-            action(1, "slow", &[]),
-            action(2, "quick", &[]),
-            action(3, "after-quick", &[2]),
-        ];
-        let backend = Arc::new(Recorder {
-            limit: 1,
-            batches: true,
-            split: true,
-            sleepy: vec![sleepy("slow", 600)],
-            ..Default::default()
-        });
-        let (report, events) = run(&actions, backend.clone()).await;
-        assert!(report.complete());
-        assert_eq!(
-            events,
-            ["start 1", "end 1", "start 2", "end 2", "start 3", "end 3"],
-            "{events:?}"
-        );
-        assert_eq!(backend.max_in_flight.load(Ordering::SeqCst), 1);
+        for (limit, expected) in [
+            (2, ["start 1", "start 2", "end 2", "start 3", "end 3", "end 1"]),
+            (1, ["start 1", "end 1", "start 2", "end 2", "start 3", "end 3"]),
+        ] {
+            let backend = Arc::new(Recorder {
+                limit,
+                batches: true,
+                split: true,
+                sleepy: vec![sleepy("slow", 600)],
+                ..Default::default()
+            });
+            let (report, events) = run(&actions, backend.clone()).await;
+            assert!(report.complete());
+            assert_eq!(events, expected, "{limit} slot(s)");
+            assert_eq!(backend.max_in_flight.load(Ordering::SeqCst), limit);
+            assert_eq!(backend.waves.lock().unwrap().len(), 3, "a call per operation");
+        }
     }
 
     /// A batching backend whose calls are whatever it was told to answer.

@@ -909,7 +909,10 @@ async fn run_setup_waits_for_replication_and_gives_up_when_bounded() {
                 "{message}"
             );
             // A replica that never catches up: named, with what to do.
-            assert!(message.contains("older than the topology write at 2026-12-01T"), "{message}");
+            assert!(
+                message.contains("older than the topology write at 2026-12-01T"),
+                "{message}"
+            );
             assert!(
                 message.contains("run Invoke-CsManagementStoreReplication -ReplicaFqdn edgeserver1.contoso.com"),
                 "{message}"
@@ -2248,22 +2251,8 @@ async fn a_site_failover_runs_independent_calls_side_by_side_never_two_topology_
     };
     let ps = std::sync::Arc::new(PowerShellBackend::new(config));
     let observed = ps.observe().await.expect("observe");
-    let desired = edgefed::document::parse(
-        "site-down.yaml",
-        b"apiVersion: edgefed/v1
-kind: FederationTopology
-spec:
-  sites:
-    Site1: { federationRoute: edgepool2.contoso.com, xmppFederationRoute: edgepool2.contoso.com }
-    Site2: { federationRoute: edgepool2.contoso.com, xmppFederationRoute: edgepool2.contoso.com }
-  edgePools:
-    edgepool1.contoso.com: { nextHop: fepool2.contoso.com }
-  frontEndPools:
-    fepool1.contoso.com: { failedOver: true }
-    fepool3.contoso.com: { failedOver: true }
-",
-    )
-    .expect("document");
+    let desired =
+        edgefed::document::parse("site-down.yaml", include_bytes!("fixtures/site-down.yaml")).expect("document");
     let plan = edgefed::plan::plan(&desired, &observed.deployment).expect("plan");
     let writes = plan
         .actions

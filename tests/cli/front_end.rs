@@ -15,22 +15,7 @@ fn f(s: &str) -> Fqdn {
 
 /// Site1 lost: SIP and XMPP federation move to EdgePool2, EdgePool1's next
 /// hop leaves the failed fepool1, and the Site1 Front End pools fail over.
-const SITE_DOWN: &str = "apiVersion: edgefed/v1
-kind: FederationTopology
-spec:
-  sites:
-    Site1: { federationRoute: edgepool2.contoso.com, xmppFederationRoute: edgepool2.contoso.com }
-    Site2: { federationRoute: edgepool2.contoso.com, xmppFederationRoute: edgepool2.contoso.com }
-  edgePools:
-    edgepool1.contoso.com: { nextHop: fepool2.contoso.com }
-  frontEndPools:
-    fepool1.contoso.com: { failedOver: true }
-    fepool3.contoso.com: { failedOver: true }
-  dns:
-    - zone: contoso.com
-      xmpp: { host: xmpp.contoso.com, ttl: 300 }
-      sip: { host: sip.contoso.com, ttl: 300, moveAddress: true }
-";
+const SITE_DOWN: &str = include_str!("../fixtures/site-down.yaml");
 
 /// The kinds that write to the Central Management store.
 const WRITES: [&str; 10] = [
