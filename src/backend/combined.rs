@@ -97,8 +97,8 @@ impl Backend for Combined {
     }
 
     async fn apply_batch(&self, ops: &[Operation]) -> Vec<Result<Applied, BackendError>> {
-        self.apply_wave(ops)
-            .instrument(tracing::info_span!("wave", actions = ops.len()))
+        self.apply_call(ops)
+            .instrument(tracing::info_span!("call", actions = ops.len()))
             .await
     }
 
@@ -137,9 +137,9 @@ impl Backend for Combined {
 }
 
 impl Combined {
-    /// One wave of a batching backend: the Lync operations in one call, the
+    /// One call of a batching backend: the Lync operations in one call, the
     /// DNS updates and probes each in its own `action` span.
-    async fn apply_wave(&self, ops: &[Operation]) -> Vec<Result<Applied, BackendError>> {
+    async fn apply_call(&self, ops: &[Operation]) -> Vec<Result<Applied, BackendError>> {
         let mut lync = Vec::new();
         let mut others = Vec::new();
         for (i, op) in ops.iter().enumerate() {
