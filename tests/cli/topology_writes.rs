@@ -153,8 +153,9 @@ fn a_lab_file_without_staged_against_still_reads() {
     assert_eq!(lab.staged_against, None);
 }
 
-/// The waves of a plan's DAG (Kahn levels, by id within a level): the order
-/// a batching backend applies it in.
+/// The waves of a plan's DAG (Kahn levels, by id within a level): one of
+/// the orders the DAG allows other than the printed one (the PowerShell
+/// backend runs whatever is ready side by side).
 fn wave_order(actions: &[Action]) -> Vec<&Action> {
     let mut done = BTreeSet::new();
     let mut out = Vec::new();
@@ -174,8 +175,8 @@ fn wave_order(actions: &[Action]) -> Vec<&Action> {
 fn seed_failback_applied_wave_by_wave_converges_with_one_publish_and_no_write_before_it() {
     // The lab's own executor applies one action at a time in printed order,
     // where the phase tie-break happens to put the publish before the XMPP
-    // routes; any other order the DAG allows must work as well. The waves
-    // are the order the PowerShell backend sends.
+    // routes; any other order the DAG allows must work as well, level by
+    // level here.
     let desired = edgefed::document::parse("failback.yaml", &std::fs::read(example("failback.yaml")).unwrap()).unwrap();
     let mut lab = Scenario::XmppFailedOver.lab().unwrap();
     let observed = lab.topology.signature.clone();
