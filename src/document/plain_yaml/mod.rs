@@ -63,3 +63,73 @@ fn plain_character(c: char) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn full(text: &str) -> serde_json::Value {
+        serde_saphyr::from_str_with_options(text, crate::document::budget::options(text.len()))
+            .unwrap_or_else(|e| panic!("{e}: {text}"))
+    }
+
+    #[test]
+    fn plain_scalars_are_typed_as_the_full_parser_types_them_or_left_to_it() {
+        let read = [
+            "edge1.contoso.com",
+            "Site 1",
+            "_xmpp-server._tcp.contoso.com",
+            "192.0.2.1",
+            "42",
+            "-3",
+            "0",
+            "true",
+            "false",
+            "null",
+            "'07'",
+            "\"yes\"",
+            "running",
+        ];
+        for scalar in read {
+            let text = format!("a: {scalar}\nb: [{scalar}]\nc: {{ d: {scalar} }}\n");
+            let quick: serde_json::Value = from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+            assert_eq!(quick, full(&text), "{text}");
+        }
+        let left = [
+            "yes",
+            "No",
+            "on",
+            "~",
+            "Null",
+            "TRUE",
+            "07",
+            "1.5",
+            "1e3",
+            "0x1f",
+            ".inf",
+            "nan",
+            "+1",
+            "1_000",
+            "2001:db8::1",
+        ];
+        for scalar in left {
+            let text = format!("a: {scalar}\n");
+            assert!(from_str::<serde_json::Value>(&text).is_err(), "{text}");
+        }
+    }
+
+    #[test]
+    fn text_with_a_character_outside_the_subset_is_left_to_the_full_parser() {
+        for text in [
+            "a: b\u{1}\n",
+            "a: b\r\n",
+            "\u{feff}a: b\n",
+            "a: b\u{85}c\n",
+            "a: b\u{2028}c\n",
+        ] {
+            assert!(from_str::<serde_json::Value>(text).is_err(), "{text:?}");
+        }
+        let quick: serde_json::Value = from_str("a: héllo\n").expect("printable text");
+        assert_eq!(quick, full("a: héllo\n"));
+    }
+}
