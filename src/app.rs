@@ -59,6 +59,19 @@ pub fn print(text: &str) {
     let _ = out.flush();
 }
 
+/// Streams output that holds no terminal escape sequence (JSON, which
+/// escapes every control character) to stdout as `write` produces it,
+/// without first building it as one string and without the colour
+/// stripping [`print`] does, which has nothing to strip there. Errors
+/// (a closed pipe) are ignored, as [`print`] ignores them.
+pub fn print_streamed(write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>) {
+    let mut out = std::io::BufWriter::with_capacity(STREAM_BUFFER_BYTES, std::io::stdout().lock());
+    let _ = write(&mut out).and_then(|()| out.flush());
+}
+
+/// The buffer [`print_streamed`] fills before each write to stdout.
+const STREAM_BUFFER_BYTES: usize = 256 * 1024;
+
 /// Writes a note or a warning to stderr, unless `-q` was given. With `-q`
 /// a plan's warnings are still part of the plan printed on stdout.
 pub fn note(text: &str) {

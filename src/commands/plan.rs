@@ -59,16 +59,11 @@ pub(crate) fn make_plan(settings: &Settings, desired: &Desired, access: Access) 
 
 /// Renders a plan in the requested format.
 pub(crate) fn render(format: OutputFormat, plan: &Plan, doc: &PlanDocument) -> Result<String, Error> {
-    render_with(format, plan, doc, false)
-}
-
-/// Renders a plan; `explain` adds why each action waits (human output only).
-fn render_with(format: OutputFormat, plan: &Plan, doc: &PlanDocument, explain: bool) -> Result<String, Error> {
+    let observed = doc.observed.state.as_ref();
     Ok(match format {
-        OutputFormat::Human if explain => render::human::plan_explained(plan),
-        OutputFormat::Human => render::human::plan(plan),
+        OutputFormat::Human => human(plan, false),
         OutputFormat::Json => doc.to_json(),
-        OutputFormat::Markdown => render::markdown::plan(plan, doc.observed.state.as_ref()),
+        OutputFormat::Markdown => render::markdown::plan(plan, observed),
         OutputFormat::Powershell => {
             // The runbook carries the plan's warnings (unreachable servers,
             // manual DNS steps) as comments at its top, and stderr repeats them.
@@ -77,7 +72,7 @@ fn render_with(format: OutputFormat, plan: &Plan, doc: &PlanDocument, explain: b
                 app::note(&format!("warning: {w}"));
                 text.push_str(&format!("# WARNING: {w}\n"));
             }
-            text.push_str(&crate::powershell::runbook(&plan.actions, doc.observed.state.as_ref()));
+            text.push_str(&crate::powershell::runbook(&plan.actions, observed));
             text
         }
         OutputFormat::Yaml | OutputFormat::Github => {
@@ -85,6 +80,15 @@ fn render_with(format: OutputFormat, plan: &Plan, doc: &PlanDocument, explain: b
             String::new()
         }
     })
+}
+
+/// The plan for people; `explain` adds why each action waits.
+fn human(plan: &Plan, explain: bool) -> String {
+    if explain {
+        render::human::plan_explained(plan)
+    } else {
+        render::human::plan(plan)
+    }
 }
 
 /// Refuses a format a plan cannot be printed in; `command` names the command
@@ -123,19 +127,48 @@ pub fn run(settings: &Settings, args: &PlanArgs) -> Outcome {
         dns_unreadable: _,
         rt: _rt,
     } = make_plan(settings, &desired, Access::Read)?;
-    let doc = PlanDocument::new(&plan, &desired, backend.name(), &observed);
-    if let Some(out) = &args.out {
-        app::write_file(out, doc.to_json().as_bytes())?;
-        app::note(&format!(
-            "edgefed: plan written to {} (apply it with `edgefed reconcile --plan {}`)",
-            out.display(),
-            out.display()
-        ));
-    }
-    print(&render_with(format, &plan, &doc, args.explain)?);
-    Ok(if args.detailed_exitcode && !plan.in_sync() {
+    let backend_name = backend.name();
+    // A backend that only read changes nothing when it goes; the lab's holds
+    // a whole copy of the lab, freed before the plan is rendered.
+    drop(backend);
+    let outcome = if args.detailed_exitcode && !plan.in_sync() {
         exit::DRIFT
     } else {
         exit::SUCCESS
-    })
+    };
+    if format == OutputFormat::Human {
+        match &args.out {
+            Some(out) => save(
+                out,
+                &PlanDocument::with_observation(&plan, &desired, backend_name, observed),
+            )?,
+            None => drop(observed),
+        }
+        print(&human(&plan, args.explain));
+        return Ok(outcome);
+    }
+    let doc = PlanDocument::with_observation(&plan, &desired, backend_name, observed);
+    if let Some(out) = &args.out {
+        save(out, &doc)?;
+    }
+    if format == OutputFormat::Json {
+        // The document carries all the JSON needs.
+        drop(plan);
+        drop(desired);
+        app::print_streamed(|out| doc.write_json(out));
+    } else {
+        print(&render(format, &plan, &doc)?);
+    }
+    Ok(outcome)
+}
+
+/// Writes the plan JSON to `out` (`plan --out`).
+fn save(out: &std::path::Path, doc: &PlanDocument) -> Result<(), Error> {
+    app::write_file(out, doc.to_json().as_bytes())?;
+    app::note(&format!(
+        "edgefed: plan written to {} (apply it with `edgefed reconcile --plan {}`)",
+        out.display(),
+        out.display()
+    ));
+    Ok(())
 }

@@ -6,6 +6,7 @@ mod desired;
 pub mod file;
 mod load;
 mod observed;
+pub mod plain_yaml;
 pub mod shape;
 mod validate;
 

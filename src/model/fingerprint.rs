@@ -47,9 +47,26 @@ use super::{CentralManagement, Computer, Deployment, DnsRecord, EdgePool, Failov
 pub(super) fn fingerprint(deployment: &Deployment) -> String {
     use sha2::{Digest, Sha256};
     let input = FingerprintInputV1::from(deployment);
-    // Strings, numbers, booleans and string-keyed maps: serialising cannot fail.
-    let bytes = serde_json::to_vec(&input).unwrap_or_default();
-    hex::encode(&Sha256::digest(&bytes)[..16])
+    // Hashed as it is written, without holding the JSON text (tens of
+    // megabytes for a large estate). Strings, numbers, booleans and
+    // string-keyed maps: serialising cannot fail.
+    let mut hasher = Hashing(Sha256::new());
+    let _ = serde_json::to_writer(std::io::BufWriter::with_capacity(64 * 1024, &mut hasher), &input);
+    hex::encode(&hasher.0.finalize()[..16])
+}
+
+/// A writer that feeds what is written to a hash.
+struct Hashing<D>(D);
+
+impl<D: sha2::Digest> std::io::Write for Hashing<D> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Version 1 of the fingerprint input (see the module documentation).

@@ -35,6 +35,13 @@ impl Fqdn {
     /// # Errors
     /// [`FqdnError`] when `s` is not an RFC 1123 host name of two or more labels.
     pub fn parse(s: &str) -> Result<Self, FqdnError> {
+        let trimmed = Self::check(s)?;
+        Ok(Self(trimmed.to_ascii_lowercase()))
+    }
+
+    /// Validates `s` as [`Fqdn::parse`] does, and returns it without its
+    /// trailing dot.
+    fn check(s: &str) -> Result<&str, FqdnError> {
         let trimmed = s.strip_suffix('.').unwrap_or(s);
         if trimmed.is_empty() {
             return Err(FqdnError::Empty);
@@ -42,8 +49,8 @@ impl Fqdn {
         if trimmed.len() > 253 {
             return Err(FqdnError::TooLong { len: trimmed.len() });
         }
-        let labels: Vec<&str> = trimmed.split('.').collect();
-        for label in &labels {
+        let mut labels = 0;
+        for label in trimmed.split('.') {
             let ok = !label.is_empty()
                 && label.len() <= 63
                 && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
@@ -51,16 +58,17 @@ impl Fqdn {
                 && !label.ends_with('-');
             if !ok {
                 return Err(FqdnError::BadLabel {
-                    label: (*label).to_string(),
+                    label: label.to_string(),
                 });
             }
+            labels += 1;
         }
-        if labels.len() < 2 {
+        if labels < 2 {
             return Err(FqdnError::SingleLabel {
                 name: trimmed.to_string(),
             });
         }
-        Ok(Self(trimmed.to_ascii_lowercase()))
+        Ok(trimmed)
     }
 
     /// The lower-case name.
@@ -78,8 +86,14 @@ impl Fqdn {
 
 impl TryFrom<String> for Fqdn {
     type Error = FqdnError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        Self::parse(&s)
+    /// As [`Fqdn::parse`], keeping the string's own buffer when it is
+    /// already in the stored form (lower-case, no trailing dot), as names
+    /// read from files usually are.
+    fn try_from(mut s: String) -> Result<Self, Self::Error> {
+        let len = Self::check(&s)?.len();
+        s.truncate(len);
+        s.make_ascii_lowercase();
+        Ok(Self(s))
     }
 }
 
@@ -104,6 +118,17 @@ mod tests {
         let a = Fqdn::parse("EdgePool1.Contoso.com").unwrap();
         assert_eq!(a.as_str(), "edgepool1.contoso.com");
         assert_eq!(a, Fqdn::parse("edgepool1.contoso.com.").unwrap());
+    }
+
+    #[test]
+    fn a_name_read_from_a_file_is_stored_as_a_parsed_one() {
+        for name in ["edge1.contoso.com", "Edge1.CONTOSO.com.", "a-b.c"] {
+            assert_eq!(Fqdn::try_from(name.to_string()), Fqdn::parse(name), "{name}");
+        }
+        for bad in ["", ".", "edge1", "edge_1.contoso.com", "a..b"] {
+            assert!(Fqdn::try_from(bad.to_string()).is_err(), "{bad}");
+            assert_eq!(Fqdn::try_from(bad.to_string()), Fqdn::parse(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -193,6 +193,13 @@ impl PlanDocument {
     /// The wire form of `plan`.
     #[must_use]
     pub fn new(plan: &Plan, desired: &Desired, backend: &str, observed: &Deployment) -> Self {
+        Self::with_observation(plan, desired, backend, observed.clone())
+    }
+
+    /// As [`PlanDocument::new`], keeping the observation itself rather than
+    /// a copy of it (a large estate's observation is tens of megabytes).
+    #[must_use]
+    pub fn with_observation(plan: &Plan, desired: &Desired, backend: &str, observed: Deployment) -> Self {
         Self {
             format_version: PLAN_FORMAT_VERSION,
             desired: DesiredRef {
@@ -202,7 +209,7 @@ impl PlanDocument {
             observed: ObservedRef {
                 backend: backend.to_string(),
                 fingerprint: observed.fingerprint(),
-                state: Some(observed.clone()),
+                state: Some(observed),
             },
             in_sync: plan.in_sync(),
             changes: plan.changes.clone(),
@@ -257,6 +264,16 @@ impl PlanDocument {
         let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
         s.push('\n');
         s
+    }
+
+    /// Writes [`PlanDocument::to_json`]'s text to `out` as it is made,
+    /// without holding it whole.
+    ///
+    /// # Errors
+    /// The writer's error.
+    pub fn write_json(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        serde_json::to_writer_pretty(&mut *out, self).map_err(std::io::Error::from)?;
+        out.write_all(b"\n")
     }
 }
 
@@ -407,6 +424,41 @@ mod tests {
             &mut out,
         );
         assert_eq!(out, vec!["/sites/a~1b.c/x: 1 → 2".to_string()]);
+    }
+
+    #[test]
+    fn the_streamed_json_is_the_json_text() {
+        let action = ActionWire::from(&start_after(vec![Dependency {
+            on: 1,
+            wait: Wait::Success,
+            reason: "after \u{1b}[31m\"the route\"".into(),
+        }]));
+        let doc = PlanDocument {
+            format_version: PLAN_FORMAT_VERSION,
+            desired: DesiredRef {
+                file: "d.yaml".into(),
+                sha256: "00".into(),
+            },
+            observed: ObservedRef {
+                backend: "lab".into(),
+                fingerprint: "ff".into(),
+                state: Some(Deployment::default()),
+            },
+            in_sync: false,
+            changes: Vec::new(),
+            actions: vec![action],
+            warnings: vec!["w".into()],
+            summary: Summary {
+                actions: 1,
+                topology_publishes: 0,
+            },
+        };
+        let mut streamed = Vec::new();
+        doc.write_json(&mut streamed).expect("written");
+        let text = String::from_utf8(streamed).expect("UTF-8");
+        assert_eq!(text, doc.to_json());
+        assert!(text.ends_with("}\n"), "{text}");
+        assert!(!text.contains('\u{1b}'), "control characters are escaped: {text}");
     }
 
     #[test]

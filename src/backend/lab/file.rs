@@ -178,17 +178,13 @@ impl LabFile {
     /// # Errors
     /// [`LabFileError::Invalid`] with the position of the problem.
     pub fn parse(path: &Path, text: &str) -> Result<Self, LabFileError> {
-        let options = crate::document::budget::options(text.len());
-        let lab: LabV1 = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
-            let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
-            let message = crate::document::yaml_message(&e);
-            LabFileError::Invalid {
-                path: path.to_path_buf(),
-                line,
-                column,
-                message,
+        let lab = match crate::document::plain_yaml::from_str::<LabV1>(text) {
+            Ok(lab) => lab,
+            Err(why) => {
+                tracing::debug!("{}: read with the full YAML parser ({why})", path.display());
+                Self::parse_yaml(path, text)?
             }
-        })?;
+        };
         if lab.api_version != "edgefed/v1" || lab.kind != "Lab" {
             return Err(LabFileError::Invalid {
                 path: path.to_path_buf(),
@@ -201,6 +197,21 @@ impl LabFile {
             });
         }
         Ok(lab.into())
+    }
+
+    /// Reads lab YAML with the full parser, which locates every error.
+    fn parse_yaml(path: &Path, text: &str) -> Result<LabV1, LabFileError> {
+        let options = crate::document::budget::options(text.len());
+        serde_saphyr::from_str_with_options(text, options).map_err(|e| {
+            let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+            let message = crate::document::yaml_message(&e);
+            LabFileError::Invalid {
+                path: path.to_path_buf(),
+                line,
+                column,
+                message,
+            }
+        })
     }
 
     /// Reads the lab at `path` as it stands: the file, and the operations

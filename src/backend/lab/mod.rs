@@ -328,7 +328,9 @@ impl LyncSystem for LabBackend {
     }
 
     async fn observe(&self) -> Result<Observation, BackendError> {
-        let lab = self.snapshot();
+        // Read in place: the observation is the one copy made of the lab.
+        let store = self.store();
+        let lab = &store.lab;
         self.session
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -358,7 +360,7 @@ impl LyncSystem for LabBackend {
 impl DnsSystem for LabBackend {
     async fn observe(&self, _managed: &[(DnsName, RecordType)]) -> Result<DnsObservation, BackendError> {
         Ok(DnsObservation {
-            records: self.snapshot().dns,
+            records: self.store().lab.dns.clone(),
             warnings: Vec::new(),
             unreadable: None,
         })

@@ -985,6 +985,143 @@ mod tests {
         ]
     }
 
+    /// A lab in the generated estates' style (flow mappings for servers,
+    /// a flow sequence of addresses, an empty `faults` and `log`).
+    fn estate_lab(sites: usize) -> String {
+        let mut s = String::from("apiVersion: edgefed/v1\nkind: Lab\ntopology:\n  signature: 00000000\n  sites:\n");
+        for i in 0..sites {
+            s.push_str(&format!(
+                "    Site{i}: {{ federationRoute: edge0.contoso.com, xmppFederationRoute: edge0.contoso.com }}\n"
+            ));
+        }
+        s.push_str("  edgePools:\n");
+        for p in 0..2 * sites {
+            s.push_str(&format!(
+                "    edge{p}.contoso.com:\n      site: Site{}\n      sipFederation: {}\n      xmppFederation: true\n      nextHop: fe{p}.contoso.com\n      externalAddresses: [192.0.2.{}]\n      computers:\n        edge{p}-0.contoso.com: {{ reachable: true, services: running }}\n",
+                p % sites,
+                p == 0,
+                p + 1
+            ));
+        }
+        s.push_str("  frontEndPools:\n");
+        for f in 0..2 * sites {
+            s.push_str(&format!(
+                "    fe{f}.contoso.com:\n      site: Site{}\n      mediaEdgePool: edge{f}.contoso.com\n      backupPool: fe{}.contoso.com\n      failedOver: false\n",
+                f % sites,
+                (f + 1) % (2 * sites)
+            ));
+        }
+        s.push_str("dns:\n  - { name: _xmpp-server._tcp.contoso.com, type: SRV, ttl: 300, priority: 0, weight: 100, port: 5269, target: xmpp.contoso.com }\n  - { name: xmpp.contoso.com, type: A, ttl: 300, addresses: [192.0.2.1] }\nfaults: []\nlog: []\n");
+        s
+    }
+
+    fn full<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, serde_saphyr::Error> {
+        serde_saphyr::from_str_with_options(text, crate::document::budget::options(text.len()))
+    }
+
+    fn quick<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, crate::document::plain_yaml::Unsupported> {
+        crate::document::plain_yaml::from_str(text)
+    }
+
+    #[test]
+    fn the_quick_reader_reads_every_lab_edgefed_writes_as_the_full_parser_does() {
+        let mut texts: Vec<String> = Vec::new();
+        for s in Scenario::ALL {
+            texts.push(s.text().to_string());
+            texts.push(s.lab().expect("scenario").to_yaml());
+        }
+        texts.push(estate_lab(3));
+        texts.push(LabFile::from(full::<LabV1>(&estate_lab(3)).expect("estate")).to_yaml());
+        for text in &texts {
+            let quick: LabV1 = quick(text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+            assert_eq!(quick, full::<LabV1>(text).expect("valid"), "{text}");
+        }
+    }
+
+    #[test]
+    fn the_quick_reader_reads_operations_as_the_full_parser_does_or_leaves_them_to_it() {
+        let ops: Vec<OperationV1> = every_operation().iter().map(OperationV1::from).collect();
+        let text = serde_saphyr::to_string(&ops).expect("written");
+        let expected: Vec<OperationV1> = full(&text).expect("valid");
+        assert_eq!(expected, ops);
+        if let Ok(read) = quick::<Vec<OperationV1>>(&text) {
+            assert_eq!(read, ops, "{text}");
+        }
+        // Without the IPv6 addresses, which only the full parser reads
+        // inside an operation, the quick reader reads them all.
+        let v4_only: Vec<OperationV1> = ops
+            .into_iter()
+            .filter(|o| !format!("{o:?}").contains("2001:"))
+            .collect();
+        let text = serde_saphyr::to_string(&v4_only).expect("written");
+        assert_eq!(
+            quick::<Vec<OperationV1>>(&text).unwrap_or_else(|e| panic!("{e}\n{text}")),
+            v4_only
+        );
+    }
+
+    #[test]
+    fn a_damaged_lab_the_quick_reader_accepts_the_full_parser_reads_the_same() {
+        // Small edits of valid labs, at random places: whatever the quick
+        // reader makes of one, the full parser must make too.
+        let bases = [
+            Scenario::XmppFailedOver.text().to_string(),
+            Scenario::Healthy.lab().expect("scenario").to_yaml(),
+            estate_lab(2),
+        ];
+        for (seed, base) in (7..).zip(bases) {
+            let mut rng = fastrand::Rng::with_seed(seed);
+            let (mut accepted, tried) = (0, 1_500);
+            for _ in 0..tried {
+                let text = damaged(&base, &mut rng);
+                if let Ok(quick) = quick::<LabV1>(&text) {
+                    accepted += 1;
+                    match full::<LabV1>(&text) {
+                        Ok(full) => assert_eq!(quick, full, "{text}"),
+                        Err(e) => panic!("the quick reader accepted what the full parser refuses ({e}):\n{text}"),
+                    }
+                }
+            }
+            assert!(
+                accepted > tried / 20,
+                "only {accepted} of {tried} edits were read quickly"
+            );
+        }
+    }
+
+    /// `text` with one or two small edits: an inserted fragment, a few
+    /// characters deleted, or a line repeated.
+    fn damaged(text: &str, rng: &mut fastrand::Rng) -> String {
+        const FRAGMENTS: [&str; 35] = [
+            " ", "\n", ":", ": ", "- ", "#", " #", "'", "\"", "{", "}", "[", "]", ",", "&a ", "*a", "!!str ", "|", "~",
+            "null", "yes", "0", "07", "1.5", "-", "\t", "true", "x", "? ", "\u{1}", "\u{85}", "\u{feff}", "\r\n",
+            "---\n", "é",
+        ];
+        let mut text = text.to_string();
+        for _ in 0..rng.usize(1..=2) {
+            let mut at = rng.usize(0..=text.len());
+            while !text.is_char_boundary(at) {
+                at -= 1;
+            }
+            match rng.u8(0..3) {
+                0 => text.insert_str(at, FRAGMENTS[rng.usize(0..FRAGMENTS.len())]),
+                1 if at < text.len() => {
+                    let end = (at + rng.usize(1..4)).min(text.len());
+                    if text.is_char_boundary(end) {
+                        text.replace_range(at..end, "");
+                    }
+                }
+                _ => {
+                    let line_end = text[at..].find('\n').map_or(text.len(), |n| at + n);
+                    let line_start = text[..at].rfind('\n').map_or(0, |n| n + 1);
+                    let line = text[line_start..line_end].to_string();
+                    text.insert_str(line_start, &format!("{line}\n"));
+                }
+            }
+        }
+        text
+    }
+
     #[test]
     fn every_built_in_scenario_reads_writes_and_reads_back_equal() {
         for s in Scenario::ALL {
