@@ -211,6 +211,13 @@ impl PowerShellBackend {
         self.record.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Puts `pool`'s entry of the failover record back to `before` (its
+    /// failover failed), under the record's lock.
+    fn put_back(&self, record: &FailoverRecord, pool: &Fqdn, before: Option<bool>) -> Result<(), BackendError> {
+        let _record = self.record_lock();
+        record.set(pool, before)
+    }
+
     /// The `-Credential …` the Edge servers are reached with (empty: the
     /// current identity).
     fn edge_credential(&self) -> &'static str {
@@ -733,10 +740,7 @@ impl LyncSystem for PowerShellBackend {
             .into_iter()
             .enumerate()
             .map(|(i, result)| match (result, recorded_before.get(&i)) {
-                (Err(e), Some((pool, before))) => match {
-                    let _record = self.record_lock();
-                    record.set(pool, *before)
-                } {
+                (Err(e), Some((pool, before))) => match self.put_back(&record, pool, *before) {
                     Ok(()) => Err(e),
                     Err(undo) => Err(failed(format!(
                         "{e}; and edgefed's failover record could not be put back ({undo}): check {} before reconciling again",
