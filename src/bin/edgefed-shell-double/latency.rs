@@ -5,9 +5,10 @@
 //! `EDGEFED_DOUBLE_LATENCY_SCALE` (a number ≥ 0; default 0 = no sleeping)
 //! scales every figure; `EDGEFED_DOUBLE_LATENCY=NAME=SECONDS,…` overrides
 //! figures by name. Names and defaults (model seconds): `Publish-CsTopology`
-//! 60, `replication` 120 (CMS replication reaches the Edge servers this
-//! long after the last write to the store — a publish, `Set-CsSite`,
-//! `Set-CsEdgeServer`; a replication wait sleeps until then),
+//! 60, `replication` 120 (CMS replication brings the Edge servers each
+//! update of the store — a publish, `Set-CsSite`, `Set-CsEdgeServer` —
+//! this long after it was made; a replication wait sleeps until the update
+//! it waits for has arrived),
 //! `Bootstrapper.exe` 300 per server, `Set-CsSite` 5, `Set-CsEdgeServer` 5,
 //! `Start-CsWindowsService` and `Stop-CsWindowsService` 30 per server,
 //! `Invoke-CsPoolFailover`, `Invoke-CsPoolFailBack` and

@@ -236,8 +236,8 @@ pub struct State {
     /// `Set-CsSite`, `Set-CsEdgeServer`), oldest first: the latency model's
     /// replication of each is due a fixed time after it was made.
     pub updates: Vec<Update>,
-    /// Shells (double processes) running now, and the most that ran at
-    /// once: edgefed runs independent round trips side by side.
+    /// Shells (double processes) running now: edgefed runs independent
+    /// round trips side by side.
     pub shells_in_flight: usize,
     /// The most shells that ran at once.
     pub max_shells_in_flight: usize,
