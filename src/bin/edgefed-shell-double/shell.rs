@@ -123,6 +123,31 @@ fn words(body: &[Tok]) -> Vec<&str> {
         .collect()
 }
 
+/// The properties the first `Edgefed-Record '<name>',…` of `toks` keeps,
+/// or `None` when it keeps every one (no names given, or no such call).
+fn record_selection(toks: &[Tok]) -> Option<Vec<String>> {
+    let at = toks
+        .iter()
+        .position(|t| matches!(t, Tok::Word(w) if w.eq_ignore_ascii_case("Edgefed-Record")))?;
+    let mut names = Vec::new();
+    for t in &toks[at + 1..] {
+        match t {
+            Tok::Str(name) => names.push(name.clone()),
+            Tok::Punct(',') => {}
+            _ => break,
+        }
+    }
+    (!names.is_empty()).then_some(names)
+}
+
+/// `record` with only the properties named in `names` that it has, as
+/// `Edgefed-Record` keeps them (`-contains`: case ignored).
+fn select(record: &mut Value, names: &[String]) {
+    if let Value::Object(props) = record {
+        props.retain(|k, _| names.iter().any(|n| n.eq_ignore_ascii_case(k)));
+    }
+}
+
 fn run_step(st: &mut State, ctx: &mut Ctx, results: &Map<String, Value>, body: &[Tok]) -> Result<Value, String> {
     let w = words(body);
     let ok = |value: Vec<Value>| json!({ "ok": true, "value": value, "warnings": [] });
@@ -142,12 +167,29 @@ fn run_step(st: &mut State, ctx: &mut Ctx, results: &Map<String, Value>, body: &
         _ if w.first() == Some(&"foreach") && w.contains(&"Edgefed-ServiceState") => {
             Some(answers::windows_services(st, results))
         }
-        _ if w.first() == Some(&"foreach") && w.contains(&"Edgefed-Backup") => Some(answers::backups(st, results)),
+        _ if w.first() == Some(&"foreach") && w.contains(&"Edgefed-Backup") => {
+            // The helper flattens each relationship with its own selection.
+            let keep = ctx.helpers.get("edgefed-backup").and_then(|h| record_selection(h));
+            Some(answers::backups(st, results).map(|mut all| {
+                for backup in &mut all {
+                    if let (Some(names), Some(Value::Array(rels))) = (&keep, backup.get_mut("Relationship")) {
+                        rels.iter_mut().for_each(|r| select(r, names));
+                    }
+                }
+                all
+            }))
+        }
         _ => None,
     };
     if let Some(a) = answer {
+        let keep = record_selection(body).filter(|_| w.first() != Some(&"foreach"));
         return Ok(match a {
-            Ok(v) => ok(v),
+            Ok(mut v) => {
+                if let Some(names) = keep {
+                    v.iter_mut().for_each(|r| select(r, &names));
+                }
+                ok(v)
+            }
             Err(m) => json!({ "ok": false, "message": m }),
         });
     }
