@@ -44,7 +44,10 @@
 //!
 //! Size: the answer holds the whole published topology and a record per
 //! site, pool and Edge server (about 180 MiB at 10,000 sites), so each
-//! cmdlet's objects carry only the properties read here (`read`).
+//! cmdlet's objects carry only the properties read here (`read`), the
+//! answer has its own bound (`super::output_bound`), and the topology
+//! document's facts are read on a second thread while the cmdlets' answers
+//! are read on this one.
 
 use std::collections::BTreeMap;
 
@@ -215,27 +218,29 @@ fn site_name_of(value: &str) -> String {
     strip_role(value).to_string()
 }
 
-/// Turns the observe reply into an [`Observed`].
-///
-/// # Errors
-/// [`BackendError::Failed`] naming the cmdlet (and property) when a required
-/// cmdlet failed or returned an object without a required property.
-#[allow(clippy::too_many_lines)]
-pub fn parse_observation(mut reply: impl Steps) -> Result<Observed, BackendError> {
-    let reply = &mut reply;
-    let mut warnings = Vec::new();
-    // Moved out of the reply, not copied: at 10,000 sites it is most of it.
-    let topology_xml = match reply.take_text("topology")? {
-        Ok(Some(xml)) => xml,
-        Ok(None) => return Err(BackendError::failed("`Get-CsTopology -AsXml` returned no document")),
-        Err(message) => {
-            return Err(BackendError::failed(format!(
-                "`Get-CsTopology -AsXml` failed: {message}"
-            )));
-        }
-    };
-    let signature = signature_of(&topology_xml)?;
+/// What observation reads from the cmdlets' answers (all but the
+/// topology document and the Front End and Central Management steps).
+struct Answers {
+    sites: BTreeMap<String, Site>,
+    /// Each pool's computers, as text (see `read_answers`).
+    raw_computers: BTreeMap<Fqdn, Vec<String>>,
+    /// The Edge pools' facts as `Get-CsService -EdgeServer` gives them.
+    facts: TopologyFacts,
+    edge_sites: BTreeMap<Fqdn, String>,
+    products: BTreeMap<Fqdn, Product>,
+    /// Each Edge server's services.
+    states: BTreeMap<Fqdn, Computer>,
+}
 
+/// Reads the sites, pools, Edge services, Edge servers' services and
+/// replication steps. Warnings about Edge pools go to `warnings`; those
+/// about Edge servers (unreachable, not replicated) to `later`, shown
+/// after the topology document's. Each step's tree is dropped once read.
+fn read_answers(
+    reply: &mut impl Steps,
+    warnings: &mut Vec<String>,
+    later: &mut Vec<String>,
+) -> Result<Answers, BackendError> {
     // Sites and their routes.
     let site_values = required_step(reply, "sites", "Get-CsSite")?;
     let mut sites = BTreeMap::new();
@@ -254,6 +259,7 @@ pub fn parse_observation(mut reply: impl Steps) -> Result<Observed, BackendError
             },
         );
     }
+    drop(site_values);
 
     // Pools and their computers.
     let pool_values = required_step(reply, "pools", "Get-CsPool")?;
@@ -267,13 +273,7 @@ pub fn parse_observation(mut reply: impl Steps) -> Result<Observed, BackendError
         };
         raw_computers.insert(pool, r.list(&["Computers"]));
     }
-    let computers_of = |pool: &Fqdn| -> Result<Vec<Fqdn>, BackendError> {
-        raw_computers
-            .get(pool)
-            .map(|list| list.iter().map(|c| fqdn_of("Get-CsPool", "Computers", c)).collect())
-            .unwrap_or_else(|| Ok(Vec::new()))
-    };
-
+    drop(pool_values);
     // Edge services.
     let edge_values = required_step(reply, "edgeServices", "Get-CsService -EdgeServer")?;
     let mut facts = TopologyFacts::default();
@@ -313,24 +313,7 @@ pub fn parse_observation(mut reply: impl Steps) -> Result<Observed, BackendError
         facts.next_hop.insert(pool.clone(), next_hop);
         edge_sites.insert(pool, site);
     }
-
-    // Prefer the topology document's view of the flags (it is what edits act on).
-    match TopologyFacts::from_topology(&topology_xml) {
-        Ok(from_doc) => {
-            for (pool, sip) in &from_doc.sip_federation {
-                if facts.sip_federation.get(pool).is_some_and(|s| s != sip) {
-                    warnings.push(format!(
-                        "Edge pool {pool}: the topology document says SIP federation is {}, Get-CsService -EdgeServer says otherwise (is the published topology enabled? run Enable-CsTopology)",
-                        if *sip { "on" } else { "off" }
-                    ));
-                }
-            }
-            facts.merge_from(from_doc);
-        }
-        Err(e) => warnings.push(format!(
-            "the published topology could not be read ({e}); flags come from Get-CsService -EdgeServer and external addresses are unknown"
-        )),
-    }
+    drop(edge_values);
 
     // Edge computers' services.
     let mut states: BTreeMap<Fqdn, Computer> = BTreeMap::new();
@@ -347,7 +330,7 @@ pub fn parse_observation(mut reply: impl Steps) -> Result<Observed, BackendError
                             .all(|(_, status)| status.eq_ignore_ascii_case("Running")),
                 ),
                 Err(failure) => {
-                    warnings.push(failure.explain(&answer.computer));
+                    later.push(failure.explain(&answer.computer));
                     (false, false)
                 }
             };
@@ -379,12 +362,88 @@ pub fn parse_observation(mut reply: impl Steps) -> Result<Observed, BackendError
                 && let Ok(f) = Fqdn::parse(&replica)
                 && states.contains_key(&f)
             {
-                warnings.push(format!(
+                later.push(format!(
                     "CMS replication has not reached Edge server {f} (UpToDate = False)"
                 ));
             }
         }
     }
+
+    Ok(Answers {
+        sites,
+        raw_computers,
+        facts,
+        edge_sites,
+        products,
+        states,
+    })
+}
+
+/// Turns the observe reply into an [`Observed`].
+///
+/// # Errors
+/// [`BackendError::Failed`] naming the cmdlet (and property) when a required
+/// cmdlet failed or returned an object without a required property.
+#[allow(clippy::too_many_lines)]
+pub fn parse_observation(mut reply: impl Steps) -> Result<Observed, BackendError> {
+    let reply = &mut reply;
+    let mut warnings = Vec::new();
+    // Moved out of the reply, not copied: at 10,000 sites it is most of it.
+    let topology_xml = match reply.take_text("topology")? {
+        Ok(Some(xml)) => xml,
+        Ok(None) => return Err(BackendError::failed("`Get-CsTopology -AsXml` returned no document")),
+        Err(message) => {
+            return Err(BackendError::failed(format!(
+                "`Get-CsTopology -AsXml` failed: {message}"
+            )));
+        }
+    };
+    let signature = signature_of(&topology_xml)?;
+
+    // The document's facts are read on a thread of their own while the
+    // cmdlets' answers are read here: at 10,000 sites each takes seconds,
+    // and neither needs the other until the Edge pools are put together.
+    let mut later = Vec::new();
+    let (from_doc, answers) = std::thread::scope(|scope| {
+        let from_doc = scope.spawn(|| TopologyFacts::from_topology(&topology_xml));
+        let answers = read_answers(reply, &mut warnings, &mut later);
+        let from_doc = from_doc.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (from_doc, answers)
+    });
+    let Answers {
+        sites,
+        raw_computers,
+        mut facts,
+        edge_sites,
+        products,
+        states,
+    } = answers?;
+    let computers_of = |pool: &Fqdn| -> Result<Vec<Fqdn>, BackendError> {
+        raw_computers
+            .get(pool)
+            .map(|list| list.iter().map(|c| fqdn_of("Get-CsPool", "Computers", c)).collect())
+            .unwrap_or_else(|| Ok(Vec::new()))
+    };
+
+    // Prefer the topology document's view of the flags (it is what edits act on).
+    match from_doc {
+        Ok(from_doc) => {
+            for (pool, sip) in &from_doc.sip_federation {
+                if facts.sip_federation.get(pool).is_some_and(|s| s != sip) {
+                    warnings.push(format!(
+                        "Edge pool {pool}: the topology document says SIP federation is {}, Get-CsService -EdgeServer says otherwise (is the published topology enabled? run Enable-CsTopology)",
+                        if *sip { "on" } else { "off" }
+                    ));
+                }
+            }
+            facts.merge_from(from_doc);
+        }
+        Err(e) => warnings.push(format!(
+            "the published topology could not be read ({e}); flags come from Get-CsService -EdgeServer and external addresses are unknown"
+        )),
+    }
+
+    warnings.extend(later);
 
     let mut edge_pools = BTreeMap::new();
     for (pool, site) in edge_sites {
