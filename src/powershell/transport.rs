@@ -292,10 +292,13 @@ impl LazyReply {
             .ok_or_else(|| BackendError::failed("the Management Shell's result is not text where a step was located"))
     }
 
-    /// Where the document of step `key` lies, when the step ran and its
+    /// Where the document of step `key` starts, when the step ran and its
     /// value is one string (or a list whose first item is a string): the
-    /// string token's range.
-    fn document_token(&self, key: &str) -> Result<Option<std::ops::Range<usize>>, BackendError> {
+    /// offset of the string token's opening quote. Its end is found when it
+    /// is decoded ([`super::json_text::decode_leading_token`]): the step's
+    /// syntax is checked here, so the document is not scanned again to
+    /// find it.
+    fn document_start(&self, key: &str) -> Result<Option<usize>, BackendError> {
         use serde_json::value::RawValue;
         let Some(range) = self.steps.get(key).cloned() else {
             return Ok(None);
@@ -309,17 +312,13 @@ impl LazyReply {
         let Some(value) = fields.get("value").filter(|_| ok) else {
             return Ok(None);
         };
-        let token = if value.get().starts_with('[') {
-            serde_json::from_str::<Vec<&RawValue>>(value.get())
-                .ok()
-                .and_then(|items| items.first().copied())
-        } else {
-            Some(*value)
+        let raw = value.get();
+        // A list's first item: after `[` and any JSON whitespace.
+        let offset = match raw.strip_prefix('[') {
+            Some(items) => 1 + items.len() - items.trim_start_matches([' ', '\t', '\n', '\r']).len(),
+            None => 0,
         };
-        Ok(token.filter(|t| t.get().starts_with('"')).map(|t| {
-            let start = t.get().as_ptr() as usize - base;
-            start..start + t.get().len()
-        }))
+        Ok((raw.as_bytes().get(offset) == Some(&b'"')).then(|| raw.as_ptr() as usize - base + offset))
     }
 }
 
@@ -422,16 +421,17 @@ impl Steps for LazyReply {
     /// that is not a string, an escape the decoder refuses) is read as by
     /// [`Steps::take`], with the same outcome and messages.
     fn take_text(&mut self, key: &str) -> Result<Result<Option<String>, String>, BackendError> {
-        let Some(token) = self.document_token(key)? else {
+        let Some(start) = self.document_start(key)? else {
             return default_take_text(self, key);
         };
-        let Some(len) = self
+        let Some((token_len, len)) = self
             .text
-            .get_mut(token.clone())
-            .and_then(super::json_text::decode_in_place)
+            .get_mut(start..)
+            .and_then(super::json_text::decode_leading_token)
         else {
             return default_take_text(self, key);
         };
+        let token = start..start + token_len;
         self.steps.remove(key);
         let mut rest = Vec::with_capacity(self.steps.values().map(ExactSizeIterator::len).sum());
         for range in self.steps.values_mut() {
