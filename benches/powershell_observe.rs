@@ -12,11 +12,13 @@
 //!
 //! `EDGEFED_BENCH_SITES` changes the estate's size (default 10,000).
 //!
-//! Last runs (release build, 2-core machine shared with other builds,
-//! load about 1.2): 10,000 sites — answer 179.9 MiB, peak RSS 406 MiB =
-//! 2.26× (met), own time 2.46–2.79 s wall, 2.90–3.25 s CPU (met; at load
-//! 2–4, 2.6–3.6 s wall); 1,000 sites — answer 17.9 MiB, peak 43.9 MiB =
-//! 2.45×, own time 214 ms. See the README's Benchmarks section.
+//! Last runs (release build, 2-core machine shared with other builds; the
+//! double writes its JSON as Windows PowerShell 5.1 does, `<>&'` escaped):
+//! 10,000 sites — answer 199.2 MiB, peak RSS 406 MiB = 2.04× (met), own
+//! time 3.30–3.68 s wall, 3.06–3.21 s CPU at load 3 (NOT met there; before
+//! that escaping, 2.46–2.79 s wall at load 1.2); 1,000 sites — answer
+//! 19.8 MiB, peak 44.0 MiB = 2.22×, own time 429 ms. See the README's
+//! Benchmarks section.
 
 use std::io::Write as _;
 use std::process::{Command, Stdio};

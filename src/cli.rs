@@ -176,7 +176,7 @@ pub struct Global {
     pub parallelism: u16,
     /// The most MiB edgefed reads of the Management Shell's answer to the
     /// observe script (PowerShell backend), 1 to 16384: that answer holds
-    /// the whole published topology, about 180 MiB at 10,000 sites, and
+    /// the whole published topology, about 200 MiB at 10,000 sites, and
     /// edgefed needs up to about 3 times it in memory. Every other script's
     /// answer is bounded at 64 MiB.
     #[arg(long, global = true, env = "EDGEFED_PS_MAX_OBSERVE_MIB", value_name = "MIB",

@@ -11,7 +11,7 @@ pub const MAX_DATA_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The default bound on the Management Shell's answer to the observe
 /// script, in MiB: 512. That answer carries the whole published topology
-/// and one record per site, pool and Edge server — about 180 MiB for
+/// and one record per site, pool and Edge server — about 200 MiB for
 /// 10,000 sites of two Edge pools and two Front End pools each — and
 /// edgefed needs up to about three times it in memory. `--ps-max-observe-mib`
 /// (`EDGEFED_PS_MAX_OBSERVE_MIB`) sets another, up to

@@ -43,7 +43,7 @@
 //! reported `false`.
 //!
 //! Size: the answer holds the whole published topology and a record per
-//! site, pool and Edge server (about 180 MiB at 10,000 sites), so each
+//! site, pool and Edge server (about 200 MiB at 10,000 sites), so each
 //! cmdlet's objects carry only the properties read here (`read`), the
 //! answer has its own bound (`super::output_bound`), and the topology
 //! document's facts are read on a second thread while the cmdlets' answers

@@ -5,7 +5,7 @@
 //! [`crate::limits::MAX_DATA_BYTES`] (64 MiB), and a shell printing more is
 //! taken to have run away — what its script did is unknown. The observe
 //! answer carries the whole published topology and one record per site,
-//! pool and Edge server, about 180 MiB at 10,000 sites, so it has its own,
+//! pool and Edge server, about 200 MiB at 10,000 sites, so it has its own,
 //! larger bound ([`crate::limits::DEFAULT_OBSERVE_ANSWER_MIB`] unless
 //! `--ps-max-observe-mib` / `EDGEFED_PS_MAX_OBSERVE_MIB` says otherwise).
 //! Observing changes nothing, so passing it is a plain failure that names
