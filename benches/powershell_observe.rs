@@ -15,10 +15,9 @@
 //! Last runs (release build, 2-core machine shared with other builds; the
 //! double writes its JSON as Windows PowerShell 5.1 does, `<>&'` escaped):
 //! 10,000 sites — answer 199.2 MiB, peak RSS 406 MiB = 2.04× (met), own
-//! time 3.30–3.68 s wall, 3.06–3.21 s CPU at load 3 (NOT met there; before
-//! that escaping, 2.46–2.79 s wall at load 1.2); 1,000 sites — answer
-//! 19.8 MiB, peak 44.0 MiB = 2.22×, own time 429 ms. See the README's
-//! Benchmarks section.
+//! time 2.35–2.67 s wall, 2.74–3.13 s CPU at load 0.8–1.6 (met; 3.3–3.7 s
+//! wall at load 3); 1,000 sites — answer 19.8 MiB, peak 43.7 MiB = 2.21×,
+//! own time 205 ms at load 0.9. See the README's Benchmarks section.
 
 use std::io::Write as _;
 use std::process::{Command, Stdio};
