@@ -21,13 +21,14 @@ pub struct Cli {
 }
 
 /// The options that read an environment variable, by clap id.
-pub const ENV_OPTIONS: [(&str, &str); 6] = [
+pub const ENV_OPTIONS: [(&str, &str); 7] = [
     ("backend", "EDGEFED_BACKEND"),
     ("lock", "EDGEFED_LOCK"),
     ("lab", "EDGEFED_LAB"),
     ("dns_server", "EDGEFED_DNS_SERVER"),
     ("resolver", "EDGEFED_RESOLVER"),
     ("probe_ca_file", "EDGEFED_PROBE_CA_FILE"),
+    ("ps_max_observe_mib", "EDGEFED_PS_MAX_OBSERVE_MIB"),
 ];
 
 impl Cli {
@@ -173,6 +174,15 @@ pub struct Global {
     #[arg(long, global = true, default_value = "8", value_name = "N",
           value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,
+    /// The most MiB edgefed reads of the Management Shell's answer to the
+    /// observe script (PowerShell backend), 1 to 16384: that answer holds
+    /// the whole published topology, about 200 MiB at 10,000 sites, and
+    /// edgefed needs up to about 3 times it in memory. Every other script's
+    /// answer is bounded at 64 MiB.
+    #[arg(long, global = true, env = "EDGEFED_PS_MAX_OBSERVE_MIB", value_name = "MIB",
+          default_value_t = crate::limits::DEFAULT_OBSERVE_ANSWER_MIB,
+          value_parser = clap::value_parser!(u16).range(1..=i64::from(crate::limits::MAX_OBSERVE_ANSWER_MIB)))]
+    pub ps_max_observe_mib: u16,
     /// Bound on each DNS query / update and each port probe: seconds or a
     /// duration (`5s`, `1m`), at most 7 days.
     #[arg(long, global = true, default_value = "5s", value_name = "DURATION")]

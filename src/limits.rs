@@ -5,8 +5,21 @@
 
 /// The cap on a lab file, a saved plan, a topology document and the
 /// Management Shell's output (and error output) of one script: 64 MiB; a
-/// large deployment's topology is a few MiB.
+/// large deployment's topology is a few MiB. The observe script's output
+/// has its own bound ([`DEFAULT_OBSERVE_ANSWER_MIB`]).
 pub const MAX_DATA_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The default bound on the Management Shell's answer to the observe
+/// script, in MiB: 512. That answer carries the whole published topology
+/// and one record per site, pool and Edge server — about 200 MiB for
+/// 10,000 sites of two Edge pools and two Front End pools each — and
+/// edgefed needs up to about three times it in memory. `--ps-max-observe-mib`
+/// (`EDGEFED_PS_MAX_OBSERVE_MIB`) sets another, up to
+/// [`MAX_OBSERVE_ANSWER_MIB`].
+pub const DEFAULT_OBSERVE_ANSWER_MIB: u16 = 512;
+
+/// The most `--ps-max-observe-mib` accepts: 16,384 MiB (16 GiB).
+pub const MAX_OBSERVE_ANSWER_MIB: u16 = 16_384;
 
 /// The cap on small files: a TSIG key file, a CA file, the
 /// failover record, a lock file: 1 MiB.

@@ -118,6 +118,7 @@ impl Settings {
                 config.timeouts = timeouts;
                 config.backup_dir.clone_from(&g.backup_dir);
                 config.parallelism = u32::from(g.parallelism);
+                config.max_observe_mib = u64::from(g.ps_max_observe_mib);
                 Some(config)
             }
             BackendKind::Lab => {
@@ -421,6 +422,25 @@ mod tests {
             assert_eq!(e.exit_code(), 64, "{bad}");
             assert!(e.to_string().starts_with(&format!("--x {bad}: ")), "{e}");
             assert!(e.to_string().contains(says), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_observe_answer_bound_is_set_in_mib_within_its_range() {
+        let bound = |args: &[&str]| {
+            let mut all = vec!["--backend", "powershell"];
+            all.extend_from_slice(args);
+            settings(&all)
+                .expect("settings")
+                .powershell
+                .expect("powershell")
+                .max_observe_mib
+        };
+        assert_eq!(bound(&[]), u64::from(crate::limits::DEFAULT_OBSERVE_ANSWER_MIB));
+        assert_eq!(bound(&["--ps-max-observe-mib", "2048"]), 2048);
+        for bad in ["0", "16385", "lots"] {
+            let e = Cli::try_parse_from(["edgefed", "--ps-max-observe-mib", bad, "observe"]).expect_err(bad);
+            assert!(e.to_string().contains("--ps-max-observe-mib"), "{bad}: {e}");
         }
     }
 

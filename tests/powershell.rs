@@ -548,6 +548,32 @@ async fn observe_reads_the_deployment_in_one_round_trip() {
     );
 }
 
+/// A generated estate (the benchmark's shape, 150 sites) is observed whole
+/// with the observe answer's own bound; a bound below the answer's size
+/// stops the read with an error naming the bound and how to raise it.
+#[tokio::test]
+async fn observe_of_an_estate_is_bounded_by_its_own_limit_which_names_how_to_raise_it() {
+    let bed = Bed::new(&Deployment::default(), json!({ "estateSites": 150 }));
+    let obs = backend(&bed).observe().await.unwrap();
+    assert_eq!(obs.deployment.sites.len(), 150);
+    assert_eq!(obs.deployment.edge_pools.len(), 300);
+    assert_eq!(obs.deployment.front_end_pools.len(), 300);
+    assert!(
+        obs.deployment
+            .edge_pools
+            .values()
+            .all(|p| p.computers.len() == 4 && p.computers.values().all(|c| c.reachable))
+    );
+    let mut config = bed.config();
+    config.max_observe_mib = 1;
+    let e = with_state(&bed, config).observe().await.unwrap_err();
+    assert!(matches!(e, BackendError::Failed { .. }), "{e:?}");
+    let text = e.to_string();
+    for part in ["passed 1 MiB", "--ps-max-observe-mib", "EDGEFED_PS_MAX_OBSERVE_MIB"] {
+        assert!(text.contains(part), "{part}: {text}");
+    }
+}
+
 /// The Central Management Server as Microsoft's failover page finds it: its
 /// pool, down when `ActiveMasterFqdn` is empty, and the backup database the
 /// topology defines (the one its service does not depend on).

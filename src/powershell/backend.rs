@@ -35,6 +35,7 @@ use super::commands::{
 use super::config::PowerShellConfig;
 use super::failover_record::FailoverRecord;
 use super::observe::{Observed, observe_script, parse_observation, signature_of};
+use super::output_bound::OutputBound;
 use super::quote::{ps_value, quote_literal};
 use super::remoting::parse_answers;
 use super::script::Script;
@@ -560,7 +561,13 @@ impl LyncSystem for PowerShellBackend {
     /// cmdlet or property is missing.
     async fn observe(&self) -> Result<Observation, BackendError> {
         let script = observe_script(self.config.edge_credential_file.as_deref(), self.config.parallelism)?;
-        let reply = self.transport.run_lazy(script, self.config.timeouts.observe).await?;
+        let bound = OutputBound::Observe {
+            mib: self.config.max_observe_mib,
+        };
+        let reply = self
+            .transport
+            .run_lazy(script, self.config.timeouts.observe, bound)
+            .await?;
         let mut observed = parse_observation(reply)?;
         let record = FailoverRecord::in_dir(&self.config.backup_dir).load()?;
         for (pool, p) in &mut observed.deployment.front_end_pools {

@@ -189,6 +189,9 @@ pub struct PowerShellConfig {
     /// How many Edge servers one fan-out works on at once
     /// (`Invoke-Command -ThrottleLimit`, `--parallelism`).
     pub parallelism: u32,
+    /// The most MiB read of the observe script's answer
+    /// (`--ps-max-observe-mib`; see [`super::output_bound`]).
+    pub max_observe_mib: u64,
 }
 
 /// The default of `--parallelism`.
@@ -207,6 +210,7 @@ impl PowerShellConfig {
             backup_dir: PathBuf::from(".edgefed/backups"),
             timeouts: Timeouts::default(),
             parallelism: DEFAULT_PARALLELISM,
+            max_observe_mib: u64::from(crate::limits::DEFAULT_OBSERVE_ANSWER_MIB),
         })
     }
 

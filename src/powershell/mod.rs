@@ -12,6 +12,8 @@
 //!   backend's scripts send it and [`runbook`] prints it, as a plan an
 //!   administrator can review and run by hand.
 //! - [`quote`] makes every value placed into a script a single-quoted literal.
+//! - [`output_bound`] bounds what edgefed reads of one script's output (the
+//!   observe answer has its own, larger bound).
 
 mod backend;
 pub mod body;
@@ -23,6 +25,7 @@ pub mod failover_record;
 mod json_text;
 pub mod latency;
 pub mod observe;
+pub mod output_bound;
 pub mod quote;
 pub mod records;
 pub mod remoting;

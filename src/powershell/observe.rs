@@ -41,6 +41,13 @@
 //! `remoting`) and what to do.
 //! `setup_pending` cannot be observed from the Management Shell and is
 //! reported `false`.
+//!
+//! Size: the answer holds the whole published topology and a record per
+//! site, pool and Edge server (about 200 MiB at 10,000 sites), so each
+//! cmdlet's objects carry only the properties read here (`read`), the
+//! answer has its own bound (`super::output_bound`), and the topology
+//! document's facts are read on a second thread while the cmdlets' answers
+//! are read on this one.
 
 use std::collections::BTreeMap;
 
@@ -64,8 +71,41 @@ use crate::model::{
 pub const OBSERVE_HELPERS: &[&str] = &[
     "function Edgefed-Computers([string]$p) { foreach ($x in @($edgefedR['pools'].value)) { if ([string]$x.Identity -eq $p -or [string]$x.Fqdn -eq $p) { $x.Computers } } }",
     "function Edgefed-EdgeComputers { foreach ($p in @($edgefedR['edgeServices'].value)) { foreach ($x in @(Edgefed-Computers ([string]$p.PoolFqdn))) { [string]$x } } }",
-    "function Edgefed-Backup([string]$p) { try { [ordered]@{ PoolFqdn = $p; Relationship = @(Get-CsPoolBackupRelationship -PoolFqdn $p -ErrorAction Stop | Edgefed-Record); Error = $null } } catch { [ordered]@{ PoolFqdn = $p; Relationship = @(); Error = $_.Exception.Message } } }",
+    "function Edgefed-Backup([string]$p) { try { [ordered]@{ PoolFqdn = $p; Relationship = @(Get-CsPoolBackupRelationship -PoolFqdn $p -ErrorAction Stop | Edgefed-Record 'BackupPoolFqdn','BackupPool'); Error = $null } } catch { [ordered]@{ PoolFqdn = $p; Relationship = @(); Error = $_.Exception.Message } } }",
 ];
+
+/// The properties observation reads of each cmdlet's objects (every name
+/// a version may use): the script asks for these only, so the answer
+/// carries nothing that is thrown away — at 10,000 sites the unread
+/// properties were about a third of the non-topology part of it.
+/// The Central Management steps keep every property: the service's
+/// dependency on its database is found in whichever property lists it.
+mod read {
+    pub const SITE: &[&str] = &["Identity", "FederationRoute", "XmppFederationRoute"];
+    pub const EDGE_SERVICE: &[&str] = &[
+        "PoolFqdn",
+        "Identity",
+        "SiteId",
+        "Site",
+        "Registrar",
+        "AccessEdgeExternalSipPort",
+        "XmppListeningPort",
+        "Version",
+        "DependentServiceList",
+    ];
+    /// `PoolFqdn` is also what the backup step loops over.
+    pub const REGISTRAR: &[&str] = &["PoolFqdn", "Identity", "SiteId", "Site"];
+    /// `Identity`, `Fqdn` and `Computers` are also what `Edgefed-Computers` reads.
+    pub const POOL: &[&str] = &["Identity", "Fqdn", "Computers"];
+    pub const REPLICA: &[&str] = &["ReplicaFqdn", "UpToDate"];
+}
+
+/// `<cmdlet> | Edgefed-Record '<property>',…`: the cmdlet's objects with
+/// only `properties`.
+fn records_of(cmdlet: &str, properties: &[&str]) -> String {
+    let names: Vec<String> = properties.iter().map(|p| format!("'{p}'")).collect();
+    format!("{cmdlet} | Edgefed-Record {}", names.join(","))
+}
 
 /// The step that observes every Edge server's services: the servers of
 /// every Edge pool, then one fan-out to all of them (none: nothing sent).
@@ -105,11 +145,17 @@ pub fn observe_script(credential_file: Option<&str>, parallelism: u32) -> Result
     let windows_services =
         windows_services_step(credential, parallelism).map_err(|e| BackendError::failed(e.to_string()))?;
     s.step("topology", "(Get-CsTopology -AsXml).ToString()");
-    s.step("sites", "Get-CsSite | Edgefed-Record");
-    s.step("edgeServices", "Get-CsService -EdgeServer | Edgefed-Record");
-    s.step("registrars", "Get-CsService -Registrar | Edgefed-Record");
-    s.step("pools", "Get-CsPool | Edgefed-Record");
-    s.step("replication", "Get-CsManagementStoreReplicationStatus | Edgefed-Record");
+    s.step("sites", &records_of("Get-CsSite", read::SITE));
+    s.step(
+        "edgeServices",
+        &records_of("Get-CsService -EdgeServer", read::EDGE_SERVICE),
+    );
+    s.step("registrars", &records_of("Get-CsService -Registrar", read::REGISTRAR));
+    s.step("pools", &records_of("Get-CsPool", read::POOL));
+    s.step(
+        "replication",
+        &records_of("Get-CsManagementStoreReplicationStatus", read::REPLICA),
+    );
     s.step("centralManagement", "Get-CsService -CentralManagement | Edgefed-Record");
     s.step(
         "centralManagementStatus",
@@ -172,27 +218,29 @@ fn site_name_of(value: &str) -> String {
     strip_role(value).to_string()
 }
 
-/// Turns the observe reply into an [`Observed`].
-///
-/// # Errors
-/// [`BackendError::Failed`] naming the cmdlet (and property) when a required
-/// cmdlet failed or returned an object without a required property.
-#[allow(clippy::too_many_lines)]
-pub fn parse_observation(mut reply: impl Steps) -> Result<Observed, BackendError> {
-    let reply = &mut reply;
-    let mut warnings = Vec::new();
-    // Moved out of the reply, not copied: at 10,000 sites it is most of it.
-    let topology_xml = match reply.take_text("topology")? {
-        Ok(Some(xml)) => xml,
-        Ok(None) => return Err(BackendError::failed("`Get-CsTopology -AsXml` returned no document")),
-        Err(message) => {
-            return Err(BackendError::failed(format!(
-                "`Get-CsTopology -AsXml` failed: {message}"
-            )));
-        }
-    };
-    let signature = signature_of(&topology_xml)?;
+/// What observation reads from the cmdlets' answers (all but the
+/// topology document and the Front End and Central Management steps).
+struct Answers {
+    sites: BTreeMap<String, Site>,
+    /// Each pool's computers, as text (see `read_answers`).
+    raw_computers: BTreeMap<Fqdn, Vec<String>>,
+    /// The Edge pools' facts as `Get-CsService -EdgeServer` gives them.
+    facts: TopologyFacts,
+    edge_sites: BTreeMap<Fqdn, String>,
+    products: BTreeMap<Fqdn, Product>,
+    /// Each Edge server's services.
+    states: BTreeMap<Fqdn, Computer>,
+}
 
+/// Reads the sites, pools, Edge services, Edge servers' services and
+/// replication steps. Warnings about Edge pools go to `warnings`; those
+/// about Edge servers (unreachable, not replicated) to `later`, shown
+/// after the topology document's. Each step's tree is dropped once read.
+fn read_answers(
+    reply: &mut impl Steps,
+    warnings: &mut Vec<String>,
+    later: &mut Vec<String>,
+) -> Result<Answers, BackendError> {
     // Sites and their routes.
     let site_values = required_step(reply, "sites", "Get-CsSite")?;
     let mut sites = BTreeMap::new();
@@ -211,6 +259,7 @@ pub fn parse_observation(mut reply: impl Steps) -> Result<Observed, BackendError
             },
         );
     }
+    drop(site_values);
 
     // Pools and their computers.
     let pool_values = required_step(reply, "pools", "Get-CsPool")?;
@@ -224,13 +273,7 @@ pub fn parse_observation(mut reply: impl Steps) -> Result<Observed, BackendError
         };
         raw_computers.insert(pool, r.list(&["Computers"]));
     }
-    let computers_of = |pool: &Fqdn| -> Result<Vec<Fqdn>, BackendError> {
-        raw_computers
-            .get(pool)
-            .map(|list| list.iter().map(|c| fqdn_of("Get-CsPool", "Computers", c)).collect())
-            .unwrap_or_else(|| Ok(Vec::new()))
-    };
-
+    drop(pool_values);
     // Edge services.
     let edge_values = required_step(reply, "edgeServices", "Get-CsService -EdgeServer")?;
     let mut facts = TopologyFacts::default();
@@ -270,24 +313,7 @@ pub fn parse_observation(mut reply: impl Steps) -> Result<Observed, BackendError
         facts.next_hop.insert(pool.clone(), next_hop);
         edge_sites.insert(pool, site);
     }
-
-    // Prefer the topology document's view of the flags (it is what edits act on).
-    match TopologyFacts::from_topology(&topology_xml) {
-        Ok(from_doc) => {
-            for (pool, sip) in &from_doc.sip_federation {
-                if facts.sip_federation.get(pool).is_some_and(|s| s != sip) {
-                    warnings.push(format!(
-                        "Edge pool {pool}: the topology document says SIP federation is {}, Get-CsService -EdgeServer says otherwise (is the published topology enabled? run Enable-CsTopology)",
-                        if *sip { "on" } else { "off" }
-                    ));
-                }
-            }
-            facts.merge_from(from_doc);
-        }
-        Err(e) => warnings.push(format!(
-            "the published topology could not be read ({e}); flags come from Get-CsService -EdgeServer and external addresses are unknown"
-        )),
-    }
+    drop(edge_values);
 
     // Edge computers' services.
     let mut states: BTreeMap<Fqdn, Computer> = BTreeMap::new();
@@ -304,7 +330,7 @@ pub fn parse_observation(mut reply: impl Steps) -> Result<Observed, BackendError
                             .all(|(_, status)| status.eq_ignore_ascii_case("Running")),
                 ),
                 Err(failure) => {
-                    warnings.push(failure.explain(&answer.computer));
+                    later.push(failure.explain(&answer.computer));
                     (false, false)
                 }
             };
@@ -336,12 +362,88 @@ pub fn parse_observation(mut reply: impl Steps) -> Result<Observed, BackendError
                 && let Ok(f) = Fqdn::parse(&replica)
                 && states.contains_key(&f)
             {
-                warnings.push(format!(
+                later.push(format!(
                     "CMS replication has not reached Edge server {f} (UpToDate = False)"
                 ));
             }
         }
     }
+
+    Ok(Answers {
+        sites,
+        raw_computers,
+        facts,
+        edge_sites,
+        products,
+        states,
+    })
+}
+
+/// Turns the observe reply into an [`Observed`].
+///
+/// # Errors
+/// [`BackendError::Failed`] naming the cmdlet (and property) when a required
+/// cmdlet failed or returned an object without a required property.
+#[allow(clippy::too_many_lines)]
+pub fn parse_observation(mut reply: impl Steps) -> Result<Observed, BackendError> {
+    let reply = &mut reply;
+    let mut warnings = Vec::new();
+    // Moved out of the reply, not copied: at 10,000 sites it is most of it.
+    let topology_xml = match reply.take_text("topology")? {
+        Ok(Some(xml)) => xml,
+        Ok(None) => return Err(BackendError::failed("`Get-CsTopology -AsXml` returned no document")),
+        Err(message) => {
+            return Err(BackendError::failed(format!(
+                "`Get-CsTopology -AsXml` failed: {message}"
+            )));
+        }
+    };
+    let signature = signature_of(&topology_xml)?;
+
+    // The document's facts are read on a thread of their own while the
+    // cmdlets' answers are read here: at 10,000 sites each takes seconds,
+    // and neither needs the other until the Edge pools are put together.
+    let mut later = Vec::new();
+    let (from_doc, answers) = std::thread::scope(|scope| {
+        let from_doc = scope.spawn(|| TopologyFacts::from_topology(&topology_xml));
+        let answers = read_answers(reply, &mut warnings, &mut later);
+        let from_doc = from_doc.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (from_doc, answers)
+    });
+    let Answers {
+        sites,
+        raw_computers,
+        mut facts,
+        edge_sites,
+        products,
+        states,
+    } = answers?;
+    let computers_of = |pool: &Fqdn| -> Result<Vec<Fqdn>, BackendError> {
+        raw_computers
+            .get(pool)
+            .map(|list| list.iter().map(|c| fqdn_of("Get-CsPool", "Computers", c)).collect())
+            .unwrap_or_else(|| Ok(Vec::new()))
+    };
+
+    // Prefer the topology document's view of the flags (it is what edits act on).
+    match from_doc {
+        Ok(from_doc) => {
+            for (pool, sip) in &from_doc.sip_federation {
+                if facts.sip_federation.get(pool).is_some_and(|s| s != sip) {
+                    warnings.push(format!(
+                        "Edge pool {pool}: the topology document says SIP federation is {}, Get-CsService -EdgeServer says otherwise (is the published topology enabled? run Enable-CsTopology)",
+                        if *sip { "on" } else { "off" }
+                    ));
+                }
+            }
+            facts.merge_from(from_doc);
+        }
+        Err(e) => warnings.push(format!(
+            "the published topology could not be read ({e}); flags come from Get-CsService -EdgeServer and external addresses are unknown"
+        )),
+    }
+
+    warnings.extend(later);
 
     let mut edge_pools = BTreeMap::new();
     for (pool, site) in edge_sites {

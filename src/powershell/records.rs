@@ -1,6 +1,7 @@
 //! Lenient reading of cmdlet objects as the script flattens them
 //! (`Edgefed-Record`: every property as a string, a list of strings, or
-//! null).
+//! null; `Edgefed-Record 'A','B'`: only the properties named, those the
+//! object has — a property it lacks stays absent, not null).
 //!
 //! Versions name some properties differently (`Get-CsService -EdgeServer`:
 //! `AccessEdgeClientPort` / `AccessEdgeClientSipPort`, …), so each lookup

@@ -26,7 +26,7 @@ pub const PRELUDE: &[&str] = &[
     "if (-not (Get-Command Get-CsSite -ErrorAction SilentlyContinue)) { foreach ($m in @('SkypeForBusiness', 'Lync')) { try { Import-Module $m -ErrorAction Stop; break } catch { } } }",
     "$edgefedR = [ordered]@{}",
     "function Edgefed-Text($v) { if ($null -eq $v) { $null } elseif ($v -is [string] -or $v -is [ValueType]) { [string]$v } elseif ($v -is [System.Collections.IDictionary]) { , @($v.GetEnumerator() | ForEach-Object { [string]$_.Key + ':' + [string]$_.Value }) } elseif ($v -is [System.Collections.IEnumerable]) { , @($v | ForEach-Object { [string]$_ }) } else { [string]$v } }",
-    "function Edgefed-Record { process { $h = [ordered]@{}; foreach ($p in $_.PSObject.Properties) { $h[$p.Name] = Edgefed-Text $p.Value }; $h } }",
+    "function Edgefed-Record([string[]]$n) { process { $h = [ordered]@{}; foreach ($p in $_.PSObject.Properties) { if (-not $n -or $n -contains $p.Name) { $h[$p.Name] = Edgefed-Text $p.Value } }; $h } }",
     "function Edgefed-Step([string]$k, [scriptblock]$b) { try { $o = @(& $b 3>&1); $edgefedR[$k] = [ordered]@{ ok = $true; value = @($o | Where-Object { $_ -isnot [System.Management.Automation.WarningRecord] }); warnings = @($o | Where-Object { $_ -is [System.Management.Automation.WarningRecord] } | ForEach-Object { $_.Message }) } } catch { $edgefedR[$k] = [ordered]@{ ok = $false; message = $_.Exception.Message } } }",
 ];
 

@@ -15,6 +15,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tracing::Instrument as _;
 
 use super::config::Launcher;
+use super::output_bound::OutputBound;
 use super::script::{Script, extract_result};
 use crate::backend::{BackendError, Cause};
 
@@ -70,22 +71,28 @@ impl Transport {
     /// marked result (with its exit status and the end of its stderr);
     /// [`BackendError::Timeout`] when it does not finish in time.
     pub async fn run(&self, script: Script, timeout: Duration) -> Result<Reply, BackendError> {
-        let x = self.exchange(script, timeout).await?;
+        let x = self.exchange(script, timeout, OutputBound::Command).await?;
         reply_of(x.out, &x.err, &x.nonce, &x.status, x.write_error)
     }
 
     /// [`Self::run`], with the result read one step at a time
-    /// ([`LazyReply`]): what observation uses, whose answer is large.
+    /// ([`LazyReply`]) and the output bounded by `bound`: what observation
+    /// uses, whose answer is large.
     ///
     /// # Errors
-    /// As [`Self::run`].
-    pub async fn run_lazy(&self, script: Script, timeout: Duration) -> Result<LazyReply, BackendError> {
-        let x = self.exchange(script, timeout).await?;
+    /// As [`Self::run`]; [`OutputBound::exceeded`] past the bound.
+    pub async fn run_lazy(
+        &self,
+        script: Script,
+        timeout: Duration,
+        bound: OutputBound,
+    ) -> Result<LazyReply, BackendError> {
+        let x = self.exchange(script, timeout, bound).await?;
         LazyReply::parse(x.out, &x.err, &x.nonce, &x.status, x.write_error)
     }
 
     /// Runs `script`: what the shell printed, and how it ended.
-    async fn exchange(&self, script: Script, timeout: Duration) -> Result<Exchange, BackendError> {
+    async fn exchange(&self, script: Script, timeout: Duration, bound: OutputBound) -> Result<Exchange, BackendError> {
         let (text, nonce) = script.finish();
         // One span per round trip: its close prints the duration (`-vv`);
         // the exit status and bytes read are recorded when the shell ends.
@@ -100,10 +107,16 @@ impl Transport {
         // Edge credential is read from its file by the shell, never sent),
         // but it can be megabytes long.
         tracing::trace!(parent: &span, script = %text, "PowerShell script");
-        self.round_trip(text, nonce, timeout).instrument(span).await
+        self.round_trip(text, nonce, timeout, bound).instrument(span).await
     }
 
-    async fn round_trip(&self, text: String, nonce: String, timeout: Duration) -> Result<Exchange, BackendError> {
+    async fn round_trip(
+        &self,
+        text: String,
+        nonce: String,
+        timeout: Duration,
+        bound: OutputBound,
+    ) -> Result<Exchange, BackendError> {
         self.round_trips.fetch_add(1, Ordering::Relaxed);
         self.sent.fetch_add(text.len() as u64, Ordering::Relaxed);
         let program = &self.launcher.program;
@@ -141,7 +154,6 @@ impl Transport {
             .stderr
             .take()
             .ok_or_else(|| failed("the launcher's stderr is not available".into()))?;
-        let cap = crate::limits::MAX_DATA_BYTES;
         let work = async {
             let write = async {
                 let r = stdin.write_all(text.as_bytes()).await;
@@ -152,8 +164,8 @@ impl Transport {
             // the shell is ended (dropping the child kills it).
             let (w, out, err) = tokio::try_join!(
                 write,
-                read_capped(&mut stdout, cap, "output"),
-                read_capped(&mut stderr, cap, "error output")
+                read_capped(&mut stdout, bound, "output"),
+                read_capped(&mut stderr, bound, "error output")
             )?;
             let status = child
                 .wait()
@@ -280,10 +292,13 @@ impl LazyReply {
             .ok_or_else(|| BackendError::failed("the Management Shell's result is not text where a step was located"))
     }
 
-    /// Where the document of step `key` lies, when the step ran and its
+    /// Where the document of step `key` starts, when the step ran and its
     /// value is one string (or a list whose first item is a string): the
-    /// string token's range.
-    fn document_token(&self, key: &str) -> Result<Option<std::ops::Range<usize>>, BackendError> {
+    /// offset of the string token's opening quote. Its end is found when it
+    /// is decoded ([`super::json_text::decode_leading_token`]): the step's
+    /// syntax is checked here, so the document is not scanned again to
+    /// find it.
+    fn document_start(&self, key: &str) -> Result<Option<usize>, BackendError> {
         use serde_json::value::RawValue;
         let Some(range) = self.steps.get(key).cloned() else {
             return Ok(None);
@@ -297,17 +312,13 @@ impl LazyReply {
         let Some(value) = fields.get("value").filter(|_| ok) else {
             return Ok(None);
         };
-        let token = if value.get().starts_with('[') {
-            serde_json::from_str::<Vec<&RawValue>>(value.get())
-                .ok()
-                .and_then(|items| items.first().copied())
-        } else {
-            Some(*value)
+        let raw = value.get();
+        // A list's first item: after `[` and any JSON whitespace.
+        let offset = match raw.strip_prefix('[') {
+            Some(items) => 1 + items.len() - items.trim_start_matches([' ', '\t', '\n', '\r']).len(),
+            None => 0,
         };
-        Ok(token.filter(|t| t.get().starts_with('"')).map(|t| {
-            let start = t.get().as_ptr() as usize - base;
-            start..start + t.get().len()
-        }))
+        Ok((raw.as_bytes().get(offset) == Some(&b'"')).then(|| raw.as_ptr() as usize - base + offset))
     }
 }
 
@@ -410,16 +421,17 @@ impl Steps for LazyReply {
     /// that is not a string, an escape the decoder refuses) is read as by
     /// [`Steps::take`], with the same outcome and messages.
     fn take_text(&mut self, key: &str) -> Result<Result<Option<String>, String>, BackendError> {
-        let Some(token) = self.document_token(key)? else {
+        let Some(start) = self.document_start(key)? else {
             return default_take_text(self, key);
         };
-        let Some(len) = self
+        let Some((token_len, len)) = self
             .text
-            .get_mut(token.clone())
-            .and_then(super::json_text::decode_in_place)
+            .get_mut(start..)
+            .and_then(super::json_text::decode_leading_token)
         else {
             return default_take_text(self, key);
         };
+        let token = start..start + token_len;
         self.steps.remove(key);
         let mut rest = Vec::with_capacity(self.steps.values().map(ExactSizeIterator::len).sum());
         for range in self.steps.values_mut() {
@@ -498,12 +510,18 @@ pub fn reply_of(
     }
 }
 
-/// Reads `stream` to its end, refusing more than `cap` bytes.
+/// Reads `stream` (the shell's `what`: "output" or "error output") to its
+/// end, refusing more than `bound` allows.
 async fn read_capped(
     stream: &mut (impl tokio::io::AsyncRead + Unpin),
-    cap: u64,
+    bound: OutputBound,
     what: &str,
 ) -> Result<Vec<u8>, BackendError> {
+    let cap = if what == "output" {
+        bound.output_bytes()
+    } else {
+        bound.error_output_bytes()
+    };
     let mut bytes = Vec::new();
     stream
         .take(cap.saturating_add(1))
@@ -511,12 +529,7 @@ async fn read_capped(
         .await
         .map_err(|e| BackendError::failed(format!("reading the shell's {what} failed: {e}")))?;
     if bytes.len() as u64 > cap {
-        return Err(BackendError::state_unknown(format!(
-            "the Management Shell's {what} passed {} MiB, the most edgefed reads of one script: edgefed stopped reading \
-             and ended the shell; what the script did is unknown: observe again, and check the launcher \
-             (--ps-command) prints only what the script writes",
-            cap / (1024 * 1024)
-        )));
+        return Err(bound.exceeded(what, cap));
     }
     Ok(bytes)
 }

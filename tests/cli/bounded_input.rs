@@ -74,18 +74,30 @@ fn dev_zero_as_a_topology_fails_with_the_cap() {
     assert_capped(&env, &["lab", "init", "--from-topology", ZERO, "--lab", &lab], "64 MiB");
 }
 
-/// A launcher that prints forever: the transport stops at the cap and fails.
+/// A launcher that prints forever: the transport stops at the observe
+/// answer's bound (set here to 64 MiB to keep the test quick; the default
+/// is 512) and fails naming it and how to raise it.
 #[cfg(unix)]
 #[test]
 fn a_shell_that_prints_forever_is_stopped_at_the_cap() {
     let env = Env::new("healthy");
     let start = Instant::now();
-    let out = env.run(&["--backend", "powershell", "--ps-command", "yes", "observe"]);
+    let out = env.run(&[
+        "--backend",
+        "powershell",
+        "--ps-command",
+        "yes",
+        "--ps-max-observe-mib",
+        "64",
+        "observe",
+    ]);
     assert!(start.elapsed() < Duration::from_secs(60), "took {:?}", start.elapsed());
     assert_eq!(code(&out), 1, "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("the Management Shell's output passed 64 MiB") && stderr.contains("stopped reading"),
+        stderr.contains("the Management Shell's answer to the observe script passed 64 MiB")
+            && stderr.contains("stopped reading")
+            && stderr.contains("--ps-max-observe-mib"),
         "{stderr}"
     );
 }

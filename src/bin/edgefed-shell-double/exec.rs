@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::lexer::{Tok, matching};
 use super::publish::{new_signature, new_update, publish};
-use super::remoting::{connect, direct_access_refused, refuses_direct_access};
+use super::remoting::{Servers, connect, direct_access_refused, refuses_direct_access};
 use super::state::State;
 use super::{clock, replication, simple_urls};
 use edgefed::powershell::Product;
@@ -561,7 +561,7 @@ fn invoke_command(st: &mut State, ctx: &Ctx, cmd: &Command) -> Result<Outcome, S
     if cmd.has("Credential") && ctx.credential_file.is_none() {
         return Err("-Credential (Edgefed-Credential) without the helper".into());
     }
-    if let Err(e) = connect(st, ctx, &c, cmd.has("Credential")) {
+    if let Err(e) = connect(st, ctx, &Servers::of(&st.deployment), &c, cmd.has("Credential")) {
         return Ok(Err(e.message));
     }
     super::latency::sleep(st, "Bootstrapper.exe")?;

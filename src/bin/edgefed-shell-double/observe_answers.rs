@@ -2,6 +2,8 @@
 //! objects after the script's `Edgefed-Record` flattening (property names
 //! from the cmdlet reference pages and public mocks of them).
 
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Value, json};
 
 use super::remoting::{direct_access_refused, refuses_direct_access};
@@ -36,22 +38,18 @@ fn route(r: Option<&Fqdn>) -> Value {
 pub fn sites(st: &State) -> Answer {
     fault(st, "Get-CsSite")?;
     let d = &st.deployment;
+    // Each site's pools (Edge pools, then Front End pools), gathered in one
+    // pass: a 10,000-site estate has 40,000 pools.
+    let mut pools_of: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let edge = d.edge_pools.iter().map(|(f, p)| (f, &p.site));
+    for (f, site) in edge.chain(d.front_end_pools.iter().map(|(f, p)| (f, &p.site))) {
+        pools_of.entry(site.as_str()).or_default().push(f.to_string());
+    }
     Ok(d.sites
         .iter()
         .enumerate()
         .map(|(i, (name, s))| {
-            let pools: Vec<String> = d
-                .edge_pools
-                .iter()
-                .filter(|(_, p)| &p.site == name)
-                .map(|(f, _)| f.to_string())
-                .chain(
-                    d.front_end_pools
-                        .iter()
-                        .filter(|(_, p)| &p.site == name)
-                        .map(|(f, _)| f.to_string()),
-                )
-                .collect();
+            let pools = pools_of.remove(name.as_str()).unwrap_or_default();
             json!({
                 "Identity": format!("Site:{name}"),
                 "SiteId": (i + 1).to_string(),
@@ -74,14 +72,21 @@ pub fn edge_services(st: &State) -> Answer {
     fault(st, "Get-CsService")?;
     let d = &st.deployment;
     let v = st.version;
+    // The Front End pools each Edge pool serves, gathered in one pass.
+    let mut served: BTreeMap<&Fqdn, Vec<&Fqdn>> = BTreeMap::new();
+    for (fe, p) in &d.front_end_pools {
+        if let Some(edge) = &p.media_edge_pool {
+            served.entry(edge).or_default().push(fe);
+        }
+    }
     Ok(d.edge_pools
         .iter()
         .map(|(pool, p)| {
-            let deps: Vec<String> = d
-                .front_end_pools
-                .iter()
-                .filter(|(_, fe)| fe.media_edge_pool.as_ref() == Some(pool))
-                .flat_map(|(fe, _)| {
+            let deps: Vec<String> = served
+                .get(pool)
+                .into_iter()
+                .flatten()
+                .flat_map(|fe| {
                     [
                         format!("Registrar:{fe}"),
                         format!("ConferencingServer:{fe}"),

@@ -7,7 +7,9 @@
 //! cmdlets run on the Edge servers through one `Invoke-Command` fan-out,
 //! recorded with its servers and `-ThrottleLimit`.
 
-use edgefed::model::{Fqdn, ServiceState};
+use std::collections::HashMap;
+
+use edgefed::model::{Computer, Deployment, Fqdn, ServiceState};
 use serde_json::{Map, Value, json};
 
 use super::exec::Ctx;
@@ -44,19 +46,67 @@ pub fn refuses_direct_access(st: &State, c: &Fqdn) -> bool {
     st.is_edge(c) && st.edge_host(c).workgroup
 }
 
-/// Opens a remote session to `c`: `credential` tells whether
-/// `-Credential (Edgefed-Credential)` was given.
+/// Which pool each server is in, Edge pools first (as a search of the Edge
+/// pools, then the Front End pools, finds it): built once per fan-out, so a
+/// fan-out to every Edge server of a 10,000-site estate looks each one up
+/// instead of searching every pool for it.
+pub struct Servers {
+    edge: HashMap<Fqdn, Fqdn>,
+    front_end: HashMap<Fqdn, Fqdn>,
+}
+
+impl Servers {
+    /// The servers of `d`.
+    #[must_use]
+    pub fn of(d: &Deployment) -> Self {
+        let index = |pools: &mut dyn Iterator<Item = (&Fqdn, Vec<&Fqdn>)>| {
+            let mut by_server = HashMap::new();
+            for (pool, computers) in pools {
+                for c in computers {
+                    by_server.entry(c.clone()).or_insert_with(|| pool.clone());
+                }
+            }
+            by_server
+        };
+        Self {
+            edge: index(&mut d.edge_pools.iter().map(|(f, p)| (f, p.computers.keys().collect()))),
+            front_end: index(&mut d.front_end_pools.iter().map(|(f, p)| (f, p.computers.keys().collect()))),
+        }
+    }
+
+    /// Whether `c` is a server of an Edge pool.
+    #[must_use]
+    pub fn is_edge(&self, c: &Fqdn) -> bool {
+        self.edge.contains_key(c)
+    }
+
+    /// Server `c` of `d`, Edge or Front End.
+    #[must_use]
+    pub fn computer<'a>(&self, d: &'a Deployment, c: &Fqdn) -> Option<&'a Computer> {
+        let edge = self.edge.get(c).and_then(|p| d.edge_pools.get(p)?.computers.get(c));
+        edge.or_else(|| {
+            self.front_end
+                .get(c)
+                .and_then(|p| d.front_end_pools.get(p)?.computers.get(c))
+        })
+    }
+
+    /// Edge server `c` of `d`, to change.
+    pub fn edge_computer_mut<'a>(&self, d: &'a mut Deployment, c: &Fqdn) -> Option<&'a mut Computer> {
+        self.edge
+            .get(c)
+            .and_then(|p| d.edge_pools.get_mut(p)?.computers.get_mut(c))
+    }
+}
+
+/// Opens a remote session to `c` (one of `servers`): `credential` tells
+/// whether `-Credential (Edgefed-Credential)` was given.
 ///
 /// # Errors
 /// How WinRM refused, as PowerShell reports it.
-pub fn connect(st: &State, ctx: &Ctx, c: &Fqdn, credential: bool) -> Result<(), ConnectError> {
-    let comp = st
-        .deployment
-        .edge_pools
-        .values()
-        .find_map(|p| p.computers.get(c))
-        .or_else(|| st.deployment.front_end_pools.values().find_map(|p| p.computers.get(c)));
-    let host = if st.is_edge(c) {
+pub fn connect(st: &State, ctx: &Ctx, servers: &Servers, c: &Fqdn, credential: bool) -> Result<(), ConnectError> {
+    let comp = servers.computer(&st.deployment, c);
+    let host = if servers.is_edge(c) {
         st.edge_host(c)
     } else {
         EdgeHost {
@@ -280,11 +330,12 @@ pub fn service_fan_out(st: &mut State, ctx: &Ctx, results: &Map<String, Value>, 
         credential,
     });
     let mut entries = Vec::new();
+    let servers = Servers::of(&st.deployment);
     for name in computers {
         let Ok(c) = Fqdn::parse(&name) else {
             return Err(format!("-ComputerName '{name}' is not an FQDN"));
         };
-        if let Err(e) = connect(st, ctx, &c, credential) {
+        if let Err(e) = connect(st, ctx, &servers, &c, credential) {
             entries.push(json!({
                 "ComputerName": name,
                 "Reachable": false,
@@ -299,11 +350,8 @@ pub fn service_fan_out(st: &mut State, ctx: &Ctx, results: &Map<String, Value>, 
             }));
             continue;
         }
-        let comp = st
-            .deployment
-            .edge_pools
-            .values_mut()
-            .find_map(|p| p.computers.get_mut(&c))
+        let comp = servers
+            .edge_computer_mut(&mut st.deployment, &c)
             .ok_or("a connected server vanished")?;
         let services = match cmdlet {
             "Bootstrapper.exe" => {

@@ -79,6 +79,7 @@ pub fn run(st: &mut State, script: &str) -> Result<String, String> {
                 ..,
             ] if w == "Write-Output" && begin == "EDGEFED-BEGIN-" => {
                 let json = serde_json::to_string(&Value::Object(results.clone())).map_err(|e| e.to_string())?;
+                let json = as_windows_powershell_writes_it(&json);
                 out.push_str(&format!("EDGEFED-BEGIN-{nonce}\r\n{json}\r\nEDGEFED-END-{nonce}\r\n"));
                 finished = true;
             }
@@ -98,6 +99,24 @@ pub fn run(st: &mut State, script: &str) -> Result<String, String> {
         out.push_str("PS C:\\Users\\admin> \r\n");
     }
     Ok(out)
+}
+
+/// JSON as Windows PowerShell 5.1's `ConvertTo-Json` writes it: `<`, `>`,
+/// `&` and `'` escaped as `\u003c`, `\u003e`, `\u0026`, `\u0027` (a
+/// topology document grows by about 15 %). JSON has none of them outside
+/// its strings.
+fn as_windows_powershell_writes_it(json: &str) -> String {
+    let mut out = String::with_capacity(json.len() + json.len() / 4);
+    for c in json.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\'' => out.push_str("\\u0027"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The credential file the script's `Edgefed-Credential` helper reads.
@@ -123,6 +142,31 @@ fn words(body: &[Tok]) -> Vec<&str> {
         .collect()
 }
 
+/// The properties the first `Edgefed-Record '<name>',…` of `toks` keeps,
+/// or `None` when it keeps every one (no names given, or no such call).
+fn record_selection(toks: &[Tok]) -> Option<Vec<String>> {
+    let at = toks
+        .iter()
+        .position(|t| matches!(t, Tok::Word(w) if w.eq_ignore_ascii_case("Edgefed-Record")))?;
+    let mut names = Vec::new();
+    for t in &toks[at + 1..] {
+        match t {
+            Tok::Str(name) => names.push(name.clone()),
+            Tok::Punct(',') => {}
+            _ => break,
+        }
+    }
+    (!names.is_empty()).then_some(names)
+}
+
+/// `record` with only the properties named in `names` that it has, as
+/// `Edgefed-Record` keeps them (`-contains`: case ignored).
+fn select(record: &mut Value, names: &[String]) {
+    if let Value::Object(props) = record {
+        props.retain(|k, _| names.iter().any(|n| n.eq_ignore_ascii_case(k)));
+    }
+}
+
 fn run_step(st: &mut State, ctx: &mut Ctx, results: &Map<String, Value>, body: &[Tok]) -> Result<Value, String> {
     let w = words(body);
     let ok = |value: Vec<Value>| json!({ "ok": true, "value": value, "warnings": [] });
@@ -142,12 +186,29 @@ fn run_step(st: &mut State, ctx: &mut Ctx, results: &Map<String, Value>, body: &
         _ if w.first() == Some(&"foreach") && w.contains(&"Edgefed-ServiceState") => {
             Some(answers::windows_services(st, results))
         }
-        _ if w.first() == Some(&"foreach") && w.contains(&"Edgefed-Backup") => Some(answers::backups(st, results)),
+        _ if w.first() == Some(&"foreach") && w.contains(&"Edgefed-Backup") => {
+            // The helper flattens each relationship with its own selection.
+            let keep = ctx.helpers.get("edgefed-backup").and_then(|h| record_selection(h));
+            Some(answers::backups(st, results).map(|mut all| {
+                for backup in &mut all {
+                    if let (Some(names), Some(Value::Array(rels))) = (&keep, backup.get_mut("Relationship")) {
+                        rels.iter_mut().for_each(|r| select(r, names));
+                    }
+                }
+                all
+            }))
+        }
         _ => None,
     };
     if let Some(a) = answer {
+        let keep = record_selection(body).filter(|_| w.first() != Some(&"foreach"));
         return Ok(match a {
-            Ok(v) => ok(v),
+            Ok(mut v) => {
+                if let Some(names) = keep {
+                    v.iter_mut().for_each(|r| select(r, &names));
+                }
+                ok(v)
+            }
             Err(m) => json!({ "ok": false, "message": m }),
         });
     }
