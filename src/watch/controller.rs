@@ -73,7 +73,7 @@ struct Done {
 /// its apply: waiting for the lock, observing or verifying) past
 /// `--stop-timeout`.
 pub fn run(settings: &Settings, config: &Config, leadership: &dyn Leadership) -> Result<u8, Error> {
-    let rt = app::runtime()?;
+    let rt = app::watch_runtime()?;
     let metrics = Arc::new(Metrics::new());
     metrics.election(&Status {
         leader: leadership.is_leader(),

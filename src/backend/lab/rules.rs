@@ -16,7 +16,7 @@ use super::file::LabFile;
 use super::oplog::Outcome;
 use crate::backend::{Applied, BackendError};
 use crate::model::{Computer, DnsRecord, FailoverState, Fqdn, ServiceState};
-use crate::plan::Operation;
+use crate::plan::{Operation, OperationKind};
 use crate::topology::TopologyEdit;
 
 fn refused(message: impl Into<String>) -> BackendError {
@@ -394,18 +394,37 @@ fn stage(lab: &mut LabFile, op: &Operation) {
     if lab.staged.is_empty() && lab.staged_against.is_none() {
         lab.staged_against = Some(lab.topology.signature.clone());
     }
-    // The setting an edit changes: a later edit of the same setting replaces it.
-    let setting = |o: &Operation| match o.topology_edit() {
-        Some(TopologyEdit::DisableSipFederation { edge_pool } | TopologyEdit::EnableSipFederation { edge_pool }) => {
-            format!("sip:{edge_pool}")
-        }
-        Some(TopologyEdit::SetMediaEdgePool { front_end_pool, .. }) => format!("media:{front_end_pool}"),
-        Some(TopologyEdit::SetNextHop { edge_pool, .. }) => format!("next-hop:{edge_pool}"),
-        None => o.kind().to_string(),
-    };
-    let key = setting(op);
-    lab.staged.retain(|o| setting(o) != key);
+    let key = Setting::of(op);
+    lab.staged.retain(|o| Setting::of(o) != key);
     lab.staged.push(op.clone());
+}
+
+/// The setting a topology edit changes: a later edit of the same setting
+/// replaces it. Borrowed, so comparing the staged edits costs no
+/// allocation (a large failover stages thousands of them).
+#[derive(PartialEq, Eq)]
+enum Setting<'a> {
+    /// An Edge pool's SIP federation flag.
+    SipFederation(&'a Fqdn),
+    /// A Front End pool's media Edge pool.
+    MediaEdgePool(&'a Fqdn),
+    /// An Edge pool's next hop.
+    NextHop(&'a Fqdn),
+    /// Anything else, by kind.
+    Other(OperationKind),
+}
+
+impl<'a> Setting<'a> {
+    fn of(op: &'a Operation) -> Self {
+        match op {
+            Operation::DisableSipFederation { edge_pool } | Operation::EnableSipFederation { edge_pool } => {
+                Self::SipFederation(edge_pool)
+            }
+            Operation::SetMediaEdgePool { front_end_pool, .. } => Self::MediaEdgePool(front_end_pool),
+            Operation::EditEdgeNextHop { edge_pool, .. } => Self::NextHop(edge_pool),
+            _ => Self::Other(op.kind()),
+        }
+    }
 }
 
 fn publish(lab: &mut LabFile) -> Result<Applied, BackendError> {
