@@ -168,9 +168,11 @@ pub struct Global {
     /// that the certificate covers the federation host, but not its chain.
     #[arg(long, global = true, env = "EDGEFED_PROBE_CA_FILE", value_name = "PEM")]
     pub probe_ca_file: Option<PathBuf>,
-    /// How many Edge servers one PowerShell fan-out (setup, service start /
-    /// stop, service observation) works on at once (`Invoke-Command
-    /// -ThrottleLimit`), 1 to 256; 1 = one after another.
+    /// With the PowerShell backend: how many Edge servers one fan-out
+    /// (setup, service start / stop, service observation) works on at once
+    /// (`Invoke-Command -ThrottleLimit`), and how many Management Shell
+    /// round trips run side by side during apply; 1 to 256; 1 = one after
+    /// another.
     #[arg(long, global = true, default_value = "8", value_name = "N",
           value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,
