@@ -10,70 +10,45 @@
 mod estate;
 mod support;
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::{SocketAddr, TcpStream};
+use support::watcher::{WatchProcess, wait_for};
+
+use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use edgefed::backend::lab::OperationLog;
 use serde_json::Value;
 use support::etcd::Etcd;
 
-/// The longest any wait polls.
-const BOUND: Duration = Duration::from_secs(90);
-
 /// Sites in the generated estate: enough actions (about a hundred, each a
 /// lab write) for the leader to be killed in the middle of its apply.
 const SITES: usize = 25;
 
-fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    while start.elapsed() < BOUND {
-        if let Some(v) = f() {
-            return v;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("timed out waiting for {what}");
-}
-
-/// A stream read line by line into a string; `done` once it ends.
-struct Collected {
-    text: Arc<Mutex<String>>,
-    done: Arc<AtomicBool>,
-}
-
-fn collect(stream: impl std::io::Read + Send + 'static) -> Collected {
-    let text = Arc::new(Mutex::new(String::new()));
-    let done = Arc::new(AtomicBool::new(false));
-    let (sink, end) = (Arc::clone(&text), Arc::clone(&done));
-    std::thread::spawn(move || {
-        for line in BufReader::new(stream).lines() {
-            let Ok(line) = line else { break };
-            let mut t = sink.lock().expect("lock");
-            t.push_str(&line);
-            t.push('\n');
-        }
-        end.store(true, Ordering::SeqCst);
-    });
-    Collected { text, done }
-}
-
 /// A running `edgefed watch --mode correct --leader-election …`.
 struct Watcher {
     name: &'static str,
-    child: Child,
-    stdout: Collected,
-    stderr: Collected,
-    addr: SocketAddr,
+    process: WatchProcess,
+}
+
+impl Deref for Watcher {
+    type Target = WatchProcess;
+
+    fn deref(&self) -> &WatchProcess {
+        &self.process
+    }
+}
+
+impl DerefMut for Watcher {
+    fn deref_mut(&mut self) -> &mut WatchProcess {
+        &mut self.process
+    }
 }
 
 impl Watcher {
     fn start(name: &'static str, dir: &Path, lab: &Path, doc: &Path, election: &str) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_edgefed"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_edgefed"));
+        command
             .current_dir(dir)
             .arg("--lab")
             .arg(lab)
@@ -95,47 +70,11 @@ impl Watcher {
                 "127.0.0.1:0",
                 "--leader-election",
                 election,
-            ])
-            .env("NO_COLOR", "1")
-            .env_remove("EDGEFED_LAB")
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn edgefed watch");
-        let stdout = collect(child.stdout.take().expect("stdout"));
-        let stderr = collect(child.stderr.take().expect("stderr"));
-        let addr = wait_for("the endpoint address on stderr", || {
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("watch exited {status}: {}", stderr.text.lock().expect("lock"));
-            }
-            let text = stderr.text.lock().expect("lock").clone();
-            let start = text.find("http://")? + "http://".len();
-            let end = start + text[start..].find("/metrics")?;
-            text[start..end].parse().ok()
-        });
+            ]);
         Self {
             name,
-            child,
-            stdout,
-            stderr,
-            addr,
+            process: WatchProcess::spawn(command),
         }
-    }
-
-    fn events(&self) -> Vec<Value> {
-        self.stdout
-            .text
-            .lock()
-            .expect("lock")
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not an NDJSON event: {l}: {e}")))
-            .collect()
-    }
-
-    fn of(&self, kind: &str) -> Vec<Value> {
-        self.events().into_iter().filter(|e| e["event"] == kind).collect()
     }
 
     /// The action events with this status.
@@ -152,55 +91,6 @@ impl Watcher {
         (last["leader"] == true)
             .then(|| last["fencingToken"].as_u64())
             .flatten()
-    }
-
-    fn stderr(&self) -> String {
-        self.stderr.text.lock().expect("lock").clone()
-    }
-
-    /// One series' value from `/metrics`.
-    fn metric(&self, series: &str) -> Option<f64> {
-        let mut stream = TcpStream::connect(self.addr).expect("connect");
-        stream.set_read_timeout(Some(BOUND)).expect("timeout");
-        write!(
-            stream,
-            "GET /metrics HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-            self.addr
-        )
-        .expect("send");
-        let mut response = String::new();
-        stream.read_to_string(&mut response).expect("read");
-        response
-            .lines()
-            .find_map(|l| l.strip_prefix(series).and_then(|r| r.strip_prefix(' ')))
-            .and_then(|v| v.trim().parse().ok())
-    }
-
-    /// SIGKILL; waits until its output is read to the end.
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        wait_for("the killed watcher's output to end", || {
-            self.stdout.done.load(Ordering::SeqCst).then_some(())
-        });
-    }
-
-    /// SIGTERM, then the exit code.
-    fn stop(&mut self) -> i32 {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success());
-        let status = wait_for("the watcher to exit", || self.child.try_wait().ok().flatten());
-        status.code().unwrap_or(-1)
-    }
-}
-
-impl Drop for Watcher {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

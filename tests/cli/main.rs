@@ -2,6 +2,9 @@
 //! binary, a module per area.
 
 mod support;
+/// A running `edgefed watch`, shared with the leader-election tests.
+#[path = "../support/watcher.rs"]
+mod watcher;
 
 /// The generated estate, shared by the golden tests and the lab tests.
 #[path = "../support/estate.rs"]

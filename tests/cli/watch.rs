@@ -2,167 +2,50 @@
 //! `/healthz` and `/readyz` scraped over loopback HTTP, their NDJSON events
 //! read from stdout. Waits are bounded polls, never timed assertions.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::ops::{Deref, DerefMut};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use super::support::*;
+use super::watcher::{BOUND, Collected, WatchProcess, wait_for};
 use edgefed::backend::lab::{Fault, LabLock};
 
-/// The longest any wait polls.
-const BOUND: Duration = Duration::from_secs(60);
+/// A running `edgefed --output json watch` on a test's lab.
+struct Watcher(WatchProcess);
 
-/// A running `edgefed watch`, killed if a test ends without stopping it.
-struct Watcher {
-    child: Child,
-    stdout: Arc<Mutex<String>>,
-    stderr: Arc<Mutex<String>>,
-    addr: SocketAddr,
-}
+impl Deref for Watcher {
+    type Target = WatchProcess;
 
-fn collect(stream: impl std::io::Read + Send + 'static) -> Arc<Mutex<String>> {
-    let text = Arc::new(Mutex::new(String::new()));
-    let sink = Arc::clone(&text);
-    std::thread::spawn(move || {
-        for line in BufReader::new(stream).lines() {
-            let Ok(line) = line else { break };
-            let mut t = sink.lock().expect("lock");
-            t.push_str(&line);
-            t.push('\n');
-        }
-    });
-    text
-}
-
-fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    while start.elapsed() < BOUND {
-        if let Some(v) = f() {
-            return v;
-        }
-        std::thread::sleep(Duration::from_millis(50));
+    fn deref(&self) -> &WatchProcess {
+        &self.0
     }
-    panic!("timed out waiting for {what}");
+}
+
+impl DerefMut for Watcher {
+    fn deref_mut(&mut self) -> &mut WatchProcess {
+        &mut self.0
+    }
 }
 
 impl Watcher {
     /// Starts `edgefed --lab LAB --output json watch ARGS --metrics-addr 127.0.0.1:0`.
     fn start(env: &Env, args: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_edgefed"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_edgefed"));
+        command
             .current_dir(env.dir.path())
             .arg("--lab")
             .arg(env.lab_path())
             .args(["--output", "json", "watch", "--metrics-addr", "127.0.0.1:0"])
-            .args(args)
-            .env("NO_COLOR", "1")
-            .env_remove("EDGEFED_LAB")
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn edgefed watch");
-        let stdout = collect(child.stdout.take().expect("stdout"));
-        let stderr = collect(child.stderr.take().expect("stderr"));
-        let addr = wait_for("the endpoint address on stderr", || {
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("watch exited {status}: {}", stderr.lock().expect("lock"));
-            }
-            let text = stderr.lock().expect("lock").clone();
-            let start = text.find("http://")? + "http://".len();
-            let end = start + text[start..].find("/metrics")?;
-            text[start..end].parse().ok()
-        });
-        Self {
-            child,
-            stdout,
-            stderr,
-            addr,
-        }
-    }
-
-    fn events(&self) -> Vec<Value> {
-        self.stdout
-            .lock()
-            .expect("lock")
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not an NDJSON event: {l}: {e}")))
-            .collect()
-    }
-
-    /// Waits for an event after the first `after` that satisfies `f`; returns its index and it.
-    fn event_after(&self, after: usize, what: &str, f: impl Fn(&Value) -> bool) -> (usize, Value) {
-        wait_for(what, || {
-            self.events().into_iter().enumerate().skip(after).find(|(_, e)| f(e))
-        })
-    }
-
-    fn stderr(&self) -> String {
-        self.stderr.lock().expect("lock").clone()
-    }
-
-    /// `GET path` over loopback: (status, body).
-    fn get(&self, path: &str) -> (u16, String) {
-        let mut stream = TcpStream::connect(self.addr).expect("connect");
-        stream.set_read_timeout(Some(BOUND)).expect("timeout");
-        write!(
-            stream,
-            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-            self.addr
-        )
-        .expect("send");
-        let mut response = String::new();
-        stream.read_to_string(&mut response).expect("read");
-        let status = response
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("no status: {response}"));
-        let body = response
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_string())
-            .unwrap_or_default();
-        (status, body)
-    }
-
-    /// One series' value from `/metrics`.
-    fn metric(&self, series: &str) -> Option<f64> {
-        let (status, body) = self.get("/metrics");
-        assert_eq!(status, 200, "{body}");
-        body.lines()
-            .find_map(|l| l.strip_prefix(series).and_then(|r| r.strip_prefix(' ')))
-            .and_then(|v| v.trim().parse().ok())
-    }
-
-    /// Sends SIG`name` (`TERM`, `INT`) without waiting.
-    fn signal(&mut self, name: &str) {
-        let status = Command::new("kill")
-            .args([&format!("-{name}"), &self.child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success());
+            .args(args);
+        Self(WatchProcess::spawn(command))
     }
 
     /// SIGTERM, then the exit code (bounded wait).
     fn stop(mut self) -> i32 {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success());
-        let status = wait_for("the watcher to exit", || self.child.try_wait().ok().flatten());
-        status.code().unwrap_or(-1)
-    }
-}
-
-impl Drop for Watcher {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.0.stop()
     }
 }
 
@@ -511,12 +394,11 @@ fn json_logs_and_human_events() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
-    let stdout = collect(child.stdout.take().expect("stdout"));
-    let stderr = collect(child.stderr.take().expect("stderr"));
+    let stdout = Collected::of(child.stdout.take().expect("stdout"));
+    let stderr = Collected::of(child.stderr.take().expect("stderr"));
     let log = wait_for("a JSON log line", || {
         stderr
-            .lock()
-            .expect("lock")
+            .text()
             .lines()
             .find(|l| l.starts_with('{') && l.contains("reconciled"))
             .map(str::to_string)
@@ -524,9 +406,7 @@ fn json_logs_and_human_events() {
     let v: Value = serde_json::from_str(&log).unwrap_or_else(|e| panic!("{log}: {e}"));
     assert_eq!(v["fields"]["result"], "drift", "{v}");
     assert_eq!(v["level"], "INFO");
-    let line = wait_for("a human event", || {
-        stdout.lock().expect("lock").lines().next().map(str::to_string)
-    });
+    let line = wait_for("a human event", || stdout.text().lines().next().map(str::to_string));
     assert!(
         line.contains("[start] drift: 17 action(s) pending, not applied (monitor)"),
         "{line}"
@@ -556,8 +436,8 @@ fn sigterm_while_a_reconcile_waits_for_the_lock_lets_it_end_then_exits_0() {
     let env = Env::new("xmpp-failed-over");
     let held = LabLock::acquire(&env.lab_path(), Duration::ZERO).expect("lock");
     let w = watcher_waiting_for_the_lock(&env, &["--lock-timeout", "5"]);
-    let stdout = Arc::clone(&w.stdout);
-    let stderr = Arc::clone(&w.stderr);
+    let stdout = Arc::clone(&w.stdout.text);
+    let stderr = Arc::clone(&w.stderr.text);
     assert_eq!(w.stop(), 0);
     drop(held);
     let stderr = stderr.lock().expect("lock").clone();
@@ -582,7 +462,7 @@ fn a_reconcile_stuck_waiting_for_the_lock_past_the_stop_timeout_exits_1_saying_s
     let env = Env::new("xmpp-failed-over");
     let held = LabLock::acquire(&env.lab_path(), Duration::ZERO).expect("lock");
     let w = watcher_waiting_for_the_lock(&env, &["--lock-timeout", "120", "--stop-timeout", "200ms"]);
-    let stderr = Arc::clone(&w.stderr);
+    let stderr = Arc::clone(&w.stderr.text);
     assert_eq!(w.stop(), 1);
     let stderr = stderr.lock().expect("lock").clone();
     assert!(
@@ -660,8 +540,8 @@ fn last_reconcile(stdout: &str) -> Value {
 fn sigterm_mid_apply_stops_dispatching_lets_the_action_in_flight_end_and_exits_0() {
     let env = Env::new("xmpp-failed-over");
     let w = watcher_in_a_slow_publish(&env, 5000, &[]);
-    let stdout = Arc::clone(&w.stdout);
-    let stderr = Arc::clone(&w.stderr);
+    let stdout = Arc::clone(&w.stdout.text);
+    let stderr = Arc::clone(&w.stderr.text);
     assert_eq!(w.stop(), 0);
     let stdout = stdout.lock().expect("lock").clone();
     let stderr = stderr.lock().expect("lock").clone();
@@ -704,7 +584,7 @@ fn sigterm_mid_apply_stops_dispatching_lets_the_action_in_flight_end_and_exits_0
 fn an_action_outlasting_the_stop_timeout_is_abandoned_and_the_watcher_exits_0_saying_so() {
     let env = Env::new("xmpp-failed-over");
     let w = watcher_in_a_slow_publish(&env, 120_000, &["--stop-timeout", "300ms"]);
-    let stdout = Arc::clone(&w.stdout);
+    let stdout = Arc::clone(&w.stdout.text);
     assert_eq!(w.stop(), 0);
     let last = last_reconcile(&stdout.lock().expect("lock"));
     assert_eq!(last["result"], "stopped", "{last}");
@@ -732,7 +612,7 @@ fn a_second_sigterm_mid_apply_abandons_the_action_in_flight_and_exits_0() {
     let status = wait_for("the watcher to exit", || w.child.try_wait().ok().flatten());
     assert_eq!(status.code(), Some(0), "{}", w.stderr());
     assert!(w.stderr().contains("second SIGINT"), "{}", w.stderr());
-    let last = last_reconcile(&w.stdout.lock().expect("lock"));
+    let last = last_reconcile(&w.stdout.text());
     assert_eq!(last["result"], "stopped", "{last}");
     assert!(
         last["message"]

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 pub mod etcd;
+pub mod watcher;
 
 /// The address every zone's `xmpp` host starts with.
 pub const INITIAL_XMPP_A: &str = "192.0.2.10";
