@@ -5,8 +5,7 @@
 //! 127.0.0.0/8, and before any reconcile that could probe, the plan is
 //! checked to probe nothing but loopback addresses.
 
-#[path = "../support/mod.rs"]
-mod servers;
+use super::servers;
 
 use std::ffi::OsStr;
 use std::net::{SocketAddr, TcpListener};

@@ -1,10 +1,11 @@
 //! End-to-end tests of the `edgefed` binary on the lab backend. One test
 //! binary, a module per area.
 
+/// The real servers (BIND, Prosody, etcd) and the watcher harness shared
+/// with the other test binaries.
+#[path = "../support/mod.rs"]
+mod servers;
 mod support;
-/// A running `edgefed watch`, shared with the leader-election tests.
-#[path = "../support/watcher.rs"]
-mod watcher;
 
 /// The generated estate, shared by the golden tests and the lab tests.
 #[path = "../support/estate.rs"]

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use super::servers::watcher::{BOUND, Collected, WatchProcess, wait_for};
 use super::support::*;
-use super::watcher::{BOUND, Collected, WatchProcess, wait_for};
 use edgefed::backend::lab::{Fault, LabLock};
 
 /// A running `edgefed --output json watch` on a test's lab.
