@@ -27,7 +27,7 @@ pub fn install() -> Stop {
         let (ready, started) = std::sync::mpsc::channel();
         let spawned = std::thread::Builder::new()
             .name("edgefed-signals".into())
-            .spawn(move || platform::listen(ready, deliver));
+            .spawn(move || listen(ready, deliver));
         match spawned {
             Ok(_) => match started.recv() {
                 Ok(Ok(())) => {}
@@ -90,79 +90,89 @@ fn deliver(reason: StopReason) {
     l.stop.request(reason);
 }
 
-#[cfg(unix)]
-mod platform {
-    use std::sync::mpsc::Sender;
-
-    use tokio::signal::unix::{SignalKind, signal};
-
-    use crate::stop::StopReason;
-
-    /// Waits for SIGINT and SIGTERM, calling `deliver` for each; reports on
-    /// `ready` once both are being listened for.
-    pub(super) fn listen(ready: Sender<std::io::Result<()>>, deliver: fn(StopReason)) {
-        let rt = match tokio::runtime::Builder::new_current_thread().enable_io().build() {
-            Ok(rt) => rt,
+/// Waits for the platform's stop signals, calling `deliver` for each;
+/// reports on `ready` once they are all being listened for.
+fn listen(ready: std::sync::mpsc::Sender<std::io::Result<()>>, deliver: fn(StopReason)) {
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_io().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
+    rt.block_on(async move {
+        let mut listeners = match platform::Listeners::new() {
+            Ok(l) => l,
             Err(e) => {
                 let _ = ready.send(Err(e));
                 return;
             }
         };
-        rt.block_on(async move {
-            let (mut interrupt, mut terminate) =
-                match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
-                    (Ok(i), Ok(t)) => (i, t),
-                    (Err(e), _) | (_, Err(e)) => {
-                        let _ = ready.send(Err(e));
-                        return;
-                    }
-                };
-            let _ = ready.send(Ok(()));
-            loop {
-                tokio::select! {
-                    Some(()) = interrupt.recv() => deliver(StopReason::Interrupt),
-                    Some(()) = terminate.recv() => deliver(StopReason::Terminate),
-                    else => return,
-                }
+        let _ = ready.send(Ok(()));
+        while let Some(reason) = listeners.next().await {
+            deliver(reason);
+        }
+    });
+}
+
+#[cfg(unix)]
+mod platform {
+    use tokio::signal::unix::{Signal, SignalKind, signal};
+
+    use crate::stop::StopReason;
+
+    /// SIGINT and SIGTERM.
+    pub(super) struct Listeners {
+        interrupt: Signal,
+        terminate: Signal,
+    }
+
+    impl Listeners {
+        pub(super) fn new() -> std::io::Result<Self> {
+            Ok(Self {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
+        }
+
+        /// The next signal's stop reason; `None` once none can come.
+        pub(super) async fn next(&mut self) -> Option<StopReason> {
+            tokio::select! {
+                Some(()) = self.interrupt.recv() => Some(StopReason::Interrupt),
+                Some(()) = self.terminate.recv() => Some(StopReason::Terminate),
+                else => None,
             }
-        });
+        }
     }
 }
 
 #[cfg(windows)]
 mod platform {
-    use std::sync::mpsc::Sender;
-
-    use tokio::signal::windows::{ctrl_break, ctrl_c};
+    use tokio::signal::windows::{CtrlBreak, CtrlC, ctrl_break, ctrl_c};
 
     use crate::stop::StopReason;
 
-    /// Waits for Ctrl-C and Ctrl-Break, calling `deliver` for each; reports
-    /// on `ready` once both are being listened for.
-    pub(super) fn listen(ready: Sender<std::io::Result<()>>, deliver: fn(StopReason)) {
-        let rt = match tokio::runtime::Builder::new_current_thread().enable_io().build() {
-            Ok(rt) => rt,
-            Err(e) => {
-                let _ = ready.send(Err(e));
-                return;
+    /// Ctrl-C and Ctrl-Break.
+    pub(super) struct Listeners {
+        interrupt: CtrlC,
+        brk: CtrlBreak,
+    }
+
+    impl Listeners {
+        pub(super) fn new() -> std::io::Result<Self> {
+            Ok(Self {
+                interrupt: ctrl_c()?,
+                brk: ctrl_break()?,
+            })
+        }
+
+        /// The next signal's stop reason; `None` once none can come.
+        pub(super) async fn next(&mut self) -> Option<StopReason> {
+            tokio::select! {
+                Some(()) = self.interrupt.recv() => Some(StopReason::Interrupt),
+                Some(()) = self.brk.recv() => Some(StopReason::Terminate),
+                else => None,
             }
-        };
-        rt.block_on(async move {
-            let (mut interrupt, mut brk) = match (ctrl_c(), ctrl_break()) {
-                (Ok(i), Ok(b)) => (i, b),
-                (Err(e), _) | (_, Err(e)) => {
-                    let _ = ready.send(Err(e));
-                    return;
-                }
-            };
-            let _ = ready.send(Ok(()));
-            loop {
-                tokio::select! {
-                    Some(()) = interrupt.recv() => deliver(StopReason::Interrupt),
-                    Some(()) = brk.recv() => deliver(StopReason::Terminate),
-                    else => return,
-                }
-            }
-        });
+        }
     }
 }
