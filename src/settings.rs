@@ -340,7 +340,7 @@ impl fmt::Display for ServerAddress {
 
 /// A host name: dot-separated labels of letters, digits and hyphens, not
 /// starting or ending with a hyphen, at most 253 characters.
-fn is_host_name(host: &str) -> bool {
+pub(crate) fn is_host_name(host: &str) -> bool {
     !host.is_empty()
         && host.len() <= 253
         && host.trim_end_matches('.').split('.').all(|label| {

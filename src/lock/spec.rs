@@ -129,7 +129,7 @@ fn parse_authority(authority: &str) -> Result<Endpoint, String> {
     if host.is_empty() {
         return Err("no host".into());
     }
-    if !host.contains(':') && !is_host(host) {
+    if !host.contains(':') && !crate::settings::is_host_name(host) {
         return Err(format!("`{host}` is not a host name or IP address"));
     }
     let port = match port {
@@ -143,17 +143,6 @@ fn parse_authority(authority: &str) -> Result<Endpoint, String> {
         host: host.to_ascii_lowercase(),
         port,
     })
-}
-
-fn is_host(host: &str) -> bool {
-    host.len() <= 253
-        && host.trim_end_matches('.').split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        })
 }
 
 /// A lease TTL: a human duration (`15s`, `1m`) or seconds, 2 s to 1 hour
