@@ -528,7 +528,6 @@ mod tests {
 
     use super::*;
     use crate::backend::Observation;
-    use crate::model::Fqdn;
     use crate::plan::Operation;
 
     /// A backend that records what it is asked to do.
@@ -622,24 +621,7 @@ mod tests {
 
     /// An action on computer `name`, after `deps` with their kind of edge.
     fn action_waiting(id: usize, name: &str, deps: &[(usize, Wait)]) -> Action {
-        let fqdn = Fqdn::parse(&format!("{name}.contoso.com")).unwrap();
-        Action {
-            id,
-            operation: Operation::StartServices {
-                pool: fqdn.clone(),
-                computer: fqdn,
-            },
-            phase: crate::plan::Phase::Services,
-            depends_on: deps
-                .iter()
-                .map(|&(on, wait)| crate::plan::Dependency {
-                    on,
-                    wait,
-                    reason: String::new(),
-                })
-                .collect(),
-            reason: String::new(),
-        }
+        crate::plan::testing::start_services(id, &format!("{name}.contoso.com"), deps)
     }
 
     /// Each not-attempted action with the ids that blocked it.

@@ -419,21 +419,9 @@ fn spawn_ticker(
 mod tests {
     use super::*;
     use crate::backend::{Applied, BackendError};
-    use crate::model::Fqdn;
-    use crate::plan::Operation;
 
     fn action(id: usize, computer: &str) -> Action {
-        let fqdn = Fqdn::parse(computer).expect("fqdn");
-        Action {
-            id,
-            operation: Operation::StartServices {
-                pool: fqdn.clone(),
-                computer: fqdn,
-            },
-            phase: crate::plan::Phase::Services,
-            depends_on: Vec::new(),
-            reason: String::new(),
-        }
+        crate::plan::testing::start_services(id, computer, &[])
     }
 
     fn wall(secs: u64) -> SystemTime {

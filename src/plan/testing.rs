@@ -12,6 +12,30 @@ pub(crate) fn fqdn(s: &str) -> Fqdn {
     Fqdn::parse(s).expect("a valid FQDN literal")
 }
 
+/// Action `id`: start the services of `computer` (its own pool), after
+/// `deps` with their kind of edge and no reasons. For executor and
+/// progress tests, where only the DAG matters.
+pub(crate) fn start_services(id: usize, computer: &str, deps: &[(usize, crate::plan::Wait)]) -> crate::plan::Action {
+    let computer = fqdn(computer);
+    crate::plan::Action {
+        id,
+        operation: crate::plan::Operation::StartServices {
+            pool: computer.clone(),
+            computer,
+        },
+        phase: crate::plan::Phase::Services,
+        depends_on: deps
+            .iter()
+            .map(|&(on, wait)| crate::plan::Dependency {
+                on,
+                wait,
+                reason: String::new(),
+            })
+            .collect(),
+        reason: String::new(),
+    }
+}
+
 /// A desired-state document with this `spec:` body (indented by two spaces).
 pub(crate) fn desired(spec: &str) -> Desired {
     let text = format!("apiVersion: edgefed/v1\nkind: FederationTopology\nspec:\n{spec}");
