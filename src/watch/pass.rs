@@ -562,62 +562,65 @@ mod tests {
         yes: false,
     };
 
+    /// One pass on the lab in `settings` towards the seed failback.
+    fn pass_with(
+        settings: &Settings,
+        limits: Limits,
+        leadership: &dyn Leadership,
+        stop: &Stop,
+        on_action: OnAction<'_>,
+    ) -> Pass {
+        run(
+            settings,
+            &desired(),
+            limits,
+            leadership,
+            &Metrics::new(),
+            stop,
+            on_action,
+        )
+    }
+
+    /// What the lab in `dir` applied, from its operation log.
+    fn applied_in(dir: &tempfile::TempDir) -> Vec<crate::plan::Operation> {
+        OperationLog::of(&dir.path().join("lab.yaml")).applied().expect("log")
+    }
+
     #[test]
     fn a_follower_in_correct_mode_only_observes() {
         let (dir, settings) = lab();
-        let metrics = Metrics::new();
-        let pass = run(
-            &settings,
-            &desired(),
-            CORRECT,
-            &Scripted::follower(),
-            &metrics,
-            &Stop::default(),
-            &|_| {},
-        );
+        let pass = pass_with(&settings, CORRECT, &Scripted::follower(), &Stop::default(), &|_| {});
         assert_eq!(pass.result, PassResult::Drift);
         assert!(!pass.leader);
         assert_eq!(pass.actions.len(), 17);
-        let applied = OperationLog::of(&dir.path().join("lab.yaml")).applied().expect("log");
+        let applied = applied_in(&dir);
         assert!(applied.is_empty(), "a follower applied: {applied:?}");
     }
 
     #[test]
     fn a_lease_lost_before_applying_applies_nothing() {
         let (dir, settings) = lab();
-        let metrics = Metrics::new();
-        let pass = run(
+        let pass = pass_with(
             &settings,
-            &desired(),
             CORRECT,
             &Scripted::loses_the_lease(),
-            &metrics,
             &Stop::default(),
             &|_| {},
         );
         assert_eq!(pass.result, PassResult::Drift);
         assert!(pass.message.as_deref().is_some_and(|m| m.contains("leadership lost")));
-        let applied = OperationLog::of(&dir.path().join("lab.yaml")).applied().expect("log");
+        let applied = applied_in(&dir);
         assert!(applied.is_empty(), "applied without the lease: {applied:?}");
     }
 
     #[test]
     fn more_actions_than_the_limit_are_blocked_not_applied() {
         let (dir, settings) = lab();
-        let metrics = Metrics::new();
         let limits = Limits {
             max_actions: Some(16),
             ..CORRECT
         };
-        let pass = run(
-            &settings,
-            &desired(),
-            limits,
-            &AlwaysLeader,
-            &metrics,
-            &Stop::default(),
-            &|_| {},
-        );
+        let pass = pass_with(&settings, limits, &AlwaysLeader, &Stop::default(), &|_| {});
         assert_eq!(pass.result, PassResult::Blocked);
         assert!(
             pass.message
@@ -626,27 +629,18 @@ mod tests {
             "{:?}",
             pass.message
         );
-        let applied = OperationLog::of(&dir.path().join("lab.yaml")).applied().expect("log");
+        let applied = applied_in(&dir);
         assert!(applied.is_empty(), "blocked but applied: {applied:?}");
     }
 
     #[test]
     fn a_term_lost_while_applying_stops_dispatching_and_every_action_carries_the_token() {
         let (dir, settings) = lab();
-        let metrics = Metrics::new();
         // One check before the apply, then one per action: five actions go out.
         let leadership = Scripted::loses_it_after(6);
         let events = std::sync::Mutex::new(Vec::new());
         let on_action = |e: &ActionEvent| events.lock().expect("events").push(e.clone());
-        let pass = run(
-            &settings,
-            &desired(),
-            CORRECT,
-            &leadership,
-            &metrics,
-            &Stop::default(),
-            &on_action,
-        );
+        let pass = pass_with(&settings, CORRECT, &leadership, &Stop::default(), &on_action);
         assert_eq!(pass.result, PassResult::Drift, "{:?}", pass.message);
         assert!(!pass.leader, "a deposed leader reports as a follower");
         assert_eq!(pass.fencing_token, Some(41));
@@ -657,7 +651,7 @@ mod tests {
                 && message.contains("12 not attempted"),
             "{message}"
         );
-        let applied = OperationLog::of(&dir.path().join("lab.yaml")).applied().expect("log");
+        let applied = applied_in(&dir);
         assert_eq!(applied.len(), 5, "nothing applied after the term was lost: {applied:?}");
         let events = events.into_inner().expect("events");
         let applied: Vec<&ActionEvent> = events.iter().filter(|e| e.status == "applied").collect();
@@ -673,7 +667,6 @@ mod tests {
     #[test]
     fn a_stop_while_applying_stops_dispatching_and_the_journal_records_the_token() {
         let (dir, settings) = lab();
-        let metrics = Metrics::new();
         let stop = Stop::new(std::time::Duration::from_secs(30));
         let applied = std::sync::atomic::AtomicUsize::new(0);
         let on_action = |e: &ActionEvent| {
@@ -681,15 +674,7 @@ mod tests {
                 stop.request(crate::stop::StopReason::Terminate);
             }
         };
-        let pass = run(
-            &settings,
-            &desired(),
-            CORRECT,
-            &Scripted::leads(),
-            &metrics,
-            &stop,
-            &on_action,
-        );
+        let pass = pass_with(&settings, CORRECT, &Scripted::leads(), &stop, &on_action);
         assert_eq!(pass.result, PassResult::Stopped, "{:?}", pass.message);
         assert_eq!(pass.cause, None, "a stop is not a failure to back off from");
         assert!(pass.applied >= 3 && pass.not_attempted > 0, "{pass:?}");
@@ -700,7 +685,7 @@ mod tests {
                 && message.contains(&format!("{} not attempted", pass.not_attempted)),
             "{message}"
         );
-        let log = OperationLog::of(&dir.path().join("lab.yaml")).applied().expect("log");
+        let log = applied_in(&dir);
         assert_eq!(log.len(), pass.applied, "nothing dispatched after the stop: {log:?}");
         let journal = std::fs::read_to_string(dir.path().join("lab.yaml.journal.ndjson")).expect("journal");
         let records: Vec<serde_json::Value> = journal
@@ -726,15 +711,7 @@ mod tests {
         let (dir, settings) = lab();
         let stop = Stop::default();
         stop.request(crate::stop::StopReason::Interrupt);
-        let pass = run(
-            &settings,
-            &desired(),
-            CORRECT,
-            &Scripted::leads(),
-            &Metrics::new(),
-            &stop,
-            &|_| {},
-        );
+        let pass = pass_with(&settings, CORRECT, &Scripted::leads(), &stop, &|_| {});
         assert_eq!(pass.result, PassResult::Stopped);
         assert_eq!(pass.not_attempted, 17);
         assert!(
@@ -744,7 +721,7 @@ mod tests {
             "{:?}",
             pass.message
         );
-        let applied = OperationLog::of(&dir.path().join("lab.yaml")).applied().expect("log");
+        let applied = applied_in(&dir);
         assert!(applied.is_empty(), "{applied:?}");
     }
 }
