@@ -77,13 +77,16 @@ fn wanted(zone: &str) -> Vec<(DnsName, RecordType)> {
     ]
 }
 
+/// BIND serving the zone `edge.test`, or `None` (skipped, or failing
+/// under `CI=true`) when its tools are not installed.
+fn bind_with_edge_test() -> Option<Bind> {
+    need(DNS_TOOLS).then(|| Bind::start(&["edge.test".to_string()]))
+}
+
 #[tokio::test]
 async fn bind_moves_the_xmpp_a_record_and_creates_the_srv_record() {
-    if !need(DNS_TOOLS) {
-        return;
-    }
+    let Some(bind) = bind_with_edge_test() else { return };
     let zone = "edge.test";
-    let bind = Bind::start(&[zone.to_string()]);
     let client = client(&bind);
 
     let observed = client.observe(&wanted(zone)).await.expect("observe");
@@ -154,11 +157,8 @@ fn set_srv(zone: &str, desired: &DnsRecord, observed: Option<DnsRecord>) -> Oper
 
 #[tokio::test]
 async fn bind_two_record_xmpp_set_is_observed_whole_and_replaced_exactly() {
-    if !need(DNS_TOOLS) {
-        return;
-    }
+    let Some(bind) = bind_with_edge_test() else { return };
     let zone = "edge.test";
-    let bind = Bind::start(&[zone.to_string()]);
     // The administrator's design: a record per Edge pool, EdgePool1 first.
     bind.nsupdate(
         "zone edge.test\n\
@@ -214,11 +214,8 @@ async fn bind_two_record_xmpp_set_is_observed_whole_and_replaced_exactly() {
 
 #[tokio::test]
 async fn bind_refuses_a_wrong_key_with_a_clear_message() {
-    if !need(DNS_TOOLS) {
-        return;
-    }
+    let Some(bind) = bind_with_edge_test() else { return };
     let zone = "edge.test";
-    let bind = Bind::start(&[zone.to_string()]);
     let secret = "c2VjcmV0LXRoYXQtdGhlLXNlcnZlci1kb2VzLW5vdC1rbm93";
     let desired = a("xmpp.edge.test", 300, &["198.51.100.99"]);
     let observed = a("xmpp.edge.test", 300, &[INITIAL_XMPP_A]);
@@ -265,11 +262,8 @@ async fn bind_refuses_a_wrong_key_with_a_clear_message() {
 
 #[tokio::test]
 async fn bind_change_behind_our_back_is_detected_and_not_overwritten() {
-    if !need(DNS_TOOLS) {
-        return;
-    }
+    let Some(bind) = bind_with_edge_test() else { return };
     let zone = "edge.test";
-    let bind = Bind::start(&[zone.to_string()]);
     let client = client(&bind);
     let observed = client.observe(&wanted(zone)).await.expect("observe");
     let observed_a = observed.first().cloned();
@@ -373,11 +367,8 @@ async fn apply_dns(
 
 #[tokio::test]
 async fn dns_backend_applies_dns_actions_idempotently_and_reports_a_stale_prerequisite() {
-    if !need(DNS_TOOLS) {
-        return;
-    }
+    let Some(bind) = bind_with_edge_test() else { return };
     let zone = "edge.test";
-    let bind = Bind::start(&[zone.to_string()]);
     let backend = DnsBackend::new(client(&bind));
 
     let set_a = Operation::SetDnsA {
@@ -725,11 +716,8 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuffer {
 
 #[tokio::test(flavor = "current_thread")]
 async fn tsig_secret_never_appears_in_trace_logs() {
-    if !need(DNS_TOOLS) {
-        return;
-    }
+    let Some(bind) = bind_with_edge_test() else { return };
     let zone = "edge.test";
-    let bind = Bind::start(&[zone.to_string()]);
     let key_text = std::fs::read_to_string(&bind.key_file).expect("key file");
     let secret = key_text
         .split('"')
@@ -994,11 +982,8 @@ async fn prosody_starttls_shows_a_certificate_checked_like_5061() {
 
 #[tokio::test]
 async fn bind_an_update_ignored_for_a_cname_fails_naming_the_cname() {
-    if !need(DNS_TOOLS) {
-        return;
-    }
+    let Some(bind) = bind_with_edge_test() else { return };
     let zone = "edge.test";
-    let bind = Bind::start(&[zone.to_string()]);
     // Someone made the federation names aliases of another host.
     bind.nsupdate(
         "zone edge.test\n\
@@ -1109,11 +1094,8 @@ async fn an_update_answered_noerror_that_did_not_stick_is_a_failure() {
 
 #[tokio::test]
 async fn bind_eighty_a_records_at_one_name_are_read_whole_over_tcp() {
-    if !need(DNS_TOOLS) {
-        return;
-    }
+    let Some(bind) = bind_with_edge_test() else { return };
     let zone = "edge.test";
-    let bind = Bind::start(&[zone.to_string()]);
     let addresses: Vec<String> = (1..=80).map(|i| format!("198.51.100.{i}")).collect();
     let script: String = addresses
         .iter()
@@ -1143,11 +1125,8 @@ async fn bind_eighty_a_records_at_one_name_are_read_whole_over_tcp() {
 
 #[tokio::test]
 async fn bind_srv_target_that_is_not_a_host_name_is_an_error_naming_the_record() {
-    if !need(DNS_TOOLS) {
-        return;
-    }
+    let Some(bind) = bind_with_edge_test() else { return };
     let zone = "edge.test";
-    let bind = Bind::start(&[zone.to_string()]);
     let client = client(&bind);
     let wanted = vec![(DnsName::xmpp_srv(&fqdn(zone)), RecordType::Srv)];
 
