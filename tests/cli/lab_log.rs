@@ -310,24 +310,13 @@ fn a_lab_replaced_by_hand_is_taken_as_it_is() {
 #[test]
 fn ten_alternating_drills_each_converge_and_the_lab_stays_readable() {
     const SITES: usize = 20;
-    let dir = tempfile::tempdir().expect("dir");
-    let lab = dir.path().join("lab.yaml");
-    std::fs::write(&lab, estate::lab_yaml(SITES)).expect("lab");
-    let over = dir.path().join("over.yaml");
-    let back = dir.path().join("back.yaml");
+    let env = Env::with_lab(&estate::lab_yaml(SITES));
+    let (dir, lab) = (env.path(), env.lab_path());
+    let over = dir.join("over.yaml");
+    let back = dir.join("back.yaml");
     std::fs::write(&over, estate::desired_yaml_on(SITES, 1)).expect("doc");
     std::fs::write(&back, estate::desired_yaml_on(SITES, 0)).expect("doc");
-    let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_edgefed"))
-            .current_dir(dir.path())
-            .arg("--lab")
-            .arg(&lab)
-            .args(args)
-            .env("NO_COLOR", "1")
-            .env_remove("EDGEFED_LAB")
-            .output()
-            .expect("edgefed")
-    };
+    let run = |args: &[&str]| env.run(args);
     let mut sizes = Vec::new();
     for drill in 0..10 {
         let doc = if drill % 2 == 0 { &over } else { &back };
@@ -350,23 +339,12 @@ fn ten_alternating_drills_each_converge_and_the_lab_stays_readable() {
 #[test]
 fn the_observe_output_of_a_ten_thousand_site_lab_validates() {
     const SITES: usize = 10_000;
-    let dir = tempfile::tempdir().expect("dir");
-    let lab = dir.path().join("lab.yaml");
-    std::fs::write(&lab, estate::lab_yaml(SITES)).expect("lab");
-    let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_edgefed"))
-            .current_dir(dir.path())
-            .arg("--lab")
-            .arg(&lab)
-            .args(args)
-            .env("NO_COLOR", "1")
-            .env_remove("EDGEFED_LAB")
-            .output()
-            .expect("edgefed")
-    };
+    let env = Env::with_lab(&estate::lab_yaml(SITES));
+    let dir = env.path();
+    let run = |args: &[&str]| env.run(args);
     let observed = run(&["observe"]);
     assert_eq!(code(&observed), 0, "{}", text(&observed));
-    let doc = dir.path().join("observed.yaml");
+    let doc = dir.join("observed.yaml");
     std::fs::write(&doc, &observed.stdout).expect("doc");
     let valid = run(&["validate", "-f", doc.to_str().expect("path")]);
     assert_eq!(code(&valid), 0, "{}", text(&valid));

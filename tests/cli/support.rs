@@ -51,6 +51,15 @@ impl Env {
         env
     }
 
+    /// A lab with this text (a generated estate, say).
+    pub fn with_lab(text: &str) -> Self {
+        let env = Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+        };
+        std::fs::write(env.lab_path(), text).expect("lab");
+        env
+    }
+
     pub fn lab_path(&self) -> PathBuf {
         self.dir.path().join("lab.yaml")
     }
