@@ -95,17 +95,8 @@ fn prepare(case: &Case) -> (Env, String) {
 }
 
 fn reconcile_command(env: &Env, doc: &str) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_edgefed"));
-    cmd.current_dir(env.dir.path())
-        .arg("--lab")
-        .arg(env.lab_path())
-        .args(["reconcile", "-f", doc])
-        .env("NO_COLOR", "1")
-        .env_remove("EDGEFED_LAB")
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+    let mut cmd = env.command(&["reconcile", "-f", doc]);
+    cmd.stdout(Stdio::null()).stderr(Stdio::null());
     cmd
 }
 

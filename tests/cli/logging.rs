@@ -1,6 +1,6 @@
 //! `-q` and `-v`: what reaches stderr at each level, and the spans' timings.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use edgefed::backend::lab::Scenario;
 
@@ -13,13 +13,7 @@ fn stderr(out: &Output) -> String {
 
 /// Runs edgefed on `env`'s lab with `RUST_LOG` set.
 fn with_rust_log(env: &Env, rust_log: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_edgefed"))
-        .current_dir(env.path())
-        .arg("--lab")
-        .arg(env.lab_path())
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env_remove("EDGEFED_LAB")
+    env.command(args)
         .env("RUST_LOG", rust_log)
         .output()
         .expect("run edgefed")

@@ -1,24 +1,19 @@
 //! No secret in any message: a malformed TSIG key file or `EDGEFED_TSIG_KEY`
 //! is refused without its secret appearing in stdout or stderr.
 
-use std::process::Command;
-
 use super::support::*;
 
 const SECRET: &str = "Zm9yLXRlc3RzLW9ubHktbm90LWEtcmVhbC1rZXktMDAwMDA=";
 
 fn run_with(env: &Env, args: &[&str], var: Option<&str>) -> std::process::Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_edgefed"));
-    cmd.current_dir(env.path())
-        .arg("--lab")
-        .arg(env.lab_path())
-        .args(["--dns-server", "127.0.0.1:9"])
-        .args(args)
-        .args(["plan", "-f", &example("failback.yaml")])
-        .env("NO_COLOR", "1")
-        .env_remove("EDGEFED_TSIG_KEY_FILE")
-        .env_remove("EDGEFED_TSIG_KEY")
-        .env_remove("RUST_LOG");
+    let mut args: Vec<&str> = ["--dns-server", "127.0.0.1:9"]
+        .into_iter()
+        .chain(args.iter().copied())
+        .collect();
+    let doc = example("failback.yaml");
+    args.extend(["plan", "-f", &doc]);
+    let mut cmd = env.command(&args);
+    cmd.env_remove("EDGEFED_TSIG_KEY_FILE").env_remove("EDGEFED_TSIG_KEY");
     if let Some(v) = var {
         cmd.env("EDGEFED_TSIG_KEY", v);
     }

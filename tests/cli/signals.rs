@@ -32,17 +32,7 @@ fn journal_path(env: &Env) -> std::path::PathBuf {
 
 /// Starts `edgefed --lab LAB reconcile -f failback.yaml`.
 fn spawn_reconcile(env: &Env) -> Child {
-    Command::new(EDGEFED)
-        .current_dir(env.path())
-        .arg("--lab")
-        .arg(env.lab_path())
-        .args(["reconcile", "-f", &example("failback.yaml")])
-        .env("NO_COLOR", "1")
-        .env_remove("EDGEFED_LAB")
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+    env.command(&["reconcile", "-f", &example("failback.yaml")])
         .spawn()
         .expect("spawn edgefed")
 }

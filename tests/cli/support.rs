@@ -69,7 +69,9 @@ impl Env {
         self.run_stdin(args, None)
     }
 
-    pub fn run_stdin(&self, args: &[&str], stdin: Option<&str>) -> Output {
+    /// `edgefed --lab <lab> ARGS` in the folder, without colour or an
+    /// inherited lab, lock or log filter; stdin empty, stdout and stderr piped.
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_edgefed"));
         cmd.current_dir(self.dir.path())
             .arg("--lab")
@@ -79,9 +81,17 @@ impl Env {
             .env_remove("EDGEFED_LAB")
             .env_remove("EDGEFED_LOCK")
             .env_remove("RUST_LOG")
-            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        cmd
+    }
+
+    pub fn run_stdin(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut cmd = self.command(args);
+        if stdin.is_some() {
+            cmd.stdin(Stdio::piped());
+        }
         let mut child = cmd.spawn().expect("spawn edgefed");
         if let Some(text) = stdin {
             use std::io::Write as _;

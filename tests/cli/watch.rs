@@ -3,7 +3,7 @@
 //! read from stdout. Waits are bounded polls, never timed assertions.
 
 use std::ops::{Deref, DerefMut};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -33,13 +33,8 @@ impl DerefMut for Watcher {
 impl Watcher {
     /// Starts `edgefed --lab LAB --output json watch ARGS --metrics-addr 127.0.0.1:0`.
     fn start(env: &Env, args: &[&str]) -> Self {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_edgefed"));
-        command
-            .current_dir(env.dir.path())
-            .arg("--lab")
-            .arg(env.lab_path())
-            .args(["--output", "json", "watch", "--metrics-addr", "127.0.0.1:0"])
-            .args(args);
+        let mut command = env.command(&["--output", "json", "watch", "--metrics-addr", "127.0.0.1:0"]);
+        command.args(args);
         Self(WatchProcess::spawn(command))
     }
 
@@ -374,11 +369,9 @@ fn sighup_reconciles_at_once() {
 #[test]
 fn json_logs_and_human_events() {
     let env = Env::new("xmpp-failed-over");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_edgefed"))
-        .current_dir(env.dir.path())
-        .arg("--lab")
-        .arg(env.lab_path())
-        .args([
+    let doc = example("failback.yaml");
+    let mut child = env
+        .command(&[
             "-v",
             "watch",
             "--metrics-addr",
@@ -386,12 +379,8 @@ fn json_logs_and_human_events() {
             "--log-format",
             "json",
             "-f",
+            &doc,
         ])
-        .arg(example("failback.yaml"))
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
     let stdout = Collected::of(child.stdout.take().expect("stdout"));
