@@ -375,9 +375,10 @@ mod tests {
         assert!(Action::try_from(wire).unwrap_err().contains("does not match"));
     }
 
-    #[test]
-    fn a_version_2_plan_is_still_read_and_a_newer_one_is_refused() {
-        let current = serde_json::to_value(PlanDocument {
+    /// A plan document of `d.yaml` on the lab, not in sync, with these
+    /// actions and observed state and nothing else.
+    fn document(state: Option<Deployment>, actions: Vec<ActionWire>) -> PlanDocument {
+        PlanDocument {
             format_version: PLAN_FORMAT_VERSION,
             desired: DesiredRef {
                 file: "d.yaml".into(),
@@ -386,22 +387,28 @@ mod tests {
             observed: ObservedRef {
                 backend: "lab".into(),
                 fingerprint: "ff".into(),
-                state: None,
+                state,
             },
             in_sync: false,
-            changes: vec![Change {
-                path: "sites.Site1.federationRoute".into(),
-                observed: serde_json::json!(null),
-                desired: serde_json::json!("e.contoso.com"),
-            }],
-            actions: Vec::new(),
-            warnings: Vec::new(),
+            changes: Vec::new(),
             summary: Summary {
-                actions: 0,
+                actions: actions.len(),
                 topology_publishes: 0,
             },
-        })
-        .unwrap();
+            actions,
+            warnings: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_version_2_plan_is_still_read_and_a_newer_one_is_refused() {
+        let mut doc = document(None, Vec::new());
+        doc.changes = vec![Change {
+            path: "sites.Site1.federationRoute".into(),
+            observed: serde_json::json!(null),
+            desired: serde_json::json!("e.contoso.com"),
+        }];
+        let current = serde_json::to_value(doc).unwrap();
         let mut v2 = current.clone();
         v2["formatVersion"] = serde_json::json!(2);
         let read = PlanDocument::from_json(&v2.to_string()).expect("a version 2 plan reads");
@@ -433,26 +440,8 @@ mod tests {
             wait: Wait::Success,
             reason: "after \u{1b}[31m\"the route\"".into(),
         }]));
-        let doc = PlanDocument {
-            format_version: PLAN_FORMAT_VERSION,
-            desired: DesiredRef {
-                file: "d.yaml".into(),
-                sha256: "00".into(),
-            },
-            observed: ObservedRef {
-                backend: "lab".into(),
-                fingerprint: "ff".into(),
-                state: Some(Deployment::default()),
-            },
-            in_sync: false,
-            changes: Vec::new(),
-            actions: vec![action],
-            warnings: vec!["w".into()],
-            summary: Summary {
-                actions: 1,
-                topology_publishes: 0,
-            },
-        };
+        let mut doc = document(Some(Deployment::default()), vec![action]);
+        doc.warnings = vec!["w".into()];
         let mut streamed = Vec::new();
         doc.write_json(&mut streamed).expect("written");
         let text = String::from_utf8(streamed).expect("UTF-8");
