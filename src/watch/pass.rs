@@ -181,11 +181,7 @@ pub fn run(
         }
         return pass;
     }
-    if let Some(max) = limits.max_actions
-        && planned.plan.actions.len() > max
-    {
-        pass.result = PassResult::Blocked;
-        pass.message = Some(blocked_message(planned.plan.actions.len(), max));
+    if blocked_by_the_limit(limits, planned.plan.actions.len(), &mut pass) {
         return pass;
     }
     drop(planned);
@@ -296,6 +292,20 @@ fn record(event: Event<'_>, token: Option<u64>, metrics: &Metrics, on_action: On
     });
 }
 
+/// Marks `pass` blocked when the plan's `actions` exceed `--max-actions`;
+/// says whether it did. Checked on the first plan and again on the plan
+/// made under the lock, which may differ.
+fn blocked_by_the_limit(limits: Limits, actions: usize, pass: &mut Pass) -> bool {
+    match limits.max_actions {
+        Some(max) if actions > max => {
+            pass.result = PassResult::Blocked;
+            pass.message = Some(blocked_message(actions, max));
+            true
+        }
+        _ => false,
+    }
+}
+
 fn blocked_message(n: usize, max: usize) -> String {
     format!(
         "{n} actions exceed --max-actions {max}; not applied automatically: review the plan (`edgefed plan`) and run `edgefed reconcile`"
@@ -355,11 +365,7 @@ fn apply_locked(
         };
         return pass;
     }
-    if let Some(max) = limits.max_actions
-        && planned.plan.actions.len() > max
-    {
-        pass.result = PassResult::Blocked;
-        pass.message = Some(blocked_message(planned.plan.actions.len(), max));
+    if blocked_by_the_limit(limits, planned.plan.actions.len(), &mut pass) {
         return pass;
     }
     if let Err(e) = crate::commands::approval::obtain(settings, &planned.plan, limits.yes) {
