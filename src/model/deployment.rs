@@ -18,6 +18,12 @@ pub enum ServiceState {
 }
 
 impl ServiceState {
+    /// `Running` when `running`, else `Stopped`.
+    #[must_use]
+    pub fn running_if(running: bool) -> Self {
+        if running { Self::Running } else { Self::Stopped }
+    }
+
     /// The word used in documents and output.
     #[must_use]
     pub fn as_str(self) -> &'static str {

@@ -338,11 +338,7 @@ fn read_answers(
                 answer.computer,
                 Computer {
                     reachable,
-                    services: if running {
-                        ServiceState::Running
-                    } else {
-                        ServiceState::Stopped
-                    },
+                    services: ServiceState::running_if(running),
                     setup_pending: false,
                 },
             );

@@ -22,11 +22,7 @@ struct World {
 fn computer() -> impl Strategy<Value = Computer> {
     (prop::bool::weighted(0.85), any::<bool>()).prop_map(|(reachable, running)| Computer {
         reachable,
-        services: if running {
-            ServiceState::Running
-        } else {
-            ServiceState::Stopped
-        },
+        services: ServiceState::running_if(running),
         setup_pending: false,
     })
 }

@@ -279,11 +279,7 @@ pub fn exec_statement(st: &mut State, ctx: &mut Ctx, stmt: &[Tok]) -> Result<Out
                     "Cannot open Service Control Manager on computer '{c}'. This operation might require other privileges."
                 )));
             }
-            comp.services = if start {
-                ServiceState::Running
-            } else {
-                ServiceState::Stopped
-            };
+            comp.services = ServiceState::running_if(start);
             st.log.push(format!("{} {c}", cmd.name));
             none()
         }

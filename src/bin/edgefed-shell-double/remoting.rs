@@ -385,11 +385,7 @@ pub fn service_fan_out(st: &mut State, ctx: &Ctx, results: &Map<String, Value>, 
             }
             verb => {
                 let start = verb.starts_with("Start");
-                comp.services = if start {
-                    ServiceState::Running
-                } else {
-                    ServiceState::Stopped
-                };
+                comp.services = ServiceState::running_if(start);
                 // Services started before the latest CMS update reached the
                 // server's replica run with the old configuration (an XMPP
                 // route changed inside the bracket, say).
